@@ -1,0 +1,251 @@
+# Partita: the one, non-recursive build.
+#
+#   make            core, loader and ESP folder (build/esp)
+#   make run        boot the demo in QEMU, serial console on this terminal
+#   make test       unit tests on the host, then integration tests in QEMU/Bochs
+#   make image      a GPT disk image with a FAT ESP (build/partita.img)
+#   make help       all targets
+#
+# Every target first makes sure the Debian packages it needs are installed.
+
+.DEFAULT_GOAL := all
+.SUFFIXES:
+.DELETE_ON_ERROR:
+SHELL := /bin/bash
+
+B := build
+Q := @
+CC := gcc
+LD := ld
+OBJCOPY := objcopy
+
+# ---------------------------------------------------------------- packages --
+PACKAGES := make gcc binutils gnu-efi qemu-system-x86 ovmf mtools dosfstools \
+	gdisk libcmocka-dev python3 bochs bochsbios vgabios clang
+
+.PHONY: deps
+deps:
+	$(Q)missing=$$(for p in $(PACKAGES); do \
+		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		line="apt-get install -y --no-install-recommends $$(echo $$missing)"; \
+		if [ "$$(id -u)" = 0 ]; then \
+			echo "  APT     $$(echo $$missing)"; \
+			DEBIAN_FRONTEND=noninteractive apt-get update -q >/dev/null && \
+			DEBIAN_FRONTEND=noninteractive $$line >/dev/null || \
+			{ echo "error: '$$line' failed"; exit 1; }; \
+		else \
+			echo "error: missing Debian packages; run as root:"; \
+			echo "  sudo apt-get update && sudo $$line"; exit 1; \
+		fi; \
+	fi
+
+# -------------------------------------------------------------------- core --
+# gnu11 rather than c11: the core needs inline assembly (asm) and typeof.
+CORE_CFLAGS := -std=gnu11 -O2 -g -ffreestanding -nostdlib -fno-pic -fno-pie \
+	-mcmodel=kernel -mno-red-zone -mgeneral-regs-only -fno-stack-protector \
+	-fno-common -fno-omit-frame-pointer -fno-asynchronous-unwind-tables \
+	-Wall -Wextra -Werror -Wstrict-prototypes -Wmissing-prototypes -Wshadow \
+	-Wundef -Wimplicit-fallthrough -I. -MMD -MP
+
+CORE_OBJS := \
+	arch/x86/entry.o \
+	arch/x86/isr.o \
+	arch/x86/gdt.o \
+	arch/x86/traps.o \
+	arch/x86/lapic.o \
+	arch/x86/clock.o \
+	arch/x86/paging.o \
+	arch/x86/pagetable.o \
+	drivers/uart16550.o \
+	drivers/acpi.o \
+	kernel/main.o \
+	kernel/log.o \
+	kernel/palloc.o \
+	kernel/memory.o \
+	kernel/config.o \
+	kernel/errno.o \
+	kernel/lib/string.o \
+	kernel/lib/mem.o \
+	kernel/lib/format.o
+CORE_OBJS := $(addprefix $(B)/core/,$(CORE_OBJS))
+
+$(B)/core/%.o: %.c | deps
+	@mkdir -p $(dir $@)
+	@echo "  CC      $<"
+	$(Q)$(CC) $(CORE_CFLAGS) -c $< -o $@
+
+$(B)/core/%.o: %.S | deps
+	@mkdir -p $(dir $@)
+	@echo "  AS      $<"
+	$(Q)$(CC) $(CORE_CFLAGS) -D__ASSEMBLY__ -c $< -o $@
+
+$(B)/core.elf: $(CORE_OBJS) linker.ld
+	@echo "  LD      $@"
+	$(Q)$(LD) -nostdlib -z max-page-size=4096 -z noexecstack -T linker.ld -o $@ $(CORE_OBJS)
+
+# ------------------------------------------------------------------ loader --
+EFI_INC := /usr/include/efi
+EFI_LIB := /usr/lib
+LOADER_CFLAGS := -std=gnu11 -O2 -fpic -ffreestanding -fno-stack-protector \
+	-fshort-wchar -mno-red-zone -maccumulate-outgoing-args \
+	-DGNU_EFI_USE_MS_ABI -DPARTITA_LOADER \
+	-Wall -Wextra -Werror -Wno-unused-parameter -Wshadow -Wundef \
+	-I. -I$(EFI_INC) -I$(EFI_INC)/x86_64 -MMD -MP
+
+# The loader shares the config parser and the string/format helpers with the
+# core; memcpy and memset come from gnu-efi's libefi.
+LOADER_OBJS := \
+	boot/efi_main.o \
+	boot/efi_util.o \
+	boot/elf_load.o \
+	boot/pagetable.o \
+	boot/memmap.o \
+	boot/efi_mem.o \
+	boot/core_image.o \
+	kernel/config.o \
+	kernel/lib/string.o \
+	kernel/lib/format.o
+LOADER_OBJS := $(addprefix $(B)/loader/,$(LOADER_OBJS))
+
+$(B)/loader/%.o: %.c | deps
+	@mkdir -p $(dir $@)
+	@echo "  CC      $< (loader)"
+	$(Q)$(CC) $(LOADER_CFLAGS) -c $< -o $@
+
+# The core's ELF file is embedded in the loader's read-only data.
+$(B)/loader/boot/core_image.o: boot/core_image.S $(B)/core.elf
+	@mkdir -p $(dir $@)
+	@echo "  AS      $< (embeds core.elf)"
+	$(Q)$(CC) $(LOADER_CFLAGS) -DCORE_ELF_PATH='"$(B)/core.elf"' -c $< -o $@
+
+$(B)/loader.so: $(LOADER_OBJS)
+	@echo "  LD      $@"
+	$(Q)$(LD) -shared -Bsymbolic -nostdlib -znocombreloc -T $(EFI_LIB)/elf_x86_64_efi.lds \
+		$(EFI_LIB)/crt0-efi-x86_64.o $(LOADER_OBJS) -L$(EFI_LIB) -lefi -lgnuefi \
+		$$($(CC) -print-libgcc-file-name) -o $@
+
+$(B)/esp/EFI/BOOT/BOOTX64.EFI: $(B)/loader.so
+	@mkdir -p $(dir $@)
+	@echo "  EFI     $@"
+	$(Q)$(OBJCOPY) -j .text -j .sdata -j .data -j .rodata -j .dynamic -j .dynsym \
+		-j .rel -j .rela -j .rel.* -j .rela.* -j .reloc \
+		--target efi-app-x86_64 --subsystem=10 $< $@
+
+# ------------------------------------------------------------------ guests --
+# Paravirtual guests: static ELF64 images linked at guest-physical 1 MiB
+# (guests/lib/guest.ld), each from the .c files of its folder plus guests/lib.
+GUEST_CFLAGS := -std=gnu11 -O2 -g -ffreestanding -nostdlib -fno-pic -fno-pie \
+	-mno-red-zone -mgeneral-regs-only -fno-stack-protector -fno-common \
+	-fno-asynchronous-unwind-tables -Wall -Wextra -Werror -Wshadow -Wundef \
+	-I. -MMD -MP
+GUEST_LIB_OBJS := guests/lib/start.o guests/lib/runtime.o \
+	kernel/lib/format.o kernel/lib/string.o kernel/lib/mem.o
+GUEST_LIB_OBJS := $(addprefix $(B)/guests/obj/,$(GUEST_LIB_OBJS))
+GUEST_NAMES := hello
+GUEST_ELFS := $(foreach g,$(GUEST_NAMES),$(B)/guests/$(g).elf)
+
+$(B)/guests/obj/%.o: %.c | deps
+	@mkdir -p $(dir $@)
+	@echo "  CC      $< (guest)"
+	$(Q)$(CC) $(GUEST_CFLAGS) -c $< -o $@
+
+$(B)/guests/obj/%.o: %.S | deps
+	@mkdir -p $(dir $@)
+	@echo "  AS      $< (guest)"
+	$(Q)$(CC) $(GUEST_CFLAGS) -c $< -o $@
+
+define guest_rule
+$(B)/guests/$(1).elf: $(patsubst %.c,$(B)/guests/obj/%.o,$(wildcard guests/$(1)/*.c)) $(GUEST_LIB_OBJS) guests/lib/guest.ld
+	@echo "  LD      $$@"
+	$(Q)$(LD) -nostdlib -static -z max-page-size=4096 -z noexecstack -T guests/lib/guest.ld -o $$@ \
+		$(patsubst %.c,$(B)/guests/obj/%.o,$(wildcard guests/$(1)/*.c)) $(GUEST_LIB_OBJS)
+endef
+$(foreach g,$(GUEST_NAMES),$(eval $(call guest_rule,$(g))))
+
+# --------------------------------------------------------------------- ESP --
+DEMO_CONF := guests/demo.conf
+
+.PHONY: all esp
+all: esp
+esp: $(B)/esp/EFI/BOOT/BOOTX64.EFI $(GUEST_ELFS) $(DEMO_CONF)
+	@mkdir -p $(B)/esp/partita
+	$(Q)cp $(DEMO_CONF) $(B)/esp/partita/partita.conf
+	$(Q)for f in $(GUEST_ELFS); do cp $$f $(B)/esp/partita/; done
+	@echo "  ESP     $(B)/esp (partita.conf from $(DEMO_CONF))"
+
+# ---------------------------------------------------------------- run/image --
+OVMF := /usr/share/ovmf/OVMF.fd
+QEMU_FLAGS := -nodefaults -machine q35 -m 256M -accel tcg -cpu qemu64,+svm,+npt \
+	-bios $(OVMF) -display none -no-reboot \
+	-device isa-debug-exit,iobase=0xf4,iosize=0x04
+
+.PHONY: run
+run: all
+	@echo "  QEMU    $(B)/esp (serial on this terminal; quit with Ctrl-A X)"
+	$(Q)qemu-system-x86_64 $(QEMU_FLAGS) -drive format=raw,file=fat:rw:$(B)/esp \
+		-serial mon:stdio || true
+
+$(B)/partita.img: all
+	@echo "  IMAGE   $@"
+	$(Q)rm -f $@ $@.fat
+	$(Q)truncate -s 64M $@
+	$(Q)sgdisk -q -o -n 1:2048:0 -t 1:ef00 -c 1:"Partita ESP" $@
+	$(Q)truncate -s $$(( (131072 - 2048 - 34) * 512 )) $@.fat
+	$(Q)mkfs.fat -F 32 -n PARTITA $@.fat >/dev/null
+	$(Q)mcopy -s -i $@.fat $(B)/esp/EFI $(B)/esp/partita ::/
+	$(Q)dd if=$@.fat of=$@ bs=512 seek=2048 conv=notrunc status=none
+	$(Q)rm -f $@.fat
+
+.PHONY: image
+image: $(B)/partita.img
+
+# -------------------------------------------------------------------- tests --
+HOST_CC := gcc
+HOST_CFLAGS := -std=gnu11 -g -O1 -DPARTITA_HOST -I. -Wall -Wextra -Werror \
+	-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+UNIT_TESTS := test_config test_format test_palloc test_pagetable
+
+UNIT_test_config_SRCS := kernel/config.c kernel/lib/string.c
+UNIT_test_format_SRCS := kernel/lib/format.c
+UNIT_test_palloc_SRCS := kernel/palloc.c
+UNIT_test_pagetable_SRCS := arch/x86/pagetable.c
+
+# format.c is built under other names on the host, beside the C library's.
+UNIT_test_format_CFLAGS := -UPARTITA_HOST -Dvsnprintf=hv_vsnprintf -Dsnprintf=hv_snprintf
+
+define unit_rule
+$(B)/unit/$(1): tests/unit/$(1).c $(UNIT_$(1)_SRCS) | deps
+	@mkdir -p $(B)/unit
+	@echo "  HOSTCC  $$@"
+	$(Q)$(HOST_CC) $(HOST_CFLAGS) $(UNIT_$(1)_CFLAGS) -o $$@ $$^ -lcmocka
+endef
+$(foreach t,$(UNIT_TESTS),$(eval $(call unit_rule,$(t))))
+
+.PHONY: test unit-test integration-test test-full
+unit-test: $(addprefix $(B)/unit/,$(UNIT_TESTS))
+	$(Q)python3 tests/run.py --unit $(addprefix $(B)/unit/,$(UNIT_TESTS))
+
+test: all $(B)/partita.img $(addprefix $(B)/unit/,$(UNIT_TESTS))
+	$(Q)python3 tests/run.py --unit $(addprefix $(B)/unit/,$(UNIT_TESTS)) --integration
+
+test-full: all $(B)/partita.img $(addprefix $(B)/unit/,$(UNIT_TESTS))
+	$(Q)python3 tests/run.py --unit $(addprefix $(B)/unit/,$(UNIT_TESTS)) --integration --full
+
+# ------------------------------------------------------------------- other --
+.PHONY: clean help format-check
+clean:
+	rm -rf $(B)
+
+format-check:
+	$(Q)clang-format --dry-run --Werror $$(git ls-files '*.c' '*.h')
+
+help:
+	@echo "make          build the core, the loader and the ESP folder ($(B)/esp)"
+	@echo "make run      boot the demo in QEMU; serial console on the terminal"
+	@echo "make test     unit tests (host, ASan+UBSan) and integration tests (QEMU, Bochs)"
+	@echo "make test-full  also the slow integration cases"
+	@echo "make image    GPT disk image with a FAT ESP: $(B)/partita.img (dd it to a USB stick)"
+	@echo "make clean    remove $(B)"
+
+-include $(shell find $(B) -name '*.d' 2>/dev/null)

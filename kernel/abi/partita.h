@@ -1,0 +1,139 @@
+/*
+ * Partita's guest ABI: hypercall numbers and the structures paravirtual
+ * guests share with the hypervisor.  Included by the core and by guests/lib;
+ * nothing else defines ABI.  It is versioned: a change that breaks an old
+ * guest raises PARTITA_ABI_MAJOR, an addition raises PARTITA_ABI_MINOR, and
+ * every structure's size is fixed by a _Static_assert.
+ *
+ * Calling convention (DESIGN.md): `vmcall` on Intel, `vmmcall` on AMD (the
+ * guest picks from CPUID); number in RAX, arguments in RDI, RSI, RDX, R10, R8;
+ * result in RAX, a negative error code (kernel/errno.h numbers) on failure.
+ * Other registers are preserved.  Only from guest CPL 0; from user mode the
+ * guest receives #UD.  Every pointer argument is a guest-physical address
+ * inside the caller's own memory, checked before use.
+ *
+ * Discovery: CPUID 0x40000000 returns EAX = highest hypervisor leaf and the
+ * signature "PartitaHV\0\0\0" in EBX, ECX, EDX; CPUID 0x40000001 returns EAX =
+ * ABI version (major << 16 | minor) and EBX = PARTITA_FEATURE_* bits.
+ */
+#ifndef PARTITA_ABI_H
+#define PARTITA_ABI_H
+
+#include <stdint.h>
+
+#define PARTITA_ABI_MAJOR 1
+#define PARTITA_ABI_MINOR 0
+#define PARTITA_ABI_VERSION ((PARTITA_ABI_MAJOR << 16) | PARTITA_ABI_MINOR)
+
+#define PARTITA_CPUID_BASE 0x40000000u
+#define PARTITA_CPUID_SIGNATURE "PartitaHV\0\0\0"
+#define PARTITA_FEATURE_CHANNELS (1u << 0)
+#define PARTITA_FEATURE_CONTROL (1u << 1) /* this partition has `control` */
+
+/* Hypercall numbers. */
+enum partita_hypercall {
+	HC_VERSION = 0,         /* () -> PARTITA_ABI_VERSION */
+	HC_CONSOLE_WRITE = 1,   /* (gpa buf, len) -> bytes taken */
+	HC_TIME = 2,            /* () -> nanoseconds since the hypervisor booted */
+	HC_YIELD = 3,           /* () -> 0: gives up the rest of this window */
+	HC_WAIT = 4,            /* (deadline_ns) -> pending event bits, cleared;
+	                         * 0 if the deadline passed first.  deadline 0:
+	                         * no deadline.  Returns at once if any are pending. */
+	HC_EVENT_SIGNAL = 5,    /* (channel index) -> 0: raises the peer's event */
+	HC_PARTITION_INFO = 6,  /* (gpa struct partita_partition_info) -> 0, own */
+	HC_SHUTDOWN = 7,        /* (exit code) -> does not return */
+
+	/* With the `control` capability only (else -E_PERM). */
+	HC_PARTITION_LIST = 16, /* (gpa info array, count) -> partitions written;
+	                         * the number of partitions if count is 0 */
+	HC_PARTITION_STATS = 17,/* (id, gpa struct partita_partition_stats) -> 0 */
+	HC_CONSOLE_READ = 18,   /* (id, gpa buf, len) -> bytes: the tail of that
+	                         * partition's console, at most len bytes */
+	HC_PARTITION_CTL = 19,  /* (id, PARTITION_CTL_*) -> 0 */
+};
+
+#define PARTITION_CTL_STOP 1
+#define PARTITION_CTL_START 2
+#define PARTITION_CTL_RESTART 3
+
+#define PARTITA_NAME_MAX 32
+#define PARTITA_MAX_CHANNELS 8 /* per partition, in the start-info page */
+
+enum partita_state {
+	PARTITA_STATE_STOPPED = 0,
+	PARTITA_STATE_RUNNING = 1,  /* runnable or running in its windows */
+	PARTITA_STATE_WAITING = 2,  /* in HC_WAIT */
+	PARTITA_STATE_FAULTED = 3,  /* stopped by a fault, not restarted */
+	PARTITA_STATE_EXITED = 4,   /* stopped by HC_SHUTDOWN */
+};
+
+/** A channel as one of its two partitions sees it. */
+struct partita_channel_info {
+	char name[PARTITA_NAME_MAX];
+	uint64_t gpa;   /* shared memory, in this partition's address space */
+	uint64_t size;  /* bytes */
+	uint32_t peer;  /* partition id of the other end */
+	uint32_t side;  /* 0 or 1: which end this partition is */
+};
+_Static_assert(sizeof(struct partita_channel_info) == 56, "ABI");
+
+/**
+ * The start-info page: read-only, mapped into a paravirtual partition at the
+ * address passed in RDI at entry.
+ */
+struct partita_start_info {
+	uint32_t magic;           /* PARTITA_START_MAGIC */
+	uint32_t abi_version;
+	uint32_t partition_id;
+	uint32_t flags;           /* PARTITA_FEATURE_* */
+	char name[PARTITA_NAME_MAX];
+	uint64_t mem_base;        /* guest-physical base of the partition's RAM */
+	uint64_t mem_size;
+	uint64_t image_end;       /* first free byte after the loaded image */
+	uint64_t stack_top;       /* RSP at entry */
+	uint64_t tsc_hz;          /* TSC ticks per second */
+	uint64_t boot_count;      /* 1 at the first start, +1 per restart */
+	uint32_t channel_count;
+	uint32_t reserved;
+	struct partita_channel_info channels[PARTITA_MAX_CHANNELS];
+};
+#define PARTITA_START_MAGIC 0x50525453u /* "STRP" */
+_Static_assert(sizeof(struct partita_start_info) == 552, "ABI");
+
+/** One partition, for HC_PARTITION_INFO and HC_PARTITION_LIST. */
+struct partita_partition_info {
+	uint32_t id;
+	uint32_t state;      /* enum partita_state */
+	uint32_t kind;       /* 1 pv, 2 hvm */
+	uint32_t cpu;
+	char name[PARTITA_NAME_MAX];
+	uint64_t mem_size;
+	uint32_t caps;
+	uint32_t restarts;
+	int64_t exit_code;   /* of the last HC_SHUTDOWN, or -1 */
+};
+_Static_assert(sizeof(struct partita_partition_info) == 72, "ABI");
+
+enum partita_exit_kind {
+	PARTITA_EXIT_HYPERCALL,
+	PARTITA_EXIT_CPUID,
+	PARTITA_EXIT_IO,
+	PARTITA_EXIT_MSR,
+	PARTITA_EXIT_MMIO,   /* and nested page faults */
+	PARTITA_EXIT_HLT,
+	PARTITA_EXIT_INTR,   /* external interrupt, timer */
+	PARTITA_EXIT_OTHER,
+	PARTITA_EXIT_KINDS
+};
+
+/** Statistics of one partition (HC_PARTITION_STATS). */
+struct partita_partition_stats {
+	uint64_t exits[PARTITA_EXIT_KINDS];
+	uint64_t cpu_time_ns;    /* time spent running in its windows */
+	uint64_t windows;        /* windows started */
+	uint64_t max_start_late_ns; /* worst lateness of a window start */
+	uint64_t console_bytes;  /* total written to its console */
+};
+_Static_assert(sizeof(struct partita_partition_stats) == 96, "ABI");
+
+#endif

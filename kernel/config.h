@@ -1,0 +1,141 @@
+/*
+ * The partition configuration (partita.conf): its format, the parsed form and
+ * the parser.  Pure C with no dependency on the core, so the same file is
+ * built into the core, into the UEFI loader (to learn which files to load)
+ * and into the host unit tests and fuzzer.
+ *
+ * Format: lines; '#' starts a comment; blank lines are ignored.  Sections:
+ *
+ *   [hypervisor]                    optional, at most once
+ *   frame = 10ms                    major frame of the cyclic schedule
+ *   debug_exit = 0xf4               emulator debug-exit port (QEMU's
+ *                                   isa-debug-exit): the core writes the run's
+ *                                   exit code there when the run ends
+ *   exit_after_boot = yes           end the run once boot is done (tests)
+ *
+ *   [partition NAME]                NAME: [a-z0-9_-], 1..31 chars, unique
+ *   kind = pv | hvm                 required
+ *   memory = 16M                    required; K, M, G suffixes; multiple of 4K
+ *   image = hello.elf               required; a file in \partita\ on the ESP
+ *   initrd = initrd.gz              optional (hvm)
+ *   cmdline = console=ttyS0 quiet   optional, the rest of the line
+ *   cpu = 0                         physical CPU index, default 0
+ *   window = 0ms 2ms                offset and length inside the frame;
+ *                                   repeatable; ns, us, ms, s suffixes
+ *   caps = control                  comma separated capabilities
+ *   on_fault = halt | restart       what happens when it faults, default halt
+ *   device = 00:03.0 | 1af4:1000    PCI device passed through; repeatable
+ *   trusted = yes                   may own a DMA-capable device (no IOMMU)
+ *
+ *   [channel NAME]
+ *   between = NAME NAME             the two partitions it connects
+ *   size = 64K                      shared memory, multiple of 4K
+ *
+ * Every error names the file, the line and the reason.  After parsing,
+ * config_check() validates what spans sections: names of partitions in
+ * channels, windows that overlap or overflow the frame on each CPU.
+ */
+#ifndef PARTITA_CONFIG_H
+#define PARTITA_CONFIG_H
+
+#include "kernel/types.h"
+
+#define CONFIG_NAME_MAX 32      /* including the terminator */
+#define CONFIG_FILE_MAX 64      /* file names, including the terminator */
+#define CONFIG_CMDLINE_MAX 256
+#define CONFIG_MAX_PARTITIONS 16
+#define CONFIG_MAX_CHANNELS 16
+#define CONFIG_MAX_WINDOWS 8    /* per partition */
+#define CONFIG_MAX_DEVICES 4    /* per partition */
+#define CONFIG_MAX_CPUS 64
+#define CONFIG_MAX_LINE 512     /* longer lines are refused */
+#define CONFIG_DEFAULT_FRAME_NS 10000000ULL /* 10 ms */
+
+enum partition_kind { PARTITION_PV = 1, PARTITION_HVM = 2 };
+enum fault_action { FAULT_HALT = 0, FAULT_RESTART = 1 };
+
+#define CAP_CONTROL (1u << 0)
+
+struct config_window {
+	u64 offset_ns;
+	u64 length_ns;
+	unsigned line;
+};
+
+/** A passed-through PCI device, by address or by vendor:device ID. */
+struct config_device {
+	bool by_id;
+	u8 bus, dev, fn;        /* when !by_id */
+	u16 vendor_id, device_id; /* when by_id */
+	unsigned line;
+};
+
+struct config_partition {
+	char name[CONFIG_NAME_MAX];
+	unsigned line; /* of the [partition] header */
+	enum partition_kind kind;
+	u64 memory;    /* bytes */
+	char image[CONFIG_FILE_MAX];
+	unsigned image_line;
+	char initrd[CONFIG_FILE_MAX]; /* "" if none */
+	unsigned initrd_line;
+	char cmdline[CONFIG_CMDLINE_MAX];
+	unsigned cpu;
+	unsigned window_count;
+	struct config_window windows[CONFIG_MAX_WINDOWS];
+	u32 caps; /* CAP_* */
+	enum fault_action on_fault;
+	bool trusted;
+	unsigned device_count;
+	struct config_device devices[CONFIG_MAX_DEVICES];
+};
+
+struct config_channel {
+	char name[CONFIG_NAME_MAX];
+	unsigned line;
+	char ends[2][CONFIG_NAME_MAX];
+	u64 size;
+};
+
+struct config {
+	u64 frame_ns;
+	int debug_exit_port;  /* -1: none */
+	bool exit_after_boot;
+	unsigned partition_count;
+	struct config_partition partitions[CONFIG_MAX_PARTITIONS];
+	unsigned channel_count;
+	struct config_channel channels[CONFIG_MAX_CHANNELS];
+};
+
+/** Where and why a config was refused. line is 0 for whole-file errors. */
+struct config_error {
+	char file[CONFIG_FILE_MAX];
+	unsigned line;
+	char reason[160];
+};
+
+/**
+ * Parses len bytes of text (not necessarily terminated; NUL bytes are an
+ * error) into *out.  file is only used in error messages.  Returns 0, or
+ * -E_INVAL with *err filled.  Never reads outside text[0..len).
+ */
+int config_parse(const char *text, size_t len, const char *file,
+		 struct config *out, struct config_error *err);
+
+/**
+ * Checks what spans sections: at least one partition, channel ends name
+ * existing and distinct partitions, windows per CPU that neither overlap nor
+ * overflow the frame.  Returns 0 or -E_INVAL with *err filled (the line of
+ * the offending entry).
+ */
+int config_check(const struct config *cfg, const char *file,
+		 struct config_error *err);
+
+/** Formats "file:line: reason" (or "file: reason") into buf. */
+void config_error_format(const struct config_error *err, char *buf, size_t size);
+
+/** Looks a partition up by name; NULL if absent. */
+const struct config_partition *config_find_partition(const struct config *cfg,
+						     const char *name);
+
+#endif

@@ -1,0 +1,42 @@
+/*
+ * The core's log.  Every line goes to the serial console with the prefix
+ * "[hv] ", one whole line at a time.  log_line() adds prefix and newline;
+ * callers pass the text without either.
+ */
+#ifndef PARTITA_LOG_H
+#define PARTITA_LOG_H
+
+#include "kernel/types.h"
+
+/** Prints one "[hv] ..." line. */
+void log_line(const char *fmt, ...) __printf(1, 2);
+
+/** Prints raw text (no prefix), for multi-part lines built by one caller and
+ *  for the exception dump.  Prefer log_line(). */
+void log_raw(const char *fmt, ...) __printf(1, 2);
+
+/**
+ * Stops the machine on a broken hypervisor invariant: prints "[hv] PANIC:
+ * ..." and ends the run with code HV_EXIT_PANIC.  Never called for anything a
+ * guest or a config file can cause.
+ */
+void panic(const char *fmt, ...) __printf(1, 2) __noreturn;
+
+/* Exit codes of a run, written to the emulator's debug-exit port when the
+ * config declares one (QEMU then exits with status (code << 1) | 1). */
+#define HV_EXIT_OK 0
+#define HV_EXIT_CONFIG 2   /* the config or a file it names was refused */
+#define HV_EXIT_PANIC 3    /* hypervisor invariant broken, or CPU exception */
+#define HV_EXIT_BOOT 4     /* boot failed (boot_info, memory, CPU features) */
+
+/**
+ * Ends the run: prints "[hv] run ended: code N (why)", writes the code to the
+ * debug-exit port if one is known (from the config, or QEMU detected by its
+ * CPUID signature), then halts this CPU forever with interrupts off.
+ */
+void hv_stop(int code, const char *why) __noreturn;
+
+/** Sets the debug-exit port hv_stop() uses (-1: none). */
+void hv_set_debug_exit(int port);
+
+#endif

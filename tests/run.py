@@ -1,0 +1,92 @@
+#!/usr/bin/env python3
+"""Partita's test runner: host unit tests, then integration cases that boot
+the real image in QEMU (and Bochs), each checked on its serial log.
+
+Prints one line per case and the closing line "N passed, N failed[, N
+skipped]".  A failing integration case keeps its whole serial log under
+build/test/<case>/ and prints its last lines.
+"""
+import argparse
+import concurrent.futures
+import os
+import re
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
+
+import harness  # noqa: E402
+import cases  # noqa: E402
+
+
+class Tally:
+    def __init__(self):
+        self.passed = self.failed = self.skipped = 0
+
+    def record(self, name, ok, detail="", skipped=False):
+        if skipped:
+            self.skipped += 1
+            print(f"SKIP {name}: {detail}", flush=True)
+        elif ok:
+            self.passed += 1
+            print(f"PASS {name}{(' ' + detail) if detail else ''}", flush=True)
+        else:
+            self.failed += 1
+            print(f"FAIL {name}: {detail}", flush=True)
+
+
+OK_RE = re.compile(r"^\[\s+OK\s+\] (\S+)")
+FAIL_RE = re.compile(r"^\[\s+FAILED\s+\] (\S+)$")
+
+
+def run_unit(binary, tally):
+    """Runs one cmocka binary and records each of its test functions."""
+    name = os.path.basename(binary)
+    proc = subprocess.run([binary], capture_output=True, text=True, timeout=300)
+    out = proc.stdout + proc.stderr
+    passed = [m.group(1) for m in map(OK_RE.match, out.splitlines()) if m]
+    failed = [m.group(1) for m in map(FAIL_RE.match, out.splitlines()) if m]
+    for t in passed:
+        tally.record(f"unit/{name}/{t}", True)
+    for t in failed:
+        tally.record(f"unit/{name}/{t}", False, "see output below")
+    if failed or proc.returncode != 0:
+        if not failed:
+            tally.record(f"unit/{name}", False, f"exit status {proc.returncode}")
+        sys.stdout.write(out[-4000:])
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--unit", nargs="*", default=[])
+    ap.add_argument("--integration", action="store_true")
+    ap.add_argument("--full", action="store_true", help="also the slow cases")
+    ap.add_argument("--only", help="run only integration cases matching this regex")
+    ap.add_argument("--jobs", type=int, default=max(1, min(2, os.cpu_count() or 1)))
+    args = ap.parse_args()
+
+    tally = Tally()
+    for b in args.unit:
+        run_unit(b, tally)
+
+    if args.integration:
+        selected = [c for c in cases.CASES
+                    if (args.full or not c.slow)
+                    and (not args.only or re.search(args.only, c.name))]
+        start = time.time()
+        with concurrent.futures.ThreadPoolExecutor(max_workers=args.jobs) as ex:
+            futures = [ex.submit(harness.run_case, c) for c in selected]
+            for f in futures:
+                for name, ok, detail, skipped in f.result():
+                    tally.record(name, ok, detail, skipped)
+        print(f"integration cases took {time.time() - start:.0f} s", flush=True)
+
+    print(f"{tally.passed} passed, {tally.failed} failed"
+          + (f", {tally.skipped} skipped" if tally.skipped else ""))
+    return 1 if tally.failed or (tally.passed == 0) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
