@@ -206,7 +206,7 @@ HOST_CFLAGS := -std=gnu11 -g -O1 -DPARTITA_HOST -I. -Wall -Wextra -Werror \
 	-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 UNIT_TESTS := test_config test_format test_palloc test_pagetable
 
-UNIT_test_config_SRCS := kernel/config.c kernel/lib/string.c
+UNIT_test_config_SRCS := kernel/config.c kernel/lib/string.c kernel/errno.c
 UNIT_test_format_SRCS := kernel/lib/format.c
 UNIT_test_palloc_SRCS := kernel/palloc.c
 UNIT_test_pagetable_SRCS := arch/x86/pagetable.c
@@ -231,6 +231,18 @@ test: all $(B)/partita.img $(addprefix $(B)/unit/,$(UNIT_TESTS))
 
 test-full: all $(B)/partita.img $(addprefix $(B)/unit/,$(UNIT_TESTS))
 	$(Q)python3 tests/run.py --unit $(addprefix $(B)/unit/,$(UNIT_TESTS)) --integration --full
+
+# The config parser under libFuzzer (clang), ASan and UBSan, for a minute.
+FUZZ_SECONDS ?= 60
+.PHONY: fuzz
+fuzz: | deps
+	@mkdir -p $(B)/fuzz-corpus
+	@echo "  FUZZ    kernel/config.c for $(FUZZ_SECONDS) s"
+	$(Q)clang -g -O1 -DPARTITA_HOST -I. -fsanitize=fuzzer,address,undefined \
+		tests/unit/fuzz_config.c kernel/config.c kernel/lib/string.c -o $(B)/fuzz_config
+	$(Q)cp tests/unit/configs/*.conf $(B)/fuzz-corpus/
+	$(Q)$(B)/fuzz_config -max_total_time=$(FUZZ_SECONDS) -max_len=4096 \
+		-dict=tests/unit/configs/fuzz.dict $(B)/fuzz-corpus
 
 # ------------------------------------------------------------------- other --
 .PHONY: clean help format-check

@@ -31,6 +31,13 @@
  *   between = NAME NAME             the two partitions it connects
  *   size = 64K                      shared memory, multiple of 4K
  *
+ * Details: a channel's size defaults to 4K; initrd is refused for pv;
+ * file names are plain names ([A-Za-z0-9._+-], no directories); a key other
+ * than window and device may appear once per section; booleans are yes/no or
+ * true/false; times need a unit unless 0; a UTF-8 byte-order mark is
+ * skipped; control characters other than tab are refused; config_check also
+ * refuses one PCI device given to two partitions.
+ *
  * Every error names the file, the line and the reason.  After parsing,
  * config_check() validates what spans sections: names of partitions in
  * channels, windows that overlap or overflow the frame on each CPU.

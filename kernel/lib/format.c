@@ -38,7 +38,7 @@ static void put_string(struct out *o, const char *s, const struct spec *sp)
 
 	if (!s)
 		s = "(null)";
-	while (s[len] && (sp->precision < 0 || len < sp->precision))
+	while ((sp->precision < 0 || len < sp->precision) && s[len])
 		len++;
 	if (!sp->left)
 		put_padding(o, ' ', sp->width - len);
@@ -55,10 +55,11 @@ static void put_number(struct out *o, u64 v, bool negative, unsigned base,
 	char tmp[24];
 	int n = 0, sign = negative ? 1 : 0, plen = 0;
 
-	do {
+	/* C: a zero printed with precision 0 has no digits at all. */
+	while (v || (n == 0 && sp->precision != 0)) {
 		tmp[n++] = digits[v % base];
 		v /= base;
-	} while (v);
+	}
 	while (prefix && prefix[plen])
 		plen++;
 	int zeros = sp->precision > n ? sp->precision - n : 0;
