@@ -21,7 +21,7 @@ OBJCOPY := objcopy
 
 # ---------------------------------------------------------------- packages --
 PACKAGES := make gcc binutils gnu-efi qemu-system-x86 ovmf mtools dosfstools \
-	gdisk libcmocka-dev python3 bochs bochsbios vgabios clang
+	gdisk libcmocka-dev python3 bochs bochs-term bochsbios vgabios clang
 
 .PHONY: deps
 deps:
@@ -121,7 +121,7 @@ $(B)/loader/boot/core_image.o: boot/core_image.S $(B)/core.elf
 
 $(B)/loader.so: $(LOADER_OBJS)
 	@echo "  LD      $@"
-	$(Q)$(LD) -shared -Bsymbolic -nostdlib -znocombreloc -T $(EFI_LIB)/elf_x86_64_efi.lds \
+	$(Q)$(LD) -shared -Bsymbolic -nostdlib -znocombreloc -z defs -T $(EFI_LIB)/elf_x86_64_efi.lds \
 		$(EFI_LIB)/crt0-efi-x86_64.o $(LOADER_OBJS) -L$(EFI_LIB) -lefi -lgnuefi \
 		$$($(CC) -print-libgcc-file-name) -o $@
 
@@ -190,7 +190,7 @@ $(B)/partita.img: all
 	@echo "  IMAGE   $@"
 	$(Q)rm -f $@ $@.fat
 	$(Q)truncate -s 64M $@
-	$(Q)sgdisk -q -o -n 1:2048:0 -t 1:ef00 -c 1:"Partita ESP" $@
+	$(Q)sgdisk -o -n 1:2048:0 -t 1:ef00 -c 1:"Partita ESP" $@ >/dev/null
 	$(Q)truncate -s $$(( (131072 - 2048 - 34) * 512 )) $@.fat
 	$(Q)mkfs.fat -F 32 -n PARTITA $@.fat >/dev/null
 	$(Q)mcopy -s -i $@.fat $(B)/esp/EFI $(B)/esp/partita ::/

@@ -28,6 +28,7 @@ static void put_padding(struct out *o, char c, int n)
 struct spec {
 	bool left;
 	bool zero;
+	bool alt;   /* '#': 0x prefix for %x, 0X for %X, leading 0 for %o */
 	int width;
 	int precision; /* -1: none */
 };
@@ -81,6 +82,23 @@ static void put_number(struct out *o, u64 v, bool negative, unsigned base,
 		put_padding(o, ' ', sp->width - total);
 }
 
+/* C's '#' flag: no prefix for a zero hex value; octal gets one leading 0
+ * unless the precision already gives it. */
+static const char *alt_prefix(char conv, u64 v, const struct spec *sp)
+{
+	if (!sp->alt)
+		return NULL;
+	if (conv == 'x')
+		return v ? "0x" : NULL;
+	if (conv == 'X')
+		return v ? "0X" : NULL;
+	if (conv == 'o' && v && sp->precision <= 1)
+		return "0";
+	if (conv == 'o' && !v && sp->precision == 0)
+		return "0";
+	return NULL;
+}
+
 int vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
 {
 	struct out o = { buf, size, 0 };
@@ -90,13 +108,15 @@ int vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
 			put(&o, *fmt);
 			continue;
 		}
-		struct spec sp = { false, false, 0, -1 };
+		struct spec sp = { false, false, false, 0, -1 };
 		fmt++;
 		for (;; fmt++) {
 			if (*fmt == '-')
 				sp.left = true;
 			else if (*fmt == '0')
 				sp.zero = true;
+			else if (*fmt == '#')
+				sp.alt = true;
 			else
 				break;
 		}
@@ -163,7 +183,7 @@ int vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
 				u = (unsigned char)u;
 			put_number(&o, u, false,
 				   *fmt == 'o' ? 8 : *fmt == 'u' ? 10 : 16,
-				   *fmt == 'X', NULL, &sp);
+				   *fmt == 'X', alt_prefix(*fmt, u, &sp), &sp);
 			break;
 		case 'p':
 			put_number(&o, (u64)(uintptr_t)va_arg(ap, void *), false,

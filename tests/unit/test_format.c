@@ -133,6 +133,14 @@ static void test_hex(void **state)
 	SAME("%04x:%04x", 0x1af4u, 0x1000u);
 	SAME("%02x:%02x.%x", 0u, 3u, 0u);
 	SAME("%hhx", 0x1ffu);
+	SAME("%#x", 0u);
+	SAME("%#x", 0xf4u);
+	SAME("%#llx", 0xffffffff80000000ULL);
+	SAME("%#X", 0xabcu);
+	SAME("%#010x", 0x1234u);
+	SAME("%#-10x|", 0x1234u);
+	SAME("%#o", 8u);
+	SAME("%#o", 0u);
 	SAME("%hx", 0x1ffffu);
 }
 

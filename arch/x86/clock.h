@@ -1,0 +1,69 @@
+/*
+ * Time for the core: a reference clock of known frequency (HPET, ACPI PM
+ * timer or PIT, in that order of preference) is used once at boot to measure
+ * the TSC, and from then on all time is TSC time.  The scheduler, timeouts
+ * and the time hypercall build on clock_now_ns() and the conversions here.
+ */
+#ifndef PARTITA_ARCH_X86_CLOCK_H
+#define PARTITA_ARCH_X86_CLOCK_H
+
+#include "drivers/acpi.h"
+#include "kernel/types.h"
+
+#define NSEC_PER_SEC 1000000000ULL
+
+/**
+ * Picks the reference clock from what ACPI reported (HPET, else PM timer,
+ * else the PIT, which every PC-compatible machine has), measures the TSC
+ * against it and logs
+ *   "clock: TSC 2993.012 MHz, measured against the HPET (100.000 MHz)"
+ * and whether the TSC is invariant.  acpi may be zeroed (no ACPI).
+ * Returns 0, or -E_IO if no reference clock worked or the TSC does not tick;
+ * the TSC frequency is then a guess (clock_tsc_hz() still returns non-zero).
+ */
+int clock_init(const struct acpi_info *acpi);
+
+/** The measured TSC frequency in Hz (a conservative guess before
+ *  clock_init()). */
+u64 clock_tsc_hz(void);
+
+/** Whether CPUID reports an invariant TSC (0x80000007 EDX bit 8). */
+bool clock_tsc_invariant(void);
+
+/** "HPET", "ACPI PM timer", "PIT", or "none". */
+const char *clock_ref_name(void);
+
+/** The reference clock's frequency in Hz (0 before clock_init()). */
+u64 clock_ref_hz(void);
+
+/**
+ * Whether the reference clock is a free-running counter clock_ref_read()
+ * can read (HPET, PM timer); the PIT is used in one-shot gated mode only.
+ */
+bool clock_ref_readable(void);
+
+/**
+ * The reference counter, extended to 64 bits; valid for intervals shorter
+ * than the hardware counter's wrap (4.6 s for a 24-bit PM timer) between
+ * two calls.  0 if !clock_ref_readable().
+ */
+u64 clock_ref_read(void);
+
+/** Busy-waits at least us microseconds on the TSC. */
+void clock_delay_us(u64 us);
+
+/** Nanoseconds since clock_init() (TSC based; wraps after 584 years). */
+u64 clock_now_ns(void);
+
+/** Converts TSC cycles to nanoseconds and back, without overflow for any
+ *  result that fits 64 bits. */
+u64 clock_tsc_to_ns(u64 cycles);
+u64 clock_ns_to_tsc(u64 ns);
+
+/**
+ * Formats hz as MHz with three decimals ("2993.012") into buf, with integer
+ * arithmetic only.  Returns buf.
+ */
+char *clock_format_mhz(char *buf, size_t size, u64 hz);
+
+#endif

@@ -1,0 +1,369 @@
+/*
+ * The AMD SVM back end: turns SVM on, keeps one VMCB per vCPU, runs guests
+ * with nested paging, and translates #VMEXIT codes into struct vm_exit.
+ * AMD APM Vol. 2, chapter 15 ("Secure Virtual Machine") is the reference for
+ * every rule cited below.
+ *
+ * The I/O and MSR permission maps are shared by all paravirtual vCPUs and
+ * deny everything: every port and MSR access exits to the generic handlers.
+ */
+#include "arch/x86/svm/svm_ops.h"
+#include "arch/x86/cpu.h"
+#include "arch/x86/svm/vmcb.h"
+#include "kernel/errno.h"
+#include "kernel/lib/string.h"
+#include "kernel/log.h"
+#include "kernel/mm.h"
+#include "kernel/virt.h"
+
+#define IOPM_PAGES 3  /* 12 KiB: one bit per port, 64K ports (+ spill) */
+#define MSRPM_PAGES 2 /* 8 KiB: two bits per MSR in three ranges */
+
+static struct {
+	bool nrip_save;     /* CPUID 8000_000A EDX[3] */
+	bool flush_by_asid; /* CPUID 8000_000A EDX[6] */
+	u32 asid_count;     /* CPUID 8000_000A EBX */
+	u32 next_asid;
+	hpa_t hsave;        /* VM_HSAVE_PA page of the boot CPU */
+	hpa_t host_state;   /* host FS/GS/TR/... saved by VMSAVE around runs */
+	hpa_t iopm;
+	hpa_t msrpm;
+} svm;
+
+static struct vmcb *vmcb_of(struct vcpu *v)
+{
+	return v->arch;
+}
+
+static int svm_cpu_enable(void)
+{
+	struct cpuid_regs r;
+	int err;
+
+	if (!(cpuid(0x80000001, 0).ecx & (1u << 2))) {
+		log_line("svm: this CPU has no SVM");
+		return -E_NOTSUP;
+	}
+	/* §15.30.1: VM_CR.SVMDIS set by firmware means SVM is off for good. */
+	if (rdmsr(MSR_VM_CR) & (1u << 4)) {
+		log_line("svm: disabled by the firmware (VM_CR.SVMDIS); enable it in the setup menu");
+		return -E_NOTSUP;
+	}
+	r = cpuid(0x8000000a, 0);
+	if (!(r.edx & 1)) {
+		log_line("svm: this CPU has no nested paging (NPT)");
+		return -E_NOTSUP;
+	}
+	svm.nrip_save = r.edx & (1u << 3);
+	svm.flush_by_asid = r.edx & (1u << 6);
+	svm.asid_count = r.ebx;
+	svm.next_asid = 1; /* ASID 0 is the host's (§15.16) */
+
+	if ((err = page_alloc(1, 1, &svm.hsave)) ||
+	    (err = page_alloc(1, 1, &svm.host_state)) ||
+	    (err = page_alloc(IOPM_PAGES, 1, &svm.iopm)) ||
+	    (err = page_alloc(MSRPM_PAGES, 1, &svm.msrpm)))
+		return err;
+	memset(phys_to_virt(svm.iopm), 0xff, IOPM_PAGES * PAGE_SIZE);
+	memset(phys_to_virt(svm.msrpm), 0xff, MSRPM_PAGES * PAGE_SIZE);
+
+	wrmsr(MSR_EFER, rdmsr(MSR_EFER) | EFER_SVME);
+	wrmsr(MSR_VM_HSAVE_PA, svm.hsave.v);
+	log_line("svm: enabled, %u ASIDs, NRIP-save %s, flush-by-ASID %s", svm.asid_count,
+		 svm.nrip_save ? "yes" : "no (next RIP computed by the hypervisor)",
+		 svm.flush_by_asid ? "yes" : "no");
+	return 0;
+}
+
+/* Segment attributes (§15.5.1 / Appendix B "VMCB layout, state save area"):
+ * type:4 S:1 DPL:2 P:1 AVL:1 L:1 DB:1 G:1. */
+#define SEG_CODE64 0x029b /* execute/read, accessed, S, P, L */
+#define SEG_DATA 0x0c93   /* read/write, accessed, S, P, DB, G */
+#define SEG_TSS64 0x008b  /* 64-bit busy TSS, P */
+#define SEG_LDT 0x0082    /* LDT, P */
+
+static void set_seg(struct vmcb_seg *s, u16 sel, u16 attrib, u32 limit, u64 base)
+{
+	s->selector = sel;
+	s->attrib = attrib;
+	s->limit = limit;
+	s->base = base;
+}
+
+static void init_save_area(struct vcpu *v, enum vcpu_mode mode)
+{
+	struct vmcb_save *s = &vmcb_of(v)->save;
+
+	memset(s, 0, sizeof(*s));
+	memset(&v->regs, 0, sizeof(v->regs));
+	s->g_pat = 0x0007040600070406ULL; /* the reset value of IA32_PAT */
+	s->dr6 = 0xffff0ff0;
+	s->dr7 = 0x400;
+	set_seg(&s->ldtr, 0, SEG_LDT, 0xffff, 0);
+	set_seg(&s->tr, 0, SEG_TSS64, 0x67, 0);
+	set_seg(&s->gdtr, 0, 0, 0xffff, 0);
+	set_seg(&s->idtr, 0, 0, 0xffff, 0);
+
+	if (mode == VCPU_MODE_LONG) {
+		set_seg(&s->cs, 0x08, SEG_CODE64, 0xffffffff, 0);
+		set_seg(&s->ds, 0x10, SEG_DATA, 0xffffffff, 0);
+		s->es = s->ss = s->fs = s->gs = s->ds;
+		v->regs.cr0 = CR0_PE | CR0_MP | CR0_ET | CR0_NE | CR0_WP | CR0_PG;
+		v->regs.cr4 = CR4_PAE;
+		/* §15.5.1: a guest EFER without SVME fails VMRUN's checks. */
+		v->regs.efer = EFER_LME | EFER_LMA | EFER_NXE | EFER_SVME;
+	} else {
+		/* The state after RESET (APM Vol. 2 §14.1.3). */
+		set_seg(&s->cs, 0xf000, 0x009b, 0xffff, 0xffff0000);
+		set_seg(&s->ds, 0, 0x0093, 0xffff, 0);
+		s->es = s->ss = s->fs = s->gs = s->ds;
+		v->regs.cr0 = CR0_ET | (1ULL << 29) | (1ULL << 30); /* NW, CD */
+		v->regs.efer = EFER_SVME;
+		v->regs.rip = 0xfff0;
+		v->regs.rdx = 0x600; /* family 6 */
+	}
+	v->regs.rflags = 0x2;
+	v->regs.cpl = 0;
+}
+
+static int svm_vcpu_create(struct vcpu *v, enum vcpu_mode mode, struct slat *slat)
+{
+	struct vmcb_control *c;
+	int err = page_alloc(1, 1, &v->arch_page);
+
+	if (err)
+		return err;
+	v->arch = phys_to_virt(v->arch_page);
+	c = &vmcb_of(v)->control;
+
+	c->intercept_misc1 = SVM_INTERCEPT_INTR | SVM_INTERCEPT_CPUID | SVM_INTERCEPT_HLT |
+			     SVM_INTERCEPT_INVD | SVM_INTERCEPT_INVLPGA | SVM_INTERCEPT_IOIO |
+			     SVM_INTERCEPT_MSR | SVM_INTERCEPT_TASK_SWITCH |
+			     SVM_INTERCEPT_SHUTDOWN | SVM_INTERCEPT_INIT;
+	/* §15.5.1: VMRUN must be intercepted; the other SVM instructions are,
+	 * so a guest cannot touch the host's state or GIF. */
+	c->intercept_misc2 = SVM_INTERCEPT_VMRUN | SVM_INTERCEPT_VMMCALL |
+			     SVM_INTERCEPT_VMLOAD | SVM_INTERCEPT_VMSAVE | SVM_INTERCEPT_STGI |
+			     SVM_INTERCEPT_CLGI | SVM_INTERCEPT_SKINIT | SVM_INTERCEPT_XSETBV;
+	c->iopm_base_pa = svm.iopm.v;
+	c->msrpm_base_pa = svm.msrpm.v;
+	if (svm.next_asid >= svm.asid_count) {
+		log_line("svm: out of ASIDs");
+		page_free(v->arch_page, 1);
+		return -E_NOSPC;
+	}
+	v->asid = svm.next_asid++;
+	c->asid = v->asid;
+	/* §15.21.1: with V_INTR_MASKING the guest's IF masks only virtual
+	 * interrupts; physical ones follow the host's IF and exit (INTR). */
+	c->int_ctl = SVM_V_INTR_MASKING;
+	c->np_enable = 1;
+	c->n_cr3 = slat->pt.root_phys;
+	init_save_area(v, mode);
+	v->tlb_flush = true;
+	return 0;
+}
+
+static void svm_vcpu_reset(struct vcpu *v, enum vcpu_mode mode)
+{
+	struct vmcb_control *c = &vmcb_of(v)->control;
+
+	init_save_area(v, mode);
+	c->event_inj = 0;
+	c->int_ctl = SVM_V_INTR_MASKING;
+	c->int_state = 0;
+	v->tlb_flush = true;
+}
+
+static void svm_vcpu_destroy(struct vcpu *v)
+{
+	if (v->arch)
+		page_free(v->arch_page, 1);
+	v->arch = NULL;
+}
+
+static void svm_inject(struct vcpu *v, enum event_kind kind, u8 vector, bool has_error,
+		       u32 error_code)
+{
+	u64 type = kind == EVENT_EXCEPTION ? SVM_EVTINJ_TYPE_EXCEPTION
+		   : kind == EVENT_NMI	   ? SVM_EVTINJ_TYPE_NMI
+					   : SVM_EVTINJ_TYPE_INTR;
+	u64 e = SVM_EVTINJ_VALID | type | vector;
+
+	if (has_error)
+		e |= SVM_EVTINJ_ERROR_VALID | ((u64)error_code << 32);
+	vmcb_of(v)->control.event_inj = e;
+}
+
+/* Instruction lengths for exits without NRIP-save (QEMU's TCG has none):
+ * the intercepted instructions have one encoding each without prefixes. */
+static u32 fixed_insn_len(u64 code)
+{
+	switch (code) {
+	case SVM_EXIT_CPUID: /* 0f a2 */
+	case SVM_EXIT_MSR:   /* 0f 32 / 0f 30 */
+		return 2;
+	case SVM_EXIT_HLT: /* f4 */
+		return 1;
+	case SVM_EXIT_VMMCALL: /* 0f 01 d9 */
+	case SVM_EXIT_XSETBV:  /* 0f 01 d1 */
+		return 3;
+	default:
+		return 0;
+	}
+}
+
+static void decode_exit(struct vmcb *vmcb, struct vm_exit *e)
+{
+	const struct vmcb_control *c = &vmcb->control;
+	u64 code = c->exit_code;
+
+	memset(e, 0, sizeof(*e));
+	e->raw = code;
+	e->qualification = c->exit_info1;
+	if (svm.nrip_save && c->next_rip > vmcb->save.rip)
+		e->insn_len = (u32)(c->next_rip - vmcb->save.rip);
+	else
+		e->insn_len = fixed_insn_len(code);
+
+	if (code >= SVM_EXIT_EXCP_BASE && code < SVM_EXIT_EXCP_BASE + 32) {
+		e->reason = VMEXIT_EXCEPTION;
+		e->exception.vector = (u8)(code - SVM_EXIT_EXCP_BASE);
+		e->exception.error_code = (u32)c->exit_info1;
+		return;
+	}
+	switch (code) {
+	case SVM_EXIT_INTR:
+	case SVM_EXIT_NMI:
+	case SVM_EXIT_SMI:
+	case SVM_EXIT_INIT:
+		e->reason = VMEXIT_EXTINT;
+		break;
+	case SVM_EXIT_VINTR:
+		e->reason = VMEXIT_INTR_WINDOW;
+		break;
+	case SVM_EXIT_CPUID:
+		e->reason = VMEXIT_CPUID;
+		break;
+	case SVM_EXIT_HLT:
+		e->reason = VMEXIT_HLT;
+		break;
+	case SVM_EXIT_IOIO:
+		/* §15.10.2: EXITINFO1 describes the access, EXITINFO2 is the
+		 * RIP of the next instruction, with or without NRIP-save. */
+		e->reason = VMEXIT_IO;
+		e->io.port = (u16)(c->exit_info1 >> 16);
+		e->io.size = c->exit_info1 & (1u << 4) ? 1 : c->exit_info1 & (1u << 5) ? 2 : 4;
+		e->io.in = c->exit_info1 & 1;
+		e->io.string = c->exit_info1 & (1u << 2);
+		e->io.rep = c->exit_info1 & (1u << 3);
+		e->insn_len = (u32)(c->exit_info2 - vmcb->save.rip);
+		break;
+	case SVM_EXIT_MSR:
+		e->reason = VMEXIT_MSR;
+		e->msr.write = c->exit_info1 & 1;
+		break;
+	case SVM_EXIT_NPF:
+		/* §15.25.6: EXITINFO1 is a page-fault error code, EXITINFO2
+		 * the guest-physical address. */
+		e->reason = VMEXIT_NPF;
+		e->npf.gpa = c->exit_info2;
+		e->npf.present = c->exit_info1 & 1;
+		e->npf.write = c->exit_info1 & 2;
+		e->npf.fetch = c->exit_info1 & 16;
+		break;
+	case SVM_EXIT_SHUTDOWN:
+		e->reason = VMEXIT_SHUTDOWN;
+		break;
+	case SVM_EXIT_VMMCALL:
+		e->reason = VMEXIT_HYPERCALL;
+		break;
+	case SVM_EXIT_VMRUN:
+	case SVM_EXIT_VMLOAD:
+	case SVM_EXIT_VMSAVE:
+	case SVM_EXIT_STGI:
+	case SVM_EXIT_CLGI:
+	case SVM_EXIT_SKINIT:
+	case SVM_EXIT_INVLPGA:
+		e->reason = VMEXIT_VIRT_INSN;
+		break;
+	case SVM_EXIT_INVALID:
+		e->reason = VMEXIT_INVALID;
+		break;
+	default:
+		e->reason = VMEXIT_OTHER;
+		break;
+	}
+}
+
+static void svm_run(struct vcpu *v, struct vm_exit *exit)
+{
+	struct vmcb *vmcb = vmcb_of(v);
+	struct vmcb_save *s = &vmcb->save;
+
+	s->rip = v->regs.rip;
+	s->rsp = v->regs.rsp;
+	s->rax = v->regs.rax;
+	s->rflags = v->regs.rflags;
+	s->cr0 = v->regs.cr0;
+	s->cr2 = v->regs.cr2;
+	s->cr3 = v->regs.cr3;
+	s->cr4 = v->regs.cr4;
+	s->efer = v->regs.efer;
+	vmcb->control.tlb_control = v->tlb_flush ? (svm.flush_by_asid ? 3 : 1) : 0;
+	v->tlb_flush = false;
+	vmcb->control.clean = 0; /* nothing is cached across runs */
+
+	/* GIF=0 holds host interrupts off from here to STGI, while the saved
+	 * host IF=1 lets them end the guest's run (§15.17, §15.21.1). */
+	svm_clgi();
+	svm_vmsave(svm.host_state.v);
+	irq_enable();
+	svm_enter(&v->regs, v->arch_page.v);
+	irq_disable();
+	svm_vmload(svm.host_state.v);
+	svm_stgi();
+
+	v->regs.rip = s->rip;
+	v->regs.rsp = s->rsp;
+	v->regs.rax = s->rax;
+	v->regs.rflags = s->rflags;
+	v->regs.cr0 = s->cr0;
+	v->regs.cr2 = s->cr2;
+	v->regs.cr3 = s->cr3;
+	v->regs.cr4 = s->cr4;
+	v->regs.efer = s->efer;
+	v->regs.cpl = s->cpl;
+	decode_exit(vmcb, exit);
+
+	/* §15.7.2: an event whose delivery the exit interrupted is in
+	 * EXITINTINFO and must be injected again. */
+	vmcb->control.event_inj = 0;
+	if (vmcb->control.exit_int_info & SVM_EVTINJ_VALID)
+		vmcb->control.event_inj = vmcb->control.exit_int_info;
+}
+
+/* NPT entries are ordinary long-mode page-table entries, walked as user
+ * accesses (§15.25.5), so every level needs U. */
+static u64 npt_leaf_flags(unsigned rights)
+{
+	u64 f = PTE_P | PTE_U;
+
+	if (rights & SLAT_W)
+		f |= PTE_W;
+	if (!(rights & SLAT_X))
+		f |= PTE_NX;
+	return f;
+}
+
+const struct virt_ops svm_ops = {
+	.name = "SVM",
+	.cpu_enable = svm_cpu_enable,
+	.vcpu_create = svm_vcpu_create,
+	.vcpu_destroy = svm_vcpu_destroy,
+	.vcpu_reset = svm_vcpu_reset,
+	.run = svm_run,
+	.inject = svm_inject,
+	.slat_format = &pt_format_x86,
+	.slat_leaf_flags = npt_leaf_flags,
+};

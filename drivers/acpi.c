@@ -1,0 +1,510 @@
+/*
+ * The ACPI table reader of the core (ACPI 6.5 specification, chapter 5).
+ * It follows RSDP -> XSDT (or RSDT) -> each table, through the direct map,
+ * and copies what the core needs into a struct acpi_info.  Firmware tables
+ * are untrusted input: each pointer is checked to be mapped before it is
+ * read, each length is bounded (ACPI_TABLE_MAX) before it is used, each
+ * checksum is verified, and each MADT entry is bounded by its table; a bad
+ * table is skipped with a log line, never a crash.
+ */
+#include "drivers/acpi.h"
+
+#include "arch/x86/cpu.h"
+#include "kernel/errno.h"
+#include "kernel/lib/format.h"
+#include "kernel/lib/string.h"
+#include "kernel/log.h"
+#include "kernel/mm.h"
+
+/* No table the core reads comes near this; a larger length is corruption. */
+#define ACPI_TABLE_MAX MiB(1)
+#define ACPI_HEADER_SIZE 36
+#define RSDP_V1_SIZE 20
+#define RSDP_V2_SIZE 36
+
+/* The RSDP (ACPI 6.5 §5.2.5.3). */
+struct acpi_rsdp {
+	char signature[8]; /* "RSD PTR " */
+	u8 checksum;       /* over the first 20 bytes */
+	char oem_id[6];
+	u8 revision;
+	u32 rsdt;
+	/* revision >= 2 */
+	u32 length;
+	u64 xsdt;
+	u8 ext_checksum; /* over length bytes */
+	u8 reserved[3];
+} __packed;
+
+_Static_assert(sizeof(struct acpi_rsdp) == RSDP_V2_SIZE, "RSDP layout");
+
+/* The common header of every system description table (§5.2.6). */
+struct acpi_header {
+	char signature[4];
+	u32 length;
+	u8 revision;
+	u8 checksum;
+	char oem_id[6];
+	char oem_table_id[8];
+	u32 oem_revision;
+	u32 creator_id;
+	u32 creator_revision;
+} __packed;
+
+_Static_assert(sizeof(struct acpi_header) == ACPI_HEADER_SIZE, "SDT header layout");
+
+/* Generic Address Structure (§5.2.3.2). */
+struct acpi_gas {
+	u8 space_id; /* 0 system memory, 1 system I/O, 2 PCI config */
+	u8 bit_width;
+	u8 bit_offset;
+	u8 access_size;
+	u64 address;
+} __packed;
+
+_Static_assert(sizeof(struct acpi_gas) == 12, "GAS layout");
+
+#define GAS_MEMORY 0
+#define GAS_IO 1
+
+/* FADT field offsets (§5.2.9, Table 5.9); the table grew over revisions, so
+ * each field is read only if the table's length covers it. */
+#define FADT_SCI_INT 46
+#define FADT_PM_TMR_BLK 76
+#define FADT_PM_TMR_LEN 91
+#define FADT_CENTURY 108
+#define FADT_IAPC_BOOT_ARCH 109
+#define FADT_FLAGS 112
+#define FADT_RESET_REG 116
+#define FADT_RESET_VALUE 128
+#define FADT_X_PM_TMR_BLK 208
+
+#define FADT_F_TMR_VAL_EXT (1u << 8)
+#define FADT_F_RESET_REG_SUP (1u << 10)
+#define FADT_F_HW_REDUCED_ACPI (1u << 20)
+
+/* MADT (§5.2.12): after the header, the local APIC address and flags, then
+ * variable-length entries of (type, length, ...). */
+#define MADT_LAPIC_ADDR 36
+#define MADT_FLAGS 40
+#define MADT_ENTRIES 44
+#define MADT_F_PCAT_COMPAT 1u
+
+#define MADT_LAPIC 0
+#define MADT_IOAPIC 1
+#define MADT_IRQ_OVERRIDE 2
+#define MADT_LAPIC_ADDR_OVERRIDE 5
+#define MADT_X2APIC 9
+
+#define MADT_CPU_ENABLED 1u
+#define MADT_CPU_ONLINE_CAPABLE 2u
+
+/* HPET description table (IA-PC HPET specification 1.0a, §3.2.4). */
+#define HPET_TABLE_ADDRESS 40
+#define HPET_TABLE_SIZE 56
+
+/* MCFG (PCI Firmware Specification 3.x, §4.1.2). */
+#define MCFG_ENTRIES 44
+#define MCFG_ENTRY_SIZE 16
+
+/* Little-endian field reads from byte offsets; tables are packed and their
+ * fields are often misaligned. */
+static u8 rd8(const u8 *p, u32 off) { return p[off]; }
+static u16 rd16(const u8 *p, u32 off) { u16 v; memcpy(&v, p + off, 2); return v; }
+static u32 rd32(const u8 *p, u32 off) { u32 v; memcpy(&v, p + off, 4); return v; }
+static u64 rd64(const u8 *p, u32 off) { u64 v; memcpy(&v, p + off, 8); return v; }
+
+#define PTE_PRESENT 1ULL
+#define PTE_LARGE (1ULL << 7)
+#define PTE_ADDR 0x000ffffffffff000ULL
+#define CR4_LA57 (1ULL << 12)
+
+/*
+ * Whether the direct map has a translation for virtual address va, by a walk
+ * of the live page tables (Intel SDM Vol. 3A §4.5).  The tables are reached
+ * through the direct map themselves, which always covers them.  Firmware
+ * pointers can point anywhere; a walk is cheaper than a fault.
+ */
+static bool va_mapped(u64 va)
+{
+	u64 table = read_cr3() & PTE_ADDR;
+
+	if (read_cr4() & CR4_LA57)
+		return true; /* 5-level paging: not set up by our loader; trust it */
+	for (int level = 3; level >= 0; level--) {
+		const u64 *t = phys_to_virt(hpa(table));
+		u64 e = t[(va >> (12 + 9 * level)) & 511];
+		if (!(e & PTE_PRESENT))
+			return false;
+		if (level == 0 || ((level == 1 || level == 2) && (e & PTE_LARGE)))
+			return true;
+		table = e & PTE_ADDR;
+	}
+	return true;
+}
+
+/* Whether [phys, phys + len) can be read through the direct map. */
+static bool phys_readable(u64 phys, u64 len)
+{
+	/* MAXPHYADDR is at most 52 bits; beyond that is no address at all. */
+	if (phys == 0 || len == 0 || phys >= (1ULL << 52) || len > (1ULL << 52) - phys)
+		return false;
+	for (u64 page = ALIGN_DOWN(phys, PAGE_SIZE); page < phys + len; page += PAGE_SIZE)
+		if (!va_mapped((u64)(uintptr_t)phys_to_virt(hpa(page))))
+			return false;
+	return true;
+}
+
+static u8 checksum(const u8 *p, u32 len)
+{
+	u8 sum = 0;
+
+	for (u32 i = 0; i < len; i++)
+		sum += p[i];
+	return sum;
+}
+
+/* Copies n bytes of firmware text into dst as printable ASCII. */
+static void copy_printable(char *dst, const char *src, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		char c = src[i];
+		dst[i] = (c >= 0x20 && c < 0x7f) ? c : '?';
+	}
+	dst[n] = '\0';
+}
+
+/*
+ * Checks the table at phys: mapped, a sane length, a matching checksum.
+ * Returns a pointer to it or NULL after logging why it was refused.  sig_out
+ * (5 bytes) receives its printable signature when the header was readable.
+ */
+static const u8 *table_get(u64 phys, char *sig_out, u32 *len_out)
+{
+	if (!phys_readable(phys, ACPI_HEADER_SIZE)) {
+		log_line("acpi: table at 0x%lx is not in mapped memory, skipped", phys);
+		return NULL;
+	}
+	const u8 *p = phys_to_virt(hpa(phys));
+	u32 len = rd32(p, 4);
+
+	copy_printable(sig_out, (const char *)p, 4);
+	if (len < ACPI_HEADER_SIZE || len > ACPI_TABLE_MAX) {
+		log_line("acpi: %s at 0x%lx has a bad length %u, skipped", sig_out, phys, len);
+		return NULL;
+	}
+	if (!phys_readable(phys, len)) {
+		log_line("acpi: %s at 0x%lx (%u bytes) runs into unmapped memory, skipped",
+			 sig_out, phys, len);
+		return NULL;
+	}
+	if (checksum(p, len) != 0) {
+		log_line("acpi: %s at 0x%lx has a bad checksum, skipped", sig_out, phys);
+		return NULL;
+	}
+	*len_out = len;
+	return p;
+}
+
+static void add_cpu(struct acpi_info *out, u32 apic_id)
+{
+	for (u32 i = 0; i < out->cpu_count; i++)
+		if (out->apic_ids[i] == apic_id)
+			return; /* listed as both type 0 and type 9 */
+	if (out->cpu_count < ACPI_MAX_CPUS)
+		out->apic_ids[out->cpu_count++] = apic_id;
+	else
+		out->cpu_ignored++;
+}
+
+static void parse_madt(const u8 *t, u32 len, struct acpi_info *out)
+{
+	if (len < MADT_ENTRIES) {
+		log_line("acpi: MADT too short (%u bytes), ignored", len);
+		return;
+	}
+	out->have_madt = true;
+	out->lapic_phys = rd32(t, MADT_LAPIC_ADDR);
+	out->pcat_compat = rd32(t, MADT_FLAGS) & MADT_F_PCAT_COMPAT;
+
+	for (u32 off = MADT_ENTRIES; off < len;) {
+		if (len - off < 2) {
+			log_line("acpi: MADT has a truncated entry at offset %u, rest ignored", off);
+			return;
+		}
+		u8 type = rd8(t, off), elen = rd8(t, off + 1);
+		if (elen < 2 || elen > len - off) {
+			log_line("acpi: MADT entry type %u at offset %u has a bad length %u, rest ignored",
+				 type, off, elen);
+			return;
+		}
+		const u8 *e = t + off;
+		switch (type) {
+		case MADT_LAPIC:
+			if (elen >= 8) {
+				u32 flags = rd32(e, 4);
+				u8 id = rd8(e, 3);
+				if ((flags & (MADT_CPU_ENABLED | MADT_CPU_ONLINE_CAPABLE)) && id != 0xff)
+					add_cpu(out, id);
+			}
+			break;
+		case MADT_X2APIC:
+			if (elen >= 16) {
+				u32 id = rd32(e, 4), flags = rd32(e, 8);
+				if ((flags & (MADT_CPU_ENABLED | MADT_CPU_ONLINE_CAPABLE)) &&
+				    id != 0xffffffffu)
+					add_cpu(out, id);
+			}
+			break;
+		case MADT_IOAPIC:
+			if (elen >= 12) {
+				if (out->ioapic_count == 0) {
+					out->ioapic_id = rd8(e, 2);
+					out->ioapic_phys = rd32(e, 4);
+					out->ioapic_gsi_base = rd32(e, 8);
+				}
+				out->ioapic_count++;
+			}
+			break;
+		case MADT_IRQ_OVERRIDE:
+			if (elen >= 10 && out->irq_override_count < ACPI_MAX_IRQ_OVERRIDES) {
+				struct acpi_irq_override *o =
+					&out->irq_overrides[out->irq_override_count++];
+				o->bus_irq = rd8(e, 3);
+				o->gsi = rd32(e, 4);
+				o->flags = rd16(e, 8);
+			}
+			break;
+		case MADT_LAPIC_ADDR_OVERRIDE:
+			/* The 64-bit address replaces the 32-bit one (§5.2.12.8). */
+			if (elen >= 12 && rd64(e, 4))
+				out->lapic_phys = rd64(e, 4);
+			break;
+		default:
+			break;
+		}
+		off += elen;
+	}
+}
+
+static void parse_fadt(const u8 *t, u32 len, struct acpi_info *out)
+{
+	if (len < FADT_PM_TMR_LEN + 1) {
+		log_line("acpi: FADT too short (%u bytes), ignored", len);
+		return;
+	}
+	out->have_fadt = true;
+	out->sci_irq = rd16(t, FADT_SCI_INT);
+	u32 flags = len >= FADT_FLAGS + 4 ? rd32(t, FADT_FLAGS) : 0;
+	if (len > FADT_CENTURY)
+		out->century = rd8(t, FADT_CENTURY);
+	if (len >= FADT_IAPC_BOOT_ARCH + 2)
+		out->boot_arch = rd16(t, FADT_IAPC_BOOT_ARCH);
+	out->hw_reduced = flags & FADT_F_HW_REDUCED_ACPI;
+
+	/* PM timer: X_PM_TMR_BLK wins when it is present, in I/O space and a
+	 * real port; else the 32-bit PM_TMR_BLK, whose PM_TMR_LEN must be 4
+	 * (§4.8.3.3, §5.2.9).  The core reads it with IN, so a memory-mapped
+	 * timer is not used. */
+	u64 port = 0;
+	if (len >= FADT_X_PM_TMR_BLK + sizeof(struct acpi_gas)) {
+		u8 space = rd8(t, FADT_X_PM_TMR_BLK);
+		u64 addr = rd64(t, FADT_X_PM_TMR_BLK + 4);
+		if (addr && space == GAS_IO && addr <= 0xfffc)
+			port = addr;
+		else if (addr && space != GAS_IO)
+			log_line("acpi: X_PM_TMR_BLK is not in I/O space (space %u), not used", space);
+	}
+	if (!port && rd32(t, FADT_PM_TMR_BLK) && rd8(t, FADT_PM_TMR_LEN) == 4 &&
+	    rd32(t, FADT_PM_TMR_BLK) <= 0xfffc)
+		port = rd32(t, FADT_PM_TMR_BLK);
+	if (out->hw_reduced)
+		port = 0;
+	out->pm_timer_port = (u16)port;
+	out->pm_timer_32bit = port && (flags & FADT_F_TMR_VAL_EXT);
+
+	if ((flags & FADT_F_RESET_REG_SUP) && len > FADT_RESET_VALUE) {
+		u8 space = rd8(t, FADT_RESET_REG);
+		u64 addr = rd64(t, FADT_RESET_REG + 4);
+		if (addr && space <= 2) {
+			out->reset_valid = true;
+			out->reset_space = space;
+			out->reset_addr = addr;
+			out->reset_value = rd8(t, FADT_RESET_VALUE);
+		}
+	}
+}
+
+static void parse_hpet(const u8 *t, u32 len, struct acpi_info *out)
+{
+	if (len < HPET_TABLE_SIZE) {
+		log_line("acpi: HPET table too short (%u bytes), ignored", len);
+		return;
+	}
+	u8 space = rd8(t, HPET_TABLE_ADDRESS);
+	u64 addr = rd64(t, HPET_TABLE_ADDRESS + 4);
+	/* The register block is 1 KiB and 1 KiB aligned (HPET spec §2.3). */
+	if (space != GAS_MEMORY || addr == 0 || (addr & 0x3ff)) {
+		log_line("acpi: HPET table has an unusable address 0x%lx (space %u), ignored",
+			 addr, space);
+		return;
+	}
+	if (!out->hpet_phys)
+		out->hpet_phys = addr;
+}
+
+static void parse_mcfg(const u8 *t, u32 len, struct acpi_info *out)
+{
+	for (u32 off = MCFG_ENTRIES; off + MCFG_ENTRY_SIZE <= len; off += MCFG_ENTRY_SIZE) {
+		u64 base = rd64(t, off);
+		u16 segment = rd16(t, off + 8);
+		u8 start = rd8(t, off + 10), end = rd8(t, off + 11);
+		if (segment == 0 && base && start <= end && !out->mcfg_phys) {
+			out->mcfg_phys = base;
+			out->mcfg_bus_start = start;
+			out->mcfg_bus_end = end;
+		}
+	}
+}
+
+/* Validates the RSDP and picks the root table; returns its address, 0 if
+ * unusable, and sets *xsdt to whether it has 8-byte entries. */
+static int check_rsdp(u64 phys, struct acpi_info *out, u64 *root, bool *xsdt)
+{
+	if (!phys_readable(phys, RSDP_V1_SIZE)) {
+		log_line("acpi: RSDP at 0x%lx is not in mapped memory", phys);
+		return -E_INVAL;
+	}
+	const struct acpi_rsdp *r = phys_to_virt(hpa(phys));
+	if (memcmp(r->signature, "RSD PTR ", 8) != 0) {
+		log_line("acpi: no RSDP signature at 0x%lx", phys);
+		return -E_INVAL;
+	}
+	if (checksum((const u8 *)r, RSDP_V1_SIZE) != 0) {
+		log_line("acpi: RSDP at 0x%lx has a bad checksum", phys);
+		return -E_INVAL;
+	}
+	out->revision = r->revision;
+	copy_printable(out->oem_id, r->oem_id, 6);
+	for (int i = 5; i >= 0 && out->oem_id[i] == ' '; i--)
+		out->oem_id[i] = '\0';
+
+	*root = r->rsdt;
+	*xsdt = false;
+	/* ACPI 2.0+ (revision 2): the XSDT supersedes the RSDT (§5.2.5.3),
+	 * but only if the extended structure checks out. */
+	if (r->revision >= 2) {
+		u32 len = 0;
+		if (phys_readable(phys, RSDP_V2_SIZE))
+			len = r->length;
+		if (len < RSDP_V2_SIZE || len > PAGE_SIZE || !phys_readable(phys, len) ||
+		    checksum((const u8 *)r, len) != 0)
+			log_line("acpi: RSDP extended part is invalid, using the RSDT");
+		else if (r->xsdt) {
+			*root = r->xsdt;
+			*xsdt = true;
+		}
+	}
+	if (!*root) {
+		log_line("acpi: RSDP names no RSDT/XSDT");
+		return -E_INVAL;
+	}
+	return 0;
+}
+
+static void log_summary(const struct acpi_info *out)
+{
+	char buf[200];
+	size_t n = 0;
+
+	for (u32 i = 0; i < out->table_count && n < sizeof(buf); i++)
+		if (out->tables[i].valid)
+			n += (size_t)snprintf(buf + n, sizeof(buf) - n, " %s", out->tables[i].sig);
+	buf[MIN(n, sizeof(buf) - 1)] = '\0';
+	log_line("acpi: RSDP revision %u, OEM '%s', tables:%s", out->revision, out->oem_id, buf);
+
+	n = 0;
+	buf[0] = '\0';
+	for (u32 i = 0; i < out->cpu_count && n < sizeof(buf); i++)
+		n += (size_t)snprintf(buf + n, sizeof(buf) - n, "%s%u", i ? ", " : "",
+				      out->apic_ids[i]);
+	if (out->cpu_ignored)
+		log_line("cpus: %u in the MADT (only the first %u used), APIC IDs: %s",
+			 out->cpu_count + out->cpu_ignored, out->cpu_count, buf);
+	else
+		log_line("cpus: %u in the MADT, APIC IDs: %s", out->cpu_count,
+			 out->cpu_count ? buf : "none");
+
+	log_line("acpi: LAPIC 0x%lx, %u IOAPIC(s) (first 0x%lx, GSI base %u), HPET 0x%lx, "
+		 "PM timer port 0x%x (%s), MCFG 0x%lx",
+		 out->lapic_phys, out->ioapic_count, out->ioapic_phys, out->ioapic_gsi_base,
+		 out->hpet_phys, out->pm_timer_port, out->pm_timer_32bit ? "32-bit" : "24-bit",
+		 out->mcfg_phys);
+}
+
+int acpi_init(hpa_t rsdp, struct acpi_info *out)
+{
+	u64 root;
+	bool xsdt;
+	int err;
+
+	memset(out, 0, sizeof(*out));
+	if (rsdp.v == 0) {
+		log_line("acpi: no RSDP from the loader; assuming one CPU and no ACPI devices");
+		return -E_NOENT;
+	}
+	err = check_rsdp(rsdp.v, out, &root, &xsdt);
+	if (err)
+		goto fail;
+
+	char root_sig[5];
+	u32 root_len;
+	const u8 *rt = table_get(root, root_sig, &root_len);
+	if (!rt || memcmp(rt, xsdt ? "XSDT" : "RSDT", 4) != 0) {
+		log_line("acpi: the %s at 0x%lx is unusable", xsdt ? "XSDT" : "RSDT", root);
+		err = -E_INVAL;
+		goto fail;
+	}
+
+	u32 entry_size = xsdt ? 8 : 4;
+	u32 entries = (root_len - ACPI_HEADER_SIZE) / entry_size;
+	for (u32 i = 0; i < entries; i++) {
+		u32 off = ACPI_HEADER_SIZE + i * entry_size;
+		u64 phys = xsdt ? rd64(rt, off) : rd32(rt, off);
+		char sig[5] = "????";
+		u32 len = 0;
+		const u8 *t = table_get(phys, sig, &len);
+
+		if (out->table_count < ACPI_MAX_TABLES) {
+			struct acpi_table_ref *ref = &out->tables[out->table_count++];
+			memcpy(ref->sig, sig, sizeof(ref->sig));
+			ref->valid = t != NULL;
+			ref->phys = phys;
+			ref->length = len;
+		}
+		if (!t)
+			continue;
+		if (!memcmp(sig, "APIC", 4) && !out->have_madt)
+			parse_madt(t, len, out);
+		else if (!memcmp(sig, "FACP", 4) && !out->have_fadt)
+			parse_fadt(t, len, out);
+		else if (!memcmp(sig, "HPET", 4))
+			parse_hpet(t, len, out);
+		else if (!memcmp(sig, "MCFG", 4))
+			parse_mcfg(t, len, out);
+	}
+	log_summary(out);
+	return 0;
+
+fail:
+	memset(out, 0, sizeof(*out));
+	return err;
+}
+
+u64 acpi_find_table(const struct acpi_info *acpi, const char *sig)
+{
+	for (u32 i = 0; i < acpi->table_count; i++)
+		if (acpi->tables[i].valid && !memcmp(acpi->tables[i].sig, sig, 4))
+			return acpi->tables[i].phys;
+	return 0;
+}

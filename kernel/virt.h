@@ -1,0 +1,153 @@
+/*
+ * The vendor-neutral virtualization interface.  Each back end (AMD SVM in
+ * arch/x86/svm/, Intel VMX in arch/x86/vmx/) fills one const struct virt_ops
+ * and turns its exits into struct vm_exit; generic code (kernel/) never sees
+ * a VMCB or a VMCS.  The back end is chosen once at boot from CPUID.
+ *
+ * Register state: the back end keeps the guest's general registers in
+ * vcpu->regs (its entry stub saves and restores them), and copies RIP, RSP,
+ * RFLAGS, the control registers, EFER and the CPL between its control
+ * structure and vcpu->regs around every run, so handlers read and write
+ * vcpu->regs only.  A handler that completes an instruction advances
+ * regs.rip by exit.insn_len.
+ */
+#ifndef PARTITA_VIRT_H
+#define PARTITA_VIRT_H
+
+#include "arch/x86/pagetable.h"
+#include "kernel/types.h"
+
+struct partition;
+
+struct guest_regs {
+	/* Saved and restored by the back end's entry stub, in this order. */
+	u64 rax, rbx, rcx, rdx, rsi, rdi, rbp;
+	u64 r8, r9, r10, r11, r12, r13, r14, r15;
+	/* Synchronised with the VMCB/VMCS around each run. */
+	u64 rip, rsp, rflags;
+	u64 cr0, cr2, cr3, cr4, efer;
+	u8 cpl;
+};
+
+/** Why the guest stopped running. */
+enum vm_exit_reason {
+	VMEXIT_NONE = 0,
+	VMEXIT_CPUID,
+	VMEXIT_IO,         /* exit.io */
+	VMEXIT_MSR,        /* exit.msr; RCX holds the index, EDX:EAX the value */
+	VMEXIT_NPF,        /* nested page fault / EPT violation: exit.npf */
+	VMEXIT_HLT,
+	VMEXIT_HYPERCALL,  /* vmmcall / vmcall */
+	VMEXIT_INTR_WINDOW,/* the guest can take an interrupt now */
+	VMEXIT_EXTINT,     /* a host interrupt arrived (e.g. the window timer) */
+	VMEXIT_TIMER,      /* the back end's own preemption timer expired */
+	VMEXIT_SHUTDOWN,   /* triple fault */
+	VMEXIT_VIRT_INSN,  /* the guest ran VMRUN/VMCALL-family instructions it
+	                    * may not: the generic code injects #UD */
+	VMEXIT_EXCEPTION,  /* an intercepted guest exception: exit.exception */
+	VMEXIT_INVALID,    /* entry failed or the guest state is invalid */
+	VMEXIT_OTHER,      /* anything else: exit.raw names it */
+};
+
+struct vm_exit {
+	enum vm_exit_reason reason;
+	u32 insn_len;      /* length of the exiting instruction, 0 if unknown */
+	u64 raw;           /* the vendor's exit code, for logs */
+	u64 qualification; /* the vendor's extra information, for logs */
+	union {
+		struct {
+			u16 port;
+			u8 size;   /* 1, 2 or 4 */
+			bool in;
+			bool string;
+			bool rep;
+		} io;
+		struct {
+			bool write;
+		} msr;
+		struct {
+			u64 gpa;
+			bool write;
+			bool fetch;
+			bool present; /* a translation existed (permission fault) */
+		} npf;
+		struct {
+			u8 vector;
+			u32 error_code;
+		} exception;
+	};
+};
+
+enum event_kind { EVENT_INTERRUPT, EVENT_NMI, EVENT_EXCEPTION };
+
+/** How a vCPU starts (see vcpu_create). */
+enum vcpu_mode {
+	VCPU_MODE_LONG,  /* paravirtual: 64-bit, paging on, flat segments */
+	VCPU_MODE_REAL,  /* unmodified: as after reset (for later loaders) */
+};
+
+struct vcpu {
+	struct guest_regs regs;
+	struct partition *partition;
+	void *arch;       /* the back end's state (VMCB or VMCS, ...) */
+	hpa_t arch_page;  /* its control structure's page */
+	u32 asid;         /* address-space tag (ASID / VPID), never 0 */
+	bool tlb_flush;   /* flush this vCPU's guest TLB at the next entry */
+};
+
+/** A partition's second-level address translation (NPT or EPT). */
+struct slat {
+	struct pagetable pt;
+};
+
+/* Access rights of a second-level mapping. */
+#define SLAT_R (1u << 0)
+#define SLAT_W (1u << 1)
+#define SLAT_X (1u << 2)
+#define SLAT_RWX (SLAT_R | SLAT_W | SLAT_X)
+
+struct virt_ops {
+	const char *name;  /* "SVM" or "VMX" */
+
+	/** Turns virtualization on on the calling CPU.  0 or -E_NOTSUP/-E_IO
+	 *  with a log line saying what is missing. */
+	int (*cpu_enable)(void);
+
+	/** Allocates and initializes the vCPU's control structure for the
+	 *  given mode; regs must be set by the caller before the first run
+	 *  (vcpu_create copies the vmcb-resident ones at run).  slat is the
+	 *  partition's second-level table.  0 or -E_NOMEM. */
+	int (*vcpu_create)(struct vcpu *v, enum vcpu_mode mode, struct slat *slat);
+	void (*vcpu_destroy)(struct vcpu *v);
+	/** Resets the vCPU to the state of vcpu_create (for a restart). */
+	void (*vcpu_reset)(struct vcpu *v, enum vcpu_mode mode);
+
+	/** Runs the guest until its next exit, which is described in *exit.
+	 *  Called with interrupts disabled; host interrupts that arrive while
+	 *  the guest runs end the run with VMEXIT_EXTINT and are taken by the
+	 *  host when the caller enables interrupts again. */
+	void (*run)(struct vcpu *v, struct vm_exit *exit);
+
+	/** Queues an event for delivery at the next entry. */
+	void (*inject)(struct vcpu *v, enum event_kind kind, u8 vector,
+		       bool has_error, u32 error_code);
+
+	/** Second-level tables: the format and the leaf bits for rights. */
+	const struct pt_format *slat_format;
+	u64 (*slat_leaf_flags)(unsigned rights);
+};
+
+/** The back end in use, set by virt_init(). */
+extern const struct virt_ops *virt;
+
+/** Picks the back end from CPUID and enables it on the boot CPU. 0 or an
+ *  error with a log line (no SVM/VMX, disabled by firmware, ...). */
+int virt_init(void);
+
+/* Second-level tables, generic over the back end's format. */
+int slat_init(struct slat *s);
+int slat_map(struct slat *s, gpa_t gpa, hpa_t hpa, u64 size, unsigned rights);
+int slat_unmap(struct slat *s, gpa_t gpa, u64 size);
+void slat_destroy(struct slat *s);
+
+#endif
