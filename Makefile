@@ -57,9 +57,19 @@ CORE_OBJS := \
 	arch/x86/clock.o \
 	arch/x86/paging.o \
 	arch/x86/pagetable.o \
+	arch/x86/svm/svm.o \
+	arch/x86/svm/svm_entry.o \
 	drivers/uart16550.o \
 	drivers/acpi.o \
 	kernel/main.o \
+	kernel/virt.o \
+	kernel/partition.o \
+	kernel/guest_mem.o \
+	kernel/schedule.o \
+	kernel/sched.o \
+	kernel/console.o \
+	kernel/vmexit.o \
+	kernel/hypercall.o \
 	kernel/log.o \
 	kernel/palloc.o \
 	kernel/memory.o \

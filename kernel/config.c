@@ -40,6 +40,7 @@ enum key {
 	K_FRAME,
 	K_DEBUG_EXIT,
 	K_EXIT_AFTER_BOOT,
+	K_END_ON_EXIT,
 	K_KIND,
 	K_MEMORY,
 	K_IMAGE,
@@ -64,6 +65,7 @@ static const struct {
 	[K_FRAME] = { SECT_HYPERVISOR, "frame", false },
 	[K_DEBUG_EXIT] = { SECT_HYPERVISOR, "debug_exit", false },
 	[K_EXIT_AFTER_BOOT] = { SECT_HYPERVISOR, "exit_after_boot", false },
+	[K_END_ON_EXIT] = { SECT_HYPERVISOR, "end_on_exit", false },
 	[K_KIND] = { SECT_PARTITION, "kind", false },
 	[K_MEMORY] = { SECT_PARTITION, "memory", false },
 	[K_IMAGE] = { SECT_PARTITION, "image", false },
@@ -658,6 +660,12 @@ static int set_value(struct parser *p, enum key k, struct str v)
 		return 0;
 	case K_EXIT_AFTER_BOOT:
 		return value_bool(p, k, v, &cfg->exit_after_boot);
+	case K_END_ON_EXIT:
+		if ((rc = check_name(p, "end_on_exit partition", v)))
+			return rc;
+		copy_str(cfg->end_on_exit, CONFIG_NAME_MAX, v);
+		cfg->end_on_exit_line = p->line;
+		return 0;
 	case K_KIND:
 		if (eq(v, "pv"))
 			part->kind = PARTITION_PV;
@@ -1070,6 +1078,9 @@ int config_check(const struct config *cfg, const char *file,
 			       "section is needed)");
 	if (cfg->frame_ns == 0)
 		return fail_at(err, 0, "the frame is 0");
+	if (cfg->end_on_exit[0] && !config_find_partition(cfg, cfg->end_on_exit))
+		return fail_at(err, cfg->end_on_exit_line,
+			       "end_on_exit names unknown partition '%s'", cfg->end_on_exit);
 
 	for (unsigned i = 0; i < chan_count; i++) {
 		const struct config_channel *ch = &cfg->channels[i];

@@ -12,6 +12,8 @@
  *                                   isa-debug-exit): the core writes the run's
  *                                   exit code there when the run ends
  *   exit_after_boot = yes           end the run once boot is done (tests)
+ *   end_on_exit = NAME              end the run when partition NAME exits,
+ *                                   with its exit code (tests)
  *
  *   [partition NAME]                NAME: [a-z0-9_-], 1..31 chars, unique
  *   kind = pv | hvm                 required
@@ -108,6 +110,8 @@ struct config {
 	u64 frame_ns;
 	int debug_exit_port;  /* -1: none */
 	bool exit_after_boot;
+	char end_on_exit[CONFIG_NAME_MAX]; /* "" if none */
+	unsigned end_on_exit_line;
 	unsigned partition_count;
 	struct config_partition partitions[CONFIG_MAX_PARTITIONS];
 	unsigned channel_count;

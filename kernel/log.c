@@ -66,6 +66,18 @@ void log_line(const char *fmt, ...)
 	va_end(ap);
 }
 
+void log_partition_line(const char *name, const char *text, size_t len)
+{
+	u64 flags = log_lock();
+
+	uart_putc('[');
+	uart_write(name, strlen(name));
+	uart_write("] ", 2);
+	uart_write(text, len);
+	uart_putc('\n');
+	log_unlock(flags);
+}
+
 void log_raw(const char *fmt, ...)
 {
 	va_list ap;

@@ -11,6 +11,9 @@
 /** Prints one "[hv] ..." line. */
 void log_line(const char *fmt, ...) __printf(1, 2);
 
+/** Prints "[name] text" as one line (text has no newline). */
+void log_partition_line(const char *name, const char *text, size_t len);
+
 /** Prints raw text (no prefix), for multi-part lines built by one caller and
  *  for the exception dump.  Prefer log_line(). */
 void log_raw(const char *fmt, ...) __printf(1, 2);
@@ -28,6 +31,7 @@ void panic(const char *fmt, ...) __printf(1, 2) __noreturn;
 #define HV_EXIT_CONFIG 2   /* the config or a file it names was refused */
 #define HV_EXIT_PANIC 3    /* hypervisor invariant broken, or CPU exception */
 #define HV_EXIT_BOOT 4     /* boot failed (boot_info, memory, CPU features) */
+#define HV_EXIT_FAULT 5    /* the run ended with a partition stopped by a fault */
 
 /**
  * Ends the run: prints "[hv] run ended: code N (why)", writes the code to the

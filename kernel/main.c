@@ -22,6 +22,9 @@
 #include "kernel/lib/string.h"
 #include "kernel/log.h"
 #include "kernel/mm.h"
+#include "kernel/partition.h"
+#include "kernel/sched.h"
+#include "kernel/virt.h"
 
 #define PARTITA_VERSION "0.1.0"
 #define TIMER_VECTOR 0x20
@@ -80,18 +83,18 @@ static void cpu_report(void)
 
 	bool vmx = cpuid(1, 0).ecx & (1u << 5);
 	bool svm = cpuid(0x80000001, 0).ecx & (1u << 2);
-	char virt[96];
+	char features[96];
 	if (svm) {
 		/* AMD APM Vol. 3, CPUID Fn8000_000A: SVM features. */
 		u32 edx = cpuid(0x8000000a, 0).edx;
-		snprintf(virt, sizeof(virt), "SVM (NPT %s, NRIP-save %s)",
+		snprintf(features, sizeof(features), "SVM (NPT %s, NRIP-save %s)",
 			 edx & 1 ? "yes" : "no", edx & 8 ? "yes" : "no");
 	} else if (vmx) {
-		snprintf(virt, sizeof(virt), "VMX");
+		snprintf(features, sizeof(features), "VMX");
 	} else {
-		snprintf(virt, sizeof(virt), "none");
+		snprintf(features, sizeof(features), "none");
 	}
-	log_line("cpu: %s '%s', virtualization: %s", vendor, b, virt);
+	log_line("cpu: %s '%s', virtualization: %s", vendor, b, features);
 }
 
 static void timer_tick(struct trap_frame *f)
@@ -257,9 +260,11 @@ void core_main(u64 boot_info_phys)
 		 ((rdtsc() - tsc_start) / (clock_tsc_hz() / 1000)));
 	if (config.exit_after_boot)
 		hv_stop(HV_EXIT_OK, "exit_after_boot");
-	log_line("idle: partitions are not started yet (the SVM and VMX back ends come next)");
-	for (;;) {
-		irq_disable();
-		cpu_halt();
-	}
+
+	if (virt_init())
+		hv_stop(HV_EXIT_BOOT, "partitions cannot run on this machine");
+	sched_init(&config);
+	if (!partitions_create(&config, bi))
+		log_line("no partition could be created");
+	sched_run();
 }

@@ -58,6 +58,7 @@ enum partita_hypercall {
 
 #define PARTITA_NAME_MAX 32
 #define PARTITA_MAX_CHANNELS 8 /* per partition, in the start-info page */
+#define PARTITA_MAX_WINDOWS 8  /* per partition, as CONFIG_MAX_WINDOWS */
 
 enum partita_state {
 	PARTITA_STATE_STOPPED = 0,
@@ -94,11 +95,19 @@ struct partita_start_info {
 	uint64_t tsc_hz;          /* TSC ticks per second */
 	uint64_t boot_count;      /* 1 at the first start, +1 per restart */
 	uint32_t channel_count;
-	uint32_t reserved;
+	uint32_t window_count;    /* this partition's windows, below */
 	struct partita_channel_info channels[PARTITA_MAX_CHANNELS];
+	/* The cyclic schedule of this partition's CPU: frame k starts at
+	 * epoch_ns + k * frame_ns (HC_TIME's clock). */
+	uint64_t frame_ns;
+	uint64_t epoch_ns;
+	struct {
+		uint64_t offset_ns;
+		uint64_t length_ns;
+	} windows[PARTITA_MAX_WINDOWS];
 };
 #define PARTITA_START_MAGIC 0x50525453u /* "STRP" */
-_Static_assert(sizeof(struct partita_start_info) == 552, "ABI");
+_Static_assert(sizeof(struct partita_start_info) == 696, "ABI");
 
 /** One partition, for HC_PARTITION_INFO and HC_PARTITION_LIST. */
 struct partita_partition_info {

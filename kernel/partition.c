@@ -1,0 +1,226 @@
+/*
+ * Partition life cycle: creation from the config, start and restart from
+ * the image, stop on exit or fault (layout in partition.h).
+ */
+#include "kernel/partition.h"
+#include "arch/x86/clock.h"
+#include "arch/x86/pagetable.h"
+#include "kernel/errno.h"
+#include "kernel/guest_mem.h"
+#include "kernel/lib/format.h"
+#include "kernel/lib/string.h"
+#include "kernel/log.h"
+#include "kernel/mm.h"
+#include "kernel/sched.h"
+
+#include <stdarg.h>
+
+struct partition partitions[CONFIG_MAX_PARTITIONS];
+unsigned partition_count;
+
+void *partition_gpa_ptr(struct partition *p, u64 gpa)
+{
+	return phys_to_virt(hpa(p->ram.v + gpa));
+}
+
+struct partition *partition_by_id(u32 id)
+{
+	return id < partition_count ? &partitions[id] : NULL;
+}
+
+static void copy_segment(void *ctx, u64 paddr, const void *data, u64 filesz, u64 memsz)
+{
+	struct partition *p = ctx;
+
+	(void)memsz; /* the rest of the segment (bss) is already zero */
+	memcpy(partition_gpa_ptr(p, paddr), data, filesz);
+}
+
+/* Identity map of [0, RAM rounded up to 2 MiB) with 2 MiB pages, in guest
+ * RAM at PV_PAGE_TABLE_GPA.  What lies outside RAM, and the first page, is
+ * refused by the second-level tables, not by these. */
+static void build_guest_page_tables(struct partition *p)
+{
+	u64 *pml4 = partition_gpa_ptr(p, PV_PAGE_TABLE_GPA);
+	u64 *pdpt = partition_gpa_ptr(p, PV_PAGE_TABLE_GPA + PAGE_SIZE);
+	u64 pd_gpa = PV_PAGE_TABLE_GPA + 2 * PAGE_SIZE;
+	u64 top = ALIGN_UP(p->ram_size, LARGE_PAGE_SIZE);
+
+	pml4[0] = (PV_PAGE_TABLE_GPA + PAGE_SIZE) | PTE_P | PTE_W;
+	for (u64 gib = 0; gib * GiB(1) < top; gib++) {
+		u64 *pd = partition_gpa_ptr(p, pd_gpa + gib * PAGE_SIZE);
+		pdpt[gib] = (pd_gpa + gib * PAGE_SIZE) | PTE_P | PTE_W;
+		for (u64 i = 0; i < 512 && gib * GiB(1) + i * LARGE_PAGE_SIZE < top; i++)
+			pd[i] = (gib * GiB(1) + i * LARGE_PAGE_SIZE) | PTE_P | PTE_W | PTE_PS;
+	}
+}
+
+static void fill_start_info(struct partition *p)
+{
+	struct partita_start_info *si = phys_to_virt(p->start_info);
+	const struct config_partition *c = p->cfg;
+
+	memset(si, 0, PAGE_SIZE);
+	si->magic = PARTITA_START_MAGIC;
+	si->abi_version = PARTITA_ABI_VERSION;
+	si->partition_id = p->id;
+	si->flags = PARTITA_FEATURE_CHANNELS | (c->caps & CAP_CONTROL ? PARTITA_FEATURE_CONTROL : 0);
+	strlcpy(si->name, c->name, sizeof(si->name));
+	si->mem_base = 0;
+	si->mem_size = p->ram_size;
+	si->image_end = p->image_end;
+	si->stack_top = p->ram_size;
+	si->tsc_hz = clock_tsc_hz();
+	si->boot_count = p->boot_count;
+	si->frame_ns = sched_frame_ns();
+	si->epoch_ns = sched_epoch_ns();
+	si->window_count = c->window_count;
+	for (unsigned w = 0; w < c->window_count && w < PARTITA_MAX_WINDOWS; w++) {
+		si->windows[w].offset_ns = c->windows[w].offset_ns;
+		si->windows[w].length_ns = c->windows[w].length_ns;
+	}
+}
+
+int partition_start(struct partition *p)
+{
+	const void *image = phys_to_virt(hpa(p->image->phys));
+
+	memset(phys_to_virt(p->ram), 0, p->ram_size);
+	guest_elf_segments(image, copy_segment, p);
+	build_guest_page_tables(p);
+	p->boot_count++;
+	fill_start_info(p);
+
+	virt->vcpu_reset(&p->vcpu, VCPU_MODE_LONG);
+	p->vcpu.regs.rip = p->entry;
+	p->vcpu.regs.rsp = p->ram_size;
+	p->vcpu.regs.rdi = PV_START_INFO_GPA;
+	p->vcpu.regs.cr3 = PV_PAGE_TABLE_GPA;
+
+	p->state = PARTITA_STATE_RUNNING;
+	p->yielded = p->waiting = p->halt_reported = false;
+	p->pending_events = 0;
+	p->wait_deadline = 0;
+	p->exit_code = -1;
+	p->stop_reason[0] = '\0';
+	return 0;
+}
+
+void partition_stop(struct partition *p, enum partita_state state, const char *reason)
+{
+	console_flush(&p->console);
+	p->state = state;
+	strlcpy(p->stop_reason, reason, sizeof(p->stop_reason));
+	log_line("partition %s stopped: %s", p->cfg->name, reason);
+}
+
+void partition_fault(struct partition *p, const char *fmt, ...)
+{
+	char reason[96];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(reason, sizeof(reason), fmt, ap);
+	va_end(ap);
+	partition_stop(p, PARTITA_STATE_FAULTED, reason);
+	if (p->cfg->on_fault == FAULT_RESTART) {
+		p->restarts++;
+		partition_start(p);
+		log_line("partition %s restarted (restart %u)", p->cfg->name, p->restarts);
+	}
+}
+
+void partition_info(const struct partition *p, struct partita_partition_info *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->id = p->id;
+	out->state = p->state;
+	out->kind = p->cfg->kind;
+	out->cpu = p->cfg->cpu;
+	strlcpy(out->name, p->cfg->name, sizeof(out->name));
+	out->mem_size = p->ram_size;
+	out->caps = p->cfg->caps;
+	out->restarts = p->restarts;
+	out->exit_code = p->exit_code;
+}
+
+static const struct boot_module *find_module(const struct boot_info *bi, const char *name)
+{
+	for (u32 i = 0; i < bi->module_count; i++)
+		if (!strncmp(bi->modules[i].name, name, sizeof(bi->modules[i].name)))
+			return &bi->modules[i];
+	return NULL;
+}
+
+/* Allocates and maps everything a partition owns.  On failure, what was
+ * allocated stays with the stopped partition (it is not reused). */
+static int partition_create(struct partition *p, const struct config_partition *c,
+			    const struct boot_info *bi)
+{
+	const char *why = NULL;
+	u64 pages;
+	int err;
+
+	p->cfg = c;
+	p->state = PARTITA_STATE_STOPPED;
+	p->exit_code = -1;
+	console_init(&p->console, c->name);
+	if (c->kind != PARTITION_PV) {
+		log_line("partition %s: kind hvm is not supported yet; left stopped", c->name);
+		return -E_NOTSUP;
+	}
+	if (c->memory < PV_MIN_MEMORY || c->memory > PV_MAX_MEMORY) {
+		log_line("partition %s: memory must be between %llu MiB and %llu GiB; left stopped",
+			 c->name, (unsigned long long)(PV_MIN_MEMORY >> 20),
+			 (unsigned long long)(PV_MAX_MEMORY >> 30));
+		return -E_RANGE;
+	}
+	p->image = find_module(bi, c->image);
+	p->ram_size = c->memory;
+	if (!p->image ||
+	    guest_elf_check(phys_to_virt(hpa(p->image->phys)), p->image->size, PV_IMAGE_BASE,
+			    p->ram_size - PV_STACK_SIZE, &p->entry, &p->image_end, &why)) {
+		log_line("partition %s: image %s refused: %s; left stopped", c->name, c->image,
+			 why ? why : "not loaded");
+		return -E_INVAL;
+	}
+
+	pages = p->ram_size >> PAGE_SHIFT;
+	if ((err = page_alloc(pages, LARGE_PAGE_SIZE >> PAGE_SHIFT, &p->ram)) &&
+	    (err = page_alloc(pages, 1, &p->ram))) {
+		log_line("partition %s: no %llu MiB of contiguous memory left; left stopped",
+			 c->name, (unsigned long long)(p->ram_size >> 20));
+		return err;
+	}
+	if ((err = page_alloc(1, 1, &p->start_info)) || (err = slat_init(&p->slat)) ||
+	    (err = slat_map(&p->slat, gpa(PV_START_INFO_GPA), p->start_info, PAGE_SIZE, SLAT_R)) ||
+	    (err = slat_map(&p->slat, gpa(PV_RAM_START), hpa(p->ram.v + PV_RAM_START),
+			    p->ram_size - PV_RAM_START, SLAT_RWX)) ||
+	    (err = virt->vcpu_create(&p->vcpu, VCPU_MODE_LONG, &p->slat))) {
+		log_line("partition %s: cannot build its tables (%s); left stopped", c->name,
+			 errno_name(err));
+		return err;
+	}
+	p->vcpu.partition = p;
+	return 0;
+}
+
+unsigned partitions_create(const struct config *cfg, const struct boot_info *bi)
+{
+	unsigned created = 0;
+
+	partition_count = cfg->partition_count;
+	for (unsigned i = 0; i < cfg->partition_count; i++) {
+		struct partition *p = &partitions[i];
+		p->id = i;
+		if (partition_create(p, &cfg->partitions[i], bi))
+			continue;
+		partition_start(p);
+		created++;
+		log_line("partition %s: %llu MiB at host %#llx, entry %#llx, second-level tables %llu pages",
+			 p->cfg->name, (unsigned long long)(p->ram_size >> 20),
+			 (unsigned long long)p->ram.v, (unsigned long long)p->entry,
+			 (unsigned long long)p->slat.pt.table_count);
+	}
+	return created;
+}
