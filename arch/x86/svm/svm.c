@@ -24,6 +24,7 @@ static struct {
 	bool flush_by_asid; /* CPUID 8000_000A EDX[6] */
 	u32 asid_count;     /* CPUID 8000_000A EBX */
 	u32 next_asid;
+	bool asid_shared;   /* more vCPUs than ASIDs: flush at every entry */
 	hpa_t hsave;        /* VM_HSAVE_PA page of the boot CPU */
 	hpa_t host_state;   /* host FS/GS/TR/... saved by VMSAVE around runs */
 	hpa_t iopm;
@@ -147,10 +148,15 @@ static int svm_vcpu_create(struct vcpu *v, enum vcpu_mode mode, struct slat *sla
 			     SVM_INTERCEPT_CLGI | SVM_INTERCEPT_SKINIT | SVM_INTERCEPT_XSETBV;
 	c->iopm_base_pa = svm.iopm.v;
 	c->msrpm_base_pa = svm.msrpm.v;
+	/* ASIDs tag TLB entries per guest (§15.16).  With more vCPUs than
+	 * ASIDs (QEMU offers 16), vCPUs share them and every entry flushes
+	 * its ASID, so no guest can use another's translations. */
 	if (svm.next_asid >= svm.asid_count) {
-		log_line("svm: out of ASIDs");
-		page_free(v->arch_page, 1);
-		return -E_NOSPC;
+		if (!svm.asid_shared)
+			log_line("svm: more vCPUs than ASIDs (%u): ASIDs shared, TLB flushed at each entry",
+				 svm.asid_count - 1);
+		svm.asid_shared = true;
+		svm.next_asid = 1;
 	}
 	v->asid = svm.next_asid++;
 	c->asid = v->asid;
@@ -310,6 +316,8 @@ static void svm_run(struct vcpu *v, struct vm_exit *exit)
 	s->cr3 = v->regs.cr3;
 	s->cr4 = v->regs.cr4;
 	s->efer = v->regs.efer;
+	if (svm.asid_shared)
+		v->tlb_flush = true;
 	vmcb->control.tlb_control = v->tlb_flush ? (svm.flush_by_asid ? 3 : 1) : 0;
 	v->tlb_flush = false;
 	vmcb->control.clean = 0; /* nothing is cached across runs */
