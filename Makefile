@@ -21,7 +21,7 @@ OBJCOPY := objcopy
 
 # ---------------------------------------------------------------- packages --
 PACKAGES := make gcc binutils gnu-efi qemu-system-x86 ovmf mtools dosfstools \
-	gdisk libcmocka-dev python3 bochs bochs-term bochsbios vgabios clang
+	gdisk libcmocka-dev python3 bochs bochs-term bochsbios vgabios clang clang-format
 
 .PHONY: deps
 deps:
@@ -68,6 +68,7 @@ CORE_OBJS := \
 	kernel/schedule.o \
 	kernel/sched.o \
 	kernel/console.o \
+	kernel/channel.o \
 	kernel/vmexit.o \
 	kernel/hypercall.o \
 	kernel/log.o \
@@ -214,12 +215,14 @@ image: $(B)/partita.img
 HOST_CC := gcc
 HOST_CFLAGS := -std=gnu11 -g -O1 -DPARTITA_HOST -I. -Wall -Wextra -Werror \
 	-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
-UNIT_TESTS := test_config test_format test_palloc test_pagetable test_loader
+UNIT_TESTS := test_config test_format test_palloc test_pagetable test_loader test_schedule test_guest_mem
 
 UNIT_test_config_SRCS := kernel/config.c kernel/lib/string.c kernel/errno.c
 UNIT_test_format_SRCS := kernel/lib/format.c
 UNIT_test_palloc_SRCS := kernel/palloc.c
 UNIT_test_pagetable_SRCS := arch/x86/pagetable.c
+UNIT_test_schedule_SRCS := kernel/schedule.c kernel/config.c kernel/lib/string.c
+UNIT_test_guest_mem_SRCS := kernel/guest_mem.c
 UNIT_test_loader_SRCS := boot/memmap.c boot/elf_load.c boot/pagetable.c
 
 # format.c is built under other names on the host, beside the C library's.
@@ -260,7 +263,7 @@ fuzz: | deps
 clean:
 	rm -rf $(B)
 
-format-check:
+format-check: | deps
 	$(Q)clang-format --dry-run --Werror $$(git ls-files '*.c' '*.h')
 
 help:
@@ -269,6 +272,8 @@ help:
 	@echo "make test     unit tests (host, ASan+UBSan) and integration tests (QEMU, Bochs)"
 	@echo "make test-full  also the slow integration cases"
 	@echo "make image    GPT disk image with a FAT ESP: $(B)/partita.img (dd it to a USB stick)"
+	@echo "make fuzz     fuzz the config parser with libFuzzer (FUZZ_SECONDS=60)"
+	@echo "make format-check  check the C sources against .clang-format"
 	@echo "make clean    remove $(B)"
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)

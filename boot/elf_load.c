@@ -79,7 +79,7 @@ static int check_header(const struct elf64_ehdr *eh, u64 size,
 		return -E_INVAL;
 	}
 	if (eh->e_phentsize != sizeof(struct elf64_phdr) || eh->e_phnum == 0 ||
-	    eh->e_phoff > size ||
+	    eh->e_phoff > size || eh->e_phoff % 8 ||
 	    (u64)eh->e_phnum * sizeof(struct elf64_phdr) > size - eh->e_phoff) {
 		*why = "bad program header table";
 		return -E_INVAL;

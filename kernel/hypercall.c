@@ -5,6 +5,7 @@
  * caller's RAM (guest_range_check); lengths are bounded.
  */
 #include "arch/x86/clock.h"
+#include "kernel/channel.h"
 #include "kernel/errno.h"
 #include "kernel/guest_mem.h"
 #include "kernel/lib/format.h"
@@ -169,7 +170,7 @@ void hypercall_handle(struct partition *p, const struct vm_exit *e)
 		ret = hc_wait(p, a0);
 		break;
 	case HC_EVENT_SIGNAL:
-		ret = -E_NOENT; /* no channels yet */
+		ret = channel_signal(p, a0);
 		break;
 	case HC_PARTITION_INFO:
 		ret = hc_partition_info(p, a0);

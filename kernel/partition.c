@@ -6,6 +6,7 @@
 #include "arch/x86/clock.h"
 #include "arch/x86/pagetable.h"
 #include "kernel/errno.h"
+#include "kernel/channel.h"
 #include "kernel/guest_mem.h"
 #include "kernel/lib/format.h"
 #include "kernel/lib/string.h"
@@ -44,7 +45,7 @@ static void build_guest_page_tables(struct partition *p)
 	u64 *pml4 = partition_gpa_ptr(p, PV_PAGE_TABLE_GPA);
 	u64 *pdpt = partition_gpa_ptr(p, PV_PAGE_TABLE_GPA + PAGE_SIZE);
 	u64 pd_gpa = PV_PAGE_TABLE_GPA + 2 * PAGE_SIZE;
-	u64 top = ALIGN_UP(p->ram_size, LARGE_PAGE_SIZE);
+	u64 top = ALIGN_UP(p->map_end, LARGE_PAGE_SIZE);
 
 	pml4[0] = (PV_PAGE_TABLE_GPA + PAGE_SIZE) | PTE_P | PTE_W;
 	for (u64 gib = 0; gib * GiB(1) < top; gib++) {
@@ -74,6 +75,17 @@ static void fill_start_info(struct partition *p)
 	si->boot_count = p->boot_count;
 	si->frame_ns = sched_frame_ns();
 	si->epoch_ns = sched_epoch_ns();
+	si->channel_count = partition_channel_count(p);
+	for (unsigned k = 0; k < si->channel_count; k++) {
+		unsigned side = 0;
+		const struct channel *ch = partition_channel(p, k, &side);
+		struct partita_channel_info *ci = &si->channels[k];
+		strlcpy(ci->name, ch->cfg->name, sizeof(ci->name));
+		ci->gpa = ch->gpa[side].v;
+		ci->size = ch->size;
+		ci->peer = ch->ends[!side]->id;
+		ci->side = side;
+	}
 	si->window_count = c->window_count;
 	for (unsigned w = 0; w < c->window_count && w < PARTITA_MAX_WINDOWS; w++) {
 		si->windows[w].offset_ns = c->windows[w].offset_ns;
@@ -208,13 +220,26 @@ static int partition_create(struct partition *p, const struct config_partition *
 unsigned partitions_create(const struct config *cfg, const struct boot_info *bi)
 {
 	unsigned created = 0;
+	bool ok[CONFIG_MAX_PARTITIONS];
 
 	partition_count = cfg->partition_count;
 	for (unsigned i = 0; i < cfg->partition_count; i++) {
+		partitions[i].id = i;
+		ok[i] = partition_create(&partitions[i], &cfg->partitions[i], bi) == 0;
+	}
+	/* Channels need both ends to exist; each end then maps its channels
+	 * before its first start, so its page tables cover them. */
+	channels_create(cfg);
+	for (unsigned i = 0; i < cfg->partition_count; i++) {
 		struct partition *p = &partitions[i];
-		p->id = i;
-		if (partition_create(p, &cfg->partitions[i], bi))
+		int err;
+		if (!ok[i])
 			continue;
+		if ((err = channels_map(p, &p->map_end))) {
+			log_line("partition %s: cannot map its channels (%s); left stopped",
+				 p->cfg->name, errno_name(err));
+			continue;
+		}
 		partition_start(p);
 		created++;
 		log_line("partition %s: %llu MiB at host %#llx, entry %#llx, second-level tables %llu pages",

@@ -10,6 +10,7 @@
  *   0x100000  the ELF image (PV_IMAGE_BASE), then its bss
  *   ...       free
  *   M         top of the stack (RSP at entry), growing down
+ *   M'        channels, from M rounded up to 2 MiB (kernel/channel.h)
  *
  * Host side: the partition's RAM is one contiguous, 2 MiB aligned block from
  * the page allocator, mapped at gpa 0 by its own NPT/EPT; nothing else of the
@@ -45,6 +46,7 @@ struct partition {
 	struct vcpu vcpu;
 	u64 entry;
 	u64 image_end;
+	u64 map_end;      /* end of RAM and channels: what the guest maps */
 
 	u64 boot_count;
 	u32 restarts;
