@@ -150,11 +150,12 @@ GUEST_CFLAGS := -std=gnu11 -O2 -g -ffreestanding -nostdlib -fno-pic -fno-pie \
 	-mno-red-zone -mgeneral-regs-only -fno-stack-protector -fno-common \
 	-fno-asynchronous-unwind-tables -Wall -Wextra -Werror -Wshadow -Wundef \
 	-I. -MMD -MP
-GUEST_LIB_OBJS := guests/lib/start.o guests/lib/runtime.o \
+GUEST_LIB_OBJS := guests/lib/start.o guests/lib/runtime.o guests/lib/ring.o \
 	kernel/lib/format.o kernel/lib/string.o kernel/lib/mem.o
 GUEST_LIB_OBJS := $(addprefix $(B)/guests/obj/,$(GUEST_LIB_OBJS))
-GUEST_NAMES := hello
-GUEST_ELFS := $(foreach g,$(GUEST_NAMES),$(B)/guests/$(g).elf)
+GUEST_NAMES := hello ticker spin
+GUEST_NAMES += pingpong
+GUEST_ELFS = $(foreach g,$(GUEST_NAMES),$(B)/guests/$(g).elf)
 
 $(B)/guests/obj/%.o: %.c | deps
 	@mkdir -p $(dir $@)
@@ -172,14 +173,15 @@ $(B)/guests/$(1).elf: $(patsubst %.c,$(B)/guests/obj/%.o,$(wildcard guests/$(1)/
 	$(Q)$(LD) -nostdlib -static -z max-page-size=4096 -z noexecstack -T guests/lib/guest.ld -o $$@ \
 		$(patsubst %.c,$(B)/guests/obj/%.o,$(wildcard guests/$(1)/*.c)) $(GUEST_LIB_OBJS)
 endef
-$(foreach g,$(GUEST_NAMES),$(eval $(call guest_rule,$(g))))
+# (The rules of each guest are made at the end of this file, once every
+# GUEST_NAMES += line has been read.)
 
 # --------------------------------------------------------------------- ESP --
 DEMO_CONF := guests/demo.conf
 
 .PHONY: all esp
 all: esp
-esp: $(B)/esp/EFI/BOOT/BOOTX64.EFI $(GUEST_ELFS) $(DEMO_CONF)
+esp: $(B)/esp/EFI/BOOT/BOOTX64.EFI $(DEMO_CONF)
 	@mkdir -p $(B)/esp/partita
 	$(Q)cp $(DEMO_CONF) $(B)/esp/partita/partita.conf
 	$(Q)for f in $(GUEST_ELFS); do cp $$f $(B)/esp/partita/; done
@@ -275,5 +277,8 @@ help:
 	@echo "make fuzz     fuzz the config parser with libFuzzer (FUZZ_SECONDS=60)"
 	@echo "make format-check  check the C sources against .clang-format"
 	@echo "make clean    remove $(B)"
+
+$(foreach g,$(GUEST_NAMES),$(eval $(call guest_rule,$(g))))
+esp: $(GUEST_ELFS)
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)

@@ -18,7 +18,20 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
 
 import harness  # noqa: E402
-import cases  # noqa: E402
+
+
+def all_cases():
+    """Cases of tests/integration/cases.py and of every cases_*.py beside it
+    (one file per feature area)."""
+    import glob
+    import importlib
+    names = ["cases"] + sorted(
+        os.path.basename(p)[:-3]
+        for p in glob.glob(os.path.join(ROOT, "tests", "integration", "cases_*.py")))
+    found = []
+    for n in names:
+        found += importlib.import_module(n).CASES
+    return found
 
 
 class Tally:
@@ -72,7 +85,7 @@ def main():
         run_unit(b, tally)
 
     if args.integration:
-        selected = [c for c in cases.CASES
+        selected = [c for c in all_cases()
                     if (args.full or not c.slow)
                     and (not args.only or re.search(args.only, c.name))]
         start = time.time()
