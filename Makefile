@@ -21,7 +21,7 @@ OBJCOPY := objcopy
 
 # ---------------------------------------------------------------- packages --
 PACKAGES := make gcc binutils gnu-efi qemu-system-x86 ovmf mtools dosfstools \
-	gdisk libcmocka-dev python3 bochs bochs-term bochsbios vgabios clang clang-format
+	gdisk libcmocka-dev python3 bochs bochs-term bochsbios vgabios clang clang-format dpkg-dev
 
 .PHONY: deps
 deps:
@@ -59,8 +59,11 @@ CORE_OBJS := \
 	arch/x86/pagetable.o \
 	arch/x86/svm/svm.o \
 	arch/x86/svm/svm_entry.o \
+	arch/x86/vmx/vmx.o \
+	arch/x86/vmx/vmx_entry.o \
 	drivers/uart16550.o \
 	drivers/acpi.o \
+	drivers/pci.o \
 	kernel/main.o \
 	kernel/virt.o \
 	kernel/partition.o \
@@ -168,13 +171,86 @@ $(B)/guests/obj/%.o: %.S | deps
 	$(Q)$(CC) $(GUEST_CFLAGS) -c $< -o $@
 
 define guest_rule
-$(B)/guests/$(1).elf: $(patsubst %.c,$(B)/guests/obj/%.o,$(wildcard guests/$(1)/*.c)) $(GUEST_LIB_OBJS) guests/lib/guest.ld
+$(B)/guests/$(1).elf: $(patsubst %.c,$(B)/guests/obj/%.o,$(wildcard guests/$(1)/*.c)) $(GUEST_LIB_OBJS) $(GUEST_$(1)_LIBS) guests/lib/guest.ld
 	@echo "  LD      $$@"
 	$(Q)$(LD) -nostdlib -static -z max-page-size=4096 -z noexecstack -T guests/lib/guest.ld -o $$@ \
-		$(patsubst %.c,$(B)/guests/obj/%.o,$(wildcard guests/$(1)/*.c)) $(GUEST_LIB_OBJS)
+		$(patsubst %.c,$(B)/guests/obj/%.o,$(wildcard guests/$(1)/*.c)) $(GUEST_LIB_OBJS) $(GUEST_$(1)_LIBS)
 endef
 # (The rules of each guest are made at the end of this file, once every
 # GUEST_NAMES += line has been read.)
+
+# -------------------------------------------------------------------- lwIP --
+# lwIP 2.1.3 is not in the repository: its sources come from Debian's source
+# package, fetched with a private apt state under $(B)/apt (the system's apt
+# configuration is left alone; the deb-src entry is derived from the system's
+# own sources file, so no mirror is named here) and unpacked into
+# $(B)/lwip-src.  Core, IPv4 and Ethernet are compiled freestanding, with the
+# project's lwipopts.h, arch/cc.h and a few libc headers (guests/lib/lwip/),
+# and looser warning flags (third-party code), into $(B)/guests/liblwip.a.
+# The port (guests/lib/lwip/*.c) is project code: GUEST_CFLAGS plus lwIP's
+# include paths.  A guest that uses lwIP sets GUEST_<name>_LIBS.
+LWIP_SRC := $(B)/lwip-src
+LWIP_STAMP := $(LWIP_SRC)/.unpacked
+LWIP_APT := $(B)/apt
+LWIP_APT_OPTS = -o Dir::Etc::SourceList=/dev/null -o Dir::Etc::SourceParts=$(abspath $(LWIP_APT))/sources \
+	-o Dir::State::Lists=$(abspath $(LWIP_APT))/lists -o Dir::Cache=$(abspath $(LWIP_APT))/cache \
+	-o APT::Sandbox::User=root
+
+$(LWIP_STAMP): | deps
+	@echo "  FETCH   lwip (Debian source package) -> $(LWIP_SRC)"
+	$(Q)rm -rf $(LWIP_APT) $(LWIP_SRC)
+	$(Q)mkdir -p $(LWIP_APT)/sources $(LWIP_APT)/lists/partial $(LWIP_APT)/cache/archives/partial $(LWIP_APT)/src
+	$(Q)if [ -f /etc/apt/sources.list.d/debian.sources ]; then \
+		sed 's/^Types:.*/Types: deb-src/' /etc/apt/sources.list.d/debian.sources \
+			> $(LWIP_APT)/sources/deb-src.sources; \
+	else \
+		sed -n 's/^deb \(.*\)/deb-src \1/p' /etc/apt/sources.list > $(LWIP_APT)/sources/deb-src.list; \
+	fi
+	$(Q)apt-get $(LWIP_APT_OPTS) -q update >$(LWIP_APT)/update.log 2>&1 || \
+		{ cat $(LWIP_APT)/update.log; echo "error: apt-get update (deb-src) failed"; exit 1; }
+	$(Q)cd $(LWIP_APT)/src && apt-get $(LWIP_APT_OPTS) -q source --download-only lwip \
+		>../source.log 2>&1 || { cat ../source.log; echo "error: apt-get source lwip failed"; exit 1; }
+	$(Q)dpkg-source -x $$(ls $(LWIP_APT)/src/lwip_*.dsc | head -n1) $(LWIP_SRC) >$(LWIP_APT)/unpack.log 2>&1 || \
+		{ cat $(LWIP_APT)/unpack.log; echo "error: dpkg-source -x failed"; exit 1; }
+	$(Q)touch $@
+
+# What NO_SYS=1 with TCP, UDP, ICMP, ARP and Ethernet over IPv4 needs.
+LWIP_FILES := core/def.c core/inet_chksum.c core/init.c core/ip.c core/mem.c \
+	core/memp.c core/netif.c core/pbuf.c core/raw.c core/stats.c core/sys.c \
+	core/tcp.c core/tcp_in.c core/tcp_out.c core/timeouts.c core/udp.c \
+	core/ipv4/etharp.c core/ipv4/icmp.c core/ipv4/ip4.c core/ipv4/ip4_addr.c \
+	core/ipv4/ip4_frag.c netif/ethernet.c
+LWIP_OBJS := $(patsubst %.c,$(B)/guests/lwip/%.o,$(LWIP_FILES))
+LWIP_INC := -Iguests/lib/lwip/libc -Iguests/lib/lwip -isystem $(LWIP_SRC)/src/include
+LWIP_CFLAGS := -std=gnu11 -O2 -g -ffreestanding -nostdinc -isystem $(shell $(CC) -print-file-name=include) \
+	-mgeneral-regs-only -mno-red-zone -fno-pic -fno-pie -fno-stack-protector -fno-common \
+	-fno-asynchronous-unwind-tables -w $(LWIP_INC) -I. -MMD -MP
+LWIP_PORT_OBJS := $(B)/guests/obj/guests/lib/lwip/port.o $(B)/guests/obj/guests/lib/lwip/netif_channel.o
+
+$(LWIP_SRC)/src/%.c: $(LWIP_STAMP) ;
+
+$(B)/guests/lwip/%.o: $(LWIP_SRC)/src/%.c $(LWIP_STAMP)
+	@mkdir -p $(dir $@)
+	@echo "  CC      lwip/$* (lwIP)"
+	$(Q)$(CC) $(LWIP_CFLAGS) -c $< -o $@
+
+$(B)/guests/liblwip.a: $(LWIP_OBJS)
+	@echo "  AR      $@"
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+# The port and the guests that use lwIP: the project's flags, lwIP's headers
+# (as system headers, so that their style does not trip -Werror), and the
+# freestanding libc headers instead of the host's.
+LWIP_GUEST_CFLAGS := -nostdinc -isystem $(shell $(CC) -print-file-name=include) $(LWIP_INC)
+$(B)/guests/obj/guests/lib/lwip/%.o: GUEST_CFLAGS += $(LWIP_GUEST_CFLAGS)
+$(B)/guests/obj/guests/tcpecho/%.o: GUEST_CFLAGS += $(LWIP_GUEST_CFLAGS)
+$(LWIP_PORT_OBJS) $(patsubst %.c,$(B)/guests/obj/%.o,$(wildcard guests/tcpecho/*.c)): $(LWIP_STAMP)
+
+.PHONY: lwip
+lwip: $(B)/guests/liblwip.a
+
+GUEST_NAMES += tcpecho
+GUEST_tcpecho_LIBS := $(LWIP_PORT_OBJS) $(B)/guests/liblwip.a
 
 # --------------------------------------------------------------------- ESP --
 DEMO_CONF := guests/demo.conf

@@ -25,7 +25,7 @@
 /* The RSDP (ACPI 6.5 §5.2.5.3). */
 struct acpi_rsdp {
 	char signature[8]; /* "RSD PTR " */
-	u8 checksum;       /* over the first 20 bytes */
+	u8 checksum;	   /* over the first 20 bytes */
 	char oem_id[6];
 	u8 revision;
 	u32 rsdt;
@@ -109,10 +109,28 @@ _Static_assert(sizeof(struct acpi_gas) == 12, "GAS layout");
 
 /* Little-endian field reads from byte offsets; tables are packed and their
  * fields are often misaligned. */
-static u8 rd8(const u8 *p, u32 off) { return p[off]; }
-static u16 rd16(const u8 *p, u32 off) { u16 v; memcpy(&v, p + off, 2); return v; }
-static u32 rd32(const u8 *p, u32 off) { u32 v; memcpy(&v, p + off, 4); return v; }
-static u64 rd64(const u8 *p, u32 off) { u64 v; memcpy(&v, p + off, 8); return v; }
+static u8 rd8(const u8 *p, u32 off)
+{
+	return p[off];
+}
+static u16 rd16(const u8 *p, u32 off)
+{
+	u16 v;
+	memcpy(&v, p + off, 2);
+	return v;
+}
+static u32 rd32(const u8 *p, u32 off)
+{
+	u32 v;
+	memcpy(&v, p + off, 4);
+	return v;
+}
+static u64 rd64(const u8 *p, u32 off)
+{
+	u64 v;
+	memcpy(&v, p + off, 8);
+	return v;
+}
 
 #define PTE_PRESENT 1ULL
 #define PTE_LARGE (1ULL << 7)
@@ -194,8 +212,8 @@ static const u8 *table_get(u64 phys, char *sig_out, u32 *len_out)
 		return NULL;
 	}
 	if (!phys_readable(phys, len)) {
-		log_line("acpi: %s at 0x%lx (%u bytes) runs into unmapped memory, skipped",
-			 sig_out, phys, len);
+		log_line("acpi: %s at 0x%lx (%u bytes) runs into unmapped memory, skipped", sig_out,
+			 phys, len);
 		return NULL;
 	}
 	if (checksum(p, len) != 0) {
@@ -229,7 +247,8 @@ static void parse_madt(const u8 *t, u32 len, struct acpi_info *out)
 
 	for (u32 off = MADT_ENTRIES; off < len;) {
 		if (len - off < 2) {
-			log_line("acpi: MADT has a truncated entry at offset %u, rest ignored", off);
+			log_line("acpi: MADT has a truncated entry at offset %u, rest ignored",
+				 off);
 			return;
 		}
 		u8 type = rd8(t, off), elen = rd8(t, off + 1);
@@ -244,7 +263,8 @@ static void parse_madt(const u8 *t, u32 len, struct acpi_info *out)
 			if (elen >= 8) {
 				u32 flags = rd32(e, 4);
 				u8 id = rd8(e, 3);
-				if ((flags & (MADT_CPU_ENABLED | MADT_CPU_ONLINE_CAPABLE)) && id != 0xff)
+				if ((flags & (MADT_CPU_ENABLED | MADT_CPU_ONLINE_CAPABLE)) &&
+				    id != 0xff)
 					add_cpu(out, id);
 			}
 			break;
@@ -313,7 +333,8 @@ static void parse_fadt(const u8 *t, u32 len, struct acpi_info *out)
 		if (addr && space == GAS_IO && addr <= 0xfffc)
 			port = addr;
 		else if (addr && space != GAS_IO)
-			log_line("acpi: X_PM_TMR_BLK is not in I/O space (space %u), not used", space);
+			log_line("acpi: X_PM_TMR_BLK is not in I/O space (space %u), not used",
+				 space);
 	}
 	if (!port && rd32(t, FADT_PM_TMR_BLK) && rd8(t, FADT_PM_TMR_LEN) == 4 &&
 	    rd32(t, FADT_PM_TMR_BLK) <= 0xfffc)
@@ -345,8 +366,8 @@ static void parse_hpet(const u8 *t, u32 len, struct acpi_info *out)
 	u64 addr = rd64(t, HPET_TABLE_ADDRESS + 4);
 	/* The register block is 1 KiB and 1 KiB aligned (HPET spec §2.3). */
 	if (space != GAS_MEMORY || addr == 0 || (addr & 0x3ff)) {
-		log_line("acpi: HPET table has an unusable address 0x%lx (space %u), ignored",
-			 addr, space);
+		log_line("acpi: HPET table has an unusable address 0x%lx (space %u), ignored", addr,
+			 space);
 		return;
 	}
 	if (!out->hpet_phys)
@@ -442,6 +463,40 @@ static void log_summary(const struct acpi_info *out)
 		 out->mcfg_phys);
 }
 
+/* An RSDP with a valid signature and ACPI 1.0 checksum in [start, end),
+ * searched on 16-byte boundaries; 0 if none. */
+static u64 scan_range(u64 start, u64 end)
+{
+	if (!phys_readable(start, end - start))
+		return 0;
+	for (u64 pa = ALIGN_UP(start, 16); pa + RSDP_V1_SIZE <= end; pa += 16) {
+		const u8 *p = phys_to_virt(hpa(pa));
+		if (!memcmp(p, "RSD PTR ", 8) && checksum(p, RSDP_V1_SIZE) == 0)
+			return pa;
+	}
+	return 0;
+}
+
+/*
+ * Where legacy BIOSes keep the RSDP (ACPI 6.5 §5.2.5.1): the first KiB of
+ * the EBDA, whose segment the BIOS data area holds at 0x40e, then the BIOS
+ * ROM at 0xe0000-0xfffff.  Used when the loader had no RSDP (a UEFI without
+ * ACPI tables, or a boot path that does not pass one).
+ */
+static u64 scan_bios_areas(void)
+{
+	u64 found = 0;
+
+	if (phys_readable(0x40e, 2)) {
+		u64 ebda = (u64)rd16(phys_to_virt(hpa(0x40e)), 0) << 4;
+		if (ebda >= 0x80000 && ebda < 0xa0000)
+			found = scan_range(ebda, ebda + KiB(1));
+	}
+	if (!found)
+		found = scan_range(0xe0000, 0x100000);
+	return found;
+}
+
 int acpi_init(hpa_t rsdp, struct acpi_info *out)
 {
 	u64 root;
@@ -450,8 +505,14 @@ int acpi_init(hpa_t rsdp, struct acpi_info *out)
 
 	memset(out, 0, sizeof(*out));
 	if (rsdp.v == 0) {
-		log_line("acpi: no RSDP from the loader; assuming one CPU and no ACPI devices");
-		return -E_NOENT;
+		rsdp = hpa(scan_bios_areas());
+		if (rsdp.v == 0) {
+			log_line("acpi: no RSDP from the loader nor in the BIOS areas; "
+				 "assuming one CPU and no ACPI devices");
+			return -E_NOENT;
+		}
+		log_line("acpi: no RSDP from the loader; found one at 0x%lx in the BIOS area",
+			 rsdp.v);
 	}
 	err = check_rsdp(rsdp.v, out, &root, &xsdt);
 	if (err)

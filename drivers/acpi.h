@@ -27,27 +27,27 @@ struct acpi_table_ref {
 struct acpi_irq_override {
 	u8 bus_irq; /* ISA IRQ */
 	u32 gsi;
-	u16 flags;  /* MPS INTI flags: polarity bits 1:0, trigger bits 3:2 */
+	u16 flags; /* MPS INTI flags: polarity bits 1:0, trigger bits 3:2 */
 };
 
 /** What the core learns from ACPI.  Zeroed by acpi_init() before it fills
  *  it, so a failed or partial parse leaves 0 / false in what was not found. */
 struct acpi_info {
-	u8 revision;     /* of the RSDP: 0 (ACPI 1.0, RSDT) or 2+ (XSDT) */
-	char oem_id[7];  /* RSDP OEM ID, trailing blanks removed */
+	u8 revision;	/* of the RSDP: 0 (ACPI 1.0, RSDT) or 2+ (XSDT) */
+	char oem_id[7]; /* RSDP OEM ID, trailing blanks removed */
 
 	u32 table_count;
 	struct acpi_table_ref tables[ACPI_MAX_TABLES];
 
 	/* MADT */
 	bool have_madt;
-	u32 cpu_count;                /* entries stored in apic_ids */
-	u32 cpu_ignored;              /* usable CPUs beyond ACPI_MAX_CPUS */
-	u32 apic_ids[ACPI_MAX_CPUS];  /* enabled or online-capable, in order */
-	u64 lapic_phys;               /* with the type 5 override applied */
-	bool pcat_compat;             /* dual 8259 PICs present (MADT flag) */
+	u32 cpu_count;		     /* entries stored in apic_ids */
+	u32 cpu_ignored;	     /* usable CPUs beyond ACPI_MAX_CPUS */
+	u32 apic_ids[ACPI_MAX_CPUS]; /* enabled or online-capable, in order */
+	u64 lapic_phys;		     /* with the type 5 override applied */
+	bool pcat_compat;	     /* dual 8259 PICs present (MADT flag) */
 	u32 ioapic_count;
-	u64 ioapic_phys;              /* of the first IOAPIC */
+	u64 ioapic_phys; /* of the first IOAPIC */
 	u32 ioapic_gsi_base;
 	u8 ioapic_id;
 	u32 irq_override_count;
@@ -61,11 +61,11 @@ struct acpi_info {
 	u16 pm_timer_port;   /* 0 if none */
 	bool pm_timer_32bit; /* TMR_VAL_EXT: the counter has 32 bits, not 24 */
 	u16 sci_irq;
-	u8 century;          /* CMOS index of the century, 0 if none */
-	u16 boot_arch;       /* IAPC_BOOT_ARCH flags */
-	bool hw_reduced;     /* HW_REDUCED_ACPI: no fixed hardware (no PM timer) */
-	bool reset_valid;    /* RESET_REG_SUP and a usable register */
-	u8 reset_space;      /* GAS address space: 0 memory, 1 I/O, 2 PCI config */
+	u8 century;	  /* CMOS index of the century, 0 if none */
+	u16 boot_arch;	  /* IAPC_BOOT_ARCH flags */
+	bool hw_reduced;  /* HW_REDUCED_ACPI: no fixed hardware (no PM timer) */
+	bool reset_valid; /* RESET_REG_SUP and a usable register */
+	u8 reset_space;	  /* GAS address space: 0 memory, 1 I/O, 2 PCI config */
 	u64 reset_addr;
 	u8 reset_value;
 
@@ -77,12 +77,13 @@ struct acpi_info {
 
 /**
  * Finds and parses the tables reachable from the RSDP at rsdp (physical,
- * read through the direct map).  Logs the lines
+ * read through the direct map; if rsdp.v is 0, the legacy BIOS areas are
+ * searched for one).  Logs the lines
  *   "acpi: RSDP revision R, OEM 'X', tables: SIG SIG ..."
  *   "cpus: N in the MADT, APIC IDs: a, b, ..."
  * and one line per table it had to skip.
  * Returns 0 (out filled; a missing or broken MADT/FADT/HPET table only
- * leaves its fields zero), -E_NOENT if rsdp.v is 0, -E_INVAL if the RSDP or
+ * leaves its fields zero), -E_NOENT if no RSDP was given or found, -E_INVAL if the RSDP or
  * the root table (XSDT/RSDT) fails its signature, length or checksum check,
  * or if it is not mapped.  On error out is zeroed.
  */

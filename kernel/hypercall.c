@@ -5,6 +5,7 @@
  * caller's RAM (guest_range_check); lengths are bounded.
  */
 #include "arch/x86/clock.h"
+#include "drivers/pci.h"
 #include "kernel/channel.h"
 #include "kernel/errno.h"
 #include "kernel/guest_mem.h"
@@ -136,6 +137,28 @@ static s64 hc_partition_ctl(struct partition *p, u64 id, u64 op)
 	return 0;
 }
 
+/* Configuration space of the caller's own devices only.  The BARs and the
+ * expansion ROM stay where the firmware put them: they are mapped into the
+ * partition at those addresses. */
+static s64 hc_pci_access(struct partition *p, u64 index, u64 offset, u64 size, u64 value,
+			 bool write)
+{
+	unsigned limit = pci_has_ecam() ? 4096 : 256;
+
+	if (index >= p->device_count)
+		return -E_NOENT;
+	if ((size != 1 && size != 2 && size != 4) || offset >= limit || offset % size)
+		return -E_INVAL;
+	const struct pci_device *d = p->devices[index];
+	if (!write)
+		return pci_read(d, (unsigned)offset, (unsigned)size);
+	if ((d->header_type & 0x7f) == 0 &&
+	    ((offset >= 0x10 && offset < 0x28) || (offset >= 0x30 && offset < 0x34)))
+		return -E_PERM;
+	pci_write(d, (unsigned)offset, (unsigned)size, (u32)value);
+	return 0;
+}
+
 void hypercall_handle(struct partition *p, const struct vm_exit *e)
 {
 	struct guest_regs *r = &p->vcpu.regs;
@@ -183,6 +206,12 @@ void hypercall_handle(struct partition *p, const struct vm_exit *e)
 		sched_end_on_exit(p);
 		return;
 	}
+	case HC_PCI_READ:
+		ret = hc_pci_access(p, a0, a1, a2, 0, false);
+		break;
+	case HC_PCI_WRITE:
+		ret = hc_pci_access(p, a0, a1, a2, r->r10, true);
+		break;
 	case HC_PARTITION_LIST:
 		ret = hc_partition_list(p, a0, a1);
 		break;

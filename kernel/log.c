@@ -17,6 +17,7 @@
 #define LOG_LINE_MAX 256
 
 static volatile int log_lock_word;
+static volatile bool log_lock_broken;
 static int debug_exit_port = -1;
 
 /* Interrupts are disabled while the lock is held: an interrupt handler that
@@ -26,7 +27,7 @@ static u64 log_lock(void)
 	u64 flags = read_rflags();
 
 	irq_disable();
-	while (__atomic_exchange_n(&log_lock_word, 1, __ATOMIC_ACQUIRE))
+	while (!log_lock_broken && __atomic_exchange_n(&log_lock_word, 1, __ATOMIC_ACQUIRE))
 		cpu_relax();
 	return flags;
 }
@@ -87,6 +88,11 @@ void log_raw(const char *fmt, ...)
 	va_end(ap);
 }
 
+void log_break_lock(void)
+{
+	log_lock_broken = true;
+}
+
 void hv_set_debug_exit(int port)
 {
 	debug_exit_port = port;
@@ -129,6 +135,7 @@ void panic(const char *fmt, ...)
 {
 	va_list ap;
 
+	log_break_lock();
 	va_start(ap, fmt);
 	log_vwrite("[hv] PANIC: ", fmt, ap, true);
 	va_end(ap);

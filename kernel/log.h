@@ -40,6 +40,13 @@ void panic(const char *fmt, ...) __printf(1, 2) __noreturn;
  */
 void hv_stop(int code, const char *why) __noreturn;
 
+/**
+ * For the fatal paths (exception dump, panic): from now on the log no longer
+ * takes its lock, so a CPU that faulted while holding it can still report.
+ * Lines of other CPUs may then interleave; the machine is stopping anyway.
+ */
+void log_break_lock(void);
+
 /** Sets the debug-exit port hv_stop() uses (-1: none). */
 void hv_set_debug_exit(int port);
 

@@ -15,6 +15,7 @@
 #include "arch/x86/traps.h"
 #include "boot/boot_info.h"
 #include "drivers/acpi.h"
+#include "drivers/pci.h"
 #include "drivers/uart16550.h"
 #include "kernel/config.h"
 #include "kernel/errno.h"
@@ -253,6 +254,7 @@ void core_main(u64 boot_info_phys)
 	if (lapic_init(&acpi) || lapic_timer_calibrate())
 		hv_stop(HV_EXIT_BOOT, "no local APIC");
 	timer_check();
+	pci_init(&acpi);
 
 	load_config(bi);
 

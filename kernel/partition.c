@@ -6,6 +6,7 @@
 #include "arch/x86/clock.h"
 #include "arch/x86/pagetable.h"
 #include "kernel/errno.h"
+#include "drivers/pci.h"
 #include "kernel/channel.h"
 #include "kernel/guest_mem.h"
 #include "kernel/lib/format.h"
@@ -54,6 +55,22 @@ static void build_guest_page_tables(struct partition *p)
 		for (u64 i = 0; i < 512 && gib * GiB(1) + i * LARGE_PAGE_SIZE < top; i++)
 			pd[i] = (gib * GiB(1) + i * LARGE_PAGE_SIZE) | PTE_P | PTE_W | PTE_PS;
 	}
+	/* Memory BARs of passed-through devices, identity mapped, uncached
+	 * (map_devices checked they lie below GUEST_PT_MAX_GIB). */
+	for (unsigned d = 0; d < p->device_count; d++) {
+		for (unsigned b = 0; b < 6; b++) {
+			const struct pci_bar *bar = &p->devices[d]->bars[b];
+			if (bar->kind != PCI_BAR_MEM32 && bar->kind != PCI_BAR_MEM64)
+				continue;
+			for (u64 a = ALIGN_DOWN(bar->base, LARGE_PAGE_SIZE); a < bar->base + bar->size;
+			     a += LARGE_PAGE_SIZE) {
+				u64 gib = a / GiB(1);
+				u64 *pd = partition_gpa_ptr(p, pd_gpa + gib * PAGE_SIZE);
+				pdpt[gib] = (pd_gpa + gib * PAGE_SIZE) | PTE_P | PTE_W;
+				pd[(a / LARGE_PAGE_SIZE) % 512] = a | PTE_P | PTE_W | PTE_PS | PTE_PCD | PTE_PWT;
+			}
+		}
+	}
 }
 
 static void fill_start_info(struct partition *p)
@@ -85,6 +102,23 @@ static void fill_start_info(struct partition *p)
 		ci->size = ch->size;
 		ci->peer = ch->ends[!side]->id;
 		ci->side = side;
+	}
+	si->dma_offset = p->ram.v;
+	si->device_count = p->device_count;
+	for (unsigned d = 0; d < p->device_count; d++) {
+		const struct pci_device *dev = p->devices[d];
+		struct partita_device_info *di = &si->devices[d];
+		di->bus = dev->bus;
+		di->dev = dev->dev;
+		di->fn = dev->fn;
+		di->vendor_id = dev->vendor_id;
+		di->device_id = dev->device_id;
+		di->class_code = dev->class_code;
+		for (unsigned b = 0; b < 6; b++) {
+			di->bars[b].gpa = dev->bars[b].kind == PCI_BAR_IO ? 0 : dev->bars[b].base;
+			di->bars[b].size = dev->bars[b].size;
+			di->bars[b].kind = dev->bars[b].kind;
+		}
 	}
 	si->window_count = c->window_count;
 	for (unsigned w = 0; w < c->window_count && w < PARTITA_MAX_WINDOWS; w++) {
@@ -120,6 +154,9 @@ int partition_start(struct partition *p)
 
 void partition_stop(struct partition *p, enum partita_state state, const char *reason)
 {
+	/* Its devices stop writing into its memory before that is reused. */
+	for (unsigned d = 0; d < p->device_count; d++)
+		pci_write(p->devices[d], 0x04, 2, pci_read(p->devices[d], 0x04, 2) & ~4u);
 	console_flush(&p->console);
 	p->state = state;
 	strlcpy(p->stop_reason, reason, sizeof(p->stop_reason));
@@ -217,6 +254,64 @@ static int partition_create(struct partition *p, const struct config_partition *
 	return 0;
 }
 
+/* The PD pages of the guest page tables sit between PV_PAGE_TABLE_GPA and
+ * the image: one per GiB of guest-physical space. */
+#define GUEST_PT_MAX_GIB ((PV_IMAGE_BASE - PV_PAGE_TABLE_GPA) / PAGE_SIZE - 2)
+
+static struct pci_device *find_device(const struct config_device *cd)
+{
+	return cd->by_id ? pci_find_id(cd->vendor_id, cd->device_id)
+			 : pci_find_bdf(cd->bus, cd->dev, cd->fn);
+}
+
+/* Passes the config's devices through: their memory BARs are mapped at
+ * gpa == hpa, uncached; the device then belongs to p alone. */
+static int map_devices(struct partition *p)
+{
+	const struct config_partition *c = p->cfg;
+
+	for (unsigned i = 0; i < c->device_count; i++) {
+		const struct config_device *cd = &c->devices[i];
+		struct pci_device *d = find_device(cd);
+		if (!d) {
+			log_line("partition %s: device on config line %u not found on this machine",
+				 c->name, cd->line);
+			return -E_NOENT;
+		}
+		if (d->owner) {
+			log_line("partition %s: device %02x:%02x.%x already belongs to %s", c->name,
+				 d->bus, d->dev, d->fn, d->owner->cfg->name);
+			return -E_BUSY;
+		}
+		for (unsigned b = 0; b < 6; b++) {
+			const struct pci_bar *bar = &d->bars[b];
+			if (bar->kind != PCI_BAR_MEM32 && bar->kind != PCI_BAR_MEM64)
+				continue;
+			u64 start = ALIGN_DOWN(bar->base, PAGE_SIZE);
+			u64 end = ALIGN_UP(bar->base + bar->size, PAGE_SIZE);
+			if (start < p->map_end || end > GUEST_PT_MAX_GIB * GiB(1)) {
+				log_line("partition %s: BAR%u of %02x:%02x.%x at %#llx cannot be mapped "
+					 "(it overlaps the partition's memory or lies above %llu GiB)",
+					 c->name, b, d->bus, d->dev, d->fn,
+					 (unsigned long long)bar->base, (unsigned long long)GUEST_PT_MAX_GIB);
+				return -E_RANGE;
+			}
+			/* Two small BARs may share a page: map page by page. */
+			for (u64 a = start; a < end; a += PAGE_SIZE) {
+				int err = slat_map(&p->slat, gpa(a), hpa(a), PAGE_SIZE,
+						   SLAT_R | SLAT_W | SLAT_UC);
+				if (err && err != -E_EXIST)
+					return err;
+			}
+		}
+		d->owner = p;
+		p->devices[p->device_count++] = d;
+		log_line("partition %s: owns PCI device %02x:%02x.%x %04x:%04x (polled, DMA trusted)",
+			 c->name, d->bus, d->dev, d->fn, d->vendor_id, d->device_id);
+	}
+	return 0;
+}
+
 unsigned partitions_create(const struct config *cfg, const struct boot_info *bi)
 {
 	unsigned created = 0;
@@ -238,6 +333,10 @@ unsigned partitions_create(const struct config *cfg, const struct boot_info *bi)
 		if ((err = channels_map(p, &p->map_end))) {
 			log_line("partition %s: cannot map its channels (%s); left stopped",
 				 p->cfg->name, errno_name(err));
+			continue;
+		}
+		if (map_devices(p)) {
+			log_line("partition %s: left stopped", p->cfg->name);
 			continue;
 		}
 		partition_start(p);

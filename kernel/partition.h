@@ -25,6 +25,8 @@
 #include "kernel/console.h"
 #include "kernel/virt.h"
 
+struct pci_device;
+
 #define PV_START_INFO_GPA 0x1000ULL
 #define PV_PAGE_TABLE_GPA 0x2000ULL
 #define PV_IMAGE_BASE 0x100000ULL
@@ -60,6 +62,9 @@ struct partition {
 	u32 pending_events;
 	bool halt_reported;
 	bool restart_pending;
+
+	struct pci_device *devices[PARTITA_MAX_DEVICES]; /* passed through */
+	unsigned device_count;
 
 	struct partita_partition_stats stats;
 	struct console console;

@@ -105,6 +105,7 @@ struct slat {
 #define SLAT_W (1u << 1)
 #define SLAT_X (1u << 2)
 #define SLAT_RWX (SLAT_R | SLAT_W | SLAT_X)
+#define SLAT_UC (1u << 3) /* uncached: device memory (BARs) */
 
 struct virt_ops {
 	const char *name;  /* "SVM" or "VMX" */

@@ -51,8 +51,8 @@ enum ref_kind { REF_NONE, REF_HPET, REF_PM_TIMER, REF_PIT };
 
 static enum ref_kind ref_kind;
 static u64 ref_hz;
-static u64 ref_mask;                /* width of the hardware counter */
-static volatile u8 *hpet_regs;      /* through the direct map */
+static u64 ref_mask;	       /* width of the hardware counter */
+static volatile u8 *hpet_regs; /* through the direct map */
 static u16 pm_port;
 static u64 ref_last_raw, ref_extended;
 
@@ -259,7 +259,7 @@ static u64 measure_tsc_hz(void)
 }
 
 /* The TSC rate CPUID states on newer Intel parts (leaf 0x15: crystal and
- * ratio; Intel SDM Vol. 3B §18.7.3), 0 if it does not. */
+ * ratio; Intel SDM Vol. 2A, CPUID leaf 15H), 0 if it does not. */
 static u64 cpuid_tsc_hz(void)
 {
 	if (cpuid(0, 0).eax < 0x15)

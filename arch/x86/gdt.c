@@ -56,9 +56,8 @@ static u8 ist_machine_check[IST_STACK_SIZE] __aligned(16);
 
 static void tss_descriptor(u64 *slot, u64 base, u32 limit)
 {
-	slot[0] = (limit & 0xffffULL) | ((base & 0xffffffULL) << 16) |
-		  (DESC_TSS_AVAILABLE << 40) | (((u64)limit & 0xf0000ULL) << 32) |
-		  ((base & 0xff000000ULL) << 32);
+	slot[0] = (limit & 0xffffULL) | ((base & 0xffffffULL) << 16) | (DESC_TSS_AVAILABLE << 40) |
+		  (((u64)limit & 0xf0000ULL) << 32) | ((base & 0xff000000ULL) << 32);
 	slot[1] = base >> 32;
 }
 
@@ -69,11 +68,13 @@ void gdt_init(void)
 	memset(&tss, 0, sizeof(tss));
 	/* Stacks grow down: each IST entry points one past its stack's top,
 	 * which is 16-byte aligned as the CPU wants it (§6.14.5). */
-	tss.ist[IST_DOUBLE_FAULT - 1] = (u64)(uintptr_t)(ist_double_fault + sizeof(ist_double_fault));
+	tss.ist[IST_DOUBLE_FAULT - 1] =
+		(u64)(uintptr_t)(ist_double_fault + sizeof(ist_double_fault));
 	tss.ist[IST_NMI - 1] = (u64)(uintptr_t)(ist_nmi + sizeof(ist_nmi));
-	tss.ist[IST_MACHINE_CHECK - 1] = (u64)(uintptr_t)(ist_machine_check + sizeof(ist_machine_check));
+	tss.ist[IST_MACHINE_CHECK - 1] =
+		(u64)(uintptr_t)(ist_machine_check + sizeof(ist_machine_check));
 	/* An I/O map base at or beyond the limit means "no I/O bitmap": CPL0
-	 * code is never checked against it anyway (§19.5.2). */
+	 * code is never checked against it anyway (Intel SDM Vol. 1 §19.5.2). */
 	tss.iomap_base = sizeof(tss);
 
 	gdt[0] = 0;

@@ -65,6 +65,7 @@ static volatile u8 *mmio; /* xAPIC registers through the direct map */
 static u64 timer_hz;
 static u32 timer_divide = DIVIDE_BY_1;
 static bool tsc_deadline;
+static bool deadline_armed; /* the LVT is in TSC-deadline mode */
 
 static u32 lapic_read(u32 reg)
 {
@@ -292,8 +293,8 @@ int lapic_timer_calibrate(void)
 		}
 	}
 	timer_hz = hz;
-	log_line("lapic: %s mode, id %u, timer %s MHz%s%s", x2apic ? "x2APIC" : "xAPIC",
-		 lapic_id(), clock_format_mhz(text, sizeof(text), timer_hz),
+	log_line("lapic: %s mode, id %u, timer %s MHz%s%s", x2apic ? "x2APIC" : "xAPIC", lapic_id(),
+		 clock_format_mhz(text, sizeof(text), timer_hz),
 		 timer_divide == DIVIDE_BY_16 ? " (divide by 16)" : "",
 		 tsc_deadline ? ", TSC-deadline mode" : "");
 	return 0;
@@ -301,10 +302,13 @@ int lapic_timer_calibrate(void)
 
 void lapic_timer_stop(void)
 {
+	/* Disarm a pending deadline first; outside TSC-deadline mode the MSR
+	 * write would be ignored (SDM §11.5.4.1), so it is skipped there. */
+	if (deadline_armed)
+		wrmsr(MSR_TSC_DEADLINE, 0);
+	deadline_armed = false;
 	lapic_write(LAPIC_LVT_TIMER, LVT_MASKED);
 	lapic_write(LAPIC_TIMER_INITIAL, 0);
-	if (tsc_deadline)
-		wrmsr(MSR_TSC_DEADLINE, 0);
 }
 
 void lapic_timer_periodic(u32 hz, u8 vector)
@@ -319,6 +323,7 @@ void lapic_timer_periodic(u32 hz, u8 vector)
 	/* LVT first, then the initial count, which starts the timer
 	 * (SDM §11.5.4). */
 	lapic_write(LAPIC_TIMER_DIVIDE, timer_divide);
+	deadline_armed = false;
 	lapic_write(LAPIC_LVT_TIMER, LVT_TIMER_PERIODIC | vector);
 	lapic_write(LAPIC_TIMER_INITIAL, (u32)count);
 }
@@ -334,6 +339,7 @@ void lapic_timer_oneshot_ns(u64 ns, u8 vector)
 	if (count > 0xffffffffULL)
 		count = 0xffffffffULL;
 	lapic_write(LAPIC_TIMER_DIVIDE, timer_divide);
+	deadline_armed = false;
 	lapic_write(LAPIC_LVT_TIMER, LVT_TIMER_ONESHOT | vector);
 	lapic_write(LAPIC_TIMER_INITIAL, (u32)count);
 }
@@ -342,6 +348,7 @@ int lapic_timer_deadline(u64 tsc, u8 vector)
 {
 	if (!tsc_deadline)
 		return -E_NOTSUP;
+	deadline_armed = true;
 	lapic_write(LAPIC_LVT_TIMER, LVT_TIMER_TSC_DEADLINE | vector);
 	/* In xAPIC mode the LVT write is a memory write and the deadline a
 	 * WRMSR, which is not ordered after it; SDM §11.5.4.1 asks for an

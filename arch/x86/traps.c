@@ -24,7 +24,7 @@
 struct idt_gate {
 	u16 offset_low;
 	u16 selector;
-	u8 ist;  /* bits 2:0; the rest must be zero */
+	u8 ist;	 /* bits 2:0; the rest must be zero */
 	u8 type; /* P, DPL, 0, type */
 	u16 offset_mid;
 	u32 offset_high;
@@ -153,7 +153,7 @@ int irq_unregister(unsigned vector)
 }
 
 /* In 4-level paging an address is canonical when bits 63:47 are all equal
- * (§4.5, "canonical addressing"). */
+ * (Intel SDM Vol. 1 §3.3.7.1). */
 static bool is_canonical(u64 a)
 {
 	u64 top = a >> 47;
@@ -218,9 +218,9 @@ static void print_dump(const struct trap_frame *f, const char *why)
 		u64 e = f->error_code;
 		/* Error code bits: Intel SDM Vol. 3A §4.7, Figure 4-12. */
 		log_line("  CR2 0x%016lx (%s, %s, %s%s%s)", read_cr2(),
-			 e & 1 ? "protection violation" : "not present",
-			 e & 2 ? "write" : "read", e & 4 ? "user" : "supervisor",
-			 e & 8 ? ", reserved bit set" : "", e & 16 ? ", instruction fetch" : "");
+			 e & 1 ? "protection violation" : "not present", e & 2 ? "write" : "read",
+			 e & 4 ? "user" : "supervisor", e & 8 ? ", reserved bit set" : "",
+			 e & 16 ? ", instruction fetch" : "");
 	}
 	log_line("  RIP 0x%016lx  CS 0x%04lx  RFLAGS 0x%08lx", f->rip, f->cs, f->rflags);
 	log_line("  RSP 0x%016lx  SS 0x%04lx", f->rsp, f->ss);
@@ -229,8 +229,7 @@ static void print_dump(const struct trap_frame *f, const char *why)
 	log_line("  RBP 0x%016lx  R8  0x%016lx  R9  0x%016lx", f->rbp, f->r8, f->r9);
 	log_line("  R10 0x%016lx  R11 0x%016lx  R12 0x%016lx", f->r10, f->r11, f->r12);
 	log_line("  R13 0x%016lx  R14 0x%016lx  R15 0x%016lx", f->r13, f->r14, f->r15);
-	log_line("  CR0 0x%016lx  CR3 0x%016lx  CR4 0x%016lx", read_cr0(), read_cr3(),
-		 read_cr4());
+	log_line("  CR0 0x%016lx  CR3 0x%016lx  CR4 0x%016lx", read_cr0(), read_cr3(), read_cr4());
 	print_backtrace(f->rip, f->rbp);
 }
 
@@ -247,6 +246,8 @@ void trap_fatal(struct trap_frame *f, const char *why)
 	int depth = __atomic_add_fetch(&fatal_depth, 1, __ATOMIC_SEQ_CST);
 
 	irq_disable();
+	/* The exception may have hit while this CPU held the log's lock. */
+	log_break_lock();
 	if (depth == 1) {
 		print_dump(f, why);
 		hv_stop(HV_EXIT_PANIC, "cpu exception");

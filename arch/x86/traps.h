@@ -10,8 +10,8 @@
 
 #include "kernel/types.h"
 
-#define TRAP_FIRST_IRQ 32      /* vectors below are architectural exceptions */
-#define TRAP_SPURIOUS 0xff     /* the local APIC's spurious vector (lapic.c) */
+#define TRAP_FIRST_IRQ 32  /* vectors below are architectural exceptions */
+#define TRAP_SPURIOUS 0xff /* the local APIC's spurious vector (lapic.c) */
 
 /* Exception vectors (Intel SDM Vol. 3A §6.3.1, Table 6-1). */
 #define TRAP_DE 0

@@ -42,6 +42,10 @@ enum partita_hypercall {
 	HC_EVENT_SIGNAL = 5,    /* (channel index) -> 0: raises the peer's event */
 	HC_PARTITION_INFO = 6,  /* (gpa struct partita_partition_info) -> 0, own */
 	HC_SHUTDOWN = 7,        /* (exit code) -> does not return */
+	HC_PCI_READ = 8,        /* (device index, offset, size) -> value: the
+	                         * configuration space of a passed-through device */
+	HC_PCI_WRITE = 9,       /* (device index, offset, size, value) -> 0; BARs
+	                         * and the expansion ROM are fixed (-E_PERM) */
 
 	/* With the `control` capability only (else -E_PERM). */
 	HC_PARTITION_LIST = 16, /* (gpa info array, count) -> partitions written;
@@ -59,6 +63,23 @@ enum partita_hypercall {
 #define PARTITA_NAME_MAX 32
 #define PARTITA_MAX_CHANNELS 8 /* per partition, in the start-info page */
 #define PARTITA_MAX_WINDOWS 8  /* per partition, as CONFIG_MAX_WINDOWS */
+#define PARTITA_MAX_DEVICES 4  /* passed-through PCI devices per partition */
+
+/** A PCI device passed through to this partition.  Its memory BARs are
+ *  mapped at guest-physical == host-physical addresses (gpa below); I/O BARs
+ *  are listed but not accessible.  The device is polled: no interrupts. */
+struct partita_device_info {
+	uint8_t bus, dev, fn, reserved;
+	uint16_t vendor_id, device_id;
+	uint32_t class_code;
+	struct {
+		uint64_t gpa;   /* 0 if the BAR is absent */
+		uint64_t size;
+		uint32_t kind;  /* 0 none, 1 mem32, 2 mem64, 3 io */
+		uint32_t reserved;
+	} bars[6];
+};
+_Static_assert(sizeof(struct partita_device_info) == 160, "ABI");
 
 enum partita_state {
 	PARTITA_STATE_STOPPED = 0,
@@ -105,9 +126,16 @@ struct partita_start_info {
 		uint64_t offset_ns;
 		uint64_t length_ns;
 	} windows[PARTITA_MAX_WINDOWS];
+	/* DMA: a device sees host-physical addresses.  The partition's RAM is
+	 * one contiguous host block, so the address to give a device for
+	 * guest-physical address g (in RAM) is g + dma_offset. */
+	uint64_t dma_offset;
+	uint32_t device_count;
+	uint32_t reserved2;
+	struct partita_device_info devices[PARTITA_MAX_DEVICES];
 };
 #define PARTITA_START_MAGIC 0x50525453u /* "STRP" */
-_Static_assert(sizeof(struct partita_start_info) == 696, "ABI");
+_Static_assert(sizeof(struct partita_start_info) == 1352, "ABI");
 
 /** One partition, for HC_PARTITION_INFO and HC_PARTITION_LIST. */
 struct partita_partition_info {

@@ -587,7 +587,7 @@ static void test_too_many_channels(void **state)
 static void test_devices(void **state)
 {
 	(void)state;
-	expect_ok(MINIMAL "device = ff:1f.7\ndevice = 0:1.2\ndevice = ABCD:ef01\n");
+	expect_ok(MINIMAL "device = ff:1f.7\ndevice = 0:1.2\ndevice = ABCD:ef01\ntrusted = yes\n");
 	const struct config_partition *p = &cfg.partitions[0];
 	assert_int_equal(p->device_count, 3);
 	assert_int_equal(p->devices[0].bus, 0xff);
@@ -630,10 +630,19 @@ static void test_too_many_devices(void **state)
 static void test_device_shared(void **state)
 {
 	(void)state;
-	expect_error(MINIMAL "device = 1af4:1000\n"
+	expect_error(MINIMAL "device = 1af4:1000\ntrusted = yes\n"
 			     "[partition b]\nkind = pv\nmemory = 4K\nimage = b\n"
-			     "device = 1AF4:1000\n",
-		     10, "device 1af4:1000 is given to both 'a' (line 5) and 'b' (line 10)");
+			     "device = 1AF4:1000\ntrusted = yes\n",
+		     11, "device 1af4:1000 is given to both 'a' (line 5) and 'b' (line 11)");
+}
+
+static void test_device_needs_trusted(void **state)
+{
+	(void)state;
+	expect_error(MINIMAL "device = 00:03.0\n", 5,
+		     "device 00:03.0: 'a' must be declared 'trusted = yes' to own a device");
+	expect_error(MINIMAL "device = 00:03.0\ntrusted = no\n", 5, "must be declared 'trusted = yes'");
+	expect_ok(MINIMAL "trusted = yes\ndevice = 00:03.0\n");
 }
 
 static void test_kind_on_fault_trusted(void **state)
@@ -878,6 +887,7 @@ int main(void)
 		cmocka_unit_test(test_devices),
 		cmocka_unit_test(test_too_many_devices),
 		cmocka_unit_test(test_device_shared),
+		cmocka_unit_test(test_device_needs_trusted),
 		cmocka_unit_test(test_kind_on_fault_trusted),
 		cmocka_unit_test(test_cpu),
 		cmocka_unit_test(test_caps),

@@ -361,6 +361,10 @@ static u64 npt_leaf_flags(unsigned rights)
 		f |= PTE_W;
 	if (!(rights & SLAT_X))
 		f |= PTE_NX;
+	/* PAT entry 3 (PCD+PWT) is UC at reset; the nested and guest types
+	 * combine, and UC wins (§15.25.8). */
+	if (rights & SLAT_UC)
+		f |= PTE_PCD | PTE_PWT;
 	return f;
 }
 

@@ -1,0 +1,1071 @@
+/*
+ * The Intel VMX back end: turns VMX on, keeps one VMCS per vCPU, runs guests
+ * with EPT and VPID, and translates VM exits into struct vm_exit.  Intel SDM
+ * Vol. 3C, chapters 25-31 (VMX), and Vol. 3D Appendix A (capability MSRs)
+ * are the reference for every rule cited below.
+ *
+ * Controls are never constants: each control word is computed from the
+ * capability MSRs ("true" ones where IA32_VMX_BASIC[55] says they exist) as
+ * (wanted | allowed0) & allowed1, and a bit Partita needs that the CPU cannot
+ * set refuses VMX with a log line (Appendix A.3 - A.5).
+ *
+ * The I/O and MSR bitmaps are shared by all vCPUs and are all ones: every
+ * port and MSR access exits to the generic handlers, as with SVM.  External
+ * interrupts exit without being acknowledged, so the interrupt stays pending
+ * in the local APIC and the host takes it when it enables interrupts again
+ * (the VMEXIT_EXTINT contract of virt.h).
+ *
+ * A vCPU's control state is two pages: the VMCS (arch_page) and, after it,
+ * struct vmx_vcpu (v->arch).  One VMCS is current on the CPU at a time
+ * (§25.11.3); vmx.current tracks it so runs of one vCPU skip VMPTRLD.
+ */
+#include "arch/x86/vmx/vmx_ops.h"
+#include "arch/x86/cpu.h"
+#include "arch/x86/vmx/vmcs.h"
+#include "kernel/errno.h"
+#include "kernel/lib/string.h"
+#include "kernel/log.h"
+#include "kernel/mm.h"
+#include "kernel/virt.h"
+
+#define IO_BITMAP_PAGES 2  /* A: ports 0-0x7fff, B: 0x8000-0xffff (§26.6.4) */
+#define MSR_BITMAP_PAGES 1 /* read low/high, write low/high (§26.6.9) */
+#define MSR_FS_BASE 0xc0000100
+#define MSR_GS_BASE 0xc0000101
+
+/* Controls Partita cannot do without. */
+#define PIN_REQUIRED (PIN_EXTINT_EXITING | PIN_NMI_EXITING)
+#define CPU_REQUIRED (CPU_HLT_EXITING | CPU_USE_MSR_BITMAPS | CPU_SECONDARY_CONTROLS)
+#define CPU2_REQUIRED (CPU2_ENABLE_EPT)
+/* Instructions the guest's CPUID advertises (it is the host's, filtered):
+ * without these enables they would raise #UD (§26.6.2). */
+#define CPU2_OPTIONAL (CPU2_ENABLE_VPID | CPU2_ENABLE_RDTSCP | CPU2_ENABLE_INVPCID | \
+		       CPU2_ENABLE_XSAVES)
+#define EXIT_REQUIRED (EXIT_HOST_ADDR_SPACE_SIZE | EXIT_SAVE_IA32_EFER | EXIT_LOAD_IA32_EFER)
+#define ENTRY_REQUIRED (ENTRY_LOAD_IA32_EFER)
+
+static struct {
+	u64 basic;           /* IA32_VMX_BASIC */
+	u64 ept_vpid_cap;    /* IA32_VMX_EPT_VPID_CAP */
+	u64 misc;            /* IA32_VMX_MISC */
+	u64 cr0_fixed0, cr0_fixed1, cr4_fixed0, cr4_fixed1;
+	u32 pin, cpu, cpu2, exit, entry; /* the computed control words */
+	u32 entry_allowed1;  /* to set "IA-32e mode guest" per run */
+	bool vpid;           /* VPIDs in use (else every entry flushes) */
+	bool unrestricted;   /* unrestricted guest available (for later) */
+	bool preempt_timer;  /* VMX-preemption timer available (unused) */
+	u16 next_vpid;
+	hpa_t vmxon;
+	hpa_t io_bitmaps;
+	hpa_t msr_bitmap;
+	u64 current;         /* physical address of the current VMCS, 0: none */
+	bool write_failed;   /* a VMWRITE failed since the flag was cleared */
+} vmx;
+
+struct vmx_vcpu {
+	hpa_t vmcs;
+	u64 eptp;
+	bool launched;       /* VMLAUNCH done: the next entry is VMRESUME */
+	enum vcpu_mode mode;
+};
+
+static struct vmx_vcpu *vmx_of(struct vcpu *v)
+{
+	return v->arch;
+}
+
+/* ---- VMCS access ----------------------------------------------------- */
+
+static u64 vmcs_read(enum vmcs_field f)
+{
+	u64 v = 0;
+
+	if (!vmx_read(f, &v))
+		log_line("vmx: VMREAD of field %#x failed", (unsigned)f);
+	return v;
+}
+
+static void vmcs_write(enum vmcs_field f, u64 value)
+{
+	if (vmx_write(f, value))
+		return;
+	u64 err = 0;
+	vmx_read(VM_INSTRUCTION_ERROR, &err);
+	log_line("vmx: VMWRITE of %#llx to field %#x failed (VM-instruction error %llu)",
+		 (unsigned long long)value, (unsigned)f, (unsigned long long)err);
+	vmx.write_failed = true;
+}
+
+/* Makes v's VMCS the current one (§31.3 "VMPTRLD"). */
+static bool vmcs_load(struct vcpu *v)
+{
+	hpa_t vmcs = vmx_of(v)->vmcs;
+
+	if (vmx.current == vmcs.v)
+		return true;
+	if (!vmx_ptrld(vmcs.v)) {
+		log_line("vmx: VMPTRLD of %#llx failed", (unsigned long long)vmcs.v);
+		vmx.current = 0;
+		return false;
+	}
+	vmx.current = vmcs.v;
+	return true;
+}
+
+/* ---- Turning VMX on ---------------------------------------------------- */
+
+/*
+ * Computes a control word from its capability MSR (Appendix A.3 - A.5): bits
+ * 31:0 are the allowed 0-settings (a 1 there forces the control on), bits
+ * 63:32 the allowed 1-settings.  Returns 0, or -E_NOTSUP with a log line
+ * naming the required controls the CPU cannot set.
+ */
+static int adjust_controls(const char *what, u32 msr, u32 required, u32 optional, u32 *out)
+{
+	u64 cap = rdmsr(msr);
+	u32 allowed0 = (u32)cap, allowed1 = (u32)(cap >> 32);
+	u32 v = (required | optional | allowed0) & allowed1;
+
+	if ((v & required) != required) {
+		log_line("vmx: %s controls %#x are needed but this CPU cannot set them (MSR %#x allows %#x)",
+			 what, required & ~allowed1, msr, allowed1);
+		return -E_NOTSUP;
+	}
+	*out = v;
+	return 0;
+}
+
+static int setup_controls(void)
+{
+	bool true_ctls = vmx.basic & VMX_BASIC_TRUE_CTLS;
+	u32 io, cpu_allowed1 = (u32)(rdmsr(MSR_IA32_VMX_PROCBASED_CTLS) >> 32);
+	int err;
+
+	/* I/O bitmaps (all ones) where the CPU has them, else unconditional
+	 * I/O exiting: both make every port access exit (§26.6.4). */
+	io = cpu_allowed1 & CPU_USE_IO_BITMAPS ? CPU_USE_IO_BITMAPS : CPU_UNCOND_IO_EXITING;
+
+	if ((err = adjust_controls("pin-based",
+				   true_ctls ? MSR_IA32_VMX_TRUE_PINBASED_CTLS
+					     : MSR_IA32_VMX_PINBASED_CTLS,
+				   PIN_REQUIRED, 0, &vmx.pin)) ||
+	    (err = adjust_controls("processor-based",
+				   true_ctls ? MSR_IA32_VMX_TRUE_PROCBASED_CTLS
+					     : MSR_IA32_VMX_PROCBASED_CTLS,
+				   CPU_REQUIRED | io, 0, &vmx.cpu)) ||
+	    (err = adjust_controls("secondary processor-based", MSR_IA32_VMX_PROCBASED_CTLS2,
+				   CPU2_REQUIRED, CPU2_OPTIONAL, &vmx.cpu2)) ||
+	    (err = adjust_controls("VM-exit",
+				   true_ctls ? MSR_IA32_VMX_TRUE_EXIT_CTLS : MSR_IA32_VMX_EXIT_CTLS,
+				   EXIT_REQUIRED, 0, &vmx.exit)) ||
+	    (err = adjust_controls("VM-entry",
+				   true_ctls ? MSR_IA32_VMX_TRUE_ENTRY_CTLS
+					     : MSR_IA32_VMX_ENTRY_CTLS,
+				   ENTRY_REQUIRED | ENTRY_IA32E_MODE_GUEST, 0, &vmx.entry)))
+		return err;
+	vmx.entry_allowed1 = (u32)(rdmsr(true_ctls ? MSR_IA32_VMX_TRUE_ENTRY_CTLS
+						   : MSR_IA32_VMX_ENTRY_CTLS) >> 32);
+	/* IA-32e mode guest follows the guest's EFER.LMA at each entry. */
+	vmx.entry &= ~ENTRY_IA32E_MODE_GUEST;
+
+	/* Controls the CPU forces on that Partita does not ask for: CR3
+	 * exits would end a paravirtual guest as an unexpected exit. */
+	u32 forced = vmx.cpu & ~(CPU_REQUIRED | io);
+	if (forced)
+		log_line("vmx: processor-based controls %#x are forced on by this CPU", forced);
+
+	u32 allowed2 = (u32)(rdmsr(MSR_IA32_VMX_PROCBASED_CTLS2) >> 32);
+	vmx.vpid = vmx.cpu2 & CPU2_ENABLE_VPID;
+	vmx.unrestricted = allowed2 & CPU2_UNRESTRICTED_GUEST;
+	vmx.preempt_timer = (rdmsr(true_ctls ? MSR_IA32_VMX_TRUE_PINBASED_CTLS
+					     : MSR_IA32_VMX_PINBASED_CTLS) >> 32) &
+			    PIN_PREEMPT_TIMER;
+	return 0;
+}
+
+/* EPT as Partita builds it (§29.3.2, Appendix A.10): a 4-level walk,
+ * write-back tables and leaves, 2 MiB leaves, and INVEPT. */
+static int check_ept(void)
+{
+	u64 cap = vmx.ept_vpid_cap;
+
+	if (!(cap & EPT_CAP_WALK_4)) {
+		log_line("vmx: EPT without a 4-level page walk is not supported");
+		return -E_NOTSUP;
+	}
+	if (!(cap & EPT_CAP_WB)) {
+		log_line("vmx: EPT without write-back memory type is not supported");
+		return -E_NOTSUP;
+	}
+	if (!(cap & EPT_CAP_2M)) {
+		log_line("vmx: EPT without 2 MiB pages is not supported yet");
+		return -E_NOTSUP;
+	}
+	if (!(cap & EPT_CAP_INVEPT) || !(cap & (EPT_CAP_INVEPT_SINGLE | EPT_CAP_INVEPT_ALL))) {
+		log_line("vmx: EPT without INVEPT is not supported");
+		return -E_NOTSUP;
+	}
+	if (vmx.vpid &&
+	    (!(cap & VPID_CAP_INVVPID) || !(cap & (VPID_CAP_INVVPID_SINGLE | VPID_CAP_INVVPID_ALL)))) {
+		log_line("vmx: VPID without INVVPID: running without VPIDs");
+		vmx.cpu2 &= ~CPU2_ENABLE_VPID;
+		vmx.vpid = false;
+	}
+	return 0;
+}
+
+/* §25.7 and §25.8: IA32_FEATURE_CONTROL must be locked with VMXON outside
+ * SMX allowed; the firmware may have locked it without. */
+static int check_feature_control(void)
+{
+	u64 fc = rdmsr(MSR_IA32_FEATURE_CONTROL);
+
+	if (!(fc & FEATURE_CONTROL_LOCK)) {
+		wrmsr(MSR_IA32_FEATURE_CONTROL,
+		      fc | FEATURE_CONTROL_LOCK | FEATURE_CONTROL_VMXON_OUTSIDE_SMX);
+		return 0;
+	}
+	if (!(fc & FEATURE_CONTROL_VMXON_OUTSIDE_SMX)) {
+		log_line("vmx: disabled by the firmware (IA32_FEATURE_CONTROL locked without VMXON outside SMX); enable VT-x in the setup menu");
+		return -E_NOTSUP;
+	}
+	return 0;
+}
+
+static int vmx_cpu_enable(void)
+{
+	u32 size;
+	int err;
+
+	if (!(cpuid(1, 0).ecx & (1u << 5))) {
+		log_line("vmx: this CPU has no VMX");
+		return -E_NOTSUP;
+	}
+	if ((err = check_feature_control()))
+		return err;
+
+	vmx.basic = rdmsr(MSR_IA32_VMX_BASIC);
+	vmx.misc = rdmsr(MSR_IA32_VMX_MISC);
+	size = VMX_BASIC_REGION_SIZE(vmx.basic);
+	/* Appendix A.1: the VMXON region and VMCS are at most 4 KiB, and the
+	 * structures Partita hands the CPU are write-back. */
+	if (size == 0 || size > PAGE_SIZE || VMX_BASIC_MEMTYPE(vmx.basic) != 6) {
+		log_line("vmx: unsupported VMCS (%u bytes, memory type %u)", size,
+			 VMX_BASIC_MEMTYPE(vmx.basic));
+		return -E_NOTSUP;
+	}
+	if ((err = setup_controls()))
+		return err;
+	vmx.ept_vpid_cap = rdmsr(MSR_IA32_VMX_EPT_VPID_CAP);
+	if ((err = check_ept()))
+		return err;
+
+	/* §25.8: CR0 and CR4 must respect the fixed bits in VMX operation
+	 * (Appendix A.7, A.8), and CR4.VMXE must be set before VMXON. */
+	vmx.cr0_fixed0 = rdmsr(MSR_IA32_VMX_CR0_FIXED0);
+	vmx.cr0_fixed1 = rdmsr(MSR_IA32_VMX_CR0_FIXED1);
+	vmx.cr4_fixed0 = rdmsr(MSR_IA32_VMX_CR4_FIXED0);
+	vmx.cr4_fixed1 = rdmsr(MSR_IA32_VMX_CR4_FIXED1);
+	if (!(vmx.cr4_fixed1 & CR4_VMXE)) {
+		log_line("vmx: CR4.VMXE cannot be set (IA32_VMX_CR4_FIXED1 %#llx)",
+			 (unsigned long long)vmx.cr4_fixed1);
+		return -E_NOTSUP;
+	}
+	write_cr0((read_cr0() | vmx.cr0_fixed0) & vmx.cr0_fixed1);
+	write_cr4((read_cr4() | vmx.cr4_fixed0 | CR4_VMXE) & vmx.cr4_fixed1);
+
+	/* Bit 48 of IA32_VMX_BASIC limits VMX structures to 4 GiB: take low
+	 * pages then (the allocator hands out low pages first). */
+	if ((err = page_alloc(1, 1, &vmx.vmxon)) ||
+	    (err = page_alloc(IO_BITMAP_PAGES, 1, &vmx.io_bitmaps)) ||
+	    (err = page_alloc(MSR_BITMAP_PAGES, 1, &vmx.msr_bitmap)))
+		return err;
+	if ((vmx.basic & VMX_BASIC_32BIT_ADDR) &&
+	    (vmx.vmxon.v >> 32 || vmx.io_bitmaps.v >> 32 || vmx.msr_bitmap.v >> 32)) {
+		log_line("vmx: this CPU needs VMX structures below 4 GiB");
+		return -E_NOTSUP;
+	}
+	memset(phys_to_virt(vmx.io_bitmaps), 0xff, IO_BITMAP_PAGES * PAGE_SIZE);
+	memset(phys_to_virt(vmx.msr_bitmap), 0xff, MSR_BITMAP_PAGES * PAGE_SIZE);
+
+	/* §25.11.5: the VMXON region starts with the VMCS revision id. */
+	*(u32 *)phys_to_virt(vmx.vmxon) = VMX_BASIC_REVISION(vmx.basic);
+	if (!vmx_on(vmx.vmxon.v)) {
+		log_line("vmx: VMXON failed (CR0 %#llx, CR4 %#llx)", (unsigned long long)read_cr0(),
+			 (unsigned long long)read_cr4());
+		return -E_IO;
+	}
+	vmx.next_vpid = 1; /* VPID 0 is the host's (§29.1) */
+	vmx.current = 0;
+
+	log_line("vmx: enabled, EPT (2 MiB pages), %s, %s, %s",
+		 vmx.vpid ? "VPID" : "no VPID (the TLB is flushed at every entry and exit)",
+		 vmx.unrestricted ? "unrestricted guest" : "no unrestricted guest",
+		 vmx.preempt_timer ? "preemption timer" : "no preemption timer");
+	log_line("vmx: VMCS revision %#x, %s controls: pin %#x, cpu %#x, cpu2 %#x, exit %#x, entry %#x",
+		 VMX_BASIC_REVISION(vmx.basic), vmx.basic & VMX_BASIC_TRUE_CTLS ? "true" : "default",
+		 vmx.pin, vmx.cpu, vmx.cpu2, vmx.exit, vmx.entry);
+	return 0;
+}
+
+/* ---- VMCS set-up --------------------------------------------------------- */
+
+struct desc_ptr {
+	u16 limit;
+	u64 base;
+} __packed;
+
+/* The base of the 16-byte system descriptor at sel in the GDT at gdt_base
+ * (Intel SDM Vol. 3A §8.2.3, "TSS Descriptor in 64-bit mode"). */
+static u64 system_desc_base(u64 gdt_base, u16 sel)
+{
+	const u64 *d = (const u64 *)(uintptr_t)(gdt_base + (sel & ~7u));
+
+	return ((d[0] >> 16) & 0xffffff) | (((d[0] >> 56) & 0xff) << 24) | (d[1] << 32);
+}
+
+static u16 read_sel(int which)
+{
+	u16 s = 0;
+
+	switch (which) {
+	case 0: asm volatile("mov %%cs, %0" : "=r"(s)); break;
+	case 1: asm volatile("mov %%ss, %0" : "=r"(s)); break;
+	case 2: asm volatile("mov %%ds, %0" : "=r"(s)); break;
+	case 3: asm volatile("mov %%es, %0" : "=r"(s)); break;
+	case 4: asm volatile("mov %%fs, %0" : "=r"(s)); break;
+	case 5: asm volatile("mov %%gs, %0" : "=r"(s)); break;
+	default: asm volatile("str %0" : "=r"(s)); break;
+	}
+	return s;
+}
+
+/* The host state the VM exit loads (§26.5, checked by §27.2.3): the core's
+ * own control registers, segments and descriptor tables, read live. */
+static void write_host_state(void)
+{
+	struct desc_ptr gdtr, idtr;
+	u16 tr = read_sel(6);
+
+	asm volatile("sgdt %0" : "=m"(gdtr));
+	asm volatile("sidt %0" : "=m"(idtr));
+	vmcs_write(HOST_CR0, read_cr0());
+	vmcs_write(HOST_CR3, read_cr3());
+	vmcs_write(HOST_CR4, read_cr4());
+	/* §27.2.3: selector RPL and TI must be 0. */
+	vmcs_write(HOST_CS_SELECTOR, read_sel(0) & ~7u);
+	vmcs_write(HOST_SS_SELECTOR, read_sel(1) & ~7u);
+	vmcs_write(HOST_DS_SELECTOR, read_sel(2) & ~7u);
+	vmcs_write(HOST_ES_SELECTOR, read_sel(3) & ~7u);
+	vmcs_write(HOST_FS_SELECTOR, read_sel(4) & ~7u);
+	vmcs_write(HOST_GS_SELECTOR, read_sel(5) & ~7u);
+	vmcs_write(HOST_TR_SELECTOR, tr & ~7u);
+	vmcs_write(HOST_FS_BASE, rdmsr(MSR_FS_BASE));
+	vmcs_write(HOST_GS_BASE, rdmsr(MSR_GS_BASE));
+	vmcs_write(HOST_TR_BASE, system_desc_base(gdtr.base, tr));
+	vmcs_write(HOST_GDTR_BASE, gdtr.base);
+	vmcs_write(HOST_IDTR_BASE, idtr.base);
+	vmcs_write(HOST_IA32_SYSENTER_CS, 0);
+	vmcs_write(HOST_IA32_SYSENTER_ESP, 0);
+	vmcs_write(HOST_IA32_SYSENTER_EIP, 0);
+	vmcs_write(HOST_IA32_EFER, rdmsr(MSR_EFER));
+	vmcs_write(HOST_RIP, (u64)(uintptr_t)vmx_exit_stub);
+	/* HOST_RSP is written by vmx_enter on every entry. */
+}
+
+static void write_controls(struct vcpu *v)
+{
+	struct vmx_vcpu *st = vmx_of(v);
+
+	vmcs_write(PIN_BASED_VM_EXEC_CONTROL, vmx.pin);
+	vmcs_write(CPU_BASED_VM_EXEC_CONTROL, vmx.cpu);
+	vmcs_write(SECONDARY_VM_EXEC_CONTROL,
+		   vmx.cpu2 | (st->mode == VCPU_MODE_REAL ? CPU2_UNRESTRICTED_GUEST : 0));
+	vmcs_write(VM_EXIT_CONTROLS, vmx.exit);
+	vmcs_write(VM_ENTRY_CONTROLS, vmx.entry);
+	vmcs_write(EXCEPTION_BITMAP, 0);
+	vmcs_write(PAGE_FAULT_ERROR_CODE_MASK, 0);
+	vmcs_write(PAGE_FAULT_ERROR_CODE_MATCH, 0);
+	vmcs_write(CR3_TARGET_COUNT, 0);
+	vmcs_write(VM_EXIT_MSR_STORE_COUNT, 0);
+	vmcs_write(VM_EXIT_MSR_LOAD_COUNT, 0);
+	vmcs_write(VM_ENTRY_MSR_LOAD_COUNT, 0);
+	vmcs_write(VM_ENTRY_INTR_INFO, 0);
+	vmcs_write(TSC_OFFSET, 0);
+	if (vmx.cpu & CPU_USE_IO_BITMAPS) {
+		vmcs_write(IO_BITMAP_A, vmx.io_bitmaps.v);
+		vmcs_write(IO_BITMAP_B, vmx.io_bitmaps.v + PAGE_SIZE);
+	}
+	vmcs_write(MSR_BITMAP, vmx.msr_bitmap.v);
+	if (vmx.cpu2 & CPU2_ENABLE_XSAVES)
+		vmcs_write(XSS_EXIT_BITMAP, 0);
+	if (vmx.vpid)
+		vmcs_write(VIRTUAL_PROCESSOR_ID, v->asid);
+	vmcs_write(EPT_POINTER, st->eptp);
+	vmcs_write(VMCS_LINK_POINTER, ~0ULL); /* §27.3.1.5: no shadow VMCS */
+}
+
+static void write_seg(enum vmcs_field sel, u16 selector, u32 ar, u32 limit, u64 base)
+{
+	/* Selector, base, limit and access-rights fields of one segment are
+	 * at the same offsets from ES's in each width group (Appendix B). */
+	unsigned i = (sel - GUEST_ES_SELECTOR) / 2;
+
+	vmcs_write(sel, selector);
+	vmcs_write(GUEST_ES_AR + 2 * i, ar);
+	vmcs_write(GUEST_ES_LIMIT + 2 * i, limit);
+	vmcs_write(GUEST_ES_BASE + 2 * i, base);
+}
+
+/* Segment access rights (§26.4.1) for the long-mode start state, the same
+ * as svm.c's: 64-bit code, flat read/write data, busy 64-bit TSS. */
+#define AR_CODE64 (0xbu | AR_S | AR_P | AR_L | AR_G) /* execute/read, accessed */
+#define AR_DATA (0x3u | AR_S | AR_P | AR_DB | AR_G)  /* read/write, accessed */
+#define AR_TSS64_BUSY (0xbu | AR_P)
+
+/* The guest-state area for a vCPU start (§26.4), and v->regs to match. */
+static void init_guest_state(struct vcpu *v)
+{
+	memset(&v->regs, 0, sizeof(v->regs));
+
+	write_seg(GUEST_CS_SELECTOR, 0x08, AR_CODE64, 0xffffffff, 0);
+	write_seg(GUEST_SS_SELECTOR, 0x10, AR_DATA, 0xffffffff, 0);
+	write_seg(GUEST_DS_SELECTOR, 0x10, AR_DATA, 0xffffffff, 0);
+	write_seg(GUEST_ES_SELECTOR, 0x10, AR_DATA, 0xffffffff, 0);
+	write_seg(GUEST_FS_SELECTOR, 0x10, AR_DATA, 0xffffffff, 0);
+	write_seg(GUEST_GS_SELECTOR, 0x10, AR_DATA, 0xffffffff, 0);
+	write_seg(GUEST_TR_SELECTOR, 0, AR_TSS64_BUSY, 0x67, 0);
+	write_seg(GUEST_LDTR_SELECTOR, 0, AR_UNUSABLE, 0, 0);
+	vmcs_write(GUEST_GDTR_BASE, 0);
+	vmcs_write(GUEST_GDTR_LIMIT, 0xffff);
+	vmcs_write(GUEST_IDTR_BASE, 0);
+	vmcs_write(GUEST_IDTR_LIMIT, 0xffff);
+	vmcs_write(GUEST_DR7, 0x400);
+	vmcs_write(GUEST_IA32_DEBUGCTL, 0);
+	vmcs_write(GUEST_SYSENTER_CS, 0);
+	vmcs_write(GUEST_SYSENTER_ESP, 0);
+	vmcs_write(GUEST_SYSENTER_EIP, 0);
+	vmcs_write(GUEST_PENDING_DBG_EXCEPTIONS, 0);
+	vmcs_write(GUEST_INTERRUPTIBILITY, 0);
+	vmcs_write(GUEST_ACTIVITY_STATE, 0); /* active */
+	vmcs_write(VM_ENTRY_INTR_INFO, 0);
+
+	v->regs.cr0 = CR0_PE | CR0_MP | CR0_ET | CR0_NE | CR0_WP | CR0_PG;
+	v->regs.cr4 = CR4_PAE;
+	v->regs.efer = EFER_LME | EFER_LMA | EFER_NXE;
+	v->regs.rflags = 0x2;
+	v->regs.cpl = 0;
+}
+
+static int vmx_vcpu_create(struct vcpu *v, enum vcpu_mode mode, struct slat *slat)
+{
+	struct vmx_vcpu *st;
+	int err;
+
+	if (mode != VCPU_MODE_LONG) {
+		log_line("vmx: only 64-bit (paravirtual) vCPUs are implemented");
+		return -E_NOTSUP;
+	}
+	if (vmx.next_vpid == 0) {
+		log_line("vmx: out of VPIDs");
+		return -E_NOSPC;
+	}
+	if ((err = page_alloc(2, 1, &v->arch_page)))
+		return err;
+	if ((vmx.basic & VMX_BASIC_32BIT_ADDR) && v->arch_page.v >> 32) {
+		log_line("vmx: no memory below 4 GiB left for a VMCS");
+		page_free(v->arch_page, 2);
+		return -E_NOMEM;
+	}
+	st = v->arch = phys_to_virt(hpa(v->arch_page.v + PAGE_SIZE));
+	st->vmcs = v->arch_page;
+	st->mode = mode;
+	st->launched = false;
+	/* §26.6.11: EPTP = PML4 address, 4-level walk, write-back. */
+	st->eptp = slat->pt.root_phys | EPTP_WALK_4 | EPTP_WB;
+	v->asid = vmx.next_vpid++;
+
+	/* §25.11.3: VMCLEAR initialises the region (launch state "clear"),
+	 * after the revision id is in place; VMPTRLD makes it current. */
+	*(u32 *)phys_to_virt(st->vmcs) = VMX_BASIC_REVISION(vmx.basic);
+	if (!vmx_clear(st->vmcs.v) || !vmcs_load(v)) {
+		log_line("vmx: cannot initialise the VMCS at %#llx", (unsigned long long)st->vmcs.v);
+		page_free(v->arch_page, 2);
+		v->arch = NULL;
+		return -E_IO;
+	}
+	vmx.write_failed = false;
+	write_controls(v);
+	write_host_state();
+	init_guest_state(v);
+	if (vmx.write_failed) {
+		vmx_clear(st->vmcs.v);
+		vmx.current = 0;
+		page_free(v->arch_page, 2);
+		v->arch = NULL;
+		return -E_IO;
+	}
+	v->tlb_flush = true;
+	return 0;
+}
+
+static void vmx_vcpu_reset(struct vcpu *v, enum vcpu_mode mode)
+{
+	(void)mode; /* only VCPU_MODE_LONG exists here (vcpu_create) */
+	if (!vmcs_load(v))
+		return;
+	init_guest_state(v);
+	v->tlb_flush = true;
+}
+
+static void vmx_vcpu_destroy(struct vcpu *v)
+{
+	struct vmx_vcpu *st = vmx_of(v);
+
+	if (!st)
+		return;
+	vmx_clear(st->vmcs.v);
+	if (vmx.current == st->vmcs.v)
+		vmx.current = 0;
+	page_free(v->arch_page, 2);
+	v->arch = NULL;
+}
+
+static void vmx_inject(struct vcpu *v, enum event_kind kind, u8 vector, bool has_error,
+		       u32 error_code)
+{
+	u32 type = kind == EVENT_EXCEPTION ? INTR_TYPE_HW_EXCEPTION
+		   : kind == EVENT_NMI	   ? INTR_TYPE_NMI
+					   : INTR_TYPE_EXT_INTR;
+	u32 info = INTR_INFO_VALID | type << 8 | vector;
+
+	if (!vmcs_load(v))
+		return;
+	/* §26.8.3: the event is delivered through the guest's IDT at the
+	 * next VM entry; the error code is pushed if bit 11 is set. */
+	if (has_error) {
+		info |= INTR_INFO_DELIVER_CODE;
+		vmcs_write(VM_ENTRY_EXCEPTION_ERROR_CODE, error_code);
+	}
+	vmcs_write(VM_ENTRY_INTR_INFO, info);
+}
+
+/* ---- Diagnosis of failed entries ----------------------------------------- */
+
+/* §31.4, "VM-Instruction Error Numbers". */
+static const char *const insn_errors[] = {
+	[1] = "VMCALL executed in VMX root operation",
+	[2] = "VMCLEAR with invalid physical address",
+	[3] = "VMCLEAR with VMXON pointer",
+	[4] = "VMLAUNCH with non-clear VMCS",
+	[5] = "VMRESUME with non-launched VMCS",
+	[6] = "VMRESUME after VMXOFF",
+	[7] = "VM entry with invalid control field(s)",
+	[8] = "VM entry with invalid host-state field(s)",
+	[9] = "VMPTRLD with invalid physical address",
+	[10] = "VMPTRLD with VMXON pointer",
+	[11] = "VMPTRLD with incorrect VMCS revision identifier",
+	[12] = "VMREAD/VMWRITE from/to unsupported VMCS component",
+	[13] = "VMWRITE to read-only VMCS component",
+	[15] = "VMXON executed in VMX root operation",
+	[16] = "VM entry with invalid executive-VMCS pointer",
+	[17] = "VM entry with non-launched executive VMCS",
+	[18] = "VM entry with executive-VMCS pointer not VMXON pointer",
+	[19] = "VMCALL with non-clear VMCS",
+	[20] = "VMCALL with invalid VM-exit control fields",
+	[22] = "VMCALL with incorrect MSEG revision identifier",
+	[23] = "VMXOFF under dual-monitor treatment of SMIs and SMM",
+	[24] = "VMCALL with invalid SMM-monitor features",
+	[25] = "VM entry with invalid VM-execution control fields in executive VMCS",
+	[26] = "VM entry with events blocked by MOV SS",
+	[28] = "invalid operand to INVEPT/INVVPID",
+};
+
+static const char *insn_error_name(u64 n)
+{
+	if (n < ARRAY_SIZE(insn_errors) && insn_errors[n])
+		return insn_errors[n];
+	return "unknown error number";
+}
+
+/* Checks one control word against its capability MSR (Appendix A). */
+static void check_control(const char *what, enum vmcs_field f, u32 msr)
+{
+	u64 cap = rdmsr(msr), v = vmcs_read(f);
+	u32 allowed0 = (u32)cap, allowed1 = (u32)(cap >> 32);
+
+	if ((v & allowed0) != allowed0)
+		log_line("vmx:   %s controls %#llx: bits %#llx must be 1", what,
+			 (unsigned long long)v, (unsigned long long)(allowed0 & ~v));
+	if (v & ~(u64)allowed1)
+		log_line("vmx:   %s controls %#llx: bits %#llx must be 0", what,
+			 (unsigned long long)v, (unsigned long long)(v & ~(u64)allowed1));
+}
+
+/* §27.2.1: the checks on control fields that software can redo. */
+static void diagnose_controls(void)
+{
+	bool t = vmx.basic & VMX_BASIC_TRUE_CTLS;
+	u64 eptp = vmcs_read(EPT_POINTER);
+
+	check_control("pin-based", PIN_BASED_VM_EXEC_CONTROL,
+		      t ? MSR_IA32_VMX_TRUE_PINBASED_CTLS : MSR_IA32_VMX_PINBASED_CTLS);
+	check_control("processor-based", CPU_BASED_VM_EXEC_CONTROL,
+		      t ? MSR_IA32_VMX_TRUE_PROCBASED_CTLS : MSR_IA32_VMX_PROCBASED_CTLS);
+	check_control("secondary", SECONDARY_VM_EXEC_CONTROL, MSR_IA32_VMX_PROCBASED_CTLS2);
+	check_control("VM-exit", VM_EXIT_CONTROLS,
+		      t ? MSR_IA32_VMX_TRUE_EXIT_CTLS : MSR_IA32_VMX_EXIT_CTLS);
+	check_control("VM-entry", VM_ENTRY_CONTROLS,
+		      t ? MSR_IA32_VMX_TRUE_ENTRY_CTLS : MSR_IA32_VMX_ENTRY_CTLS);
+	if ((eptp & 7) != EPTP_WB || ((eptp >> 3) & 7) != 3 || (eptp & 0xf80))
+		log_line("vmx:   EPT pointer %#llx: want write-back, 4 levels, reserved bits 0",
+			 (unsigned long long)eptp);
+	if (vmx.vpid && vmcs_read(VIRTUAL_PROCESSOR_ID) == 0)
+		log_line("vmx:   VPID 0 with \"enable VPID\" set");
+}
+
+/* §27.2.2: the checks on host state that software can redo. */
+static void diagnose_host(void)
+{
+	u64 cr0 = vmcs_read(HOST_CR0), cr4 = vmcs_read(HOST_CR4);
+
+	if ((cr0 & vmx.cr0_fixed0) != vmx.cr0_fixed0 || (cr0 & ~vmx.cr0_fixed1))
+		log_line("vmx:   host CR0 %#llx breaks the fixed bits (fixed0 %#llx, fixed1 %#llx)",
+			 (unsigned long long)cr0, (unsigned long long)vmx.cr0_fixed0,
+			 (unsigned long long)vmx.cr0_fixed1);
+	if ((cr4 & vmx.cr4_fixed0) != vmx.cr4_fixed0 || (cr4 & ~vmx.cr4_fixed1))
+		log_line("vmx:   host CR4 %#llx breaks the fixed bits (fixed0 %#llx, fixed1 %#llx)",
+			 (unsigned long long)cr4, (unsigned long long)vmx.cr4_fixed0,
+			 (unsigned long long)vmx.cr4_fixed1);
+	if (!vmcs_read(HOST_CS_SELECTOR) || !vmcs_read(HOST_TR_SELECTOR))
+		log_line("vmx:   host CS or TR selector is 0");
+}
+
+static bool canonical(u64 a)
+{
+	u64 top = a >> 47;
+	return top == 0 || top == 0x1ffff;
+}
+
+static const char *const seg_names[] = { "ES", "CS", "SS", "DS", "FS", "GS", "LDTR", "TR" };
+
+/* §27.3.1: the guest-state checks that software can redo: control
+ * registers against the fixed bits, EFER against IA-32e mode, and the
+ * basics of the segment access rights. */
+static void diagnose_guest(void)
+{
+	u64 cr0 = vmcs_read(GUEST_CR0), cr4 = vmcs_read(GUEST_CR4);
+	u64 efer = vmcs_read(GUEST_IA32_EFER), rflags = vmcs_read(GUEST_RFLAGS);
+	u32 cpu2 = (u32)vmcs_read(SECONDARY_VM_EXEC_CONTROL);
+	bool ia32e = vmcs_read(VM_ENTRY_CONTROLS) & ENTRY_IA32E_MODE_GUEST;
+	u64 fixed0 = vmx.cr0_fixed0;
+	int problems = 0;
+
+	/* §27.3.1.1: unrestricted guests may clear PE and PG. */
+	if (cpu2 & CPU2_UNRESTRICTED_GUEST)
+		fixed0 &= ~(CR0_PE | CR0_PG);
+	if ((cr0 & fixed0) != fixed0 || (cr0 & ~vmx.cr0_fixed1)) {
+		log_line("vmx:   guest CR0 %#llx breaks the fixed bits (must set %#llx, may set %#llx)",
+			 (unsigned long long)cr0, (unsigned long long)fixed0,
+			 (unsigned long long)vmx.cr0_fixed1);
+		problems++;
+	}
+	if ((cr4 & vmx.cr4_fixed0) != vmx.cr4_fixed0 || (cr4 & ~vmx.cr4_fixed1)) {
+		log_line("vmx:   guest CR4 %#llx breaks the fixed bits (must set %#llx, may set %#llx)",
+			 (unsigned long long)cr4, (unsigned long long)vmx.cr4_fixed0,
+			 (unsigned long long)vmx.cr4_fixed1);
+		problems++;
+	}
+	if (ia32e != !!(efer & EFER_LMA) || (ia32e && !(efer & EFER_LME)) ||
+	    (ia32e && !(cr0 & CR0_PG)) || (ia32e && !(cr4 & CR4_PAE))) {
+		log_line("vmx:   guest EFER %#llx, CR0.PG, CR4.PAE and \"IA-32e mode guest\" (%d) disagree",
+			 (unsigned long long)efer, ia32e);
+		problems++;
+	}
+	if (!(rflags & 2) || (rflags & 0xffffffffffc08028ULL)) {
+		log_line("vmx:   guest RFLAGS %#llx: bit 1 must be 1, reserved bits 0",
+			 (unsigned long long)rflags);
+		problems++;
+	}
+	if (!canonical(vmcs_read(GUEST_RIP)) && ia32e) {
+		log_line("vmx:   guest RIP %#llx is not canonical",
+			 (unsigned long long)vmcs_read(GUEST_RIP));
+		problems++;
+	}
+	for (unsigned i = 0; i < ARRAY_SIZE(seg_names); i++) {
+		u32 ar = (u32)vmcs_read(GUEST_ES_AR + 2 * i);
+		u32 limit = (u32)vmcs_read(GUEST_ES_LIMIT + 2 * i);
+		bool code = i == 1, tr = i == 7, ldtr = i == 6;
+
+		if (ar & AR_UNUSABLE) {
+			if (code || tr) {
+				log_line("vmx:   guest %s is unusable", seg_names[i]);
+				problems++;
+			}
+			continue;
+		}
+		if (ar & 0xfffe0f00u) {
+			log_line("vmx:   guest %s access rights %#x: reserved bits set", seg_names[i], ar);
+			problems++;
+		}
+		if (!(ar & AR_P)) {
+			log_line("vmx:   guest %s access rights %#x: not present", seg_names[i], ar);
+			problems++;
+		}
+		if (tr || ldtr) {
+			u32 want = ldtr ? 2 : ia32e ? 11 : AR_TYPE(ar) == 3 ? 3 : 11;
+			if (AR_TYPE(ar) != want || (ar & AR_S)) {
+				log_line("vmx:   guest %s access rights %#x: want a system segment of type %u",
+					 seg_names[i], ar, want);
+				problems++;
+			}
+		} else if (!(ar & AR_S)) {
+			log_line("vmx:   guest %s access rights %#x: S must be 1", seg_names[i], ar);
+			problems++;
+		} else if (code && !(AR_TYPE(ar) & 8)) {
+			log_line("vmx:   guest CS access rights %#x: not a code segment", ar);
+			problems++;
+		} else if (code && ia32e && (ar & AR_L) && (ar & AR_DB)) {
+			log_line("vmx:   guest CS access rights %#x: L and D/B both set", ar);
+			problems++;
+		}
+		/* §27.3.1.2: the granularity must agree with the limit. */
+		if (((limit & 0xfff) != 0xfff && (ar & AR_G)) ||
+		    ((limit & 0xfff00000) && !(ar & AR_G))) {
+			log_line("vmx:   guest %s limit %#x disagrees with G in %#x", seg_names[i], limit,
+				 ar);
+			problems++;
+		}
+	}
+	if (!(cpu2 & CPU2_UNRESTRICTED_GUEST) &&
+	    AR_DPL((u32)vmcs_read(GUEST_SS_AR)) != AR_DPL((u32)vmcs_read(GUEST_CS_AR))) {
+		log_line("vmx:   guest SS.DPL differs from CS.DPL");
+		problems++;
+	}
+	if (vmcs_read(VMCS_LINK_POINTER) != ~0ULL) {
+		log_line("vmx:   VMCS link pointer is not all ones");
+		problems++;
+	}
+	if (vmcs_read(GUEST_ACTIVITY_STATE) > 3) {
+		log_line("vmx:   guest activity state is invalid");
+		problems++;
+	}
+	if (!problems)
+		log_line("vmx:   none of the checks done in software failed");
+}
+
+/* VMLAUNCH/VMRESUME failed without entering the guest (§31.2: VMfailValid
+ * or VMfailInvalid). */
+static void report_entry_failure(struct vcpu *v, int rc, struct vm_exit *e)
+{
+	u64 err = 0;
+
+	memset(e, 0, sizeof(*e));
+	e->reason = VMEXIT_INVALID;
+	if (rc == 1) {
+		log_line("vmx: %s failed with VMfailInvalid (no current VMCS)",
+			 vmx_of(v)->launched ? "VMRESUME" : "VMLAUNCH");
+		e->raw = ~0ULL;
+		return;
+	}
+	vmx_read(VM_INSTRUCTION_ERROR, &err);
+	log_line("vmx: %s failed, VM-instruction error %llu: %s",
+		 vmx_of(v)->launched ? "VMRESUME" : "VMLAUNCH", (unsigned long long)err,
+		 insn_error_name(err));
+	if (err == 7)
+		diagnose_controls();
+	else if (err == 8)
+		diagnose_host();
+	e->raw = err;
+}
+
+/* ---- Running a guest ----------------------------------------------------- */
+
+static inline void write_cr2(u64 v) { asm volatile("mov %0, %%cr2" : : "r"(v) : "memory"); }
+
+/* The bits of CR0/CR4 the guest may not change (§26.6.6): the fixed ones,
+ * and VMXE, which the guest sees as 0 through the read shadow. */
+static u64 cr0_mask(const struct vmx_vcpu *st)
+{
+	u64 fixed0 = vmx.cr0_fixed0;
+
+	if (st->mode == VCPU_MODE_REAL)
+		fixed0 &= ~(CR0_PE | CR0_PG);
+	return fixed0 | ~vmx.cr0_fixed1;
+}
+
+static u64 cr4_mask(void)
+{
+	return vmx.cr4_fixed0 | ~vmx.cr4_fixed1 | CR4_VMXE;
+}
+
+static void write_guest_state(struct vcpu *v)
+{
+	const struct vmx_vcpu *st = vmx_of(v);
+	u64 m0 = cr0_mask(st), m4 = cr4_mask();
+	u32 entry = vmx.entry;
+
+	vmcs_write(GUEST_RIP, v->regs.rip);
+	vmcs_write(GUEST_RSP, v->regs.rsp);
+	vmcs_write(GUEST_RFLAGS, v->regs.rflags);
+	vmcs_write(GUEST_CR3, v->regs.cr3);
+	/* The guest's view of CR0/CR4 is its own value (the read shadow); the
+	 * CPU runs it with the fixed bits applied (§26.3, §27.3.1.1). */
+	vmcs_write(CR0_GUEST_HOST_MASK, m0);
+	vmcs_write(CR0_READ_SHADOW, v->regs.cr0);
+	vmcs_write(GUEST_CR0, (v->regs.cr0 | (vmx.cr0_fixed0 & m0)) & vmx.cr0_fixed1);
+	vmcs_write(CR4_GUEST_HOST_MASK, m4);
+	vmcs_write(CR4_READ_SHADOW, v->regs.cr4);
+	vmcs_write(GUEST_CR4, (v->regs.cr4 | vmx.cr4_fixed0) & vmx.cr4_fixed1);
+	vmcs_write(GUEST_IA32_EFER, v->regs.efer);
+	/* §27.3.1.1: "IA-32e mode guest" must equal EFER.LMA. */
+	if (v->regs.efer & EFER_LMA)
+		entry |= ENTRY_IA32E_MODE_GUEST;
+	vmcs_write(VM_ENTRY_CONTROLS, entry);
+	write_cr2(v->regs.cr2); /* CR2 is not part of the VMCS (§27.3.2.1) */
+}
+
+static void read_guest_state(struct vcpu *v)
+{
+	const struct vmx_vcpu *st = vmx_of(v);
+	u64 m0 = cr0_mask(st), m4 = cr4_mask();
+
+	v->regs.rip = vmcs_read(GUEST_RIP);
+	v->regs.rsp = vmcs_read(GUEST_RSP);
+	v->regs.rflags = vmcs_read(GUEST_RFLAGS);
+	v->regs.cr2 = read_cr2();
+	v->regs.cr3 = vmcs_read(GUEST_CR3);
+	v->regs.cr0 = (vmcs_read(GUEST_CR0) & ~m0) | (vmcs_read(CR0_READ_SHADOW) & m0);
+	v->regs.cr4 = (vmcs_read(GUEST_CR4) & ~m4) | (vmcs_read(CR4_READ_SHADOW) & m4);
+	v->regs.efer = vmcs_read(GUEST_IA32_EFER);
+	/* §26.4.1: the CPL is the DPL of SS. */
+	v->regs.cpl = (u8)AR_DPL((u32)vmcs_read(GUEST_SS_AR));
+}
+
+static void flush_tlb(struct vcpu *v)
+{
+	u64 cap = vmx.ept_vpid_cap;
+
+	/* §29.4.3: INVEPT drops guest-physical and combined mappings of this
+	 * EPTP; INVVPID the linear mappings tagged with the vCPU's VPID. */
+	if (cap & EPT_CAP_INVEPT_SINGLE)
+		vmx_invept(INVEPT_SINGLE, vmx_of(v)->eptp);
+	else
+		vmx_invept(INVEPT_ALL, 0);
+	if (vmx.vpid) {
+		if (cap & VPID_CAP_INVVPID_SINGLE)
+			vmx_invvpid(INVVPID_SINGLE, (u16)v->asid);
+		else
+			vmx_invvpid(INVVPID_ALL, 0);
+	}
+}
+
+static void decode_exit(struct vm_exit *e)
+{
+	u32 reason = (u32)vmcs_read(VM_EXIT_REASON);
+	u64 q = vmcs_read(EXIT_QUALIFICATION);
+	u32 insn_len = (u32)vmcs_read(VM_EXIT_INSTRUCTION_LEN);
+
+	memset(e, 0, sizeof(*e));
+	e->raw = reason;
+	e->qualification = q;
+
+	switch (EXIT_REASON_BASIC(reason)) {
+	case EXIT_REASON_EXCEPTION_NMI: {
+		u32 info = (u32)vmcs_read(VM_EXIT_INTR_INFO);
+		if (INTR_INFO_TYPE(info) == INTR_TYPE_NMI) {
+			/* NMI exiting took the host's NMI (§26.2): hand it to
+			 * the host's own handler, as if it had struck here. */
+			asm volatile("int $2");
+			e->reason = VMEXIT_EXTINT;
+			break;
+		}
+		e->reason = VMEXIT_EXCEPTION;
+		e->exception.vector = (u8)INTR_INFO_VECTOR(info);
+		if (info & INTR_INFO_DELIVER_CODE)
+			e->exception.error_code = (u32)vmcs_read(VM_EXIT_INTR_ERROR_CODE);
+		break;
+	}
+	case EXIT_REASON_EXTERNAL_INTERRUPT:
+	case EXIT_REASON_INIT:
+		e->reason = VMEXIT_EXTINT;
+		break;
+	case EXIT_REASON_TRIPLE_FAULT:
+		e->reason = VMEXIT_SHUTDOWN;
+		break;
+	case EXIT_REASON_INTERRUPT_WINDOW:
+		e->reason = VMEXIT_INTR_WINDOW;
+		break;
+	case EXIT_REASON_CPUID:
+		e->reason = VMEXIT_CPUID;
+		e->insn_len = insn_len;
+		break;
+	case EXIT_REASON_HLT:
+		e->reason = VMEXIT_HLT;
+		e->insn_len = insn_len;
+		break;
+	case EXIT_REASON_VMCALL:
+		e->reason = VMEXIT_HYPERCALL;
+		e->insn_len = insn_len;
+		break;
+	case EXIT_REASON_VMCLEAR:
+	case EXIT_REASON_VMLAUNCH:
+	case EXIT_REASON_VMPTRLD:
+	case EXIT_REASON_VMPTRST:
+	case EXIT_REASON_VMREAD:
+	case EXIT_REASON_VMRESUME:
+	case EXIT_REASON_VMWRITE:
+	case EXIT_REASON_VMXOFF:
+	case EXIT_REASON_VMXON:
+	case EXIT_REASON_INVEPT:
+	case EXIT_REASON_INVVPID:
+	case EXIT_REASON_VMFUNC:
+		e->reason = VMEXIT_VIRT_INSN;
+		e->insn_len = insn_len;
+		break;
+	case EXIT_REASON_IO_INSTRUCTION:
+		/* §28.2.1, "Exit Qualification for I/O Instructions": size-1
+		 * in 2:0, IN in 3, string 4, REP 5, port 31:16. */
+		e->reason = VMEXIT_IO;
+		e->io.port = (u16)(q >> 16);
+		e->io.size = (u8)((q & 7) + 1);
+		e->io.in = q & 8;
+		e->io.string = q & 16;
+		e->io.rep = q & 32;
+		e->insn_len = insn_len;
+		break;
+	case EXIT_REASON_MSR_READ:
+	case EXIT_REASON_MSR_WRITE:
+		e->reason = VMEXIT_MSR;
+		e->msr.write = EXIT_REASON_BASIC(reason) == EXIT_REASON_MSR_WRITE;
+		e->insn_len = insn_len;
+		break;
+	case EXIT_REASON_EPT_VIOLATION:
+		/* §28.2.1, "Exit Qualification for EPT Violations": the access
+		 * in bits 0-2 (read, write, fetch), the rights the translation
+		 * gave in bits 3-5 (none: nothing was mapped). */
+		e->reason = VMEXIT_NPF;
+		e->npf.gpa = vmcs_read(GUEST_PHYSICAL_ADDRESS);
+		e->npf.write = q & 2;
+		e->npf.fetch = q & 4;
+		e->npf.present = q & 0x38;
+		break;
+	case EXIT_REASON_EPT_MISCONFIG:
+		/* §29.3.3.1: an EPT entry with reserved or contradictory bits:
+		 * a bug in the tables the hypervisor built. */
+		log_line("vmx: EPT misconfiguration at guest-physical %#llx",
+			 (unsigned long long)vmcs_read(GUEST_PHYSICAL_ADDRESS));
+		e->reason = VMEXIT_INVALID;
+		break;
+	case EXIT_REASON_PREEMPTION_TIMER:
+		e->reason = VMEXIT_TIMER;
+		break;
+	case EXIT_REASON_INVALID_STATE:
+		/* §27.8: the entry failed while checking or loading the guest
+		 * state; the qualification narrows it down (0: a check of
+		 * §27.3.1 failed, 2: PDPTEs, 3: NMI injection, 4: link
+		 * pointer). */
+		log_line("vmx: VM entry failed: invalid guest state (exit reason 33, qualification %llu)",
+			 (unsigned long long)q);
+		diagnose_guest();
+		e->reason = VMEXIT_INVALID;
+		break;
+	case EXIT_REASON_MSR_LOADING:
+		log_line("vmx: VM entry failed loading MSR entry %llu", (unsigned long long)q);
+		e->reason = VMEXIT_INVALID;
+		break;
+	case EXIT_REASON_MCE_DURING_ENTRY:
+		log_line("vmx: VM entry failed: machine check");
+		e->reason = VMEXIT_INVALID;
+		break;
+	default:
+		e->reason = VMEXIT_OTHER;
+		break;
+	}
+}
+
+static void vmx_run(struct vcpu *v, struct vm_exit *exit)
+{
+	struct vmx_vcpu *st = vmx_of(v);
+	int rc;
+
+	if (!vmcs_load(v)) {
+		memset(exit, 0, sizeof(*exit));
+		exit->reason = VMEXIT_INVALID;
+		return;
+	}
+	write_guest_state(v);
+	if (v->tlb_flush)
+		flush_tlb(v);
+	v->tlb_flush = false;
+
+	/* Host interrupts stay off: with external-interrupt exiting they end
+	 * the guest's run whatever the host's RFLAGS.IF (§26.2), and the VM
+	 * exit clears IF again (§28.5.3). */
+	rc = vmx_enter(&v->regs, st->launched);
+	if (rc) {
+		report_entry_failure(v, rc, exit);
+		return;
+	}
+	u32 reason = (u32)vmcs_read(VM_EXIT_REASON);
+	/* §31.3 "VMLAUNCH": an entry that fails on the guest state or MSR
+	 * loading leaves the VMCS clear. */
+	if (!(reason & EXIT_REASON_ENTRY_FAILURE))
+		st->launched = true;
+
+	read_guest_state(v);
+	decode_exit(exit);
+
+	/* §28.2.4: an event whose delivery the exit interrupted is in the
+	 * IDT-vectoring information and must be injected again (§27.6.1.1);
+	 * a software event also needs its instruction length. */
+	u32 idt = (u32)vmcs_read(IDT_VECTORING_INFO);
+	if ((idt & INTR_INFO_VALID) && !(reason & EXIT_REASON_ENTRY_FAILURE)) {
+		vmcs_write(VM_ENTRY_INTR_INFO, idt & ~(1u << 12));
+		if (idt & INTR_INFO_DELIVER_CODE)
+			vmcs_write(VM_ENTRY_EXCEPTION_ERROR_CODE,
+				   vmcs_read(IDT_VECTORING_ERROR_CODE));
+		vmcs_write(VM_ENTRY_INSTRUCTION_LEN, vmcs_read(VM_EXIT_INSTRUCTION_LEN));
+	}
+}
+
+/* ---- EPT ------------------------------------------------------------------ */
+
+/* EPT entries (§29.3.2): R, W, X in bits 0-2; a table entry grants all
+ * three and lets the leaf decide; present means any of them is set. */
+static const struct pt_format pt_format_ept = {
+	.table_flags = EPT_R | EPT_W | EPT_X,
+	.present_mask = EPT_R | EPT_W | EPT_X,
+	.large_bit = EPT_LARGE,
+};
+
+/* Leaves are write-back (bits 5:3 = 6), combined with the guest's PAT
+ * (bit 6 "ignore PAT" clear).  Write without read is a misconfiguration
+ * (§29.3.3.1), so W implies R. */
+static u64 ept_leaf_flags(unsigned rights)
+{
+	u64 f = EPT_MT_WB;
+
+	if (rights & (SLAT_R | SLAT_W))
+		f |= EPT_R;
+	if (rights & SLAT_W)
+		f |= EPT_W;
+	if (rights & SLAT_X)
+		f |= EPT_X;
+	/* Execute-only needs EPT_VPID_CAP bit 0 (Appendix A.10). */
+	if ((rights & SLAT_X) && !(vmx.ept_vpid_cap & EPT_CAP_EXEC_ONLY))
+		f |= EPT_R;
+	return f;
+}
+
+const struct virt_ops vmx_ops = {
+	.name = "VMX",
+	.cpu_enable = vmx_cpu_enable,
+	.vcpu_create = vmx_vcpu_create,
+	.vcpu_destroy = vmx_vcpu_destroy,
+	.vcpu_reset = vmx_vcpu_reset,
+	.run = vmx_run,
+	.inject = vmx_inject,
+	.slat_format = &pt_format_ept,
+	.slat_leaf_flags = ept_leaf_flags,
+};
