@@ -57,6 +57,7 @@ CORE_OBJS := \
 	arch/x86/clock.o \
 	arch/x86/paging.o \
 	arch/x86/pagetable.o \
+	arch/x86/fpu.o \
 	arch/x86/svm/svm.o \
 	arch/x86/svm/svm_entry.o \
 	arch/x86/vmx/vmx.o \
@@ -74,6 +75,17 @@ CORE_OBJS := \
 	kernel/channel.o \
 	kernel/vmexit.o \
 	kernel/hypercall.o \
+	kernel/hvm/platform.o \
+	kernel/hvm/hvm.o \
+	kernel/hvm/decode.o \
+	kernel/hvm/vlapic.o \
+	kernel/hvm/vpic.o \
+	kernel/hvm/vpit.o \
+	kernel/hvm/vuart.o \
+	kernel/hvm/vcmos.o \
+	kernel/hvm/linux_boot.o \
+	kernel/hvm/multiboot.o \
+	kernel/hvm/acpi_tables.o \
 	kernel/log.o \
 	kernel/palloc.o \
 	kernel/memory.o \
@@ -156,7 +168,7 @@ GUEST_CFLAGS := -std=gnu11 -O2 -g -ffreestanding -nostdlib -fno-pic -fno-pie \
 GUEST_LIB_OBJS := guests/lib/start.o guests/lib/runtime.o guests/lib/ring.o \
 	kernel/lib/format.o kernel/lib/string.o kernel/lib/mem.o
 GUEST_LIB_OBJS := $(addprefix $(B)/guests/obj/,$(GUEST_LIB_OBJS))
-GUEST_NAMES := hello ticker spin
+GUEST_NAMES := hello ticker spin attack control
 GUEST_NAMES += pingpong
 GUEST_ELFS = $(foreach g,$(GUEST_NAMES),$(B)/guests/$(g).elf)
 
@@ -178,6 +190,59 @@ $(B)/guests/$(1).elf: $(patsubst %.c,$(B)/guests/obj/%.o,$(wildcard guests/$(1)/
 endef
 # (The rules of each guest are made at the end of this file, once every
 # GUEST_NAMES += line has been read.)
+
+# ------------------------------------------------------- unmodified guests --
+# Guests for hvm partitions (`make linux`, `make mbtest`):
+#   $(B)/guests/vmlinuz, $(B)/guests/initrd.gz: Debian's stock kernel (the
+#     package linux-image-amd64 depends on) and an initramfs of busybox-static
+#     with guests/linux/init, by guests/linux/build.sh: `apt-get download` and
+#     `dpkg -x` into $(B)/linux, nothing installed.  Stamped: the packages are
+#     fetched once, the initramfs is rebuilt when the recipe or init changes.
+#     guests/linux/direct-boot-time.sh times the same kernel booted by QEMU.
+#   $(B)/guests/mbtest.elf: the Multiboot 1 test kernel (guests/mbtest), ELF32
+#     linked at 1 MiB; `qemu-system-x86_64 -kernel` boots it too.
+LINUX_STAMP := $(B)/linux/.built
+
+$(LINUX_STAMP): guests/linux/build.sh guests/linux/init | deps
+	$(Q)bash guests/linux/build.sh $(B)
+	$(Q)touch $@
+
+$(B)/guests/vmlinuz $(B)/guests/initrd.gz: $(LINUX_STAMP)
+	$(Q)test -f $@ || { rm -f $(LINUX_STAMP); echo "error: $@ missing; run make again"; exit 1; }
+
+MBTEST_CFLAGS := -m32 -std=gnu11 -O2 -g -ffreestanding -nostdlib -fno-pic -fno-pie \
+	-fno-stack-protector -mgeneral-regs-only -fno-common -fno-asynchronous-unwind-tables \
+	-Wall -Wextra -Werror -Wshadow -Wundef -MMD -MP
+MBTEST_OBJS := $(B)/guests/mbtest-obj/start.o $(B)/guests/mbtest-obj/mbtest.o
+
+$(B)/guests/mbtest-obj/%.o: guests/mbtest/%.c | deps
+	@mkdir -p $(dir $@)
+	@echo "  CC      $< (mbtest, 32-bit)"
+	$(Q)$(CC) $(MBTEST_CFLAGS) -c $< -o $@
+
+$(B)/guests/mbtest-obj/%.o: guests/mbtest/%.S | deps
+	@mkdir -p $(dir $@)
+	@echo "  AS      $< (mbtest, 32-bit)"
+	$(Q)$(CC) $(MBTEST_CFLAGS) -c $< -o $@
+
+$(B)/guests/mbtest.elf: $(MBTEST_OBJS) guests/mbtest/mbtest.ld
+	@echo "  LD      $@"
+	$(Q)$(LD) -m elf_i386 -nostdlib -static -z noexecstack --no-warn-rwx-segments \
+		-T guests/mbtest/mbtest.ld -o $@ $(MBTEST_OBJS)
+
+.PHONY: linux mbtest
+linux: $(B)/guests/vmlinuz $(B)/guests/initrd.gz
+mbtest: $(B)/guests/mbtest.elf
+
+# ------------------------------------------------------------------- bench --
+# `make bench`: the benchmark guests (guests/bench, guests/benchpeer) booted
+# under QEMU with -icount shift=0 by tests/bench.py, which prints the table.
+# Not part of `make test`.
+GUEST_NAMES += bench benchpeer
+
+.PHONY: bench
+bench: all
+	$(Q)python3 tests/bench.py
 
 # -------------------------------------------------------------------- lwIP --
 # lwIP 2.1.3 is not in the repository: its sources come from Debian's source
@@ -224,7 +289,7 @@ LWIP_OBJS := $(patsubst %.c,$(B)/guests/lwip/%.o,$(LWIP_FILES))
 LWIP_INC := -Iguests/lib/lwip/libc -Iguests/lib/lwip -isystem $(LWIP_SRC)/src/include
 LWIP_CFLAGS := -std=gnu11 -O2 -g -ffreestanding -nostdinc -isystem $(shell $(CC) -print-file-name=include) \
 	-mgeneral-regs-only -mno-red-zone -fno-pic -fno-pie -fno-stack-protector -fno-common \
-	-fno-asynchronous-unwind-tables -w $(LWIP_INC) -I. -MMD -MP
+	-fno-asynchronous-unwind-tables -Wall $(LWIP_INC) -I. -MMD -MP
 LWIP_PORT_OBJS := $(B)/guests/obj/guests/lib/lwip/port.o $(B)/guests/obj/guests/lib/lwip/netif_channel.o
 
 $(LWIP_SRC)/src/%.c: $(LWIP_STAMP) ;
@@ -294,6 +359,8 @@ HOST_CC := gcc
 HOST_CFLAGS := -std=gnu11 -g -O1 -DPARTITA_HOST -I. -Wall -Wextra -Werror \
 	-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 UNIT_TESTS := test_config test_format test_palloc test_pagetable test_loader test_schedule test_guest_mem
+UNIT_TESTS += test_decode test_vlapic test_vdev
+UNIT_TESTS += test_linux_boot test_acpi_tables test_multiboot
 
 UNIT_test_config_SRCS := kernel/config.c kernel/lib/string.c kernel/errno.c
 UNIT_test_format_SRCS := kernel/lib/format.c
@@ -302,6 +369,13 @@ UNIT_test_pagetable_SRCS := arch/x86/pagetable.c
 UNIT_test_schedule_SRCS := kernel/schedule.c kernel/config.c kernel/lib/string.c
 UNIT_test_guest_mem_SRCS := kernel/guest_mem.c
 UNIT_test_loader_SRCS := boot/memmap.c boot/elf_load.c boot/pagetable.c
+UNIT_test_decode_SRCS := kernel/hvm/decode.c
+UNIT_test_linux_boot_SRCS := kernel/hvm/linux_boot.c
+UNIT_test_acpi_tables_SRCS := kernel/hvm/acpi_tables.c
+UNIT_test_multiboot_SRCS := kernel/hvm/multiboot.c kernel/hvm/linux_boot.c
+UNIT_test_vlapic_SRCS := kernel/hvm/vlapic.c
+UNIT_test_vdev_SRCS := kernel/hvm/hvm.c kernel/hvm/vlapic.c kernel/hvm/vpic.c kernel/hvm/vpit.c \
+	kernel/hvm/vuart.c kernel/hvm/vcmos.c
 
 # format.c is built under other names on the host, beside the C library's.
 UNIT_test_format_CFLAGS := -UPARTITA_HOST -Dvsnprintf=hv_vsnprintf -Dsnprintf=hv_snprintf
@@ -349,6 +423,7 @@ help:
 	@echo "make run      boot the demo in QEMU; serial console on the terminal"
 	@echo "make test     unit tests (host, ASan+UBSan) and integration tests (QEMU, Bochs)"
 	@echo "make test-full  also the slow integration cases"
+	@echo "make bench    benchmarks under QEMU -icount shift=0: exits, hypercalls, window switch, memory"
 	@echo "make image    GPT disk image with a FAT ESP: $(B)/partita.img (dd it to a USB stick)"
 	@echo "make fuzz     fuzz the config parser with libFuzzer (FUZZ_SECONDS=60)"
 	@echo "make format-check  check the C sources against .clang-format"
@@ -357,4 +432,4 @@ help:
 $(foreach g,$(GUEST_NAMES),$(eval $(call guest_rule,$(g))))
 esp: $(GUEST_ELFS)
 
--include $(shell find $(B) -name '*.d' 2>/dev/null)
+-include $(shell find $(B) -name '*.d' -type f 2>/dev/null)

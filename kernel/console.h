@@ -23,8 +23,19 @@ struct console {
 void console_init(struct console *c, const char *name);
 
 /** Takes bytes from a partition.  Control characters other than newline
- *  and tab are shown as '?', so a guest cannot drive the terminal. */
+ *  and tab are shown as '?', so a guest cannot drive the terminal; carriage
+ *  returns are dropped. */
 void console_write(struct console *c, const char *data, u64 len);
+
+/**
+ * How many of len bytes console_write can take with the lines they complete
+ * printed within budget_tsc TSC cycles, at tsc_per_byte for each byte of a
+ * line (0 if not even the first line fits).  Writing to the serial port
+ * cannot be interrupted, so a partition must not start a line it cannot
+ * finish in its window.
+ */
+u64 console_fit(const struct console *c, const char *data, u64 len, u64 budget_tsc,
+		u64 tsc_per_byte);
 
 /** Sends an unfinished line (e.g. when its partition stops). */
 void console_flush(struct console *c);

@@ -5,6 +5,7 @@
  * caller's RAM (guest_range_check); lengths are bounded.
  */
 #include "arch/x86/clock.h"
+#include "arch/x86/cpu.h"
 #include "drivers/pci.h"
 #include "kernel/channel.h"
 #include "kernel/errno.h"
@@ -18,6 +19,8 @@
 
 #define VECTOR_UD 6
 #define CONSOLE_WRITE_MAX 4096 /* bytes taken by one HC_CONSOLE_WRITE */
+
+static u64 console_tsc_per_byte; /* measured cost of HC_CONSOLE_WRITE */
 
 /* Returns a pointer to [gpa, gpa+len) of p's RAM, or NULL. */
 static void *guest_buffer(struct partition *p, u64 gpa, u64 len)
@@ -34,7 +37,33 @@ static s64 hc_console_write(struct partition *p, u64 buf, u64 len)
 
 	if (!data)
 		return -E_FAULT;
+	/* Printing cannot be interrupted: take only the lines that can be
+	 * printed before this window ends; the guest sends the rest in its
+	 * next window (E_AGAIN: it gives up the rest of this one). */
+	u64 now = clock_now_ns(), end = sched_window_end();
+	/* The cost of a byte is measured on this very call (all of it:
+	 * copying, the line buffer, the UART); twice the average is taken, as
+	 * the exit back to the scheduler comes on top. */
+	u64 budget = end > now ? clock_ns_to_tsc(end - now) : 0;
+	u64 per_byte = 2 * (console_tsc_per_byte ? console_tsc_per_byte : log_tsc_per_byte());
+	u64 fits = console_fit(&p->console, data, n, budget, per_byte);
+	if (fits == 0 && n && !p->console_deferred) {
+		p->console_deferred = true;
+		p->yielded = true;
+		return -E_AGAIN;
+	}
+	/* Deferred once already: a line that does not fit even in a fresh
+	 * window is printed anyway, rather than never. */
+	if (fits == 0)
+		fits = console_fit(&p->console, data, n, ~0ULL, 0);
+	p->console_deferred = false;
+	n = fits;
+	u64 t0 = rdtsc();
 	console_write(&p->console, data, n);
+	if (n >= 16) {
+		u64 b = (rdtsc() - t0) / n;
+		console_tsc_per_byte = console_tsc_per_byte ? (7 * console_tsc_per_byte + b) / 8 : b;
+	}
 	p->stats.console_bytes += n;
 	return (s64)n;
 }
@@ -87,6 +116,7 @@ static s64 hc_partition_stats(struct partition *p, u64 id, u64 buf)
 	if (!out)
 		return -E_FAULT;
 	*out = t->stats;
+	out->cpu_time_ns = clock_tsc_to_ns(t->cpu_tsc);
 	return 0;
 }
 
@@ -130,9 +160,7 @@ static s64 hc_partition_ctl(struct partition *p, u64 id, u64 op)
 	if (op != PARTITION_CTL_STOP) {
 		if (op == PARTITION_CTL_RESTART)
 			t->restarts++;
-		partition_start(t);
-		log_line("partition %s started by partition %s (boot %llu)", t->cfg->name,
-			 p->cfg->name, (unsigned long long)t->boot_count);
+		partition_request_start(t, p->cfg->name);
 	}
 	return 0;
 }

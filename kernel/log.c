@@ -17,6 +17,7 @@
 #define LOG_LINE_MAX 256
 
 static volatile int log_lock_word;
+static u64 line_tsc_per_byte; /* what a byte of a line costs on the UART */
 static volatile bool log_lock_broken;
 static int debug_exit_port = -1;
 
@@ -39,6 +40,15 @@ static void log_unlock(u64 flags)
 		irq_enable();
 }
 
+/* Keeps a running average of the cost of a byte, from every line printed
+ * (the boot's own lines give a first estimate before partitions run). */
+static void measure_line(u64 t0, size_t bytes)
+{
+	u64 per_byte = (rdtsc() - t0) / (bytes ? bytes : 1);
+
+	line_tsc_per_byte = line_tsc_per_byte ? (7 * line_tsc_per_byte + per_byte) / 8 : per_byte;
+}
+
 static void log_vwrite(const char *prefix, const char *fmt, va_list ap, bool newline)
 {
 	char buf[LOG_LINE_MAX];
@@ -54,7 +64,9 @@ static void log_vwrite(const char *prefix, const char *fmt, va_list ap, bool new
 	if (newline)
 		buf[len++] = '\n';
 	u64 flags = log_lock();
+	u64 t0 = rdtsc();
 	uart_write(buf, len);
+	measure_line(t0, len);
 	log_unlock(flags);
 }
 
@@ -69,14 +81,22 @@ void log_line(const char *fmt, ...)
 
 void log_partition_line(const char *name, const char *text, size_t len)
 {
+	size_t name_len = strlen(name);
 	u64 flags = log_lock();
+	u64 t0 = rdtsc();
 
 	uart_putc('[');
-	uart_write(name, strlen(name));
+	uart_write(name, name_len);
 	uart_write("] ", 2);
 	uart_write(text, len);
 	uart_putc('\n');
+	measure_line(t0, name_len + len + 4);
 	log_unlock(flags);
+}
+
+u64 log_tsc_per_byte(void)
+{
+	return line_tsc_per_byte;
 }
 
 void log_raw(const char *fmt, ...)

@@ -14,6 +14,10 @@ void log_line(const char *fmt, ...) __printf(1, 2);
 /** Prints "[name] text" as one line (text has no newline). */
 void log_partition_line(const char *name, const char *text, size_t len);
 
+/** About how many TSC cycles printing a byte of a line takes on the
+ *  serial port (a running average of the lines printed so far). */
+u64 log_tsc_per_byte(void);
+
 /** Prints raw text (no prefix), for multi-part lines built by one caller and
  *  for the exception dump.  Prefer log_line(). */
 void log_raw(const char *fmt, ...) __printf(1, 2);

@@ -9,6 +9,7 @@
  */
 #include "arch/x86/clock.h"
 #include "arch/x86/cpu.h"
+#include "arch/x86/fpu.h"
 #include "arch/x86/gdt.h"
 #include "arch/x86/lapic.h"
 #include "arch/x86/paging.h"
@@ -263,6 +264,7 @@ void core_main(u64 boot_info_phys)
 	if (config.exit_after_boot)
 		hv_stop(HV_EXIT_OK, "exit_after_boot");
 
+	fpu_init();
 	if (virt_init())
 		hv_stop(HV_EXIT_BOOT, "partitions cannot run on this machine");
 	sched_init(&config);

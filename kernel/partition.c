@@ -8,7 +8,9 @@
 #include "kernel/errno.h"
 #include "drivers/pci.h"
 #include "kernel/channel.h"
+#include "arch/x86/fpu.h"
 #include "kernel/guest_mem.h"
+#include "kernel/hvm/platform.h"
 #include "kernel/lib/format.h"
 #include "kernel/lib/string.h"
 #include "kernel/log.h"
@@ -103,6 +105,7 @@ static void fill_start_info(struct partition *p)
 		ci->peer = ch->ends[!side]->id;
 		ci->side = side;
 	}
+	strlcpy(si->cmdline, c->cmdline, sizeof(si->cmdline));
 	si->dma_offset = p->ram.v;
 	si->device_count = p->device_count;
 	for (unsigned d = 0; d < p->device_count; d++) {
@@ -131,7 +134,16 @@ int partition_start(struct partition *p)
 {
 	const void *image = phys_to_virt(hpa(p->image->phys));
 
-	memset(phys_to_virt(p->ram), 0, p->ram_size);
+	if (p->cfg->kind == PARTITION_HVM) {
+		p->boot_count++;
+		if (hvm_partition_start(p))
+			return -E_INVAL;
+		goto started;
+	}
+
+	if (p->cleared < p->ram_size)
+		memset(phys_to_virt(p->ram), 0, p->ram_size);
+	p->cleared = 0;
 	guest_elf_segments(image, copy_segment, p);
 	build_guest_page_tables(p);
 	p->boot_count++;
@@ -142,7 +154,9 @@ int partition_start(struct partition *p)
 	p->vcpu.regs.rsp = p->ram_size;
 	p->vcpu.regs.rdi = PV_START_INFO_GPA;
 	p->vcpu.regs.cr3 = PV_PAGE_TABLE_GPA;
+	fpu_state_reset(p->vcpu.fpu);
 
+started:
 	p->state = PARTITA_STATE_RUNNING;
 	p->yielded = p->waiting = p->halt_reported = false;
 	p->pending_events = 0;
@@ -158,6 +172,7 @@ void partition_stop(struct partition *p, enum partita_state state, const char *r
 	for (unsigned d = 0; d < p->device_count; d++)
 		pci_write(p->devices[d], 0x04, 2, pci_read(p->devices[d], 0x04, 2) & ~4u);
 	console_flush(&p->console);
+	p->restart_pending = false;
 	p->state = state;
 	strlcpy(p->stop_reason, reason, sizeof(p->stop_reason));
 	log_line("partition %s stopped: %s", p->cfg->name, reason);
@@ -174,8 +189,53 @@ void partition_fault(struct partition *p, const char *fmt, ...)
 	partition_stop(p, PARTITA_STATE_FAULTED, reason);
 	if (p->cfg->on_fault == FAULT_RESTART) {
 		p->restarts++;
-		partition_start(p);
+		partition_request_start(p, NULL);
 		log_line("partition %s restarted (restart %u)", p->cfg->name, p->restarts);
+	}
+}
+
+#define CLEAR_SLICE KiB(4)
+#define SLICE_GUESS_NS 20000 /* until one slice was timed */
+
+bool partition_clear_step(struct partition *p, u64 deadline)
+{
+	u8 *ram = phys_to_virt(p->ram);
+
+	while (p->cleared < p->ram_size) {
+		u64 t0 = clock_now_ns();
+		u64 slice = p->slice_ns ? p->slice_ns : SLICE_GUESS_NS;
+		/* Stop while one more slice surely fits before the deadline. */
+		if (t0 + 2 * slice >= deadline)
+			return false;
+		u64 n = MIN(CLEAR_SLICE, p->ram_size - p->cleared);
+		memset(ram + p->cleared, 0, n);
+		p->cleared += n;
+		/* A running average: one slice stretched by the host (an
+		 * emulator descheduled) must not stop all further progress. */
+		u64 took = clock_now_ns() - t0;
+		p->slice_ns = p->slice_ns ? (3 * p->slice_ns + took) / 4 : took;
+	}
+	/* What is left (copying the image, building its tables) costs about
+	 * as much as clearing the image's size: do it only if that fits. */
+	u64 rest = (p->image ? p->image->size / CLEAR_SLICE + 4 : 4) *
+		   (p->slice_ns ? p->slice_ns : SLICE_GUESS_NS);
+	return clock_now_ns() + 2 * rest < deadline;
+}
+
+void partition_request_start(struct partition *p, const char *by)
+{
+	p->cleared = 0;
+	p->restart_pending = true;
+	p->start_requester = by;
+	p->state = PARTITA_STATE_RUNNING;
+}
+
+void partitions_publish_epoch(u64 epoch_ns)
+{
+	for (unsigned i = 0; i < partition_count; i++) {
+		struct partition *p = &partitions[i];
+		if (p->cfg && p->cfg->kind == PARTITION_PV && p->start_info.v)
+			((struct partita_start_info *)phys_to_virt(p->start_info))->epoch_ns = epoch_ns;
 	}
 }
 
@@ -214,10 +274,8 @@ static int partition_create(struct partition *p, const struct config_partition *
 	p->state = PARTITA_STATE_STOPPED;
 	p->exit_code = -1;
 	console_init(&p->console, c->name);
-	if (c->kind != PARTITION_PV) {
-		log_line("partition %s: kind hvm is not supported yet; left stopped", c->name);
-		return -E_NOTSUP;
-	}
+	if (c->kind == PARTITION_HVM)
+		return hvm_partition_create(p, bi);
 	if (c->memory < PV_MIN_MEMORY || c->memory > PV_MAX_MEMORY) {
 		log_line("partition %s: memory must be between %llu MiB and %llu GiB; left stopped",
 			 c->name, (unsigned long long)(PV_MIN_MEMORY >> 20),
@@ -241,6 +299,11 @@ static int partition_create(struct partition *p, const struct config_partition *
 			 c->name, (unsigned long long)(p->ram_size >> 20));
 		return err;
 	}
+	hpa_t fpu_pages;
+	if ((err = page_alloc(ALIGN_UP(sizeof(struct fpu_state), PAGE_SIZE) >> PAGE_SHIFT, 1,
+			      &fpu_pages)))
+		return err;
+	p->vcpu.fpu = phys_to_virt(fpu_pages);
 	if ((err = page_alloc(1, 1, &p->start_info)) || (err = slat_init(&p->slat)) ||
 	    (err = slat_map(&p->slat, gpa(PV_START_INFO_GPA), p->start_info, PAGE_SIZE, SLAT_R)) ||
 	    (err = slat_map(&p->slat, gpa(PV_RAM_START), hpa(p->ram.v + PV_RAM_START),
@@ -330,6 +393,11 @@ unsigned partitions_create(const struct config *cfg, const struct boot_info *bi)
 		int err;
 		if (!ok[i])
 			continue;
+		if (p->cfg->kind == PARTITION_HVM && (partition_channel_count(p) || p->cfg->device_count)) {
+			log_line("partition %s: channels and devices of hvm partitions are not supported yet; left stopped",
+				 p->cfg->name);
+			continue;
+		}
 		if ((err = channels_map(p, &p->map_end))) {
 			log_line("partition %s: cannot map its channels (%s); left stopped",
 				 p->cfg->name, errno_name(err));
@@ -339,7 +407,8 @@ unsigned partitions_create(const struct config *cfg, const struct boot_info *bi)
 			log_line("partition %s: left stopped", p->cfg->name);
 			continue;
 		}
-		partition_start(p);
+		if (partition_start(p))
+			continue;
 		created++;
 		log_line("partition %s: %llu MiB at host %#llx, entry %#llx, second-level tables %llu pages",
 			 p->cfg->name, (unsigned long long)(p->ram_size >> 20),

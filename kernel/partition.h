@@ -26,6 +26,7 @@
 #include "kernel/virt.h"
 
 struct pci_device;
+struct hvm;
 
 #define PV_START_INFO_GPA 0x1000ULL
 #define PV_PAGE_TABLE_GPA 0x2000ULL
@@ -61,12 +62,24 @@ struct partition {
 	u64 wait_deadline;   /* ns since boot, 0: none */
 	u32 pending_events;
 	bool halt_reported;
-	bool restart_pending;
+	bool console_deferred; /* its last console write waited for a window */
+	bool restart_pending; /* start it at the beginning of its next window */
+	const char *start_requester; /* the partition that asked, or NULL */
+	u64 cleared;          /* bytes of RAM cleared for the pending start */
+	u64 slice_ns;         /* average time clearing one slice takes */
+
+	/* Unmodified guests (kind hvm): kernel/hvm/platform.h. */
+	struct hvm *hvm;
+	const struct boot_module *initrd;
+	int hvm_format;   /* what the image is: a bzImage or Multiboot */
+	bool halted;      /* in HLT, waiting for an interrupt */
+	bool halted_forever_reported;
 
 	struct pci_device *devices[PARTITA_MAX_DEVICES]; /* passed through */
 	unsigned device_count;
 
-	struct partita_partition_stats stats;
+	struct partita_partition_stats stats; /* cpu_time_ns: see cpu_tsc */
+	u64 cpu_tsc;      /* TSC cycles it ran, as counted by the scheduler */
 	struct console console;
 };
 
@@ -83,12 +96,31 @@ unsigned partitions_create(const struct config *cfg, const struct boot_info *bi)
 /** Starts a created or stopped partition from its image. 0 or an error. */
 int partition_start(struct partition *p);
 
+/**
+ * Asks for p to be started from its image at the beginning of its next
+ * window, so the work (clearing and reloading its memory) is done in its own
+ * time, not in the window of whoever asked.  by names the partition that
+ * asked (for the log), or NULL for a restart after a fault.
+ */
+void partition_request_start(struct partition *p, const char *by);
+
+/**
+ * Clears the RAM of a partition whose start is pending, in slices, until
+ * done or until deadline (ns) is near.  Returns true when all of it is clear
+ * and the rest of the start (partition_start, which then skips clearing)
+ * fits before the deadline.
+ */
+bool partition_clear_step(struct partition *p, u64 deadline);
+
 /** Stops a partition: reason is printed as "[hv] partition NAME stopped:
  *  REASON".  state is PARTITA_STATE_FAULTED or PARTITA_STATE_EXITED. */
 void partition_stop(struct partition *p, enum partita_state state, const char *reason);
 
 /** Stops for a fault, then restarts if the config says `restart`. */
 void partition_fault(struct partition *p, const char *fmt, ...) __printf(2, 3);
+
+/** Writes the schedule's epoch into every paravirtual start-info page. */
+void partitions_publish_epoch(u64 epoch_ns);
 
 /** Translates a checked guest-physical address of p's RAM to a pointer. */
 void *partition_gpa_ptr(struct partition *p, u64 gpa);

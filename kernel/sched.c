@@ -7,11 +7,13 @@
 #include "kernel/sched.h"
 #include "arch/x86/clock.h"
 #include "arch/x86/cpu.h"
+#include "arch/x86/fpu.h"
 #include "arch/x86/lapic.h"
 #include "arch/x86/traps.h"
 #include "kernel/lib/string.h"
 #include "kernel/log.h"
 #include "kernel/partition.h"
+#include "kernel/hvm/platform.h"
 #include "kernel/schedule.h"
 #include "kernel/vmexit.h"
 
@@ -23,6 +25,12 @@ static struct schedule sched;
 static const struct config *config;
 static u64 epoch_ns;
 static u64 late_max_ns, start_count;
+static u64 current_window_end;
+
+u64 sched_window_end(void)
+{
+	return current_window_end;
+}
 
 u64 sched_frame_ns(void)
 {
@@ -56,7 +64,6 @@ void sched_init(const struct config *cfg)
 				 cfg->partitions[i].name, cfg->partitions[i].cpu);
 	if (irq_register(SCHED_TIMER_VECTOR, sched_timer_irq))
 		panic("sched: timer vector %#x taken", SCHED_TIMER_VECTOR);
-	epoch_ns = clock_now_ns() + SCHED_EPOCH_DELAY_NS;
 	log_line("sched: cpu 0, frame %llu us, %u windows, timer %s",
 		 (unsigned long long)(sched.frame_ns / 1000), sched.window_count,
 		 "LAPIC one-shot");
@@ -129,12 +136,48 @@ static void wake_if_due(struct partition *p, u64 now)
 	}
 }
 
+/*
+ * Runs p until an exit that needs the scheduler: the timer's interrupt (the
+ * window, or a device deadline, is over) or a change of p's state.  Exits
+ * that need only their handler (a hypercall, a CPUID) re-enter at once,
+ * since the armed timer still bounds the window; this keeps the scheduler's
+ * bookkeeping off the hypercall path.  Unmodified guests go back to the
+ * scheduler after every exit, for their interrupts.
+ */
+static void run_vcpu(struct partition *p)
+{
+	struct vm_exit exit;
+
+	for (;;) {
+		fpu_load_xcr0(p->vcpu.fpu->xcr0);
+		u64 t0 = rdtsc();
+		virt->run(&p->vcpu, &exit);
+		p->cpu_tsc += rdtsc() - t0;
+		fpu_load_xcr0(fpu_host_xcr0());
+		vmexit_handle(p, &exit);
+		if (exit.reason == VMEXIT_EXTINT) {
+			/* Take the interrupt that ended the run. */
+			irq_enable();
+			asm volatile("nop");
+			irq_disable();
+			return;
+		}
+		if (p->state != PARTITA_STATE_RUNNING || p->yielded || p->restart_pending ||
+		    p->cfg->kind == PARTITION_HVM)
+			return;
+	}
+}
+
 void sched_run(void)
 {
 	u64 current = ~0ULL; /* window instance being run: frame * count + index */
-	struct vm_exit exit;
+	struct vcpu *fpu_owner = NULL;
 
 	irq_disable();
+	/* Frame 0 starts shortly after the partitions were made, and they
+	 * learn when it does from their start-info page. */
+	epoch_ns = clock_now_ns() + SCHED_EPOCH_DELAY_NS;
+	partitions_publish_epoch(epoch_ns);
 	for (;;) {
 		check_run_end();
 		u64 now = clock_now_ns();
@@ -157,6 +200,19 @@ void sched_run(void)
 			window_started(p, epoch_ns + frame * sched.frame_ns + sched.windows[w].offset_ns,
 				       now);
 		}
+		if (p->restart_pending) {
+			/* Clearing its memory is done in its own windows, a
+			 * slice at a time, so it never delays another's. */
+			if (!partition_clear_step(p, window_end)) {
+				idle_until(window_end);
+				continue;
+			}
+			p->restart_pending = false;
+			if (partition_start(p) == 0 && p->start_requester)
+				log_line("partition %s started by partition %s (boot %llu)", p->cfg->name,
+					 p->start_requester, (unsigned long long)p->boot_count);
+			continue; /* that took time: look at the clock again */
+		}
 		wake_if_due(p, now);
 		if (p->state != PARTITA_STATE_RUNNING || p->yielded) {
 			u64 until = window_end;
@@ -167,16 +223,23 @@ void sched_run(void)
 			continue;
 		}
 
-		arm_timer(window_end, now);
-		u64 t0 = rdtsc();
-		virt->run(&p->vcpu, &exit);
-		p->stats.cpu_time_ns += clock_tsc_to_ns(rdtsc() - t0);
-		vmexit_handle(p, &exit);
-		if (exit.reason == VMEXIT_EXTINT) {
-			/* Take the interrupt that ended the run. */
-			irq_enable();
-			asm volatile("nop");
-			irq_disable();
+		u64 until = window_end;
+		if (p->cfg->kind == PARTITION_HVM) {
+			u64 next_event = hvm_before_entry(p, now);
+			if (next_event && next_event < until)
+				until = next_event;
+			if (hvm_halted(p)) {
+				idle_until(until);
+				continue;
+			}
 		}
+		/* The FPU registers belong to the vCPU that ran last. */
+		if (fpu_owner != &p->vcpu) {
+			fpu_switch(fpu_owner ? fpu_owner->fpu : NULL, p->vcpu.fpu);
+			fpu_owner = &p->vcpu;
+		}
+		arm_timer(until, now);
+		current_window_end = window_end;
+		run_vcpu(p);
 	}
 }

@@ -21,6 +21,9 @@ u64 sched_epoch_ns(void);
  *  more, or when the config's end_on_exit partition exits. */
 void sched_run(void) __noreturn;
 
+/** The end (ns) of the window the running partition is in. */
+u64 sched_window_end(void);
+
 struct partition;
 /** Ends the run if p is the config's end_on_exit partition (p exited). */
 void sched_end_on_exit(const struct partition *p);

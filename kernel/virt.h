@@ -26,7 +26,9 @@ struct guest_regs {
 	/* Synchronised with the VMCB/VMCS around each run. */
 	u64 rip, rsp, rflags;
 	u64 cr0, cr2, cr3, cr4, efer;
+	u64 cs_base;
 	u8 cpl;
+	u8 cs_bits;  /* 16, 32 or 64: the code size of CS (L and D bits) */
 };
 
 /** Why the guest stopped running. */
@@ -46,6 +48,7 @@ enum vm_exit_reason {
 	                    * may not: the generic code injects #UD */
 	VMEXIT_EXCEPTION,  /* an intercepted guest exception: exit.exception */
 	VMEXIT_INVALID,    /* entry failed or the guest state is invalid */
+	VMEXIT_XSETBV,     /* ECX = XCR index, EDX:EAX = value */
 	VMEXIT_OTHER,      /* anything else: exit.raw names it */
 };
 
@@ -82,13 +85,29 @@ enum event_kind { EVENT_INTERRUPT, EVENT_NMI, EVENT_EXCEPTION };
 
 /** How a vCPU starts (see vcpu_create). */
 enum vcpu_mode {
-	VCPU_MODE_LONG,  /* paravirtual: 64-bit, paging on, flat segments */
-	VCPU_MODE_REAL,  /* unmodified: as after reset (for later loaders) */
+	VCPU_MODE_LONG,   /* 64-bit, paging on, flat segments (PV guests, and
+	                   * Linux's 64-bit boot protocol) */
+	VCPU_MODE_PROT32, /* 32-bit protected mode, paging off, flat segments
+	                   * (the Multiboot entry state) */
+	VCPU_MODE_REAL,   /* as after reset */
 };
+
+/** Descriptor-table state a loader wants at entry (0 fields: defaults). */
+struct vcpu_boot_segments {
+	u64 gdt_base;
+	u16 gdt_limit;
+	u16 cs;  /* code selector; its hidden state is flat for the mode */
+	u16 ds;  /* data selector for DS, ES, SS, FS, GS */
+};
+
+struct fpu_state;
 
 struct vcpu {
 	struct guest_regs regs;
 	struct partition *partition;
+	struct fpu_state *fpu;  /* its FPU/SSE/AVX registers while not loaded */
+	struct vcpu_boot_segments boot_segments;
+	bool hvm;               /* unmodified guest: the platform's MSR policy */
 	void *arch;       /* the back end's state (VMCB or VMCS, ...) */
 	hpa_t arch_page;  /* its control structure's page */
 	u32 asid;         /* address-space tag (ASID / VPID), never 0 */
@@ -132,6 +151,14 @@ struct virt_ops {
 	/** Queues an event for delivery at the next entry. */
 	void (*inject)(struct vcpu *v, enum event_kind kind, u8 vector,
 		       bool has_error, u32 error_code);
+
+	/** True if an external interrupt injected now would be taken at the
+	 *  next entry: RFLAGS.IF set, no interrupt shadow, no event queued. */
+	bool (*interruptible)(struct vcpu *v);
+
+	/** Asks for (or cancels) a VMEXIT_INTR_WINDOW exit as soon as the
+	 *  guest can take an interrupt. */
+	void (*irq_window)(struct vcpu *v, bool enable);
 
 	/** Second-level tables: the format and the leaf bits for rights. */
 	const struct pt_format *slat_format;

@@ -7,6 +7,7 @@
 #include "arch/x86/cpu.h"
 #include "kernel/lib/string.h"
 #include "kernel/log.h"
+#include "kernel/hvm/platform.h"
 #include "kernel/partition.h"
 
 #define VECTOR_UD 6
@@ -138,6 +139,10 @@ void vmexit_handle(struct partition *p, struct vm_exit *e)
 	struct guest_regs *r = &p->vcpu.regs;
 
 	p->stats.exits[exit_kind(e->reason)]++;
+	if (p->cfg->kind == PARTITION_HVM) {
+		hvm_handle_exit(p, e);
+		return;
+	}
 	switch (e->reason) {
 	case VMEXIT_EXTINT:
 	case VMEXIT_TIMER:
@@ -174,6 +179,9 @@ void vmexit_handle(struct partition *p, struct vm_exit *e)
 	case VMEXIT_EXCEPTION:
 		partition_fault(p, "exception %u (error %#x) at rip %#llx", e->exception.vector,
 				e->exception.error_code, (unsigned long long)r->rip);
+		break;
+	case VMEXIT_XSETBV:
+		partition_fault(p, "XSETBV is not allowed");
 		break;
 	case VMEXIT_INVALID:
 		partition_fault(p, "invalid guest state (exit %#llx, %#llx) at rip %#llx",

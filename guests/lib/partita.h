@@ -40,6 +40,26 @@ void console_flush(void);
 /** The start-info page, also kept here for code that has no argument. */
 extern const struct partita_start_info *start_info;
 
+/**
+ * Exceptions.  A paravirtual guest starts without an IDT, so an exception
+ * ends its partition as a fault.  trap_init() installs the runtime's own GDT
+ * and an IDT for vectors 0-31; afterwards trap_try() runs fn(arg) and returns
+ * -1 if it returned normally, or the vector of the exception it raised (with
+ * *info filled), having abandoned fn at the faulting instruction.  An
+ * exception outside trap_try() is printed, then escalated to a triple fault
+ * so that the hypervisor's on_fault policy applies.
+ */
+struct trap_info {
+	u64 vector;
+	u64 error_code;
+	u64 rip;
+	u64 cr2;
+};
+void trap_init(void);
+int trap_try(void (*fn)(void *arg), void *arg, struct trap_info *info);
+/** Loads a zero-limit IDT and raises int3: a triple fault, on purpose. */
+__noreturn void trap_triple_fault(void);
+
 /** Guest-side assertion: prints file and line, then ends the partition. */
 #define GUEST_ASSERT(cond)                                                         \
 	do {                                                                       \

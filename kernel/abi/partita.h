@@ -64,6 +64,7 @@ enum partita_hypercall {
 #define PARTITA_MAX_CHANNELS 8 /* per partition, in the start-info page */
 #define PARTITA_MAX_WINDOWS 8  /* per partition, as CONFIG_MAX_WINDOWS */
 #define PARTITA_MAX_DEVICES 4  /* passed-through PCI devices per partition */
+#define PARTITA_CMDLINE_MAX 256
 
 /** A PCI device passed through to this partition.  Its memory BARs are
  *  mapped at guest-physical == host-physical addresses (gpa below); I/O BARs
@@ -133,9 +134,10 @@ struct partita_start_info {
 	uint32_t device_count;
 	uint32_t reserved2;
 	struct partita_device_info devices[PARTITA_MAX_DEVICES];
+	char cmdline[PARTITA_CMDLINE_MAX]; /* the config's cmdline, terminated */
 };
 #define PARTITA_START_MAGIC 0x50525453u /* "STRP" */
-_Static_assert(sizeof(struct partita_start_info) == 1352, "ABI");
+_Static_assert(sizeof(struct partita_start_info) == 1608, "ABI");
 
 /** One partition, for HC_PARTITION_INFO and HC_PARTITION_LIST. */
 struct partita_partition_info {

@@ -70,6 +70,9 @@ static int svm_cpu_enable(void)
 
 	wrmsr(MSR_EFER, rdmsr(MSR_EFER) | EFER_SVME);
 	wrmsr(MSR_VM_HSAVE_PA, svm.hsave.v);
+	/* The host's FS, GS, TR, LDTR and syscall MSRs never change: saved
+	 * once, reloaded after every run (svm_run). */
+	svm_vmsave(svm.host_state.v);
 	log_line("svm: enabled, %u ASIDs, NRIP-save %s, flush-by-ASID %s", svm.asid_count,
 		 svm.nrip_save ? "yes" : "no (next RIP computed by the hypervisor)",
 		 svm.flush_by_asid ? "yes" : "no");
@@ -79,6 +82,7 @@ static int svm_cpu_enable(void)
 /* Segment attributes (§15.5.1 / Appendix B "VMCB layout, state save area"):
  * type:4 S:1 DPL:2 P:1 AVL:1 L:1 DB:1 G:1. */
 #define SEG_CODE64 0x029b /* execute/read, accessed, S, P, L */
+#define SEG_CODE32 0x0c9b /* execute/read, accessed, S, P, DB, G */
 #define SEG_DATA 0x0c93   /* read/write, accessed, S, P, DB, G */
 #define SEG_TSS64 0x008b  /* 64-bit busy TSS, P */
 #define SEG_LDT 0x0082    /* LDT, P */
@@ -102,17 +106,28 @@ static void init_save_area(struct vcpu *v, enum vcpu_mode mode)
 	s->dr7 = 0x400;
 	set_seg(&s->ldtr, 0, SEG_LDT, 0xffff, 0);
 	set_seg(&s->tr, 0, SEG_TSS64, 0x67, 0);
-	set_seg(&s->gdtr, 0, 0, 0xffff, 0);
-	set_seg(&s->idtr, 0, 0, 0xffff, 0);
+	/* No descriptor tables until the guest loads its own: an exception
+	 * before then is a triple fault, reported as one. */
+	set_seg(&s->gdtr, 0, 0, 0, 0);
+	set_seg(&s->idtr, 0, 0, 0, 0);
 
+	const struct vcpu_boot_segments *b = &v->boot_segments;
+	if (b->gdt_limit)
+		set_seg(&s->gdtr, 0, 0, b->gdt_limit, b->gdt_base);
 	if (mode == VCPU_MODE_LONG) {
-		set_seg(&s->cs, 0x08, SEG_CODE64, 0xffffffff, 0);
-		set_seg(&s->ds, 0x10, SEG_DATA, 0xffffffff, 0);
+		set_seg(&s->cs, b->cs ? b->cs : 0x08, SEG_CODE64, 0xffffffff, 0);
+		set_seg(&s->ds, b->ds ? b->ds : 0x10, SEG_DATA, 0xffffffff, 0);
 		s->es = s->ss = s->fs = s->gs = s->ds;
 		v->regs.cr0 = CR0_PE | CR0_MP | CR0_ET | CR0_NE | CR0_WP | CR0_PG;
 		v->regs.cr4 = CR4_PAE;
 		/* §15.5.1: a guest EFER without SVME fails VMRUN's checks. */
 		v->regs.efer = EFER_LME | EFER_LMA | EFER_NXE | EFER_SVME;
+	} else if (mode == VCPU_MODE_PROT32) {
+		set_seg(&s->cs, b->cs ? b->cs : 0x08, SEG_CODE32, 0xffffffff, 0);
+		set_seg(&s->ds, b->ds ? b->ds : 0x10, SEG_DATA, 0xffffffff, 0);
+		s->es = s->ss = s->fs = s->gs = s->ds;
+		v->regs.cr0 = CR0_PE | CR0_ET | CR0_NE;
+		v->regs.efer = EFER_SVME;
 	} else {
 		/* The state after RESET (APM Vol. 2 §14.1.3). */
 		set_seg(&s->cs, 0xf000, 0x009b, 0xffff, 0xffff0000);
@@ -125,6 +140,56 @@ static void init_save_area(struct vcpu *v, enum vcpu_mode mode)
 	}
 	v->regs.rflags = 0x2;
 	v->regs.cpl = 0;
+}
+
+/* The MSRs an unmodified guest reads and writes directly: those VMRUN,
+ * VMLOAD and VMSAVE switch with the VMCB (§15.5.1, §15.5.2), so a guest
+ * sees only its own values.  Every other MSR exits to the platform. */
+static const u32 hvm_direct_msrs[] = {
+	0xc0000081, /* STAR */
+	0xc0000082, /* LSTAR */
+	0xc0000083, /* CSTAR */
+	0xc0000084, /* SFMASK */
+	0xc0000100, /* FS.base */
+	0xc0000101, /* GS.base */
+	0xc0000102, /* KernelGSbase */
+	0x174,      /* SYSENTER_CS */
+	0x175,      /* SYSENTER_ESP */
+	0x176,      /* SYSENTER_EIP */
+	0x277,      /* PAT: G_PAT with nested paging */
+};
+
+/* MSRPM layout (§15.11): 2 bits (read, write) per MSR; bytes 0x000-0x7ff
+ * cover MSRs 0-0x1fff, 0x800-0xfff cover 0xc0000000-, 0x1000-0x17ff
+ * cover 0xc0010000-. */
+static void msrpm_allow(u8 *pm, u32 msr)
+{
+	u32 base;
+
+	if (msr < 0x2000)
+		base = 0;
+	else if (msr >= 0xc0000000 && msr < 0xc0002000)
+		base = 0x800, msr -= 0xc0000000;
+	else if (msr >= 0xc0010000 && msr < 0xc0012000)
+		base = 0x1000, msr -= 0xc0010000;
+	else
+		return;
+	pm[base + msr / 4] &= (u8)~(3u << (2 * (msr % 4)));
+}
+
+static int hvm_msrpm(u64 *pa_out)
+{
+	hpa_t pa;
+	int err = page_alloc(MSRPM_PAGES, 1, &pa);
+
+	if (err)
+		return err;
+	u8 *pm = phys_to_virt(pa);
+	memset(pm, 0xff, MSRPM_PAGES * PAGE_SIZE);
+	for (unsigned i = 0; i < ARRAY_SIZE(hvm_direct_msrs); i++)
+		msrpm_allow(pm, hvm_direct_msrs[i]);
+	*pa_out = pa.v;
+	return 0;
 }
 
 static int svm_vcpu_create(struct vcpu *v, enum vcpu_mode mode, struct slat *slat)
@@ -148,6 +213,15 @@ static int svm_vcpu_create(struct vcpu *v, enum vcpu_mode mode, struct slat *sla
 			     SVM_INTERCEPT_CLGI | SVM_INTERCEPT_SKINIT | SVM_INTERCEPT_XSETBV;
 	c->iopm_base_pa = svm.iopm.v;
 	c->msrpm_base_pa = svm.msrpm.v;
+	if (v->hvm) {
+		u64 msrpm;
+		err = hvm_msrpm(&msrpm);
+		if (err) {
+			page_free(v->arch_page, 1);
+			return err;
+		}
+		c->msrpm_base_pa = msrpm;
+	}
 	/* ASIDs tag TLB entries per guest (§15.16).  With more vCPUs than
 	 * ASIDs (QEMU offers 16), vCPUs share them and every entry flushes
 	 * its ASID, so no guest can use another's translations. */
@@ -178,6 +252,7 @@ static void svm_vcpu_reset(struct vcpu *v, enum vcpu_mode mode)
 	c->event_inj = 0;
 	c->int_ctl = SVM_V_INTR_MASKING;
 	c->int_state = 0;
+	c->intercept_misc1 &= ~SVM_INTERCEPT_VINTR;
 	v->tlb_flush = true;
 }
 
@@ -199,6 +274,29 @@ static void svm_inject(struct vcpu *v, enum event_kind kind, u8 vector, bool has
 	if (has_error)
 		e |= SVM_EVTINJ_ERROR_VALID | ((u64)error_code << 32);
 	vmcb_of(v)->control.event_inj = e;
+}
+
+static bool svm_interruptible(struct vcpu *v)
+{
+	const struct vmcb_control *c = &vmcb_of(v)->control;
+
+	return (v->regs.rflags & (1u << 9)) && !(c->int_state & 1) &&
+	       !(c->event_inj & SVM_EVTINJ_VALID);
+}
+
+/* §15.21.4: a virtual interrupt (V_IRQ) with the VINTR intercept set exits
+ * as soon as the guest could take it; its vector is never delivered. */
+static void svm_irq_window(struct vcpu *v, bool enable)
+{
+	struct vmcb_control *c = &vmcb_of(v)->control;
+
+	if (enable) {
+		c->int_ctl |= SVM_V_IRQ | SVM_V_IGN_TPR | (0xfULL << 16);
+		c->intercept_misc1 |= SVM_INTERCEPT_VINTR;
+	} else {
+		c->int_ctl &= ~(SVM_V_IRQ | SVM_V_IGN_TPR | (0xfULL << 16));
+		c->intercept_misc1 &= ~SVM_INTERCEPT_VINTR;
+	}
 }
 
 /* Instruction lengths for exits without NRIP-save (QEMU's TCG has none):
@@ -224,8 +322,7 @@ static void decode_exit(struct vmcb *vmcb, struct vm_exit *e)
 	const struct vmcb_control *c = &vmcb->control;
 	u64 code = c->exit_code;
 
-	memset(e, 0, sizeof(*e));
-	e->raw = code;
+	*e = (struct vm_exit){ .raw = code };
 	e->qualification = c->exit_info1;
 	if (svm.nrip_save && c->next_rip > vmcb->save.rip)
 		e->insn_len = (u32)(c->next_rip - vmcb->save.rip);
@@ -296,6 +393,9 @@ static void decode_exit(struct vmcb *vmcb, struct vm_exit *e)
 	case SVM_EXIT_INVALID:
 		e->reason = VMEXIT_INVALID;
 		break;
+	case SVM_EXIT_XSETBV:
+		e->reason = VMEXIT_XSETBV;
+		break;
 	default:
 		e->reason = VMEXIT_OTHER;
 		break;
@@ -325,7 +425,6 @@ static void svm_run(struct vcpu *v, struct vm_exit *exit)
 	/* GIF=0 holds host interrupts off from here to STGI, while the saved
 	 * host IF=1 lets them end the guest's run (§15.17, §15.21.1). */
 	svm_clgi();
-	svm_vmsave(svm.host_state.v);
 	irq_enable();
 	svm_enter(&v->regs, v->arch_page.v);
 	irq_disable();
@@ -342,6 +441,9 @@ static void svm_run(struct vcpu *v, struct vm_exit *exit)
 	v->regs.cr4 = s->cr4;
 	v->regs.efer = s->efer;
 	v->regs.cpl = s->cpl;
+	v->regs.cs_base = s->cs.base;
+	v->regs.cs_bits = (s->cs.attrib & (1u << 9)) && (s->efer & EFER_LMA) ? 64
+			  : (s->cs.attrib & (1u << 10)) ? 32 : 16;
 	decode_exit(vmcb, exit);
 
 	/* §15.7.2: an event whose delivery the exit interrupted is in
@@ -376,6 +478,8 @@ const struct virt_ops svm_ops = {
 	.vcpu_reset = svm_vcpu_reset,
 	.run = svm_run,
 	.inject = svm_inject,
+	.interruptible = svm_interruptible,
+	.irq_window = svm_irq_window,
 	.slat_format = &pt_format_x86,
 	.slat_leaf_flags = npt_leaf_flags,
 };

@@ -121,6 +121,7 @@ _Static_assert(offsetof(struct vmcb, save.g_pat) == 0x668, "VMCB layout");
 
 /* int_ctl */
 #define SVM_V_IRQ (1ULL << 8)
+#define SVM_V_IGN_TPR (1ULL << 20)
 #define SVM_V_INTR_MASKING (1ULL << 24)
 
 /* event_inj (APM Vol. 2 §15.20) */

@@ -20,7 +20,9 @@
  * (§25.11.3); vmx.current tracks it so runs of one vCPU skip VMPTRLD.
  */
 #include "arch/x86/vmx/vmx_ops.h"
+#include "arch/x86/clock.h"
 #include "arch/x86/cpu.h"
+#include "arch/x86/lapic.h"
 #include "arch/x86/vmx/vmcs.h"
 #include "kernel/errno.h"
 #include "kernel/lib/string.h"
@@ -35,6 +37,7 @@
 
 /* Controls Partita cannot do without. */
 #define PIN_REQUIRED (PIN_EXTINT_EXITING | PIN_NMI_EXITING)
+#define PIN_OPTIONAL (PIN_PREEMPT_TIMER)
 #define CPU_REQUIRED (CPU_HLT_EXITING | CPU_USE_MSR_BITMAPS | CPU_SECONDARY_CONTROLS)
 #define CPU2_REQUIRED (CPU2_ENABLE_EPT)
 /* Instructions the guest's CPUID advertises (it is the host's, filtered):
@@ -43,6 +46,13 @@
 		       CPU2_ENABLE_XSAVES)
 #define EXIT_REQUIRED (EXIT_HOST_ADDR_SPACE_SIZE | EXIT_SAVE_IA32_EFER | EXIT_LOAD_IA32_EFER)
 #define ENTRY_REQUIRED (ENTRY_LOAD_IA32_EFER)
+/* DR7 and IA32_DEBUGCTL switched with the guest's (§27.3.2.1, §28.3.1):
+ * without them the guest's debug registers act on the host. */
+#define EXIT_OPTIONAL (EXIT_SAVE_DEBUG_CONTROLS)
+#define ENTRY_OPTIONAL (ENTRY_LOAD_DEBUG_CONTROLS)
+/* The primary controls whose default setting is 1 and that name nothing
+ * (Appendix A.3.2: bits 1, 4-6, 8, 13-16, 26): forced on without effect. */
+#define CPU_DEFAULT1_RESERVED 0x04006172u
 
 static struct {
 	u64 basic;           /* IA32_VMX_BASIC */
@@ -50,10 +60,10 @@ static struct {
 	u64 misc;            /* IA32_VMX_MISC */
 	u64 cr0_fixed0, cr0_fixed1, cr4_fixed0, cr4_fixed1;
 	u32 pin, cpu, cpu2, exit, entry; /* the computed control words */
-	u32 entry_allowed1;  /* to set "IA-32e mode guest" per run */
+	u32 cpu_allowed0, cpu_allowed1; /* processor-based, for irq_window */
 	bool vpid;           /* VPIDs in use (else every entry flushes) */
 	bool unrestricted;   /* unrestricted guest available (for later) */
-	bool preempt_timer;  /* VMX-preemption timer available (unused) */
+	bool preempt_timer;  /* VMX-preemption timer in use (vmx_run) */
 	u16 next_vpid;
 	hpa_t vmxon;
 	hpa_t io_bitmaps;
@@ -148,7 +158,7 @@ static int setup_controls(void)
 	if ((err = adjust_controls("pin-based",
 				   true_ctls ? MSR_IA32_VMX_TRUE_PINBASED_CTLS
 					     : MSR_IA32_VMX_PINBASED_CTLS,
-				   PIN_REQUIRED, 0, &vmx.pin)) ||
+				   PIN_REQUIRED, PIN_OPTIONAL, &vmx.pin)) ||
 	    (err = adjust_controls("processor-based",
 				   true_ctls ? MSR_IA32_VMX_TRUE_PROCBASED_CTLS
 					     : MSR_IA32_VMX_PROCBASED_CTLS,
@@ -157,29 +167,30 @@ static int setup_controls(void)
 				   CPU2_REQUIRED, CPU2_OPTIONAL, &vmx.cpu2)) ||
 	    (err = adjust_controls("VM-exit",
 				   true_ctls ? MSR_IA32_VMX_TRUE_EXIT_CTLS : MSR_IA32_VMX_EXIT_CTLS,
-				   EXIT_REQUIRED, 0, &vmx.exit)) ||
+				   EXIT_REQUIRED, EXIT_OPTIONAL, &vmx.exit)) ||
 	    (err = adjust_controls("VM-entry",
 				   true_ctls ? MSR_IA32_VMX_TRUE_ENTRY_CTLS
 					     : MSR_IA32_VMX_ENTRY_CTLS,
-				   ENTRY_REQUIRED | ENTRY_IA32E_MODE_GUEST, 0, &vmx.entry)))
+				   ENTRY_REQUIRED | ENTRY_IA32E_MODE_GUEST, ENTRY_OPTIONAL,
+				   &vmx.entry)))
 		return err;
-	vmx.entry_allowed1 = (u32)(rdmsr(true_ctls ? MSR_IA32_VMX_TRUE_ENTRY_CTLS
-						   : MSR_IA32_VMX_ENTRY_CTLS) >> 32);
+	u64 cpu_cap = rdmsr(true_ctls ? MSR_IA32_VMX_TRUE_PROCBASED_CTLS : MSR_IA32_VMX_PROCBASED_CTLS);
+	vmx.cpu_allowed0 = (u32)cpu_cap;
+	vmx.cpu_allowed1 = (u32)(cpu_cap >> 32);
 	/* IA-32e mode guest follows the guest's EFER.LMA at each entry. */
 	vmx.entry &= ~ENTRY_IA32E_MODE_GUEST;
 
-	/* Controls the CPU forces on that Partita does not ask for: CR3
-	 * exits would end a paravirtual guest as an unexpected exit. */
-	u32 forced = vmx.cpu & ~(CPU_REQUIRED | io);
+	/* Controls the CPU forces on that Partita does not ask for (without
+	 * the true MSRs, CR3 load/store exiting): such exits would end a
+	 * paravirtual guest as unexpected ones. */
+	u32 forced = vmx.cpu & ~(CPU_REQUIRED | io | CPU_DEFAULT1_RESERVED);
 	if (forced)
 		log_line("vmx: processor-based controls %#x are forced on by this CPU", forced);
 
 	u32 allowed2 = (u32)(rdmsr(MSR_IA32_VMX_PROCBASED_CTLS2) >> 32);
 	vmx.vpid = vmx.cpu2 & CPU2_ENABLE_VPID;
 	vmx.unrestricted = allowed2 & CPU2_UNRESTRICTED_GUEST;
-	vmx.preempt_timer = (rdmsr(true_ctls ? MSR_IA32_VMX_TRUE_PINBASED_CTLS
-					     : MSR_IA32_VMX_PINBASED_CTLS) >> 32) &
-			    PIN_PREEMPT_TIMER;
+	vmx.preempt_timer = vmx.pin & PIN_PREEMPT_TIMER;
 	return 0;
 }
 
@@ -301,7 +312,7 @@ static int vmx_cpu_enable(void)
 	log_line("vmx: enabled, EPT (2 MiB pages), %s, %s, %s",
 		 vmx.vpid ? "VPID" : "no VPID (the TLB is flushed at every entry and exit)",
 		 vmx.unrestricted ? "unrestricted guest" : "no unrestricted guest",
-		 vmx.preempt_timer ? "preemption timer" : "no preemption timer");
+		 vmx.preempt_timer ? "preemption timer" : "no preemption timer (windows end by the LAPIC timer only)");
 	log_line("vmx: VMCS revision %#x, %s controls: pin %#x, cpu %#x, cpu2 %#x, exit %#x, entry %#x",
 		 VMX_BASIC_REVISION(vmx.basic), vmx.basic & VMX_BASIC_TRUE_CTLS ? "true" : "default",
 		 vmx.pin, vmx.cpu, vmx.cpu2, vmx.exit, vmx.entry);
@@ -426,20 +437,25 @@ static void write_seg(enum vmcs_field sel, u16 selector, u32 ar, u32 limit, u64 
 /* The guest-state area for a vCPU start (§26.4), and v->regs to match. */
 static void init_guest_state(struct vcpu *v)
 {
+	const struct vcpu_boot_segments *b = &v->boot_segments;
+	u16 cs = b->cs ? b->cs : 0x08, ds = b->ds ? b->ds : 0x10;
+
 	memset(&v->regs, 0, sizeof(v->regs));
 
-	write_seg(GUEST_CS_SELECTOR, 0x08, AR_CODE64, 0xffffffff, 0);
-	write_seg(GUEST_SS_SELECTOR, 0x10, AR_DATA, 0xffffffff, 0);
-	write_seg(GUEST_DS_SELECTOR, 0x10, AR_DATA, 0xffffffff, 0);
-	write_seg(GUEST_ES_SELECTOR, 0x10, AR_DATA, 0xffffffff, 0);
-	write_seg(GUEST_FS_SELECTOR, 0x10, AR_DATA, 0xffffffff, 0);
-	write_seg(GUEST_GS_SELECTOR, 0x10, AR_DATA, 0xffffffff, 0);
+	write_seg(GUEST_CS_SELECTOR, cs, AR_CODE64, 0xffffffff, 0);
+	write_seg(GUEST_SS_SELECTOR, ds, AR_DATA, 0xffffffff, 0);
+	write_seg(GUEST_DS_SELECTOR, ds, AR_DATA, 0xffffffff, 0);
+	write_seg(GUEST_ES_SELECTOR, ds, AR_DATA, 0xffffffff, 0);
+	write_seg(GUEST_FS_SELECTOR, ds, AR_DATA, 0xffffffff, 0);
+	write_seg(GUEST_GS_SELECTOR, ds, AR_DATA, 0xffffffff, 0);
 	write_seg(GUEST_TR_SELECTOR, 0, AR_TSS64_BUSY, 0x67, 0);
 	write_seg(GUEST_LDTR_SELECTOR, 0, AR_UNUSABLE, 0, 0);
-	vmcs_write(GUEST_GDTR_BASE, 0);
-	vmcs_write(GUEST_GDTR_LIMIT, 0xffff);
+	/* No descriptor tables until the guest loads its own (as svm.c): an
+	 * exception before then is a triple fault, reported as one. */
+	vmcs_write(GUEST_GDTR_BASE, b->gdt_limit ? b->gdt_base : 0);
+	vmcs_write(GUEST_GDTR_LIMIT, b->gdt_limit);
 	vmcs_write(GUEST_IDTR_BASE, 0);
-	vmcs_write(GUEST_IDTR_LIMIT, 0xffff);
+	vmcs_write(GUEST_IDTR_LIMIT, 0);
 	vmcs_write(GUEST_DR7, 0x400);
 	vmcs_write(GUEST_IA32_DEBUGCTL, 0);
 	vmcs_write(GUEST_SYSENTER_CS, 0);
@@ -449,6 +465,7 @@ static void init_guest_state(struct vcpu *v)
 	vmcs_write(GUEST_INTERRUPTIBILITY, 0);
 	vmcs_write(GUEST_ACTIVITY_STATE, 0); /* active */
 	vmcs_write(VM_ENTRY_INTR_INFO, 0);
+	vmcs_write(CPU_BASED_VM_EXEC_CONTROL, vmx.cpu); /* no interrupt window */
 
 	v->regs.cr0 = CR0_PE | CR0_MP | CR0_ET | CR0_NE | CR0_WP | CR0_PG;
 	v->regs.cr4 = CR4_PAE;
@@ -548,6 +565,31 @@ static void vmx_inject(struct vcpu *v, enum event_kind kind, u8 vector, bool has
 		vmcs_write(VM_ENTRY_EXCEPTION_ERROR_CODE, error_code);
 	}
 	vmcs_write(VM_ENTRY_INTR_INFO, info);
+}
+
+/* §26.4.2 interruptibility state: blocking by STI (bit 0) or MOV SS (1). */
+static bool vmx_interruptible(struct vcpu *v)
+{
+	if (!vmcs_load(v))
+		return false;
+	return (v->regs.rflags & (1u << 9)) && !(vmcs_read(GUEST_INTERRUPTIBILITY) & 3) &&
+	       !(vmcs_read(VM_ENTRY_INTR_INFO) & INTR_INFO_VALID);
+}
+
+/* §26.6.2: "interrupt-window exiting" exits at the first instruction
+ * boundary where the guest can take an external interrupt. */
+static void vmx_irq_window(struct vcpu *v, bool enable)
+{
+	u32 cpu;
+
+	if (!vmcs_load(v))
+		return;
+	cpu = (u32)vmcs_read(CPU_BASED_VM_EXEC_CONTROL);
+	if (enable)
+		cpu |= CPU_INTR_WINDOW_EXITING & vmx.cpu_allowed1;
+	else
+		cpu &= ~CPU_INTR_WINDOW_EXITING | vmx.cpu_allowed0;
+	vmcs_write(CPU_BASED_VM_EXEC_CONTROL, cpu);
 }
 
 /* ---- Diagnosis of failed entries ----------------------------------------- */
@@ -840,6 +882,38 @@ static void read_guest_state(struct vcpu *v)
 	v->regs.efer = vmcs_read(GUEST_IA32_EFER);
 	/* §26.4.1: the CPL is the DPL of SS. */
 	v->regs.cpl = (u8)AR_DPL((u32)vmcs_read(GUEST_SS_AR));
+	u32 cs_ar = (u32)vmcs_read(GUEST_CS_AR);
+	v->regs.cs_base = vmcs_read(GUEST_CS_BASE);
+	v->regs.cs_bits = (cs_ar & AR_L) && (v->regs.efer & EFER_LMA) ? 64 : cs_ar & AR_DB ? 32 : 16;
+}
+
+#define X2APIC_TIMER_CURRENT 0x839 /* x2APIC MSR of the current count */
+
+/*
+ * The VMX-preemption timer value that ends the run when the LAPIC one-shot
+ * timer the scheduler armed would fire (§26.5.1: it counts down at the TSC
+ * rate divided by 2^IA32_VMX_MISC[4:0], and 0 exits before the guest's first
+ * instruction).
+ *
+ * External-interrupt exiting alone should do (§26.2: it exits whatever the
+ * guest's RFLAGS.IF), but Bochs 2.7 only exits on an interrupt while the
+ * guest has IF=1: a guest spinning with interrupts off keeps the CPU.  The
+ * preemption timer does not depend on IF, so it ends the window there too.
+ * Without x2APIC the count is not read here (MMIO is lapic.c's) and only the
+ * interrupt ends the run.
+ */
+static u32 preempt_ticks(void)
+{
+	u64 hz = lapic_timer_hz(), count, tsc;
+
+	if (!lapic_x2apic_mode() || !hz)
+		return 0xffffffffu;
+	count = rdmsr(X2APIC_TIMER_CURRENT);
+	if (!count)
+		return 0; /* it fired, or is not armed: back to the scheduler */
+	tsc = clock_ns_to_tsc(count * 1000000000ULL / hz);
+	tsc = (tsc >> VMX_MISC_PREEMPT_RATE(vmx.misc)) + 1;
+	return tsc > 0xffffffffu ? 0xffffffffu : (u32)tsc;
 }
 
 static void flush_tlb(struct vcpu *v)
@@ -958,7 +1032,14 @@ static void decode_exit(struct vm_exit *e)
 		e->reason = VMEXIT_INVALID;
 		break;
 	case EXIT_REASON_PREEMPTION_TIMER:
-		e->reason = VMEXIT_TIMER;
+		/* The timer mirrors the scheduler's LAPIC one-shot
+		 * (preempt_ticks): when it expires, that interrupt is pending,
+		 * and the generic code takes it after an EXTINT exit. */
+		e->reason = VMEXIT_EXTINT;
+		break;
+	case EXIT_REASON_XSETBV:
+		e->reason = VMEXIT_XSETBV;
+		e->insn_len = insn_len;
 		break;
 	case EXIT_REASON_INVALID_STATE:
 		/* §27.8: the entry failed while checking or loading the guest
@@ -995,6 +1076,8 @@ static void vmx_run(struct vcpu *v, struct vm_exit *exit)
 		return;
 	}
 	write_guest_state(v);
+	if (vmx.preempt_timer)
+		vmcs_write(VMX_PREEMPTION_TIMER_VALUE, preempt_ticks());
 	if (v->tlb_flush)
 		flush_tlb(v);
 	v->tlb_flush = false;
@@ -1066,6 +1149,8 @@ const struct virt_ops vmx_ops = {
 	.vcpu_reset = vmx_vcpu_reset,
 	.run = vmx_run,
 	.inject = vmx_inject,
+	.interruptible = vmx_interruptible,
+	.irq_window = vmx_irq_window,
 	.slat_format = &pt_format_ept,
 	.slat_leaf_flags = ept_leaf_flags,
 };

@@ -70,12 +70,15 @@ vmx_enter:
 	movq REG_RDI(%rdi), %rdi
 
 	jnz 1f
+	sti
 	vmlaunch
 	jmp 2f
-1:	vmresume
+1:	sti
+	vmresume
 2:
 	/* The entry failed: the registers hold guest values, *regs is still
 	 * intact.  CF set: VMfailInvalid (1), else VMfailValid (2). */
+	cli
 	movl $1, %eax
 	jc 3f
 	movl $2, %eax

@@ -1,0 +1,37 @@
+/*
+ * FPU/SSE/AVX state of guests.  The core itself never touches these
+ * registers (it is built -mgeneral-regs-only), so they belong to whichever
+ * vCPU ran last; the scheduler swaps them when another partition's vCPU
+ * runs, so no partition sees or disturbs another's.
+ */
+#ifndef PARTITA_ARCH_X86_FPU_H
+#define PARTITA_ARCH_X86_FPU_H
+
+#include "kernel/types.h"
+
+#define FPU_STATE_MAX 4096
+
+struct fpu_state {
+	u8 area[FPU_STATE_MAX] __aligned(64);
+	u64 xcr0; /* the guest's XCR0 (XSAVE machines) */
+};
+
+/** Enables FXSAVE (and XSAVE where the CPU has it) on this CPU and logs
+ *  the state size.  The host's XCR0 enables every component the CPU has. */
+void fpu_init(void);
+
+/** Puts the power-on FPU state in s (x87 control word, MXCSR). */
+void fpu_state_reset(struct fpu_state *s);
+
+/** Saves the live FPU state into s, then loads t's (either may be NULL:
+ *  nothing saved / the reset state loaded). */
+void fpu_switch(struct fpu_state *s, struct fpu_state *t);
+
+/** XCR0 values a guest may set with XSETBV: 0 if the CPU has no XSAVE. */
+u64 fpu_xcr0_supported(void);
+
+/** Loads a guest's XCR0 before entry / the host's after exit. */
+void fpu_load_xcr0(u64 xcr0);
+u64 fpu_host_xcr0(void);
+
+#endif

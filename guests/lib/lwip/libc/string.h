@@ -1,0 +1,18 @@
+/*
+ * The string.h of lwIP's freestanding build: the functions it calls, which
+ * the guest runtime provides (kernel/lib/mem.c and kernel/lib/string.c).
+ */
+#ifndef PARTITA_LWIP_STRING_H
+#define PARTITA_LWIP_STRING_H
+
+#include <stddef.h>
+
+void *memcpy(void *dst, const void *src, size_t n);
+void *memmove(void *dst, const void *src, size_t n);
+void *memset(void *dst, int c, size_t n);
+int memcmp(const void *a, const void *b, size_t n);
+size_t strlen(const char *s);
+int strcmp(const char *a, const char *b);
+int strncmp(const char *a, const char *b, size_t n);
+
+#endif

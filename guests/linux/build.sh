@@ -1,0 +1,73 @@
+#!/bin/bash
+# Builds the stock-Linux test guest from Debian's packages, without installing
+# anything on this machine:
+#   - the kernel package that linux-image-amd64 depends on, and busybox-static,
+#     fetched with `apt-get download` and unpacked with `dpkg -x` into
+#     BUILD/linux/;
+#   - an initramfs (newc cpio, gzip) holding busybox, a /bin/sh link to it and
+#     guests/linux/init, packed with busybox's own cpio (this machine has no
+#     cpio command).
+# Produces BUILD/guests/vmlinuz and BUILD/guests/initrd.gz.
+#
+# usage: guests/linux/build.sh [BUILD]      (BUILD defaults to ./build)
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+build=$(mkdir -p "${1:-build}" && cd "${1:-build}" && pwd)
+work=$build/linux
+out=$build/guests
+mkdir -p "$work/debs" "$out"
+
+die() { echo "error: $*" >&2; exit 1; }
+command -v apt-get >/dev/null || die "apt-get not found (a Debian system is needed)"
+command -v dpkg >/dev/null || die "dpkg not found"
+
+# The versioned package behind the linux-image-amd64 meta-package.
+kpkg=$(apt-cache depends linux-image-amd64 2>/dev/null |
+	awk '/^ *Depends: linux-image-[0-9]/ { print $2; exit }')
+[ -n "$kpkg" ] || die "cannot resolve linux-image-amd64 (run apt-get update?)"
+
+# Download once: the .deb files stay in BUILD/linux/debs.  As root, apt's
+# sandbox user cannot write here, so it is turned off for this call.
+fetch() {
+	local pkg=$1
+	if ! ls "$work/debs/${pkg}_"*.deb >/dev/null 2>&1; then
+		echo "  APT     download $pkg" >&2
+		(cd "$work/debs" && apt-get -q -o APT::Sandbox::User=root download "$pkg" \
+			>"$work/download-$pkg.log" 2>&1) ||
+			{ cat "$work/download-$pkg.log"; die "apt-get download $pkg failed"; }
+	fi
+	ls "$work/debs/${pkg}_"*.deb | head -n1
+}
+kdeb=$(fetch "$kpkg")
+bdeb=$(fetch busybox-static)
+
+rm -rf "$work/kernel" "$work/busybox"
+echo "  DPKG    -x $(basename "$kdeb")"
+dpkg -x "$kdeb" "$work/kernel"
+dpkg -x "$bdeb" "$work/busybox"
+
+vmlinuz=$(ls "$work"/kernel/boot/vmlinuz-* | head -n1)
+[ -f "$vmlinuz" ] || die "no /boot/vmlinuz-* in $kdeb"
+busybox=$work/busybox/bin/busybox
+[ -x "$busybox" ] || die "no /bin/busybox in $bdeb"
+
+# The initramfs tree.
+root=$work/initramfs
+rm -rf "$root"
+mkdir -p "$root"/{bin,sbin,usr/bin,usr/sbin,dev,proc,sys,tmp,root}
+cp "$busybox" "$root/bin/busybox"
+ln -s busybox "$root/bin/sh"     # /init is a #!/bin/sh script
+install -m 0755 "$here/init" "$root/init"
+# The kernel opens /dev/console for init's output before /init can mount
+# devtmpfs; the node needs root to create (the kernel's built-in initramfs
+# usually has one anyway).
+if [ "$(id -u)" = 0 ]; then
+	mknod -m 600 "$root/dev/console" c 5 1
+fi
+
+echo "  CPIO    $out/initrd.gz"
+(cd "$root" && find . | sort | "$busybox" cpio -o -H newc 2>/dev/null) | gzip -9 >"$out/initrd.gz.tmp"
+mv "$out/initrd.gz.tmp" "$out/initrd.gz"
+cp "$vmlinuz" "$out/vmlinuz"
+echo "  LINUX   $out/vmlinuz ($(basename "$vmlinuz")), $out/initrd.gz"

@@ -1,0 +1,54 @@
+/*
+ * Entry of the Multiboot test kernel (mbtest.c): the Multiboot 1 header
+ * (Multiboot Specification 0.6.96, 3.1: magic, flags, checksum; flags bit 1
+ * asks for memory information; no address fields, the ELF headers are used),
+ * a stack, and the interrupt stubs.  32-bit protected mode, paging off, as
+ * the boot loader leaves it (3.2 "Machine state").
+ */
+	.set MB_MAGIC, 0x1badb002
+	.set MB_FLAGS, (1 << 1)
+
+	.section .multiboot, "a"
+	.align 4
+	.long MB_MAGIC
+	.long MB_FLAGS
+	.long -(MB_MAGIC + MB_FLAGS)
+
+	.text
+	.code32
+	.globl _start
+_start:
+	cli
+	mov $stack_top, %esp
+	push %ebx		/* the information's address */
+	push %eax		/* the boot loader magic */
+	call mbtest_main
+1:	hlt
+	jmp 1b
+
+/* The APIC timer's vector: count, EOI, return. */
+	.globl timer_stub
+timer_stub:
+	push %eax
+	incl timer_ticks
+	movl $0, 0xfee000b0	/* EOI */
+	pop %eax
+	iret
+
+/* Any other vector at or above 32: ignored (the 8259s are masked). */
+	.globl spurious_stub
+spurious_stub:
+	incl spurious_count
+	iret
+
+/* Exceptions (0-31): report and stop. */
+	.globl exception_stub
+exception_stub:
+	call mbtest_exception
+2:	hlt
+	jmp 2b
+
+	.bss
+	.align 16
+	.space 16384
+stack_top:

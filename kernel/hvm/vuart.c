@@ -1,0 +1,135 @@
+/*
+ * The 16550A (see vuart.h).  Register map and bits from the PC16550D
+ * datasheet, Table II "Summary of Registers"; interrupt priorities from
+ * Table IV "Interrupt Control Functions".  The transmitter has no delay:
+ * a byte written to THR is in the console at once, and THR is empty again.
+ *
+ * The IRQ is not gated by MCR OUT2 (as in QEMU's 16550 model): guests that
+ * are tested there do not set OUT2 either.
+ */
+#include "kernel/hvm/vuart.h"
+#include "kernel/console.h"
+#include "kernel/lib/string.h"
+
+#define IER_RDI 0x01   /* received data available */
+#define IER_THRI 0x02  /* transmitter holding register empty */
+#define LCR_DLAB 0x80
+#define MCR_LOOP 0x10
+#define LSR_DR 0x01
+#define LSR_THRE 0x20
+#define LSR_TEMT 0x40
+#define FCR_ENABLE 0x01
+
+void vuart_reset(struct vuart *u, struct console *console)
+{
+	memset(u, 0, sizeof(*u));
+	u->console = console;
+	u->dll = 0x0c; /* 9600 baud, as a BIOS leaves it */
+	u->lcr = 0x03;
+}
+
+bool vuart_irq(const struct vuart *u)
+{
+	return ((u->ier & IER_RDI) && u->rx_ready) || ((u->ier & IER_THRI) && u->thre_irq);
+}
+
+/* IIR: highest-priority pending interrupt (Table IV); bits 7:6 say FIFOs
+ * on, which makes Linux identify a 16550A. */
+static u8 iir(struct vuart *u)
+{
+	u8 fifo = u->fcr & FCR_ENABLE ? 0xc0 : 0;
+
+	if ((u->ier & IER_RDI) && u->rx_ready)
+		return fifo | 0x04;
+	if ((u->ier & IER_THRI) && u->thre_irq) {
+		u->thre_irq = false; /* reading IIR with THRE as source clears it */
+		return fifo | 0x02;
+	}
+	return fifo | 0x01; /* no interrupt pending */
+}
+
+/* MSR: outside loopback, carrier, DSR and CTS present; in loopback the
+ * modem outputs come back (DTR->DSR, RTS->CTS, OUT1->RI, OUT2->DCD). */
+static u8 msr(const struct vuart *u)
+{
+	if (!(u->mcr & MCR_LOOP))
+		return 0xb0;
+	return (u8)(((u->mcr & 0x02) << 3) | ((u->mcr & 0x01) << 5) | ((u->mcr & 0x04) << 4) |
+		    ((u->mcr & 0x08) << 4));
+}
+
+u8 vuart_read(struct vuart *u, unsigned offset)
+{
+	bool dlab = u->lcr & LCR_DLAB;
+
+	switch (offset & 7) {
+	case 0:
+		if (dlab)
+			return u->dll;
+		u->rx_ready = false;
+		return u->rbr;
+	case 1:
+		return dlab ? u->dlm : u->ier;
+	case 2:
+		return iir(u);
+	case 3:
+		return u->lcr;
+	case 4:
+		return u->mcr;
+	case 5:
+		return LSR_THRE | LSR_TEMT | (u->rx_ready ? LSR_DR : 0);
+	case 6:
+		return msr(u);
+	default:
+		return u->scr;
+	}
+}
+
+void vuart_write(struct vuart *u, unsigned offset, u8 v)
+{
+	bool dlab = u->lcr & LCR_DLAB;
+
+	switch (offset & 7) {
+	case 0:
+		if (dlab) {
+			u->dll = v;
+			break;
+		}
+		if (u->mcr & MCR_LOOP) {
+			u->rbr = v; /* loopback: the byte comes back */
+			u->rx_ready = true;
+		} else if (u->console) {
+			char c = (char)v;
+			console_write(u->console, &c, 1);
+		}
+		u->thre_irq = true; /* THR is empty again at once */
+		break;
+	case 1:
+		if (dlab) {
+			u->dlm = v;
+			break;
+		}
+		/* Enabling the THRE interrupt while THR is empty raises it. */
+		if ((v & IER_THRI) && !(u->ier & IER_THRI))
+			u->thre_irq = true;
+		u->ier = v & 0x0f;
+		break;
+	case 2:
+		u->fcr = v & 0xc9; /* the clear bits (1, 2) self-clear */
+		if (!(v & FCR_ENABLE))
+			u->fcr = 0;
+		break;
+	case 3:
+		u->lcr = v;
+		break;
+	case 4:
+		u->mcr = v & 0x1f;
+		break;
+	case 5:
+	case 6:
+		break; /* LSR, MSR: writes have no defined effect here */
+	default:
+		u->scr = v;
+		break;
+	}
+}
