@@ -392,10 +392,10 @@ $(foreach t,$(UNIT_TESTS),$(eval $(call unit_rule,$(t))))
 unit-test: $(addprefix $(B)/unit/,$(UNIT_TESTS))
 	$(Q)python3 tests/run.py --unit $(addprefix $(B)/unit/,$(UNIT_TESTS))
 
-test: all $(B)/partita.img $(addprefix $(B)/unit/,$(UNIT_TESTS))
+test: all linux mbtest $(B)/partita.img $(addprefix $(B)/unit/,$(UNIT_TESTS))
 	$(Q)python3 tests/run.py --unit $(addprefix $(B)/unit/,$(UNIT_TESTS)) --integration
 
-test-full: all $(B)/partita.img $(addprefix $(B)/unit/,$(UNIT_TESTS))
+test-full: all linux mbtest $(B)/partita.img $(addprefix $(B)/unit/,$(UNIT_TESTS))
 	$(Q)python3 tests/run.py --unit $(addprefix $(B)/unit/,$(UNIT_TESTS)) --integration --full
 
 # The config parser under libFuzzer (clang), ASan and UBSan, for a minute.
