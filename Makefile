@@ -241,8 +241,9 @@ mbtest: $(B)/guests/mbtest.elf
 GUEST_NAMES += bench benchpeer
 
 .PHONY: bench
-bench: all
+bench: all linux
 	$(Q)python3 tests/bench.py
+	$(Q)python3 tests/bench_linux.py
 
 # -------------------------------------------------------------------- lwIP --
 # lwIP 2.1.3 is not in the repository: its sources come from Debian's source
