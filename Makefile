@@ -21,7 +21,8 @@ OBJCOPY := objcopy
 
 # ---------------------------------------------------------------- packages --
 PACKAGES := make gcc binutils gnu-efi qemu-system-x86 ovmf mtools dosfstools \
-	gdisk libcmocka-dev python3 bochs bochs-term bochsbios vgabios clang clang-format dpkg-dev
+	gdisk libcmocka-dev python3 bochs bochs-term bochsbios vgabios clang clang-format dpkg-dev \
+	chromium curl
 
 .PHONY: deps
 deps:
@@ -169,7 +170,7 @@ GUEST_LIB_OBJS := guests/lib/start.o guests/lib/runtime.o guests/lib/ring.o \
 	kernel/lib/format.o kernel/lib/string.o kernel/lib/mem.o
 GUEST_LIB_OBJS := $(addprefix $(B)/guests/obj/,$(GUEST_LIB_OBJS))
 GUEST_NAMES := hello ticker spin attack control
-GUEST_NAMES += pingpong
+GUEST_NAMES += pingpong chanbench
 GUEST_ELFS = $(foreach g,$(GUEST_NAMES),$(B)/guests/$(g).elf)
 
 $(B)/guests/obj/%.o: %.c | deps
@@ -236,13 +237,15 @@ mbtest: $(B)/guests/mbtest.elf
 
 # ------------------------------------------------------------------- bench --
 # `make bench`: the benchmark guests (guests/bench, guests/benchpeer) booted
-# under QEMU with -icount shift=0 by tests/bench.py, which prints the table.
+# under QEMU with -icount shift=0 (SVM) and in Bochs (VMX, instruction-counted
+# clock) by tests/bench.py, which prints the table for each back end.
 # Not part of `make test`.
 GUEST_NAMES += bench benchpeer
 
 .PHONY: bench
 bench: all linux
 	$(Q)python3 tests/bench.py
+	$(Q)python3 tests/bench_channels.py
 	$(Q)python3 tests/bench_linux.py
 
 # -------------------------------------------------------------------- lwIP --
@@ -318,27 +321,46 @@ lwip: $(B)/guests/liblwip.a
 GUEST_NAMES += tcpecho
 GUEST_tcpecho_LIBS := $(LWIP_PORT_OBJS) $(B)/guests/liblwip.a
 
+# The management partition: lwIP over the virtio-net driver and its netif.
+MGMT_LIB_OBJS := $(B)/guests/obj/guests/lib/virtio_net.o $(B)/guests/obj/guests/lib/lwip/netif_virtio.o
+$(B)/guests/obj/guests/mgmt/%.o: GUEST_CFLAGS += $(LWIP_GUEST_CFLAGS)
+$(MGMT_LIB_OBJS) $(patsubst %.c,$(B)/guests/obj/%.o,$(wildcard guests/mgmt/*.c)): $(LWIP_STAMP)
+GUEST_NAMES += mgmt
+GUEST_mgmt_LIBS := $(MGMT_LIB_OBJS) $(LWIP_PORT_OBJS) $(B)/guests/liblwip.a
+
 # --------------------------------------------------------------------- ESP --
 DEMO_CONF := guests/demo.conf
 
 .PHONY: all esp
 all: esp
-esp: $(B)/esp/EFI/BOOT/BOOTX64.EFI $(DEMO_CONF)
+esp: $(B)/esp/EFI/BOOT/BOOTX64.EFI $(DEMO_CONF) $(B)/guests/vmlinuz $(B)/guests/initrd.gz
 	@mkdir -p $(B)/esp/partita
 	$(Q)cp $(DEMO_CONF) $(B)/esp/partita/partita.conf
-	$(Q)for f in $(GUEST_ELFS); do cp $$f $(B)/esp/partita/; done
+	$(Q)for f in $(GUEST_ELFS) $(B)/guests/vmlinuz $(B)/guests/initrd.gz; do cp $$f $(B)/esp/partita/; done
 	@echo "  ESP     $(B)/esp (partita.conf from $(DEMO_CONF))"
 
 # ---------------------------------------------------------------- run/image --
 OVMF := /usr/share/ovmf/OVMF.fd
-QEMU_FLAGS := -nodefaults -machine q35 -m 256M -accel tcg -cpu qemu64,+svm,+npt \
+QEMU_FLAGS := -nodefaults -machine q35 -m 1G -accel tcg -cpu qemu64,+svm,+npt \
 	-bios $(OVMF) -display none -no-reboot \
 	-device isa-debug-exit,iobase=0xf4,iosize=0x04
 
+# The management partition's NIC: virtio-net (modern only, 1af4:1041) on
+# QEMU's user network, host port 8080 forwarded to its port 80.
+API_PORT ?= 8080
+QEMU_NIC := -netdev user,id=net0,hostfwd=tcp:127.0.0.1:$(API_PORT)-:80 \
+	-device virtio-net-pci,netdev=net0,disable-legacy=on
+
 .PHONY: run
+# The demo runs with -icount: the guests' clock follows executed instructions,
+# so windows keep their times although TCG emulates far slower than hardware
+# (without it, each exit costs tens of microseconds of wall time and windows
+# overrun).  sleep=off: idle time passes at once.
+RUN_ICOUNT := -icount shift=5,sleep=off
+
 run: all
-	@echo "  QEMU    $(B)/esp (serial on this terminal; quit with Ctrl-A X)"
-	$(Q)qemu-system-x86_64 $(QEMU_FLAGS) -drive format=raw,file=fat:rw:$(B)/esp \
+	@echo "  QEMU    $(B)/esp (serial on this terminal; quit with Ctrl-A X; API on http://localhost:$(API_PORT)/)"
+	$(Q)qemu-system-x86_64 $(QEMU_FLAGS) $(RUN_ICOUNT) $(QEMU_NIC) -drive format=raw,file=fat:rw:$(B)/esp \
 		-serial mon:stdio || true
 
 $(B)/partita.img: all
@@ -424,7 +446,7 @@ help:
 	@echo "make run      boot the demo in QEMU; serial console on the terminal"
 	@echo "make test     unit tests (host, ASan+UBSan) and integration tests (QEMU, Bochs)"
 	@echo "make test-full  also the slow integration cases"
-	@echo "make bench    benchmarks under QEMU -icount shift=0: exits, hypercalls, window switch, memory"
+	@echo "make bench    benchmarks under QEMU -icount shift=0 (SVM) and Bochs (VMX): exits, hypercalls, window switch, memory"
 	@echo "make image    GPT disk image with a FAT ESP: $(B)/partita.img (dd it to a USB stick)"
 	@echo "make fuzz     fuzz the config parser with libFuzzer (FUZZ_SECONDS=60)"
 	@echo "make format-check  check the C sources against .clang-format"

@@ -40,39 +40,60 @@ static void copy_segment(void *ctx, u64 paddr, const void *data, u64 filesz, u64
 	memcpy(partition_gpa_ptr(p, paddr), data, filesz);
 }
 
-/* Identity map of [0, RAM rounded up to 2 MiB) with 2 MiB pages, in guest
- * RAM at PV_PAGE_TABLE_GPA.  What lies outside RAM, and the first page, is
- * refused by the second-level tables, not by these. */
-static void build_guest_page_tables(struct partition *p)
-{
-	u64 *pml4 = partition_gpa_ptr(p, PV_PAGE_TABLE_GPA);
-	u64 *pdpt = partition_gpa_ptr(p, PV_PAGE_TABLE_GPA + PAGE_SIZE);
-	u64 pd_gpa = PV_PAGE_TABLE_GPA + 2 * PAGE_SIZE;
-	u64 top = ALIGN_UP(p->map_end, LARGE_PAGE_SIZE);
+/* The guest's page tables are built in its own RAM, from PV_PAGE_TABLE_GPA
+ * up to the image, with the same builder as the core's tables: a bump
+ * allocator hands out the pages. */
+struct guest_pt_area {
+	struct partition *p;
+	u64 next; /* gpa of the next free table page */
+};
 
-	pml4[0] = (PV_PAGE_TABLE_GPA + PAGE_SIZE) | PTE_P | PTE_W;
-	for (u64 gib = 0; gib * GiB(1) < top; gib++) {
-		u64 *pd = partition_gpa_ptr(p, pd_gpa + gib * PAGE_SIZE);
-		pdpt[gib] = (pd_gpa + gib * PAGE_SIZE) | PTE_P | PTE_W;
-		for (u64 i = 0; i < 512 && gib * GiB(1) + i * LARGE_PAGE_SIZE < top; i++)
-			pd[i] = (gib * GiB(1) + i * LARGE_PAGE_SIZE) | PTE_P | PTE_W | PTE_PS;
-	}
-	/* Memory BARs of passed-through devices, identity mapped, uncached
-	 * (map_devices checked they lie below GUEST_PT_MAX_GIB). */
+static void *guest_pt_alloc(void *ctx, u64 *phys)
+{
+	struct guest_pt_area *a = ctx;
+
+	if (a->next >= PV_IMAGE_BASE)
+		return NULL;
+	*phys = a->next;
+	a->next += PAGE_SIZE;
+	return memset(partition_gpa_ptr(a->p, *phys), 0, PAGE_SIZE);
+}
+
+static void *guest_pt_virt(void *ctx, u64 phys)
+{
+	struct guest_pt_area *a = ctx;
+
+	return partition_gpa_ptr(a->p, phys);
+}
+
+/* Identity map of RAM and channels (2 MiB pages) and of the memory BARs of
+ * its devices (uncached), wherever the firmware put them. */
+static int build_guest_page_tables(struct partition *p)
+{
+	struct guest_pt_area area = { p, PV_PAGE_TABLE_GPA };
+	const struct pt_ops ops = { guest_pt_alloc, guest_pt_virt, NULL, &area };
+	struct pagetable pt;
+	int err;
+
+	if ((err = pt_init(&pt, &pt_format_x86, &ops)) ||
+	    (err = pt_map(&pt, 0, 0, ALIGN_UP(p->map_end, LARGE_PAGE_SIZE), PTE_P | PTE_W, true)))
+		return err;
 	for (unsigned d = 0; d < p->device_count; d++) {
 		for (unsigned b = 0; b < 6; b++) {
 			const struct pci_bar *bar = &p->devices[d]->bars[b];
 			if (bar->kind != PCI_BAR_MEM32 && bar->kind != PCI_BAR_MEM64)
 				continue;
-			for (u64 a = ALIGN_DOWN(bar->base, LARGE_PAGE_SIZE); a < bar->base + bar->size;
-			     a += LARGE_PAGE_SIZE) {
-				u64 gib = a / GiB(1);
-				u64 *pd = partition_gpa_ptr(p, pd_gpa + gib * PAGE_SIZE);
-				pdpt[gib] = (pd_gpa + gib * PAGE_SIZE) | PTE_P | PTE_W;
-				pd[(a / LARGE_PAGE_SIZE) % 512] = a | PTE_P | PTE_W | PTE_PS | PTE_PCD | PTE_PWT;
+			u64 start = ALIGN_DOWN(bar->base, LARGE_PAGE_SIZE);
+			u64 end = ALIGN_UP(bar->base + bar->size, LARGE_PAGE_SIZE);
+			for (u64 a = start; a < end; a += LARGE_PAGE_SIZE) {
+				err = pt_map(&pt, a, a, LARGE_PAGE_SIZE, PTE_P | PTE_W | PTE_PCD | PTE_PWT,
+					     true);
+				if (err && err != -E_EXIST) /* two BARs in one 2 MiB page */
+					return err;
 			}
 		}
 	}
+	return 0;
 }
 
 static void fill_start_info(struct partition *p)
@@ -145,7 +166,11 @@ int partition_start(struct partition *p)
 		memset(phys_to_virt(p->ram), 0, p->ram_size);
 	p->cleared = 0;
 	guest_elf_segments(image, copy_segment, p);
-	build_guest_page_tables(p);
+	if (build_guest_page_tables(p)) {
+		partition_stop(p, PARTITA_STATE_FAULTED,
+			       "its page tables do not fit below its image (too many devices or too much memory)");
+		return -E_NOMEM;
+	}
 	p->boot_count++;
 	fill_start_info(p);
 
@@ -317,9 +342,8 @@ static int partition_create(struct partition *p, const struct config_partition *
 	return 0;
 }
 
-/* The PD pages of the guest page tables sit between PV_PAGE_TABLE_GPA and
- * the image: one per GiB of guest-physical space. */
-#define GUEST_PT_MAX_GIB ((PV_IMAGE_BASE - PV_PAGE_TABLE_GPA) / PAGE_SIZE - 2)
+/* Guest page tables map 48-bit (canonical, lower half) addresses. */
+#define GUEST_MAX_ADDRESS (1ULL << 47)
 
 static struct pci_device *find_device(const struct config_device *cd)
 {
@@ -352,11 +376,10 @@ static int map_devices(struct partition *p)
 				continue;
 			u64 start = ALIGN_DOWN(bar->base, PAGE_SIZE);
 			u64 end = ALIGN_UP(bar->base + bar->size, PAGE_SIZE);
-			if (start < p->map_end || end > GUEST_PT_MAX_GIB * GiB(1)) {
+			if (start < ALIGN_UP(p->map_end, LARGE_PAGE_SIZE) || end > GUEST_MAX_ADDRESS) {
 				log_line("partition %s: BAR%u of %02x:%02x.%x at %#llx cannot be mapped "
-					 "(it overlaps the partition's memory or lies above %llu GiB)",
-					 c->name, b, d->bus, d->dev, d->fn,
-					 (unsigned long long)bar->base, (unsigned long long)GUEST_PT_MAX_GIB);
+					 "(it overlaps the partition's memory or lies above 128 TiB)",
+					 c->name, b, d->bus, d->dev, d->fn, (unsigned long long)bar->base);
 				return -E_RANGE;
 			}
 			/* Two small BARs may share a page: map page by page. */

@@ -6,7 +6,8 @@
  *
  *   0x000000  unmapped: a null-pointer access stops the partition
  *   0x001000  start-info page, read-only (hypervisor-owned, not guest RAM)
- *   0x002000  guest page tables (PML4, PDPT, one PD per GiB), in guest RAM
+ *   0x002000  guest page tables (identity maps of RAM, channels and device
+ *             BARs), in guest RAM, up to the image
  *   0x100000  the ELF image (PV_IMAGE_BASE), then its bss
  *   ...       free
  *   M         top of the stack (RSP at entry), growing down

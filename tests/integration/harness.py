@@ -8,6 +8,13 @@ or Bochs (OVMF, Intel VMX CPU model), and reads the serial log.
 A run ends when the emulator exits (QEMU's isa-debug-exit: status is
 (code << 1) | 1), or when the case's end marker appears on the serial log
 (then the harness stops the emulator), or at the time bound (a failure).
+A case may also give the machine a NIC (nic_port: QEMU's user network with
+a host port on 127.0.0.1 forwarded to the guest's port 80; 0 picks a free
+port) and host-side steps (host_steps: called with that port and the serial
+log's path once the line host_steps_after appears, while the emulator runs;
+it returns [(check name, ok, detail)], reported like the expectations, and
+the run then ends as at an end marker).
+
 Each expectation of the case is reported as its own result, followed by one
 "clean end" result: the exit code is the expected one, no forbidden line
 (PANIC, CPU exception) was printed, and the time bound held.
@@ -16,6 +23,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import time
 from dataclasses import dataclass, field
@@ -41,6 +49,9 @@ class Case:
     forbid: list = field(default_factory=lambda: list(DEFAULT_FORBID))
     omit_files: list = field(default_factory=list)  # named files left off the ESP
     slow: bool = False               # only in `make test-full`
+    nic_port: int = None             # host port forwarded to the NIC's port 80; 0: any free one
+    host_steps: object = None        # fn(port, serial) -> [(check name, ok, detail)]
+    host_steps_after: str = None     # regex: run host_steps once a line matches
 
 
 def config_files(path):
@@ -78,10 +89,19 @@ def read_lines(path):
     return [l.rstrip("\r") for l in data.split("\n")]
 
 
-def wait_run(proc, serial, case):
-    """Waits for the run to end.  Returns (how, emulator status, seconds)."""
+def free_port():
+    """A TCP port of 127.0.0.1 that nothing listens on now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_run(proc, serial, case, port=None, steps=None):
+    """Waits for the run to end.  Returns (how, emulator status, seconds);
+    host-side step results are appended to steps."""
     start = time.time()
     end = re.compile(case.end_marker) if case.end_marker else None
+    after = re.compile(case.host_steps_after) if case.host_steps else None
     while True:
         status = proc.poll()
         if status is not None:
@@ -91,6 +111,13 @@ def wait_run(proc, serial, case):
             stop(proc)
             return "ended", None, time.time() - start
         if end and any(end.search(l) for l in lines):
+            stop(proc)
+            return "marker", None, time.time() - start
+        if after and any(after.search(l) for l in lines):
+            try:
+                steps += case.host_steps(port, serial)
+            except Exception as e:  # a broken step is a failure, not a crash
+                steps.append(("host steps", False, f"{type(e).__name__}: {e}"))
             stop(proc)
             return "marker", None, time.time() - start
         if time.time() - start > case.timeout:
@@ -107,7 +134,7 @@ def stop(proc):
     proc.wait()
 
 
-def start_qemu(case, workdir, esp, serial):
+def start_qemu(case, workdir, esp, serial, port=None):
     if case.emulator == "qemu-disk":
         drive = ["-drive", f"format=raw,file={os.path.join(BUILD, 'partita.img')},snapshot=on"]
     else:
@@ -116,6 +143,12 @@ def start_qemu(case, workdir, esp, serial):
            "-accel", "tcg", "-cpu", "qemu64,+svm,+npt", "-bios", OVMF,
            "-display", "none", "-serial", f"file:{serial}", "-no-reboot",
            "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"] + drive
+    if port is not None:
+        # The NIC (-nodefaults leaves out only the default one).  OVMF puts
+        # its 64-bit BAR near the top of the physical address space (896
+        # GiB with QEMU's 40 bits): the partition maps it there.
+        cmd += ["-netdev", f"user,id=net0,hostfwd=tcp:127.0.0.1:{port}-:80",
+                "-device", "virtio-net-pci,netdev=net0,disable-legacy=on"]
     # Later options override earlier ones (e.g. -machine pc, -m 1G).
     cmd += case.qemu_args
     with open(os.path.join(workdir, "command"), "w") as f:
@@ -168,14 +201,21 @@ def run_case(case):
     serial = os.path.join(workdir, "serial.log")
     esp = build_esp(case, workdir)
 
+    port = None
+    if case.nic_port is not None:
+        port = case.nic_port or free_port()
     if case.emulator == "bochs":
         proc = start_bochs(case, workdir, esp, serial)
     else:
-        proc = start_qemu(case, workdir, esp, serial)
-    how, status, secs = wait_run(proc, serial, case)
+        proc = start_qemu(case, workdir, esp, serial, port)
+    steps = []
+    how, status, secs = wait_run(proc, serial, case, port, steps)
     lines = read_lines(serial)
 
-    results = []
+    results = [[f"{case.name}/{n}", bool(ok), d] for n, ok, d in steps]
+    if case.host_steps and not steps:
+        results.append([f"{case.name}/host steps", False,
+                        f"not run: no line matches /{case.host_steps_after}/"])
     for check, pattern in case.expect:
         rx = re.compile(pattern)
         ok = any(rx.search(l) for l in lines)
