@@ -191,6 +191,8 @@ static void handle_cpuid(struct partition *p, const struct vm_exit *e)
 		out[2] |= 1u << 24;  /* TSC-deadline timer */
 		out[1] &= 0x00ffffff; /* initial APIC ID 0 */
 		out[1] = (out[1] & 0xff00ffff) | (1u << 16); /* one logical CPU */
+		/* OSXSAVE mirrors the guest's CR4.OSXSAVE, not the host's. */
+		out[2] = (out[2] & ~(1u << 27)) | (r->cr4 & (1ULL << 18) ? 1u << 27 : 0);
 	} else if (leaf == 0x40000000) {
 		out[0] = 0x40000010;
 	} else if (leaf == 0x40000010) {

@@ -320,11 +320,29 @@ enum vmcs_field {
 #define EXIT_REASON_BASIC(r) ((r) & 0xffffu)
 #define EXIT_REASON_ENTRY_FAILURE (1u << 31)
 
+/* Exit qualification of control-register accesses (§28.2.1, Table 28-3):
+ * the register in 3:0, the access type in 5:4, the general register of a MOV
+ * in 11:8, the LMSW source operand in 31:16. */
+#define CR_QUAL_CR(q) ((unsigned)(q) & 0xfu)
+#define CR_QUAL_TYPE(q) (((unsigned)(q) >> 4) & 3u)
+#define CR_QUAL_GPR(q) (((unsigned)(q) >> 8) & 0xfu)
+#define CR_QUAL_LMSW_DATA(q) ((u16)((q) >> 16))
+#define CR_ACCESS_MOV_TO 0
+#define CR_ACCESS_MOV_FROM 1
+#define CR_ACCESS_CLTS 2
+#define CR_ACCESS_LMSW 3
+
+/* Guest interruptibility state (§26.4.2) */
+#define INTR_BLOCK_STI (1u << 0)
+#define INTR_BLOCK_MOV_SS (1u << 1)
+
 /* EPT entries (SDM Vol. 3C §29.3.2) */
 #define EPT_R (1ULL << 0)
 #define EPT_W (1ULL << 1)
 #define EPT_X (1ULL << 2)
 #define EPT_MT_WB (6ULL << 3) /* memory type of a leaf, bits 5:3 */
+#define EPT_MT_UC (0ULL << 3)
+#define EPT_IGNORE_PAT (1ULL << 6)
 #define EPT_LARGE (1ULL << 7)
 
 /* EPTP (§26.6.11): memory type 2:0, page-walk length minus one 5:3. */

@@ -18,6 +18,23 @@
  * A vCPU's control state is two pages: the VMCS (arch_page) and, after it,
  * struct vmx_vcpu (v->arch).  One VMCS is current on the CPU at a time
  * (§25.11.3); vmx.current tracks it so runs of one vCPU skip VMPTRLD.
+ *
+ * Unmodified (hvm) vCPUs get their own MSR bitmap that lets the syscall,
+ * segment-base, SYSENTER and PAT MSRs through, as svm.c does.  FS/GS base,
+ * SYSENTER and PAT are guest-state fields of the VMCS (§26.4.1, §26.4.2);
+ * KERNEL_GS_BASE, STAR, LSTAR, CSTAR and SFMASK are not, and the core never
+ * uses them (no SYSCALL, no SWAPGS), so they are switched lazily, by hand,
+ * when another vCPU than the last one runs on the CPU (guest_msrs_load): no
+ * MSR-load/store area costs anything on the exit path.  Paravirtual vCPUs
+ * switch them too, so SWAPGS in one shows only its own value.
+ *
+ * CR0 and CR4: the guest owns every bit but those VMX fixes (Appendix A.7,
+ * A.8) and CR4.VMXE; those are in the guest/host masks, the guest reads its
+ * own value from the read shadows, and a MOV that would change one exits and
+ * is emulated here (handle_cr_access), with #GP for what a CPU without VMX
+ * would refuse.  With unrestricted guest (hvm vCPUs, §26.6.2) PE and PG are
+ * the guest's too, so Multiboot's flat protected mode with paging off runs
+ * as it is.
  */
 #include "arch/x86/vmx/vmx_ops.h"
 #include "arch/x86/clock.h"
@@ -48,8 +65,16 @@
 #define ENTRY_REQUIRED (ENTRY_LOAD_IA32_EFER)
 /* DR7 and IA32_DEBUGCTL switched with the guest's (§27.3.2.1, §28.3.1):
  * without them the guest's debug registers act on the host. */
-#define EXIT_OPTIONAL (EXIT_SAVE_DEBUG_CONTROLS)
-#define ENTRY_OPTIONAL (ENTRY_LOAD_DEBUG_CONTROLS)
+#define EXIT_OPTIONAL (EXIT_SAVE_DEBUG_CONTROLS | EXIT_SAVE_IA32_PAT | EXIT_LOAD_IA32_PAT)
+#define ENTRY_OPTIONAL (ENTRY_LOAD_DEBUG_CONTROLS | ENTRY_LOAD_IA32_PAT)
+/* IA32_PAT's reset value (SDM Vol. 3A §12.12.4): WB, WT, UC-, UC twice. */
+#define PAT_RESET 0x0007040600070406ULL
+#define MSR_IA32_PAT 0x277
+#define MSR_STAR 0xc0000081
+#define MSR_LSTAR 0xc0000082
+#define MSR_CSTAR 0xc0000083
+#define MSR_SFMASK 0xc0000084
+#define MSR_KERNEL_GS_BASE 0xc0000102
 /* The primary controls whose default setting is 1 and that name nothing
  * (Appendix A.3.2: bits 1, 4-6, 8, 13-16, 26): forced on without effect. */
 #define CPU_DEFAULT1_RESERVED 0x04006172u
@@ -62,21 +87,31 @@ static struct {
 	u32 pin, cpu, cpu2, exit, entry; /* the computed control words */
 	u32 cpu_allowed0, cpu_allowed1; /* processor-based, for irq_window */
 	bool vpid;           /* VPIDs in use (else every entry flushes) */
-	bool unrestricted;   /* unrestricted guest available (for later) */
+	bool unrestricted;   /* unrestricted guest available (hvm vCPUs use it) */
 	bool preempt_timer;  /* VMX-preemption timer in use (vmx_run) */
+	bool pat;            /* IA32_PAT switched by the VMCS (load and save) */
 	u16 next_vpid;
 	hpa_t vmxon;
 	hpa_t io_bitmaps;
 	hpa_t msr_bitmap;
+	hpa_t hvm_msr_bitmap; /* unmodified guests' (0 until the first) */
+	struct vcpu *msr_owner; /* whose syscall MSRs the CPU holds, or NULL */
 	u64 current;         /* physical address of the current VMCS, 0: none */
 	bool write_failed;   /* a VMWRITE failed since the flag was cleared */
 } vmx;
+
+/* The MSRs the VMCS does not switch (see the top of the file). */
+static const u32 lazy_msrs[] = { MSR_KERNEL_GS_BASE, MSR_STAR, MSR_LSTAR, MSR_CSTAR, MSR_SFMASK };
+#define LAZY_MSR_COUNT (sizeof(lazy_msrs) / sizeof(lazy_msrs[0]))
 
 struct vmx_vcpu {
 	hpa_t vmcs;
 	u64 eptp;
 	bool launched;       /* VMLAUNCH done: the next entry is VMRESUME */
+	bool unrestricted;   /* runs with "unrestricted guest" (PE, PG its own) */
 	enum vcpu_mode mode;
+	u64 exit_rip;        /* guest RIP at the last exit */
+	u64 msrs[LAZY_MSR_COUNT]; /* its values of lazy_msrs, while not loaded */
 };
 
 static struct vmx_vcpu *vmx_of(struct vcpu *v)
@@ -191,6 +226,14 @@ static int setup_controls(void)
 	vmx.vpid = vmx.cpu2 & CPU2_ENABLE_VPID;
 	vmx.unrestricted = allowed2 & CPU2_UNRESTRICTED_GUEST;
 	vmx.preempt_timer = vmx.pin & PIN_PREEMPT_TIMER;
+	/* PAT is switched only with all three controls (§26.7.1, §26.8.1);
+	 * without them the guest's PAT accesses exit to the platform. */
+	vmx.pat = (vmx.exit & EXIT_SAVE_IA32_PAT) && (vmx.exit & EXIT_LOAD_IA32_PAT) &&
+		  (vmx.entry & ENTRY_LOAD_IA32_PAT);
+	if (!vmx.pat) {
+		vmx.exit &= ~(EXIT_SAVE_IA32_PAT | EXIT_LOAD_IA32_PAT);
+		vmx.entry &= ~ENTRY_LOAD_IA32_PAT;
+	}
 	return 0;
 }
 
@@ -380,6 +423,8 @@ static void write_host_state(void)
 	vmcs_write(HOST_IA32_SYSENTER_ESP, 0);
 	vmcs_write(HOST_IA32_SYSENTER_EIP, 0);
 	vmcs_write(HOST_IA32_EFER, rdmsr(MSR_EFER));
+	if (vmx.pat)
+		vmcs_write(HOST_IA32_PAT, rdmsr(MSR_IA32_PAT));
 	vmcs_write(HOST_RIP, (u64)(uintptr_t)vmx_exit_stub);
 	/* HOST_RSP is written by vmx_enter on every entry. */
 }
@@ -391,7 +436,7 @@ static void write_controls(struct vcpu *v)
 	vmcs_write(PIN_BASED_VM_EXEC_CONTROL, vmx.pin);
 	vmcs_write(CPU_BASED_VM_EXEC_CONTROL, vmx.cpu);
 	vmcs_write(SECONDARY_VM_EXEC_CONTROL,
-		   vmx.cpu2 | (st->mode == VCPU_MODE_REAL ? CPU2_UNRESTRICTED_GUEST : 0));
+		   vmx.cpu2 | (st->unrestricted ? CPU2_UNRESTRICTED_GUEST : 0));
 	vmcs_write(VM_EXIT_CONTROLS, vmx.exit);
 	vmcs_write(VM_ENTRY_CONTROLS, vmx.entry);
 	vmcs_write(EXCEPTION_BITMAP, 0);
@@ -407,7 +452,7 @@ static void write_controls(struct vcpu *v)
 		vmcs_write(IO_BITMAP_A, vmx.io_bitmaps.v);
 		vmcs_write(IO_BITMAP_B, vmx.io_bitmaps.v + PAGE_SIZE);
 	}
-	vmcs_write(MSR_BITMAP, vmx.msr_bitmap.v);
+	vmcs_write(MSR_BITMAP, v->hvm ? vmx.hvm_msr_bitmap.v : vmx.msr_bitmap.v);
 	if (vmx.cpu2 & CPU2_ENABLE_XSAVES)
 		vmcs_write(XSS_EXIT_BITMAP, 0);
 	if (vmx.vpid)
@@ -428,26 +473,41 @@ static void write_seg(enum vmcs_field sel, u16 selector, u32 ar, u32 limit, u64 
 	vmcs_write(GUEST_ES_BASE + 2 * i, base);
 }
 
-/* Segment access rights (§26.4.1) for the long-mode start state, the same
- * as svm.c's: 64-bit code, flat read/write data, busy 64-bit TSS. */
+/* Segment access rights (§26.4.1) for the start states, the same as
+ * svm.c's: 64-bit or 32-bit code, flat read/write data, a busy TSS (type 11
+ * serves 64-bit and 32-bit guests, §27.3.1.2), and real mode's 64 KiB
+ * segments. */
 #define AR_CODE64 (0xbu | AR_S | AR_P | AR_L | AR_G) /* execute/read, accessed */
+#define AR_CODE32 (0xbu | AR_S | AR_P | AR_DB | AR_G)
 #define AR_DATA (0x3u | AR_S | AR_P | AR_DB | AR_G)  /* read/write, accessed */
 #define AR_TSS64_BUSY (0xbu | AR_P)
+#define AR_CODE16 (0xbu | AR_S | AR_P)
+#define AR_DATA16 (0x3u | AR_S | AR_P)
 
-/* The guest-state area for a vCPU start (§26.4), and v->regs to match. */
-static void init_guest_state(struct vcpu *v)
+/* The guest-state area for a vCPU start in the given mode (§26.4), and
+ * v->regs to match. */
+static void init_guest_state(struct vcpu *v, enum vcpu_mode mode)
 {
+	struct vmx_vcpu *st = vmx_of(v);
 	const struct vcpu_boot_segments *b = &v->boot_segments;
 	u16 cs = b->cs ? b->cs : 0x08, ds = b->ds ? b->ds : 0x10;
+	static const enum vmcs_field data_segs[] = { GUEST_SS_SELECTOR, GUEST_DS_SELECTOR,
+						     GUEST_ES_SELECTOR, GUEST_FS_SELECTOR,
+						     GUEST_GS_SELECTOR };
 
 	memset(&v->regs, 0, sizeof(v->regs));
 
-	write_seg(GUEST_CS_SELECTOR, cs, AR_CODE64, 0xffffffff, 0);
-	write_seg(GUEST_SS_SELECTOR, ds, AR_DATA, 0xffffffff, 0);
-	write_seg(GUEST_DS_SELECTOR, ds, AR_DATA, 0xffffffff, 0);
-	write_seg(GUEST_ES_SELECTOR, ds, AR_DATA, 0xffffffff, 0);
-	write_seg(GUEST_FS_SELECTOR, ds, AR_DATA, 0xffffffff, 0);
-	write_seg(GUEST_GS_SELECTOR, ds, AR_DATA, 0xffffffff, 0);
+	if (mode == VCPU_MODE_REAL) {
+		/* The state after RESET (SDM Vol. 3A §10.1.1, Table 10-1). */
+		write_seg(GUEST_CS_SELECTOR, 0xf000, AR_CODE16, 0xffff, 0xffff0000);
+		for (unsigned i = 0; i < ARRAY_SIZE(data_segs); i++)
+			write_seg(data_segs[i], 0, AR_DATA16, 0xffff, 0);
+	} else {
+		write_seg(GUEST_CS_SELECTOR, cs, mode == VCPU_MODE_LONG ? AR_CODE64 : AR_CODE32,
+			  0xffffffff, 0);
+		for (unsigned i = 0; i < ARRAY_SIZE(data_segs); i++)
+			write_seg(data_segs[i], ds, AR_DATA, 0xffffffff, 0);
+	}
 	write_seg(GUEST_TR_SELECTOR, 0, AR_TSS64_BUSY, 0x67, 0);
 	write_seg(GUEST_LDTR_SELECTOR, 0, AR_UNUSABLE, 0, 0);
 	/* No descriptor tables until the guest loads its own (as svm.c): an
@@ -466,12 +526,85 @@ static void init_guest_state(struct vcpu *v)
 	vmcs_write(GUEST_ACTIVITY_STATE, 0); /* active */
 	vmcs_write(VM_ENTRY_INTR_INFO, 0);
 	vmcs_write(CPU_BASED_VM_EXEC_CONTROL, vmx.cpu); /* no interrupt window */
+	if (vmx.pat)
+		vmcs_write(GUEST_IA32_PAT, PAT_RESET);
+	/* The syscall MSRs start at their reset value 0; the CPU's copies
+	 * are this vCPU's no more. */
+	memset(st->msrs, 0, sizeof(st->msrs));
+	if (vmx.msr_owner == v)
+		vmx.msr_owner = NULL;
 
-	v->regs.cr0 = CR0_PE | CR0_MP | CR0_ET | CR0_NE | CR0_WP | CR0_PG;
-	v->regs.cr4 = CR4_PAE;
-	v->regs.efer = EFER_LME | EFER_LMA | EFER_NXE;
+	if (mode == VCPU_MODE_LONG) {
+		v->regs.cr0 = CR0_PE | CR0_MP | CR0_ET | CR0_NE | CR0_WP | CR0_PG;
+		v->regs.cr4 = CR4_PAE;
+		v->regs.efer = EFER_LME | EFER_LMA | EFER_NXE;
+	} else if (mode == VCPU_MODE_PROT32) {
+		v->regs.cr0 = CR0_PE | CR0_ET | CR0_NE;
+	} else {
+		v->regs.cr0 = CR0_ET | (1ULL << 29) | (1ULL << 30); /* NW, CD */
+		v->regs.rip = 0xfff0;
+		v->regs.rdx = 0x600; /* family 6 */
+	}
 	v->regs.rflags = 0x2;
 	v->regs.cpl = 0;
+	st->exit_rip = v->regs.rip;
+}
+
+/* MSR bitmap (§26.6.9): read bits of MSRs 0-0x1fff at byte 0, of
+ * 0xc0000000-0xc0001fff at 1024; the write bits 2048 bytes further.  A
+ * clear bit lets the access through. */
+static void msr_bitmap_allow(u8 *bm, u32 msr)
+{
+	u32 base;
+
+	if (msr < 0x2000)
+		base = 0;
+	else if (msr >= 0xc0000000 && msr < 0xc0002000)
+		base = 1024, msr -= 0xc0000000;
+	else
+		return;
+	bm[base + msr / 8] &= (u8)~(1u << (msr % 8));
+	bm[base + 2048 + msr / 8] &= (u8)~(1u << (msr % 8));
+}
+
+/* The MSRs an unmodified guest reads and writes directly (svm.c's list):
+ * the VMCS or guest_msrs_load switches each, so a guest sees its own. */
+static int hvm_msr_bitmap(void)
+{
+	static const u32 direct[] = {
+		MSR_STAR, MSR_LSTAR, MSR_CSTAR, MSR_SFMASK, MSR_FS_BASE, MSR_GS_BASE,
+		MSR_KERNEL_GS_BASE,
+		0x174, 0x175, 0x176, /* SYSENTER_CS, _ESP, _EIP: guest-state fields */
+		MSR_IA32_PAT,        /* GUEST_IA32_PAT, with vmx.pat only */
+	};
+	int err;
+
+	if (vmx.hvm_msr_bitmap.v)
+		return 0;
+	if ((err = page_alloc(MSR_BITMAP_PAGES, 1, &vmx.hvm_msr_bitmap)))
+		return err;
+	u8 *bm = phys_to_virt(vmx.hvm_msr_bitmap);
+	memset(bm, 0xff, MSR_BITMAP_PAGES * PAGE_SIZE);
+	for (unsigned i = 0; i < ARRAY_SIZE(direct); i++)
+		if (direct[i] != MSR_IA32_PAT || vmx.pat)
+			msr_bitmap_allow(bm, direct[i]);
+	return 0;
+}
+
+/* Makes the CPU hold v's values of lazy_msrs, saving the previous owner's
+ * (they change only by the guest's own WRMSR or SWAPGS, while it runs). */
+static void guest_msrs_load(struct vcpu *v)
+{
+	struct vcpu *prev = vmx.msr_owner;
+
+	if (prev == v)
+		return;
+	for (unsigned i = 0; i < LAZY_MSR_COUNT; i++) {
+		if (prev)
+			vmx_of(prev)->msrs[i] = rdmsr(lazy_msrs[i]);
+		wrmsr(lazy_msrs[i], vmx_of(v)->msrs[i]);
+	}
+	vmx.msr_owner = v;
 }
 
 static int vmx_vcpu_create(struct vcpu *v, enum vcpu_mode mode, struct slat *slat)
@@ -479,10 +612,13 @@ static int vmx_vcpu_create(struct vcpu *v, enum vcpu_mode mode, struct slat *sla
 	struct vmx_vcpu *st;
 	int err;
 
-	if (mode != VCPU_MODE_LONG) {
-		log_line("vmx: only 64-bit (paravirtual) vCPUs are implemented");
+	/* §27.3.1.1: without unrestricted guest, CR0.PE and PG must be 1. */
+	if (mode != VCPU_MODE_LONG && !vmx.unrestricted) {
+		log_line("vmx: a vCPU with paging off needs \"unrestricted guest\", which this CPU lacks");
 		return -E_NOTSUP;
 	}
+	if (v->hvm && (err = hvm_msr_bitmap()))
+		return err;
 	if (vmx.next_vpid == 0) {
 		log_line("vmx: out of VPIDs");
 		return -E_NOSPC;
@@ -498,6 +634,7 @@ static int vmx_vcpu_create(struct vcpu *v, enum vcpu_mode mode, struct slat *sla
 	st->vmcs = v->arch_page;
 	st->mode = mode;
 	st->launched = false;
+	st->unrestricted = vmx.unrestricted && (v->hvm || mode != VCPU_MODE_LONG);
 	/* §26.6.11: EPTP = PML4 address, 4-level walk, write-back. */
 	st->eptp = slat->pt.root_phys | EPTP_WALK_4 | EPTP_WB;
 	v->asid = vmx.next_vpid++;
@@ -514,7 +651,7 @@ static int vmx_vcpu_create(struct vcpu *v, enum vcpu_mode mode, struct slat *sla
 	vmx.write_failed = false;
 	write_controls(v);
 	write_host_state();
-	init_guest_state(v);
+	init_guest_state(v, mode);
 	if (vmx.write_failed) {
 		vmx_clear(st->vmcs.v);
 		vmx.current = 0;
@@ -528,10 +665,20 @@ static int vmx_vcpu_create(struct vcpu *v, enum vcpu_mode mode, struct slat *sla
 
 static void vmx_vcpu_reset(struct vcpu *v, enum vcpu_mode mode)
 {
-	(void)mode; /* only VCPU_MODE_LONG exists here (vcpu_create) */
+	struct vmx_vcpu *st = vmx_of(v);
+
 	if (!vmcs_load(v))
 		return;
-	init_guest_state(v);
+	/* A restart may start in another mode than the vCPU was made for. */
+	if (mode != VCPU_MODE_LONG && !vmx.unrestricted) {
+		log_line("vmx: a vCPU with paging off needs \"unrestricted guest\"; left in 64-bit mode");
+		mode = VCPU_MODE_LONG;
+	}
+	st->mode = mode;
+	st->unrestricted = vmx.unrestricted && (v->hvm || mode != VCPU_MODE_LONG);
+	vmcs_write(SECONDARY_VM_EXEC_CONTROL,
+		   vmx.cpu2 | (st->unrestricted ? CPU2_UNRESTRICTED_GUEST : 0));
+	init_guest_state(v, mode);
 	v->tlb_flush = true;
 }
 
@@ -544,6 +691,8 @@ static void vmx_vcpu_destroy(struct vcpu *v)
 	vmx_clear(st->vmcs.v);
 	if (vmx.current == st->vmcs.v)
 		vmx.current = 0;
+	if (vmx.msr_owner == v)
+		vmx.msr_owner = NULL;
 	page_free(v->arch_page, 2);
 	v->arch = NULL;
 }
@@ -567,12 +716,16 @@ static void vmx_inject(struct vcpu *v, enum event_kind kind, u8 vector, bool has
 	vmcs_write(VM_ENTRY_INTR_INFO, info);
 }
 
-/* §26.4.2 interruptibility state: blocking by STI (bit 0) or MOV SS (1). */
+/* §26.4.2 interruptibility state: blocking by STI (bit 0) or MOV SS (1).
+ * (After an instruction the generic code completed, write_guest_state
+ * clears them at the next entry; until then they count, at the price of
+ * one interrupt-window exit.) */
 static bool vmx_interruptible(struct vcpu *v)
 {
 	if (!vmcs_load(v))
 		return false;
-	return (v->regs.rflags & (1u << 9)) && !(vmcs_read(GUEST_INTERRUPTIBILITY) & 3) &&
+	return (v->regs.rflags & (1u << 9)) &&
+	       !(vmcs_read(GUEST_INTERRUPTIBILITY) & (INTR_BLOCK_STI | INTR_BLOCK_MOV_SS)) &&
 	       !(vmcs_read(VM_ENTRY_INTR_INFO) & INTR_INFO_VALID);
 }
 
@@ -827,13 +980,19 @@ static inline void write_cr2(u64 v) { asm volatile("mov %0, %%cr2" : : "r"(v) : 
 
 /* The bits of CR0/CR4 the guest may not change (§26.6.6): the fixed ones,
  * and VMXE, which the guest sees as 0 through the read shadow. */
-static u64 cr0_mask(const struct vmx_vcpu *st)
+static u64 cr0_fixed0(const struct vmx_vcpu *st)
 {
 	u64 fixed0 = vmx.cr0_fixed0;
 
-	if (st->mode == VCPU_MODE_REAL)
+	/* §27.3.1.1: unrestricted guests may clear PE and PG. */
+	if (st->unrestricted)
 		fixed0 &= ~(CR0_PE | CR0_PG);
-	return fixed0 | ~vmx.cr0_fixed1;
+	return fixed0;
+}
+
+static u64 cr0_mask(const struct vmx_vcpu *st)
+{
+	return cr0_fixed0(st) | ~vmx.cr0_fixed1;
 }
 
 static u64 cr4_mask(void)
@@ -859,7 +1018,17 @@ static void write_guest_state(struct vcpu *v)
 	vmcs_write(CR4_GUEST_HOST_MASK, m4);
 	vmcs_write(CR4_READ_SHADOW, v->regs.cr4);
 	vmcs_write(GUEST_CR4, (v->regs.cr4 | vmx.cr4_fixed0) & vmx.cr4_fixed1);
-	vmcs_write(GUEST_IA32_EFER, v->regs.efer);
+	/* EFER.SVME (kernel/hvm/platform.c keeps it for SVM's sake) is
+	 * reserved on Intel CPUs, and VM entry checks it (§27.3.1.1). */
+	vmcs_write(GUEST_IA32_EFER, v->regs.efer & ~EFER_SVME);
+	/* An instruction the generic code completed (it moved RIP) ends the
+	 * blocking by STI or MOV SS it began under (§26.4.2, §27.3.1.5). */
+	if (st->launched && v->regs.rip != st->exit_rip) {
+		u64 intr = vmcs_read(GUEST_INTERRUPTIBILITY);
+		if (intr & (INTR_BLOCK_STI | INTR_BLOCK_MOV_SS))
+			vmcs_write(GUEST_INTERRUPTIBILITY,
+				   intr & ~(u64)(INTR_BLOCK_STI | INTR_BLOCK_MOV_SS));
+	}
 	/* §27.3.1.1: "IA-32e mode guest" must equal EFER.LMA. */
 	if (v->regs.efer & EFER_LMA)
 		entry |= ENTRY_IA32E_MODE_GUEST;
@@ -869,10 +1038,10 @@ static void write_guest_state(struct vcpu *v)
 
 static void read_guest_state(struct vcpu *v)
 {
-	const struct vmx_vcpu *st = vmx_of(v);
+	struct vmx_vcpu *st = vmx_of(v);
 	u64 m0 = cr0_mask(st), m4 = cr4_mask();
 
-	v->regs.rip = vmcs_read(GUEST_RIP);
+	v->regs.rip = st->exit_rip = vmcs_read(GUEST_RIP);
 	v->regs.rsp = vmcs_read(GUEST_RSP);
 	v->regs.rflags = vmcs_read(GUEST_RFLAGS);
 	v->regs.cr2 = read_cr2();
@@ -1065,6 +1234,136 @@ static void decode_exit(struct vm_exit *e)
 	}
 }
 
+/* ---- Control-register accesses ------------------------------------------ */
+
+/* The general register numbered as in ModR/M and the CR-access exit
+ * qualification (§28.2.1, Table 28-3): RAX, RCX, RDX, RBX, RSP, RBP, RSI,
+ * RDI, R8-R15. */
+static u64 *gpr(struct guest_regs *r, unsigned n)
+{
+	switch (n) {
+	case 0: return &r->rax;
+	case 1: return &r->rcx;
+	case 2: return &r->rdx;
+	case 3: return &r->rbx;
+	case 4: return &r->rsp;
+	case 5: return &r->rbp;
+	case 6: return &r->rsi;
+	case 7: return &r->rdi;
+	case 8: return &r->r8;
+	case 9: return &r->r9;
+	case 10: return &r->r10;
+	case 11: return &r->r11;
+	case 12: return &r->r12;
+	case 13: return &r->r13;
+	case 14: return &r->r14;
+	default: return &r->r15;
+	}
+}
+
+#define CR0_TS (1ULL << 3)
+#define CR0_NW (1ULL << 29)
+#define CR0_CD (1ULL << 30)
+#define VECTOR_GP 13
+
+/* MOV to CR0 (SDM Vol. 2B "MOV—Move to/from Control Registers", Vol. 3A
+ * §2.5): false if the CPU would raise #GP. */
+static bool guest_write_cr0(struct vcpu *v, u64 val)
+{
+	struct guest_regs *r = &v->regs;
+	const struct vmx_vcpu *st = vmx_of(v);
+
+	if ((val >> 32) || ((val & CR0_PG) && !(val & CR0_PE)) ||
+	    ((val & CR0_NW) && !(val & CR0_CD)))
+		return false;
+	if ((val & CR0_PG) && !(r->cr0 & CR0_PG) && (r->efer & EFER_LME) && !(r->cr4 & CR4_PAE))
+		return false;
+	if (!(val & CR0_PG) && (r->efer & EFER_LMA) && r->cs_bits == 64)
+		return false;
+	/* Without unrestricted guest, PE and PG cannot leave their fixed
+	 * setting: refusing is better than running a state the guest did not
+	 * ask for. */
+	if ((val ^ r->cr0) & (CR0_PE | CR0_PG) & cr0_fixed0(st))
+		return false;
+	/* §2.5: paging with EFER.LME set activates IA-32e mode, and turning
+	 * it off leaves it; write_guest_state derives "IA-32e mode guest". */
+	if ((val ^ r->cr0) & CR0_PG) {
+		if ((val & CR0_PG) && (r->efer & EFER_LME))
+			r->efer |= EFER_LMA;
+		else
+			r->efer &= ~EFER_LMA;
+	}
+	r->cr0 = val | CR0_ET;
+	return true;
+}
+
+/* MOV to CR4: the bits this CPU cannot set in VMX operation, and VMXE
+ * (the guest's CPUID has no VMX), raise #GP. */
+static bool guest_write_cr4(struct vcpu *v, u64 val)
+{
+	struct guest_regs *r = &v->regs;
+
+	if ((val & ~vmx.cr4_fixed1) || (val & CR4_VMXE))
+		return false;
+	if (!(val & CR4_PAE) && (r->efer & EFER_LMA))
+		return false;
+	r->cr4 = val;
+	return true;
+}
+
+/*
+ * A CR-access exit (reason 28): a MOV to CR0/CR4 that would change a bit of
+ * the guest/host mask, LMSW, CLTS, or a CR3 access that a CPU without the
+ * "true" controls forces to exit (§26.6.6, §26.6.2).  Emulated in place:
+ * true if the guest can go on (its RIP advanced, or #GP queued), false for
+ * an access this back end does not emulate.
+ */
+static bool handle_cr_access(struct vcpu *v, u64 q, u32 insn_len)
+{
+	struct guest_regs *r = &v->regs;
+	unsigned cr = CR_QUAL_CR(q);
+	bool ok = true;
+	u64 val;
+
+	switch (CR_QUAL_TYPE(q)) {
+	case CR_ACCESS_MOV_TO:
+		val = *gpr(r, CR_QUAL_GPR(q));
+		if (r->cs_bits != 64)
+			val = (u32)val;
+		if (cr == 0)
+			ok = guest_write_cr0(v, val);
+		else if (cr == 4)
+			ok = guest_write_cr4(v, val);
+		else if (cr == 3)
+			r->cr3 = val;
+		else
+			return false;
+		break;
+	case CR_ACCESS_MOV_FROM:
+		if (cr != 3)
+			return false;
+		*gpr(r, CR_QUAL_GPR(q)) = r->cr3;
+		break;
+	case CR_ACCESS_CLTS:
+		r->cr0 &= ~CR0_TS;
+		break;
+	default: /* LMSW: PE, MP, EM and TS; it cannot clear PE */
+		ok = guest_write_cr0(v, (r->cr0 & ~0xeULL) | (CR_QUAL_LMSW_DATA(q) & 0xf));
+		break;
+	}
+	if (!ok) {
+		vmcs_write(VM_ENTRY_INTR_INFO,
+			   INTR_INFO_VALID | INTR_TYPE_HW_EXCEPTION << 8 | INTR_INFO_DELIVER_CODE |
+				   VECTOR_GP);
+		vmcs_write(VM_ENTRY_EXCEPTION_ERROR_CODE, 0);
+		return true;
+	}
+	r->rip += insn_len;
+	return true;
+}
+
+/* ---- Running a guest (continued) ---------------------------------------- */
+
 static void vmx_run(struct vcpu *v, struct vm_exit *exit)
 {
 	struct vmx_vcpu *st = vmx_of(v);
@@ -1075,6 +1374,8 @@ static void vmx_run(struct vcpu *v, struct vm_exit *exit)
 		exit->reason = VMEXIT_INVALID;
 		return;
 	}
+	guest_msrs_load(v);
+again:
 	write_guest_state(v);
 	if (vmx.preempt_timer)
 		vmcs_write(VMX_PREEMPTION_TIMER_VALUE, preempt_ticks());
@@ -1098,6 +1399,12 @@ static void vmx_run(struct vcpu *v, struct vm_exit *exit)
 
 	read_guest_state(v);
 	decode_exit(exit);
+	/* CR accesses are this back end's business (virt.h has no such exit):
+	 * emulate and go on, unless an event was being delivered. */
+	if (EXIT_REASON_BASIC(reason) == EXIT_REASON_CR_ACCESS &&
+	    !(vmcs_read(IDT_VECTORING_INFO) & INTR_INFO_VALID) &&
+	    handle_cr_access(v, exit->qualification, (u32)vmcs_read(VM_EXIT_INSTRUCTION_LEN)))
+		goto again;
 
 	/* §28.2.4: an event whose delivery the exit interrupted is in the
 	 * IDT-vectoring information and must be injected again (§27.6.1.1);
@@ -1123,11 +1430,12 @@ static const struct pt_format pt_format_ept = {
 };
 
 /* Leaves are write-back (bits 5:3 = 6), combined with the guest's PAT
- * (bit 6 "ignore PAT" clear).  Write without read is a misconfiguration
- * (§29.3.3.1), so W implies R. */
+ * (bit 6 "ignore PAT" clear); device memory (SLAT_UC) is uncached whatever
+ * the guest's PAT says (§29.3.7.2).  Write without read is a
+ * misconfiguration (§29.3.3.1), so W implies R. */
 static u64 ept_leaf_flags(unsigned rights)
 {
-	u64 f = EPT_MT_WB;
+	u64 f = rights & SLAT_UC ? EPT_MT_UC | EPT_IGNORE_PAT : EPT_MT_WB;
 
 	if (rights & (SLAT_R | SLAT_W))
 		f |= EPT_R;
