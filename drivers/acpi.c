@@ -15,6 +15,7 @@
 #include "kernel/lib/string.h"
 #include "kernel/log.h"
 #include "kernel/mm.h"
+#include "kernel/lib/bytes.h"
 
 /* No table the core reads comes near this; a larger length is corruption. */
 #define ACPI_TABLE_MAX MiB(1)
@@ -109,29 +110,6 @@ _Static_assert(sizeof(struct acpi_gas) == 12, "GAS layout");
 
 /* Little-endian field reads from byte offsets; tables are packed and their
  * fields are often misaligned. */
-static u8 rd8(const u8 *p, u32 off)
-{
-	return p[off];
-}
-static u16 rd16(const u8 *p, u32 off)
-{
-	u16 v;
-	memcpy(&v, p + off, 2);
-	return v;
-}
-static u32 rd32(const u8 *p, u32 off)
-{
-	u32 v;
-	memcpy(&v, p + off, 4);
-	return v;
-}
-static u64 rd64(const u8 *p, u32 off)
-{
-	u64 v;
-	memcpy(&v, p + off, 8);
-	return v;
-}
-
 #define PTE_PRESENT 1ULL
 #define PTE_LARGE (1ULL << 7)
 #define PTE_ADDR 0x000ffffffffff000ULL

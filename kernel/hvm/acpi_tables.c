@@ -15,6 +15,7 @@
 #include "kernel/hvm/acpi_tables.h"
 #include "kernel/errno.h"
 #include "kernel/lib/string.h"
+#include "kernel/lib/bytes.h"
 
 #define OFF_RSDP 0x000
 #define OFF_FACS 0x040
@@ -48,23 +49,6 @@ static const u8 dsdt_aml[] = {
 	0x0a, HVM_ACPI_SLP_TYP_S5,
 	0x00, 0x00,
 };
-
-static void wr8(u8 *p, u64 off, u8 v)
-{
-	p[off] = v;
-}
-static void wr16(u8 *p, u64 off, u16 v)
-{
-	memcpy(p + off, &v, 2);
-}
-static void wr32(u8 *p, u64 off, u32 v)
-{
-	memcpy(p + off, &v, 4);
-}
-static void wr64(u8 *p, u64 off, u64 v)
-{
-	memcpy(p + off, &v, 8);
-}
 
 static u8 checksum(const u8 *p, u64 len)
 {

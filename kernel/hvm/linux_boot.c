@@ -10,6 +10,7 @@
 #include "kernel/hvm/linux_boot.h"
 #include "kernel/errno.h"
 #include "kernel/lib/string.h"
+#include "kernel/lib/bytes.h"
 
 /* Setup header fields: offsets in the image and in boot_params alike. */
 #define HDR_SETUP_SECTS 0x1f1	   /* u8, 0 means 4 */
@@ -52,45 +53,6 @@
 #define HEAP_END 0xde00		      /* "heap_end_ptr": offset - 0x200 */
 
 /* PTE_* bits: arch/x86/pagetable.h (Intel SDM vol. 3A 4.5, table 4-18). */
-
-static u8 rd8(const u8 *p, u64 off)
-{
-	return p[off];
-}
-static u16 rd16(const u8 *p, u64 off)
-{
-	u16 v;
-	memcpy(&v, p + off, 2);
-	return v;
-}
-static u32 rd32(const u8 *p, u64 off)
-{
-	u32 v;
-	memcpy(&v, p + off, 4);
-	return v;
-}
-static u64 rd64(const u8 *p, u64 off)
-{
-	u64 v;
-	memcpy(&v, p + off, 8);
-	return v;
-}
-static void wr8(u8 *p, u64 off, u8 v)
-{
-	p[off] = v;
-}
-static void wr16(u8 *p, u64 off, u16 v)
-{
-	memcpy(p + off, &v, 2);
-}
-static void wr32(u8 *p, u64 off, u32 v)
-{
-	memcpy(p + off, &v, 4);
-}
-static void wr64(u8 *p, u64 off, u64 v)
-{
-	memcpy(p + off, &v, 8);
-}
 
 bool linux_boot_is_bzimage(const void *image, u64 size)
 {

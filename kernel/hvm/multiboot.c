@@ -8,6 +8,7 @@
 #include "kernel/hvm/multiboot.h"
 #include "kernel/errno.h"
 #include "kernel/lib/string.h"
+#include "kernel/lib/bytes.h"
 
 #define LOADER_NAME "Partita"
 #define MAX_SEGMENTS 16
@@ -49,33 +50,6 @@ enum {
 	MB2_IT_ACPI_OLD = 14,
 	MB2_IT_ACPI_NEW = 15,
 };
-
-static u16 rd16(const u8 *p, u64 off)
-{
-	u16 v;
-	memcpy(&v, p + off, 2);
-	return v;
-}
-static u32 rd32(const u8 *p, u64 off)
-{
-	u32 v;
-	memcpy(&v, p + off, 4);
-	return v;
-}
-static u64 rd64(const u8 *p, u64 off)
-{
-	u64 v;
-	memcpy(&v, p + off, 8);
-	return v;
-}
-static void wr32(u8 *p, u64 off, u32 v)
-{
-	memcpy(p + off, &v, 4);
-}
-static void wr64(u8 *p, u64 off, u64 v)
-{
-	memcpy(p + off, &v, 8);
-}
 
 /* MB1 3.1.1: 32-bit aligned, within the first 8192 bytes, and
  * magic + flags + checksum == 0. */
