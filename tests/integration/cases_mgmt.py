@@ -43,8 +43,9 @@ def partitions(port):
     return {p["name"]: p for p in json.loads(body)["partitions"]}
 
 
-def poll(what, fn, tries=40, pause=0.25):
-    """Calls fn until it returns a true value (at most `tries` times)."""
+def poll(what, fn, tries=160, pause=0.25):
+    """Calls fn until it returns a true value (at most `tries` times: 40 s,
+    as a restart clears memory in its own windows, slower on a loaded host)."""
     last = None
     for _ in range(tries):
         last = fn()
