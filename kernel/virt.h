@@ -112,6 +112,12 @@ struct vcpu {
 	hpa_t arch_page;  /* its control structure's page */
 	u32 asid;         /* address-space tag (ASID / VPID), never 0 */
 	bool tlb_flush;   /* flush this vCPU's guest TLB at the next entry */
+	/* Control registers: for unmodified guests the back end copies
+	 * CR0/2/3/4, EFER and the CS state into regs around every run; for
+	 * paravirtual ones only when cr_dirty is set (vcpu_reset sets it; a
+	 * caller that changes regs.cr* sets it), as no exit handler of theirs
+	 * reads them: it keeps the hypercall path short. */
+	bool cr_dirty;
 };
 
 /** A partition's second-level address translation (NPT or EPT). */

@@ -10,7 +10,7 @@
 
 #define CR4_OSXSAVE (1ULL << 18)
 
-static bool has_xsave;
+bool fpu_has_xsave;
 static u64 host_xcr0;
 static u32 state_size = 512;
 
@@ -21,7 +21,7 @@ static inline void xsetbv(u32 index, u64 v)
 
 u64 fpu_xcr0_supported(void)
 {
-	return has_xsave ? host_xcr0 : 0;
+	return fpu_has_xsave ? host_xcr0 : 0;
 }
 
 u64 fpu_host_xcr0(void)
@@ -29,10 +29,9 @@ u64 fpu_host_xcr0(void)
 	return host_xcr0;
 }
 
-void fpu_load_xcr0(u64 xcr0)
+void fpu_write_xcr0(u64 xcr0)
 {
-	if (has_xsave && xcr0)
-		xsetbv(0, xcr0);
+	xsetbv(0, xcr0);
 }
 
 void fpu_init(void)
@@ -41,8 +40,8 @@ void fpu_init(void)
 
 	write_cr0((read_cr0() & ~((1ULL << 2) | (1ULL << 3))) | CR0_MP | CR0_NE); /* EM, TS off */
 	write_cr4(read_cr4() | CR4_OSFXSR | CR4_OSXMMEXCPT);
-	has_xsave = r.ecx & (1u << 26);
-	if (has_xsave) {
+	fpu_has_xsave = r.ecx & (1u << 26);
+	if (fpu_has_xsave) {
 		struct cpuid_regs d = cpuid(0xd, 0);
 		host_xcr0 = ((u64)d.edx << 32 | d.eax) & 0xe7; /* x87 SSE AVX, AVX-512 */
 		write_cr4(read_cr4() | CR4_OSXSAVE);
@@ -55,7 +54,7 @@ void fpu_init(void)
 			state_size = cpuid(0xd, 0).ebx;
 		}
 	}
-	log_line("fpu: %s, guest state %u bytes", has_xsave ? "XSAVE" : "FXSAVE", state_size);
+	log_line("fpu: %s, guest state %u bytes", fpu_has_xsave ? "XSAVE" : "FXSAVE", state_size);
 }
 
 void fpu_state_reset(struct fpu_state *s)
@@ -66,7 +65,7 @@ void fpu_state_reset(struct fpu_state *s)
 	s->area[1] = 0x03;
 	s->area[24] = 0x80;
 	s->area[25] = 0x1f;
-	s->xcr0 = has_xsave ? 1 : 0; /* x87 only, as after reset */
+	s->xcr0 = fpu_has_xsave ? 1 : 0; /* x87 only, as after reset */
 }
 
 void fpu_switch(struct fpu_state *s, struct fpu_state *t)
@@ -75,7 +74,7 @@ void fpu_switch(struct fpu_state *s, struct fpu_state *t)
 	static bool reset_ready;
 
 	if (s) {
-		if (has_xsave)
+		if (fpu_has_xsave)
 			asm volatile("xsave64 %0" : "+m"(s->area) : "a"((u32)host_xcr0),
 				     "d"((u32)(host_xcr0 >> 32)));
 		else
@@ -88,7 +87,7 @@ void fpu_switch(struct fpu_state *s, struct fpu_state *t)
 		}
 		t = &reset_state;
 	}
-	if (has_xsave)
+	if (fpu_has_xsave)
 		asm volatile("xrstor64 %0" : : "m"(t->area), "a"((u32)host_xcr0),
 			     "d"((u32)(host_xcr0 >> 32)));
 	else

@@ -30,8 +30,15 @@ void fpu_switch(struct fpu_state *s, struct fpu_state *t);
 /** XCR0 values a guest may set with XSETBV: 0 if the CPU has no XSAVE. */
 u64 fpu_xcr0_supported(void);
 
-/** Loads a guest's XCR0 before entry / the host's after exit. */
-void fpu_load_xcr0(u64 xcr0);
+/** Loads a guest's XCR0 before entry / the host's after exit (nothing to
+ *  do on a CPU without XSAVE: inline, as it is on every entry and exit). */
+extern bool fpu_has_xsave;
+void fpu_write_xcr0(u64 xcr0);
+static inline void fpu_load_xcr0(u64 xcr0)
+{
+	if (fpu_has_xsave && xcr0)
+		fpu_write_xcr0(xcr0);
+}
 u64 fpu_host_xcr0(void);
 
 #endif

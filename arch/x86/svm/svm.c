@@ -240,6 +240,7 @@ static int svm_vcpu_create(struct vcpu *v, enum vcpu_mode mode, struct slat *sla
 	c->np_enable = 1;
 	c->n_cr3 = slat->pt.root_phys;
 	init_save_area(v, mode);
+	v->cr_dirty = true;
 	v->tlb_flush = true;
 	return 0;
 }
@@ -249,6 +250,7 @@ static void svm_vcpu_reset(struct vcpu *v, enum vcpu_mode mode)
 	struct vmcb_control *c = &vmcb_of(v)->control;
 
 	init_save_area(v, mode);
+	v->cr_dirty = true;
 	c->event_inj = 0;
 	c->int_ctl = SVM_V_INTR_MASKING;
 	c->int_state = 0;
@@ -411,11 +413,14 @@ static void svm_run(struct vcpu *v, struct vm_exit *exit)
 	s->rsp = v->regs.rsp;
 	s->rax = v->regs.rax;
 	s->rflags = v->regs.rflags;
-	s->cr0 = v->regs.cr0;
-	s->cr2 = v->regs.cr2;
-	s->cr3 = v->regs.cr3;
-	s->cr4 = v->regs.cr4;
-	s->efer = v->regs.efer;
+	if (v->hvm || v->cr_dirty) {
+		s->cr0 = v->regs.cr0;
+		s->cr2 = v->regs.cr2;
+		s->cr3 = v->regs.cr3;
+		s->cr4 = v->regs.cr4;
+		s->efer = v->regs.efer;
+		v->cr_dirty = false;
+	}
 	if (svm.asid_shared)
 		v->tlb_flush = true;
 	vmcb->control.tlb_control = v->tlb_flush ? (svm.flush_by_asid ? 3 : 1) : 0;
@@ -435,15 +440,17 @@ static void svm_run(struct vcpu *v, struct vm_exit *exit)
 	v->regs.rsp = s->rsp;
 	v->regs.rax = s->rax;
 	v->regs.rflags = s->rflags;
-	v->regs.cr0 = s->cr0;
-	v->regs.cr2 = s->cr2;
-	v->regs.cr3 = s->cr3;
-	v->regs.cr4 = s->cr4;
-	v->regs.efer = s->efer;
 	v->regs.cpl = s->cpl;
-	v->regs.cs_base = s->cs.base;
-	v->regs.cs_bits = (s->cs.attrib & (1u << 9)) && (s->efer & EFER_LMA) ? 64
-			  : (s->cs.attrib & (1u << 10)) ? 32 : 16;
+	if (v->hvm) {
+		v->regs.cr0 = s->cr0;
+		v->regs.cr2 = s->cr2;
+		v->regs.cr3 = s->cr3;
+		v->regs.cr4 = s->cr4;
+		v->regs.efer = s->efer;
+		v->regs.cs_base = s->cs.base;
+		v->regs.cs_bits = (s->cs.attrib & (1u << 9)) && (s->efer & EFER_LMA) ? 64
+				  : (s->cs.attrib & (1u << 10)) ? 32 : 16;
+	}
 	decode_exit(vmcb, exit);
 
 	/* §15.7.2: an event whose delivery the exit interrupted is in
