@@ -31,6 +31,33 @@ struct guest_regs {
 	u8 cs_bits;  /* 16, 32 or 64: the code size of CS (L and D bits) */
 };
 
+/**
+ * The general register numbered as instructions number them (ModR/M and REX,
+ * Intel SDM Vol. 2 §2.1.5; also VMX exit qualifications): RAX, RCX, RDX, RBX,
+ * RSP, RBP, RSI, RDI, R8-R15.  n is taken mod 16.
+ */
+static inline u64 *guest_reg(struct guest_regs *r, unsigned n)
+{
+	switch (n & 15) {
+	case 0: return &r->rax;
+	case 1: return &r->rcx;
+	case 2: return &r->rdx;
+	case 3: return &r->rbx;
+	case 4: return &r->rsp;
+	case 5: return &r->rbp;
+	case 6: return &r->rsi;
+	case 7: return &r->rdi;
+	case 8: return &r->r8;
+	case 9: return &r->r9;
+	case 10: return &r->r10;
+	case 11: return &r->r11;
+	case 12: return &r->r12;
+	case 13: return &r->r13;
+	case 14: return &r->r14;
+	default: return &r->r15;
+	}
+}
+
 /** Why the guest stopped running. */
 enum vm_exit_reason {
 	VMEXIT_NONE = 0,

@@ -269,31 +269,9 @@ fail:
 	return c.overlong ? -E_INVAL : err;
 }
 
-static u64 *gpr(struct guest_regs *r, unsigned reg)
-{
-	switch (reg & 15) {
-	case 0: return &r->rax;
-	case 1: return &r->rcx;
-	case 2: return &r->rdx;
-	case 3: return &r->rbx;
-	case 4: return &r->rsp;
-	case 5: return &r->rbp;
-	case 6: return &r->rsi;
-	case 7: return &r->rdi;
-	case 8: return &r->r8;
-	case 9: return &r->r9;
-	case 10: return &r->r10;
-	case 11: return &r->r11;
-	case 12: return &r->r12;
-	case 13: return &r->r13;
-	case 14: return &r->r14;
-	default: return &r->r15;
-	}
-}
-
 u64 decode_reg_get(const struct guest_regs *regs, unsigned reg, unsigned size, bool high8)
 {
-	u64 v = *gpr((struct guest_regs *)regs, reg);
+	u64 v = *guest_reg((struct guest_regs *)regs, reg);
 
 	if (high8)
 		return (v >> 8) & 0xff;
@@ -302,7 +280,7 @@ u64 decode_reg_get(const struct guest_regs *regs, unsigned reg, unsigned size, b
 
 void decode_reg_set(struct guest_regs *regs, unsigned reg, unsigned size, bool high8, u64 value)
 {
-	u64 *r = gpr(regs, reg);
+	u64 *r = guest_reg(regs, reg);
 
 	if (high8)
 		*r = (*r & ~0xff00ULL) | ((value & 0xff) << 8);

@@ -1236,31 +1236,6 @@ static void decode_exit(struct vm_exit *e)
 
 /* ---- Control-register accesses ------------------------------------------ */
 
-/* The general register numbered as in ModR/M and the CR-access exit
- * qualification (§28.2.1, Table 28-3): RAX, RCX, RDX, RBX, RSP, RBP, RSI,
- * RDI, R8-R15. */
-static u64 *gpr(struct guest_regs *r, unsigned n)
-{
-	switch (n) {
-	case 0: return &r->rax;
-	case 1: return &r->rcx;
-	case 2: return &r->rdx;
-	case 3: return &r->rbx;
-	case 4: return &r->rsp;
-	case 5: return &r->rbp;
-	case 6: return &r->rsi;
-	case 7: return &r->rdi;
-	case 8: return &r->r8;
-	case 9: return &r->r9;
-	case 10: return &r->r10;
-	case 11: return &r->r11;
-	case 12: return &r->r12;
-	case 13: return &r->r13;
-	case 14: return &r->r14;
-	default: return &r->r15;
-	}
-}
-
 #define CR0_TS (1ULL << 3)
 #define CR0_NW (1ULL << 29)
 #define CR0_CD (1ULL << 30)
@@ -1327,7 +1302,7 @@ static bool handle_cr_access(struct vcpu *v, u64 q, u32 insn_len)
 
 	switch (CR_QUAL_TYPE(q)) {
 	case CR_ACCESS_MOV_TO:
-		val = *gpr(r, CR_QUAL_GPR(q));
+		val = *guest_reg(r, CR_QUAL_GPR(q));
 		if (r->cs_bits != 64)
 			val = (u32)val;
 		if (cr == 0)
@@ -1342,7 +1317,7 @@ static bool handle_cr_access(struct vcpu *v, u64 q, u32 insn_len)
 	case CR_ACCESS_MOV_FROM:
 		if (cr != 3)
 			return false;
-		*gpr(r, CR_QUAL_GPR(q)) = r->cr3;
+		*guest_reg(r, CR_QUAL_GPR(q)) = r->cr3;
 		break;
 	case CR_ACCESS_CLTS:
 		r->cr0 &= ~CR0_TS;
