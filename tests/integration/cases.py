@@ -3,6 +3,7 @@
 Expectations are regular expressions over serial lines.  Configs live in
 tests/integration/configs/; guest images come from build/guests/.
 """
+from expect import ATTACK_CONTAINED, ATTACK_FORBID, HELLO, attack_stop
 from harness import Case, DEFAULT_FORBID
 
 CONF = "tests/integration/configs/"
@@ -109,17 +110,12 @@ TICKER_ON_TIME = ticker_on_time()
 TICKER_DONE = ("ticker goes on through it all",
                r"^\[test-ticker\] 20 window starts, .* 0 outside its windows, \d+ missed$")
 FAILS = [r"FAIL", r"\[hv\] partition test-ticker stopped: (?!exited with code 0)"]
-HELLO = ("hello prints", r"^\[hello\] hello from partition 0 'hello': ABI 1\.\d+, 2 MiB of memory$")
 
 
 def ticker_window(planned_us):
     return (f"ticker window at +{planned_us} us",
             rf"^\[test-ticker\] window \d+ start \+{planned_us // 1000}\d{{3}}\.\d{{3}} us in frame \d+ "
             rf"\(planned \+{planned_us} us, late {TICK_US} us\)$")
-
-
-def attack_stop(check, reason):
-    return (check, r"^\[hv\] partition attack stopped: " + reason)
 
 
 CASES += [
@@ -136,37 +132,15 @@ CASES += [
           ticker_window(4000), ticker_window(9000), TICKER_ON_TIME],
          qemu_args=ICOUNT, timeout=50, forbid=DEFAULT_FORBID + FAILS),
     Case("pv-attack", CONF + "attack.conf",
-         [HELLO,
-          ("hypercall argument checks", r"^\[attack\] ok: all hypercall argument checks passed$"),
-          ("control calls refused without the capability",
-           r"^\[attack\] ok: partition restart without the control capability -> -1$"),
-          attack_stop("read outside memory", r"read outside its memory at 0x200000 "),
-          attack_stop("write outside memory", r"write outside its memory at 0x40000000 "),
-          attack_stop("write start-info page", r"write of its read-only start-info page at 0x1000 "),
-          attack_stop("uart port", r"port I/O \(write of 1 bytes at port 0x3f8\) is not allowed$"),
-          attack_stop("pic port", r"port I/O \(write of 1 bytes at port 0x20\) is not allowed$"),
-          attack_stop("wrmsr efer", r"write of MSR 0xc0000080 is not allowed$"),
-          attack_stop("rdmsr vm_hsave_pa", r"read of MSR 0xc0010117 is not allowed$"),
-          attack_stop("wrmsr vm_hsave_pa", r"write of MSR 0xc0010117 is not allowed$"),
-          attack_stop("rdmsr vm_cr", r"read of MSR 0xc0010114 is not allowed$"),
-          attack_stop("wrmsr vm_cr", r"write of MSR 0xc0010114 is not allowed$"),
-          ("vmrun reported", r"^\[hv\] partition attack: virtualization instruction at 0x[0-9a-f]+ \(exit 0x80\): #UD injected$"),
-          ("vmrun raised #UD in the guest", r"^\[attack\] ok: VMRUN raised #UD at rip "),
-          ("skinit raised #UD in the guest", r"^\[attack\] ok: SKINIT raised #UD at rip "),
+         [HELLO] + ATTACK_CONTAINED +
+         [("vmrun reported", r"^\[hv\] partition attack: virtualization instruction at 0x[0-9a-f]+ \(exit 0x80\): #UD injected$"),
           ("invlpga raised #UD in the guest", r"^\[attack\] ok: INVLPGA raised #UD at rip "),
-          # Without an IDT the #UD cannot be delivered: today the IDT read at
-          # gpa 0x60 stops it; a triple fault would be as right.
-          attack_stop("#UD without an IDT", r"(read outside its memory at 0x60 |triple fault)"),
-          attack_stop("triple fault", r"triple fault at rip 0x[0-9a-f]+$"),
-          ("cli; hlt contained", r"^\[hv\] partition attack: HLT with interrupts off at 0x[0-9a-f]+; it keeps only its own windows$"),
-          ("restarted after each fault", r"^\[hv\] partition attack restarted \(restart 12\)$"),
-          ("boot count follows restarts", r"^\[attack\] attack 12: cli, then hlt forever$"),
           # A restart clears the partition's RAM in slices, in its own
           # windows only: no window of another partition is missed or late.
           ("ticker's windows all kept", r"^\[test-ticker\] 100 window starts, .* 0 missed$"),
           ticker_on_time(100)],
          qemu_args=ICOUNT, timeout=120,
-         forbid=DEFAULT_FORBID + FAILS + [r"restarted \(restart 13\)", r"was not stopped"]),
+         forbid=DEFAULT_FORBID + FAILS + ATTACK_FORBID),
     Case("pv-fault-halt", CONF + "fault-halt.conf",
          [HELLO,
           attack_stop("stopped on its first fault", r"read outside its memory at 0x200000 "),
