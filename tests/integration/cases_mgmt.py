@@ -65,13 +65,18 @@ def step(results, name, fn):
     return ok
 
 
+def server_answers(port):
+    """The first result of every host-side run: the server answers at all
+    (polled for up to 30 s)."""
+    ok, tries, err = mgmt_http.wait_ready(port, tries=60, pause=0.5)
+    return [("server answers", ok, f"(after {tries} tries)" if ok
+             else f"no answer after {tries} tries: {err}")]
+
+
 def api_steps(port, serial):
     """List, console, restart, stop/start, with curl."""
-    results = []
-    ok, tries, err = mgmt_http.wait_ready(port, tries=60, pause=0.5)
-    results.append(("server answers", ok, f"(after {tries} tries)" if ok
-                    else f"no answer after {tries} tries: {err}"))
-    if not ok:
+    results = server_answers(port)
+    if not results[-1][1]:
         return results
 
     def listing():
@@ -120,11 +125,8 @@ def api_steps(port, serial):
 
 def chromium_steps(port, serial):
     """The status page in headless Chromium lists the partitions."""
-    results = []
-    ok, tries, err = mgmt_http.wait_ready(port, tries=60, pause=0.5)
-    results.append(("server answers", ok, f"(after {tries} tries)" if ok
-                    else f"no answer after {tries} tries: {err}"))
-    if not ok:
+    results = server_answers(port)
+    if not results[-1][1]:
         return results
 
     def dom():
@@ -169,11 +171,8 @@ BAD_REQUESTS = [
 def malformed_steps(port, serial):
     """Each bad request gets its 4xx with a JSON error, then a good one is
     answered."""
-    results = []
-    ok, tries, err = mgmt_http.wait_ready(port, tries=60, pause=0.5)
-    results.append(("server answers", ok, f"(after {tries} tries)" if ok
-                    else f"no answer after {tries} tries: {err}"))
-    if not ok:
+    results = server_answers(port)
+    if not results[-1][1]:
         return results
     for name, data, want in BAD_REQUESTS:
         def check():
