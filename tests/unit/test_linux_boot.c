@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "kernel/errno.h"
+#include "kernel/lib/bytes.h"
 #include "kernel/hvm/linux_boot.h"
 
 #define RAM_SIZE (64u << 20)
@@ -26,65 +27,26 @@ static uint8_t *ram;
 static uint8_t image[IMAGE_SIZE];
 static uint8_t initrd[8192];
 
-static void put8(uint8_t *p, uint32_t off, uint8_t v)
-{
-	p[off] = v;
-}
-static void put16(uint8_t *p, uint32_t off, uint16_t v)
-{
-	memcpy(p + off, &v, 2);
-}
-static void put32(uint8_t *p, uint32_t off, uint32_t v)
-{
-	memcpy(p + off, &v, 4);
-}
-static void put64(uint8_t *p, uint32_t off, uint64_t v)
-{
-	memcpy(p + off, &v, 8);
-}
-static uint8_t get8(uint64_t gpa)
-{
-	return ram[gpa];
-}
-static uint16_t get16(uint64_t gpa)
-{
-	uint16_t v;
-	memcpy(&v, ram + gpa, 2);
-	return v;
-}
-static uint32_t get32(uint64_t gpa)
-{
-	uint32_t v;
-	memcpy(&v, ram + gpa, 4);
-	return v;
-}
-static uint64_t get64(uint64_t gpa)
-{
-	uint64_t v;
-	memcpy(&v, ram + gpa, 8);
-	return v;
-}
-
 /* A bzImage header as boot.rst describes it, protocol 2.15, 64-bit,
  * relocatable, preferring 16 MiB, needing 8 MiB from its load address. */
 static void make_image(void)
 {
 	memset(image, 0, sizeof(image));
-	put8(image, 0x1f1, SETUP_SECTS);
-	put32(image, 0x1f4, KERNEL_BYTES / 16);
-	put16(image, 0x1fe, 0xaa55);
-	put8(image, 0x200, 0xeb);
-	put8(image, 0x201, 0x6a); /* header ends at 0x26c */
+	wr8(image, 0x1f1, SETUP_SECTS);
+	wr32(image, 0x1f4, KERNEL_BYTES / 16);
+	wr16(image, 0x1fe, 0xaa55);
+	wr8(image, 0x200, 0xeb);
+	wr8(image, 0x201, 0x6a); /* header ends at 0x26c */
 	memcpy(image + 0x202, "HdrS", 4);
-	put16(image, 0x206, 0x020f);
-	put8(image, 0x211, 0x01);	 /* LOADED_HIGH */
-	put32(image, 0x22c, 0x7fffffff); /* initrd_addr_max */
-	put32(image, 0x230, 0x200000);	 /* kernel_alignment */
-	put8(image, 0x234, 1);		 /* relocatable */
-	put16(image, 0x236, 0x3);	 /* XLF_KERNEL_64 | ABOVE_4G */
-	put32(image, 0x238, 2047);	 /* cmdline_size */
-	put64(image, 0x258, 0x1000000);	 /* pref_address */
-	put32(image, 0x260, 0x800000);	 /* init_size */
+	wr16(image, 0x206, 0x020f);
+	wr8(image, 0x211, 0x01);	 /* LOADED_HIGH */
+	wr32(image, 0x22c, 0x7fffffff); /* initrd_addr_max */
+	wr32(image, 0x230, 0x200000);	 /* kernel_alignment */
+	wr8(image, 0x234, 1);		 /* relocatable */
+	wr16(image, 0x236, 0x3);	 /* XLF_KERNEL_64 | ABOVE_4G */
+	wr32(image, 0x238, 2047);	 /* cmdline_size */
+	wr64(image, 0x258, 0x1000000);	 /* pref_address */
+	wr32(image, 0x260, 0x800000);	 /* init_size */
 	for (unsigned i = 0; i < KERNEL_BYTES; i++)
 		image[(SETUP_SECTS + 1) * 512 + i] = (uint8_t)(i * 7 + 1);
 	for (unsigned i = 0; i < sizeof(initrd); i++)
@@ -136,40 +98,40 @@ static void loads_a_good_image(void **state)
 	assert_memory_equal(ram + 0x1000000, image + (SETUP_SECTS + 1) * 512, KERNEL_BYTES);
 	/* The zero page: setup header copied, loader fields set. */
 	assert_memory_equal(ram + zp + 0x1f1, image + 0x1f1, 0x210 - 0x1f1);
-	assert_int_equal(get8(zp + 0x210), 0xff);
-	assert_int_equal(get8(zp + 0x211) & 0x81, 0x81);
-	assert_int_not_equal(get16(zp + 0x224), 0);
-	assert_int_equal(get64(zp + 0x070), 0xe0000);
-	assert_int_equal(get64(zp + 0x258), 0x1000000);
-	assert_string_equal((char *)ram + get32(zp + 0x228), "console=ttyS0 quiet");
-	assert_int_equal(get32(zp + 0xc8), 0);
+	assert_int_equal(rd8(ram, zp + 0x210), 0xff);
+	assert_int_equal(rd8(ram, zp + 0x211) & 0x81, 0x81);
+	assert_int_not_equal(rd16(ram, zp + 0x224), 0);
+	assert_int_equal(rd64(ram, zp + 0x070), 0xe0000);
+	assert_int_equal(rd64(ram, zp + 0x258), 0x1000000);
+	assert_string_equal((char *)ram + rd32(ram, zp + 0x228), "console=ttyS0 quiet");
+	assert_int_equal(rd32(ram, zp + 0xc8), 0);
 	/* The initrd: at the top of RAM, page aligned, above the kernel. */
-	uint64_t rd = get32(zp + 0x218) | (uint64_t)get32(zp + 0xc0) << 32;
-	assert_int_equal(get32(zp + 0x21c), sizeof(initrd));
+	uint64_t rd = rd32(ram, zp + 0x218) | (uint64_t)rd32(ram, zp + 0xc0) << 32;
+	assert_int_equal(rd32(ram, zp + 0x21c), sizeof(initrd));
 	assert_int_equal(rd % 4096, 0);
 	assert_true(rd >= 0x1000000 + 0x800000);
 	assert_true(rd + sizeof(initrd) <= RAM_SIZE);
 	assert_true(rd + sizeof(initrd) > RAM_SIZE - 4096);
 	assert_memory_equal(ram + rd, initrd, sizeof(initrd));
 	/* e820: usable low memory, reserved legacy area, RAM from 1 MiB. */
-	assert_int_equal(get8(zp + 0x1e8), 3);
+	assert_int_equal(rd8(ram, zp + 0x1e8), 3);
 	const uint64_t e = zp + 0x2d0;
-	assert_int_equal(get64(e), 0);
-	assert_int_equal(get64(e + 8), 0x9fc00);
-	assert_int_equal(get32(e + 16), 1);
-	assert_int_equal(get64(e + 20), 0x9fc00);
-	assert_int_equal(get64(e + 28), 0x100000 - 0x9fc00);
-	assert_int_equal(get32(e + 36), 2);
-	assert_int_equal(get64(e + 40), 0x100000);
-	assert_int_equal(get64(e + 48), RAM_SIZE - 0x100000);
-	assert_int_equal(get32(e + 56), 1);
+	assert_int_equal(rd64(ram, e), 0);
+	assert_int_equal(rd64(ram, e + 8), 0x9fc00);
+	assert_int_equal(rd32(ram, e + 16), 1);
+	assert_int_equal(rd64(ram, e + 20), 0x9fc00);
+	assert_int_equal(rd64(ram, e + 28), 0x100000 - 0x9fc00);
+	assert_int_equal(rd32(ram, e + 36), 2);
+	assert_int_equal(rd64(ram, e + 40), 0x100000);
+	assert_int_equal(rd64(ram, e + 48), RAM_SIZE - 0x100000);
+	assert_int_equal(rd32(ram, e + 56), 1);
 	/* The boot structures lie in the reserved area. */
 	assert_true(b.gdt_base >= 0x9fc00 && b.gdt_base < 0x100000);
 	assert_true(b.cr3 >= 0x9fc00 && b.cr3 < 0x100000);
 	assert_true(zp >= 0x9fc00 && zp < 0x100000);
 	/* GDT: 64-bit code (L, P, DPL 0, execute/read) and flat data. */
 	assert_int_equal(b.gdt_limit, 31);
-	uint64_t cs = get64(b.gdt_base + 0x10), ds = get64(b.gdt_base + 0x18);
+	uint64_t cs = rd64(ram, b.gdt_base + 0x10), ds = rd64(ram, b.gdt_base + 0x18);
 	assert_true(cs & (1ull << 53));		 /* L */
 	assert_false(cs & (1ull << 54));	 /* D must be 0 with L */
 	assert_true(cs & (1ull << 47));		 /* P */
@@ -177,10 +139,10 @@ static void loads_a_good_image(void **state)
 	assert_true(ds & (1ull << 47));
 	assert_int_equal((ds >> 40) & 0xf, 0x2); /* read/write */
 	/* Page tables: identity, 2 MiB pages, covering all of RAM. */
-	uint64_t pdpt = get64(b.cr3) & ~0xfffull;
+	uint64_t pdpt = rd64(ram, b.cr3) & ~0xfffull;
 	for (uint64_t a = 0; a < RAM_SIZE; a += 2u << 20) {
-		uint64_t pd = get64(pdpt + (a >> 30) * 8) & ~0xfffull;
-		uint64_t pde = get64(pd + ((a >> 21) & 511) * 8);
+		uint64_t pd = rd64(ram, pdpt + (a >> 30) * 8) & ~0xfffull;
+		uint64_t pde = rd64(ram, pd + ((a >> 21) & 511) * 8);
 		assert_int_equal(pde & 0x83, 0x83);
 		assert_int_equal(pde & ~0xfffull, a);
 	}
@@ -192,11 +154,11 @@ static void places_kernel_low_when_pref_does_not_fit(void **state)
 	struct hvm_boot b;
 	const char *why;
 
-	put32(image, 0x260, 60u << 20); /* 16 MiB + 60 MiB > 64 MiB */
+	wr32(image, 0x260, 60u << 20); /* 16 MiB + 60 MiB > 64 MiB */
 	assert_int_equal(load(NULL, NULL, 0, &b, &why), 0);
 	assert_int_equal(b.rip, 0x200000 + 0x200);
-	assert_int_equal(get8(HVM_BOOT_CMDLINE_GPA), 0);
-	assert_int_equal(get32(HVM_BOOT_INFO_GPA + 0x218), 0);
+	assert_int_equal(rd8(ram, HVM_BOOT_CMDLINE_GPA), 0);
+	assert_int_equal(rd32(ram, HVM_BOOT_INFO_GPA + 0x218), 0);
 }
 
 static void refuse(const char *expect, const char *cmdline, uint64_t rd_size)
@@ -219,32 +181,32 @@ static void refuses_malformed_images(void **state)
 	(void)state;
 	memcpy(image + 0x202, "HdrT", 4);
 	refuse("not a bzImage", NULL, 0);
-	put16(image, 0x1fe, 0);
+	wr16(image, 0x1fe, 0);
 	refuse("not a bzImage", NULL, 0);
-	put16(image, 0x206, 0x020b);
+	wr16(image, 0x206, 0x020b);
 	refuse("older than 2.12", NULL, 0);
-	put16(image, 0x236, 0x2);
+	wr16(image, 0x236, 0x2);
 	refuse("no 64-bit entry", NULL, 0);
-	put8(image, 0x211, 0);
+	wr8(image, 0x211, 0);
 	refuse("zImage", NULL, 0);
-	put8(image, 0x1f1, 200);
+	wr8(image, 0x1f1, 200);
 	refuse("setup_sects", NULL, 0);
-	put32(image, 0x1f4, KERNEL_BYTES / 16 + 1);
+	wr32(image, 0x1f4, KERNEL_BYTES / 16 + 1);
 	refuse("syssize", NULL, 0);
-	put32(image, 0x1f4, 0);
+	wr32(image, 0x1f4, 0);
 	refuse("syssize", NULL, 0);
-	put32(image, 0x260, 0x100);
+	wr32(image, 0x260, 0x100);
 	refuse("init_size is smaller", NULL, 0);
-	put32(image, 0x260, 0xffffffff);
+	wr32(image, 0x260, 0xffffffff);
 	refuse("do not fit", NULL, 0);
-	put8(image, 0x234, 0); /* fixed at 16 MiB, needs 60 MiB */
-	put32(image, 0x260, 60u << 20);
+	wr8(image, 0x234, 0); /* fixed at 16 MiB, needs 60 MiB */
+	wr32(image, 0x260, 60u << 20);
 	refuse("do not fit", NULL, 0);
-	put32(image, 0x230, 0x3000); /* not a power of two */
+	wr32(image, 0x230, 0x3000); /* not a power of two */
 	refuse("kernel_alignment", NULL, 0);
-	put8(image, 0x201, 0x10);
+	wr8(image, 0x201, 0x10);
 	refuse("setup header length", NULL, 0);
-	put8(image, 0x201, 0xff);
+	wr8(image, 0x201, 0xff);
 	refuse("setup header length", NULL, 0);
 }
 
@@ -254,13 +216,13 @@ static void refuses_what_does_not_fit(void **state)
 	static char longline[3000];
 	memset(longline, 'x', sizeof(longline) - 1);
 	refuse("command line longer", longline, 0);
-	put32(image, 0x22c, 0x1000fff); /* initrd_addr_max inside the kernel */
-	put16(image, 0x236, 0x1);
+	wr32(image, 0x22c, 0x1000fff); /* initrd_addr_max inside the kernel */
+	wr16(image, 0x236, 0x1);
 	refuse("initrd does not fit", NULL, sizeof(initrd));
-	put32(image, 0x22c, 0x1000);
-	put16(image, 0x236, 0x1);
+	wr32(image, 0x22c, 0x1000);
+	wr16(image, 0x236, 0x1);
 	refuse("initrd does not fit", NULL, sizeof(initrd));
-	put32(image, 0x260, 0x800000);
+	wr32(image, 0x260, 0x800000);
 	{
 		struct hvm_boot b;
 		const char *why;

@@ -12,33 +12,13 @@
 #include <cmocka.h>
 
 #include "kernel/errno.h"
+#include "kernel/lib/bytes.h"
 #include "kernel/hvm/multiboot.h"
 
 #define RAM_SIZE (16u << 20)
 
 static uint8_t *ram;
 static uint8_t img[0x3000];
-
-static void put16(uint8_t *p, uint32_t off, uint16_t v)
-{
-	memcpy(p + off, &v, 2);
-}
-static void put32(uint8_t *p, uint32_t off, uint32_t v)
-{
-	memcpy(p + off, &v, 4);
-}
-static uint32_t get32(uint64_t gpa)
-{
-	uint32_t v;
-	memcpy(&v, ram + gpa, 4);
-	return v;
-}
-static uint64_t get64(uint64_t gpa)
-{
-	uint64_t v;
-	memcpy(&v, ram + gpa, 8);
-	return v;
-}
 
 static int setup(void **state)
 {
@@ -61,14 +41,14 @@ static int teardown(void **state)
  * at 1 MiB, 0x1000 bytes of bss follow. */
 static void mb1_address_image(uint32_t off, uint32_t flags)
 {
-	put32(img, off, 0x1badb002);
-	put32(img, off + 4, flags);
-	put32(img, off + 8, (uint32_t) - (0x1badb002u + flags));
-	put32(img, off + 12, 0x100000 + off);		       /* header_addr */
-	put32(img, off + 16, 0x100000);			       /* load_addr */
-	put32(img, off + 20, 0x100000 + sizeof(img));	       /* load_end_addr */
-	put32(img, off + 24, 0x100000 + sizeof(img) + 0x1000); /* bss_end */
-	put32(img, off + 28, 0x101000);			       /* entry */
+	wr32(img, off, 0x1badb002);
+	wr32(img, off + 4, flags);
+	wr32(img, off + 8, (uint32_t) - (0x1badb002u + flags));
+	wr32(img, off + 12, 0x100000 + off);		       /* header_addr */
+	wr32(img, off + 16, 0x100000);			       /* load_addr */
+	wr32(img, off + 20, 0x100000 + sizeof(img));	       /* load_end_addr */
+	wr32(img, off + 24, 0x100000 + sizeof(img) + 0x1000); /* bss_end */
+	wr32(img, off + 28, 0x101000);			       /* entry */
 }
 
 /* An ELF32 image: one PT_LOAD of the file's second page at paddr 2 MiB,
@@ -79,20 +59,20 @@ static void elf32_image(void)
 	img[4] = 1;
 	img[5] = 1;
 	img[6] = 1;
-	put16(img, 16, 2);
-	put16(img, 18, 3);
-	put32(img, 20, 1);
-	put32(img, 24, 0xc0200010); /* entry (virtual) */
-	put32(img, 28, 52);	    /* phoff */
-	put16(img, 40, 52);
-	put16(img, 42, 32);
-	put16(img, 44, 1);
-	put32(img, 52, 1);	    /* PT_LOAD */
-	put32(img, 56, 0x1000);	    /* offset */
-	put32(img, 60, 0xc0200000); /* vaddr */
-	put32(img, 64, 0x200000);   /* paddr */
-	put32(img, 68, 0x2000);	    /* filesz */
-	put32(img, 72, 0x3000);	    /* memsz */
+	wr16(img, 16, 2);
+	wr16(img, 18, 3);
+	wr32(img, 20, 1);
+	wr32(img, 24, 0xc0200010); /* entry (virtual) */
+	wr32(img, 28, 52);	    /* phoff */
+	wr16(img, 40, 52);
+	wr16(img, 42, 32);
+	wr16(img, 44, 1);
+	wr32(img, 52, 1);	    /* PT_LOAD */
+	wr32(img, 56, 0x1000);	    /* offset */
+	wr32(img, 60, 0xc0200000); /* vaddr */
+	wr32(img, 64, 0x200000);   /* paddr */
+	wr32(img, 68, 0x2000);	    /* filesz */
+	wr32(img, 72, 0x3000);	    /* memsz */
 }
 
 static void mb1_with_address_fields(void **state)
@@ -114,7 +94,7 @@ static void mb1_with_address_fields(void **state)
 	assert_int_equal(b.ds, 0x18);
 	assert_int_equal(b.cr3, 0);
 	/* 32-bit flat code: D set, L clear. */
-	uint64_t cs = get64(b.gdt_base + 0x10);
+	uint64_t cs = rd64(ram, b.gdt_base + 0x10);
 	assert_true(cs & (1ull << 54));
 	assert_false(cs & (1ull << 53));
 	assert_memory_equal(ram + 0x100000, img, sizeof(img));
@@ -122,17 +102,17 @@ static void mb1_with_address_fields(void **state)
 		assert_int_equal(ram[0x100000 + sizeof(img) + i], 0); /* bss zeroed */
 	/* The information (MB1 3.3). */
 	uint64_t mbi = b.rbx;
-	uint32_t flags = get32(mbi);
+	uint32_t flags = rd32(ram, mbi);
 	assert_int_equal(flags & 0x245, 0x245);
-	assert_int_equal(get32(mbi + 4), 639);
-	assert_int_equal(get32(mbi + 8), (RAM_SIZE - 0x100000) / 1024);
-	assert_string_equal((char *)ram + get32(mbi + 16), "mb args");
-	assert_string_equal((char *)ram + get32(mbi + 64), "Partita");
-	uint32_t len = get32(mbi + 44), at = get32(mbi + 48), n = 0;
+	assert_int_equal(rd32(ram, mbi + 4), 639);
+	assert_int_equal(rd32(ram, mbi + 8), (RAM_SIZE - 0x100000) / 1024);
+	assert_string_equal((char *)ram + rd32(ram, mbi + 16), "mb args");
+	assert_string_equal((char *)ram + rd32(ram, mbi + 64), "Partita");
+	uint32_t len = rd32(ram, mbi + 44), at = rd32(ram, mbi + 48), n = 0;
 	uint64_t ram_total = 0;
-	for (uint32_t p = at; p < at + len; p += get32(p) + 4, n++)
-		if (get32(p + 20) == 1)
-			ram_total += get64(p + 12);
+	for (uint32_t p = at; p < at + len; p += rd32(ram, p) + 4, n++)
+		if (rd32(ram, p + 20) == 1)
+			ram_total += rd64(ram, p + 12);
 	assert_int_equal(n, 3);
 	assert_int_equal(ram_total, RAM_SIZE - (0x100000 - 0x9fc00));
 }
@@ -144,13 +124,13 @@ static void mb1_elf32(void **state)
 	const char *why = NULL;
 
 	elf32_image();
-	put32(img, 0x800, 0x1badb002);
-	put32(img, 0x804, 2);
-	put32(img, 0x808, (uint32_t) - (0x1badb002u + 2));
+	wr32(img, 0x800, 0x1badb002);
+	wr32(img, 0x804, 2);
+	wr32(img, 0x808, (uint32_t) - (0x1badb002u + 2));
 	assert_int_equal(multiboot_load(ram, RAM_SIZE, img, sizeof(img), NULL, 0, &b, &why), 0);
 	assert_int_equal(b.rip, 0x200010); /* entry translated to physical */
 	assert_memory_equal(ram + 0x200000, img + 0x1000, 0x2000);
-	assert_string_equal((char *)ram + get32(b.rbx + 16), "");
+	assert_string_equal((char *)ram + rd32(ram, b.rbx + 16), "");
 }
 
 static void mb2_elf32_with_tags(void **state)
@@ -163,21 +143,21 @@ static void mb2_elf32_with_tags(void **state)
 	elf32_image();
 	/* header 16 + info request (cmdline, mmap, ACPI new) 20 -> 24 +
 	 * framebuffer 20 -> 24 + end 8 */
-	put32(img, h, 0xe85250d6);
-	put32(img, h + 4, 0);
-	put32(img, h + 8, 72);
-	put32(img, h + 12, (uint32_t) - (0xe85250d6u + 72));
-	put16(img, h + 16, 1);
-	put16(img, h + 18, 0);
-	put32(img, h + 20, 20);
-	put32(img, h + 24, 1);
-	put32(img, h + 28, 6);
-	put32(img, h + 32, 15);
-	put16(img, h + 40, 5);
-	put16(img, h + 42, 0);
-	put32(img, h + 44, 20);
-	put16(img, h + 64, 0);
-	put32(img, h + 68, 8);
+	wr32(img, h, 0xe85250d6);
+	wr32(img, h + 4, 0);
+	wr32(img, h + 8, 72);
+	wr32(img, h + 12, (uint32_t) - (0xe85250d6u + 72));
+	wr16(img, h + 16, 1);
+	wr16(img, h + 18, 0);
+	wr32(img, h + 20, 20);
+	wr32(img, h + 24, 1);
+	wr32(img, h + 28, 6);
+	wr32(img, h + 32, 15);
+	wr16(img, h + 40, 5);
+	wr16(img, h + 42, 0);
+	wr32(img, h + 44, 20);
+	wr16(img, h + 64, 0);
+	wr32(img, h + 68, 8);
 	assert_int_equal(multiboot_detect(img, sizeof(img)), 2);
 	memcpy(ram + 0xe0000, "RSD PTR ", 8);
 	ram[0xe0000 + 35] = 0x77;
@@ -187,18 +167,18 @@ static void mb2_elf32_with_tags(void **state)
 	assert_int_equal(b.rip, 0x200010);
 	assert_int_equal(b.rbx % 8, 0);
 	/* Walk the information tags (MB2 3.6). */
-	uint64_t mbi = b.rbx, end = mbi + get32(mbi);
+	uint64_t mbi = b.rbx, end = mbi + rd32(ram, mbi);
 	unsigned seen = 0;
-	for (uint64_t t = mbi + 8; t < end; t = (t + get32(t + 4) + 7) & ~7ull) {
-		uint32_t type = get32(t), size = get32(t + 4);
+	for (uint64_t t = mbi + 8; t < end; t = (t + rd32(ram, t + 4) + 7) & ~7ull) {
+		uint32_t type = rd32(ram, t), size = rd32(ram, t + 4);
 		assert_true(t + size <= end);
 		seen |= 1u << type;
 		if (type == 1)
 			assert_string_equal((char *)ram + t + 8, "two");
 		if (type == 4)
-			assert_int_equal(get32(t + 8), 639);
+			assert_int_equal(rd32(ram, t + 8), 639);
 		if (type == 6) {
-			assert_int_equal(get32(t + 8), 24);
+			assert_int_equal(rd32(ram, t + 8), 24);
 			assert_int_equal((size - 16) / 24, 3);
 		}
 		if (type == 15) {
@@ -231,70 +211,70 @@ static void refusals(void **state)
 {
 	(void)state;
 	refuse("no Multiboot header");
-	put32(img, 0x2000, 0x1badb002); /* beyond 8 KiB */
-	put32(img, 0x2008, (uint32_t)-0x1badb002u);
+	wr32(img, 0x2000, 0x1badb002); /* beyond 8 KiB */
+	wr32(img, 0x2008, (uint32_t)-0x1badb002u);
 	refuse("no Multiboot header");
 	mb1_address_image(0x40, (1u << 16) | 4); /* video mode */
 	refuse("video mode");
 	mb1_address_image(0x40, 1u << 16);
-	put32(img, 0x40 + 16, 0x100000 + 0x80); /* load_addr above header_addr */
+	wr32(img, 0x40 + 16, 0x100000 + 0x80); /* load_addr above header_addr */
 	refuse("header_addr");
 	mb1_address_image(0x40, 1u << 16);
-	put32(img, 0x40 + 28, 0x90000); /* entry outside */
+	wr32(img, 0x40 + 28, 0x90000); /* entry outside */
 	refuse("entry");
 	mb1_address_image(0x40, 1u << 16);
-	put32(img, 0x40 + 20, 0x100000 + sizeof(img) + 1); /* past the file */
+	wr32(img, 0x40 + 20, 0x100000 + sizeof(img) + 1); /* past the file */
 	refuse("outside the file");
 	mb1_address_image(0x40, 1u << 16);
-	put32(img, 0x40 + 12, 0x80040);
-	put32(img, 0x40 + 16, 0x80000); /* below 1 MiB */
-	put32(img, 0x40 + 20, 0x80000 + sizeof(img));
-	put32(img, 0x40 + 24, 0);
-	put32(img, 0x40 + 28, 0x80100);
+	wr32(img, 0x40 + 12, 0x80040);
+	wr32(img, 0x40 + 16, 0x80000); /* below 1 MiB */
+	wr32(img, 0x40 + 20, 0x80000 + sizeof(img));
+	wr32(img, 0x40 + 24, 0);
+	wr32(img, 0x40 + 28, 0x80100);
 	refuse("outside RAM");
 	elf32_image();
-	put32(img, 0x800, 0x1badb002);
-	put32(img, 0x808, (uint32_t)-0x1badb002u);
-	put32(img, 64, 0xfff000); /* segment past 16 MiB of RAM */
+	wr32(img, 0x800, 0x1badb002);
+	wr32(img, 0x808, (uint32_t)-0x1badb002u);
+	wr32(img, 64, 0xfff000); /* segment past 16 MiB of RAM */
 	refuse("outside RAM");
 	elf32_image();
-	put32(img, 0x800, 0x1badb002);
-	put32(img, 0x808, (uint32_t)-0x1badb002u);
-	put32(img, 24, 0x10); /* entry outside */
+	wr32(img, 0x800, 0x1badb002);
+	wr32(img, 0x808, (uint32_t)-0x1badb002u);
+	wr32(img, 24, 0x10); /* entry outside */
 	refuse("entry point");
 	elf32_image();
-	put32(img, 0x800, 0x1badb002);
-	put32(img, 0x808, (uint32_t)-0x1badb002u);
-	put16(img, 44, 200); /* phnum */
+	wr32(img, 0x800, 0x1badb002);
+	wr32(img, 0x808, (uint32_t)-0x1badb002u);
+	wr16(img, 44, 200); /* phnum */
 	refuse("program headers");
 	/* MB2: a required request the platform cannot meet (VBE, type 7). */
 	elf32_image();
-	put32(img, 0x800, 0xe85250d6);
-	put32(img, 0x808, 40);
-	put32(img, 0x80c, (uint32_t) - (0xe85250d6u + 40));
-	put16(img, 0x810, 1);
-	put32(img, 0x814, 12);
-	put32(img, 0x818, 7);
-	put16(img, 0x820, 0);
-	put32(img, 0x824, 8);
+	wr32(img, 0x800, 0xe85250d6);
+	wr32(img, 0x808, 40);
+	wr32(img, 0x80c, (uint32_t) - (0xe85250d6u + 40));
+	wr16(img, 0x810, 1);
+	wr32(img, 0x814, 12);
+	wr32(img, 0x818, 7);
+	wr16(img, 0x820, 0);
+	wr32(img, 0x824, 8);
 	refuse("cannot give");
 	/* MB2: tags without an end tag. */
 	elf32_image();
-	put32(img, 0x800, 0xe85250d6);
-	put32(img, 0x808, 32);
-	put32(img, 0x80c, (uint32_t) - (0xe85250d6u + 32));
-	put16(img, 0x810, 4);
-	put32(img, 0x814, 12);
+	wr32(img, 0x800, 0xe85250d6);
+	wr32(img, 0x808, 32);
+	wr32(img, 0x80c, (uint32_t) - (0xe85250d6u + 32));
+	wr16(img, 0x810, 4);
+	wr32(img, 0x814, 12);
 	refuse("no end tag");
 	/* MB2: an unknown required tag. */
 	elf32_image();
-	put32(img, 0x800, 0xe85250d6);
-	put32(img, 0x808, 32);
-	put32(img, 0x80c, (uint32_t) - (0xe85250d6u + 32));
-	put16(img, 0x810, 99);
-	put32(img, 0x814, 8);
-	put16(img, 0x818, 0);
-	put32(img, 0x81c, 8);
+	wr32(img, 0x800, 0xe85250d6);
+	wr32(img, 0x808, 32);
+	wr32(img, 0x80c, (uint32_t) - (0xe85250d6u + 32));
+	wr16(img, 0x810, 99);
+	wr32(img, 0x814, 8);
+	wr16(img, 0x818, 0);
+	wr32(img, 0x81c, 8);
 	refuse("unknown type");
 }
 
