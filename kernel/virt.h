@@ -14,6 +14,9 @@
 #ifndef PARTITA_VIRT_H
 #define PARTITA_VIRT_H
 
+#include <stddef.h>
+
+#include "arch/x86/guest_regs.h"
 #include "arch/x86/pagetable.h"
 #include "kernel/types.h"
 
@@ -30,6 +33,13 @@ struct guest_regs {
 	u8 cpl;
 	u8 cs_bits;  /* 16, 32 or 64: the code size of CS (L and D bits) */
 };
+
+/* The entry stubs in assembly use these offsets (arch/x86/guest_regs.h). */
+_Static_assert(offsetof(struct guest_regs, rax) == REG_RAX, "guest_regs layout");
+_Static_assert(offsetof(struct guest_regs, rdi) == REG_RDI, "guest_regs layout");
+_Static_assert(offsetof(struct guest_regs, rbp) == REG_RBP, "guest_regs layout");
+_Static_assert(offsetof(struct guest_regs, r8) == REG_R8, "guest_regs layout");
+_Static_assert(offsetof(struct guest_regs, r15) == REG_R15, "guest_regs layout");
 
 /**
  * The general register numbered as instructions number them (ModR/M and REX,

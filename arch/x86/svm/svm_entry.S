@@ -10,20 +10,7 @@
  * SYSCALL and SYSENTER MSRs, KernelGSBase) between the CPU and the VMCB; the
  * caller saved the host's copy of that state before and reloads it after.
  */
-#define REG_RBX 8
-#define REG_RCX 16
-#define REG_RDX 24
-#define REG_RSI 32
-#define REG_RDI 40
-#define REG_RBP 48
-#define REG_R8 56
-#define REG_R9 64
-#define REG_R10 72
-#define REG_R11 80
-#define REG_R12 88
-#define REG_R13 96
-#define REG_R14 104
-#define REG_R15 112
+#include "arch/x86/guest_regs.h"
 
 	.text
 	.global svm_enter

@@ -15,21 +15,7 @@
  * next instruction with CF (VMfailInvalid) or ZF (VMfailValid) set (§31.2);
  * they change no register, so the host's stack is still in place.
  */
-#define REG_RAX 0
-#define REG_RBX 8
-#define REG_RCX 16
-#define REG_RDX 24
-#define REG_RSI 32
-#define REG_RDI 40
-#define REG_RBP 48
-#define REG_R8 56
-#define REG_R9 64
-#define REG_R10 72
-#define REG_R11 80
-#define REG_R12 88
-#define REG_R13 96
-#define REG_R14 104
-#define REG_R15 112
+#include "arch/x86/guest_regs.h"
 
 #define VMCS_HOST_RSP 0x6c14
 
