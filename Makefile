@@ -66,6 +66,10 @@ CORE_OBJS := \
 	drivers/uart16550.o \
 	drivers/acpi.o \
 	drivers/pci.o \
+	drivers/iommu.o \
+	drivers/amd_iommu.o \
+	drivers/intel_vtd.o \
+	kernel/dma.o \
 	kernel/main.o \
 	kernel/virt.o \
 	kernel/partition.o \
