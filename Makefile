@@ -332,6 +332,10 @@ $(MGMT_LIB_OBJS) $(patsubst %.c,$(B)/guests/obj/%.o,$(wildcard guests/mgmt/*.c))
 GUEST_NAMES += mgmt
 GUEST_mgmt_LIBS := $(MGMT_LIB_OBJS) $(LWIP_PORT_OBJS) $(B)/guests/liblwip.a
 
+# The DMA attack (its virtio-net aimed at memory not its own) and its victim.
+GUEST_NAMES += dmaattack dmavictim
+GUEST_dmaattack_LIBS := $(B)/guests/obj/guests/lib/virtio_net.o
+
 # --------------------------------------------------------------------- ESP --
 DEMO_CONF := guests/demo.conf
 

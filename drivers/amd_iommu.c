@@ -33,6 +33,13 @@
  *   - its events carry only the devfn of the requester, not the bus; and
  *     the access type sits in flag bits 1:0 (1 read, 2 write) instead of
  *     the RW flag, which the specification defines only for PR = 1.
+ *   - it writes no event at all: its amdvi_log_event() tests the overflow
+ *     flag with `status | mask` instead of `&`, so it always returns before
+ *     writing (fixed in later QEMU).  What it does leave on a blocked DMA is
+ *     Signaled Target Abort in the IOMMU function's PCI status register.
+ *     The poll therefore also reads and clears that bit and reports a fault
+ *     whose requester and address the IOMMU did not record; iommu.h says
+ *     how the core attributes it.
  *   - INVALIDATE_DEVTAB_ENTRY is a no-op (it caches no entries) and
  *     INVALIDATE_IOMMU_PAGES drops a domain's whole IOTLB; both are sent as
  *     the specification requires.
@@ -278,6 +285,11 @@ static const char *event_name(unsigned code)
 	}
 }
 
+static u16 iommu_bdf; /* the IOMMU's own PCI function */
+
+#define PCI_STATUS 0x06
+#define PCI_STATUS_SIG_TARGET_ABORT (1u << 11) /* RW1C */
+
 static unsigned amd_poll_faults(struct iommu_fault *out, unsigned max)
 {
 	unsigned n = 0;
@@ -290,6 +302,7 @@ static unsigned amd_poll_faults(struct iommu_fault *out, unsigned max)
 		const volatile u64 *ev = evtlog + evt_head / 8;
 		u64 lo = ev[0], hi = ev[1];
 		unsigned code = (unsigned)(lo >> 60), flags = (unsigned)(lo >> 48) & 0xfff;
+		out[n].requester_known = true;
 		out[n].bdf = (u16)lo;
 		out[n].addr = hi;
 		out[n].rw_known = code == EVT_IO_PAGE_FAULT && (flags & EVT_FLAG_PR);
@@ -313,6 +326,17 @@ static unsigned amd_poll_faults(struct iommu_fault *out, unsigned max)
 	}
 	if (status & (STATUS_EVT_INT | STATUS_COMWAIT_INT))
 		wr(MMIO_STATUS, status & (STATUS_EVT_INT | STATUS_COMWAIT_INT));
+
+	/* A blocked request the event log did not record (see the top). */
+	const struct pci_device *self = pci_find_bdf(iommu_bdf >> 8, (iommu_bdf >> 3) & 31, iommu_bdf & 7);
+	if (self && (pci_read(self, PCI_STATUS, 2) & PCI_STATUS_SIG_TARGET_ABORT)) {
+		pci_write(self, PCI_STATUS, 2, PCI_STATUS_SIG_TARGET_ABORT);
+		if (n == 0 && max > 0) {
+			memset(&out[0], 0, sizeof(out[0]));
+			out[0].reason = "request target-aborted, not in the event log";
+			n = 1;
+		}
+	}
 	return n;
 }
 
@@ -334,6 +358,7 @@ static int amd_init(const struct acpi_info *acpi, const struct acpi_iommu *u)
 	unsigned buses = acpi->mcfg_phys ? acpi->mcfg_bus_end + 1u : 256u;
 
 	mmio = phys_to_virt(hpa(u->base));
+	iommu_bdf = u->devid;
 	efr = rd(MMIO_EXT_FEATURES);
 	if (rd(MMIO_CONTROL) & CTRL_IOMMU_EN)
 		log_line("iommu: AMD-Vi was left on by the firmware; reprogramming it");

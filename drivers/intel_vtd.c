@@ -345,6 +345,7 @@ static unsigned vtd_poll_faults(struct iommu_fault *out, unsigned max)
 			if (!(hi & FRCD_F))
 				continue;
 			u64 lo = rd64(r);
+			out[n].requester_known = true;
 			out[n].bdf = (u16)hi;
 			out[n].addr = lo & ~0xfffULL;
 			out[n].rw_known = true;

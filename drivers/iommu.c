@@ -129,6 +129,18 @@ int iommu_init(const struct acpi_info *acpi)
 		return err;
 	}
 	ops = o;
+	/* Devices nobody owns stay off the bus as well (PCI Local Bus 3.0
+	 * §6.2.2: no DMA without Bus Master Enable); a partition's driver
+	 * turns it on for its own devices.  The IOMMU's function is left
+	 * alone. */
+	for (unsigned i = 0; i < pci_device_count(); i++) {
+		const struct pci_device *d = pci_device_at(i);
+		u16 bdf = IOMMU_BDF(d->bus, d->dev, d->fn);
+		if (u->kind == ACPI_IOMMU_AMD && bdf == u->devid)
+			continue;
+		if (pci_read(d, 0x04, 2) & 4u)
+			pci_write(d, 0x04, 2, pci_read(d, 0x04, 2) & ~4u);
+	}
 	return 0;
 }
 

@@ -51,6 +51,8 @@ struct iommu_domain;
 
 /** One DMA (or IOMMU) fault, as the hardware reported it. */
 struct iommu_fault {
+	bool requester_known; /* false: the IOMMU signalled a blocked request
+			       * but recorded neither requester nor address */
 	u16 bdf;	    /* requester */
 	u64 addr;	    /* the I/O (guest-physical) address it used */
 	bool rw_known;	    /* the hardware says whether it was a read or a write */

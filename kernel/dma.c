@@ -15,6 +15,7 @@
 #include "drivers/pci.h"
 #include "kernel/channel.h"
 #include "kernel/errno.h"
+#include "kernel/lib/format.h"
 #include "kernel/log.h"
 #include "kernel/partition.h"
 
@@ -195,28 +196,69 @@ u64 dma_offset(const struct partition *p)
 	return dma[p->id].mode == DMA_ISOLATED ? 0 : p->ram.v;
 }
 
+/*
+ * A blocked request whose requester the IOMMU did not record (QEMU 7.2's
+ * AMD-Vi, see amd_iommu.c).  Only a function with Bus Master Enable set can
+ * issue DMA (PCI Local Bus 3.0 §6.2.2), and the core clears it on every
+ * device nobody owns and on every stopped partition's devices: if exactly
+ * one owned device has it on, the request was its.  Returns its requester
+ * ID, or -1 if that does not single one out.
+ */
+static int only_bus_master(void)
+{
+	int found = -1;
+
+	for (unsigned i = 0; i < pci_device_count(); i++) {
+		const struct pci_device *d = pci_device_at(i);
+		if (!d->owner || !(pci_read(d, 0x04, 2) & 4u))
+			continue;
+		if (found >= 0)
+			return -1;
+		found = bdf_of(d);
+	}
+	return found;
+}
+
 void dma_poll_faults(void)
 {
 	struct iommu_fault f[8];
 	unsigned n = iommu_poll_faults(f, ARRAY_SIZE(f));
 
 	for (unsigned i = 0; i < n; i++) {
+		if (!f[i].requester_known) {
+			int who = only_bus_master();
+			if (who < 0) {
+				log_line("iommu: a DMA request was blocked (%s); requester unknown, "
+					 "more than one bus master: nobody is stopped", f[i].reason);
+				continue;
+			}
+			f[i].bdf = (u16)who;
+			f[i].addr = ~0ULL;
+			log_line("iommu: a DMA request was blocked (%s); %02x:%02x.%x is the only bus "
+				 "master, so it was its", f[i].reason, who >> 8, (who >> 3) & 31, who & 7);
+		}
 		u8 bus = f[i].bdf >> 8, dev = (f[i].bdf >> 3) & 31, fn = f[i].bdf & 7;
 		const struct pci_device *d = pci_find_bdf(bus, dev, fn);
 		struct partition *p = d ? d->owner : NULL;
 		bool live = p && (p->state == PARTITA_STATE_RUNNING ||
 				  p->state == PARTITA_STATE_WAITING) && !p->restart_pending;
 
+		char what[48] = "address not recorded";
+		if (f[i].addr != ~0ULL)
+			snprintf(what, sizeof(what), "%s of %#llx",
+				 !f[i].rw_known ? "access" : f[i].write ? "write" : "read",
+				 (unsigned long long)f[i].addr);
 		if (!p || dma[p->id].faults_logged < FAULT_LOG_MAX)
-			log_line("iommu: DMA fault: device %02x:%02x.%x (%s%s), address %#llx, %s (%s, code %#x)",
-				 bus, dev, fn, p ? "partition " : "owned by no partition",
-				 p ? p->cfg->name : "", (unsigned long long)f[i].addr,
-				 !f[i].rw_known ? "access" : f[i].write ? "write" : "read", f[i].reason,
-				 f[i].code);
+			log_line("iommu: DMA fault: device %02x:%02x.%x (%s%s), %s: %s (code %#x)", bus,
+				 dev, fn, p ? "partition " : "owned by no partition", p ? p->cfg->name : "",
+				 what, f[i].reason, f[i].code);
 		if (!p)
 			continue;
 		dma[p->id].faults_logged++;
-		if (live)
+		if (live && f[i].addr == ~0ULL)
+			partition_fault(p, "DMA by device %02x:%02x.%x blocked by the IOMMU (address not recorded)",
+					bus, dev, fn);
+		else if (live)
 			partition_fault(p, "DMA to %#llx by device %02x:%02x.%x blocked by the IOMMU (%s)",
 					(unsigned long long)f[i].addr, bus, dev, fn, f[i].reason);
 	}

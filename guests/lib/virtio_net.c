@@ -444,3 +444,37 @@ int virtio_net_recv(struct virtio_net *vn, void *buf, unsigned size)
 	notify(q);
 	return n;
 }
+
+void virtio_net_release(struct virtio_net *vn)
+{
+	if (vn->common)
+		wr8(vn->common, COMMON_STATUS, 0);
+	for (unsigned i = 0; vn->common && rd8(vn->common, COMMON_STATUS) != 0 && i < 1000000; i++)
+		;
+	in_use = false;
+}
+
+void virtio_net_send_at(struct virtio_net *vn, u64 addr, u32 len)
+{
+	struct virtio_queue *q = &vn->tx;
+	u16 id = q->avail_idx & (q->size - 1);
+
+	q->desc[id].addr = addr;
+	q->desc[id].len = len;
+	q->desc[id].flags = 0;
+	make_available(q, id);
+	notify(q);
+}
+
+void virtio_net_receive_at(struct virtio_net *vn, u64 addr)
+{
+	for (u16 i = 0; i < vn->rx.size; i++)
+		vn->rx.desc[i].addr = addr;
+	barrier();
+	notify(&vn->rx);
+}
+
+u16 virtio_net_rx_used(const struct virtio_net *vn)
+{
+	return *(volatile u16 *)&vn->rx.used->idx;
+}
