@@ -17,8 +17,9 @@
  * partition, and `on_fault = restart` brings it back: boot N starts with
  * attack N, so each boot gets one attack further.  An attack that is not
  * stopped within ATTACK_WAIT_NS is reported ("was not stopped") and the next
- * one follows in the same boot.  After the last, the partition raises the
- * event of its channel 0 (the victim waits for it) and exits.
+ * one follows in the same boot.  The first boot waits for the victim's event
+ * on channel 0 (its memory is hashed); after the last attack the partition
+ * raises that channel's event (the victim waits for it) and exits.
  */
 #include "guests/lib/partita.h"
 #include "guests/lib/virtio_net.h"
@@ -105,6 +106,14 @@ int guest_main(const struct partita_start_info *si)
 	if (!victim || !hv || !count) {
 		printf("no targets given: nothing to do\n");
 		return 0;
+	}
+	/* The victim raises our channel's event once it has hashed its memory:
+	 * attacking before that would only be overwritten by its filling.
+	 * Later boots come after that. */
+	if (si->boot_count == 1 && si->channel_count) {
+		while (!(hc_wait(0) & 1))
+			;
+		printf("the victim has hashed its memory\n");
 	}
 	for (unsigned k = (unsigned)si->boot_count - 1; k < count; k++) {
 		const char *name = names[k];

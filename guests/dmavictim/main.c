@@ -1,7 +1,8 @@
 /*
  * dmavictim: the partition a DMA attack aims at.  It fills a buffer of its
  * own RAM with a pattern, hashes it, prints where the buffer is (for the
- * test that tells the attacker), waits for the event of its channel 0 (the
+ * test that tells the attacker), raises the event of its channel 0 (the
+ * attacker waits for it), waits for that channel's event in turn (the
  * attacker raises it when done), hashes the buffer again and reports
  * whether anything changed it.  Exits 0 if unchanged, 1 if changed.
  */
@@ -34,6 +35,7 @@ int guest_main(const struct partita_start_info *si)
 	printf("buffer at gpa %#llx, %u KiB, last page at gpa %#llx, hash %016llx\n",
 	       (unsigned long long)(uintptr_t)buf, BUF_SIZE >> 10,
 	       (unsigned long long)(uintptr_t)(buf + BUF_SIZE - 4096), (unsigned long long)before);
+	hc_event_signal(0); /* the attacker may go */
 	while (!(hc_wait(0) & 1))
 		;
 	u64 after = hash(buf, BUF_SIZE);
