@@ -391,7 +391,7 @@ HOST_CFLAGS := -std=gnu11 -g -O1 -DPARTITA_HOST -I. -Wall -Wextra -Werror \
 	-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 UNIT_TESTS := test_config test_format test_palloc test_pagetable test_loader test_schedule test_guest_mem
 UNIT_TESTS += test_decode test_vlapic test_vdev
-UNIT_TESTS += test_linux_boot test_acpi_tables test_multiboot
+UNIT_TESTS += test_linux_boot test_acpi_tables test_multiboot test_iommu_tables
 
 UNIT_test_config_SRCS := kernel/config.c kernel/lib/string.c kernel/errno.c
 UNIT_test_format_SRCS := kernel/lib/format.c
@@ -403,6 +403,7 @@ UNIT_test_loader_SRCS := boot/memmap.c boot/elf_load.c boot/pagetable.c
 UNIT_test_decode_SRCS := kernel/hvm/decode.c
 UNIT_test_linux_boot_SRCS := kernel/hvm/linux_boot.c
 UNIT_test_acpi_tables_SRCS := kernel/hvm/acpi_tables.c
+UNIT_test_iommu_tables_SRCS := kernel/lib/string.c
 UNIT_test_multiboot_SRCS := kernel/hvm/multiboot.c kernel/hvm/linux_boot.c
 UNIT_test_vlapic_SRCS := kernel/hvm/vlapic.c
 UNIT_test_vdev_SRCS := kernel/hvm/hvm.c kernel/hvm/vlapic.c kernel/hvm/vpic.c kernel/hvm/vpit.c \
