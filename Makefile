@@ -354,10 +354,12 @@ QEMU_FLAGS := -nodefaults -machine q35 -m 1G -accel tcg -cpu qemu64,+svm,+npt \
 	-device isa-debug-exit,iobase=0xf4,iosize=0x04
 
 # The management partition's NIC: virtio-net (modern only, 1af4:1041) on
-# QEMU's user network, host port 8080 forwarded to its port 80.
+# QEMU's user network, host port 8080 forwarded to its port 80, behind
+# QEMU's AMD IOMMU (iommu_platform=on: else virtio bypasses it), so the
+# partition needs no `trusted`.
 API_PORT ?= 8080
 QEMU_NIC := -netdev user,id=net0,hostfwd=tcp:127.0.0.1:$(API_PORT)-:80 \
-	-device virtio-net-pci,netdev=net0,disable-legacy=on
+	-device virtio-net-pci,netdev=net0,disable-legacy=on,iommu_platform=on -device amd-iommu
 
 .PHONY: run
 # The demo runs with -icount: the guests' clock follows executed instructions,
