@@ -16,10 +16,14 @@
  * paging mode 4 and the empty table as root, with IR = IW = 1 so that the
  * walk reaches the empty entry (and logs IO_PAGE_FAULT) instead of stopping
  * at the entry's permissions.  An attached device has its domain's root
- * and ID.  Every device has interrupt remapping on (IV = 1) with
+ * and ID.  Every requester ID has interrupt remapping on (IV = 1) with
  * IntCtl = 00b: its MSIs are target-aborted, so a device cannot raise an
- * interrupt with a vector of its choosing (that would reach the
- * hypervisor's IDT); partitions poll their devices.
+ * interrupt with a vector of its choosing (the hypervisor takes an
+ * unexpected vector as fatal); partitions poll their devices.  That
+ * includes the IOAPIC's ID (the IVHD's special entry): the hypervisor uses
+ * no IOAPIC interrupts (its timer is the local APIC's), and QEMU 7.2 sends
+ * a device's DMA writes without their requester ID, so its interrupt
+ * remapping takes a virtio device's write to 0xfee00000 for the IOAPIC's.
  *
  * QEMU 7.2 (hw/i386/amd_iommu.c) differs from the specification in ways
  * this driver works with:
@@ -233,8 +237,6 @@ static void invalidate_domain(u16 domain)
 
 /* ---- device table ---- */
 
-static u16 ioapic_devid = 0xffff; /* its interrupts are not ours to block */
-
 static void write_dte(u16 devid, u64 root, u16 domain)
 {
 	volatile u64 *e = (volatile u64 *)devtab + 4ULL * devid;
@@ -242,7 +244,7 @@ static void write_dte(u16 devid, u64 root, u16 domain)
 	/* §2.2.2: the IOMMU may read an entry at any time; write the
 	 * quadwords that V = 1 makes it use before the first one. */
 	e[3] = 0;
-	e[2] = devid == ioapic_devid ? 0 : DTE_IV | DTE_INTCTL_ABORT;
+	e[2] = DTE_IV | DTE_INTCTL_ABORT;
 	e[1] = domain;
 	asm volatile("" ::: "memory");
 	e[0] = DTE_V | DTE_TV | DTE_MODE(LEVELS) | root | DTE_IR | DTE_IW;
@@ -384,8 +386,6 @@ static int amd_init(const struct acpi_info *acpi, const struct acpi_iommu *u)
 	comp_sem_phys = sem_phys;
 	for (unsigned k = 0; k < 512; k++)
 		er[k] = AMD_EMPTY;
-	if (u->has_ioapic)
-		ioapic_devid = u->ioapic_devid;
 	/* Every requester ID starts blocked, whether a device answers at it
 	 * or not: a function that appears later (or hides) stays fenced. */
 	for (u32 id = 0; id < devtab_entries; id++)

@@ -16,6 +16,12 @@
  * context entry has its domain's second-level table and domain ID, with
  * translation type 00b (untranslated requests only: no ATS, no pass-through).
  *
+ * Interrupt remapping, where the unit has it, is on with an empty table
+ * and compatibility format off: device MSIs are blocked.  QEMU 7.2 does not
+ * honour that last part: with remapping on it still delivers
+ * compatibility-format MSIs (its vtd_interrupt_remap_msi() passes them
+ * whatever GSTS.CFIS says), so there a device can still send one.
+ *
  * Faults are polled from the fault recording registers; the fault event
  * interrupt stays masked (FECTL.IM).  While a recording register holds a
  * fault the unit records no other fault from the same requester, and with
@@ -41,6 +47,7 @@
 #define REG_IQH 0x80
 #define REG_IQT 0x88
 #define REG_IQA 0x90
+#define REG_IRTA 0xb8
 
 #define CAP_ND(c) ((unsigned)((c) & 7))
 #define CAP_RWBF (1ULL << 4)
@@ -54,12 +61,15 @@
 #define CAP_DRD (1ULL << 55)
 #define ECAP_C (1ULL << 0)
 #define ECAP_QI (1ULL << 1)
+#define ECAP_IR (1ULL << 3)
 #define ECAP_IRO(e) ((unsigned)(((e) >> 8) & 0x3ff) * 16)
 
 #define GCMD_TE (1u << 31)
 #define GCMD_SRTP (1u << 30)
 #define GCMD_WBF (1u << 27)
 #define GCMD_QIE (1u << 26)
+#define GCMD_IRE (1u << 25)
+#define GCMD_SIRTP (1u << 24)
 /* GSTS bits that are not one-shot commands: written back with a new
  * command so that it changes nothing else (§10.4.4). */
 #define GSTS_PERSISTENT 0x96ffffffu
@@ -67,6 +77,9 @@
 #define GSTS_RTPS (1u << 30)
 #define GSTS_WBFS (1u << 27)
 #define GSTS_QIES (1u << 26)
+#define GSTS_IRES (1u << 25)
+#define GSTS_IRTPS (1u << 24)
+#define GSTS_CFIS (1u << 23)
 
 #define CCMD_ICC (1ULL << 63)
 #define CCMD_GLOBAL (1ULL << 61)
@@ -98,6 +111,7 @@
 /* Invalidation descriptors, 128 bits (§6.5.2). */
 #define QI_CC 0x1ULL
 #define QI_IOTLB 0x2ULL
+#define QI_IEC 0x4ULL /* interrupt entry cache; granularity bit 4 = 0: global */
 #define QI_WAIT 0x5ULL
 #define QI_CC_GLOBAL (1ULL << 4)
 #define QI_CC_DEVICE (3ULL << 4)
@@ -109,6 +123,7 @@
 #define QI_WAIT_FN (1ULL << 6)
 
 #define QUEUE_BYTES 4096
+#define IRTA_S_256 7ULL /* 2^(S+1) = 256 interrupt remapping entries, one page */
 #define WAIT_SPINS 10000000u
 
 static volatile u8 *regs;
@@ -122,6 +137,7 @@ static volatile u32 *wait_status;
 static u64 wait_status_phys;
 static u32 wait_seq;
 static bool use_qi;
+static bool use_ir;
 
 static u32 rd32(unsigned r) { return *(volatile u32 *)(regs + r); }
 static u64 rd64(unsigned r) { return *(volatile u64 *)(regs + r); }
@@ -432,18 +448,40 @@ static int vtd_init(const struct acpi_info *acpi, const struct acpi_iommu *u)
 	}
 	if ((err = invalidate(-1, 0)))
 		return err;
+	/* Interrupt remapping with a table of only not-present entries and
+	 * compatibility format off (CFI = 0): every device MSI, in either
+	 * format, is blocked (§5.1.4, §5.1.2.1), so a device cannot raise an
+	 * interrupt with a vector of its choosing.  Needs queued invalidation
+	 * for the interrupt entry cache (§6.5.2.7). */
+	if ((ecap & ECAP_IR) && use_qi) {
+		u64 irt_phys;
+		u64 *irt = iommu_alloc_pages(1, &irt_phys);
+		if (!irt)
+			return -E_NOMEM;
+		for (unsigned k = 0; k < 512; k += 8)
+			flush(irt + k);
+		wr64(REG_IRTA, irt_phys | IRTA_S_256); /* EIME 0: xAPIC IDs */
+		if ((err = global_command(GCMD_SIRTP, GSTS_IRTPS, "setting the interrupt table")))
+			return err;
+		queue_descriptor(QI_IEC, 0);
+		if ((err = wait_queue()) ||
+		    (err = global_command(GCMD_IRE, GSTS_IRES, "enabling interrupt remapping")))
+			return err;
+		use_ir = !(rd32(REG_GSTS) & GSTS_CFIS);
+	}
 	/* Clear what the firmware left in the fault records. */
 	for (unsigned i = 0; i < CAP_NFR(cap); i++)
 		wr32(CAP_FRO(cap) + 16 * i + 12, (u32)(FRCD_F >> 32));
 	wr32(REG_FSTS, FSTS_PFO | FSTS_IQE);
 	if ((err = global_command(GCMD_TE, GSTS_TES, "enabling translation")))
 		return err;
-	log_line("iommu: VT-d at %#llx (version %u.%u), cap %#llx ecap %#llx: on, every device blocked, "
-		 "%u-level tables (%u-bit), %u domain IDs, %s invalidation, %u fault record(s) polled%s",
+	log_line("iommu: VT-d at %#llx (v%u.%u, cap %#llx ecap %#llx): on, devices blocked, "
+		 "%u-level tables (%u-bit), %u domains, %s invalidation, %u fault record(s)%s%s",
 		 (unsigned long long)u->base, (rd32(REG_VER) >> 4) & 0xf, rd32(REG_VER) & 0xf,
 		 (unsigned long long)cap, (unsigned long long)ecap, levels, levels == 4 ? 48 : 39,
 		 max_did, use_qi ? "queued" : "register-based", CAP_NFR(cap),
-		 vtd_pt.flush_writes ? ", table writes flushed (not coherent)" : "");
+		 vtd_pt.flush_writes ? ", tables flushed" : "",
+		 use_ir ? ", MSIs blocked (empty remapping table)" : ", no interrupt remapping");
 	return 0;
 }
 

@@ -12,6 +12,12 @@
  *              QEMU's gateway: the device writes the reply there
  *   tx-hv      a transmit buffer at `hv` (the hypervisor's code)
  *   rx-hv      receive buffers at `hv`
+ *   msi        a receive buffer split so that the first 4 bytes of the
+ *              next frame go to 0xfee00000, the local APICs' interrupt
+ *              window: with the frame's destination MAC (which the ARP
+ *              request chooses) they make a message-signalled interrupt
+ *              with vector MSI_VECTOR, which nothing in the hypervisor
+ *              expects (Intel SDM Vol. 3A §11.11: MSI address and data)
  *
  * Under an IOMMU every one of them faults, the hypervisor stops the
  * partition, and `on_fault = restart` brings it back: boot N starts with
@@ -27,6 +33,8 @@
 
 #define ATTACK_WAIT_NS 300000000ULL /* 300 ms */
 #define MAX_ATTACKS 8
+#define MSI_ADDR 0xfee00000ULL /* destination APIC ID 0, physical mode */
+#define MSI_VECTOR 0x9a	       /* even: the MAC it becomes is unicast */
 
 static struct virtio_net vn;
 
@@ -64,19 +72,19 @@ static const char *arg(const char *cmdline, const char *key)
 /* An ARP request for 10.0.2.2 (QEMU's user-network gateway) from
  * 10.0.2.15 (RFC 826): the gateway's answer is the frame the device then
  * receives. */
-static void send_arp_request(void)
+static void send_arp_request(const u8 *mac)
 {
 	u8 f[60];
 	static const u8 ip_me[4] = { 10, 0, 2, 15 }, ip_gw[4] = { 10, 0, 2, 2 };
 
 	memset(f, 0, sizeof(f));
 	memset(f, 0xff, 6);
-	memcpy(f + 6, vn.mac, 6);
+	memcpy(f + 6, mac, 6);
 	f[12] = 0x08, f[13] = 0x06;	/* ARP */
 	f[15] = 1;			/* Ethernet */
 	f[16] = 0x08;			/* IPv4 */
 	f[18] = 6, f[19] = 4, f[21] = 1; /* request */
-	memcpy(f + 22, vn.mac, 6);
+	memcpy(f + 22, mac, 6);
 	memcpy(f + 28, ip_me, 4);
 	memcpy(f + 38, ip_gw, 4);
 	virtio_net_send(&vn, f, sizeof(f));
@@ -117,8 +125,9 @@ int guest_main(const struct partita_start_info *si)
 	}
 	for (unsigned k = (unsigned)si->boot_count - 1; k < count; k++) {
 		const char *name = names[k];
-		bool rx = !strncmp(name, "rx-", 3);
-		u64 target = !strcmp(name + 3, "hv") ? hv : victim;
+		bool msi = !strcmp(name, "msi");
+		bool rx = msi || !strncmp(name, "rx-", 3);
+		u64 target = msi ? MSI_ADDR : !strcmp(name + 3, "hv") ? hv : victim;
 		int err = virtio_net_init(&vn, si);
 		if (err) {
 			printf("FAIL virtio-net init: %d\n", err);
@@ -128,9 +137,15 @@ int guest_main(const struct partita_start_info *si)
 		printf("attack %u (%s): the device is told to %s %#llx\n", k + 1, name,
 		       rx ? "write received frames to" : "send a frame from",
 		       (unsigned long long)target);
-		if (rx) {
+		if (msi) {
+			/* The reply goes to this MAC: its first 4 bytes are the
+			 * MSI's data, fixed delivery of MSI_VECTOR. */
+			static const u8 msi_mac[6] = { MSI_VECTOR, 0, 0, 0, 0x50, 0x54 };
+			virtio_net_receive_split_at(&vn, MSI_ADDR, 4);
+			send_arp_request(msi_mac);
+		} else if (rx) {
 			virtio_net_receive_at(&vn, target);
-			send_arp_request();
+			send_arp_request(vn.mac);
 		} else {
 			virtio_net_send_at(&vn, target, 64);
 		}

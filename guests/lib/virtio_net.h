@@ -97,6 +97,10 @@ void virtio_net_send_at(struct virtio_net *vn, u64 addr, u32 len);
 /** Points every receive descriptor at device address addr: the device
  *  writes the next frame there. */
 void virtio_net_receive_at(struct virtio_net *vn, u64 addr);
+/** Splits the next receive buffer in three: the header to our own memory,
+ *  then len bytes of the frame to device address addr, then the rest to
+ *  our own memory again (a descriptor chain, §2.4.5). */
+void virtio_net_receive_split_at(struct virtio_net *vn, u64 addr, u32 len);
 /** Receive buffers the device has filled since init (used ring index). */
 u16 virtio_net_rx_used(const struct virtio_net *vn);
 
