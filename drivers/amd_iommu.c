@@ -122,7 +122,7 @@
 #define EVT_FLAG_PR (1u << 4)
 #define EVT_FLAG_RW (1u << 5)
 
-#define LEVELS 4       /* 48-bit I/O addresses */
+#define LEVELS 4 /* 48-bit I/O addresses */
 #define MAX_DOMAIN_ID 0xffff
 #define WAIT_SPINS 10000000u
 
@@ -275,15 +275,24 @@ static void amd_detach(u16 bdf, const struct iommu_domain *was)
 static const char *event_name(unsigned code)
 {
 	switch (code) {
-	case EVT_ILLEGAL_DEV_TABLE_ENTRY: return "illegal device table entry";
-	case EVT_IO_PAGE_FAULT: return "I/O page fault";
-	case EVT_DEV_TAB_HW_ERROR: return "device table hardware error";
-	case EVT_PAGE_TAB_HW_ERROR: return "page table hardware error";
-	case EVT_ILLEGAL_COMMAND: return "illegal command";
-	case EVT_COMMAND_HW_ERROR: return "command hardware error";
-	case EVT_IOTLB_INV_TIMEOUT: return "IOTLB invalidation timeout";
-	case EVT_INVALID_DEVICE_REQUEST: return "invalid device request";
-	default: return "unknown event";
+	case EVT_ILLEGAL_DEV_TABLE_ENTRY:
+		return "illegal device table entry";
+	case EVT_IO_PAGE_FAULT:
+		return "I/O page fault";
+	case EVT_DEV_TAB_HW_ERROR:
+		return "device table hardware error";
+	case EVT_PAGE_TAB_HW_ERROR:
+		return "page table hardware error";
+	case EVT_ILLEGAL_COMMAND:
+		return "illegal command";
+	case EVT_COMMAND_HW_ERROR:
+		return "command hardware error";
+	case EVT_IOTLB_INV_TIMEOUT:
+		return "IOTLB invalidation timeout";
+	case EVT_INVALID_DEVICE_REQUEST:
+		return "invalid device request";
+	default:
+		return "unknown event";
 	}
 }
 
@@ -330,7 +339,8 @@ static unsigned amd_poll_faults(struct iommu_fault *out, unsigned max)
 		wr(MMIO_STATUS, status & (STATUS_EVT_INT | STATUS_COMWAIT_INT));
 
 	/* A blocked request the event log did not record (see the top). */
-	const struct pci_device *self = pci_find_bdf(iommu_bdf >> 8, (iommu_bdf >> 3) & 31, iommu_bdf & 7);
+	const struct pci_device *self =
+		pci_find_bdf(iommu_bdf >> 8, (iommu_bdf >> 3) & 31, iommu_bdf & 7);
 	if (self && (pci_read(self, PCI_STATUS, 2) & PCI_STATUS_SIG_TARGET_ABORT)) {
 		pci_write(self, PCI_STATUS, 2, PCI_STATUS_SIG_TARGET_ABORT);
 		if (n == 0 && max > 0) {

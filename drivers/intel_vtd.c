@@ -49,7 +49,7 @@
 #define REG_IQA 0x90
 #define REG_IRTA 0xb8
 
-#define CAP_ND(c) ((unsigned)((c) & 7))
+#define CAP_ND(c) ((unsigned)((c)&7))
 #define CAP_RWBF (1ULL << 4)
 #define CAP_CM (1ULL << 7)
 #define CAP_SAGAW(c) ((unsigned)(((c) >> 8) & 0x1f))
@@ -100,7 +100,7 @@
 /* Root and context entries (§9.1, §9.3). */
 #define ROOT_P 1ULL
 #define CTX_P 1ULL
-#define CTX_AW(levels) ((u64)((levels) - 2)) /* 1: 39-bit 3-level, 2: 48-bit 4-level */
+#define CTX_AW(levels) ((u64)((levels)-2)) /* 1: 39-bit 3-level, 2: 48-bit 4-level */
 #define CTX_DID(d) ((u64)(d) << 8)
 
 /* Second-level entries (§9.8). */
@@ -139,10 +139,22 @@ static u32 wait_seq;
 static bool use_qi;
 static bool use_ir;
 
-static u32 rd32(unsigned r) { return *(volatile u32 *)(regs + r); }
-static u64 rd64(unsigned r) { return *(volatile u64 *)(regs + r); }
-static void wr32(unsigned r, u32 v) { *(volatile u32 *)(regs + r) = v; }
-static void wr64(unsigned r, u64 v) { *(volatile u64 *)(regs + r) = v; }
+static u32 rd32(unsigned r)
+{
+	return *(volatile u32 *)(regs + r);
+}
+static u64 rd64(unsigned r)
+{
+	return *(volatile u64 *)(regs + r);
+}
+static void wr32(unsigned r, u32 v)
+{
+	*(volatile u32 *)(regs + r) = v;
+}
+static void wr64(unsigned r, u64 v)
+{
+	*(volatile u64 *)(regs + r) = v;
+}
 
 static int wait_status_bit(unsigned reg, u32 bit, bool set, const char *what)
 {
@@ -255,7 +267,9 @@ static int invalidate(int bdf, u16 did)
 			queue_descriptor(QI_CC | QI_CC_DEVICE | (u64)did << 16 | (u64)bdf << 32, 0);
 		else
 			queue_descriptor(QI_CC | QI_CC_GLOBAL, 0);
-		queue_descriptor(QI_IOTLB | (did ? QI_IOTLB_DOMAIN | (u64)did << 16 : QI_IOTLB_GLOBAL) |
+		queue_descriptor(QI_IOTLB |
+					 (did ? QI_IOTLB_DOMAIN | (u64)did << 16 :
+						QI_IOTLB_GLOBAL) |
 					 drain_bits(),
 				 0);
 		return wait_queue();
@@ -331,20 +345,34 @@ static void vtd_detach(u16 bdf, const struct iommu_domain *was)
 static const char *fault_reason(unsigned fr)
 {
 	switch (fr) {
-	case 0x1: return "root entry not present";
-	case 0x2: return "context entry not present";
-	case 0x3: return "invalid context entry";
-	case 0x4: return "address beyond the address width";
-	case 0x5: return "write not allowed";
-	case 0x6: return "read not allowed";
-	case 0x7: return "paging entry unreadable";
-	case 0x8: return "root table unreadable";
-	case 0x9: return "context table unreadable";
-	case 0xa: return "root entry reserved bits";
-	case 0xb: return "context entry reserved bits";
-	case 0xc: return "paging entry reserved bits";
-	case 0xd: return "translation type not allowed";
-	default: return "other fault";
+	case 0x1:
+		return "root entry not present";
+	case 0x2:
+		return "context entry not present";
+	case 0x3:
+		return "invalid context entry";
+	case 0x4:
+		return "address beyond the address width";
+	case 0x5:
+		return "write not allowed";
+	case 0x6:
+		return "read not allowed";
+	case 0x7:
+		return "paging entry unreadable";
+	case 0x8:
+		return "root table unreadable";
+	case 0x9:
+		return "context table unreadable";
+	case 0xa:
+		return "root entry reserved bits";
+	case 0xb:
+		return "context entry reserved bits";
+	case 0xc:
+		return "paging entry reserved bits";
+	case 0xd:
+		return "translation type not allowed";
+	default:
+		return "other fault";
 	}
 }
 

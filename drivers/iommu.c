@@ -26,8 +26,8 @@
 #define ENTRY_ADDR 0x000ffffffffff000ULL
 
 static const struct iommu_ops *ops;
-static const struct acpi_iommu *unit;   /* the IOMMU in use */
-static const struct acpi_info *tables;  /* for the other units' scopes */
+static const struct acpi_iommu *unit;  /* the IOMMU in use */
+static const struct acpi_info *tables; /* for the other units' scopes */
 static struct iommu_domain domains[IOMMU_MAX_DOMAINS];
 static struct {
 	u16 bdf;
@@ -67,9 +67,11 @@ static bool in_scope(const struct acpi_iommu *u, u16 bdf, bool *aliased)
 			/* A bridge covers the buses behind it: its secondary
 			 * through its subordinate bus (PCI-to-PCI Bridge
 			 * Architecture Spec 1.2 §3.2.5.3-5). */
-			const struct pci_device *b =
-				pci_find_bdf((u8)(s->first >> 8), (s->first >> 3) & 31, s->first & 7);
-			if (b && (pci_read(b, 0x19, 1) <= bdf >> 8) && (bdf >> 8) <= pci_read(b, 0x1a, 1))
+			const struct pci_device *b = pci_find_bdf((u8)(s->first >> 8),
+								  (s->first >> 3) & 31,
+								  s->first & 7);
+			if (b && (pci_read(b, 0x19, 1) <= bdf >> 8) &&
+			    (bdf >> 8) <= pci_read(b, 0x1a, 1))
 				return true;
 		}
 		if (s->first <= bdf && bdf <= s->last) {
@@ -107,7 +109,8 @@ int iommu_init(const struct acpi_info *acpi)
 	for (u32 i = 0; i < acpi->iommu_count && !u; i++)
 		u = &acpi->iommus[i];
 	if (!u) {
-		log_line("iommu: none in the ACPI tables (no IVRS or DMAR): device DMA is not isolated");
+		log_line(
+			"iommu: none in the ACPI tables (no IVRS or DMAR): device DMA is not isolated");
 		return -E_NOENT;
 	}
 	if (acpi->iommu_count > 1)
@@ -115,8 +118,8 @@ int iommu_init(const struct acpi_info *acpi)
 			 acpi->iommu_count);
 	const struct iommu_ops *o = u->kind == ACPI_IOMMU_AMD ? &amd_iommu_ops : &intel_vtd_ops;
 	if (u->base == 0 || u->base + PAGE_SIZE > MAX(GiB(4), memory_top())) {
-		log_line("iommu: %s registers at %#llx are outside the direct map; not used", o->name,
-			 (unsigned long long)u->base);
+		log_line("iommu: %s registers at %#llx are outside the direct map; not used",
+			 o->name, (unsigned long long)u->base);
 		return -E_NOTSUP;
 	}
 	tables = acpi;

@@ -32,7 +32,16 @@
  *     KVM's in-kernel irqchip); `eim` stays off.  intel-iommu: `aw-bits`
  *     defaults to 39 (3-level tables only), one fault recording register,
  *     queued invalidation offered (and register-based invalidation refused
- *     while it is on), no page-walk coherency (ECAP.C = 0).
+ *     while it is on), no page-walk coherency (ECAP.C = 0); with interrupt
+ *     remapping on it still delivers compatibility-format MSIs.
+ *   - amd-iommu 7.2 writes no event log entry at all (see amd_iommu.c for
+ *     this and its other deviations); a blocked request shows only as
+ *     Signaled Target Abort in its PCI function's status register.  Its
+ *     interrupt remapping sees device DMA writes without requester ID and
+ *     applies the IOAPIC's device table entry to them.
+ *   - A DMA write to 0xfee00000-0xfeefffff is an interrupt request on both
+ *     (never translated by the I/O page tables): only interrupt remapping
+ *     stands between a device and the CPUs' interrupt vectors.
  *   - Bochs has no IOMMU.
  */
 #ifndef PARTITA_DRIVERS_IOMMU_H
@@ -53,12 +62,12 @@ struct iommu_domain;
 struct iommu_fault {
 	bool requester_known; /* false: the IOMMU signalled a blocked request
 			       * but recorded neither requester nor address */
-	u16 bdf;	    /* requester */
-	u64 addr;	    /* the I/O (guest-physical) address it used */
-	bool rw_known;	    /* the hardware says whether it was a read or a write */
-	bool write;	    /* then: a write (else a read) */
-	u32 code;	    /* vendor code: AMD event type << 16 | flags, Intel reason */
-	const char *reason; /* the vendor code in words */
+	u16 bdf;	      /* requester */
+	u64 addr;	      /* the I/O (guest-physical) address it used */
+	bool rw_known;	      /* the hardware says whether it was a read or a write */
+	bool write;	      /* then: a write (else a read) */
+	u32 code;	      /* vendor code: AMD event type << 16 | flags, Intel reason */
+	const char *reason;   /* the vendor code in words */
 };
 
 /**
@@ -125,7 +134,7 @@ struct iommu_pt_format {
 	bool (*present)(u64 entry);
 	/* a present entry at level that maps memory rather than a table */
 	bool (*is_leaf)(u64 entry, unsigned level);
-	bool large_pages; /* 2 MiB leaves allowed */
+	bool large_pages;  /* 2 MiB leaves allowed */
 	bool flush_writes; /* table writes must be flushed from the caches */
 };
 

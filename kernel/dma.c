@@ -11,6 +11,7 @@
  * iommu_platform=on.
  */
 #include "kernel/dma.h"
+#include "arch/x86/clock.h"
 #include "drivers/iommu.h"
 #include "drivers/pci.h"
 #include "kernel/channel.h"
@@ -20,10 +21,10 @@
 #include "kernel/partition.h"
 
 enum dma_mode {
-	DMA_NONE = 0,  /* no devices */
-	DMA_ISOLATED,  /* through its IOMMU domain */
-	DMA_TRUSTED,   /* untranslated: a trusted partition */
-	DMA_REFUSED,   /* untranslated and not trusted: may not run */
+	DMA_NONE = 0, /* no devices */
+	DMA_ISOLATED, /* through its IOMMU domain */
+	DMA_TRUSTED,  /* untranslated: a trusted partition */
+	DMA_REFUSED,  /* untranslated and not trusted: may not run */
 };
 
 static struct {
@@ -33,6 +34,9 @@ static struct {
 } dma[CONFIG_MAX_PARTITIONS];
 
 #define FAULT_LOG_MAX 16 /* fault lines per partition; then only counted */
+/* The scheduler's loop may turn once per exit (unmodified guests): the
+ * IOMMU's registers are read at most this often. */
+#define POLL_INTERVAL_NS 250000ULL
 
 static u16 bdf_of(const struct pci_device *d)
 {
@@ -222,6 +226,12 @@ static int only_bus_master(void)
 void dma_poll_faults(void)
 {
 	struct iommu_fault f[8];
+	static u64 next_poll;
+	u64 now = clock_now_ns();
+
+	if (!iommu_name() || now < next_poll)
+		return;
+	next_poll = now + POLL_INTERVAL_NS;
 	unsigned n = iommu_poll_faults(f, ARRAY_SIZE(f));
 
 	for (unsigned i = 0; i < n; i++) {
@@ -229,37 +239,46 @@ void dma_poll_faults(void)
 			int who = only_bus_master();
 			if (who < 0) {
 				log_line("iommu: a DMA request was blocked (%s); requester unknown, "
-					 "more than one bus master: nobody is stopped", f[i].reason);
+					 "more than one bus master: nobody is stopped",
+					 f[i].reason);
 				continue;
 			}
 			f[i].bdf = (u16)who;
 			f[i].addr = ~0ULL;
 			log_line("iommu: a DMA request was blocked (%s); %02x:%02x.%x is the only bus "
-				 "master, so it was its", f[i].reason, who >> 8, (who >> 3) & 31, who & 7);
+				 "master, so it was its",
+				 f[i].reason, who >> 8, (who >> 3) & 31, who & 7);
 		}
 		u8 bus = f[i].bdf >> 8, dev = (f[i].bdf >> 3) & 31, fn = f[i].bdf & 7;
 		const struct pci_device *d = pci_find_bdf(bus, dev, fn);
 		struct partition *p = d ? d->owner : NULL;
-		bool live = p && (p->state == PARTITA_STATE_RUNNING ||
-				  p->state == PARTITA_STATE_WAITING) && !p->restart_pending;
+		bool live =
+			p &&
+			(p->state == PARTITA_STATE_RUNNING || p->state == PARTITA_STATE_WAITING) &&
+			!p->restart_pending;
 
 		char what[48] = "address not recorded";
 		if (f[i].addr != ~0ULL)
 			snprintf(what, sizeof(what), "%s of %#llx",
-				 !f[i].rw_known ? "access" : f[i].write ? "write" : "read",
+				 !f[i].rw_known ? "access" :
+				 f[i].write	? "write" :
+						  "read",
 				 (unsigned long long)f[i].addr);
 		if (!p || dma[p->id].faults_logged < FAULT_LOG_MAX)
-			log_line("iommu: DMA fault: device %02x:%02x.%x (%s%s), %s: %s (code %#x)", bus,
-				 dev, fn, p ? "partition " : "owned by no partition", p ? p->cfg->name : "",
-				 what, f[i].reason, f[i].code);
+			log_line("iommu: DMA fault: device %02x:%02x.%x (%s%s), %s: %s (code %#x)",
+				 bus, dev, fn, p ? "partition " : "owned by no partition",
+				 p ? p->cfg->name : "", what, f[i].reason, f[i].code);
 		if (!p)
 			continue;
 		dma[p->id].faults_logged++;
 		if (live && f[i].addr == ~0ULL)
-			partition_fault(p, "DMA by device %02x:%02x.%x blocked by the IOMMU (address not recorded)",
-					bus, dev, fn);
+			partition_fault(
+				p,
+				"DMA by device %02x:%02x.%x blocked by the IOMMU (address not recorded)",
+				bus, dev, fn);
 		else if (live)
-			partition_fault(p, "DMA to %#llx by device %02x:%02x.%x blocked by the IOMMU (%s)",
+			partition_fault(p,
+					"DMA to %#llx by device %02x:%02x.%x blocked by the IOMMU (%s)",
 					(unsigned long long)f[i].addr, bus, dev, fn, f[i].reason);
 	}
 }

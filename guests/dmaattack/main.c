@@ -80,9 +80,9 @@ static void send_arp_request(const u8 *mac)
 	memset(f, 0, sizeof(f));
 	memset(f, 0xff, 6);
 	memcpy(f + 6, mac, 6);
-	f[12] = 0x08, f[13] = 0x06;	/* ARP */
-	f[15] = 1;			/* Ethernet */
-	f[16] = 0x08;			/* IPv4 */
+	f[12] = 0x08, f[13] = 0x06;	 /* ARP */
+	f[15] = 1;			 /* Ethernet */
+	f[16] = 0x08;			 /* IPv4 */
 	f[18] = 6, f[19] = 4, f[21] = 1; /* request */
 	memcpy(f + 22, mac, 6);
 	memcpy(f + 28, ip_me, 4);
@@ -154,12 +154,12 @@ int guest_main(const struct partita_start_info *si)
 		while (hc_time() < until)
 			hc_wait(until);
 		if (rx)
-			printf("attack %u (%s) was not stopped: %u frame(s) written to %#llx\n", k + 1,
-			       name, (unsigned)(u16)(virtio_net_rx_used(&vn) - used),
+			printf("attack %u (%s) was not stopped: %u frame(s) written to %#llx\n",
+			       k + 1, name, (unsigned)(u16)(virtio_net_rx_used(&vn) - used),
 			       (unsigned long long)target);
 		else
-			printf("attack %u (%s) was not stopped: the device read %#llx\n", k + 1, name,
-			       (unsigned long long)target);
+			printf("attack %u (%s) was not stopped: the device read %#llx\n", k + 1,
+			       name, (unsigned long long)target);
 		virtio_net_release(&vn);
 	}
 	printf("all %u attacks done\n", count);

@@ -40,7 +40,8 @@ int guest_main(const struct partita_start_info *si)
 		;
 	u64 after = hash(buf, BUF_SIZE);
 	if (after == before) {
-		printf("memory unchanged after the attack (hash %016llx)\n", (unsigned long long)after);
+		printf("memory unchanged after the attack (hash %016llx)\n",
+		       (unsigned long long)after);
 		return 0;
 	}
 	printf("memory CHANGED by the attack (hash %016llx, was %016llx)\n",

@@ -31,10 +31,25 @@ void log_line(const char *fmt, ...)
 static u8 t[1024];
 static u32 len;
 
-static void put8(u8 v) { t[len++] = v; }
-static void put16(u16 v) { put8((u8)v); put8((u8)(v >> 8)); }
-static void put32(u32 v) { put16((u16)v); put16((u16)(v >> 16)); }
-static void put64(u64 v) { put32((u32)v); put32((u32)(v >> 32)); }
+static void put8(u8 v)
+{
+	t[len++] = v;
+}
+static void put16(u16 v)
+{
+	put8((u8)v);
+	put8((u8)(v >> 8));
+}
+static void put32(u32 v)
+{
+	put16((u16)v);
+	put16((u16)(v >> 16));
+}
+static void put64(u64 v)
+{
+	put32((u32)v);
+	put32((u32)(v >> 32));
+}
 
 static void header(const char *sig)
 {
@@ -67,7 +82,12 @@ static void end_block(void)
 {
 	wr16(t, block_start + 2, (u16)(len - block_start));
 }
-static void dev4(u8 type, u16 devid) { put8(type); put16(devid); put8(0); }
+static void dev4(u8 type, u16 devid)
+{
+	put8(type);
+	put16(devid);
+	put8(0);
+}
 
 static void test_ivrs_qemu(void **state)
 {
@@ -120,12 +140,19 @@ static void test_ivrs_ranges_alias_all_and_types(void **state)
 	ivhd(0x11, 0xfeb80000, 0x0002);
 	dev4(IVHD_DEV_RANGE_START, 0x0100);
 	dev4(IVHD_DEV_RANGE_END, 0x01ff);
-	put8(IVHD_DEV_ALIAS_RANGE); put16(0x0200); put8(0); put8(0); put16(0x00f8); put8(0);
+	put8(IVHD_DEV_ALIAS_RANGE);
+	put16(0x0200);
+	put8(0);
+	put8(0);
+	put16(0x00f8);
+	put8(0);
 	dev4(IVHD_DEV_RANGE_END, 0x02ff);
 	dev4(IVHD_DEV_PAD, 0);
 	end_block();
 	/* An IVMD block (memory a device needs) is counted, not honoured. */
-	put8(0x20); put8(0); put16(32);
+	put8(0x20);
+	put8(0);
+	put16(32);
 	for (int i = 0; i < 28; i++)
 		put8(0);
 	parse_ivrs(t, len, &a);
@@ -169,7 +196,9 @@ static void test_ivrs_bad_lengths(void **state)
 	put64(0);
 	ivhd(0x10, 0xfed80000, 0x10);
 	dev4(IVHD_DEV_SELECT, 8);
-	put8(IVHD_DEV_ALIAS_SELECT); put16(0x20); put8(0);
+	put8(IVHD_DEV_ALIAS_SELECT);
+	put16(0x20);
+	put8(0);
 	end_block();
 	parse_ivrs(t, len, &a);
 	assert_int_equal(a.iommu_count, 1);
@@ -184,7 +213,13 @@ static void test_ivrs_bad_lengths(void **state)
 
 static void scope(u8 type, u8 bus, u8 dev, u8 fn)
 {
-	put8(type); put8(8); put16(0); put8(0); put8(bus); put8(dev); put8(fn);
+	put8(type);
+	put8(8);
+	put16(0);
+	put8(0);
+	put8(bus);
+	put8(dev);
+	put8(fn);
 }
 
 static void test_dmar_qemu_and_include_all(void **state)
@@ -201,7 +236,12 @@ static void test_dmar_qemu_and_include_all(void **state)
 	/* QEMU 7.2: one DRHD, no INCLUDE_PCI_ALL, an IOAPIC scope and one
 	 * endpoint scope per device of bus 0. */
 	u32 s0 = len;
-	put16(DMAR_DRHD); put16(0); put8(0); put8(0); put16(0); put64(0xfed90000);
+	put16(DMAR_DRHD);
+	put16(0);
+	put8(0);
+	put8(0);
+	put16(0);
+	put64(0xfed90000);
 	scope(3, 0xff, 0, 0); /* IOAPIC: not a PCI function */
 	scope(SCOPE_ENDPOINT, 0, 0, 0);
 	scope(SCOPE_ENDPOINT, 0, 1, 0);
@@ -209,10 +249,20 @@ static void test_dmar_qemu_and_include_all(void **state)
 	wr16(t, s0 + 2, (u16)(len - s0));
 	/* A second unit for everything else, then an RMRR. */
 	u32 s1 = len;
-	put16(DMAR_DRHD); put16(0); put8(DRHD_F_INCLUDE_PCI_ALL); put8(0); put16(0); put64(0xfed91000);
+	put16(DMAR_DRHD);
+	put16(0);
+	put8(DRHD_F_INCLUDE_PCI_ALL);
+	put8(0);
+	put16(0);
+	put64(0xfed91000);
 	wr16(t, s1 + 2, (u16)(len - s1));
 	u32 s2 = len;
-	put16(DMAR_RMRR); put16(0); put16(0); put16(0); put64(0x1000); put64(0x1fff);
+	put16(DMAR_RMRR);
+	put16(0);
+	put16(0);
+	put16(0);
+	put64(0x1000);
+	put64(0x1fff);
 	wr16(t, s2 + 2, (u16)(len - s2));
 	parse_dmar(t, len, &a);
 	assert_int_equal(a.dmar_haw, 39);
@@ -244,11 +294,30 @@ static void test_dmar_bad_and_long_paths(void **state)
 	for (int i = 0; i < 10; i++)
 		put8(0);
 	u32 s0 = len;
-	put16(DMAR_DRHD); put16(0); put8(0); put8(0); put16(0); put64(0xfed90000);
+	put16(DMAR_DRHD);
+	put16(0);
+	put8(0);
+	put8(0);
+	put16(0);
+	put64(0xfed90000);
 	/* A path through a bridge (two pairs): not resolvable from the table. */
-	put8(SCOPE_ENDPOINT); put8(10); put16(0); put8(0); put8(0); put8(0x1c); put8(0); put8(0); put8(0);
+	put8(SCOPE_ENDPOINT);
+	put8(10);
+	put16(0);
+	put8(0);
+	put8(0);
+	put8(0x1c);
+	put8(0);
+	put8(0);
+	put8(0);
 	/* A scope whose length runs past its structure. */
-	put8(SCOPE_ENDPOINT); put8(40); put16(0); put8(0); put8(0); put8(2); put8(0);
+	put8(SCOPE_ENDPOINT);
+	put8(40);
+	put16(0);
+	put8(0);
+	put8(0);
+	put8(2);
+	put8(0);
 	wr16(t, s0 + 2, (u16)(len - s0));
 	parse_dmar(t, len, &a);
 	assert_int_equal(a.iommu_count, 1);
