@@ -100,6 +100,10 @@ struct console *log_set_context(struct console *c, u64 deadline_tsc)
 
 static void drain_all_sync(void)
 {
+	/* The line on the wire first, so it is not cut by another. */
+	for (unsigned i = 0; i < console_count; i++)
+		if (consoles[i] == console_wire_owner())
+			console_drain_sync(consoles[i], uart_tx_wait_room);
 	for (unsigned i = 0; i < console_count; i++) {
 		console_flush(consoles[i]);
 		console_drain_sync(consoles[i], uart_tx_wait_room);

@@ -16,6 +16,7 @@
 #include "arch/x86/traps.h"
 #include "boot/boot_info.h"
 #include "drivers/acpi.h"
+#include "drivers/iommu.h"
 #include "drivers/pci.h"
 #include "drivers/uart16550.h"
 #include "kernel/config.h"
@@ -260,6 +261,7 @@ void core_main(u64 boot_info_phys)
 		hv_stop(HV_EXIT_BOOT, "no local APIC");
 	timer_check();
 	pci_init(&acpi);
+	iommu_init(&acpi); /* DMA isolation; without an IOMMU, `trusted` rules */
 
 	load_config(bi);
 

@@ -8,6 +8,7 @@
 #include "kernel/errno.h"
 #include "drivers/pci.h"
 #include "kernel/channel.h"
+#include "kernel/dma.h"
 #include "arch/x86/fpu.h"
 #include "arch/x86/vcpu_state.h"
 #include "kernel/guest_mem.h"
@@ -128,7 +129,7 @@ static void fill_start_info(struct partition *p)
 		ci->side = side;
 	}
 	strlcpy(si->cmdline, c->cmdline, sizeof(si->cmdline));
-	si->dma_offset = p->ram.v;
+	si->dma_offset = dma_offset(p); /* DMA isolation: kernel/dma.h */
 	si->device_count = p->device_count;
 	for (unsigned d = 0; d < p->device_count; d++) {
 		const struct pci_device *dev = p->devices[d];
@@ -183,6 +184,11 @@ int partition_start(struct partition *p)
 	vcpu_state_reset(&p->vcpu.lazy);
 
 started:
+	/* DMA isolation (kernel/dma.h): its devices reach its memory only. */
+	if (dma_partition_start(p)) {
+		partition_stop(p, PARTITA_STATE_FAULTED, "the DMA of its devices cannot be isolated");
+		return -E_PERM;
+	}
 	p->state = PARTITA_STATE_RUNNING;
 	p->yielded = p->waiting = p->halt_reported = false;
 	p->pending_events = 0;
@@ -197,6 +203,7 @@ void partition_stop(struct partition *p, enum partita_state state, const char *r
 	/* Its devices stop writing into its memory before that is reused. */
 	for (unsigned d = 0; d < p->device_count; d++)
 		pci_write(p->devices[d], 0x04, 2, pci_read(p->devices[d], 0x04, 2) & ~4u);
+	dma_partition_stop(p); /* DMA isolation: its devices are blocked */
 	console_flush(&p->console);
 	p->restart_pending = false;
 	p->state = state;
@@ -395,7 +402,7 @@ static int map_devices(struct partition *p)
 		}
 		d->owner = p;
 		p->devices[p->device_count++] = d;
-		log_line("partition %s: owns PCI device %02x:%02x.%x %04x:%04x (polled, DMA trusted)",
+		log_line("partition %s: owns PCI device %02x:%02x.%x %04x:%04x (polled)",
 			 c->name, d->bus, d->dev, d->fn, d->vendor_id, d->device_id);
 	}
 	return 0;
@@ -430,6 +437,11 @@ unsigned partitions_create(const struct config *cfg, const struct boot_info *bi)
 			continue;
 		}
 		if (map_devices(p)) {
+			log_line("partition %s: left stopped", p->cfg->name);
+			continue;
+		}
+		/* DMA isolation (kernel/dma.h): an IOMMU domain, or `trusted`. */
+		if (dma_partition_create(p)) {
 			log_line("partition %s: left stopped", p->cfg->name);
 			continue;
 		}

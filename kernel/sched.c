@@ -12,6 +12,7 @@
 #include "arch/x86/traps.h"
 #include "arch/x86/vcpu_state.h"
 #include "drivers/uart16550.h"
+#include "kernel/dma.h"
 #include "kernel/lib/string.h"
 #include "kernel/log.h"
 #include "kernel/partition.h"
@@ -277,6 +278,7 @@ void sched_run(void)
 	epoch_ns = clock_now_ns() + SCHED_EPOCH_DELAY_NS;
 	partitions_publish_epoch(epoch_ns);
 	for (;;) {
+		dma_poll_faults(); /* DMA isolation: faults stop their device's owner */
 		check_run_end();
 		u64 now = clock_now_ns();
 		if (now < epoch_ns) {
