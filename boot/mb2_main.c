@@ -201,6 +201,52 @@ static void finish_memory_map(struct boot_info *info)
 	info->mem_count = count;
 }
 
+/* True if the final map gives all of [base, base + size) the type type. */
+static bool map_marks(const struct boot_info *info, u64 base, u64 size, u32 type)
+{
+	u64 at = base;
+
+	for (u32 i = 0; i < info->mem_count && at < base + size; i++) {
+		const struct boot_mem_region *r = &info->mem[i];
+
+		if (r->base <= at && at < r->base + r->size) {
+			if (r->type != type)
+				return false;
+			at = r->base + r->size;
+		}
+	}
+	return at >= base + size;
+}
+
+/* The core's allocator hands out every page the map calls usable: check,
+ * on the map itself, that nothing the core still needs is among them. */
+static void check_memory_map(const struct boot_info *info, u64 mbi_phys, u64 cr3)
+{
+	const char *what = NULL;
+
+	if (!map_marks(info, info->core_phys, info->core_size, BOOT_MEM_CORE))
+		what = "the core";
+	else if (!map_marks(info, (u64)(uintptr_t)info, sizeof(*info), BOOT_MEM_BOOT_DATA))
+		what = "the boot_info";
+	else if (!map_marks(info, mbi_phys, mbi.total_size, BOOT_MEM_BOOT_DATA))
+		what = "the boot information (and its RSDP copy)";
+	else if (!map_marks(info, cr3, PAGE_SIZE, BOOT_MEM_BOOT_DATA))
+		what = "the page tables";
+	else if (info->config_phys &&
+		 !map_marks(info, info->config_phys, info->config_size, BOOT_MEM_BOOT_DATA))
+		what = "the config";
+	else if (info->trampoline_phys &&
+		 !map_marks(info, info->trampoline_phys, PAGE_SIZE, BOOT_MEM_TRAMPOLINE))
+		what = "the trampoline page";
+	for (u32 i = 0; !what && i < info->module_count; i++)
+		if (!map_marks(info, info->modules[i].phys, info->modules[i].size,
+			       BOOT_MEM_BOOT_DATA))
+			what = info->modules[i].name;
+	if (what)
+		fail("loader bug: the memory map does not keep %s out of the core's allocator",
+		     what);
+}
+
 /* ------------------------------------------------- the boot_info parts */
 
 static struct boot_info *new_boot_info(void)
@@ -398,6 +444,7 @@ void mb2_main(u32 magic, u64 mbi_phys)
 	entry = load_core(info);
 	cr3 = build_page_tables(info, top);
 	finish_memory_map(info);
+	check_memory_map(info, mbi_phys, cr3);
 	say("%u memory regions (from %u map entries), %u modules; starting the core",
 	    info->mem_count, mbi.mmap_count, info->module_count);
 	drain_uart();

@@ -18,7 +18,7 @@ from cases import BANNER, BOOT_DONE, CLOCK, FAILS, ICOUNT, LAPIC, PAGING, TICKER
 from cases_vmx import FAILS as VMX_FAILS, VMX_ON, ticker_on_time as vmx_ticker_on_time, \
     ticker_window as vmx_ticker_window
 from expect import HELLO
-from harness import Case, DEFAULT_FORBID
+from harness import DEFAULT_FORBID, Case
 
 CONF = "tests/integration/configs/"
 
@@ -55,6 +55,8 @@ VMX_CPU = ("cpu with vmx", r"^\[hv\] cpu: GenuineIntel '.*', virtualization: VMX
 # Bochs's BIOS has an HPET and Bochs's LAPIC the TSC-deadline mode.
 BOCHS_CLOCK = ("tsc calibrated", r"^\[hv\] clock: TSC \d+\.\d{3} MHz, measured against the HPET")
 BOCHS_LAPIC = ("x2apic timer", r"^\[hv\] lapic: x2APIC mode, id 0, timer [1-9]\d*\.\d{3} MHz")
+# A loader that stops or warns fails the case (it stops with a message).
+MB2_FORBID = DEFAULT_FORBID + [r"^partita loader: (error|warning)"]
 QEMU_VGA = ["-device", "VGA"]  # -nodefaults has no video card: GRUB would find no framebuffer
 
 CASES = [
@@ -64,18 +66,18 @@ CASES = [
              CONFIG,
              ("partition alpha", r"^\[hv\] partition alpha: pv, 8 MiB, image hello\.elf \(\d+ KiB\), cpu 0, "),
              BOOT_DONE],
-         emulator="qemu-iso", timeout=60),
+         emulator="qemu-iso", timeout=60, forbid=MB2_FORBID),
     # The framebuffer GRUB set up (QEMU's VGA, 1024x768 as the header asks)
     # reaches the boot_info; the pv guest runs.
     Case("mb2-qemu-hello", CONF + "hello.conf",
          [("framebuffer passed on", r"^partita loader: framebuffer: 1024x768, BGRX, stride 4096, at 0x"),
           HELLO, ("hello exits", r"^\[hv\] partition hello stopped: exited with code 0$"),
           ("run ends when no partition can run", r"^\[hv\] run ended: code 0 \(no partition can run any more\)$")],
-         emulator="qemu-iso", qemu_args=QEMU_VGA, timeout=60, forbid=DEFAULT_FORBID + FAILS),
+         emulator="qemu-iso", qemu_args=QEMU_VGA, timeout=60, forbid=MB2_FORBID + FAILS),
     Case("mb2-qemu-schedule", CONF + "schedule.conf",
          [HELLO, ("spin runs", r"^\[spin\] boot 1: spinning forever"),
           ticker_window(2000), ticker_window(7000), TICKER_ON_TIME],
-         emulator="qemu-iso", qemu_args=ICOUNT, timeout=60, forbid=DEFAULT_FORBID + FAILS),
+         emulator="qemu-iso", qemu_args=ICOUNT, timeout=60, forbid=MB2_FORBID + FAILS),
     # Two CPUs and RAM above 4 GiB: GRUB's memory map reaches the core, the
     # loader's tables map all of it before the core's own do.
     Case("mb2-qemu-pc-smp2-5g", CONF + "boot.conf",
@@ -85,14 +87,15 @@ CASES = [
           ("memory above 4 GiB", r"^\[hv\] memory: (49\d\d|5[01]\d\d) MiB usable, .* top of RAM at 0x1[0-9a-f]{8}$"),
           ("direct map beyond 4 GiB", r"^\[hv\] paging: own tables loaded, direct map of [5-9] GiB"),
           BOOT_DONE],
-         emulator="qemu-iso", qemu_args=["-machine", "pc", "-smp", "2", "-m", "5G"], timeout=60),
+         emulator="qemu-iso", qemu_args=["-machine", "pc", "-smp", "2", "-m", "5G"], timeout=60,
+         forbid=MB2_FORBID),
     # A file the config names but no module carries: refused with the line.
     Case("mb2-qemu-missing-file", CONF + "missing-file.conf",
          [("refused naming file and line",
            r"^\[hv\] config error: partita\.conf:14: file 'nothere\.elf' not loaded "
            r"\(no Multiboot2 module named 'nothere\.elf'\)$"),
           ("boot stopped", r"^\[hv\] boot stopped: the configuration was refused$")],
-         emulator="qemu-iso", exit_code=2, timeout=60),
+         emulator="qemu-iso", exit_code=2, timeout=60, forbid=MB2_FORBID),
 
     # VMX in Bochs through its own BIOS: hello, spin and the ticker, whose
     # windows keep their times as through OVMF (cases_vmx.vmx-schedule).
@@ -100,12 +103,12 @@ CASES = [
          mb2_boot_checks(VMX_CPU, clock=BOCHS_CLOCK, lapic=BOCHS_LAPIC) + [
              VMX_ON, HELLO, ("spin runs", r"^\[spin\] boot 1: spinning forever"),
              vmx_ticker_window(20), vmx_ticker_window(70), vmx_ticker_on_time()],
-         emulator="bochs-bios", timeout=180, forbid=DEFAULT_FORBID + VMX_FAILS),
+         emulator="bochs-bios", timeout=180, forbid=MB2_FORBID + VMX_FAILS),
     # Two CPUs: the MADT of Bochs's BIOS, found through the RSDP copy.
     Case("mb2-bochs-smp2", CONF + "vmx-hello.conf",
          [FIRMWARE, ACPI, VMX_ON,
           ("cpus from madt", r"^\[hv\] cpus: 2 in the MADT, APIC IDs: 0, 1$"),
           ("guest line", r"^\[hello\] hello from partition 0 'hello': ABI \d+\.\d+, 4 MiB of memory$"),
           ("partition exited", r"^\[hv\] partition hello stopped: exited with code 0$")],
-         emulator="bochs-bios", bochs_cpus=2, timeout=180),
+         emulator="bochs-bios", bochs_cpus=2, timeout=180, forbid=MB2_FORBID),
 ]
