@@ -14,7 +14,7 @@
 #define PARTITA_BOOT_MB2_H
 
 #include "boot/boot_info.h"
-#include "kernel/types.h"
+#include "kernel/lib/types.h"
 
 /* Section 3.3 "I386 machine state": EAX on entry. */
 #define MB2_BOOTLOADER_MAGIC 0x36d76289u
