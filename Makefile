@@ -4,6 +4,7 @@
 #   make run        boot the demo in QEMU, serial console on this terminal
 #   make test       unit tests on the host, then integration tests in QEMU/Bochs
 #   make image      a GPT disk image with a FAT ESP (build/partita.img)
+#   make iso        a BIOS-bootable ISO: GRUB, Multiboot2 (build/partita.iso)
 #   make help       all targets
 #
 # Every target first makes sure the Debian packages it needs are installed.
@@ -22,7 +23,7 @@ OBJCOPY := objcopy
 # ---------------------------------------------------------------- packages --
 PACKAGES := make gcc binutils gnu-efi qemu-system-x86 ovmf mtools dosfstools \
 	gdisk libcmocka-dev python3 bochs bochs-term bochsbios vgabios clang clang-format dpkg-dev \
-	chromium curl
+	chromium curl grub-pc-bin grub-common xorriso
 
 .PHONY: deps
 deps:
@@ -171,6 +172,53 @@ $(B)/esp/EFI/BOOT/BOOTX64.EFI: $(B)/loader.so
 	$(Q)$(OBJCOPY) -j .text -j .sdata -j .data -j .rodata -j .dynamic -j .dynsym \
 		-j .rel -j .rela -j .rel.* -j .rela.* -j .reloc \
 		--target efi-app-x86_64 --subsystem=10 $< $@
+
+# ------------------------------------------------------- multiboot2 loader --
+# $(B)/partita-mb2.elf: the Multiboot2 loader that GRUB starts on machines
+# without UEFI (boot/mb2_entry.S explains why it is a link unit of its own).
+# It embeds the same core.elf as BOOTX64.EFI and shares the loader's pure
+# parts (elf_load.c, pagetable.c, memmap.c).  The core's flags, but gcc's
+# default small code model: it runs identity-mapped at 1 MiB (boot/mb2.ld).
+# Stripped: GRUB would otherwise load the debug sections into memory too.
+MB2_CFLAGS := $(filter-out -mcmodel=kernel,$(CORE_CFLAGS)) -DPARTITA_MB2_LOADER
+MB2_OBJS := \
+	boot/mb2_entry.o \
+	boot/mb2_main.o \
+	boot/mb2.o \
+	boot/elf_load.o \
+	boot/pagetable.o \
+	boot/memmap.o \
+	boot/core_image.o \
+	drivers/uart16550.o \
+	kernel/lib/string.o \
+	kernel/lib/mem.o \
+	kernel/lib/format.o \
+	kernel/lib/elf.o
+MB2_OBJS := $(addprefix $(B)/mb2/,$(MB2_OBJS))
+
+$(B)/mb2/%.o: %.c | deps
+	@mkdir -p $(dir $@)
+	@echo "  CC      $< (multiboot2 loader)"
+	$(Q)$(CC) $(MB2_CFLAGS) -c $< -o $@
+
+$(B)/mb2/%.o: %.S | deps
+	@mkdir -p $(dir $@)
+	@echo "  AS      $< (multiboot2 loader)"
+	$(Q)$(CC) $(MB2_CFLAGS) -D__ASSEMBLY__ -c $< -o $@
+
+$(B)/mb2/boot/core_image.o: boot/core_image.S $(B)/core.elf
+	@mkdir -p $(dir $@)
+	@echo "  AS      $< (multiboot2 loader, embeds core.elf)"
+	$(Q)$(CC) $(MB2_CFLAGS) -D__ASSEMBLY__ -DCORE_ELF_PATH='"$(B)/core.elf"' -c $< -o $@
+
+$(B)/partita-mb2.elf: $(MB2_OBJS) boot/mb2.ld
+	@echo "  LD      $@"
+	$(Q)$(LD) -nostdlib -static -z max-page-size=4096 -z noexecstack --no-warn-rwx-segments \
+		-T boot/mb2.ld -o $(B)/mb2/partita-mb2.full.elf $(MB2_OBJS)
+	$(Q)$(OBJCOPY) --strip-all $(B)/mb2/partita-mb2.full.elf $@
+
+.PHONY: mb2
+mb2: $(B)/partita-mb2.elf
 
 # ------------------------------------------------------------------ guests --
 # Paravirtual guests: static ELF64 images linked at guest-physical 1 MiB
@@ -396,6 +444,24 @@ $(B)/partita.img: all
 .PHONY: image
 image: $(B)/partita.img
 
+# `make iso`: GRUB (BIOS, from Debian's grub-pc-bin) boots the Multiboot2
+# loader with a config (ISO_CONF, the demo by default) and every file it
+# names as modules (boot/mkiso.py writes the grub.cfg).  `make run-iso`
+# boots it in QEMU with SeaBIOS instead of OVMF.
+ISO_CONF ?= $(DEMO_CONF)
+
+$(B)/partita.iso: $(B)/partita-mb2.elf $(ISO_CONF) boot/mkiso.py esp
+	$(Q)python3 boot/mkiso.py --loader $(B)/partita-mb2.elf --config $(ISO_CONF) \
+		--files $(B)/guests -o $@
+
+.PHONY: iso run-iso
+iso: $(B)/partita.iso
+
+run-iso: iso
+	@echo "  QEMU    $(B)/partita.iso (SeaBIOS, GRUB; serial on this terminal; quit with Ctrl-A X)"
+	$(Q)qemu-system-x86_64 $(filter-out -bios $(OVMF),$(QEMU_FLAGS)) $(RUN_ICOUNT) \
+		-cdrom $(B)/partita.iso -boot d -serial mon:stdio || true
+
 # -------------------------------------------------------------------- tests --
 HOST_CC := gcc
 HOST_CFLAGS := -std=gnu11 -g -O1 -DPARTITA_HOST -I. -Wall -Wextra -Werror \
@@ -403,6 +469,7 @@ HOST_CFLAGS := -std=gnu11 -g -O1 -DPARTITA_HOST -I. -Wall -Wextra -Werror \
 UNIT_TESTS := test_config test_format test_palloc test_pagetable test_loader test_schedule test_guest_mem
 UNIT_TESTS += test_decode test_vlapic test_vdev
 UNIT_TESTS += test_linux_boot test_acpi_tables test_multiboot test_console test_iommu_tables
+UNIT_TESTS += test_mb2
 
 UNIT_test_config_SRCS := kernel/config.c kernel/lib/string.c kernel/errno.c
 UNIT_test_format_SRCS := kernel/lib/format.c
@@ -411,6 +478,7 @@ UNIT_test_pagetable_SRCS := arch/x86/pagetable.c
 UNIT_test_schedule_SRCS := kernel/schedule.c kernel/config.c kernel/lib/string.c
 UNIT_test_guest_mem_SRCS := kernel/guest_mem.c kernel/lib/elf.c
 UNIT_test_loader_SRCS := boot/memmap.c boot/elf_load.c boot/pagetable.c kernel/lib/elf.c
+UNIT_test_mb2_SRCS := boot/mb2.c boot/memmap.c kernel/lib/string.c
 UNIT_test_decode_SRCS := kernel/hvm/decode.c
 UNIT_test_linux_boot_SRCS := kernel/hvm/linux_boot.c
 UNIT_test_acpi_tables_SRCS := kernel/hvm/acpi_tables.c
@@ -448,17 +516,17 @@ TEST_CHECKS := \
 	--check 'clang-core=$(MAKE) --no-print-directory core-clang' \
 	--check 'fuzz-config=$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=$(FUZZ_SECONDS)'
 
-test: all linux mbtest $(B)/partita.img $(addprefix $(B)/unit/,$(UNIT_TESTS))
+test: all linux mbtest mb2 $(B)/partita.img $(addprefix $(B)/unit/,$(UNIT_TESTS))
 	$(Q)python3 tests/run.py $(TEST_CHECKS) --unit $(addprefix $(B)/unit/,$(UNIT_TESTS)) --integration
 
-test-full: all linux mbtest $(B)/partita.img $(addprefix $(B)/unit/,$(UNIT_TESTS))
+test-full: all linux mbtest mb2 $(B)/partita.img $(addprefix $(B)/unit/,$(UNIT_TESTS))
 	$(Q)python3 tests/run.py $(TEST_CHECKS) --unit $(addprefix $(B)/unit/,$(UNIT_TESTS)) --integration --full
 
 # `make test` with a CPU hog on each core beside it: every verdict must hold
 # on a loaded machine (cases that check guest time run under -icount, the
 # others wait on events, not on time).
 .PHONY: test-loaded
-test-loaded: all linux mbtest $(B)/partita.img $(addprefix $(B)/unit/,$(UNIT_TESTS))
+test-loaded: all linux mbtest mb2 $(B)/partita.img $(addprefix $(B)/unit/,$(UNIT_TESTS))
 	$(Q)hogs=""; for i in $$(seq $$(nproc)); do nice -n 0 sh -c 'while :; do :; done' & hogs="$$hogs $$!"; done; \
 	python3 tests/run.py $(TEST_CHECKS) --unit $(addprefix $(B)/unit/,$(UNIT_TESTS)) --integration; rc=$$?; \
 	kill $$hogs; exit $$rc
@@ -495,6 +563,8 @@ help:
 	@echo "make test-full  also the slow integration cases"
 	@echo "make bench    benchmarks under QEMU -icount shift=0 (SVM) and Bochs (VMX): exits, hypercalls, window switch, memory"
 	@echo "make image    GPT disk image with a FAT ESP: $(B)/partita.img (dd it to a USB stick)"
+	@echo "make iso      BIOS ISO with GRUB and the Multiboot2 loader: $(B)/partita.iso (ISO_CONF=...)"
+	@echo "make run-iso  boot that ISO in QEMU with SeaBIOS"
 	@echo "make fuzz     fuzz the config parser with libFuzzer (FUZZ_SECONDS=60)"
 	@echo "make format-check  check the C sources against .clang-format"
 	@echo "make clean    remove $(B)"
