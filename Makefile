@@ -424,11 +424,31 @@ UNIT_test_format_CFLAGS := -UPARTITA_HOST -Dvsnprintf=hv_vsnprintf -Dsnprintf=hv
 UNIT_test_console_SRCS := kernel/console.c kernel/lib/format.c
 UNIT_test_console_CFLAGS := -Dvsnprintf=hv_vsnprintf -Dsnprintf=hv_snprintf
 
+# Host tests of the core's glue (life cycle, scheduler, exit path,
+# hypercalls, CPU policy): the real kernel files on a fake machine and a fake
+# back end (tests/unit/fake_arch.c, fake_virt.c; -DPARTITA_FAKE_ARCH makes
+# arch/x86/cpu.h and fpu.h declare their instructions as functions there).
+CORE_HOST_SRCS := kernel/partition.c kernel/sched.c kernel/vmexit.c kernel/hypercall.c \
+	kernel/channel.c kernel/pv.c kernel/pv_image.c kernel/cpu_policy.c kernel/kind.c \
+	kernel/virt.c kernel/dma.c kernel/log.c kernel/console.c kernel/config.c kernel/schedule.c \
+	kernel/errno.c kernel/guest_mem.c kernel/palloc.c kernel/lib/elf.c kernel/lib/string.c \
+	arch/x86/pagetable.c kernel/hvm/platform.c kernel/hvm/boot.c kernel/hvm/hvm.c \
+	kernel/hvm/vlapic.c kernel/hvm/vpic.c kernel/hvm/vpit.c kernel/hvm/vuart.c \
+	kernel/hvm/vcmos.c kernel/hvm/decode.c kernel/hvm/linux_boot.c kernel/hvm/multiboot.c \
+	kernel/hvm/acpi_tables.c tests/unit/fake_arch.c tests/unit/fake_virt.c
+CORE_HOST_HDRS := tests/unit/fake_arch.h tests/unit/fake_virt.h
+CORE_UNIT_TESTS := test_lifecycle
+UNIT_TESTS += $(CORE_UNIT_TESTS)
+$(foreach t,$(CORE_UNIT_TESTS),$(eval UNIT_$(t)_SRCS ?= $(CORE_HOST_SRCS)) \
+	$(eval UNIT_$(t)_CFLAGS := -DPARTITA_FAKE_ARCH))
+# test_lifecycle includes partition.c (to reach its static set_state).
+UNIT_test_lifecycle_SRCS := $(filter-out kernel/partition.c,$(CORE_HOST_SRCS))
+
 define unit_rule
-$(B)/unit/$(1): tests/unit/$(1).c $(UNIT_$(1)_SRCS) | deps
+$(B)/unit/$(1): tests/unit/$(1).c $(UNIT_$(1)_SRCS) $(if $(filter $(1),$(CORE_UNIT_TESTS)),$(CORE_HOST_HDRS)) | deps
 	@mkdir -p $(B)/unit
 	@echo "  HOSTCC  $$@"
-	$(Q)$(HOST_CC) $(HOST_CFLAGS) $(UNIT_$(1)_CFLAGS) -o $$@ $$^ -lcmocka
+	$(Q)$(HOST_CC) $(HOST_CFLAGS) $(UNIT_$(1)_CFLAGS) -o $$@ $$(filter %.c,$$^) -lcmocka
 endef
 $(foreach t,$(UNIT_TESTS),$(eval $(call unit_rule,$(t))))
 
