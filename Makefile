@@ -437,7 +437,7 @@ CORE_HOST_SRCS := kernel/partition.c kernel/sched.c kernel/vmexit.c kernel/hyper
 	kernel/hvm/vcmos.c kernel/hvm/decode.c kernel/hvm/linux_boot.c kernel/hvm/multiboot.c \
 	kernel/hvm/acpi_tables.c tests/unit/fake_arch.c tests/unit/fake_virt.c
 CORE_HOST_HDRS := tests/unit/fake_arch.h tests/unit/fake_virt.h
-CORE_UNIT_TESTS := test_lifecycle test_sched test_hypercall test_vmexit
+CORE_UNIT_TESTS := test_lifecycle test_sched test_hypercall test_vmexit test_cpu_policy
 UNIT_TESTS += $(CORE_UNIT_TESTS)
 $(foreach t,$(CORE_UNIT_TESTS),$(eval UNIT_$(t)_SRCS ?= $(CORE_HOST_SRCS)) \
 	$(eval UNIT_$(t)_CFLAGS := -DPARTITA_FAKE_ARCH))
