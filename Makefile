@@ -22,7 +22,7 @@ OBJCOPY := objcopy
 # ---------------------------------------------------------------- packages --
 PACKAGES := make gcc binutils gnu-efi qemu-system-x86 ovmf mtools dosfstools \
 	gdisk libcmocka-dev python3 bochs bochs-term bochsbios vgabios clang clang-format dpkg-dev \
-	chromium curl
+	chromium curl gcovr
 
 .PHONY: deps
 deps:
@@ -462,6 +462,32 @@ test: all linux mbtest $(B)/partita.img $(addprefix $(B)/unit/,$(UNIT_TESTS))
 test-full: all linux mbtest $(B)/partita.img $(addprefix $(B)/unit/,$(UNIT_TESTS))
 	$(Q)python3 tests/run.py --unit $(addprefix $(B)/unit/,$(UNIT_TESTS)) --integration --full
 
+# Line coverage under the host unit tests (gcov through gcovr): a table per
+# file of kernel/, arch/ and boot/, and a failure if one of COVERAGE_FILES
+# is below COVERAGE_MIN percent.  Built without sanitizers, at -O0, in
+# $(COV).
+COV := $(B)/coverage
+COVERAGE_MIN := 80
+COVERAGE_FILES := kernel/hypercall.c kernel/vmexit.c kernel/sched.c kernel/partition.c
+define cov_rule
+$(COV)/$(1): tests/unit/$(1).c $(UNIT_$(1)_SRCS) $(CORE_HOST_HDRS) | deps
+	@mkdir -p $(COV)
+	@echo "  COVCC   $$@"
+	$(Q)$(HOST_CC) -std=gnu11 -g -O0 --coverage -DPARTITA_HOST -I. -Wall -Wextra -Werror \
+		$(UNIT_$(1)_CFLAGS) -o $$@ $$(filter %.c,$$^) -lcmocka
+endef
+$(foreach t,$(UNIT_TESTS),$(eval $(call cov_rule,$(t))))
+
+.PHONY: coverage
+coverage: $(addprefix $(COV)/,$(UNIT_TESTS)) | deps
+	$(Q)find $(COV) -name '*.gcda' -delete
+	$(Q)for t in $(UNIT_TESTS); do \
+		$(COV)/$$t > $(COV)/$$t.log 2>&1 || { cat $(COV)/$$t.log; exit 1; }; done
+	$(Q)gcovr -r . --filter 'kernel/' --filter 'arch/' --filter 'boot/' --sort-uncovered \
+		--json-summary $(COV)/summary.json --txt $(COV)/summary.txt $(COV) >/dev/null
+	$(Q)cat $(COV)/summary.txt
+	$(Q)python3 tests/coverage_check.py $(COV)/summary.json $(COVERAGE_MIN) $(COVERAGE_FILES)
+
 # The config parser under libFuzzer (clang), ASan and UBSan, for a minute.
 FUZZ_SECONDS ?= 60
 .PHONY: fuzz
@@ -490,6 +516,7 @@ help:
 	@echo "make bench    benchmarks under QEMU -icount shift=0 (SVM) and Bochs (VMX): exits, hypercalls, window switch, memory"
 	@echo "make image    GPT disk image with a FAT ESP: $(B)/partita.img (dd it to a USB stick)"
 	@echo "make fuzz     fuzz the config parser with libFuzzer (FUZZ_SECONDS=60)"
+	@echo "make coverage line coverage of kernel/ under the host tests (fails below $(COVERAGE_MIN)% for the glue)"
 	@echo "make format-check  check the C sources against .clang-format"
 	@echo "make clean    remove $(B)"
 
