@@ -22,7 +22,7 @@ OBJCOPY := objcopy
 # ---------------------------------------------------------------- packages --
 PACKAGES := make gcc binutils gnu-efi qemu-system-x86 ovmf mtools dosfstools \
 	gdisk libcmocka-dev python3 bochs bochs-term bochsbios vgabios clang clang-format dpkg-dev \
-	chromium curl gcovr
+	chromium curl gcovr clang-tools
 
 .PHONY: deps
 deps:
@@ -452,14 +452,19 @@ $(B)/unit/$(1): tests/unit/$(1).c $(UNIT_$(1)_SRCS) $(if $(filter $(1),$(CORE_UN
 endef
 $(foreach t,$(UNIT_TESTS),$(eval $(call unit_rule,$(t))))
 
-.PHONY: test unit-test integration-test test-full
-unit-test: $(addprefix $(B)/unit/,$(UNIT_TESTS))
+# Only kernel/partition.c writes a partition's life-cycle fields (clang's
+# AST, through clang-query): checked before the unit tests.
+.PHONY: test unit-test integration-test test-full lifecycle-check
+lifecycle-check: | deps
+	$(Q)python3 tests/check_lifecycle_owner.py
+
+unit-test: $(addprefix $(B)/unit/,$(UNIT_TESTS)) lifecycle-check
 	$(Q)python3 tests/run.py --unit $(addprefix $(B)/unit/,$(UNIT_TESTS))
 
-test: all linux mbtest $(B)/partita.img $(addprefix $(B)/unit/,$(UNIT_TESTS))
+test: all linux mbtest $(B)/partita.img $(addprefix $(B)/unit/,$(UNIT_TESTS)) lifecycle-check
 	$(Q)python3 tests/run.py --unit $(addprefix $(B)/unit/,$(UNIT_TESTS)) --integration
 
-test-full: all linux mbtest $(B)/partita.img $(addprefix $(B)/unit/,$(UNIT_TESTS))
+test-full: all linux mbtest $(B)/partita.img $(addprefix $(B)/unit/,$(UNIT_TESTS)) lifecycle-check
 	$(Q)python3 tests/run.py --unit $(addprefix $(B)/unit/,$(UNIT_TESTS)) --integration --full
 
 # Line coverage under the host unit tests (gcov through gcovr): a table per

@@ -289,6 +289,8 @@ FAKE_TEST(destroy_returns_everything_and_is_final)
 	assert_int_equal(a->state, PARTITION_UNUSABLE);
 	partition_destroy(a); /* twice: nothing */
 	assert_int_equal(partition_request_start(a, NULL), -E_NOTSUP);
+	assert_int_equal(partition_request_restart(a, "x"), -E_NOTSUP);
+	assert_int_equal(a->restarts, 0);
 	partition_signal(a, 1);
 	assert_int_equal(a->pending_events, 0);
 	partition_wait(fake_partition("b"), 0); /* destroyed while WAITING */
