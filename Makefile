@@ -46,7 +46,7 @@ deps:
 CORE_CFLAGS := -std=gnu11 -O2 -g -ffreestanding -nostdlib -fno-pic -fno-pie \
 	-mcmodel=kernel -mno-red-zone -mgeneral-regs-only -fno-stack-protector \
 	-fno-common -fno-omit-frame-pointer -fno-asynchronous-unwind-tables \
-	-Wall -Wextra -Werror -Wstrict-prototypes -Wmissing-prototypes -Wshadow \
+	-Wall -Wextra -Werror -Wstrict-prototypes -Wmissing-prototypes -Wmissing-declarations -Wpointer-arith -Wshadow \
 	-Wundef -Wimplicit-fallthrough -I. -MMD -MP
 
 CORE_OBJS := \
@@ -56,6 +56,7 @@ CORE_OBJS := \
 	arch/x86/traps.o \
 	arch/x86/lapic.o \
 	arch/x86/clock.o \
+	arch/x86/tsc.o \
 	arch/x86/paging.o \
 	arch/x86/pagetable.o \
 	arch/x86/fpu.o \
@@ -432,7 +433,7 @@ CORE_HOST_SRCS := kernel/partition.c kernel/sched.c kernel/vmexit.c kernel/hyper
 	kernel/channel.c kernel/pv.c kernel/pv_image.c kernel/cpu_policy.c kernel/kind.c \
 	kernel/virt.c kernel/dma.c kernel/log.c kernel/console.c kernel/config.c kernel/schedule.c \
 	kernel/errno.c kernel/guest_mem.c kernel/palloc.c kernel/lib/elf.c kernel/lib/string.c \
-	arch/x86/pagetable.c kernel/hvm/platform.c kernel/hvm/boot.c kernel/hvm/hvm.c \
+	arch/x86/pagetable.c arch/x86/tsc.c kernel/hvm/platform.c kernel/hvm/boot.c kernel/hvm/hvm.c \
 	kernel/hvm/vlapic.c kernel/hvm/vpic.c kernel/hvm/vpit.c kernel/hvm/vuart.c \
 	kernel/hvm/vcmos.c kernel/hvm/decode.c kernel/hvm/linux_boot.c kernel/hvm/multiboot.c \
 	kernel/hvm/acpi_tables.c tests/unit/fake_arch.c tests/unit/fake_virt.c
@@ -453,7 +454,7 @@ endef
 $(foreach t,$(UNIT_TESTS),$(eval $(call unit_rule,$(t))))
 
 # Only kernel/partition.c writes a partition's life-cycle fields (clang's
-# AST, through clang-query): checked before the unit tests.
+# AST, through clang-query): before the unit tests, and in TEST_CHECKS.
 .PHONY: test unit-test integration-test test-full lifecycle-check
 lifecycle-check: | deps
 	$(Q)python3 tests/check_lifecycle_owner.py
@@ -461,11 +462,39 @@ lifecycle-check: | deps
 unit-test: $(addprefix $(B)/unit/,$(UNIT_TESTS)) lifecycle-check
 	$(Q)python3 tests/run.py --unit $(addprefix $(B)/unit/,$(UNIT_TESTS))
 
-test: all linux mbtest $(B)/partita.img $(addprefix $(B)/unit/,$(UNIT_TESTS)) lifecycle-check
-	$(Q)python3 tests/run.py --unit $(addprefix $(B)/unit/,$(UNIT_TESTS)) --integration
+# How long each fuzz target runs in `make test` and `make fuzz`.
+FUZZ_SECONDS ?= 60
 
-test-full: all linux mbtest $(B)/partita.img $(addprefix $(B)/unit/,$(UNIT_TESTS)) lifecycle-check
-	$(Q)python3 tests/run.py --unit $(addprefix $(B)/unit/,$(UNIT_TESTS)) --integration --full
+# Whole-tree checks that open `make test`: the layering of the core's calls
+# and the guests' includes, that only kernel/partition.c writes a
+# partition's life-cycle fields, the core built with clang as well as gcc, and
+# the fuzz targets for FUZZ_SECONDS each.
+TEST_CHECKS := \
+	--check 'layers=python3 tests/check_layers.py $(B)/core' \
+	--check 'lifecycle=python3 tests/check_lifecycle_owner.py' \
+	--check 'clang-core=$(MAKE) --no-print-directory core-clang' \
+	--check 'fuzz-config=$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=$(FUZZ_SECONDS)'
+
+test: all linux mbtest $(B)/partita.img $(addprefix $(B)/unit/,$(UNIT_TESTS))
+	$(Q)python3 tests/run.py $(TEST_CHECKS) --unit $(addprefix $(B)/unit/,$(UNIT_TESTS)) --integration
+
+test-full: all linux mbtest $(B)/partita.img $(addprefix $(B)/unit/,$(UNIT_TESTS))
+	$(Q)python3 tests/run.py $(TEST_CHECKS) --unit $(addprefix $(B)/unit/,$(UNIT_TESTS)) --integration --full
+
+# `make test` with a CPU hog on each core beside it: every verdict must hold
+# on a loaded machine (cases that check guest time run under -icount, the
+# others wait on events, not on time).
+.PHONY: test-loaded
+test-loaded: all linux mbtest $(B)/partita.img $(addprefix $(B)/unit/,$(UNIT_TESTS))
+	$(Q)hogs=""; for i in $$(seq $$(nproc)); do nice -n 0 sh -c 'while :; do :; done' & hogs="$$hogs $$!"; done; \
+	python3 tests/run.py $(TEST_CHECKS) --unit $(addprefix $(B)/unit/,$(UNIT_TESTS)) --integration; rc=$$?; \
+	kill $$hogs; exit $$rc
+
+# The core built with clang into $(B)/clang (a build check: the image boots
+# the gcc build).
+.PHONY: core-clang
+core-clang: | deps
+	$(Q)$(MAKE) --no-print-directory B=$(B)/clang CC=clang $(B)/clang/core.elf
 
 # Line coverage under the host unit tests (gcov through gcovr): a table per
 # file of kernel/, arch/ and boot/, and a failure if one of COVERAGE_FILES
@@ -494,7 +523,6 @@ coverage: $(addprefix $(COV)/,$(UNIT_TESTS)) | deps
 	$(Q)python3 tests/coverage_check.py $(COV)/summary.json $(COVERAGE_MIN) $(COVERAGE_FILES)
 
 # The config parser under libFuzzer (clang), ASan and UBSan, for a minute.
-FUZZ_SECONDS ?= 60
 .PHONY: fuzz
 fuzz: | deps
 	@mkdir -p $(B)/fuzz-corpus

@@ -90,31 +90,6 @@ void fake_set_tsc(u64 t)
 	check_timer();
 }
 
-u64 clock_tsc_hz(void)
-{
-	return FAKE_TSC_HZ;
-}
-
-u64 clock_now_ns(void)
-{
-	return rdtsc() / 3; /* a read of the TSC, as the real one */
-}
-
-u64 clock_tsc_at(u64 ns)
-{
-	return ns * 3;
-}
-
-u64 clock_tsc_to_ns(u64 cycles)
-{
-	return cycles / 3;
-}
-
-u64 clock_ns_to_tsc(u64 ns)
-{
-	return ns * 3;
-}
-
 u64 rdtsc(void)
 {
 	u64 t = tsc;
@@ -861,6 +836,7 @@ void fake_machine_reset(void)
 {
 	tsc = 0;
 	fake_rdtsc_step = 0;
+	clock_set_tsc_base(FAKE_TSC_HZ, 0); /* the real time base, arch/x86/tsc.c */
 	fake_timer_deadline = 0;
 	irq_if = irq_pending = false;
 	fake_memory_init(MiB(64));

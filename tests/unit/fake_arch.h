@@ -2,9 +2,9 @@
  * A fake machine for host tests of the generic core (as Hafnium's
  * arch/fake): the real kernel/partition.c, sched.c, vmexit.c, hypercall.c,
  * channel.c, pv.c, cpu_policy.c, log.c, dma.c and kernel/hvm/ link against
- * it and run as a host program.  It stands in for what the core gets from
- * the CPU and the board: the TSC and a one-shot timer that the test
- * advances, interrupts, ports, CPUID, XCR0, the serial port (whose bytes the
+ * it and run as a host program (with the real TSC time base, arch/x86/tsc.c).
+ * It stands in for what the core gets from the CPU and the board: the TSC
+ * and a one-shot timer that the test advances, interrupts, ports, CPUID, XCR0, the serial port (whose bytes the
  * test reads back), the page allocator (the real palloc.c over a host
  * arena), boot modules, PCI devices and an IOMMU.  The virtualization back
  * end is fake_virt.c.
