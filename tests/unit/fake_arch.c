@@ -257,12 +257,12 @@ void fake_cpu_set(enum fake_cpu which)
 	cpu_kind = which;
 }
 
-#define R(a, b, c, d)          \
-	do {                   \
-		out[0] = (a);  \
-		out[1] = (b);  \
-		out[2] = (c);  \
-		out[3] = (d);  \
+#define R(a, b, c, d)         \
+	do {                  \
+		out[0] = (a); \
+		out[1] = (b); \
+		out[2] = (c); \
+		out[3] = (d); \
 	} while (0)
 
 /* Two plausible hosts: an AMD Zen-like CPU (as QEMU's -cpu with +svm) and
@@ -606,7 +606,7 @@ void fake_add_pv_image(const char *name)
 	put16(b + 18, 62); /* EM_X86_64 */
 	put32(b + 20, 1);
 	put64(b + 24, 0x100000); /* entry */
-	put64(b + 32, 64);       /* phoff */
+	put64(b + 32, 64);	 /* phoff */
 	put16(b + 52, 64);
 	put16(b + 54, 56); /* phentsize */
 	put16(b + 56, 1);  /* phnum */
@@ -616,7 +616,7 @@ void fake_add_pv_image(const char *name)
 	put64(ph + 8, 0x1000); /* offset */
 	put64(ph + 16, 0x100000);
 	put64(ph + 24, 0x100000);
-	put64(ph + 32, 0x100); /* filesz */
+	put64(ph + 32, 0x100);	/* filesz */
 	put64(ph + 40, 0x2000); /* memsz */
 	put64(ph + 48, 0x1000);
 	memset(b + 0x1000, 0xf4, 0x100); /* hlt; hlt; ... */
@@ -631,12 +631,12 @@ void fake_add_multiboot_image(const char *name)
 	memset(b, 0, sizeof(b));
 	put32(b + 0, 0x1badb002);
 	put32(b + 4, flags);
-	put32(b + 8, (u32)-(0x1badb002u + flags));
-	put32(b + 12, 0x100000);                        /* header_addr */
-	put32(b + 16, 0x100000);                        /* load_addr */
-	put32(b + 20, 0x100000 + sizeof(b));            /* load_end_addr */
-	put32(b + 24, 0x100000 + sizeof(b) + 0x1000);   /* bss_end_addr */
-	put32(b + 28, 0x100040);                        /* entry */
+	put32(b + 8, (u32) - (0x1badb002u + flags));
+	put32(b + 12, 0x100000);		      /* header_addr */
+	put32(b + 16, 0x100000);		      /* load_addr */
+	put32(b + 20, 0x100000 + sizeof(b));	      /* load_end_addr */
+	put32(b + 24, 0x100000 + sizeof(b) + 0x1000); /* bss_end_addr */
+	put32(b + 28, 0x100040);		      /* entry */
 	memset(b + 0x40, 0xf4, 16);
 	fake_add_module(name, b, sizeof(b));
 }
@@ -779,8 +779,8 @@ void iommu_detach(u16 bdf)
 void fake_iommu_fault(u16 bdf, u64 addr, bool write)
 {
 	assert_true(fault_count < ARRAY_SIZE(faults));
-	faults[fault_count++] = (struct iommu_fault){ true, bdf, addr, true, write, 0x20000,
-						      "IO_PAGE_FAULT" };
+	faults[fault_count++] =
+		(struct iommu_fault){ true, bdf, addr, true, write, 0x20000, "IO_PAGE_FAULT" };
 }
 
 unsigned iommu_poll_faults(struct iommu_fault *out, unsigned max)

@@ -66,16 +66,16 @@ extern int fake_stop_code; /* written to the debug-exit port; -1: none */
  * Runs stmt, which must end the run (hv_stop or panic: the fake CPU halts
  * for good); the test goes on after it.  Fails if stmt returns.
  */
-#define FAKE_EXPECT_STOP(stmt)                                                    \
-	do {                                                                      \
-		fake_stop_code = -1;                                              \
-		if (setjmp(fake_stop_env) == 0) {                                 \
-			fake_stop_armed = true;                                   \
-			stmt;                                                     \
-			fake_stop_armed = false;                                  \
+#define FAKE_EXPECT_STOP(stmt)                                                     \
+	do {                                                                       \
+		fake_stop_code = -1;                                               \
+		if (setjmp(fake_stop_env) == 0) {                                  \
+			fake_stop_armed = true;                                    \
+			stmt;                                                      \
+			fake_stop_armed = false;                                   \
 			fail_msg("%s returned; the run should have ended", #stmt); \
-		}                                                                 \
-		fake_stop_armed = false;                                          \
+		}                                                                  \
+		fake_stop_armed = false;                                           \
 	} while (0)
 
 /* ------------------------------------------------------ the serial port -- */
@@ -163,13 +163,13 @@ void fake_machine_reset(void);
  *  the calling test if the child fails. */
 void fake_isolated(void (*body)(void), const char *name);
 
-#define FAKE_TEST(name)                                \
-	static void name##_body(void);                 \
-	static void name(void **state)                 \
-	{                                              \
-		(void)state;                           \
-		fake_isolated(name##_body, #name);     \
-	}                                              \
+#define FAKE_TEST(name)                            \
+	static void name##_body(void);             \
+	static void name(void **state)             \
+	{                                          \
+		(void)state;                       \
+		fake_isolated(name##_body, #name); \
+	}                                          \
 	static void name##_body(void)
 
 #endif

@@ -101,7 +101,8 @@ static void fake_run(struct vcpu *v, struct vm_exit *out)
 	replay(v, out);
 	if (fake_run_count < FAKE_RUNS_MAX)
 		fake_runs[fake_run_count++] = (struct fake_run_record){ start, fake_now_ns(),
-									v->partition->id, out->reason };
+									v->partition->id,
+									out->reason };
 }
 
 static void replay(struct vcpu *v, struct vm_exit *out)
@@ -263,7 +264,9 @@ void fake_push_hypercall(struct partition *p, u64 nr, u64 a0, u64 a1, u64 a2, u6
 
 void fake_push_cpuid(struct partition *p, u32 leaf, u32 subleaf)
 {
-	struct fake_exit x = { .run_ns = 1000, .set = FAKE_RAX | FAKE_RCX, .rax = leaf, .rcx = subleaf };
+	struct fake_exit x = {
+		.run_ns = 1000, .set = FAKE_RAX | FAKE_RCX, .rax = leaf, .rcx = subleaf
+	};
 
 	x.e.reason = VMEXIT_CPUID;
 	x.e.insn_len = 2;

@@ -25,7 +25,7 @@
 
 struct fake_exit {
 	struct vm_exit e;
-	u64 run_ns;  /* guest time before the exit */
+	u64 run_ns;   /* guest time before the exit */
 	unsigned set; /* FAKE_*: which of the values below the guest set */
 	u64 rax, rcx, rdx, rdi, rsi, r10, rflags;
 	u8 cpl;

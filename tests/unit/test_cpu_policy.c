@@ -15,8 +15,12 @@ enum { EAX, EBX, ECX, EDX };
 
 static struct cpu_view view(bool hvm)
 {
-	struct cpu_view v = { .hvm = hvm, .apic_enabled = true, .xcr0 = 1, .vcpu_count = 1,
-			      .tsc_hz = 3000000000ULL, .apic_bus_hz = 1000000000ULL };
+	struct cpu_view v = { .hvm = hvm,
+			      .apic_enabled = true,
+			      .xcr0 = 1,
+			      .vcpu_count = 1,
+			      .tsc_hz = 3000000000ULL,
+			      .apic_bus_hz = 1000000000ULL };
 	return v;
 }
 
@@ -91,22 +95,22 @@ FAKE_TEST(leaf_1)
 	struct cpu_view v = view(true);
 
 	init(FAKE_CPU_INTEL, 0x7);
-	assert_false(BIT(1, ECX, 5));   /* VMX */
-	assert_false(BIT(1, ECX, 3));   /* MONITOR */
-	assert_false(BIT(1, ECX, 15));  /* PDCM */
-	assert_false(BIT(1, ECX, 27));  /* OSXSAVE: CR4.OSXSAVE is clear */
-	assert_true(BIT(1, ECX, 31));   /* hypervisor */
-	assert_true(BIT(1, ECX, 21));   /* x2APIC: emulated */
-	assert_true(BIT(1, ECX, 24));   /* TSC deadline: emulated */
-	assert_true(BIT(1, ECX, 26));   /* XSAVE */
-	assert_true(BIT(1, ECX, 28));   /* AVX: XCR0 may hold AVX */
-	assert_true(BIT(1, ECX, 0));    /* SSE3, from the host */
-	assert_false(BIT(1, EDX, 21));  /* DS */
-	assert_false(BIT(1, EDX, 22));  /* ACPI thermal */
-	assert_false(BIT(1, EDX, 29));  /* TM */
-	assert_false(BIT(1, EDX, 28));  /* HTT with one vCPU */
-	assert_true(BIT(1, EDX, 9));    /* APIC */
-	assert_true(BIT(1, EDX, 25));   /* SSE */
+	assert_false(BIT(1, ECX, 5));  /* VMX */
+	assert_false(BIT(1, ECX, 3));  /* MONITOR */
+	assert_false(BIT(1, ECX, 15)); /* PDCM */
+	assert_false(BIT(1, ECX, 27)); /* OSXSAVE: CR4.OSXSAVE is clear */
+	assert_true(BIT(1, ECX, 31));  /* hypervisor */
+	assert_true(BIT(1, ECX, 21));  /* x2APIC: emulated */
+	assert_true(BIT(1, ECX, 24));  /* TSC deadline: emulated */
+	assert_true(BIT(1, ECX, 26));  /* XSAVE */
+	assert_true(BIT(1, ECX, 28));  /* AVX: XCR0 may hold AVX */
+	assert_true(BIT(1, ECX, 0));   /* SSE3, from the host */
+	assert_false(BIT(1, EDX, 21)); /* DS */
+	assert_false(BIT(1, EDX, 22)); /* ACPI thermal */
+	assert_false(BIT(1, EDX, 29)); /* TM */
+	assert_false(BIT(1, EDX, 28)); /* HTT with one vCPU */
+	assert_true(BIT(1, EDX, 9));   /* APIC */
+	assert_true(BIT(1, EDX, 25));  /* SSE */
 	v.osxsave = true;
 	assert_true(BIT(1, ECX, 27));
 	v.apic_enabled = false; /* SDM Vol. 3A §11.4.3 */
@@ -143,41 +147,41 @@ FAKE_TEST(leaf_7_and_extended)
 	struct cpu_view v = view(true);
 
 	init(FAKE_CPU_INTEL, 0x7);
-	assert_true(BIT(7, EBX, 0));    /* fsgsbase */
-	assert_false(BIT(7, EBX, 1));   /* TSC_ADJUST */
-	assert_true(BIT(7, EBX, 5));    /* AVX2 */
-	assert_false(BIT(7, EBX, 25));  /* Intel PT */
-	assert_false(BIT(7, ECX, 3));   /* PKU */
-	assert_false(BIT(7, ECX, 4));   /* OSPKE */
-	assert_true(BIT(7, ECX, 22));   /* RDPID */
-	assert_true(BIT(7, EDX, 10));   /* MD_CLEAR */
-	assert_false(BIT(7, EDX, 26));  /* IBRS/IBPB */
-	assert_false(BIT(7, EDX, 27));  /* STIBP */
-	assert_false(BIT(7, EDX, 31));  /* SSBD */
+	assert_true(BIT(7, EBX, 0));   /* fsgsbase */
+	assert_false(BIT(7, EBX, 1));  /* TSC_ADJUST */
+	assert_true(BIT(7, EBX, 5));   /* AVX2 */
+	assert_false(BIT(7, EBX, 25)); /* Intel PT */
+	assert_false(BIT(7, ECX, 3));  /* PKU */
+	assert_false(BIT(7, ECX, 4));  /* OSPKE */
+	assert_true(BIT(7, ECX, 22));  /* RDPID */
+	assert_true(BIT(7, EDX, 10));  /* MD_CLEAR */
+	assert_false(BIT(7, EDX, 26)); /* IBRS/IBPB */
+	assert_false(BIT(7, EDX, 27)); /* STIBP */
+	assert_false(BIT(7, EDX, 31)); /* SSBD */
 	assert_int_equal(reg(&v, 7, 0, EAX), 0);
 	assert_int_equal(reg(&v, 7, 1, EBX), 0); /* no subleaf 1 */
 	init(FAKE_CPU_INTEL, 0x3);
-	assert_false(BIT(7, EBX, 5));   /* AVX2 needs AVX state */
+	assert_false(BIT(7, EBX, 5)); /* AVX2 needs AVX state */
 	init(FAKE_CPU_AMD, 0x7);
-	assert_false(BIT(0x80000001, ECX, 2));  /* SVM */
-	assert_false(BIT(0x80000001, ECX, 1));  /* CmpLegacy */
+	assert_false(BIT(0x80000001, ECX, 2));	/* SVM */
+	assert_false(BIT(0x80000001, ECX, 1));	/* CmpLegacy */
 	assert_false(BIT(0x80000001, ECX, 22)); /* TOPOEXT */
 	assert_false(BIT(0x80000001, ECX, 23)); /* PerfCtrCore */
-	assert_true(BIT(0x80000001, ECX, 0));   /* LAHF */
-	assert_true(BIT(0x80000001, ECX, 6));   /* SSE4A */
-	assert_true(BIT(0x80000001, EDX, 11));  /* SYSCALL */
-	assert_true(BIT(0x80000001, EDX, 20));  /* NX */
-	assert_true(BIT(0x80000001, EDX, 29));  /* LM */
-	assert_true(BIT(0x80000001, EDX, 27));  /* RDTSCP */
+	assert_true(BIT(0x80000001, ECX, 0));	/* LAHF */
+	assert_true(BIT(0x80000001, ECX, 6));	/* SSE4A */
+	assert_true(BIT(0x80000001, EDX, 11));	/* SYSCALL */
+	assert_true(BIT(0x80000001, EDX, 20));	/* NX */
+	assert_true(BIT(0x80000001, EDX, 29));	/* LM */
+	assert_true(BIT(0x80000001, EDX, 27));	/* RDTSCP */
 	/* AMD's copy of leaf 1 EDX follows leaf 1's policy. */
-	assert_true(BIT(0x80000001, EDX, 0));   /* FPU */
-	assert_true(BIT(0x80000001, EDX, 9));   /* APIC, for hvm */
+	assert_true(BIT(0x80000001, EDX, 0));			   /* FPU */
+	assert_true(BIT(0x80000001, EDX, 9));			   /* APIC, for hvm */
 	assert_int_equal(reg(&v, 0x80000001, 0, EBX), 0x20000000); /* PkgType */
-	assert_true(BIT(0x80000007, EDX, 8));   /* invariant TSC */
-	assert_true(BIT(0x80000008, EBX, 0));   /* CLZERO */
-	assert_false(BIT(0x80000008, EBX, 1));  /* IRPERF */
-	assert_false(BIT(0x80000008, EBX, 12)); /* IBPB */
-	assert_false(BIT(0x80000008, EBX, 25)); /* VIRT_SSBD */
+	assert_true(BIT(0x80000007, EDX, 8));			   /* invariant TSC */
+	assert_true(BIT(0x80000008, EBX, 0));			   /* CLZERO */
+	assert_false(BIT(0x80000008, EBX, 1));			   /* IRPERF */
+	assert_false(BIT(0x80000008, EBX, 12));			   /* IBPB */
+	assert_false(BIT(0x80000008, EBX, 25));			   /* VIRT_SSBD */
 	assert_int_equal(reg(&v, 0x80000008, 0, EAX), 0x3030);
 	v.vcpu_count = 3;
 	assert_int_equal(reg(&v, 0x80000008, 0, ECX), 2);
@@ -261,7 +265,7 @@ FAKE_TEST(xsave_leaf)
 	assert_int_equal(out[EBX], 0x248);
 	cpu_policy_cpuid(&v, 0xd, 2, out);
 	assert_int_equal(out[EAX], 0x100);
-	assert_int_equal(out[ECX], 0x2); /* user state, 64-byte aligned */
+	assert_int_equal(out[ECX], 0x2);   /* user state, 64-byte aligned */
 	cpu_policy_cpuid(&v, 0xd, 5, out); /* AVX-512: not allowed here */
 	assert_int_equal(out[EAX] | out[EBX] | out[ECX] | out[EDX], 0);
 	cpu_policy_cpuid(&v, 0xd, 63, out);
@@ -272,8 +276,12 @@ FAKE_TEST(xsave_leaf)
  * names as offered, and the two views agree. */
 FAKE_TEST(cpuid_bits_are_the_tables)
 {
-	static const struct { u32 leaf; int r; } words[] = {
-		{ 1, ECX }, { 1, EDX }, { 7, EBX }, { 7, ECX }, { 7, EDX }, { 0x80000001, ECX },
+	static const struct {
+		u32 leaf;
+		int r;
+	} words[] = {
+		{ 1, ECX },	     { 1, EDX },	  { 7, EBX },
+		{ 7, ECX },	     { 7, EDX },	  { 0x80000001, ECX },
 		{ 0x80000001, EDX }, { 0x80000007, EDX }, { 0x80000008, EBX },
 	};
 
@@ -357,11 +365,11 @@ FAKE_TEST(msrs_on_both_vendors)
 		assert_int_equal(wr(&s, 0x2ff, 0x806), MSR_DONE);
 		assert_int_equal(rd(&s, 0x2ff, &v), MSR_DONE);
 		assert_int_equal(v, 0x806);
-		assert_int_equal(wr(&s, 0x2ff, 0x802), MSR_GP);  /* type 2 reserved */
-		assert_int_equal(wr(&s, 0x2ff, 0x807), MSR_GP);  /* type 7 */
-		assert_int_equal(wr(&s, 0x2ff, 0x406), MSR_GP);  /* FE without fixed ranges */
+		assert_int_equal(wr(&s, 0x2ff, 0x802), MSR_GP);	 /* type 2 reserved */
+		assert_int_equal(wr(&s, 0x2ff, 0x807), MSR_GP);	 /* type 7 */
+		assert_int_equal(wr(&s, 0x2ff, 0x406), MSR_GP);	 /* FE without fixed ranges */
 		assert_int_equal(wr(&s, 0x2ff, 0x1006), MSR_GP); /* reserved bit */
-		assert_int_equal(rd(&s, 0x200, &v), MSR_GP);     /* a variable range */
+		assert_int_equal(rd(&s, 0x200, &v), MSR_GP);	 /* a variable range */
 		/* Machine check: no banks. */
 		assert_int_equal(rd(&s, 0x179, &v), MSR_DONE);
 		assert_int_equal(v, 0);
@@ -423,11 +431,11 @@ FAKE_TEST(msrs_on_both_vendors)
 			assert_int_equal(v, 2);
 		assert_int_equal(wr(&s, 0xc0011029, 2), intel ? MSR_GP : MSR_DONE);
 		/* Hidden features' MSRs and unknown ones. */
-		assert_int_equal(rd(&s, 0x48, &v), MSR_GP);         /* SPEC_CTRL */
-		assert_int_equal(wr(&s, 0x49, 1), MSR_GP);          /* PRED_CMD */
-		assert_int_equal(rd(&s, 0x10a, &v), MSR_GP);        /* ARCH_CAPABILITIES */
-		assert_int_equal(rd(&s, 0xc0010114, &v), MSR_GP);   /* VM_CR */
-		assert_int_equal(rd(&s, 0xda0, &v), MSR_GP);        /* XSS */
+		assert_int_equal(rd(&s, 0x48, &v), MSR_GP);	  /* SPEC_CTRL */
+		assert_int_equal(wr(&s, 0x49, 1), MSR_GP);	  /* PRED_CMD */
+		assert_int_equal(rd(&s, 0x10a, &v), MSR_GP);	  /* ARCH_CAPABILITIES */
+		assert_int_equal(rd(&s, 0xc0010114, &v), MSR_GP); /* VM_CR */
+		assert_int_equal(rd(&s, 0xda0, &v), MSR_GP);	  /* XSS */
 		assert_int_equal(rd(&s, 0xffffffff, &v), MSR_GP);
 	}
 }

@@ -69,7 +69,8 @@ static void take(void)
 		snap.ram[i] = NULL;
 		if (partitions[i].ram.v) {
 			snap.ram[i] = malloc(partitions[i].ram_size);
-			memcpy(snap.ram[i], phys_to_virt(partitions[i].ram), partitions[i].ram_size);
+			memcpy(snap.ram[i], phys_to_virt(partitions[i].ram),
+			       partitions[i].ram_size);
 		}
 	}
 	memcpy(snap.pci, fake_pci_config(dev), 4096);
@@ -80,9 +81,10 @@ static void unchanged(const char *what)
 	for (unsigned i = 0; i < partition_count; i++) {
 		if (memcmp(&snap.parts[i], &partitions[i], sizeof(partitions[i])))
 			fail_msg("%s changed partition %s", what, partitions[i].cfg->name);
-		if (snap.ram[i] && memcmp(snap.ram[i], phys_to_virt(partitions[i].ram),
-					  partitions[i].ram_size))
-			fail_msg("%s changed the RAM of partition %s", what, partitions[i].cfg->name);
+		if (snap.ram[i] &&
+		    memcmp(snap.ram[i], phys_to_virt(partitions[i].ram), partitions[i].ram_size))
+			fail_msg("%s changed the RAM of partition %s", what,
+				 partitions[i].cfg->name);
 	}
 	if (memcmp(snap.pci, fake_pci_config(dev), 4096))
 		fail_msg("%s changed the device's configuration space", what);
@@ -116,14 +118,14 @@ static unsigned hostile_pointers(u64 ram, u64 size, u64 out[16])
 
 	out[n++] = 0;
 	out[n++] = 1;
-	out[n++] = PV_START_INFO_GPA;          /* the read-only start-info */
-	out[n++] = PV_RAM_START - 1;           /* straddles its start */
-	out[n++] = ram - size + 1;             /* runs past the end */
+	out[n++] = PV_START_INFO_GPA; /* the read-only start-info */
+	out[n++] = PV_RAM_START - 1;  /* straddles its start */
+	out[n++] = ram - size + 1;    /* runs past the end */
 	out[n++] = ram;
 	out[n++] = ram + 0x1000;
-	out[n++] = MiB(2) * 8;                 /* where a channel is mapped */
+	out[n++] = MiB(2) * 8; /* where a channel is mapped */
 	out[n++] = ~0ULL;
-	out[n++] = ~0ULL - size + 2;           /* wraps around */
+	out[n++] = ~0ULL - size + 2; /* wraps around */
 	out[n++] = 1ULL << 63;
 	out[n++] = (1ULL << 63) + PV_IMAGE_BASE;
 	out[n++] = ~0ULL - ram + PV_IMAGE_BASE; /* + ram wraps into RAM */
@@ -134,8 +136,11 @@ static unsigned hostile_pointers(u64 ram, u64 size, u64 out[16])
 
 FAKE_TEST(hc_unknown_numbers_are_nosys)
 {
-	static const u64 nrs[] = { 10, 11, 12, 13, 14, 15, 20, 21, 63, 64, 255, 256, 1ULL << 32,
-				   (1ULL << 32) + HC_VERSION, 1ULL << 63, ~0ULL };
+	static const u64 nrs[] = {
+		10,	    11,	  12, 13,  14,	15,	    20,
+		21,	    63,	  64, 255, 256, 1ULL << 32, (1ULL << 32) + HC_VERSION,
+		1ULL << 63, ~0ULL
+	};
 	u32 caps;
 
 	setup();
@@ -154,7 +159,9 @@ FAKE_TEST(hc_control_calls_need_the_capability)
 		if (!hypercall_needs(nr, &caps))
 			continue;
 		/* Exactly the calls 16-19 need `control`. */
-		assert_int_equal(caps, nr >= HC_PARTITION_LIST && nr <= HC_PARTITION_CTL ? CAP_CONTROL : 0);
+		assert_int_equal(caps, nr >= HC_PARTITION_LIST && nr <= HC_PARTITION_CTL ?
+					       CAP_CONTROL :
+					       0);
 		if (!caps)
 			continue;
 		/* Refused before any argument is looked at, however good. */
@@ -355,8 +362,8 @@ FAKE_TEST(hc_partition_stats)
 	refused(ctl, HC_PARTITION_STATS, 4, PV_IMAGE_BASE, 0, 0, -E_NOENT);
 	refused(ctl, HC_PARTITION_STATS, ~0ULL, PV_IMAGE_BASE, 0, 0, -E_NOENT);
 	refused(ctl, HC_PARTITION_STATS, 1ULL << 32, PV_IMAGE_BASE, 0, 0, -E_NOENT);
-	unsigned n = hostile_pointers(ctl->ram_size, sizeof(struct partita_partition_stats),
-				      bad_ptrs);
+	unsigned n =
+		hostile_pointers(ctl->ram_size, sizeof(struct partita_partition_stats), bad_ptrs);
 	for (unsigned i = 0; i < n; i++)
 		refused(ctl, HC_PARTITION_STATS, p->id, bad_ptrs[i], 0, 0, -E_FAULT);
 	p->stats.windows = 7;

@@ -35,9 +35,10 @@ static bool drawn(enum partition_state from, enum partition_state to)
 		       to == PARTITION_FAULTED || to == PARTITION_STARTING;
 	case PARTITION_RUNNABLE:
 	case PARTITION_WAITING:
-		return to == (from == PARTITION_RUNNABLE ? PARTITION_WAITING : PARTITION_RUNNABLE) ||
-		       to == PARTITION_STOPPED || to == PARTITION_FAULTED || to == PARTITION_EXITED ||
-		       to == PARTITION_STARTING;
+		return to == (from == PARTITION_RUNNABLE ? PARTITION_WAITING :
+							   PARTITION_RUNNABLE) ||
+		       to == PARTITION_STOPPED || to == PARTITION_FAULTED ||
+		       to == PARTITION_EXITED || to == PARTITION_STARTING;
 	case PARTITION_FAULTED:
 	case PARTITION_EXITED:
 		return to == PARTITION_STARTING || to == PARTITION_UNUSABLE;
@@ -59,15 +60,15 @@ FAKE_TEST(table_is_the_drawn_life_cycle)
 	for (unsigned from = 0; from < N; from++)
 		for (unsigned to = 0; to < N; to++) {
 			if (partition_transition_allowed(from, to) != drawn(from, to))
-				fail_msg("%s -> %s: table says %d", state_names[from], state_names[to],
-					 partition_transition_allowed(from, to));
+				fail_msg("%s -> %s: table says %d", state_names[from],
+					 state_names[to], partition_transition_allowed(from, to));
 			allowed_count += drawn(from, to);
 		}
 	assert_int_equal(allowed_count, 21);
 	/* Out of range states are never allowed. */
 	assert_false(partition_transition_allowed(N, PARTITION_STOPPED));
 	assert_false(partition_transition_allowed(PARTITION_STOPPED, N));
-	assert_false(partition_transition_allowed((enum partition_state)-1, PARTITION_RUNNABLE));
+	assert_false(partition_transition_allowed((enum partition_state) - 1, PARTITION_RUNNABLE));
 }
 
 FAKE_TEST(allowed_transitions_happen_refused_ones_panic)
@@ -90,7 +91,8 @@ FAKE_TEST(allowed_transitions_happen_refused_ones_panic)
 			fake_serial_clear();
 			FAKE_EXPECT_STOP(set_state(&p, to));
 			assert_int_equal(fake_stop_code, HV_EXIT_PANIC);
-			snprintf(msg, sizeof(msg), "PANIC: partition t: no transition from %s to %s",
+			snprintf(msg, sizeof(msg),
+				 "PANIC: partition t: no transition from %s to %s",
 				 state_names[from], state_names[to]);
 			fake_expect_serial(msg);
 			/* Refused: nothing changed. */
@@ -308,8 +310,9 @@ FAKE_TEST(destroy_returns_everything_and_is_final)
  */
 FAKE_TEST(failed_creation_unwinds_at_every_step)
 {
-	const char *conf = "[partition a]\nkind = pv\nmemory = 2M\nimage = a.elf\nwindow = 0ms 4ms\n"
-			   "[partition h]\nkind = hvm\nmemory = 4M\nimage = h.elf\nwindow = 5ms 4ms\n";
+	const char *conf =
+		"[partition a]\nkind = pv\nmemory = 2M\nimage = a.elf\nwindow = 0ms 4ms\n"
+		"[partition h]\nkind = hvm\nmemory = 4M\nimage = h.elf\nwindow = 5ms 4ms\n";
 	u64 before = fake_free_pages();
 	unsigned failures = 0;
 
@@ -326,8 +329,8 @@ FAKE_TEST(failed_creation_unwinds_at_every_step)
 			if (p->state == PARTITION_UNUSABLE) {
 				failures++;
 				if (!fake_serial_has("failed: "))
-					fail_msg("k=%llu: no step named:\n%s", (unsigned long long)k,
-						 fake_serial());
+					fail_msg("k=%llu: no step named:\n%s",
+						 (unsigned long long)k, fake_serial());
 				fake_expect_serial("left stopped");
 			}
 			partition_destroy(p);
@@ -356,13 +359,14 @@ FAKE_TEST(creation_refusals_name_their_reason)
 	u64 before = fake_free_pages();
 
 	fake_pci_add(0, 3, 0, 0x8086, 0x100e);
-	fake_create("[partition big]\nkind = pv\nmemory = 32G\nimage = a.elf\nwindow = 0ms 1ms\n"
-		    "[partition noimg]\nkind = hvm\nmemory = 4M\nimage = a.elf\nwindow = 1ms 1ms\n"
-		    "[partition nodev]\nkind = pv\nmemory = 2M\nimage = a.elf\nwindow = 2ms 1ms\n"
-		    "device = 00:04.0\n"
-		    "[partition dev]\nkind = pv\nmemory = 2M\nimage = a.elf\nwindow = 3ms 1ms\n"
-		    "device = 8086:100e\n"
-		    "[partition huge]\nkind = pv\nmemory = 128M\nimage = a.elf\nwindow = 4ms 1ms\n");
+	fake_create(
+		"[partition big]\nkind = pv\nmemory = 32G\nimage = a.elf\nwindow = 0ms 1ms\n"
+		"[partition noimg]\nkind = hvm\nmemory = 4M\nimage = a.elf\nwindow = 1ms 1ms\n"
+		"[partition nodev]\nkind = pv\nmemory = 2M\nimage = a.elf\nwindow = 2ms 1ms\n"
+		"device = 00:04.0\n"
+		"[partition dev]\nkind = pv\nmemory = 2M\nimage = a.elf\nwindow = 3ms 1ms\n"
+		"device = 8086:100e\n"
+		"[partition huge]\nkind = pv\nmemory = 128M\nimage = a.elf\nwindow = 4ms 1ms\n");
 	fake_expect_serial("partition big: checking its image failed: memory must be between");
 	fake_expect_serial("partition noimg: checking its image failed: its image is neither");
 	fake_expect_serial("partition nodev: device on config line");
@@ -428,14 +432,15 @@ FAKE_TEST(devices_behind_an_iommu_get_a_domain)
  */
 FAKE_TEST(thousand_restarts_lose_no_page)
 {
-	fake_create("[hypervisor]\nframe = 2ms\n"
-		    "[partition a]\nkind = pv\nmemory = 2M\nimage = a.elf\nwindow = 0ms 1ms\n"
-		    "on_fault = restart\n"
-		    "[partition h]\nkind = hvm\nmemory = 4M\nimage = h.elf\nwindow = 1ms 500us\n"
-		    "on_fault = restart\n"
-		    "[partition ctl]\nkind = pv\nmemory = 2M\nimage = c.elf\nwindow = 1500us 400us\n"
-		    "caps = control\n"
-		    "[channel ch]\nbetween = a ctl\nsize = 8K\n");
+	fake_create(
+		"[hypervisor]\nframe = 2ms\n"
+		"[partition a]\nkind = pv\nmemory = 2M\nimage = a.elf\nwindow = 0ms 1ms\n"
+		"on_fault = restart\n"
+		"[partition h]\nkind = hvm\nmemory = 4M\nimage = h.elf\nwindow = 1ms 500us\n"
+		"on_fault = restart\n"
+		"[partition ctl]\nkind = pv\nmemory = 2M\nimage = c.elf\nwindow = 1500us 400us\n"
+		"caps = control\n"
+		"[channel ch]\nbetween = a ctl\nsize = 8K\n");
 	struct partition *a = fake_partition("a"), *h = fake_partition("h");
 	u64 before = fake_free_pages();
 

@@ -85,8 +85,8 @@ static void check_runs_in_windows(void)
 			fail_msg("run %u of partition %u starts at %llu ns, outside its windows", i,
 				 r->partition, (unsigned long long)(r->start_ns - epoch));
 		if (r->end_ns - epoch > we)
-			fail_msg("run %u of partition %u ends at %llu ns, after its window (%llu)", i,
-				 r->partition, (unsigned long long)(r->end_ns - epoch),
+			fail_msg("run %u of partition %u ends at %llu ns, after its window (%llu)",
+				 i, r->partition, (unsigned long long)(r->end_ns - epoch),
 				 (unsigned long long)we);
 	}
 }
@@ -136,7 +136,8 @@ FAKE_TEST(windows_over_five_frames)
 		/* Each window's first run begins exactly when the window does. */
 		assert_int_equal(first_run(a->id, base)->start_ns, epoch + base);
 		assert_int_equal(first_run(b->id, base + 4 * MS)->start_ns, epoch + base + 4 * MS);
-		assert_int_equal(first_run(c->id, base + 6 * MS)->start_ns, epoch + base + 6500 * US);
+		assert_int_equal(first_run(c->id, base + 6 * MS)->start_ns,
+				 epoch + base + 6500 * US);
 	}
 	/* Window starts counted, none late. */
 	assert_int_equal(a->stats.windows, 5);
@@ -177,8 +178,9 @@ FAKE_TEST(wait_with_a_deadline)
 	struct partition *a = fake_partition("a");
 
 	/* At 1 ms: wait until 11 ms (inside its window of frame 1). */
-	struct fake_exit w = { .run_ns = MS, .set = FAKE_RAX | FAKE_RDI, .rax = HC_WAIT,
-			       .rdi = epoch + 11 * MS };
+	struct fake_exit w = {
+		.run_ns = MS, .set = FAKE_RAX | FAKE_RDI, .rax = HC_WAIT, .rdi = epoch + 11 * MS
+	};
 	w.e.reason = VMEXIT_HYPERCALL;
 	w.e.insn_len = 3;
 	fake_push(a, &w);
@@ -202,8 +204,9 @@ FAKE_TEST(wait_until_an_event_wakes_it)
 
 	fake_push_hypercall(a, HC_WAIT, 0, 0, 0, 0);
 	/* b signals its channel 0 (to a) at 1 ms into its first window. */
-	struct fake_exit s = { .run_ns = MS, .set = FAKE_RAX | FAKE_RDI, .rax = HC_EVENT_SIGNAL,
-			       .rdi = 0 };
+	struct fake_exit s = {
+		.run_ns = MS, .set = FAKE_RAX | FAKE_RDI, .rax = HC_EVENT_SIGNAL, .rdi = 0
+	};
 	s.e.reason = VMEXIT_HYPERCALL;
 	s.e.insn_len = 3;
 	fake_push(b, &s);
@@ -276,7 +279,8 @@ FAKE_TEST(restart_clears_only_in_its_own_windows)
 	assert_int_equal(a->state, PARTITION_RUNNABLE);
 	assert_int_equal(a->boot_count, 2);
 	if (windows_clearing < 2)
-		fail_msg("cleared in %u window(s), done at %llu ns", windows_clearing, (unsigned long long)(fake_now_ns() - epoch));
+		fail_msg("cleared in %u window(s), done at %llu ns", windows_clearing,
+			 (unsigned long long)(fake_now_ns() - epoch));
 	fake_rdtsc_step = 0;
 	u64 now = fake_now_ns() - epoch;
 	run_until(now + 2 * FRAME);
@@ -284,7 +288,8 @@ FAKE_TEST(restart_clears_only_in_its_own_windows)
 	/* b's windows kept starting on time (to the microsecond). */
 	for (u64 f = 0; f * FRAME < now; f++) {
 		const struct fake_run_record *r = first_run(b->id, f * FRAME + 4 * MS);
-		assert_in_range(r->start_ns - epoch, f * FRAME + 4 * MS, f * FRAME + 4 * MS + 20 * US);
+		assert_in_range(r->start_ns - epoch, f * FRAME + 4 * MS,
+				f * FRAME + 4 * MS + 20 * US);
 	}
 }
 

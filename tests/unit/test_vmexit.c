@@ -572,7 +572,8 @@ FAKE_TEST(xcr0_changed_without_an_exit)
 	fake_push(p, &x);
 	assert_int_equal(vmexit_run(p, far, far, far), RUN_STATE);
 	assert_int_equal(p->state, PARTITION_FAULTED);
-	assert_string_equal(p->stop_reason, "XCR0 set to 0x3 by XSETBV without an exit (not allowed)");
+	assert_string_equal(p->stop_reason,
+			    "XCR0 set to 0x3 by XSETBV without an exit (not allowed)");
 	/* CPUID leaf 0xD's sizes are measured for the guest's XCR0. */
 	revive(p);
 	p->vcpu.regs.rax = 0xd;
