@@ -473,7 +473,8 @@ TEST_CHECKS := \
 	--check 'layers=python3 tests/check_layers.py $(B)/core' \
 	--check 'lifecycle=python3 tests/check_lifecycle_owner.py' \
 	--check 'clang-core=$(MAKE) --no-print-directory core-clang' \
-	--check 'fuzz-config=$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=$(FUZZ_SECONDS)'
+	--check 'fuzz-config=$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=$(FUZZ_SECONDS)' \
+	--check 'fuzz-hypercall=$(MAKE) --no-print-directory fuzz-hypercall FUZZ_SECONDS=$(FUZZ_SECONDS)'
 
 test: all linux mbtest $(B)/partita.img $(addprefix $(B)/unit/,$(UNIT_TESTS))
 	$(Q)python3 tests/run.py $(TEST_CHECKS) --unit $(addprefix $(B)/unit/,$(UNIT_TESTS)) --integration
@@ -533,6 +534,17 @@ fuzz: | deps
 	$(Q)$(B)/fuzz_config -max_total_time=$(FUZZ_SECONDS) -max_len=4096 \
 		-dict=tests/unit/configs/fuzz.dict $(B)/fuzz-corpus
 
+# The hypercall decoder under libFuzzer: random registers into real
+# partitions on the host tests' fake machine (tests/unit/fuzz_hypercall.c).
+.PHONY: fuzz-hypercall
+fuzz-hypercall: | deps
+	@mkdir -p $(B)/fuzz-hypercall-corpus
+	@echo "  FUZZ    kernel/hypercall.c for $(FUZZ_SECONDS) s"
+	$(Q)clang -g -O1 -DPARTITA_HOST -DPARTITA_FAKE_ARCH -I. -fsanitize=fuzzer,address,undefined \
+		tests/unit/fuzz_hypercall.c $(CORE_HOST_SRCS) -lcmocka -o $(B)/fuzz_hypercall
+	$(Q)$(B)/fuzz_hypercall -max_total_time=$(FUZZ_SECONDS) -max_len=4100 \
+		$(B)/fuzz-hypercall-corpus
+
 # ------------------------------------------------------------------- other --
 .PHONY: clean help format-check
 clean:
@@ -549,6 +561,7 @@ help:
 	@echo "make bench    benchmarks under QEMU -icount shift=0 (SVM) and Bochs (VMX): exits, hypercalls, window switch, memory"
 	@echo "make image    GPT disk image with a FAT ESP: $(B)/partita.img (dd it to a USB stick)"
 	@echo "make fuzz     fuzz the config parser with libFuzzer (FUZZ_SECONDS=60)"
+	@echo "make fuzz-hypercall  fuzz the hypercalls on the host tests' fake machine (FUZZ_SECONDS=60)"
 	@echo "make coverage line coverage of kernel/ under the host tests (fails below $(COVERAGE_MIN)% for the glue)"
 	@echo "make format-check  check the C sources against .clang-format"
 	@echo "make clean    remove $(B)"
