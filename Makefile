@@ -23,7 +23,7 @@ OBJCOPY := objcopy
 # ---------------------------------------------------------------- packages --
 PACKAGES := make gcc binutils gnu-efi qemu-system-x86 ovmf mtools dosfstools \
 	gdisk libcmocka-dev python3 bochs bochs-term bochsbios vgabios clang clang-format dpkg-dev \
-	chromium curl grub-pc-bin grub-common xorriso
+	chromium curl grub-pc-bin grub-common xorriso gcovr clang-tools
 
 .PHONY: deps
 deps:
@@ -493,28 +493,56 @@ UNIT_test_format_CFLAGS := -UPARTITA_HOST -Dvsnprintf=hv_vsnprintf -Dsnprintf=hv
 UNIT_test_console_SRCS := kernel/console.c kernel/lib/format.c
 UNIT_test_console_CFLAGS := -Dvsnprintf=hv_vsnprintf -Dsnprintf=hv_snprintf
 
+# Host tests of the core's glue (life cycle, scheduler, exit path,
+# hypercalls, CPU policy): the real kernel files on a fake machine and a fake
+# back end (tests/unit/fake_arch.c, fake_virt.c; -DPARTITA_FAKE_ARCH makes
+# arch/x86/cpu.h and fpu.h declare their instructions as functions there).
+CORE_HOST_SRCS := kernel/partition.c kernel/sched.c kernel/vmexit.c kernel/hypercall.c \
+	kernel/channel.c kernel/pv.c kernel/pv_image.c kernel/cpu_policy.c kernel/kind.c \
+	kernel/virt.c kernel/dma.c kernel/log.c kernel/console.c kernel/config.c kernel/schedule.c \
+	kernel/errno.c kernel/guest_mem.c kernel/palloc.c kernel/lib/elf.c kernel/lib/string.c \
+	arch/x86/pagetable.c arch/x86/tsc.c kernel/hvm/platform.c kernel/hvm/boot.c kernel/hvm/hvm.c \
+	kernel/hvm/vlapic.c kernel/hvm/vpic.c kernel/hvm/vpit.c kernel/hvm/vuart.c \
+	kernel/hvm/vcmos.c kernel/hvm/decode.c kernel/hvm/linux_boot.c kernel/hvm/multiboot.c \
+	kernel/hvm/acpi_tables.c tests/unit/fake_arch.c tests/unit/fake_virt.c
+CORE_HOST_HDRS := tests/unit/fake_arch.h tests/unit/fake_virt.h
+CORE_UNIT_TESTS := test_lifecycle test_sched test_hypercall test_vmexit test_cpu_policy
+UNIT_TESTS += $(CORE_UNIT_TESTS)
+$(foreach t,$(CORE_UNIT_TESTS),$(eval UNIT_$(t)_SRCS ?= $(CORE_HOST_SRCS)) \
+	$(eval UNIT_$(t)_CFLAGS := -DPARTITA_FAKE_ARCH))
+# test_lifecycle includes partition.c (to reach its static set_state).
+UNIT_test_lifecycle_SRCS := $(filter-out kernel/partition.c,$(CORE_HOST_SRCS))
+
 define unit_rule
-$(B)/unit/$(1): tests/unit/$(1).c $(UNIT_$(1)_SRCS) | deps
+$(B)/unit/$(1): tests/unit/$(1).c $(UNIT_$(1)_SRCS) $(if $(filter $(1),$(CORE_UNIT_TESTS)),$(CORE_HOST_HDRS)) | deps
 	@mkdir -p $(B)/unit
 	@echo "  HOSTCC  $$@"
-	$(Q)$(HOST_CC) $(HOST_CFLAGS) $(UNIT_$(1)_CFLAGS) -o $$@ $$^ -lcmocka
+	$(Q)$(HOST_CC) $(HOST_CFLAGS) $(UNIT_$(1)_CFLAGS) -o $$@ $$(filter %.c,$$^) -lcmocka
 endef
 $(foreach t,$(UNIT_TESTS),$(eval $(call unit_rule,$(t))))
 
-.PHONY: test unit-test integration-test test-full
-unit-test: $(addprefix $(B)/unit/,$(UNIT_TESTS))
+# Only kernel/partition.c writes a partition's life-cycle fields (clang's
+# AST, through clang-query): before the unit tests, and in TEST_CHECKS.
+.PHONY: test unit-test integration-test test-full lifecycle-check
+lifecycle-check: | deps
+	$(Q)python3 tests/check_lifecycle_owner.py
+
+unit-test: $(addprefix $(B)/unit/,$(UNIT_TESTS)) lifecycle-check
 	$(Q)python3 tests/run.py --unit $(addprefix $(B)/unit/,$(UNIT_TESTS))
 
 # How long each fuzz target runs in `make test` and `make fuzz`.
 FUZZ_SECONDS ?= 60
 
 # Whole-tree checks that open `make test`: the layering of the core's calls
-# and the guests' includes, the core built with clang as well as gcc, and
+# and the guests' includes, that only kernel/partition.c writes a
+# partition's life-cycle fields, the core built with clang as well as gcc, and
 # the fuzz targets for FUZZ_SECONDS each.
 TEST_CHECKS := \
 	--check 'layers=python3 tests/check_layers.py $(B)/core' \
+	--check 'lifecycle=python3 tests/check_lifecycle_owner.py' \
 	--check 'clang-core=$(MAKE) --no-print-directory core-clang' \
-	--check 'fuzz-config=$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=$(FUZZ_SECONDS)'
+	--check 'fuzz-config=$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=$(FUZZ_SECONDS)' \
+	--check 'fuzz-hypercall=$(MAKE) --no-print-directory fuzz-hypercall FUZZ_SECONDS=$(FUZZ_SECONDS)'
 
 test: all linux mbtest mb2 $(B)/partita.img $(addprefix $(B)/unit/,$(UNIT_TESTS))
 	$(Q)python3 tests/run.py $(TEST_CHECKS) --unit $(addprefix $(B)/unit/,$(UNIT_TESTS)) --integration
@@ -537,6 +565,32 @@ test-loaded: all linux mbtest mb2 $(B)/partita.img $(addprefix $(B)/unit/,$(UNIT
 core-clang: | deps
 	$(Q)$(MAKE) --no-print-directory B=$(B)/clang CC=clang $(B)/clang/core.elf
 
+# Line coverage under the host unit tests (gcov through gcovr): a table per
+# file of kernel/, arch/ and boot/, and a failure if one of COVERAGE_FILES
+# is below COVERAGE_MIN percent.  Built without sanitizers, at -O0, in
+# $(COV).
+COV := $(B)/coverage
+COVERAGE_MIN := 80
+COVERAGE_FILES := kernel/hypercall.c kernel/vmexit.c kernel/sched.c kernel/partition.c
+define cov_rule
+$(COV)/$(1): tests/unit/$(1).c $(UNIT_$(1)_SRCS) $(CORE_HOST_HDRS) | deps
+	@mkdir -p $(COV)
+	@echo "  COVCC   $$@"
+	$(Q)$(HOST_CC) -std=gnu11 -g -O0 --coverage -DPARTITA_HOST -I. -Wall -Wextra -Werror \
+		$(UNIT_$(1)_CFLAGS) -o $$@ $$(filter %.c,$$^) -lcmocka
+endef
+$(foreach t,$(UNIT_TESTS),$(eval $(call cov_rule,$(t))))
+
+.PHONY: coverage
+coverage: $(addprefix $(COV)/,$(UNIT_TESTS)) | deps
+	$(Q)find $(COV) -name '*.gcda' -delete
+	$(Q)for t in $(UNIT_TESTS); do \
+		$(COV)/$$t > $(COV)/$$t.log 2>&1 || { cat $(COV)/$$t.log; exit 1; }; done
+	$(Q)gcovr -r . --filter 'kernel/' --filter 'arch/' --filter 'boot/' --sort-uncovered \
+		--json-summary $(COV)/summary.json --txt $(COV)/summary.txt $(COV) >/dev/null
+	$(Q)cat $(COV)/summary.txt
+	$(Q)python3 tests/coverage_check.py $(COV)/summary.json $(COVERAGE_MIN) $(COVERAGE_FILES)
+
 # The config parser under libFuzzer (clang), ASan and UBSan, for a minute.
 .PHONY: fuzz
 fuzz: | deps
@@ -547,6 +601,17 @@ fuzz: | deps
 	$(Q)cp tests/unit/configs/*.conf $(B)/fuzz-corpus/
 	$(Q)$(B)/fuzz_config -max_total_time=$(FUZZ_SECONDS) -max_len=4096 \
 		-dict=tests/unit/configs/fuzz.dict $(B)/fuzz-corpus
+
+# The hypercall decoder under libFuzzer: random registers into real
+# partitions on the host tests' fake machine (tests/unit/fuzz_hypercall.c).
+.PHONY: fuzz-hypercall
+fuzz-hypercall: | deps
+	@mkdir -p $(B)/fuzz-hypercall-corpus
+	@echo "  FUZZ    kernel/hypercall.c for $(FUZZ_SECONDS) s"
+	$(Q)clang -g -O1 -DPARTITA_HOST -DPARTITA_FAKE_ARCH -I. -fsanitize=fuzzer,address,undefined \
+		tests/unit/fuzz_hypercall.c $(CORE_HOST_SRCS) -lcmocka -o $(B)/fuzz_hypercall
+	$(Q)$(B)/fuzz_hypercall -max_total_time=$(FUZZ_SECONDS) -max_len=4100 \
+		$(B)/fuzz-hypercall-corpus
 
 # ------------------------------------------------------------------- other --
 .PHONY: clean help format-check
@@ -566,6 +631,8 @@ help:
 	@echo "make iso      BIOS ISO with GRUB and the Multiboot2 loader: $(B)/partita.iso (ISO_CONF=...)"
 	@echo "make run-iso  boot that ISO in QEMU with SeaBIOS"
 	@echo "make fuzz     fuzz the config parser with libFuzzer (FUZZ_SECONDS=60)"
+	@echo "make fuzz-hypercall  fuzz the hypercalls on the host tests' fake machine (FUZZ_SECONDS=60)"
+	@echo "make coverage line coverage of kernel/ under the host tests (fails below $(COVERAGE_MIN)% for the glue)"
 	@echo "make format-check  check the C sources against .clang-format"
 	@echo "make clean    remove $(B)"
 

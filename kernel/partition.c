@@ -221,6 +221,14 @@ int partition_request_start(struct partition *p, const char *by)
 	return 0;
 }
 
+int partition_request_restart(struct partition *p, const char *by)
+{
+	if (p->state == PARTITION_UNUSABLE)
+		return -E_NOTSUP;
+	p->restarts++;
+	return partition_request_start(p, by);
+}
+
 /* The start proper, on RAM that is all zero: the kind loads the image and
  * resets the vCPU; then the partition runs from its first instruction. */
 static void start_now(struct partition *p)
