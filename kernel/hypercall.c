@@ -21,6 +21,7 @@
 #include "kernel/lib/string.h"
 #include "kernel/partition.h"
 #include "kernel/pv_image.h"
+#include "kernel/virt.h"
 
 #define CONSOLE_WRITE_MAX 4096 /* bytes looked at by one HC_CONSOLE_WRITE */
 #define EXIT_BUDGET_NS 10000ULL /* what a call whose work the guest sizes may take */
@@ -253,13 +254,33 @@ bool hypercall_needs(u64 nr, u32 *caps)
 	return true;
 }
 
-s64 hypercall_dispatch(struct partition *p, u64 nr, u64 a0, u64 a1, u64 a2, u64 a3)
+/* The table lookup, inlined into both entry points below. */
+static inline s64 dispatch(struct partition *p, u64 nr, const struct hc_args *args)
 {
-	const struct hc_args args = { a0, a1, a2, a3 };
-
 	if (nr >= ARRAY_SIZE(calls) || !calls[nr].fn)
 		return -E_NOSYS;
 	if ((calls[nr].caps & p->cfg->caps) != calls[nr].caps)
 		return -E_PERM;
-	return calls[nr].fn(p, &args);
+	return calls[nr].fn(p, args);
+}
+
+s64 hypercall_dispatch(struct partition *p, u64 nr, u64 a0, u64 a1, u64 a2, u64 a3)
+{
+	const struct hc_args args = { a0, a1, a2, a3 };
+
+	return dispatch(p, nr, &args);
+}
+
+void hypercall_exit(struct partition *p, const struct vm_exit *e)
+{
+	struct guest_regs *r = &p->vcpu.regs;
+
+	/* DESIGN.md: hypercalls from guest user mode are undefined. */
+	if (r->cpl != 0) {
+		virt->inject(&p->vcpu, EVENT_EXCEPTION, VECTOR_UD, false, 0);
+		return;
+	}
+	const struct hc_args args = { r->rdi, r->rsi, r->rdx, r->r10 };
+	r->rax = (u64)dispatch(p, r->rax, &args);
+	r->rip += e->insn_len;
 }

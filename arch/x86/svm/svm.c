@@ -325,23 +325,16 @@ static void svm_irq_window(struct vcpu *v, bool enable)
 	}
 }
 
-/* Instruction lengths for exits without NRIP-save (QEMU's TCG has none):
- * the intercepted instructions have one encoding each without prefixes. */
-static u32 fixed_insn_len(u64 code)
+/* The length of the intercepted instruction: from NRIP-save where the CPU
+ * has it (§15.7.1), else the one encoding without prefixes that each of
+ * these instructions has (QEMU's TCG has no NRIP-save): CPUID 0f a2, RDMSR
+ * 0f 32, WRMSR 0f 30, RDPMC 0f 33, HLT f4, VMMCALL 0f 01 d9, XSETBV 0f 01
+ * d1. */
+static inline u32 insn_len(const struct vmcb *vmcb, u32 encoding_len)
 {
-	switch (code) {
-	case SVM_EXIT_CPUID: /* 0f a2 */
-	case SVM_EXIT_MSR:   /* 0f 32 / 0f 30 */
-	case SVM_EXIT_RDPMC: /* 0f 33 */
-		return 2;
-	case SVM_EXIT_HLT: /* f4 */
-		return 1;
-	case SVM_EXIT_VMMCALL: /* 0f 01 d9 */
-	case SVM_EXIT_XSETBV:  /* 0f 01 d1 */
-		return 3;
-	default:
-		return 0;
-	}
+	if (svm.nrip_save && vmcb->control.next_rip > vmcb->save.rip)
+		return (u32)(vmcb->control.next_rip - vmcb->save.rip);
+	return encoding_len;
 }
 
 static void decode_exit(struct vmcb *vmcb, struct vm_exit *e)
@@ -353,10 +346,7 @@ static void decode_exit(struct vmcb *vmcb, struct vm_exit *e)
 	 * are not read): this runs on every exit. */
 	e->raw = code;
 	e->qualification = c->exit_info1;
-	if (svm.nrip_save && c->next_rip > vmcb->save.rip)
-		e->insn_len = (u32)(c->next_rip - vmcb->save.rip);
-	else
-		e->insn_len = fixed_insn_len(code);
+	e->insn_len = 0;
 
 	if (code >= SVM_EXIT_EXCP_BASE && code < SVM_EXIT_EXCP_BASE + 32) {
 		e->reason = VMEXIT_EXCEPTION;
@@ -376,12 +366,15 @@ static void decode_exit(struct vmcb *vmcb, struct vm_exit *e)
 		break;
 	case SVM_EXIT_CPUID:
 		e->reason = VMEXIT_CPUID;
+		e->insn_len = insn_len(vmcb, 2);
 		break;
 	case SVM_EXIT_RDPMC:
 		e->reason = VMEXIT_RDPMC;
+		e->insn_len = insn_len(vmcb, 2);
 		break;
 	case SVM_EXIT_HLT:
 		e->reason = VMEXIT_HLT;
+		e->insn_len = insn_len(vmcb, 1);
 		break;
 	case SVM_EXIT_IOIO:
 		/* §15.10.2: EXITINFO1 describes the access, EXITINFO2 is the
@@ -397,6 +390,7 @@ static void decode_exit(struct vmcb *vmcb, struct vm_exit *e)
 	case SVM_EXIT_MSR:
 		e->reason = VMEXIT_MSR;
 		e->msr.write = c->exit_info1 & 1;
+		e->insn_len = insn_len(vmcb, 2);
 		break;
 	case SVM_EXIT_NPF:
 		/* §15.25.6: EXITINFO1 is a page-fault error code, EXITINFO2
@@ -412,6 +406,7 @@ static void decode_exit(struct vmcb *vmcb, struct vm_exit *e)
 		break;
 	case SVM_EXIT_VMMCALL:
 		e->reason = VMEXIT_HYPERCALL;
+		e->insn_len = insn_len(vmcb, 3);
 		break;
 	case SVM_EXIT_VMRUN:
 	case SVM_EXIT_VMLOAD:
@@ -427,6 +422,7 @@ static void decode_exit(struct vmcb *vmcb, struct vm_exit *e)
 		break;
 	case SVM_EXIT_XSETBV:
 		e->reason = VMEXIT_XSETBV;
+		e->insn_len = insn_len(vmcb, 3);
 		break;
 	default:
 		e->reason = VMEXIT_OTHER;
