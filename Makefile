@@ -59,6 +59,7 @@ CORE_OBJS := \
 	arch/x86/paging.o \
 	arch/x86/pagetable.o \
 	arch/x86/fpu.o \
+	arch/x86/vcpu_state.o \
 	arch/x86/svm/svm.o \
 	arch/x86/svm/svm_entry.o \
 	arch/x86/vmx/vmx.o \
@@ -66,6 +67,10 @@ CORE_OBJS := \
 	drivers/uart16550.o \
 	drivers/acpi.o \
 	drivers/pci.o \
+	drivers/iommu.o \
+	drivers/amd_iommu.o \
+	drivers/intel_vtd.o \
+	kernel/dma.o \
 	kernel/main.o \
 	kernel/virt.o \
 	kernel/partition.o \
@@ -328,6 +333,10 @@ $(MGMT_LIB_OBJS) $(patsubst %.c,$(B)/guests/obj/%.o,$(wildcard guests/mgmt/*.c))
 GUEST_NAMES += mgmt
 GUEST_mgmt_LIBS := $(MGMT_LIB_OBJS) $(LWIP_PORT_OBJS) $(B)/guests/liblwip.a
 
+# The DMA attack (its virtio-net aimed at memory not its own) and its victim.
+GUEST_NAMES += dmaattack dmavictim
+GUEST_dmaattack_LIBS := $(B)/guests/obj/guests/lib/virtio_net.o
+
 # --------------------------------------------------------------------- ESP --
 DEMO_CONF := guests/demo.conf
 
@@ -348,10 +357,12 @@ QEMU_FLAGS := -nodefaults -machine q35 -m 1G -accel tcg -cpu qemu64,+svm,+npt,+r
 	-device isa-debug-exit,iobase=0xf4,iosize=0x04
 
 # The management partition's NIC: virtio-net (modern only, 1af4:1041) on
-# QEMU's user network, host port 8080 forwarded to its port 80.
+# QEMU's user network, host port 8080 forwarded to its port 80, behind
+# QEMU's AMD IOMMU (iommu_platform=on: else virtio bypasses it), so the
+# partition needs no `trusted`.
 API_PORT ?= 8080
 QEMU_NIC := -netdev user,id=net0,hostfwd=tcp:127.0.0.1:$(API_PORT)-:80 \
-	-device virtio-net-pci,netdev=net0,disable-legacy=on
+	-device virtio-net-pci,netdev=net0,disable-legacy=on,iommu_platform=on -device amd-iommu
 
 .PHONY: run
 # The demo runs with -icount: the guests' clock follows executed instructions,
@@ -385,7 +396,7 @@ HOST_CFLAGS := -std=gnu11 -g -O1 -DPARTITA_HOST -I. -Wall -Wextra -Werror \
 	-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 UNIT_TESTS := test_config test_format test_palloc test_pagetable test_loader test_schedule test_guest_mem
 UNIT_TESTS += test_decode test_vlapic test_vdev
-UNIT_TESTS += test_linux_boot test_acpi_tables test_multiboot
+UNIT_TESTS += test_linux_boot test_acpi_tables test_multiboot test_console test_iommu_tables
 
 UNIT_test_config_SRCS := kernel/config.c kernel/lib/string.c kernel/errno.c
 UNIT_test_format_SRCS := kernel/lib/format.c
@@ -397,6 +408,7 @@ UNIT_test_loader_SRCS := boot/memmap.c boot/elf_load.c boot/pagetable.c
 UNIT_test_decode_SRCS := kernel/hvm/decode.c
 UNIT_test_linux_boot_SRCS := kernel/hvm/linux_boot.c
 UNIT_test_acpi_tables_SRCS := kernel/hvm/acpi_tables.c
+UNIT_test_iommu_tables_SRCS := kernel/lib/string.c
 UNIT_test_multiboot_SRCS := kernel/hvm/multiboot.c kernel/hvm/linux_boot.c
 UNIT_test_vlapic_SRCS := kernel/hvm/vlapic.c
 UNIT_test_vdev_SRCS := kernel/hvm/hvm.c kernel/hvm/vlapic.c kernel/hvm/vpic.c kernel/hvm/vpit.c \
@@ -404,6 +416,8 @@ UNIT_test_vdev_SRCS := kernel/hvm/hvm.c kernel/hvm/vlapic.c kernel/hvm/vpic.c ke
 
 # format.c is built under other names on the host, beside the C library's.
 UNIT_test_format_CFLAGS := -UPARTITA_HOST -Dvsnprintf=hv_vsnprintf -Dsnprintf=hv_snprintf
+UNIT_test_console_SRCS := kernel/console.c kernel/lib/format.c
+UNIT_test_console_CFLAGS := -Dvsnprintf=hv_vsnprintf -Dsnprintf=hv_snprintf
 
 define unit_rule
 $(B)/unit/$(1): tests/unit/$(1).c $(UNIT_$(1)_SRCS) | deps

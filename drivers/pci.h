@@ -42,6 +42,10 @@ void pci_write(const struct pci_device *d, unsigned offset, unsigned size, u32 v
 struct pci_device *pci_find_bdf(u8 bus, u8 dev, u8 fn);
 struct pci_device *pci_find_id(u16 vendor, u16 device);
 
+/** The devices found, for walks over all of them: index < pci_device_count(). */
+unsigned pci_device_count(void);
+struct pci_device *pci_device_at(unsigned index);
+
 /** Extended (4 KiB) configuration space is available (ECAM). */
 bool pci_has_ecam(void);
 

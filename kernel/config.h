@@ -27,7 +27,8 @@
  *   caps = control                  comma separated capabilities
  *   on_fault = halt | restart       what happens when it faults, default halt
  *   device = 00:03.0 | 1af4:1000    PCI device passed through; repeatable
- *   trusted = yes                   may own a DMA-capable device (no IOMMU)
+ *   trusted = yes                   may own a device whose DMA no IOMMU
+ *                                   isolates (checked at boot)
  *
  *   [channel NAME]
  *   between = NAME NAME             the two partitions it connects

@@ -16,6 +16,7 @@
 #include "arch/x86/traps.h"
 #include "boot/boot_info.h"
 #include "drivers/acpi.h"
+#include "drivers/iommu.h"
 #include "drivers/pci.h"
 #include "drivers/uart16550.h"
 #include "kernel/config.h"
@@ -226,8 +227,12 @@ void core_main(u64 boot_info_phys)
 	const struct boot_info *bi;
 	u64 tsc_start = rdtsc();
 
-	uart_init();
+	bool uart = uart_init();
+	log_init();
 	log_line("Partita %s, x86-64 microhypervisor", PARTITA_VERSION);
+	if (!uart)
+		log_line("serial: no 16550 UART at %#x (its scratch register does not answer)",
+			 UART_COM1);
 	gdt_init();
 	traps_init();
 
@@ -256,6 +261,7 @@ void core_main(u64 boot_info_phys)
 		hv_stop(HV_EXIT_BOOT, "no local APIC");
 	timer_check();
 	pci_init(&acpi);
+	iommu_init(&acpi); /* DMA isolation; without an IOMMU, `trusted` rules */
 
 	load_config(bi);
 

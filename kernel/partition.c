@@ -8,7 +8,9 @@
 #include "kernel/errno.h"
 #include "drivers/pci.h"
 #include "kernel/channel.h"
+#include "kernel/dma.h"
 #include "arch/x86/fpu.h"
+#include "arch/x86/vcpu_state.h"
 #include "kernel/guest_mem.h"
 #include "kernel/hvm/platform.h"
 #include "kernel/lib/format.h"
@@ -127,7 +129,7 @@ static void fill_start_info(struct partition *p)
 		ci->side = side;
 	}
 	strlcpy(si->cmdline, c->cmdline, sizeof(si->cmdline));
-	si->dma_offset = p->ram.v;
+	si->dma_offset = dma_offset(p); /* DMA isolation: kernel/dma.h */
 	si->device_count = p->device_count;
 	for (unsigned d = 0; d < p->device_count; d++) {
 		const struct pci_device *dev = p->devices[d];
@@ -179,9 +181,14 @@ int partition_start(struct partition *p)
 	p->vcpu.regs.rsp = p->ram_size;
 	p->vcpu.regs.rdi = PV_START_INFO_GPA;
 	p->vcpu.regs.cr3 = PV_PAGE_TABLE_GPA;
-	fpu_state_reset(p->vcpu.fpu);
+	vcpu_state_reset(&p->vcpu.lazy);
 
 started:
+	/* DMA isolation (kernel/dma.h): its devices reach its memory only. */
+	if (dma_partition_start(p)) {
+		partition_stop(p, PARTITA_STATE_FAULTED, "the DMA of its devices cannot be isolated");
+		return -E_PERM;
+	}
 	p->state = PARTITA_STATE_RUNNING;
 	p->yielded = p->waiting = p->halt_reported = false;
 	p->pending_events = 0;
@@ -196,11 +203,12 @@ void partition_stop(struct partition *p, enum partita_state state, const char *r
 	/* Its devices stop writing into its memory before that is reused. */
 	for (unsigned d = 0; d < p->device_count; d++)
 		pci_write(p->devices[d], 0x04, 2, pci_read(p->devices[d], 0x04, 2) & ~4u);
+	dma_partition_stop(p); /* DMA isolation: its devices are blocked */
 	console_flush(&p->console);
 	p->restart_pending = false;
 	p->state = state;
 	strlcpy(p->stop_reason, reason, sizeof(p->stop_reason));
-	log_line("partition %s stopped: %s", p->cfg->name, reason);
+	log_guest(LOG_KIND_LIFE, "partition %s stopped: %s", p->cfg->name, reason);
 }
 
 void partition_fault(struct partition *p, const char *fmt, ...)
@@ -215,7 +223,8 @@ void partition_fault(struct partition *p, const char *fmt, ...)
 	if (p->cfg->on_fault == FAULT_RESTART) {
 		p->restarts++;
 		partition_request_start(p, NULL);
-		log_line("partition %s restarted (restart %u)", p->cfg->name, p->restarts);
+		log_guest(LOG_KIND_LIFE, "partition %s restarted (restart %u)", p->cfg->name,
+			  p->restarts);
 	}
 }
 
@@ -299,6 +308,7 @@ static int partition_create(struct partition *p, const struct config_partition *
 	p->state = PARTITA_STATE_STOPPED;
 	p->exit_code = -1;
 	console_init(&p->console, c->name);
+	log_register_console(&p->console);
 	if (c->kind == PARTITION_HVM)
 		return hvm_partition_create(p, bi);
 	if (c->memory < PV_MIN_MEMORY || c->memory > PV_MAX_MEMORY) {
@@ -328,7 +338,7 @@ static int partition_create(struct partition *p, const struct config_partition *
 	if ((err = page_alloc(ALIGN_UP(sizeof(struct fpu_state), PAGE_SIZE) >> PAGE_SHIFT, 1,
 			      &fpu_pages)))
 		return err;
-	p->vcpu.fpu = phys_to_virt(fpu_pages);
+	p->vcpu.lazy.fpu = phys_to_virt(fpu_pages);
 	if ((err = page_alloc(1, 1, &p->start_info)) || (err = slat_init(&p->slat)) ||
 	    (err = slat_map(&p->slat, gpa(PV_START_INFO_GPA), p->start_info, PAGE_SIZE, SLAT_R)) ||
 	    (err = slat_map(&p->slat, gpa(PV_RAM_START), hpa(p->ram.v + PV_RAM_START),
@@ -392,7 +402,7 @@ static int map_devices(struct partition *p)
 		}
 		d->owner = p;
 		p->devices[p->device_count++] = d;
-		log_line("partition %s: owns PCI device %02x:%02x.%x %04x:%04x (polled, DMA trusted)",
+		log_line("partition %s: owns PCI device %02x:%02x.%x %04x:%04x (polled)",
 			 c->name, d->bus, d->dev, d->fn, d->vendor_id, d->device_id);
 	}
 	return 0;
@@ -427,6 +437,11 @@ unsigned partitions_create(const struct config *cfg, const struct boot_info *bi)
 			continue;
 		}
 		if (map_devices(p)) {
+			log_line("partition %s: left stopped", p->cfg->name);
+			continue;
+		}
+		/* DMA isolation (kernel/dma.h): an IOMMU domain, or `trusted`. */
+		if (dma_partition_create(p)) {
 			log_line("partition %s: left stopped", p->cfg->name);
 			continue;
 		}

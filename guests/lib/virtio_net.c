@@ -71,6 +71,7 @@
 #define VIRTIO_F_ACCESS_PLATFORM (1ULL << 33) /* VIRTIO 1.1 §6 */
 
 /* Split virtqueues (§2.4.5, §2.4.6, §2.4.8). */
+#define VIRTQ_DESC_F_NEXT 1
 #define VIRTQ_DESC_F_WRITE 2
 #define VIRTQ_AVAIL_F_NO_INTERRUPT 1
 #define VIRTQ_USED_F_NO_NOTIFY 1
@@ -443,4 +444,55 @@ int virtio_net_recv(struct virtio_net *vn, void *buf, unsigned size)
 	make_available(q, (u16)e.id);
 	notify(q);
 	return n;
+}
+
+void virtio_net_release(struct virtio_net *vn)
+{
+	if (vn->common)
+		wr8(vn->common, COMMON_STATUS, 0);
+	for (unsigned i = 0; vn->common && rd8(vn->common, COMMON_STATUS) != 0 && i < 1000000; i++)
+		;
+	in_use = false;
+}
+
+void virtio_net_send_at(struct virtio_net *vn, u64 addr, u32 len)
+{
+	struct virtio_queue *q = &vn->tx;
+	u16 id = q->avail_idx & (q->size - 1);
+
+	q->desc[id].addr = addr;
+	q->desc[id].len = len;
+	q->desc[id].flags = 0;
+	make_available(q, id);
+	notify(q);
+}
+
+void virtio_net_receive_at(struct virtio_net *vn, u64 addr)
+{
+	for (u16 i = 0; i < vn->rx.size; i++)
+		vn->rx.desc[i].addr = addr;
+	barrier();
+	notify(&vn->rx);
+}
+
+void virtio_net_receive_split_at(struct virtio_net *vn, u64 addr, u32 len)
+{
+	struct virtio_queue *q = &vn->rx;
+	u16 head = (u16)(q->used_seen & (q->size - 1)); /* the next one the device takes */
+	u16 mid = (u16)((head + 1) & (q->size - 1)), tail = (u16)((head + 2) & (q->size - 1));
+
+	q->desc[head].len = sizeof(struct virtio_net_hdr);
+	q->desc[head].flags = VIRTQ_DESC_F_WRITE | VIRTQ_DESC_F_NEXT;
+	q->desc[head].next = mid;
+	q->desc[mid].addr = addr;
+	q->desc[mid].len = len;
+	q->desc[mid].flags = VIRTQ_DESC_F_WRITE | VIRTQ_DESC_F_NEXT;
+	q->desc[mid].next = tail;
+	barrier();
+	notify(q);
+}
+
+u16 virtio_net_rx_used(const struct virtio_net *vn)
+{
+	return *(volatile u16 *)&vn->rx.used->idx;
 }

@@ -82,4 +82,26 @@ int virtio_net_recv(struct virtio_net *vn, void *buf, unsigned size);
 /** Reclaims transmit buffers the device has finished with. */
 void virtio_net_reclaim(struct virtio_net *vn);
 
+/** Resets the device (status 0, §4.1.4.3.2), so that virtio_net_init() can
+ *  take it up again. */
+void virtio_net_release(struct virtio_net *vn);
+
+/*
+ * For tests that aim the device at addresses of their choosing (the DMA
+ * attack guest, guests/dmaattack): the address is given to the device as
+ * it is, without dma_offset.
+ */
+/** Queues one transmit buffer of len bytes at device address addr, which
+ *  the device reads. */
+void virtio_net_send_at(struct virtio_net *vn, u64 addr, u32 len);
+/** Points every receive descriptor at device address addr: the device
+ *  writes the next frame there. */
+void virtio_net_receive_at(struct virtio_net *vn, u64 addr);
+/** Splits the next receive buffer in three: the header to our own memory,
+ *  then len bytes of the frame to device address addr, then the rest to
+ *  our own memory again (a descriptor chain, §2.4.5). */
+void virtio_net_receive_split_at(struct virtio_net *vn, u64 addr, u32 len);
+/** Receive buffers the device has filled since init (used ring index). */
+u16 virtio_net_rx_used(const struct virtio_net *vn);
+
 #endif
