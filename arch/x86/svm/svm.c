@@ -288,22 +288,6 @@ static void svm_vcpu_destroy(struct vcpu *v)
 	v->arch = NULL;
 }
 
-/* Exceptions and NMIs (§15.20): delivered at VMRUN, before the guest's
- * first instruction, whatever its RFLAGS.IF.  External interrupts are
- * offered as virtual interrupts instead (svm_irq_offer). */
-static void svm_inject(struct vcpu *v, enum event_kind kind, u8 vector, bool has_error,
-		       u32 error_code)
-{
-	u64 type = kind == EVENT_EXCEPTION ? SVM_EVTINJ_TYPE_EXCEPTION
-		   : kind == EVENT_NMI	   ? SVM_EVTINJ_TYPE_NMI
-					   : SVM_EVTINJ_TYPE_INTR;
-	u64 e = SVM_EVTINJ_VALID | type | vector;
-
-	if (has_error)
-		e |= SVM_EVTINJ_ERROR_VALID | ((u64)error_code << 32);
-	vmcb_of(v)->control.event_inj = e;
-}
-
 /*
  * External interrupts reach the guest as virtual interrupts (§15.21.4):
  * V_IRQ set, the vector in V_INTR_VECTOR.  With V_INTR_MASKING the CPU takes
@@ -324,9 +308,10 @@ static void svm_inject(struct vcpu *v, enum event_kind kind, u8 vector, bool has
  * interrupt in between (an icount deadline, an I/O-thread kick), it
  * delivers the vector a second time wherever the guest then is, with
  * interrupts off or not.  Linux's timer interrupt arriving a second time
- * inside a spin-locked, interrupts-off section deadlocks it (the KASLR
- * hang of issue 12).  A virtual interrupt goes through QEMU's ordinary
- * interrupt path, which has no such leftover.
+ * inside its own handler, before the handler's first port access (which
+ * would have exited), spins forever on the lock the first one holds, with
+ * interrupts off (the KASLR hang of issue 12).  A virtual interrupt goes
+ * through QEMU's ordinary interrupt path, which has no such leftover.
  */
 static void svm_irq_offer(struct vcpu *v, int vector)
 {
@@ -337,6 +322,25 @@ static void svm_irq_offer(struct vcpu *v, int vector)
 	if (vector >= 0)
 		c->int_ctl |= SVM_V_IRQ | SVM_V_INTR_PRIO((unsigned)vector >> 4) |
 			      SVM_V_INTR_VECTOR((unsigned)vector);
+}
+
+/* Exceptions and NMIs (§15.20): delivered at VMRUN, before the guest's
+ * first instruction, whatever its RFLAGS.IF.  An external interrupt is
+ * offered instead (svm_irq_offer): complete_events counts on EVENTINJ
+ * never holding one. */
+static void svm_inject(struct vcpu *v, enum event_kind kind, u8 vector, bool has_error,
+		       u32 error_code)
+{
+	if (kind == EVENT_INTERRUPT) {
+		svm_irq_offer(v, vector);
+		return;
+	}
+	u64 type = kind == EVENT_EXCEPTION ? SVM_EVTINJ_TYPE_EXCEPTION : SVM_EVTINJ_TYPE_NMI;
+	u64 e = SVM_EVTINJ_VALID | type | vector;
+
+	if (has_error)
+		e |= SVM_EVTINJ_ERROR_VALID | ((u64)error_code << 32);
+	vmcb_of(v)->control.event_inj = e;
 }
 
 /* After a run: whether the guest took the offered interrupt, and which
@@ -350,7 +354,7 @@ static void complete_events(struct vmcb *vmcb, struct vm_exit *e, bool offered)
 	/* §15.7.2: an event whose delivery the exit interrupted is in
 	 * EXITINTINFO, and the guest's state is as before its delivery.  An
 	 * exception or NMI is injected again.  An external interrupt can only
-	 * be the offered one (svm_inject is never given one): it was not
+	 * be the offered one (svm_inject offers it too): it was not
 	 * taken, is still pending in the platform and is offered again.
 	 * QEMU records an interrupted virtual interrupt as an exception with
 	 * its vector, 32 or above, which no exception has. */
