@@ -406,7 +406,9 @@ esp: $(B)/esp/EFI/BOOT/BOOTX64.EFI $(DEMO_CONF) $(B)/guests/vmlinuz $(B)/guests/
 
 # ---------------------------------------------------------------- run/image --
 OVMF := /usr/share/ovmf/OVMF.fd
-QEMU_FLAGS := -nodefaults -machine q35 -m 1G -accel tcg -cpu qemu64,+svm,+npt \
+# +rdrand: the demo's Linux takes its KASLR entropy from RDRAND; without it,
+# under -icount, every boot would pick the same placement.
+QEMU_FLAGS := -nodefaults -machine q35 -m 1G -accel tcg -cpu qemu64,+svm,+npt,+rdrand \
 	-bios $(OVMF) -display none -no-reboot \
 	-device isa-debug-exit,iobase=0xf4,iosize=0x04
 

@@ -125,13 +125,12 @@ static inline __attribute__((always_inline)) void handle_exit(struct partition *
 	struct guest_regs *r = &p->vcpu.regs;
 
 	p->stats.exits[exit_kind(e->reason)]++;
+	if (e->irq_taken && k->irq_taken)
+		k->irq_taken(p, e->irq_vector);
 	switch (e->reason) {
 	case VMEXIT_EXTINT:
 	case VMEXIT_TIMER:
-		break;
-	case VMEXIT_INTR_WINDOW:
-		if (k->intr_window)
-			k->intr_window(p, e);
+	case VMEXIT_INTR_WINDOW: /* the kind's next offer delivers */
 		break;
 	case VMEXIT_CPUID:
 		handle_cpuid(p, e);

@@ -35,6 +35,31 @@ timer_stub:
 	pop %eax
 	iret
 
+/* The APIC timer's vector in the "interrupt-once" check: a handler that
+ * runs long before its EOI, and counts an entry that finds itself nested
+ * (the interrupt gate cleared IF, so nothing may interrupt it) or that
+ * interrupted code with IF clear.  Stack after the two pushes: ECX, EAX,
+ * then the frame EIP, CS, EFLAGS. */
+	.globl slow_timer_stub
+slow_timer_stub:
+	push %eax
+	push %ecx
+	incl slow_depth
+	cmpl $1, slow_depth
+	jne 1f
+	testl $0x200, 16(%esp)	/* the interrupted code's IF */
+	jnz 2f
+1:	incl slow_violations
+2:	incl timer_ticks
+	mov slow_spin, %ecx
+3:	dec %ecx
+	jnz 3b
+	movl $0, 0xfee000b0	/* EOI */
+	decl slow_depth
+	pop %ecx
+	pop %eax
+	iret
+
 /* Any other vector at or above 32: ignored (the 8259s are masked). */
 	.globl spurious_stub
 spurious_stub:

@@ -255,42 +255,35 @@ static void handle_xsetbv(struct partition *p, const struct vm_exit *e)
 	r->rip += e->insn_len;
 }
 
-static void handle_intr_window(struct partition *p, const struct vm_exit *e)
-{
-	(void)e;
-	virt->irq_window(&p->vcpu, false);
-}
-
 static void handle_hypercall(struct partition *p, const struct vm_exit *e)
 {
 	(void)e;
 	virt->inject(&p->vcpu, EVENT_EXCEPTION, VECTOR_UD, false, 0);
 }
 
+/* The guest took the offered vector (virt.h, irq_offer): it moves from
+ * pending to in service now (APIC IRR -> ISR, or the 8259's INTA), as
+ * when a PC's CPU acknowledges INTR, and before the exit that ended the run
+ * is handled, which may be the handler's EOI. */
+static void hvm_irq_taken(struct partition *p, u8 vector)
+{
+	hvm_ack_vector(p->hvm, vector);
+}
+
 /* Before the scheduler decides: device timers advance; an interrupt the
- * guest can take wakes it from HLT (SDM Vol. 2 "HLT") and is injected, or
- * an interrupt window is asked for. */
+ * guest can take wakes it from HLT (SDM Vol. 2 "HLT"), and the highest one
+ * pending is offered for its next run.  The CPU delivers the offer when the
+ * guest's RFLAGS.IF and interrupt shadow let it, and hvm_irq_taken
+ * acknowledges it then; an offer not taken lapses and is made anew here,
+ * so it always names the vector the APIC and the 8259 would present now. */
 static u64 hvm_prepare(struct partition *p, u64 now)
 {
 	u64 next = hvm_update_timers(p->hvm, now);
 	int vector = hvm_pending_vector(p->hvm);
 
-	if (vector < 0)
-		return next;
-	if (p->state == PARTITION_WAITING) {
-		if (!(p->vcpu.regs.rflags & RFLAGS_IF))
-			return next;
+	if (vector >= 0 && p->state == PARTITION_WAITING && (p->vcpu.regs.rflags & RFLAGS_IF))
 		partition_wake(p);
-	}
-	if (p->state != PARTITION_RUNNABLE)
-		return next;
-	if (virt->interruptible(&p->vcpu)) {
-		virt->inject(&p->vcpu, EVENT_INTERRUPT, (u8)vector, false, 0);
-		hvm_ack_vector(p->hvm, vector);
-		virt->irq_window(&p->vcpu, false);
-	} else {
-		virt->irq_window(&p->vcpu, true);
-	}
+	virt->irq_offer(&p->vcpu, p->state == PARTITION_RUNNABLE ? vector : -1);
 	return next;
 }
 
@@ -301,7 +294,7 @@ const struct kind_exits hvm_exits = {
 	.hlt = handle_hlt,
 	.hypercall = handle_hypercall,
 	.xsetbv = handle_xsetbv,
-	.intr_window = handle_intr_window,
+	.irq_taken = hvm_irq_taken,
 	.cpu_view = hvm_cpu_view,
 	.prepare = hvm_prepare,
 	.back_to_scheduler = true,

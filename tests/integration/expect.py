@@ -38,9 +38,13 @@ ATTACK_CONTAINED = [
 ATTACK_FORBID = [r"restarted \(restart 13\)", r"was not stopped"]
 
 MBTEST_CHECKS = ["multiboot", "cpuid-hypervisor-bit", "cpuid-signature", "cpuid-no-vmx-svm",
-                 "uart", "apic-timer-oneshot", "apic-timer-periodic", "rtc",
+                 "uart", "apic-timer-oneshot", "apic-timer-periodic", "interrupt-once", "rtc",
                  "unknown-port-all-ones"]
 
 
 def mbtest_ok():
     return [(f"mbtest {c}", rf"^\[mbtest\] mbtest: ok {c}$") for c in MBTEST_CHECKS]
+
+# The /init prints the kernel's _text from /proc/kallsyms: anything but the
+# link address 0xffffffff81000000 means KASLR moved it.
+KASLR_LINE = r"^\[linux\] partita-test: kernel: (?!ffffffff81000000)ffffffff[89ab][0-9a-f]{7} T _text$"

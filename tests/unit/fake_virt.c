@@ -168,18 +168,12 @@ static void fake_inject(struct vcpu *v, enum event_kind kind, u8 vector, bool ha
 	f->injects++;
 }
 
-static bool fake_interruptible(struct vcpu *v)
+static void fake_irq_offer(struct vcpu *v, int vector)
 {
 	struct fake_vcpu *f = v->arch;
 
-	return (v->regs.rflags & RFLAGS_IF) && !f->blocked;
-}
-
-static void fake_irq_window(struct vcpu *v, bool enable)
-{
-	struct fake_vcpu *f = v->arch;
-
-	f->irq_window = enable;
+	f->offered = vector;
+	f->offers++;
 }
 
 static u64 fake_leaf_flags(unsigned rights)
@@ -203,8 +197,7 @@ const struct virt_ops svm_ops = {
 	.vcpu_reset = fake_vcpu_reset,
 	.run = fake_run,
 	.inject = fake_inject,
-	.interruptible = fake_interruptible,
-	.irq_window = fake_irq_window,
+	.irq_offer = fake_irq_offer,
 	.slat_format = &pt_format_x86,
 	.slat_leaf_flags = fake_leaf_flags,
 };

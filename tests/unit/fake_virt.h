@@ -48,8 +48,9 @@ struct fake_vcpu {
 	u8 inject_vector;
 	bool inject_has_error;
 	unsigned injects;
-	bool irq_window;
-	bool blocked; /* an interrupt shadow: not interruptible even with IF */
+	/* The last irq_offer (-1: withdrawn), and how many so far. */
+	int offered;
+	unsigned offers;
 };
 
 /** Every run of a vCPU, in order: when it began (ns) and whose it was. */

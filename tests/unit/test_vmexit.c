@@ -445,10 +445,11 @@ FAKE_TEST(hvm_hlt_xsetbv_window_hypercall)
 	assert_int_equal(fake_vcpu(h)->injects, 2);
 	assert_int_equal(h->vcpu.lazy.fpu->xcr0, 0x3);
 	assert_int_equal(r->rip, rip + 3);
-	/* The interrupt window exit cancels the window. */
-	fake_vcpu(h)->irq_window = true;
+	/* An interrupt window exit only ends the run: nothing is injected
+	 * (the next run's offer delivers). */
+	unsigned before = fake_vcpu(h)->injects;
 	handle(h, make(VMEXIT_INTR_WINDOW, 0));
-	assert_false(fake_vcpu(h)->irq_window);
+	assert_int_equal(fake_vcpu(h)->injects, before);
 	/* Hypercalls are not for unmodified guests: #UD. */
 	handle(h, make(VMEXIT_HYPERCALL, 3));
 	assert_int_equal(fake_vcpu(h)->inject_vector, VECTOR_UD);
@@ -479,20 +480,27 @@ FAKE_TEST(hvm_interrupt_wakes_and_is_injected)
 	fake_advance_ns(2000000);
 	k->prepare(h, fake_now_ns());
 	assert_int_equal(h->state, PARTITION_WAITING);
-	/* IF set: woken, and IRQ 0 injected as vector 0x20. */
+	/* IF set: woken, and IRQ 0 offered as vector 0x20. */
 	h->vcpu.regs.rflags = RFLAGS_FIXED1 | RFLAGS_IF;
 	k->prepare(h, fake_now_ns());
 	assert_int_equal(h->state, PARTITION_RUNNABLE);
-	assert_int_equal(fake_vcpu(h)->inject_kind, EVENT_INTERRUPT);
-	assert_int_equal(fake_vcpu(h)->inject_vector, 0x20);
-	/* In an interrupt shadow: an interrupt window is asked for. */
-	fake_vcpu(h)->blocked = true;
-	port_out(0x20, 1, 0x20); /* EOI */
-	fake_advance_ns(2000000);
-	unsigned injects = fake_vcpu(h)->injects;
+	assert_int_equal(fake_vcpu(h)->offered, 0x20);
+	/* Not taken (an interrupt shadow, say): it stays pending and is
+	 * offered again before the next run. */
+	unsigned offers = fake_vcpu(h)->offers;
+	handle(h, make(VMEXIT_EXTINT, 0));
 	k->prepare(h, fake_now_ns());
-	assert_true(fake_vcpu(h)->irq_window);
-	assert_int_equal(fake_vcpu(h)->injects, injects);
+	assert_int_equal(fake_vcpu(h)->offered, 0x20);
+	assert_true(fake_vcpu(h)->offers > offers);
+	/* Taken: in service in the 8259, so not offered again before its
+	 * EOI. */
+	struct vm_exit taken = make(VMEXIT_EXTINT, 0);
+	taken.irq_taken = true;
+	taken.irq_vector = 0x20;
+	handle(h, taken);
+	k->prepare(h, fake_now_ns());
+	assert_int_equal(fake_vcpu(h)->offered, -1);
+	port_out(0x20, 1, 0x20); /* EOI */
 	/* CPUID of an hvm guest: the APIC, and the hvm leaves. */
 	h->vcpu.regs.rax = 1;
 	handle(h, make(VMEXIT_CPUID, 2));

@@ -274,7 +274,6 @@ static void svm_vcpu_reset(struct vcpu *v, enum vcpu_mode mode)
 	c->event_inj = 0;
 	c->int_ctl = SVM_V_INTR_MASKING;
 	c->int_state = 0;
-	c->intercept_misc1 &= ~SVM_INTERCEPT_VINTR;
 	v->tlb_flush = true;
 }
 
@@ -289,12 +288,54 @@ static void svm_vcpu_destroy(struct vcpu *v)
 	v->arch = NULL;
 }
 
+/*
+ * External interrupts reach the guest as virtual interrupts (§15.21.4):
+ * V_IRQ set, the vector in V_INTR_VECTOR.  With V_INTR_MASKING the CPU takes
+ * a virtual interrupt through the guest's IDT at an instruction boundary
+ * where the guest's RFLAGS.IF is set and no interrupt shadow holds it, as a
+ * PC's CPU takes INTR, and clears V_IRQ when it does; #VMEXIT writes V_IRQ
+ * back, which tells svm_run whether the guest took it.  The platform chose
+ * the vector with its own TPR and ISR, so the guest's V_TPR is ignored
+ * (V_IGN_TPR), and no VINTR intercept is set: the guest takes the interrupt
+ * without an exit once it enables interrupts.
+ *
+ * Not EVENTINJ, which delivers the event at VMRUN whatever the guest's IF
+ * (§15.20) and so needs an interrupt-window exit first whenever IF is
+ * clear.  Above all, QEMU's TCG (7.2, the tests' CPU) mishandles an
+ * injected INTR: helper_vmrun delivers it but leaves its vector behind as
+ * the CPU's pending exception (cs->exception_index), and the next time its
+ * execution loop returns to the top without a #VMEXIT, an exception or an
+ * interrupt in between (an icount deadline, an I/O-thread kick), it
+ * delivers the vector a second time wherever the guest then is, with
+ * interrupts off or not.  Linux's timer interrupt arriving a second time
+ * inside its own handler, before the handler's first port access (which
+ * would have exited), spins forever on the lock the first one holds, with
+ * interrupts off (the KASLR hang of issue 12).  A virtual interrupt goes
+ * through QEMU's ordinary interrupt path, which has no such leftover.
+ */
+static void svm_irq_offer(struct vcpu *v, int vector)
+{
+	struct vmcb_control *c = &vmcb_of(v)->control;
+
+	c->int_ctl &= ~(SVM_V_IRQ | SVM_V_INTR_PRIO_MASK | SVM_V_INTR_VECTOR_MASK);
+	c->int_ctl |= SVM_V_IGN_TPR;
+	if (vector >= 0)
+		c->int_ctl |= SVM_V_IRQ | SVM_V_INTR_PRIO((unsigned)vector >> 4) |
+			      SVM_V_INTR_VECTOR((unsigned)vector);
+}
+
+/* Exceptions and NMIs (§15.20): delivered at VMRUN, before the guest's
+ * first instruction, whatever its RFLAGS.IF.  An external interrupt is
+ * offered instead (svm_irq_offer): complete_events counts on EVENTINJ
+ * never holding one. */
 static void svm_inject(struct vcpu *v, enum event_kind kind, u8 vector, bool has_error,
 		       u32 error_code)
 {
-	u64 type = kind == EVENT_EXCEPTION ? SVM_EVTINJ_TYPE_EXCEPTION
-		   : kind == EVENT_NMI	   ? SVM_EVTINJ_TYPE_NMI
-					   : SVM_EVTINJ_TYPE_INTR;
+	if (kind == EVENT_INTERRUPT) {
+		svm_irq_offer(v, vector);
+		return;
+	}
+	u64 type = kind == EVENT_EXCEPTION ? SVM_EVTINJ_TYPE_EXCEPTION : SVM_EVTINJ_TYPE_NMI;
 	u64 e = SVM_EVTINJ_VALID | type | vector;
 
 	if (has_error)
@@ -302,27 +343,34 @@ static void svm_inject(struct vcpu *v, enum event_kind kind, u8 vector, bool has
 	vmcb_of(v)->control.event_inj = e;
 }
 
-static bool svm_interruptible(struct vcpu *v)
+/* After a run: whether the guest took the offered interrupt, and which
+ * event must be injected again. */
+static void complete_events(struct vmcb *vmcb, struct vm_exit *e, bool offered)
 {
-	const struct vmcb_control *c = &vmcb_of(v)->control;
+	struct vmcb_control *c = &vmcb->control;
+	u64 info = c->exit_int_info;
+	bool cut_short = false;
 
-	return (v->regs.rflags & RFLAGS_IF) && !(c->int_state & 1) &&
-	       !(c->event_inj & SVM_EVTINJ_VALID);
-}
-
-/* §15.21.4: a virtual interrupt (V_IRQ) with the VINTR intercept set exits
- * as soon as the guest could take it; its vector is never delivered. */
-static void svm_irq_window(struct vcpu *v, bool enable)
-{
-	struct vmcb_control *c = &vmcb_of(v)->control;
-
-	if (enable) {
-		c->int_ctl |= SVM_V_IRQ | SVM_V_IGN_TPR | (0xfULL << 16);
-		c->intercept_misc1 |= SVM_INTERCEPT_VINTR;
-	} else {
-		c->int_ctl &= ~(SVM_V_IRQ | SVM_V_IGN_TPR | (0xfULL << 16));
-		c->intercept_misc1 &= ~SVM_INTERCEPT_VINTR;
+	/* §15.7.2: an event whose delivery the exit interrupted is in
+	 * EXITINTINFO, and the guest's state is as before its delivery.  An
+	 * exception or NMI is injected again.  An external interrupt can only
+	 * be the offered one (svm_inject offers it too): it was not
+	 * taken, is still pending in the platform and is offered again.
+	 * QEMU records an interrupted virtual interrupt as an exception with
+	 * its vector, 32 or above, which no exception has. */
+	c->event_inj = 0;
+	if (info & SVM_EVTINJ_VALID) {
+		u64 type = info & SVM_EVTINJ_TYPE_MASK;
+		if (type == SVM_EVTINJ_TYPE_INTR ||
+		    (type == SVM_EVTINJ_TYPE_EXCEPTION && (info & SVM_EVTINJ_VECTOR_MASK) >= 32))
+			cut_short = true;
+		else
+			c->event_inj = info;
 	}
+	e->irq_taken = offered && !cut_short && !(c->int_ctl & SVM_V_IRQ);
+	e->irq_vector = e->irq_taken ? (u8)(c->int_ctl >> 32) : 0;
+	/* An offer not taken lapses (virt.h): the platform offers anew. */
+	c->int_ctl &= ~SVM_V_IRQ;
 }
 
 /* The length of the intercepted instruction: from NRIP-save where the CPU
@@ -434,7 +482,13 @@ static void svm_run(struct vcpu *v, struct vm_exit *exit)
 {
 	struct vmcb *vmcb = vmcb_of(v);
 	struct vmcb_save *s = &vmcb->save;
+	bool offered = vmcb->control.int_ctl & SVM_V_IRQ;
 
+	/* An instruction the generic code completed (it moved RIP: HLT after
+	 * STI, say) ends the interrupt shadow it ran under (§15.21.5), so an
+	 * offered interrupt is taken before the next one, as on a PC. */
+	if (v->regs.rip != s->rip)
+		vmcb->control.int_state &= ~1ULL;
 	s->rip = v->regs.rip;
 	s->rsp = v->regs.rsp;
 	s->rax = v->regs.rax;
@@ -482,12 +536,7 @@ static void svm_run(struct vcpu *v, struct vm_exit *exit)
 				  : (s->cs.attrib & (1u << 10)) ? 32 : 16;
 	}
 	decode_exit(vmcb, exit);
-
-	/* §15.7.2: an event whose delivery the exit interrupted is in
-	 * EXITINTINFO and must be injected again. */
-	vmcb->control.event_inj = 0;
-	if (vmcb->control.exit_int_info & SVM_EVTINJ_VALID)
-		vmcb->control.event_inj = vmcb->control.exit_int_info;
+	complete_events(vmcb, exit, offered);
 }
 
 /* NPT entries are ordinary long-mode page-table entries, walked as user
@@ -515,8 +564,7 @@ const struct virt_ops svm_ops = {
 	.vcpu_reset = svm_vcpu_reset,
 	.run = svm_run,
 	.inject = svm_inject,
-	.interruptible = svm_interruptible,
-	.irq_window = svm_irq_window,
+	.irq_offer = svm_irq_offer,
 	.slat_format = &pt_format_x86,
 	.slat_leaf_flags = npt_leaf_flags,
 };

@@ -120,10 +120,14 @@ _Static_assert(offsetof(struct vmcb, save.g_pat) == 0x668, "VMCB layout");
 #define SVM_INTERCEPT_SKINIT (1u << 6)
 #define SVM_INTERCEPT_XSETBV (1u << 13)
 
-/* int_ctl */
+/* int_ctl (with the vector at offset 0x064: bits 39:32 here) */
 #define SVM_V_IRQ (1ULL << 8)
+#define SVM_V_INTR_PRIO(p) ((u64)((p) & 0xf) << 16)
+#define SVM_V_INTR_PRIO_MASK (0xfULL << 16)
 #define SVM_V_IGN_TPR (1ULL << 20)
 #define SVM_V_INTR_MASKING (1ULL << 24)
+#define SVM_V_INTR_VECTOR(v) ((u64)((v) & 0xff) << 32)
+#define SVM_V_INTR_VECTOR_MASK (0xffULL << 32)
 
 /* event_inj (APM Vol. 2 §15.20) */
 #define SVM_EVTINJ_VALID (1ULL << 31)
@@ -131,6 +135,8 @@ _Static_assert(offsetof(struct vmcb, save.g_pat) == 0x668, "VMCB layout");
 #define SVM_EVTINJ_TYPE_INTR (0ULL << 8)
 #define SVM_EVTINJ_TYPE_NMI (2ULL << 8)
 #define SVM_EVTINJ_TYPE_EXCEPTION (3ULL << 8)
+#define SVM_EVTINJ_TYPE_MASK (7ULL << 8)
+#define SVM_EVTINJ_VECTOR_MASK 0xffULL
 
 /* Exit codes (APM Vol. 2 Appendix C) */
 #define SVM_EXIT_EXCP_BASE 0x40

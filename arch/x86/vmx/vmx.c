@@ -117,6 +117,8 @@ struct vmx_vcpu {
 	u64 dr6;             /* its DR6, while not loaded (not in the VMCS) */
 	hpa_t msr_bitmap;    /* its own (vcpu_msr_bitmap), or 0: the shared one */
 	u64 dr7;             /* its DR7, without the debug-control VM controls */
+	bool irq_injected;   /* VM_ENTRY_INTR_INFO holds the offered interrupt */
+	u8 irq_vector;       /* ... this one */
 };
 
 #define DR6_RESET 0xffff0ff0ULL /* SDM Vol. 3B §18.2.3 */
@@ -734,6 +736,7 @@ static void vmx_vcpu_reset(struct vcpu *v, enum vcpu_mode mode)
 	vmcs_write(SECONDARY_VM_EXEC_CONTROL,
 		   vmx.cpu2 | (st->unrestricted ? CPU2_UNRESTRICTED_GUEST : 0));
 	init_guest_state(v, mode);
+	st->irq_injected = false;
 	v->tlb_flush = true;
 }
 
@@ -754,6 +757,7 @@ static void vmx_vcpu_destroy(struct vcpu *v)
 	v->arch = NULL;
 }
 
+/* Exceptions and NMIs; external interrupts come through vmx_irq_offer. */
 static void vmx_inject(struct vcpu *v, enum event_kind kind, u8 vector, bool has_error,
 		       u32 error_code)
 {
@@ -779,27 +783,64 @@ static void vmx_inject(struct vcpu *v, enum event_kind kind, u8 vector, bool has
  * one interrupt-window exit.) */
 static bool vmx_interruptible(struct vcpu *v)
 {
-	if (!vmcs_load(v))
-		return false;
 	return (v->regs.rflags & RFLAGS_IF) &&
 	       !(vmcs_read(GUEST_INTERRUPTIBILITY) & (INTR_BLOCK_STI | INTR_BLOCK_MOV_SS)) &&
 	       !(vmcs_read(VM_ENTRY_INTR_INFO) & INTR_INFO_VALID);
 }
 
-/* §26.6.2: "interrupt-window exiting" exits at the first instruction
- * boundary where the guest can take an external interrupt. */
-static void vmx_irq_window(struct vcpu *v, bool enable)
+/* "Interrupt-window exiting" (SDM Vol. 3C §26.6.5 in the numbering of
+ * the 2023 edition) exits at the first instruction boundary where the
+ * guest can take an external interrupt. */
+static void vmx_irq_window(bool enable)
 {
-	u32 cpu;
+	u32 cpu = (u32)vmcs_read(CPU_BASED_VM_EXEC_CONTROL);
 
-	if (!vmcs_load(v))
-		return;
-	cpu = (u32)vmcs_read(CPU_BASED_VM_EXEC_CONTROL);
 	if (enable)
 		cpu |= CPU_INTR_WINDOW_EXITING & vmx.cpu_allowed1;
 	else
 		cpu &= ~CPU_INTR_WINDOW_EXITING | vmx.cpu_allowed0;
 	vmcs_write(CPU_BASED_VM_EXEC_CONTROL, cpu);
+}
+
+/*
+ * An external interrupt for the next entry.  VMX without APIC
+ * virtualization has no pending virtual interrupt the CPU would deliver
+ * by itself, as SVM's V_IRQ is: an injected event (VM-entry
+ * interruption information, §27.6 "Event Injection", 2023 numbering) is
+ * delivered as part of the entry whatever the guest's RFLAGS.IF, and the
+ * entry checks refuse an external interrupt with IF clear or blocking by
+ * STI or MOV SS ("Checks on Guest RIP and RFLAGS", "Checks on Guest
+ * Non-Register State").  So it is injected only when the guest can take
+ * it now; else the interrupt-window exit comes when it can, and the next
+ * offer injects it.  An injected interrupt counts as taken by the entry
+ * that delivers it: if an exit cuts its delivery short, it is in the
+ * IDT-vectoring information and injected again (vmx_run), as the SDM
+ * asks.  Bochs 2.7 delivers the injected event within its VM
+ * entry (VMenterInjectEvents) and keeps nothing of it for later, unlike
+ * QEMU's SVM (see svm_irq_offer).
+ */
+static void vmx_irq_offer(struct vcpu *v, int vector)
+{
+	struct vmx_vcpu *st = vmx_of(v);
+	bool window = false;
+
+	if (!vmcs_load(v))
+		return;
+	if (st->irq_injected) { /* an earlier offer, not run yet */
+		vmcs_write(VM_ENTRY_INTR_INFO, 0);
+		st->irq_injected = false;
+	}
+	if (vector >= 0) {
+		if (vmx_interruptible(v)) {
+			vmcs_write(VM_ENTRY_INTR_INFO,
+				   INTR_INFO_VALID | INTR_TYPE_EXT_INTR << 8 | (u8)vector);
+			st->irq_injected = true;
+			st->irq_vector = (u8)vector;
+		} else {
+			window = true;
+		}
+	}
+	vmx_irq_window(window);
 }
 
 /* ---- Diagnosis of failed entries ----------------------------------------- */
@@ -1399,6 +1440,7 @@ static bool handle_cr_access(struct vcpu *v, u64 q, u32 insn_len)
 static void vmx_run(struct vcpu *v, struct vm_exit *exit)
 {
 	struct vmx_vcpu *st = vmx_of(v);
+	bool offered, taken = false;
 	int rc;
 
 	if (!vmcs_load(v)) {
@@ -1406,6 +1448,8 @@ static void vmx_run(struct vcpu *v, struct vm_exit *exit)
 		exit->reason = VMEXIT_INVALID;
 		return;
 	}
+	offered = st->irq_injected;
+	st->irq_injected = false; /* the entry consumes it */
 	guest_msrs_load(v);
 again:
 	write_guest_state(v);
@@ -1429,11 +1473,16 @@ again:
 	u32 reason = (u32)vmcs_read(VM_EXIT_REASON);
 	/* §31.3 "VMLAUNCH": an entry that fails on the guest state or MSR
 	 * loading leaves the VMCS clear. */
-	if (!(reason & EXIT_REASON_ENTRY_FAILURE))
+	if (!(reason & EXIT_REASON_ENTRY_FAILURE)) {
 		st->launched = true;
+		taken = taken || offered;
+	}
+	offered = false;
 
 	read_guest_state(v);
 	decode_exit(exit);
+	exit->irq_taken = taken;
+	exit->irq_vector = taken ? st->irq_vector : 0;
 	/* CR accesses are this back end's business (virt.h has no such exit):
 	 * emulate and go on, unless an event was being delivered. */
 	if (EXIT_REASON_BASIC(reason) == EXIT_REASON_CR_ACCESS &&
@@ -1492,8 +1541,7 @@ const struct virt_ops vmx_ops = {
 	.vcpu_reset = vmx_vcpu_reset,
 	.run = vmx_run,
 	.inject = vmx_inject,
-	.interruptible = vmx_interruptible,
-	.irq_window = vmx_irq_window,
+	.irq_offer = vmx_irq_offer,
 	.slat_format = &pt_format_ept,
 	.slat_leaf_flags = ept_leaf_flags,
 };
