@@ -90,6 +90,8 @@ CORE_OBJS := \
 	kernel/hvm/hvm.o \
 	kernel/hvm/decode.o \
 	kernel/hvm/vlapic.o \
+	kernel/hvm/vioapic.o \
+	kernel/hvm/vpci.o \
 	kernel/hvm/vpic.o \
 	kernel/hvm/vpit.o \
 	kernel/hvm/vuart.o \
@@ -400,7 +402,7 @@ HOST_CC := gcc
 HOST_CFLAGS := -std=gnu11 -g -O1 -DPARTITA_HOST -I. -Wall -Wextra -Werror \
 	-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 UNIT_TESTS := test_config test_format test_palloc test_pagetable test_loader test_schedule test_guest_mem
-UNIT_TESTS += test_decode test_vlapic test_vdev
+UNIT_TESTS += test_decode test_vlapic test_vdev test_vioapic test_vpci
 UNIT_TESTS += test_linux_boot test_acpi_tables test_multiboot test_console test_iommu_tables
 
 UNIT_test_config_SRCS := kernel/config.c kernel/lib/string.c kernel/errno.c
@@ -417,7 +419,9 @@ UNIT_test_iommu_tables_SRCS := kernel/lib/string.c
 UNIT_test_multiboot_SRCS := kernel/hvm/multiboot.c kernel/hvm/linux_boot.c
 UNIT_test_vlapic_SRCS := kernel/hvm/vlapic.c
 UNIT_test_vdev_SRCS := kernel/hvm/hvm.c kernel/hvm/vlapic.c kernel/hvm/vpic.c kernel/hvm/vpit.c \
-	kernel/hvm/vuart.c kernel/hvm/vcmos.c
+	kernel/hvm/vuart.c kernel/hvm/vcmos.c kernel/hvm/vioapic.c kernel/hvm/vpci.c
+UNIT_test_vioapic_SRCS := kernel/hvm/vioapic.c kernel/hvm/vlapic.c
+UNIT_test_vpci_SRCS := kernel/hvm/vpci.c kernel/hvm/vlapic.c
 
 # format.c is built under other names on the host, beside the C library's.
 UNIT_test_format_CFLAGS := -UPARTITA_HOST -Dvsnprintf=hv_vsnprintf -Dsnprintf=hv_snprintf
