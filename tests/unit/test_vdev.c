@@ -480,16 +480,23 @@ static void unknown_port_reads_ones_and_logs_once(void **state)
 	int code;
 	assert_int_equal(hvm_port_io(&h, 0, 0x2f9, 1, true, &v, &code), 0);
 	assert_int_equal(v, 0xff);
-	assert_int_equal(hvm_port_io(&h, 0, 0xcfc, 4, true, &v, &code), 0);
+	assert_int_equal(hvm_port_io(&h, 0, 0x2a0, 4, true, &v, &code), 0);
 	assert_int_equal(v, 0xffffffff);
 	assert_int_equal(log_count, 2);
-	assert_string_equal(last_log, "hvm: partition linux: unknown port 0xcfc (read), answered as absent");
-	hvm_port_io(&h, 0, 0xcfc, 4, true, &v, &code);
+	assert_string_equal(last_log, "hvm: partition linux: unknown port 0x2a0 (read), answered as absent");
+	hvm_port_io(&h, 0, 0x2a0, 4, true, &v, &code);
 	assert_int_equal(log_count, 2);
 	v = 0x80000000;
-	hvm_port_io(&h, 0, 0xcf8, 4, false, &v, &code);
+	hvm_port_io(&h, 0, 0x2a0, 4, false, &v, &code);
 	assert_int_equal(log_count, 3);
 	assert_non_null(strstr(last_log, "(write)"));
+	/* the PCI configuration ports are known: never logged */
+	hvm_port_io(&h, 0, 0xcf8, 4, false, &v, &code);
+	hvm_port_io(&h, 0, 0xcfc, 4, true, &v, &code);
+	assert_int_equal(v, 0x29c08086); /* the host bridge */
+	v = 1;
+	hvm_port_io(&h, 0, 0xcfb, 1, false, &v, &code);
+	assert_int_equal(log_count, 3);
 	/* port 0x80 is known (I/O delay) and never logged */
 	out8(0, 0x80, 0);
 	assert_int_equal(log_count, 3);
@@ -514,12 +521,22 @@ static void mmio_lapic_page_and_unknown_pages(void **state)
 	hvm_mmio(&h, 0, HVM_LAPIC_BASE + APIC_SVR, 4, true, &v);
 	assert_true(vlapic_sw_enabled(&h.lapic));
 	assert_int_equal(log_count, 0);
-	hvm_mmio(&h, 0, HVM_IOAPIC_BASE, 4, false, &v);
+	/* the I/O APIC: IOREGSEL, then the version through IOWIN */
+	v = VIOAPIC_REG_VER;
+	hvm_mmio(&h, 0, HVM_IOAPIC_BASE, 4, true, &v);
+	hvm_mmio(&h, 0, HVM_IOAPIC_BASE + 0x10, 4, false, &v);
+	assert_int_equal(v, 0x00170011);
+	/* ECAM: the host bridge's IDs at 0xe0000000 */
+	hvm_mmio(&h, 0, 0xe0000000, 4, false, &v);
+	assert_int_equal(v, 0x29c08086);
+	hvm_mmio(&h, 0, 0xe0008000, 4, false, &v); /* 00:01.0: absent */
 	assert_int_equal(v, 0xffffffff);
-	hvm_mmio(&h, 0, HVM_IOAPIC_BASE + 0x10, 4, true, &v);
+	assert_int_equal(log_count, 0);
+	hvm_mmio(&h, 0, 0xfec01000, 4, false, &v);
+	assert_int_equal(v, 0xffffffff);
 	assert_int_equal(log_count, 1);
 	assert_string_equal(last_log,
-			    "hvm: partition linux: unknown MMIO page 0xfec00000 (read), answered as absent");
+			    "hvm: partition linux: unknown MMIO page 0xfec01000 (read), answered as absent");
 	hvm_mmio(&h, 0, 0xfed00000, 8, false, &v);
 	assert_int_equal(v, ~0ULL);
 	assert_int_equal(log_count, 2);
