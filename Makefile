@@ -228,7 +228,8 @@ $(B)/guests/vmlinuz $(B)/guests/initrd.gz: $(LINUX_STAMP)
 MBTEST_CFLAGS := -m32 -std=gnu11 -O2 -g -ffreestanding -nostdlib -fno-pic -fno-pie \
 	-fno-stack-protector -mgeneral-regs-only -fno-common -fno-asynchronous-unwind-tables \
 	-Wall -Wextra -Werror -Wshadow -Wundef -MMD -MP
-MBTEST_OBJS := $(B)/guests/mbtest-obj/start.o $(B)/guests/mbtest-obj/mbtest.o
+MBTEST_OBJS := $(B)/guests/mbtest-obj/start.o $(B)/guests/mbtest-obj/mbtest.o \
+	$(B)/guests/mbtest-obj/platform.o
 
 $(B)/guests/mbtest-obj/%.o: guests/mbtest/%.c | deps
 	@mkdir -p $(dir $@)

@@ -3,8 +3,8 @@
  * an hvm partition gives it (kernel/hvm/hvm.h): the boot state, CPUID (the
  * hypervisor bit and leaf 0x40000000 "PartitaHV", no VMX or SVM), the 16550
  * UART (its lines appear on the partition's console), local APIC timer
- * interrupts one-shot and periodic, the CMOS RTC, and an unknown port
- * reading all-ones.  Each check prints "mbtest: ok NAME" or "mbtest: FAIL
+ * interrupts one-shot and periodic, the CMOS RTC, an unknown port reading
+ * all-ones, and (platform.c) the I/O APIC, the MADT, MCFG and PCI.  Each check prints "mbtest: ok NAME" or "mbtest: FAIL
  * NAME at FILE:LINE"; at the end the kernel writes the number of the first
  * failed check (0: all passed) to the debug-exit port 0xf4.
  *
@@ -13,6 +13,8 @@
  */
 #include <stdbool.h>
 #include <stdint.h>
+
+#include "mbtest.h"
 
 #define MB1_BOOT_MAGIC 0x2badb002u
 #define COM1 0x3f8
@@ -95,13 +97,13 @@ static void putc(char c)
 	outb(COM1, (uint8_t)c);
 }
 
-static void puts(const char *s)
+void puts(const char *s)
 {
 	while (*s)
 		putc(*s++);
 }
 
-static void putu(uint32_t v)
+void putu(uint32_t v)
 {
 	char b[11];
 	int i = 10;
@@ -112,14 +114,14 @@ static void putu(uint32_t v)
 	puts(b + i);
 }
 
-static void puthex(uint32_t v)
+void puthex(uint32_t v)
 {
 	puts("0x");
 	for (int i = 28; i >= 0; i -= 4)
 		putc("0123456789abcdef"[(v >> i) & 15]);
 }
 
-static bool report(enum check n, const char *name, bool ok, const char *file, int line)
+bool report(unsigned n, const char *name, bool ok, const char *file, int line)
 {
 	puts(ok ? "mbtest: ok " : "mbtest: FAIL ");
 	puts(name);
@@ -147,7 +149,7 @@ struct idt_entry {
 
 static struct idt_entry idt[256] __attribute__((aligned(8)));
 
-static void idt_set(unsigned v, void (*fn)(void), uint16_t cs)
+void idt_set(unsigned v, void (*fn)(void), uint16_t cs)
 {
 	uint32_t a = (uint32_t)fn;
 	idt[v] = (struct idt_entry){ (uint16_t)a, cs, 0, 0x8e /* P, 32-bit interrupt gate */,
@@ -329,6 +331,7 @@ void mbtest_main(uint32_t magic, uint32_t info)
 	check_apic_timer();
 	check_rtc();
 	check_unknown_port();
+	check_platform();
 	puts("mbtest: done, first failure ");
 	putu(first_failure);
 	puts("\n");
