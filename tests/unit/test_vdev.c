@@ -598,6 +598,88 @@ static void timers_return_earliest_deadline(void **state)
 	assert_int_equal(hvm_pending_vector(&h), 0xec);
 }
 
+static void ioapic_write(u32 index, u32 value)
+{
+	u64 v = index;
+	hvm_mmio(&h, 0, HVM_IOAPIC_BASE, 4, true, &v);
+	v = value;
+	hvm_mmio(&h, 0, HVM_IOAPIC_BASE + 0x10, 4, true, &v);
+}
+
+static u32 ioapic_read(u32 index)
+{
+	u64 v = index;
+	hvm_mmio(&h, 0, HVM_IOAPIC_BASE, 4, true, &v);
+	hvm_mmio(&h, 0, HVM_IOAPIC_BASE + 0x10, 4, false, &v);
+	return (u32)v;
+}
+
+/* The ISA lines reach the I/O APIC as on a PC: the PIT's IRQ0 on pin 2,
+ * the UART's IRQ4 on pin 4, while the masked 8259 sees them too. */
+static void isa_lines_through_the_ioapic(void **state)
+{
+	(void)state;
+	init_pics();
+	out8(0, 0x21, 0xff); /* the 8259 masked, as Linux leaves it */
+	out8(0, 0xa1, 0xff);
+	u64 v = 0x1ff;
+	hvm_mmio(&h, 0, HVM_LAPIC_BASE + APIC_SVR, 4, true, &v);
+	ioapic_write(0x14, 0x30); /* pin 2: vector 0x30, edge */
+	ioapic_write(0x18, 0x34); /* pin 4: vector 0x34, edge */
+	ioapic_write(0x10, 0x38); /* pin 0: nothing drives it as fixed */
+	out8(0, 0x43, 0x34);
+	out8(0, 0x40, 0xa9);
+	out8(0, 0x40, 0x04); /* 1193 ticks: ~1 ms */
+	hvm_update_timers(&h, 0);
+	assert_int_equal(hvm_pending_vector(&h), -1);
+	hvm_update_timers(&h, 1000000);
+	assert_int_equal(hvm_pending_vector(&h), 0x30);
+	hvm_ack_vector(&h, 0x30);
+	v = 0;
+	hvm_mmio(&h, 0, HVM_LAPIC_BASE + APIC_EOI, 4, true, &v);
+	/* the UART's THRE interrupt */
+	out8(0, 0x3f9, 0x02);
+	assert_int_equal(hvm_pending_vector(&h), 0x34);
+	/* a level entry for the UART: remote IRR until the EOI, cleared by
+	 * the local APIC's EOI broadcast; re-sent while the line is held */
+	hvm_ack_vector(&h, 0x34);
+	v = 0;
+	hvm_mmio(&h, 0, HVM_LAPIC_BASE + APIC_EOI, 4, true, &v);
+	out8(0, 0x3f9, 0x00);
+	ioapic_write(0x18, 0x35 | (1u << 15));
+	out8(0, 0x3f9, 0x02);
+	assert_int_equal(hvm_pending_vector(&h), 0x35);
+	hvm_ack_vector(&h, 0x35);
+	assert_true(ioapic_read(0x18) & (1u << 14));
+	v = 0;
+	hvm_mmio(&h, 0, HVM_LAPIC_BASE + APIC_EOI, 4, true, &v);
+	assert_int_equal(hvm_pending_vector(&h), 0x35);
+	in8(0, 0x3fa); /* IIR read: the line drops */
+	hvm_ack_vector(&h, 0x35);
+	hvm_mmio(&h, 0, HVM_LAPIC_BASE + APIC_EOI, 4, true, &v);
+	assert_int_equal(ioapic_read(0x18) & (1u << 14), 0);
+	assert_int_equal(hvm_pending_vector(&h), -1);
+	assert_int_equal(log_count, 0);
+}
+
+/* With LINT0 masked, I/O APIC pin 0 in ExtINT mode carries the 8259. */
+static void pic_through_ioapic_pin0_extint(void **state)
+{
+	(void)state;
+	init_pics();
+	u64 v = 0x1ff;
+	hvm_mmio(&h, 0, HVM_LAPIC_BASE + APIC_SVR, 4, true, &v);
+	v = APIC_LVT_DM_EXTINT | APIC_LVT_MASKED;
+	hvm_mmio(&h, 0, HVM_LAPIC_BASE + APIC_LVT_LINT0, 4, true, &v);
+	vpic_set_irq(&h.pic, 1, true);
+	assert_int_equal(hvm_pending_vector(&h), -1);
+	ioapic_write(0x10, 7u << 8); /* ExtINT, unmasked, to APIC 0 */
+	assert_int_equal(hvm_pending_vector(&h), 0x31);
+	hvm_ack_vector(&h, 0x31);
+	out8(0, 0x20, 0x0b);
+	assert_int_equal(in8(0, 0x20), 0x02); /* IRQ1 in service on the 8259 */
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup(f, setup)
@@ -628,6 +710,8 @@ int main(void)
 		T(msr_routing),
 		T(apic_before_pic_and_lint0_gate),
 		T(timers_return_earliest_deadline),
+		T(isa_lines_through_the_ioapic),
+		T(pic_through_ioapic_pin0_extint),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
