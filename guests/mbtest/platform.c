@@ -150,7 +150,8 @@ static void check_acpi(void)
 	bool ioapic = false, irq0 = false, sci = false;
 	if (madt) {
 		uint32_t len = rd32(madt + 4);
-		for (uint32_t off = 44; off + 2 <= len && madt[off + 1] >= 2; off += madt[off + 1]) {
+		for (uint32_t off = 44; off + 2 <= len && madt[off + 1] >= 2;
+		     off += madt[off + 1]) {
 			const volatile uint8_t *e = madt + off;
 			if (e[0] == 1 && rd32(e + 4) == IOAPIC && rd32(e + 8) == 0)
 				ioapic = true;
@@ -371,7 +372,8 @@ static void check_x2apic(void)
 		putu(x2apic_count);
 		puts("\n");
 	}
-	CHECK(CHECK_X2APIC, "x2apic", mode && regs && page_gone && ipi && ioapic && isr_clear && back);
+	CHECK(CHECK_X2APIC, "x2apic",
+	      mode && regs && page_gone && ipi && ioapic && isr_clear && back);
 }
 
 void check_platform(void)
