@@ -10,8 +10,8 @@
  *   +0x0c0  XSDT  (36 + 3 * 8)
  *   +0x100  FADT  (276, revision 6)
  *   +0x220  MCFG  (44 + 16; PCI Firmware Specification 3.0, 4.1.2)
- *   +0x260  DSDT  (36 + AML, at most 0x1a0 bytes)
- *   +0x400  MADT  (44 + 12 + 2 * 10 + 8 per CPU)
+ *   +0x260  DSDT  (36 + AML, at most 0xda0 bytes)
+ *   +0x1000 MADT  (44 + 12 + 2 * 10 + 8 per CPU)
  */
 #include "kernel/hvm/acpi_tables.h"
 #include "kernel/errno.h"
@@ -27,7 +27,7 @@
 #define OFF_FADT 0x100
 #define OFF_MCFG 0x220
 #define OFF_DSDT 0x260
-#define OFF_MADT 0x400
+#define OFF_MADT 0x1000
 
 #define HDR_SIZE 36  /* 5.2.6 System Description Table Header */
 #define RSDP_SIZE 36 /* 5.2.5.3, revision 2 */
@@ -59,6 +59,9 @@ static const char oem_table_id[8] = { 'P', 'A', 'R', 'T', 'I', 'T', 'A', ' ' };
  *         WordIO: 0x0000-0x0cf7 and 0x0d00-0xffff (forwarded to the bus)
  *         DWordMemory: VPCI_MMIO_BASE-VPCI_MMIO_END (the BAR window)
  *       })
+ *       Name (_PRT, Package () {               6.2.13: INTx routing
+ *         Package () { 0xDDDDFFFF, P, Zero, GSI }   for slots 1-31, pins
+ *       })                                    0-3 (vpci_intx_gsi)
  *     }
  *   }
  *
@@ -191,6 +194,30 @@ static u32 build_dsdt_aml(u8 *out)
 	aml_bytes(&a, end_tag, sizeof(end_tag));
 	a.b[size_at + 1] = (u8)(a.n - data);
 	aml_close(&a, buf);
+	/* _PRT: one package per slot and pin, with a global interrupt (the
+	 * source is Zero, the index the GSI; 6.2.13). */
+	aml_byte(&a, 0x08);
+	aml_bytes(&a, "_PRT", 4);
+	aml_byte(&a, 0x12); /* PackageOp */
+	u32 prt = aml_open(&a);
+	aml_byte(&a, 31 * 4); /* NumElements */
+	for (unsigned slot = 1; slot < 32; slot++) {
+		for (unsigned pin = 0; pin < 4; pin++) {
+			aml_byte(&a, 0x12);
+			u32 e = aml_open(&a);
+			aml_byte(&a, 4);
+			u32 addr = slot << 16 | 0xffff; /* any function of the slot */
+			aml_byte(&a, 0x0c);
+			aml_bytes(&a, &addr, 4);
+			aml_byte(&a, 0x0a); /* BytePrefix */
+			aml_byte(&a, (u8)pin);
+			aml_byte(&a, 0x00); /* Source: Zero */
+			aml_byte(&a, 0x0a);
+			aml_byte(&a, (u8)vpci_intx_gsi(slot, pin + 1));
+			aml_close(&a, e);
+		}
+	}
+	aml_close(&a, prt);
 	aml_close(&a, dev);
 	aml_close(&a, scope);
 	return a.n;

@@ -14,6 +14,7 @@
 #define PIT_IRQ 0
 #define PIT_IOAPIC_PIN 2 /* the MADT's override: IRQ0 -> GSI 2 */
 #define SCI_IOAPIC_PIN 9 /* active low (the MADT's override for the SCI) */
+#define PCI_INTX_PINS (((1u << VPCI_INTX_GSI_COUNT) - 1) << VPCI_INTX_GSI_BASE) /* active low */
 #define UNKNOWN_PORT_TAG (1u << 31)
 #define UNKNOWN_WRITE_TAG (1u << 30)
 
@@ -21,6 +22,12 @@
 static void lapic_eoi(void *ctx, u8 vector)
 {
 	vioapic_eoi(ctx, vector);
+}
+
+/* A PCI INTx line (wired-OR on the bus) reaches its I/O APIC pin. */
+static void pci_intx(void *ctx, unsigned gsi, bool asserted)
+{
+	vioapic_set_pin(ctx, gsi, asserted);
 }
 
 /* An ISA interrupt line: the 8259 sees it on its IRQ input, the I/O APIC
@@ -36,11 +43,12 @@ void hvm_reset(struct hvm *h, const struct hvm_setup *s)
 	memset(h, 0, sizeof(*h));
 	h->name = s->name ? s->name : "?";
 	vlapic_reset(&h->lapic, h->name, s->tsc_hz, s->tsc_at_zero);
-	vioapic_reset(&h->ioapic, &h->lapic, 1u << SCI_IOAPIC_PIN);
+	vioapic_reset(&h->ioapic, &h->lapic, (1u << SCI_IOAPIC_PIN) | PCI_INTX_PINS);
 	vlapic_set_eoi_hook(&h->lapic, lapic_eoi, &h->ioapic);
 	vpic_reset(&h->pic);
 	vpit_reset(&h->pit);
 	vpci_reset(&h->pci, &h->lapic, h->name);
+	vpci_set_intx_hook(&h->pci, pci_intx, &h->ioapic);
 	vuart_reset(&h->uart, s->console);
 	vcmos_reset(&h->cmos, s->wall_epoch);
 }

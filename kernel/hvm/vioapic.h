@@ -13,7 +13,8 @@
  * Wiring (as on a PC with the 8259s and the I/O APIC both on the ISA lines,
  * announced in the MADT's interrupt source overrides): pin 0 is the 8259
  * pair's INTR output (usable in ExtINT mode only), pin 2 is IRQ0 (the PIT),
- * pins 1 and 3-15 are ISA IRQs 1 and 3-15, pins 16-23 are free for PCI.
+ * pins 1 and 3-15 are ISA IRQs 1 and 3-15, pins 16-19 are the PCI bus's
+ * INTx lines (vpci.h, active low), pins 20-23 are not connected.
  * Each pin has an electrical polarity (active high, or active low such as
  * the SCI on pin 9); an entry whose polarity disagrees with its line sees
  * the line as active whenever it is idle, as hardware would.

@@ -208,6 +208,73 @@ int vpci_register(struct vpci *bus, struct vpci_device *d, u8 devfn)
 	return 0;
 }
 
+/* ----------------------------------------------------------- INTx -- */
+
+int vpci_device_set_intx_pin(struct vpci_device *d, unsigned pin)
+{
+	if (d->registered || pin < 1 || pin > 4)
+		return -E_INVAL;
+	d->cfg[PCI_INTERRUPT_PIN] = (u8)pin;
+	return 0;
+}
+
+void vpci_set_intx_hook(struct vpci *bus, void (*hook)(void *ctx, unsigned gsi, bool asserted),
+			void *ctx)
+{
+	bus->intx_hook = hook;
+	bus->intx_ctx = ctx;
+}
+
+/* Whether d drives its INTx line now. */
+static bool intx_driven(const struct vpci_device *d)
+{
+	if (!d->intx_asserted || (rd16(d->cfg, PCI_COMMAND) & PCI_COMMAND_INTX_DISABLE))
+		return false;
+	if (d->msi_cap && (rd16(d->cfg, d->msi_cap + 2) & MSI_CTRL_ENABLE))
+		return false;
+	if (d->msix_cap && (rd16(d->cfg, d->msix_cap + 2) & MSIX_CTRL_ENABLE))
+		return false;
+	return true;
+}
+
+/* The lines are wired-OR (PCI 3.0, 2.2.6): recomputes the one d is on. */
+static void intx_update(struct vpci_device *d)
+{
+	struct vpci *bus = d->bus;
+	unsigned pin = d->cfg[PCI_INTERRUPT_PIN];
+
+	if (!bus || pin < 1 || pin > 4)
+		return;
+	unsigned gsi = vpci_intx_gsi(d->devfn >> 3, pin);
+	bool level = false;
+	for (unsigned f = 0; f < VPCI_FUNCTIONS; f++) {
+		const struct vpci_device *o = bus->fn[f];
+		unsigned opin = o ? o->cfg[PCI_INTERRUPT_PIN] : 0;
+		if (opin >= 1 && opin <= 4 && vpci_intx_gsi(f >> 3, opin) == gsi && intx_driven(o))
+			level = true;
+	}
+	u8 bit = (u8)(1u << (gsi - VPCI_INTX_GSI_BASE));
+	if (!!(bus->intx_level & bit) == level)
+		return;
+	bus->intx_level = (u8)(level ? bus->intx_level | bit : bus->intx_level & ~bit);
+	if (bus->intx_hook)
+		bus->intx_hook(bus->intx_ctx, gsi, level);
+}
+
+int vpci_intx(struct vpci_device *d, bool asserted)
+{
+	unsigned pin = d->cfg[PCI_INTERRUPT_PIN];
+
+	if (!d->registered || pin < 1 || pin > 4)
+		return -E_INVAL;
+	d->intx_asserted = asserted;
+	u16 status = rd16(d->cfg, PCI_STATUS);
+	wr16(d->cfg, PCI_STATUS,
+	     asserted ? status | PCI_STATUS_INTERRUPT : status & ~PCI_STATUS_INTERRUPT);
+	intx_update(d);
+	return 0;
+}
+
 /* ---------------------------------------------------- MSI and MSI-X -- */
 
 int vpci_msi_send(struct vlapic *lapic, u64 addr, u32 data)
@@ -380,6 +447,8 @@ void vpci_cfg_write(struct vpci *bus, unsigned busno, unsigned devfn, unsigned r
 	}
 	if (d->msix_cap && reg < d->msix_cap + 4u && reg + size > d->msix_cap + 2u)
 		msix_flush(d);
+	/* INTx disable, MSI enable and MSI-X enable gate the INTx line */
+	intx_update(d);
 	if (d->ops && d->ops->cfg_written)
 		d->ops->cfg_written(d, reg, size);
 }

@@ -14,7 +14,9 @@
  * and read-only fields work for every device), decodes the memory and I/O
  * BARs enabled in the command register, emulates the MSI capability and the
  * MSI-X table and PBA, and sends their messages to the local APIC
- * (vpci_msi_send, SDM Vol. 3A §11.11).  Everything here is pure logic;
+ * (vpci_msi_send, SDM Vol. 3A §11.11), and drives the INTx lines, which
+ * are wired to I/O APIC pins 16-23 as the DSDT's _PRT says (vpci_intx_gsi).
+ * Everything here is pure logic;
  * every offset, size and index comes from the guest and is checked.
  */
 #ifndef PARTITA_HVM_VPCI_H
@@ -40,6 +42,14 @@ struct vlapic;
 #define VPCI_FUNCTIONS 256
 #define VPCI_BARS 6
 #define VPCI_MSIX_MAX 32 /* table entries a device may have here */
+
+/* INTx (PCI 3.0, 2.2.6): pin P (1-4: INTA#-INTD#) of slot D reaches I/O APIC
+ * pin VPCI_INTX_GSI_BASE + (D + P - 1) % 4, level-triggered, active low,
+ * the usual swizzle of a PC's slots; the DSDT's _PRT lists it. */
+#define VPCI_INTX_GSI_BASE 16
+#define VPCI_INTX_GSI_COUNT 4
+#define PCI_COMMAND_INTX_DISABLE (1u << 10)
+#define PCI_STATUS_INTERRUPT (1u << 3)
 
 /* The host bridge: Intel's 82G33/P35 DRAM controller (8086:29c0), which is
  * also what QEMU's q35 machine shows at 00:00.0. */
@@ -112,7 +122,8 @@ struct vpci_device {
 	u8 msix_table_bar, msix_pba_bar;
 	u32 msix_table_off, msix_pba_off;
 	struct vpci_msix_entry msix[VPCI_MSIX_MAX];
-	u32 msix_pending; /* the PBA */
+	u32 msix_pending;   /* the PBA */
+	bool intx_asserted; /* the device's INTx request (before INTx disable) */
 };
 
 struct vpci {
@@ -122,6 +133,10 @@ struct vpci {
 	struct vpci_device *fn[VPCI_FUNCTIONS]; /* bus 0, by devfn */
 	struct vpci_device host_bridge;
 	bool msi_logged; /* an MSI that is not an interrupt was reported */
+	/* the level of I/O APIC pin gsi changed (set by vpci_set_intx_hook) */
+	void (*intx_hook)(void *ctx, unsigned gsi, bool asserted);
+	void *intx_ctx;
+	u8 intx_level; /* bit n: the line of GSI VPCI_INTX_GSI_BASE + n as driven */
 };
 
 /** Empties the bus and registers the host bridge at 00:00.0. */
@@ -165,6 +180,28 @@ bool vpci_port_io(struct vpci *bus, u16 port, unsigned size, bool in, u32 *value
 
 /** MMIO: ECAM and memory BARs.  True if the bus answered. */
 bool vpci_mmio(struct vpci *bus, u64 gpa, unsigned size, bool write, u64 *value);
+
+/** Gives d an INTx pin (1-4: INTA#-INTD#), before it is registered.  0 or
+ *  -E_INVAL. */
+int vpci_device_set_intx_pin(struct vpci_device *d, unsigned pin);
+
+/** The I/O APIC pin that pin (1-4) of slot dev (0-31) is wired to. */
+static inline unsigned vpci_intx_gsi(unsigned dev, unsigned pin)
+{
+	return VPCI_INTX_GSI_BASE + ((dev & 31) + pin - 1) % VPCI_INTX_GSI_COUNT;
+}
+
+/** Where the bus drives its INTx lines (hook(ctx, gsi, asserted) when the
+ *  OR of the functions wired to gsi changes).  vpci_reset clears it. */
+void vpci_set_intx_hook(struct vpci *bus, void (*hook)(void *ctx, unsigned gsi, bool asserted),
+			void *ctx);
+
+/** The device asserts (true) or releases its INTx request.  The line is
+ *  driven only while the command register's INTx disable bit and MSI and
+ *  MSI-X are off (PCI 3.0, 6.2.2, 6.8); the status register's interrupt
+ *  bit shows the request either way.  0, or -E_INVAL (no pin, not on a
+ *  bus). */
+int vpci_intx(struct vpci_device *d, bool asserted);
 
 /** Sends the interrupt message of an MSI write of data to addr (SDM Vol.
  *  3A §11.11.1-2).  Returns 0, or -E_INVAL if it is not an interrupt (not

@@ -196,10 +196,10 @@ static void dsdt_host_bridge(void **state)
 	assert_memory_equal(p, "\x08_CRS\x11", 6);
 	uint32_t buf_len = pkg_length(p + 6, &n);
 	const uint8_t *b = p + 6 + n;
-	assert_ptr_equal(p + 6 + buf_len, end);
+	const uint8_t *crs_end = p + 6 + buf_len;
 	assert_int_equal(b[0], 0x0a);
 	const uint8_t *d = b + 2, *dend = d + b[1];
-	assert_ptr_equal(dend, end);
+	assert_ptr_equal(dend, crs_end);
 	unsigned kinds = 0;
 	while (d < dend) {
 		if (d[0] == 0x79) { /* end tag */
@@ -230,6 +230,33 @@ static void dsdt_host_bridge(void **state)
 		}
 	}
 	assert_int_equal(kinds, 0x87);
+
+	/* _PRT (6.2.13): 31 slots x 4 pins, each Package { 0xSSSSFFFF, pin,
+	 * Zero, GSI } with GSI 16 + (slot + pin) % 4; it ends the device. */
+	p = crs_end;
+	assert_memory_equal(p, "\x08_PRT\x12", 6);
+	uint32_t prt_len = pkg_length(p + 6, &n);
+	assert_ptr_equal(p + 6 + prt_len, end);
+	const uint8_t *q = p + 6 + n;
+	assert_int_equal(*q++, 124);
+	for (unsigned slot = 1; slot < 32; slot++) {
+		for (unsigned pin = 0; pin < 4; pin++) {
+			assert_int_equal(q[0], 0x12);
+			uint32_t elen = pkg_length(q + 1, &n);
+			const uint8_t *e = q + 1 + n, *eend = q + 1 + elen;
+			assert_int_equal(e[0], 4);
+			assert_int_equal(e[1], 0x0c);
+			assert_int_equal(r32(e + 2 - ram), slot << 16 | 0xffff);
+			assert_int_equal(e[6], 0x0a);
+			assert_int_equal(e[7], pin);
+			assert_int_equal(e[8], 0x00);
+			assert_int_equal(e[9], 0x0a);
+			assert_int_equal(e[10], 16 + (slot + pin) % 4);
+			assert_ptr_equal(e + 11, eend);
+			q = eend;
+		}
+	}
+	assert_ptr_equal(q, end);
 }
 
 /* MCFG: one allocation for segment 0, buses 0-255 at 0xe0000000. */

@@ -680,6 +680,30 @@ static void pic_through_ioapic_pin0_extint(void **state)
 	assert_int_equal(in8(0, 0x20), 0x02); /* IRQ1 in service on the 8259 */
 }
 
+/* A PCI function's INTA# reaches I/O APIC pin 19 (slot 3), level, active
+ * low as the _PRT and the wiring say. */
+static void pci_intx_through_the_ioapic(void **state)
+{
+	(void)state;
+	static struct vpci_device d;
+	u64 v = 0x1ff;
+	hvm_mmio(&h, 0, HVM_LAPIC_BASE + APIC_SVR, 4, true, &v);
+	vpci_device_init(&d, "intx", 0x1234, 0x0001, 0xff0000, 0, NULL, NULL);
+	assert_int_equal(vpci_device_set_intx_pin(&d, 1), 0);
+	assert_int_equal(vpci_register(&h.pci, &d, VPCI_DEVFN(3, 0)), 0);
+	u32 lvl_low = (1u << 15) | (1u << 13);
+	ioapic_write(0x10 + 2 * 19, lvl_low | 0x51);
+	assert_int_equal(hvm_pending_vector(&h), -1); /* idle: high, inactive */
+	assert_int_equal(vpci_intx(&d, true), 0);
+	assert_int_equal(hvm_pending_vector(&h), 0x51);
+	hvm_ack_vector(&h, 0x51);
+	assert_int_equal(vpci_intx(&d, false), 0);
+	v = 0;
+	hvm_mmio(&h, 0, HVM_LAPIC_BASE + APIC_EOI, 4, true, &v);
+	assert_int_equal(hvm_pending_vector(&h), -1);
+	assert_int_equal(ioapic_read(0x10 + 2 * 19) & (1u << 14), 0);
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup(f, setup)
@@ -712,6 +736,7 @@ int main(void)
 		T(timers_return_earliest_deadline),
 		T(isa_lines_through_the_ioapic),
 		T(pic_through_ioapic_pin0_extint),
+		T(pci_intx_through_the_ioapic),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -447,6 +447,80 @@ static void hostile_config_accesses(void **state)
 	assert_false(vpci_mmio(&bus, VPCI_ECAM_BASE, 3, false, &v));
 }
 
+static int hook_calls;
+static unsigned hook_gsi;
+static bool hook_level;
+
+static void intx_hook(void *ctx, unsigned gsi, bool asserted)
+{
+	assert_ptr_equal(ctx, &bus);
+	hook_calls++;
+	hook_gsi = gsi;
+	hook_level = asserted;
+}
+
+static void intx_lines(void **state)
+{
+	(void)state;
+	struct vpci_device other;
+	vpci_set_intx_hook(&bus, intx_hook, &bus);
+	hook_calls = 0;
+	/* pins: 1-4 only, before registration; none: INTx refused */
+	assert_int_equal(vpci_device_set_intx_pin(&dev, 0), -E_INVAL);
+	assert_int_equal(vpci_device_set_intx_pin(&dev, 5), -E_INVAL);
+	vpci_device_init(&other, "other", 0x1234, 0x0001, 0xff0000, 0, NULL, NULL);
+	assert_int_equal(vpci_register(&bus, &other, VPCI_DEVFN(7, 0)), 0);
+	assert_int_equal(vpci_intx(&other, true), -E_INVAL);
+	assert_int_equal(vpci_device_set_intx_pin(&other, 1), -E_INVAL);
+	assert_int_equal(vpci_device_set_intx_pin(&dev, 1), 0);
+	assert_int_equal(vpci_intx(&dev, true), -E_INVAL); /* not on the bus */
+	assert_int_equal(vpci_register(&bus, &dev, VPCI_DEVFN(3, 0)), 0);
+	unsigned df = VPCI_DEVFN(3, 0);
+	assert_int_equal(cf8_read(df, PCI_INTERRUPT_PIN, 1), 1);
+	cf8_write(df, PCI_INTERRUPT_PIN, 1, 4); /* read-only */
+	assert_int_equal(cf8_read(df, PCI_INTERRUPT_PIN, 1), 1);
+	/* the swizzle: slot 3, INTA# -> GSI 19; slot 0 INTD# -> 19 */
+	assert_int_equal(vpci_intx_gsi(3, 1), 19);
+	assert_int_equal(vpci_intx_gsi(0, 4), 19);
+	assert_int_equal(vpci_intx_gsi(1, 1), 17);
+	/* assert, release: the hook sees each change once */
+	assert_int_equal(vpci_intx(&dev, true), 0);
+	assert_int_equal(hook_calls, 1);
+	assert_int_equal(hook_gsi, 19);
+	assert_true(hook_level);
+	assert_true(cf8_read(df, PCI_STATUS, 2) & PCI_STATUS_INTERRUPT);
+	vpci_intx(&dev, true);
+	assert_int_equal(hook_calls, 1);
+	/* INTx disable drops the line, the status bit stays */
+	cf8_write(df, PCI_COMMAND, 2, PCI_COMMAND_INTX_DISABLE);
+	assert_int_equal(hook_calls, 2);
+	assert_false(hook_level);
+	assert_true(cf8_read(df, PCI_STATUS, 2) & PCI_STATUS_INTERRUPT);
+	cf8_write(df, PCI_COMMAND, 2, 0);
+	assert_true(hook_level);
+	/* MSI on: no INTx */
+	unsigned c = find_cap(df, PCI_CAP_ID_MSI);
+	cf8_write(df, c + 2, 2, 1);
+	assert_false(hook_level);
+	cf8_write(df, c + 2, 2, 0);
+	assert_true(hook_level);
+	/* wired-OR with another slot on the same line (slot 7 INTA# is 19) */
+	struct vpci_device third;
+	vpci_device_init(&third, "third", 0x1234, 0x0002, 0xff0000, 0, NULL, NULL);
+	assert_int_equal(vpci_device_set_intx_pin(&third, 1), 0);
+	assert_int_equal(vpci_register(&bus, &third, VPCI_DEVFN(11, 0)), 0);
+	assert_int_equal(vpci_intx_gsi(11, 1), 19);
+	int calls = hook_calls;
+	vpci_intx(&third, true);
+	assert_int_equal(hook_calls, calls); /* already high */
+	vpci_intx(&dev, false);
+	assert_int_equal(hook_calls, calls);
+	assert_false(cf8_read(df, PCI_STATUS, 2) & PCI_STATUS_INTERRUPT);
+	vpci_intx(&third, false);
+	assert_int_equal(hook_calls, calls + 1);
+	assert_false(hook_level);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -459,6 +533,7 @@ int main(void)
 		cmocka_unit_test_setup(msi_decoding, setup),
 		cmocka_unit_test_setup(msix, setup),
 		cmocka_unit_test_setup(hostile_config_accesses, setup),
+		cmocka_unit_test_setup(intx_lines, setup),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
