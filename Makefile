@@ -92,6 +92,8 @@ CORE_OBJS := \
 	kernel/hvm/hvm.o \
 	kernel/hvm/decode.o \
 	kernel/hvm/vlapic.o \
+	kernel/hvm/vioapic.o \
+	kernel/hvm/vpci.o \
 	kernel/hvm/vpic.o \
 	kernel/hvm/vpit.o \
 	kernel/hvm/vuart.o \
@@ -275,7 +277,8 @@ $(B)/guests/vmlinuz $(B)/guests/initrd.gz: $(LINUX_STAMP)
 MBTEST_CFLAGS := -m32 -std=gnu11 -O2 -g -ffreestanding -nostdlib -fno-pic -fno-pie \
 	-fno-stack-protector -mgeneral-regs-only -fno-common -fno-asynchronous-unwind-tables \
 	-Wall -Wextra -Werror -Wshadow -Wundef -MMD -MP
-MBTEST_OBJS := $(B)/guests/mbtest-obj/start.o $(B)/guests/mbtest-obj/mbtest.o
+MBTEST_OBJS := $(B)/guests/mbtest-obj/start.o $(B)/guests/mbtest-obj/mbtest.o \
+	$(B)/guests/mbtest-obj/platform.o
 
 $(B)/guests/mbtest-obj/%.o: guests/mbtest/%.c | deps
 	@mkdir -p $(dir $@)
@@ -469,7 +472,7 @@ HOST_CC := gcc
 HOST_CFLAGS := -std=gnu11 -g -O1 -DPARTITA_HOST -I. -Wall -Wextra -Werror \
 	-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 UNIT_TESTS := test_config test_format test_palloc test_pagetable test_loader test_schedule test_guest_mem
-UNIT_TESTS += test_decode test_vlapic test_vdev
+UNIT_TESTS += test_decode test_vlapic test_vdev test_vioapic test_vpci
 UNIT_TESTS += test_linux_boot test_acpi_tables test_multiboot test_console test_iommu_tables
 UNIT_TESTS += test_mb2
 
@@ -488,7 +491,9 @@ UNIT_test_iommu_tables_SRCS := kernel/lib/string.c
 UNIT_test_multiboot_SRCS := kernel/hvm/multiboot.c kernel/hvm/linux_boot.c
 UNIT_test_vlapic_SRCS := kernel/hvm/vlapic.c
 UNIT_test_vdev_SRCS := kernel/hvm/hvm.c kernel/hvm/vlapic.c kernel/hvm/vpic.c kernel/hvm/vpit.c \
-	kernel/hvm/vuart.c kernel/hvm/vcmos.c
+	kernel/hvm/vuart.c kernel/hvm/vcmos.c kernel/hvm/vioapic.c kernel/hvm/vpci.c
+UNIT_test_vioapic_SRCS := kernel/hvm/vioapic.c kernel/hvm/vlapic.c
+UNIT_test_vpci_SRCS := kernel/hvm/vpci.c kernel/hvm/vlapic.c
 
 # format.c is built under other names on the host, beside the C library's.
 UNIT_test_format_CFLAGS := -UPARTITA_HOST -Dvsnprintf=hv_vsnprintf -Dsnprintf=hv_snprintf
@@ -506,7 +511,8 @@ CORE_HOST_SRCS := kernel/partition.c kernel/sched.c kernel/vmexit.c kernel/hyper
 	arch/x86/pagetable.c arch/x86/tsc.c kernel/hvm/platform.c kernel/hvm/boot.c kernel/hvm/hvm.c \
 	kernel/hvm/vlapic.c kernel/hvm/vpic.c kernel/hvm/vpit.c kernel/hvm/vuart.c \
 	kernel/hvm/vcmos.c kernel/hvm/decode.c kernel/hvm/linux_boot.c kernel/hvm/multiboot.c \
-	kernel/hvm/acpi_tables.c tests/unit/fake_arch.c tests/unit/fake_virt.c
+	kernel/hvm/acpi_tables.c kernel/hvm/vioapic.c kernel/hvm/vpci.c tests/unit/fake_arch.c \
+	tests/unit/fake_virt.c
 CORE_HOST_HDRS := tests/unit/fake_arch.h tests/unit/fake_virt.h
 CORE_UNIT_TESTS := test_lifecycle test_sched test_hypercall test_vmexit test_cpu_policy
 UNIT_TESTS += $(CORE_UNIT_TESTS)

@@ -4,8 +4,9 @@
  * hypervisor bit and leaf 0x40000000 "PartitaHV", no VMX or SVM), the 16550
  * UART (its lines appear on the partition's console), local APIC timer
  * interrupts one-shot and periodic, each interrupt taken once and only with
- * interrupts enabled, the CMOS RTC, and an unknown port
- * reading all-ones.  Each check prints "mbtest: ok NAME" or "mbtest: FAIL
+ * interrupts enabled, the CMOS RTC, an unknown port reading all-ones, and
+ * (platform.c) the I/O APIC, the MADT, MCFG and PCI.  Each check prints
+ * "mbtest: ok NAME" or "mbtest: FAIL
  * NAME at FILE:LINE"; at the end the kernel writes the number of the first
  * failed check (0: all passed) to the debug-exit port 0xf4.
  *
@@ -14,6 +15,8 @@
  */
 #include <stdbool.h>
 #include <stdint.h>
+
+#include "mbtest.h"
 
 #define MB1_BOOT_MAGIC 0x2badb002u
 #define COM1 0x3f8
@@ -99,13 +102,13 @@ static void putc(char c)
 	outb(COM1, (uint8_t)c);
 }
 
-static void puts(const char *s)
+void puts(const char *s)
 {
 	while (*s)
 		putc(*s++);
 }
 
-static void putu(uint32_t v)
+void putu(uint32_t v)
 {
 	char b[11];
 	int i = 10;
@@ -116,14 +119,14 @@ static void putu(uint32_t v)
 	puts(b + i);
 }
 
-static void puthex(uint32_t v)
+void puthex(uint32_t v)
 {
 	puts("0x");
 	for (int i = 28; i >= 0; i -= 4)
 		putc("0123456789abcdef"[(v >> i) & 15]);
 }
 
-static bool report(enum check n, const char *name, bool ok, const char *file, int line)
+bool report(unsigned n, const char *name, bool ok, const char *file, int line)
 {
 	puts(ok ? "mbtest: ok " : "mbtest: FAIL ");
 	puts(name);
@@ -151,7 +154,7 @@ struct idt_entry {
 
 static struct idt_entry idt[256] __attribute__((aligned(8)));
 
-static void idt_set(unsigned v, void (*fn)(void), uint16_t cs)
+void idt_set(unsigned v, void (*fn)(void), uint16_t cs)
 {
 	if (!cs)
 		__asm__ volatile("mov %%cs, %0" : "=r"(cs));
@@ -384,6 +387,7 @@ void mbtest_main(uint32_t magic, uint32_t info)
 	check_interrupt_once();
 	check_rtc();
 	check_unknown_port();
+	check_platform();
 	puts("mbtest: done, first failure ");
 	putu(first_failure);
 	puts("\n");

@@ -60,6 +60,35 @@ slow_timer_stub:
 	pop %eax
 	iret
 
+/* The I/O APIC checks (platform.c): an edge vector that ends with an
+ * EOI, and a level vector whose handler leaves the EOI to the test. */
+	.globl ioapic_edge_stub
+ioapic_edge_stub:
+	incl ioapic_edge_count
+	movl $0, 0xfee000b0	/* EOI */
+	iret
+
+	.globl ioapic_level_stub
+ioapic_level_stub:
+	incl ioapic_level_count
+	iret
+
+/* x2APIC mode (platform.c): the EOI is MSR 0x80b, the page is gone. */
+	.globl x2apic_stub
+x2apic_stub:
+	push %eax
+	push %ecx
+	push %edx
+	incl x2apic_count
+	mov $0x80b, %ecx
+	xor %eax, %eax
+	xor %edx, %edx
+	wrmsr
+	pop %edx
+	pop %ecx
+	pop %eax
+	iret
+
 /* Any other vector at or above 32: ignored (the 8259s are masked). */
 	.globl spurious_stub
 spurious_stub:

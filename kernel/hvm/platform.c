@@ -16,6 +16,7 @@
 #include "kernel/hvm/acpi_tables.h"
 #include "kernel/hvm/decode.h"
 #include "kernel/hvm/hvm.h"
+#include "kernel/hvm/linux_boot.h"
 #include "kernel/lib/format.h"
 #include "kernel/lib/string.h"
 #include "kernel/log.h"
@@ -207,7 +208,7 @@ static void handle_mmio(struct partition *p, const struct vm_exit *e)
 	u8 bytes[15];
 	unsigned n = 0;
 
-	if (e->npf.gpa < p->ram_size) {
+	if (hvm_boot_is_ram(p->ram_size, e->npf.gpa)) {
 		partition_fault(p, "unexpected fault on its own RAM at %#llx",
 				(unsigned long long)e->npf.gpa);
 		return;

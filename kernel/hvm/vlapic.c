@@ -272,16 +272,26 @@ void vlapic_ack(struct vlapic *a, int vector)
 	set_bit(a->isr, (unsigned)vector);
 }
 
-/* EOI: the highest in-service vector is done (§11.8.5).  With no I/O APIC
- * there is nobody to broadcast a level EOI to. */
+/* EOI: the highest in-service vector is done (§11.8.5); a level-triggered
+ * one (TMR set) is broadcast to the I/O APIC, which clears its remote IRR. */
 static void eoi(struct vlapic *a)
 {
 	int v = highest_bit(a->isr);
+	bool level;
 
 	if (v < 0)
 		return;
+	level = test_bit(a->tmr, (unsigned)v);
 	clear_bit(a->isr, (unsigned)v);
 	clear_bit(a->tmr, (unsigned)v);
+	if (level && a->eoi_hook)
+		a->eoi_hook(a->eoi_ctx, (u8)v);
+}
+
+void vlapic_set_eoi_hook(struct vlapic *a, void (*hook)(void *ctx, u8 vector), void *ctx)
+{
+	a->eoi_hook = hook;
+	a->eoi_ctx = ctx;
 }
 
 bool vlapic_accepts_pic(const struct vlapic *a)
@@ -616,4 +626,40 @@ int vlapic_msr_write(struct vlapic *a, u64 now, u32 index, u64 value)
 		}
 		return -E_INVAL; /* read-only or reserved */
 	}
+}
+
+/* ------------------------------------- messages (I/O APIC and MSI) -- */
+
+bool vlapic_message_matches(const struct vlapic *a, u8 dest, bool logical)
+{
+	if (!logical)
+		return dest == 0xff || (vlapic_x2apic(a) ? a->id == dest : (a->id & 0xff) == dest);
+	if (vlapic_x2apic(a)) {
+		u32 ldr = x2apic_ldr(a);
+		return (ldr >> 16) == 0 && (dest & ldr & 0xffff);
+	}
+	u32 ldr = a->ldr >> 24;
+	if ((a->dfr >> 28) == 0xf) /* flat model, §11.6.2.2 */
+		return dest & ldr;
+	/* cluster model: cluster in 7:4 (15 is broadcast), members in 3:0 */
+	return ((dest >> 4) == 0xf || (dest >> 4) == (ldr >> 4)) && (dest & ldr & 0xf);
+}
+
+bool vlapic_deliver(struct vlapic *a, u8 dest, bool logical, unsigned mode, u8 vector, bool level)
+{
+	if (!vlapic_message_matches(a, dest, logical))
+		return false;
+	if (mode == VLAPIC_DM_FIXED || mode == VLAPIC_DM_LOWEST) {
+		/* one CPU: lowest priority arbitration always picks it */
+		if (!vlapic_sw_enabled(a))
+			return false;
+		vlapic_set_irq(a, vector, level);
+		return vector >= 16;
+	}
+	if (!a->msg_logged) {
+		a->msg_logged = true;
+		log_line("hvm: partition %s: interrupt message with delivery mode %u (vector 0x%x) "
+			 "not delivered (logged once)", a->name, mode, vector);
+	}
+	return false;
 }

@@ -21,6 +21,19 @@ ICOUNT = ["-icount", "shift=5,sleep=off"]
 LINUX_CPU = ["-cpu", "qemu64,+svm,+npt,+rdrand"]
 LINUX_FORBID = [r"partition linux stopped: (?!powered off)", r"Kernel panic"]
 
+# Linux without "noapic" finds the I/O APIC in the MADT and routes the PIT
+# and the UART through it; it reads the MCFG, whose ECAM window the e820 map
+# reserves, and finds the host bridge on bus 0 (shared with cases_vmx.py).
+IOAPIC_PCI = [
+    ("no noapic on the command line", r"^\[linux\] \[\s*\d+\.\d+\] Kernel command line: (?!.*noapic)"),
+    ("i/o apic in the madt", r"^\[linux\] \[\s*\d+\.\d+\] IOAPIC\[0\]: apic_id 1, version 17, address 0xfec00000, GSI 0-23$"),
+    ("ecam reserved in e820", r"^\[linux\] \[\s*\d+\.\d+\] PCI: MMCONFIG at \[mem 0xe0000000-0xefffffff\] reserved in E820$"),
+    ("pci root bridge from the dsdt", r"^\[linux\] \[\s*\d+\.\d+\] ACPI: PCI Root Bridge \[PCI0\] \(domain 0000 \[bus 00-ff\]\)$"),
+    ("timer through the i/o apic", r"^\[linux\] partita-test: irq: 0:\s+[1-9]\d*\s+IO-APIC\s+2-edge\s+timer$"),
+    ("uart through the i/o apic", r"^\[linux\] partita-test: irq: 4:\s+[1-9]\d*\s+IO-APIC\s+4-edge\s+ttyS0$"),
+    ("host bridge in sysfs", r"^\[linux\] partita-test: pci: 0000:00:00\.0 0x8086:0x29c0 class 0x060000$"),
+]
+
 CASES = [
     Case("hvm-mbtest", CONF + "mbtest.conf",
          mbtest_ok()
@@ -37,6 +50,7 @@ CASES = [
           ("cpu model line", r"^\[linux\] partita-test: cpu: model name\s*: QEMU Virtual CPU"),
           ("kernel's view of memory", r"^\[linux\] partita-test: memory: MemTotal:\s+2\d{5} kB$"),
           ("placed by KASLR", KASLR_LINE),
+          ] + IOAPIC_PCI + [
           ("powers off through ACPI", r"^\[hv\] partition linux stopped: powered off \(ACPI S5\)$"),
           ("ticker kept its windows",
            r"^\[ticker\] \d+ window starts, late min \d+\.\d{3} us, max (\d|[12]\d|3[01])\.\d{3} us, 0 outside its windows, 0 missed$")],
