@@ -8,6 +8,7 @@
 #include "arch/x86/cpu.h"
 #include "drivers/pci.h"
 #include "kernel/channel.h"
+#include "kernel/control_info.h"
 #include "kernel/errno.h"
 #include "kernel/guest_mem.h"
 #include "kernel/lib/format.h"
@@ -234,6 +235,15 @@ void hypercall_handle(struct partition *p, const struct vm_exit *e)
 		break;
 	case HC_PARTITION_CTL:
 		ret = hc_partition_ctl(p, a0, a1);
+		break;
+	case HC_SCHEDULE_INFO: /* the three ABI 1.1 calls: kernel/control_info.c */
+		ret = control_info_schedule(p, a0);
+		break;
+	case HC_API_CONFIG:
+		ret = control_info_api_config(p, a0);
+		break;
+	case HC_API_FILE:
+		ret = control_info_api_file(p, a0, a1, a2);
 		break;
 	default:
 		ret = -E_NOSYS;

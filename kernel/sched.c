@@ -12,6 +12,7 @@
 #include "arch/x86/traps.h"
 #include "arch/x86/vcpu_state.h"
 #include "drivers/uart16550.h"
+#include "kernel/control_info.h"
 #include "kernel/dma.h"
 #include "kernel/lib/string.h"
 #include "kernel/log.h"
@@ -183,6 +184,7 @@ static void window_started(struct partition *p, u64 planned, u64 actual)
 	if (late > late_max_ns)
 		late_max_ns = late;
 	start_count++;
+	control_info_window_started(p->id, late, actual);
 }
 
 /* A waiting partition wakes on an event or at its deadline; HC_WAIT then
