@@ -32,18 +32,18 @@ void lateness_note(struct lateness *l, u64 late_ns, u64 now_ns)
 	l->cur_max_ns = MAX(l->cur_max_ns, late_ns);
 }
 
-void lateness_report(const struct lateness *l, u64 now_ns, struct partita_start_lateness *out)
+void lateness_report(const struct lateness *l, u64 now_ns, struct partita_partition_counters *out)
 {
 	u64 second = now_ns / 1000000000ULL;
 
-	out->sum_ns = l->sum_ns;
-	out->starts = l->starts;
+	out->late_sum_ns = l->sum_ns;
+	out->late_starts = l->starts;
 	if (l->starts && l->second + 1 == second)
-		out->max_last_s_ns = l->cur_max_ns;
+		out->late_max_last_s_ns = l->cur_max_ns;
 	else if (l->starts && l->second == second)
-		out->max_last_s_ns = l->prev_max_ns;
+		out->late_max_last_s_ns = l->prev_max_ns;
 	else
-		out->max_last_s_ns = 0; /* no start in the last second */
+		out->late_max_last_s_ns = 0; /* no start in the last second */
 }
 
 static bool window_before(const struct partita_schedule_window *a,
@@ -151,8 +151,11 @@ s64 control_info_schedule(struct partition *p, u64 buf)
 	out->epoch_ns = sched_epoch_ns();
 	out->now_ns = now;
 	out->partition_count = config->partition_count;
-	for (unsigned i = 0; i < config->partition_count; i++)
-		lateness_report(&lateness[i], now, &out->lateness[i]);
+	for (unsigned i = 0; i < config->partition_count; i++) {
+		lateness_report(&lateness[i], now, &out->counters[i]);
+		out->counters[i].console_total = i < partition_count ? partitions[i].console.total :
+								       0;
+	}
 	return 0;
 }
 

@@ -1,7 +1,8 @@
 /*
  * What a control partition learns beyond the partition calls of
  * hypercall.c (ABI 1.1, kernel/abi/partita.h): the cyclic schedule of every
- * CPU with each partition's window-start lateness (HC_SCHEDULE_INFO), and
+ * CPU with each partition's window-start lateness and console position
+ * (HC_SCHEDULE_INFO), and
  * its own management-API settings and files (HC_API_CONFIG, HC_API_FILE).
  * The pure parts (filling the schedule from the config, the lateness
  * buckets) are separate functions, unit-tested on the host.
@@ -27,9 +28,9 @@ struct lateness {
 /** Counts one window start, late_ns late, at now_ns.  Pure. */
 void lateness_note(struct lateness *l, u64 late_ns, u64 now_ns);
 
-/** Fills the ABI view of l at now_ns: max_last_s_ns is the worst start of
- *  the second before now's.  Pure. */
-void lateness_report(const struct lateness *l, u64 now_ns, struct partita_start_lateness *out);
+/** Fills the lateness counters of out from l at now_ns: late_max_last_s_ns
+ *  is the worst start of the second before now's.  Pure. */
+void lateness_report(const struct lateness *l, u64 now_ns, struct partita_partition_counters *out);
 
 /** Fills frame_ns, window_count and windows[] from the config: every CPU's
  *  windows, sorted by CPU, then offset.  Pure. */

@@ -182,7 +182,8 @@ _Static_assert(sizeof(struct partita_partition_stats) == 96, "ABI");
  */
 
 /** HC_SCHEDULE_INFO(gpa struct partita_schedule_info) -> 0: the cyclic
- *  schedule of every CPU, and each partition's window-start lateness. */
+ *  schedule of every CPU, and counters of each partition (window-start
+ *  lateness, console position). */
 #define HC_SCHEDULE_INFO 20
 /** HC_API_CONFIG(gpa struct partita_api_config) -> 0: the caller's own
  *  api_* settings from the config. */
@@ -207,28 +208,33 @@ struct partita_schedule_window {
 };
 _Static_assert(sizeof(struct partita_schedule_window) == 24, "ABI");
 
-/** Window-start lateness of one partition, as the scheduler measured it
- *  (the delay between a window's planned and actual start). */
-struct partita_start_lateness {
-	uint64_t sum_ns;        /* over every window start since boot */
-	uint64_t starts;        /* window starts counted in sum_ns */
-	uint64_t max_last_s_ns; /* the worst start in the last whole second of
-	                         * HC_TIME ([now/1s - 1, now/1s) s); 0 if none */
+/** Counters of one partition that partita_partition_stats lacks: its
+ *  window-start lateness as the scheduler measured it (the delay between a
+ *  window's planned and actual start), and how far its console has come. */
+struct partita_partition_counters {
+	uint64_t late_sum_ns;        /* over every window start since boot */
+	uint64_t late_starts;        /* window starts counted in late_sum_ns */
+	uint64_t late_max_last_s_ns; /* the worst start in the last whole second
+	                              * of HC_TIME ([now/1s - 1, now/1s) s); 0 if
+	                              * none */
+	uint64_t console_total;      /* bytes ever put into its console's tail
+	                              * (HC_CONSOLE_READ's last bytes end here;
+	                              * carriage returns are not counted) */
 };
-_Static_assert(sizeof(struct partita_start_lateness) == 24, "ABI");
+_Static_assert(sizeof(struct partita_partition_counters) == 32, "ABI");
 
 /** HC_SCHEDULE_INFO's answer.  Every CPU's frame has the same length and
  *  starts at the same epoch: frame k starts at epoch_ns + k * frame_ns. */
 struct partita_schedule_info {
 	uint64_t frame_ns;
 	uint64_t epoch_ns;
-	uint64_t now_ns;         /* HC_TIME when this was written */
-	uint32_t window_count;   /* windows[], by CPU, then by offset */
-	uint32_t partition_count; /* lateness[], by partition id */
+	uint64_t now_ns;          /* HC_TIME when this was written */
+	uint32_t window_count;    /* windows[], by CPU, then by offset */
+	uint32_t partition_count; /* counters[], by partition id */
 	struct partita_schedule_window windows[PARTITA_SCHEDULE_MAX_WINDOWS];
-	struct partita_start_lateness lateness[PARTITA_SCHEDULE_MAX_PARTITIONS];
+	struct partita_partition_counters counters[PARTITA_SCHEDULE_MAX_PARTITIONS];
 };
-_Static_assert(sizeof(struct partita_schedule_info) == 3488, "ABI");
+_Static_assert(sizeof(struct partita_schedule_info) == 3616, "ABI");
 
 #define PARTITA_API_TLS (1u << 0)         /* api_tls = yes (the default) */
 #define PARTITA_API_PUBLIC_READ (1u << 1) /* api_public_read = yes */

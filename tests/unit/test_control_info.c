@@ -87,41 +87,41 @@ static void test_schedule_full(void **state)
 static void test_lateness_buckets(void **state)
 {
 	struct lateness l = { 0 };
-	struct partita_start_lateness out;
+	struct partita_partition_counters out;
 
 	(void)state;
 	lateness_report(&l, 5 * S, &out);
-	assert_int_equal(out.starts, 0);
-	assert_int_equal(out.max_last_s_ns, 0);
+	assert_int_equal(out.late_starts, 0);
+	assert_int_equal(out.late_max_last_s_ns, 0);
 
 	lateness_note(&l, 100, 10 * S + 1);
 	lateness_note(&l, 300, 10 * S + 2);
 	lateness_note(&l, 200, 10 * S + 3);
 	/* Within second 10: its worst is not complete yet; second 9 had none. */
 	lateness_report(&l, 10 * S + 4, &out);
-	assert_int_equal(out.sum_ns, 600);
-	assert_int_equal(out.starts, 3);
-	assert_int_equal(out.max_last_s_ns, 0);
+	assert_int_equal(out.late_sum_ns, 600);
+	assert_int_equal(out.late_starts, 3);
+	assert_int_equal(out.late_max_last_s_ns, 0);
 	/* In second 11, the last whole second is 10. */
 	lateness_report(&l, 11 * S, &out);
-	assert_int_equal(out.max_last_s_ns, 300);
+	assert_int_equal(out.late_max_last_s_ns, 300);
 	/* A start in second 11 moves second 10 to prev. */
 	lateness_note(&l, 50, 11 * S + 7);
 	lateness_report(&l, 11 * S + 8, &out);
-	assert_int_equal(out.max_last_s_ns, 300);
-	assert_int_equal(out.starts, 4);
+	assert_int_equal(out.late_max_last_s_ns, 300);
+	assert_int_equal(out.late_starts, 4);
 	lateness_report(&l, 12 * S, &out);
-	assert_int_equal(out.max_last_s_ns, 50);
+	assert_int_equal(out.late_max_last_s_ns, 50);
 	/* Two seconds later nothing is recent. */
 	lateness_report(&l, 13 * S, &out);
-	assert_int_equal(out.max_last_s_ns, 0);
+	assert_int_equal(out.late_max_last_s_ns, 0);
 	/* A gap of seconds: prev is the empty second before. */
 	lateness_note(&l, 70, 20 * S);
 	lateness_report(&l, 20 * S + 1, &out);
-	assert_int_equal(out.max_last_s_ns, 0);
+	assert_int_equal(out.late_max_last_s_ns, 0);
 	lateness_report(&l, 21 * S + 1, &out);
-	assert_int_equal(out.max_last_s_ns, 70);
-	assert_int_equal(out.sum_ns, 720);
+	assert_int_equal(out.late_max_last_s_ns, 70);
+	assert_int_equal(out.late_sum_ns, 720);
 }
 
 int main(void)
