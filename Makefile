@@ -22,7 +22,7 @@ OBJCOPY := objcopy
 # ---------------------------------------------------------------- packages --
 PACKAGES := make gcc binutils gnu-efi qemu-system-x86 ovmf mtools dosfstools \
 	gdisk libcmocka-dev python3 bochs bochs-term bochsbios vgabios clang clang-format dpkg-dev \
-	chromium curl
+	chromium curl openssl
 
 .PHONY: deps
 deps:
@@ -379,7 +379,7 @@ $(B)/guests/mbedtls/%.o: $(MBEDTLS_SRC)/library/%.c $(MBEDTLS_STAMP)
 	@echo "  CC      mbedtls/$* (mbedTLS)"
 	$(Q)$(CC) $(MBEDTLS_CFLAGS) -c $< -o $@
 
-$(LWIP_TLS_OBJS): LWIP_CFLAGS += $(MBEDTLS_INC) -DLWIP_NOASSERT
+$(LWIP_TLS_OBJS): LWIP_CFLAGS += $(MBEDTLS_INC) -DLWIP_NOASSERT -Wno-unused-result
 $(LWIP_TLS_OBJS): $(MBEDTLS_STAMP)
 
 $(B)/guests/libtls.a: $(MBEDTLS_OBJS) $(LWIP_TLS_OBJS)
@@ -397,37 +397,71 @@ mbedtls: $(B)/guests/libtls.a
 MGMT_LIB_OBJS := $(B)/guests/obj/guests/lib/virtio_net.o $(B)/guests/obj/guests/lib/lwip/netif_virtio.o
 $(B)/guests/obj/guests/mgmt/%.o: GUEST_CFLAGS += $(LWIP_GUEST_CFLAGS) $(MBEDTLS_INC)
 $(MGMT_LIB_OBJS) $(patsubst %.c,$(B)/guests/obj/%.o,$(wildcard guests/mgmt/*.c)): $(LWIP_STAMP) $(MBEDTLS_STAMP)
+# Its status page's files are embedded by guests/mgmt/assets.S (.incbin).
+MGMT_PAGE_OBJ := $(B)/guests/obj/guests/mgmt/assets.o
+$(MGMT_PAGE_OBJ): guests/mgmt/status.html guests/mgmt/status.js guests/mgmt/status.css
 GUEST_NAMES += mgmt
-GUEST_mgmt_LIBS := $(MGMT_LIB_OBJS) $(LWIP_PORT_OBJS) $(TLS_PORT_OBJS) $(B)/guests/libtls.a \
-	$(B)/guests/liblwip.a
+GUEST_mgmt_LIBS := $(MGMT_PAGE_OBJ) $(MGMT_LIB_OBJS) $(LWIP_PORT_OBJS) $(TLS_PORT_OBJS) \
+	$(B)/guests/libtls.a $(B)/guests/liblwip.a
 
 # The DMA attack (its virtio-net aimed at memory not its own) and its victim.
 GUEST_NAMES += dmaattack dmavictim
 GUEST_dmaattack_LIBS := $(B)/guests/obj/guests/lib/virtio_net.o
+
+# ---------------------------------------------------------------------- TLS --
+# The management API's certificate, key and token for the image: a
+# self-signed P-256 pair made with openssl (valid for localhost, 127.0.0.1
+# and the partition's 10.0.2.15), and a 128-bit token.  Made once when
+# missing; `make tls-cert` makes a new set.  They stay in $(B)/tls, and the
+# ESP gets a copy (the demo's config names them).
+TLS_DIR := $(B)/tls
+TLS_FILES := $(TLS_DIR)/mgmt.crt $(TLS_DIR)/mgmt.key $(TLS_DIR)/api.token
+
+$(TLS_DIR)/mgmt.key: | deps
+	@mkdir -p $(TLS_DIR)
+	@echo "  OPENSSL $(TLS_DIR)/mgmt.crt, mgmt.key (self-signed, P-256)"
+	$(Q)umask 077 && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+		-keyout $(TLS_DIR)/mgmt.key -out $(TLS_DIR)/mgmt.crt -days 3650 -subj "/CN=partita-mgmt" \
+		-addext "subjectAltName=DNS:localhost,IP:127.0.0.1,IP:10.0.2.15" 2>$(TLS_DIR)/openssl.log || \
+		{ cat $(TLS_DIR)/openssl.log; rm -f $(TLS_DIR)/mgmt.key; exit 1; }
+
+$(TLS_DIR)/mgmt.crt: $(TLS_DIR)/mgmt.key ;
+
+$(TLS_DIR)/api.token: | deps
+	@mkdir -p $(TLS_DIR)
+	@echo "  OPENSSL $@ (128-bit token)"
+	$(Q)umask 077 && openssl rand -hex 16 > $@
+
+.PHONY: tls-cert
+tls-cert:
+	$(Q)rm -f $(TLS_FILES)
+	$(Q)$(MAKE) --no-print-directory $(TLS_FILES)
 
 # --------------------------------------------------------------------- ESP --
 DEMO_CONF := guests/demo.conf
 
 .PHONY: all esp
 all: esp
-esp: $(B)/esp/EFI/BOOT/BOOTX64.EFI $(DEMO_CONF) $(B)/guests/vmlinuz $(B)/guests/initrd.gz
+esp: $(B)/esp/EFI/BOOT/BOOTX64.EFI $(DEMO_CONF) $(B)/guests/vmlinuz $(B)/guests/initrd.gz $(TLS_FILES)
 	@mkdir -p $(B)/esp/partita
 	$(Q)cp $(DEMO_CONF) $(B)/esp/partita/partita.conf
-	$(Q)for f in $(GUEST_ELFS) $(B)/guests/vmlinuz $(B)/guests/initrd.gz; do cp $$f $(B)/esp/partita/; done
+	$(Q)for f in $(GUEST_ELFS) $(B)/guests/vmlinuz $(B)/guests/initrd.gz $(TLS_FILES); do \
+		cp $$f $(B)/esp/partita/; done
 	@echo "  ESP     $(B)/esp (partita.conf from $(DEMO_CONF))"
 
 # ---------------------------------------------------------------- run/image --
 OVMF := /usr/share/ovmf/OVMF.fd
-QEMU_FLAGS := -nodefaults -machine q35 -m 1G -accel tcg -cpu qemu64,+svm,+npt \
+# +rdrand: the management partition's TLS takes its entropy from RDRAND.
+QEMU_FLAGS := -nodefaults -machine q35 -m 1G -accel tcg -cpu qemu64,+svm,+npt,+rdrand \
 	-bios $(OVMF) -display none -no-reboot \
 	-device isa-debug-exit,iobase=0xf4,iosize=0x04
 
 # The management partition's NIC: virtio-net (modern only, 1af4:1041) on
-# QEMU's user network, host port 8080 forwarded to its port 80, behind
-# QEMU's AMD IOMMU (iommu_platform=on: else virtio bypasses it), so the
-# partition needs no `trusted`.
-API_PORT ?= 8080
-QEMU_NIC := -netdev user,id=net0,hostfwd=tcp:127.0.0.1:$(API_PORT)-:80 \
+# QEMU's user network, host port 8443 forwarded to its HTTPS port 443,
+# behind QEMU's AMD IOMMU (iommu_platform=on: else virtio bypasses it), so
+# the partition needs no `trusted`.
+API_PORT ?= 8443
+QEMU_NIC := -netdev user,id=net0,hostfwd=tcp:127.0.0.1:$(API_PORT)-:443 \
 	-device virtio-net-pci,netdev=net0,disable-legacy=on,iommu_platform=on -device amd-iommu
 
 .PHONY: run
@@ -438,7 +472,14 @@ QEMU_NIC := -netdev user,id=net0,hostfwd=tcp:127.0.0.1:$(API_PORT)-:80 \
 RUN_ICOUNT := -icount shift=5,sleep=off
 
 run: all
-	@echo "  QEMU    $(B)/esp (serial on this terminal; quit with Ctrl-A X; API on http://localhost:$(API_PORT)/)"
+	@echo "  QEMU    $(B)/esp (serial on this terminal; quit with Ctrl-A X)"
+	@echo "          status page: https://localhost:$(API_PORT)/ (certificate $(TLS_DIR)/mgmt.crt,"
+	@echo "          token in $(TLS_DIR)/api.token); once the line '[mgmt] https server on ...' is up:"
+	@echo "    curl --cacert $(TLS_DIR)/mgmt.crt https://localhost:$(API_PORT)/api/partitions"
+	@echo "    curl --cacert $(TLS_DIR)/mgmt.crt -H \"Authorization: Bearer \$$(cat $(TLS_DIR)/api.token)\" \\"
+	@echo "         -X POST https://localhost:$(API_PORT)/api/partitions/spin/restart"
+	@echo "    PARTITA_URL=https://localhost:$(API_PORT) PARTITA_CA=$(TLS_DIR)/mgmt.crt \\"
+	@echo "    PARTITA_TOKEN_FILE=$(TLS_DIR)/api.token guests/mgmt/partitactl list"
 	$(Q)qemu-system-x86_64 $(QEMU_FLAGS) $(RUN_ICOUNT) $(QEMU_NIC) -drive format=raw,file=fat:rw:$(B)/esp \
 		-serial mon:stdio || true
 

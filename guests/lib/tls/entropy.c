@@ -22,6 +22,9 @@
 #include "kernel/lib/string.h"
 
 #include "mbedtls/entropy.h"
+#include "mbedtls/ssl.h"
+
+_Static_assert(TLS_WRITE_MAX <= MBEDTLS_SSL_OUT_CONTENT_LEN, "one record per altcp_tls write");
 
 #define RDRAND_TRIES 10	  /* Intel's DRNG guide: give up after 10 failures */
 #define RDSEED_TRIES 1000 /* with PAUSE in between: the conditioner refills */

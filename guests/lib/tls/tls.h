@@ -10,6 +10,11 @@
 
 #include "kernel/types.h"
 
+/** The most one write to an altcp_tls connection may carry: mbedTLS
+ *  encrypts at most one record (MBEDTLS_SSL_OUT_CONTENT_LEN) per call, and
+ *  lwIP's adapter treats a shorter write as a failure. */
+#define TLS_WRITE_MAX 4096
+
 /**
  * Finds the CPU's random number instructions: RDSEED, else RDRAND (each
  * checked in CPUID and tried once).  Returns 0, or -E_NOTSUP when the CPU
