@@ -74,6 +74,10 @@ CORE_OBJS := \
 	kernel/main.o \
 	kernel/virt.o \
 	kernel/partition.o \
+	kernel/kind.o \
+	kernel/pv.o \
+	kernel/pv_image.o \
+	kernel/cpu_policy.o \
 	kernel/guest_mem.o \
 	kernel/schedule.o \
 	kernel/sched.o \
@@ -83,6 +87,7 @@ CORE_OBJS := \
 	kernel/hypercall.o \
 	kernel/control_info.o \
 	kernel/hvm/platform.o \
+	kernel/hvm/boot.o \
 	kernel/hvm/hvm.o \
 	kernel/hvm/decode.o \
 	kernel/hvm/vlapic.o \
@@ -100,7 +105,8 @@ CORE_OBJS := \
 	kernel/errno.o \
 	kernel/lib/string.o \
 	kernel/lib/mem.o \
-	kernel/lib/format.o
+	kernel/lib/format.o \
+	kernel/lib/elf.o
 CORE_OBJS := $(addprefix $(B)/core/,$(CORE_OBJS))
 
 $(B)/core/%.o: %.c | deps
@@ -138,7 +144,8 @@ LOADER_OBJS := \
 	boot/core_image.o \
 	kernel/config.o \
 	kernel/lib/string.o \
-	kernel/lib/format.o
+	kernel/lib/format.o \
+	kernel/lib/elf.o
 LOADER_OBJS := $(addprefix $(B)/loader/,$(LOADER_OBJS))
 
 $(B)/loader/%.o: %.c | deps
@@ -512,8 +519,8 @@ UNIT_test_palloc_SRCS := kernel/palloc.c
 UNIT_test_pagetable_SRCS := arch/x86/pagetable.c
 UNIT_test_schedule_SRCS := kernel/schedule.c kernel/config.c kernel/lib/string.c
 UNIT_test_control_info_SRCS := kernel/control_info.c kernel/config.c kernel/lib/string.c
-UNIT_test_guest_mem_SRCS := kernel/guest_mem.c
-UNIT_test_loader_SRCS := boot/memmap.c boot/elf_load.c boot/pagetable.c
+UNIT_test_guest_mem_SRCS := kernel/guest_mem.c kernel/lib/elf.c
+UNIT_test_loader_SRCS := boot/memmap.c boot/elf_load.c boot/pagetable.c kernel/lib/elf.c
 UNIT_test_decode_SRCS := kernel/hvm/decode.c
 UNIT_test_linux_boot_SRCS := kernel/hvm/linux_boot.c
 UNIT_test_acpi_tables_SRCS := kernel/hvm/acpi_tables.c

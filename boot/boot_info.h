@@ -20,7 +20,7 @@
 #ifndef PARTITA_BOOT_INFO_H
 #define PARTITA_BOOT_INFO_H
 
-#include "kernel/types.h"
+#include "kernel/lib/types.h"
 
 #define BOOT_INFO_MAGIC 0x544f4f4241544950ULL /* "PITABOOT" little-endian */
 #define BOOT_INFO_VERSION 2
@@ -116,6 +116,22 @@ struct boot_info {
 
 	struct boot_framebuffer fb;
 };
+
+/** The module the config calls name, or NULL.  (Names are compared within
+ *  BOOT_NAME_MAX bytes; a module's name need not be terminated.) */
+static inline const struct boot_module *boot_find_module(const struct boot_info *bi,
+							 const char *name)
+{
+	for (u32 i = 0; i < bi->module_count && i < BOOT_MAX_MODULES; i++) {
+		const char *m = bi->modules[i].name;
+		unsigned k = 0;
+		while (k < BOOT_NAME_MAX && m[k] && m[k] == name[k])
+			k++;
+		if (k == BOOT_NAME_MAX ? !name[k] : m[k] == name[k])
+			return &bi->modules[i];
+	}
+	return NULL;
+}
 
 _Static_assert(sizeof(struct boot_mem_region) == 24, "boot_mem_region ABI");
 _Static_assert(sizeof(struct boot_module) == 80, "boot_module ABI");

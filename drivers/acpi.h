@@ -11,7 +11,7 @@
 #ifndef PARTITA_DRIVERS_ACPI_H
 #define PARTITA_DRIVERS_ACPI_H
 
-#include "kernel/types.h"
+#include "kernel/lib/types.h"
 
 #define ACPI_MAX_CPUS 64
 #define ACPI_MAX_TABLES 48

@@ -47,7 +47,7 @@
 #ifndef PARTITA_DRIVERS_IOMMU_H
 #define PARTITA_DRIVERS_IOMMU_H
 
-#include "kernel/types.h"
+#include "kernel/lib/types.h"
 
 struct acpi_info;
 struct acpi_iommu;

@@ -7,7 +7,7 @@
 #ifndef PARTITA_DRIVERS_PCI_H
 #define PARTITA_DRIVERS_PCI_H
 
-#include "kernel/types.h"
+#include "kernel/lib/types.h"
 
 struct acpi_info;
 struct partition;

@@ -63,7 +63,7 @@
 #ifndef PARTITA_CONFIG_H
 #define PARTITA_CONFIG_H
 
-#include "kernel/types.h"
+#include "kernel/lib/types.h"
 
 #define CONFIG_NAME_MAX 32      /* including the terminator */
 #define CONFIG_FILE_MAX 64      /* file names, including the terminator */
@@ -76,7 +76,7 @@
 #define CONFIG_MAX_LINE 512     /* longer lines are refused */
 #define CONFIG_DEFAULT_FRAME_NS 10000000ULL /* 10 ms */
 
-enum partition_kind { PARTITION_PV = 1, PARTITION_HVM = 2 };
+enum config_kind { PARTITION_PV = 1, PARTITION_HVM = 2 };
 enum fault_action { FAULT_HALT = 0, FAULT_RESTART = 1 };
 
 #define CAP_CONTROL (1u << 0)
@@ -108,7 +108,7 @@ struct config_api {
 struct config_partition {
 	char name[CONFIG_NAME_MAX];
 	unsigned line; /* of the [partition] header */
-	enum partition_kind kind;
+	enum config_kind kind;
 	u64 memory;    /* bytes */
 	char image[CONFIG_FILE_MAX];
 	unsigned image_line;

@@ -28,7 +28,7 @@
 #ifndef PARTITA_CONSOLE_H
 #define PARTITA_CONSOLE_H
 
-#include "kernel/types.h"
+#include "kernel/lib/types.h"
 
 #define CONSOLE_LINE_MAX 200
 #define CONSOLE_TAIL 4096

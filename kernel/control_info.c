@@ -84,6 +84,7 @@ void control_info_fill_schedule(const struct config *cfg, struct partita_schedul
 #include "kernel/guest_mem.h"
 #include "kernel/mm.h"
 #include "kernel/partition.h"
+#include "kernel/pv_image.h"
 #include "kernel/sched.h"
 
 _Static_assert(PARTITA_SCHEDULE_MAX_WINDOWS >= CONFIG_MAX_PARTITIONS * CONFIG_MAX_WINDOWS,
@@ -96,14 +97,10 @@ static struct lateness lateness[CONFIG_MAX_PARTITIONS];
 /* The api_* files of each partition, by PARTITA_API_FILE_*; NULL if none. */
 static const struct boot_module *api_files[CONFIG_MAX_PARTITIONS][PARTITA_API_FILES];
 
+/* The module named name, or NULL when the key was not given. */
 static const struct boot_module *find_module(const struct boot_info *bi, const char *name)
 {
-	if (!name[0])
-		return NULL;
-	for (u32 i = 0; i < bi->module_count; i++)
-		if (!strncmp(bi->modules[i].name, name, sizeof(bi->modules[i].name)))
-			return &bi->modules[i];
-	return NULL;
+	return name[0] ? boot_find_module(bi, name) : NULL;
 }
 
 void control_info_init(const struct config *cfg, const struct boot_info *bi)

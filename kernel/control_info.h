@@ -12,7 +12,7 @@
 
 #include "kernel/abi/partita.h"
 #include "kernel/config.h"
-#include "kernel/types.h"
+#include "kernel/lib/types.h"
 
 struct boot_info;
 struct partition;

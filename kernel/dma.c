@@ -19,6 +19,7 @@
 #include "kernel/lib/format.h"
 #include "kernel/log.h"
 #include "kernel/partition.h"
+#include "kernel/pv_image.h"
 
 enum dma_mode {
 	DMA_NONE = 0, /* no devices */
@@ -223,14 +224,15 @@ static int only_bus_master(void)
 	return found;
 }
 
-void dma_poll_faults(void)
+unsigned dma_poll_faults(struct dma_fault_report *out, unsigned max)
 {
 	struct iommu_fault f[8];
 	static u64 next_poll;
-	u64 now = clock_now_ns();
+	u64 now;
+	unsigned reports = 0;
 
-	if (!iommu_name() || now < next_poll)
-		return;
+	if (!iommu_name() || (now = clock_now_ns()) < next_poll)
+		return 0;
 	next_poll = now + POLL_INTERVAL_NS;
 	unsigned n = iommu_poll_faults(f, ARRAY_SIZE(f));
 
@@ -252,10 +254,6 @@ void dma_poll_faults(void)
 		u8 bus = f[i].bdf >> 8, dev = (f[i].bdf >> 3) & 31, fn = f[i].bdf & 7;
 		const struct pci_device *d = pci_find_bdf(bus, dev, fn);
 		struct partition *p = d ? d->owner : NULL;
-		bool live =
-			p &&
-			(p->state == PARTITA_STATE_RUNNING || p->state == PARTITA_STATE_WAITING) &&
-			!p->restart_pending;
 
 		char what[48] = "address not recorded";
 		if (f[i].addr != ~0ULL)
@@ -271,14 +269,18 @@ void dma_poll_faults(void)
 		if (!p)
 			continue;
 		dma[p->id].faults_logged++;
-		if (live && f[i].addr == ~0ULL)
-			partition_fault(
-				p,
-				"DMA by device %02x:%02x.%x blocked by the IOMMU (address not recorded)",
-				bus, dev, fn);
-		else if (live)
-			partition_fault(p,
-					"DMA to %#llx by device %02x:%02x.%x blocked by the IOMMU (%s)",
-					(unsigned long long)f[i].addr, bus, dev, fn, f[i].reason);
+		if (reports == max)
+			continue;
+		out[reports].p = p;
+		if (f[i].addr == ~0ULL)
+			snprintf(out[reports].reason, sizeof(out[reports].reason),
+				 "DMA by device %02x:%02x.%x blocked by the IOMMU (address not recorded)",
+				 bus, dev, fn);
+		else
+			snprintf(out[reports].reason, sizeof(out[reports].reason),
+				 "DMA to %#llx by device %02x:%02x.%x blocked by the IOMMU (%s)",
+				 (unsigned long long)f[i].addr, bus, dev, fn, f[i].reason);
+		reports++;
 	}
+	return reports;
 }

@@ -18,7 +18,7 @@
 #ifndef PARTITA_DMA_H
 #define PARTITA_DMA_H
 
-#include "kernel/types.h"
+#include "kernel/lib/types.h"
 
 struct partition;
 
@@ -49,6 +49,17 @@ u64 dma_offset(const struct partition *p);
  * owner, and stops (or restarts, by its on_fault) the running partition
  * whose device caused it.  Called from the scheduler's loop.
  */
-void dma_poll_faults(void);
+/** A DMA the IOMMU blocked, and the device's owner. */
+struct dma_fault_report {
+	struct partition *p;
+	char reason[96];
+};
+
+/**
+ * Reads the IOMMU's fault records (at most every 250 us), logs them, and
+ * returns up to max reports of faults by devices that partitions own; the
+ * caller applies the owner's on_fault policy.
+ */
+unsigned dma_poll_faults(struct dma_fault_report *out, unsigned max);
 
 #endif

@@ -59,7 +59,7 @@ static u64 log_lock(void)
 static void log_unlock(u64 flags)
 {
 	__atomic_store_n(&log_lock_word, 0, __ATOMIC_RELEASE);
-	if (flags & (1u << 9))
+	if (flags & RFLAGS_IF)
 		irq_enable();
 }
 
@@ -188,6 +188,11 @@ bool log_drain(struct console *c, u64 deadline_tsc)
 	return empty;
 }
 
+bool log_hv_pending(void)
+{
+	return console_pending(&hv_console);
+}
+
 bool log_drain_hv(u64 deadline_tsc)
 {
 	return log_drain(&hv_console, deadline_tsc);
@@ -239,7 +244,7 @@ void hv_set_debug_exit(int port)
  */
 static bool running_under_qemu(void)
 {
-	if (!(cpuid(1, 0).ecx & (1u << 31)))
+	if (!(cpuid(1, 0).ecx & CPUID1_ECX_HYPERVISOR))
 		return false;
 	struct cpuid_regs r = cpuid(0x40000000, 0);
 	char sig[13];

@@ -27,7 +27,7 @@
  * on channel 0 (its memory is hashed); after the last attack the partition
  * raises that channel's event (the victim waits for it) and exits.
  */
-#include "guests/lib/partita.h"
+#include "guests/lib/guest.h"
 #include "guests/lib/virtio_net.h"
 #include "kernel/lib/string.h"
 

@@ -6,7 +6,7 @@
  * attacker raises it when done), hashes the buffer again and reports
  * whether anything changed it.  Exits 0 if unchanged, 1 if changed.
  */
-#include "guests/lib/partita.h"
+#include "guests/lib/guest.h"
 
 #define BUF_SIZE (3u << 20)
 

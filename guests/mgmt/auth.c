@@ -52,10 +52,10 @@ int auth_set_token(const char *data, size_t len)
 		       data[len - 1] == '\t'))
 		len--;
 	if (len < TOKEN_MIN || len > AUTH_TOKEN_MAX)
-		return -E_RANGE;
+		return -PARTITA_E_RANGE;
 	for (size_t i = 0; i < len; i++)
 		if (data[i] < 0x21 || data[i] > 0x7e)
-			return -E_INVAL; /* RFC 6750 allows more, but not in a header value */
+			return -PARTITA_E_INVAL; /* RFC 6750 allows more, but not in a header value */
 	memcpy(token, data, len);
 	token[len] = '\0';
 	token_len = (u32)len;

@@ -702,15 +702,15 @@ int http_start(struct altcp_tls_config *tls)
 	tls_config = tls;
 	pcb = tls ? altcp_tls_new(tls, IPADDR_TYPE_V4) : altcp_tcp_new();
 	if (!pcb)
-		return -E_NOMEM;
+		return -PARTITA_E_NOMEM;
 	if (altcp_bind(pcb, IP_ADDR_ANY, port) != ERR_OK) {
 		altcp_close(pcb);
-		return -E_BUSY;
+		return -PARTITA_E_BUSY;
 	}
 	listener = altcp_listen(pcb);
 	if (!listener) {
 		altcp_close(pcb);
-		return -E_NOMEM;
+		return -PARTITA_E_NOMEM;
 	}
 	altcp_accept(listener, on_accept);
 	return 0;

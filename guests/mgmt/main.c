@@ -45,7 +45,7 @@ static long read_file(unsigned which, void *buf, const struct partita_api_config
 	long n = hc_call(HC_API_FILE, which, (long)buf, PARTITA_API_FILE_MAX, 0, 0);
 
 	if (n >= 0 && (u64)n != ac->file_size[which])
-		return -E_IO;
+		return -PARTITA_E_IO;
 	if (n >= 0)
 		((u8 *)buf)[n] = '\0';
 	return n;
@@ -60,13 +60,13 @@ static size_t parse_len(const u8 *data, long n)
 /*
  * Parses the certificate and key once here, to refuse them with a reason
  * (lwIP's altcp_tls only says that it failed), and checks that the key is
- * the certificate's.  Returns 0 or prints why and returns -E_INVAL.
+ * the certificate's.  Returns 0 or prints why and returns -PARTITA_E_INVAL.
  */
 static int check_pair(size_t cert_len, size_t key_len)
 {
 	mbedtls_x509_crt crt;
 	mbedtls_pk_context pk;
-	int r, rc = -E_INVAL;
+	int r, rc = -PARTITA_E_INVAL;
 
 	mbedtls_x509_crt_init(&crt);
 	mbedtls_pk_init(&pk);
@@ -137,8 +137,8 @@ static int token_setup(const struct partita_api_config *ac, bool have_entropy)
 		mbedtls_platform_zeroize(token_file, sizeof(token_file));
 		if (r) {
 			printf("FAIL api_token: %s\n",
-			       r == -E_RANGE ? "the token must have 16 to 128 characters" :
-			       r == -E_INVAL ? "the token must be printable ASCII without spaces" :
+			       r == -PARTITA_E_RANGE ? "the token must have 16 to 128 characters" :
+			       r == -PARTITA_E_INVAL ? "the token must be printable ASCII without spaces" :
 					       "cannot read the file");
 			return r;
 		}
@@ -147,7 +147,7 @@ static int token_setup(const struct partita_api_config *ac, bool have_entropy)
 	}
 	if (!have_entropy || (r = auth_generate_token())) {
 		printf("FAIL no api_token file, and no RDSEED/RDRAND to make a token with\n");
-		return -E_NOTSUP;
+		return -PARTITA_E_NOTSUP;
 	}
 	printf("api token (made at boot, shown once): %s\n", auth_token());
 	return 0;

@@ -7,7 +7,7 @@
 #ifndef PARTITA_MGMT_H
 #define PARTITA_MGMT_H
 
-#include "guests/lib/partita.h"
+#include "guests/lib/guest.h"
 #include "kernel/lib/format.h"
 
 #define HTTP_PORT 80
@@ -72,7 +72,7 @@ int http_start(struct altcp_tls_config *tls);
 /* ------------------------------------------------------------------ auth -- */
 
 /** Takes the token from a file's bytes (see auth.c for what is allowed).
- *  Returns 0, -E_RANGE (length) or -E_INVAL (a character). */
+ *  Returns 0, -PARTITA_E_RANGE (length) or -PARTITA_E_INVAL (a character). */
 int auth_set_token(const char *data, size_t len);
 /** Makes a 128-bit token from the CPU's random numbers (tls_random).
  *  Returns 0 or its error. */

@@ -73,7 +73,7 @@ int tls_entropy_init(void)
 	u64 probe;
 
 	if (source != SOURCE_UNKNOWN)
-		return source == SOURCE_NONE ? -E_NOTSUP : 0;
+		return source == SOURCE_NONE ? -PARTITA_E_NOTSUP : 0;
 	source = SOURCE_NONE;
 	cpuid(0, 0, r);
 	u32 max_leaf = r[0];
@@ -89,7 +89,7 @@ int tls_entropy_init(void)
 		if ((r[2] & (1u << 30)) && rdrand64(&probe))
 			source = SOURCE_RDRAND;
 	}
-	return source == SOURCE_NONE ? -E_NOTSUP : 0;
+	return source == SOURCE_NONE ? -PARTITA_E_NOTSUP : 0;
 }
 
 const char *tls_entropy_source(void)
@@ -111,12 +111,12 @@ int tls_random(void *buf, size_t len)
 	u8 *out = buf;
 
 	if (source != SOURCE_RDSEED && source != SOURCE_RDRAND)
-		return -E_NOTSUP;
+		return -PARTITA_E_NOTSUP;
 	while (len) {
 		u64 v;
 		size_t n = len < sizeof(v) ? len : sizeof(v);
 		if (!draw(&v))
-			return -E_IO;
+			return -PARTITA_E_IO;
 		memcpy(out, &v, n);
 		out += n;
 		len -= n;

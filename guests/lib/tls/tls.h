@@ -8,7 +8,7 @@
 #ifndef PARTITA_GUEST_TLS_H
 #define PARTITA_GUEST_TLS_H
 
-#include "kernel/types.h"
+#include "kernel/lib/types.h"
 
 /** The most one write to an altcp_tls connection may carry: mbedTLS
  *  encrypts at most one record (MBEDTLS_SSL_OUT_CONTENT_LEN) per call, and
@@ -17,7 +17,7 @@
 
 /**
  * Finds the CPU's random number instructions: RDSEED, else RDRAND (each
- * checked in CPUID and tried once).  Returns 0, or -E_NOTSUP when the CPU
+ * checked in CPUID and tried once).  Returns 0, or -PARTITA_E_NOTSUP when the CPU
  * has neither (TLS must not be used then).  Idempotent.
  */
 int tls_entropy_init(void);
@@ -25,8 +25,8 @@ int tls_entropy_init(void);
 /** "RDSEED" or "RDRAND" after a successful tls_entropy_init(), else NULL. */
 const char *tls_entropy_source(void);
 
-/** Fills buf with len bytes from the CPU's source.  Returns 0, -E_NOTSUP
- *  (no source: tls_entropy_init() failed or was not called) or -E_IO (the
+/** Fills buf with len bytes from the CPU's source.  Returns 0, -PARTITA_E_NOTSUP
+ *  (no source: tls_entropy_init() failed or was not called) or -PARTITA_E_IO (the
  *  instruction kept failing). */
 int tls_random(void *buf, size_t len);
 
