@@ -508,6 +508,8 @@ image: $(B)/partita.img
 HOST_CC := gcc
 HOST_CFLAGS := -std=gnu11 -g -O1 -DPARTITA_HOST -I. -Wall -Wextra -Werror \
 	-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+# Python unit tests (tools/partitactl), run by tests/run.py beside cmocka's.
+PY_UNIT_TESTS := tests/unit/test_partitactl.py
 UNIT_TESTS := test_config test_format test_palloc test_pagetable test_loader test_schedule test_guest_mem
 UNIT_TESTS += test_decode test_vlapic test_vdev
 UNIT_TESTS += test_linux_boot test_acpi_tables test_multiboot test_console test_iommu_tables
@@ -545,13 +547,13 @@ $(foreach t,$(UNIT_TESTS),$(eval $(call unit_rule,$(t))))
 
 .PHONY: test unit-test integration-test test-full
 unit-test: $(addprefix $(B)/unit/,$(UNIT_TESTS))
-	$(Q)python3 tests/run.py --unit $(addprefix $(B)/unit/,$(UNIT_TESTS))
+	$(Q)python3 tests/run.py --unit $(addprefix $(B)/unit/,$(UNIT_TESTS)) $(PY_UNIT_TESTS)
 
 test: all linux mbtest $(B)/partita.img $(addprefix $(B)/unit/,$(UNIT_TESTS))
-	$(Q)python3 tests/run.py --unit $(addprefix $(B)/unit/,$(UNIT_TESTS)) --integration
+	$(Q)python3 tests/run.py --unit $(addprefix $(B)/unit/,$(UNIT_TESTS)) $(PY_UNIT_TESTS) --integration
 
 test-full: all linux mbtest $(B)/partita.img $(addprefix $(B)/unit/,$(UNIT_TESTS))
-	$(Q)python3 tests/run.py --unit $(addprefix $(B)/unit/,$(UNIT_TESTS)) --integration --full
+	$(Q)python3 tests/run.py --unit $(addprefix $(B)/unit/,$(UNIT_TESTS)) $(PY_UNIT_TESTS) --integration --full
 
 # The config parser under libFuzzer (clang), ASan and UBSan, for a minute.
 FUZZ_SECONDS ?= 60
