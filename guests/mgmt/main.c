@@ -172,6 +172,7 @@ int guest_main(const struct partita_start_info *si)
 		return 1;
 	}
 	api_public_read = ac.flags & PARTITA_API_PUBLIC_READ;
+	lwip_init(); /* first: altcp_tls takes its memory from lwIP's heap */
 	have_entropy = tls_entropy_init() == 0;
 	if (ac.flags & PARTITA_API_TLS) {
 		if (!have_entropy) {
@@ -189,7 +190,6 @@ int guest_main(const struct partita_start_info *si)
 	if (token_setup(&ac, have_entropy))
 		return 1;
 
-	lwip_init();
 	IP4_ADDR(&ip, 10, 0, 2, 15);
 	IP4_ADDR(&mask, 255, 255, 255, 0);
 	IP4_ADDR(&gw, 10, 0, 2, 2);

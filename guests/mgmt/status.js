@@ -6,9 +6,11 @@
 // incrementally with ?since=), a live console tail per partition (fetched
 // when its console has moved), and stop / start / restart buttons.
 //
-// The bearer token, when the user gives it, is kept in sessionStorage (this
-// tab only) and sent with every API request; control always needs it, and
-// reading does unless the config says api_public_read = yes.
+// The bearer token, when the user gives it (in the form, or in a link as
+// #token=..., which never reaches the server and is taken off the address
+// at once), is kept in sessionStorage (this tab only) and sent with every
+// API request; control always needs it, and reading does unless the config
+// says api_public_read = yes.
 'use strict';
 
 const SVGNS = 'http://www.w3.org/2000/svg';
@@ -289,7 +291,9 @@ document.addEventListener('DOMContentLoaded', () => {
     refresh();
   });
   $('token-forget').addEventListener('click', () => setToken(''));
-  setToken(state.token);
+  const m = /^#token=([\x21-\x7e]+)$/.exec(location.hash);
+  if (m) history.replaceState(null, '', location.pathname + location.search);
+  setToken(m ? decodeURIComponent(m[1]) : state.token);
   refresh();
   setInterval(refresh, 2000);
 });
