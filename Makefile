@@ -486,7 +486,7 @@ run: all
 	@echo "    curl --cacert $(TLS_DIR)/mgmt.crt -H \"Authorization: Bearer \$$(cat $(TLS_DIR)/api.token)\" \\"
 	@echo "         -X POST https://localhost:$(API_PORT)/api/partitions/spin/restart"
 	@echo "    PARTITA_URL=https://localhost:$(API_PORT) PARTITA_CA=$(TLS_DIR)/mgmt.crt \\"
-	@echo "    PARTITA_TOKEN_FILE=$(TLS_DIR)/api.token guests/mgmt/partitactl list"
+	@echo "    PARTITA_TOKEN_FILE=$(TLS_DIR)/api.token tools/partitactl list"
 	$(Q)qemu-system-x86_64 $(QEMU_FLAGS) $(RUN_ICOUNT) $(QEMU_NIC) -drive format=raw,file=fat:rw:$(B)/esp \
 		-serial mon:stdio || true
 

@@ -85,7 +85,8 @@ static bool schedule_info(void)
 	return hc_call(HC_SCHEDULE_INFO, (long)&sched, 0, 0, 0, 0) == 0;
 }
 
-static void partition_json(struct http_out *o, const struct partita_partition_info *p, bool have_sched)
+static void partition_json(struct http_out *o, const struct partita_partition_info *p,
+			   bool have_sched)
 {
 	struct partita_partition_stats st;
 	const struct partita_partition_counters *k =
@@ -144,7 +145,8 @@ static bool schedule_json(struct http_out *o, long n)
 		bool first_of_cpu = i == 0 || sched.windows[i - 1].cpu != w->cpu;
 		if (first_of_cpu)
 			out_printf(o, "%s{\"cpu\":%u,\"windows\":[", i ? "]}," : "", w->cpu);
-		out_printf(o, "%s{\"id\":%u,\"partition\":\"", first_of_cpu ? "" : ",", w->partition);
+		out_printf(o, "%s{\"id\":%u,\"partition\":\"", first_of_cpu ? "" : ",",
+			   w->partition);
 		const char *name = name_of(w->partition, n);
 		out_json_string(o, name, (u32)strlen(name));
 		out_printf(o, "\",\"offset_ns\":%llu,\"length_ns\":%llu}",
@@ -256,8 +258,9 @@ static int authorize(const struct api_request *req, bool needed, struct http_out
 		r->retry_after_s = retry;
 		return 429;
 	}
-	*r = error(body, 401, a == AUTH_MISSING ? "this request needs the API's bearer token"
-						: "the bearer token is not the API's");
+	*r = error(body, 401,
+		   a == AUTH_MISSING ? "this request needs the API's bearer token" :
+				       "the bearer token is not the API's");
 	r->bad_token = a == AUTH_BAD;
 	return 401;
 }

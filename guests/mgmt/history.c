@@ -63,7 +63,9 @@ static void take(u64 now)
 				u64 starts = k->late_starts - last_starts[id];
 				s->late_max_ns[id] = sat32(k->late_max_last_s_ns);
 				s->late_mean_ns[id] =
-					starts ? sat32((k->late_sum_ns - last_late_sum[id]) / starts) : 0;
+					starts ? sat32((k->late_sum_ns - last_late_sum[id]) /
+						       starts) :
+						 0;
 			}
 		}
 		last_cpu_ns[id] = st.cpu_time_ns;
@@ -111,7 +113,8 @@ void history_json(struct http_out *o, u64 since)
 		if (id >= MAX_PARTS)
 			continue;
 		out_printf(o, "%s{\"id\":%u,\"name\":\"", i ? "," : "", id);
-		out_json_string(o, parts[i].name, (u32)strnlen(parts[i].name, sizeof(parts[i].name)));
+		out_json_string(o, parts[i].name,
+				(u32)strnlen(parts[i].name, sizeof(parts[i].name)));
 		out_puts(o, "\"");
 		series(o, "cpu_permille", first, id, 0);
 		series(o, "late_max_us", first, id, 1);

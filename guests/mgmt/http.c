@@ -56,17 +56,17 @@ _Static_assert(TLS_WRITE_MAX <= 0xffff, "one altcp_write");
 
 struct conn {
 	bool used;
-	bool busy;	  /* a response is being handed to lwIP */
-	bool closing;	  /* no more requests: FIN once the response is out */
+	bool busy;    /* a response is being handed to lwIP */
+	bool closing; /* no more requests: FIN once the response is out */
 	bool fin_sent;
 	bool peer_closed; /* the client's FIN came */
 	bool tls;
 	struct altcp_pcb *pcb;
-	u32 ip;		/* the client's address, network byte order */
-	u32 idle_s;	/* seconds without progress */
-	u32 head_s;	/* seconds since the current head's first byte */
-	u32 req_len;	/* bytes in req: the next request's head, so far */
-	u64 body_left;	/* bytes of the current request's body to skip */
+	u32 ip;	       /* the client's address, network byte order */
+	u32 idle_s;    /* seconds without progress */
+	u32 head_s;    /* seconds since the current head's first byte */
+	u32 req_len;   /* bytes in req: the next request's head, so far */
+	u64 body_left; /* bytes of the current request's body to skip */
 	char req[REQUEST_MAX + 1];
 	struct http_out out;
 	u32 sent; /* bytes of out handed to lwIP */
@@ -274,8 +274,8 @@ struct request {
 	char path[256];
 	char authorization[AUTH_TOKEN_MAX + 32];
 	bool has_authorization;
-	bool close;	 /* Connection: close, or HTTP/1.0 without keep-alive */
-	u64 body_len;	 /* Content-Length */
+	bool close;   /* Connection: close, or HTTP/1.0 without keep-alive */
+	u64 body_len; /* Content-Length */
 	char log_method[81], log_path[81];
 	const char *why; /* the parse error, for the 400 body */
 };
@@ -303,7 +303,7 @@ static int parse_head(char *s, u32 len, struct request *r, bool complete)
 	}
 	memcpy(r->method, s, mlen);
 	r->method[mlen] = '\0';
-	for (sp2 = sp1 + 1; sp2 < eol && *sp2 > 0x20 && *sp2 < 0x7f; sp2++)
+	for (sp2 = sp1 + 1; sp2<eol && * sp2> 0x20 && *sp2 < 0x7f; sp2++)
 		;
 	plen = (u32)(sp2 - sp1 - 1);
 	log_copy(r->log_path, sp1 + 1, plen);
@@ -492,9 +492,10 @@ static void respond(struct conn *c, struct request *r, int status, const char *w
 	if (reply.page)
 		/* Everything the page uses comes from here (no inline script), and
 		 * it may not be framed. */
-		out_puts(&c->out, "Content-Security-Policy: default-src 'none'; script-src 'self'; "
-				  "style-src 'self'; connect-src 'self'; img-src 'self' data:; "
-				  "base-uri 'none'; form-action 'none'; frame-ancestors 'none'\r\n");
+		out_puts(&c->out,
+			 "Content-Security-Policy: default-src 'none'; script-src 'self'; "
+			 "style-src 'self'; connect-src 'self'; img-src 'self' data:; "
+			 "base-uri 'none'; form-action 'none'; frame-ancestors 'none'\r\n");
 	if (reply.allow)
 		out_printf(&c->out, "Allow: %s\r\n", reply.allow);
 	if (reply.status == 401)

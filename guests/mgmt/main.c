@@ -137,9 +137,11 @@ static int token_setup(const struct partita_api_config *ac, bool have_entropy)
 		mbedtls_platform_zeroize(token_file, sizeof(token_file));
 		if (r) {
 			printf("FAIL api_token: %s\n",
-			       r == -PARTITA_E_RANGE ? "the token must have 16 to 128 characters" :
-			       r == -PARTITA_E_INVAL ? "the token must be printable ASCII without spaces" :
-					       "cannot read the file");
+			       r == -PARTITA_E_RANGE ?
+				       "the token must have 16 to 128 characters" :
+			       r == -PARTITA_E_INVAL ?
+				       "the token must be printable ASCII without spaces" :
+				       "cannot read the file");
 			return r;
 		}
 		printf("api token: from the config's api_token file\n");

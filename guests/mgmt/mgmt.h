@@ -34,19 +34,19 @@ void out_html(struct http_out *o, const char *s);
 /** One parsed request, as the router sees it. */
 struct api_request {
 	const char *method;
-	const char *path;          /* as sent, query included */
+	const char *path;	   /* as sent, query included */
 	const char *authorization; /* the Authorization header's value, or NULL */
-	u32 client_ip;             /* network byte order */
+	u32 client_ip;		   /* network byte order */
 };
 
 /** What the API answers for one request: status, content type, headers. */
 struct api_reply {
 	int status;
 	const char *content_type;
-	const char *allow;   /* for 405: the methods the path takes */
-	u32 retry_after_s;   /* for 429 */
-	bool bad_token;      /* for 401: a token was given and refused */
-	bool page;           /* HTML, script or style of the status page */
+	const char *allow; /* for 405: the methods the path takes */
+	u32 retry_after_s; /* for 429 */
+	bool bad_token;	   /* for 401: a token was given and refused */
+	bool page;	   /* HTML, script or style of the status page */
 };
 
 /**
@@ -97,7 +97,7 @@ u32 auth_redact(char *buf, u32 len);
 
 /* --------------------------------------------------------------- history -- */
 
-#define HISTORY_SAMPLES 300	 /* five minutes */
+#define HISTORY_SAMPLES 300 /* five minutes */
 #define HISTORY_INTERVAL_NS 1000000000ULL
 
 /** Takes a sample if HISTORY_INTERVAL_NS have passed since the last one;

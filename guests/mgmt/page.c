@@ -20,7 +20,8 @@ const struct page_file *page_find(const char *path)
 		files[2] = (struct page_file){ "/status.js", "text/javascript; charset=utf-8",
 					       page_js_start, (u32)(page_js_end - page_js_start) };
 		files[3] = (struct page_file){ "/status.css", "text/css; charset=utf-8",
-					       page_css_start, (u32)(page_css_end - page_css_start) };
+					       page_css_start,
+					       (u32)(page_css_end - page_css_start) };
 	}
 	for (unsigned i = 0; i < ARRAY_SIZE(files); i++)
 		if (!strcmp(files[i].path, path))
