@@ -70,7 +70,7 @@ def curl(t, path, method="GET", tok=True, ca=CA, extra=(), url=None):
     if out.returncode != 0:
         return out.returncode, None, out.stderr.strip(), ""
     text, _, code = out.stdout.rpartition("\n")
-    head, _, body = text.partition("\r\n\r\n")
+    head, _, body = text.partition("\n\n")  # text mode: CRLF read as LF
     return 0, int(code), body, head.lower()
 
 
@@ -446,7 +446,7 @@ def chromium_steps(port, serial):
                                f"'tr.partition[data-name=spin] td.restarts'); "
                                f"return tr && tr.textContent === '{before + 1}'; }})()",
                                timeout=30)
-            time.sleep(2)  # a refresh or two for the plots, then the picture
+            time.sleep(15)  # some seconds of history for the plots, then the picture
             b.screenshot(os.path.join(workdir, "status.png"))
             return bool(shown), f"restarts before {before}"
         step(results, "pressing restart restarts spin; the page shows the new count", button)
@@ -492,7 +492,10 @@ def malformed_steps(port, serial):
     auth = f"Authorization: Bearer {token()}".encode()
     for name, data, want in BAD_REQUESTS:
         def check(data=data, want=want):
-            r = mgmt_http.parse(mgmt_http.raw(port, data.replace(b"AUTH", auth), tls=t.ctx))
+            # Connection: close, as over TLS the client sends no FIN.
+            req = data.replace(b"AUTH", auth).replace(b"Host: x\r\n",
+                                                      b"Host: x\r\nConnection: close\r\n")
+            r = mgmt_http.parse(mgmt_http.raw(port, req, tls=t.ctx))
             body = r.json()
             good = t.request("GET", "/api/partitions")
             return (r.status == want and body.get("status") == want and "error" in body
