@@ -46,7 +46,7 @@ deps:
 CORE_CFLAGS := -std=gnu11 -O2 -g -ffreestanding -nostdlib -fno-pic -fno-pie \
 	-mcmodel=kernel -mno-red-zone -mgeneral-regs-only -fno-stack-protector \
 	-fno-common -fno-omit-frame-pointer -fno-asynchronous-unwind-tables \
-	-Wall -Wextra -Werror -Wstrict-prototypes -Wmissing-prototypes -Wshadow \
+	-Wall -Wextra -Werror -Wstrict-prototypes -Wmissing-prototypes -Wmissing-declarations -Wpointer-arith -Wshadow \
 	-Wundef -Wimplicit-fallthrough -I. -MMD -MP
 
 CORE_OBJS := \
@@ -56,6 +56,7 @@ CORE_OBJS := \
 	arch/x86/traps.o \
 	arch/x86/lapic.o \
 	arch/x86/clock.o \
+	arch/x86/tsc.o \
 	arch/x86/paging.o \
 	arch/x86/pagetable.o \
 	arch/x86/fpu.o \
@@ -86,6 +87,7 @@ CORE_OBJS := \
 	kernel/vmexit.o \
 	kernel/hypercall.o \
 	kernel/control_info.o \
+	kernel/lateness.o \
 	kernel/hvm/platform.o \
 	kernel/hvm/boot.o \
 	kernel/hvm/hvm.o \
@@ -520,7 +522,7 @@ UNIT_test_format_SRCS := kernel/lib/format.c
 UNIT_test_palloc_SRCS := kernel/palloc.c
 UNIT_test_pagetable_SRCS := arch/x86/pagetable.c
 UNIT_test_schedule_SRCS := kernel/schedule.c kernel/config.c kernel/lib/string.c
-UNIT_test_control_info_SRCS := kernel/control_info.c kernel/config.c kernel/lib/string.c
+UNIT_test_control_info_SRCS := kernel/control_info.c kernel/lateness.c kernel/config.c kernel/lib/string.c
 UNIT_test_guest_mem_SRCS := kernel/guest_mem.c kernel/lib/elf.c
 UNIT_test_loader_SRCS := boot/memmap.c boot/elf_load.c boot/pagetable.c kernel/lib/elf.c
 UNIT_test_decode_SRCS := kernel/hvm/decode.c
@@ -549,14 +551,39 @@ $(foreach t,$(UNIT_TESTS),$(eval $(call unit_rule,$(t))))
 unit-test: $(addprefix $(B)/unit/,$(UNIT_TESTS))
 	$(Q)python3 tests/run.py --unit $(addprefix $(B)/unit/,$(UNIT_TESTS)) $(PY_UNIT_TESTS)
 
+# How long each fuzz target runs in `make test` and `make fuzz`.
+FUZZ_SECONDS ?= 60
+
+# Whole-tree checks that open `make test`: the layering of the core's calls
+# and the guests' includes, the core built with clang as well as gcc, and
+# the fuzz targets for FUZZ_SECONDS each.
+TEST_CHECKS := \
+	--check 'layers=python3 tests/check_layers.py $(B)/core' \
+	--check 'clang-core=$(MAKE) --no-print-directory core-clang' \
+	--check 'fuzz-config=$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=$(FUZZ_SECONDS)'
+
 test: all linux mbtest $(B)/partita.img $(addprefix $(B)/unit/,$(UNIT_TESTS))
-	$(Q)python3 tests/run.py --unit $(addprefix $(B)/unit/,$(UNIT_TESTS)) $(PY_UNIT_TESTS) --integration
+	$(Q)python3 tests/run.py $(TEST_CHECKS) --unit $(addprefix $(B)/unit/,$(UNIT_TESTS)) $(PY_UNIT_TESTS) --integration
 
 test-full: all linux mbtest $(B)/partita.img $(addprefix $(B)/unit/,$(UNIT_TESTS))
-	$(Q)python3 tests/run.py --unit $(addprefix $(B)/unit/,$(UNIT_TESTS)) $(PY_UNIT_TESTS) --integration --full
+	$(Q)python3 tests/run.py $(TEST_CHECKS) --unit $(addprefix $(B)/unit/,$(UNIT_TESTS)) $(PY_UNIT_TESTS) --integration --full
+
+# `make test` with a CPU hog on each core beside it: every verdict must hold
+# on a loaded machine (cases that check guest time run under -icount, the
+# others wait on events, not on time).
+.PHONY: test-loaded
+test-loaded: all linux mbtest $(B)/partita.img $(addprefix $(B)/unit/,$(UNIT_TESTS))
+	$(Q)hogs=""; for i in $$(seq $$(nproc)); do nice -n 0 sh -c 'while :; do :; done' & hogs="$$hogs $$!"; done; \
+	python3 tests/run.py $(TEST_CHECKS) --unit $(addprefix $(B)/unit/,$(UNIT_TESTS)) $(PY_UNIT_TESTS) --integration; rc=$$?; \
+	kill $$hogs; exit $$rc
+
+# The core built with clang into $(B)/clang (a build check: the image boots
+# the gcc build).
+.PHONY: core-clang
+core-clang: | deps
+	$(Q)$(MAKE) --no-print-directory B=$(B)/clang CC=clang $(B)/clang/core.elf
 
 # The config parser under libFuzzer (clang), ASan and UBSan, for a minute.
-FUZZ_SECONDS ?= 60
 .PHONY: fuzz
 fuzz: | deps
 	@mkdir -p $(B)/fuzz-corpus

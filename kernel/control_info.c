@@ -1,50 +1,18 @@
 /*
  * HC_SCHEDULE_INFO, HC_API_CONFIG and HC_API_FILE (see control_info.h):
  * what the management partition needs to draw every CPU's schedule and its
- * lateness, and to set up its HTTPS API from files on the boot volume.
- *
- * Lateness is noted by the scheduler of each partition's CPU at every
- * window start and read by the control partition, possibly on another CPU:
- * the fields are 64-bit words written with plain stores (atomic on x86-64),
- * and a reader may see a sum and a count from two neighbouring starts.
- * That is good enough for statistics and needs no lock on the scheduler's
- * path.
+ * lateness (kept by lateness.c), and to set up its HTTPS API from files on
+ * the boot volume.  The schedule's epoch is the one the scheduler wrote
+ * into the caller's start-info page.
  *
  * The api_* files (certificate, key, token) are boot modules: they stay in
  * the hypervisor's memory, and each is copied only to the partition whose
  * config section names it, and only when it has `control`.
  */
 #include "kernel/control_info.h"
+#include "kernel/lateness.h"
 #include "kernel/errno.h"
 #include "kernel/lib/string.h"
-
-void lateness_note(struct lateness *l, u64 late_ns, u64 now_ns)
-{
-	u64 second = now_ns / 1000000000ULL;
-
-	l->sum_ns += late_ns;
-	l->starts++;
-	if (second != l->second) {
-		l->prev_max_ns = second == l->second + 1 ? l->cur_max_ns : 0;
-		l->cur_max_ns = 0;
-		l->second = second;
-	}
-	l->cur_max_ns = MAX(l->cur_max_ns, late_ns);
-}
-
-void lateness_report(const struct lateness *l, u64 now_ns, struct partita_partition_counters *out)
-{
-	u64 second = now_ns / 1000000000ULL;
-
-	out->late_sum_ns = l->sum_ns;
-	out->late_starts = l->starts;
-	if (l->starts && l->second + 1 == second)
-		out->late_max_last_s_ns = l->cur_max_ns;
-	else if (l->starts && l->second == second)
-		out->late_max_last_s_ns = l->prev_max_ns;
-	else
-		out->late_max_last_s_ns = 0; /* no start in the last second */
-}
 
 static bool window_before(const struct partita_schedule_window *a,
 			  const struct partita_schedule_window *b)
@@ -85,7 +53,6 @@ void control_info_fill_schedule(const struct config *cfg, struct partita_schedul
 #include "kernel/mm.h"
 #include "kernel/partition.h"
 #include "kernel/pv_image.h"
-#include "kernel/sched.h"
 
 _Static_assert(PARTITA_SCHEDULE_MAX_WINDOWS >= CONFIG_MAX_PARTITIONS * CONFIG_MAX_WINDOWS,
 	       "every configured window fits in HC_SCHEDULE_INFO");
@@ -93,7 +60,6 @@ _Static_assert(PARTITA_SCHEDULE_MAX_PARTITIONS >= CONFIG_MAX_PARTITIONS,
 	       "every partition fits in HC_SCHEDULE_INFO");
 
 static const struct config *config;
-static struct lateness lateness[CONFIG_MAX_PARTITIONS];
 /* The api_* files of each partition, by PARTITA_API_FILE_*; NULL if none. */
 static const struct boot_module *api_files[CONFIG_MAX_PARTITIONS][PARTITA_API_FILES];
 
@@ -112,12 +78,6 @@ void control_info_init(const struct config *cfg, const struct boot_info *bi)
 		api_files[i][PARTITA_API_FILE_KEY] = find_module(bi, a->key);
 		api_files[i][PARTITA_API_FILE_TOKEN] = find_module(bi, a->token);
 	}
-}
-
-void control_info_window_started(u32 id, u64 late_ns, u64 now_ns)
-{
-	if (id < CONFIG_MAX_PARTITIONS)
-		lateness_note(&lateness[id], late_ns, now_ns);
 }
 
 /* A pointer to [gpa, gpa + len) of p's RAM, or NULL. */
@@ -145,11 +105,13 @@ s64 control_info_schedule(struct partition *p, u64 buf)
 		return -E_FAULT;
 	memset(out, 0, sizeof(*out));
 	control_info_fill_schedule(config, out);
-	out->epoch_ns = sched_epoch_ns();
+	out->epoch_ns = p->start_info.v ?
+				((const struct partita_start_info *)phys_to_virt(p->start_info))->epoch_ns :
+				0;
 	out->now_ns = now;
 	out->partition_count = config->partition_count;
 	for (unsigned i = 0; i < config->partition_count; i++) {
-		lateness_report(&lateness[i], now, &out->counters[i]);
+		lateness_report(lateness_of(i), now, &out->counters[i]);
 		out->counters[i].console_total = i < partition_count ? partitions[i].console.total :
 								       0;
 	}

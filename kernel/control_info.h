@@ -17,21 +17,6 @@
 struct boot_info;
 struct partition;
 
-/** Lateness of one partition's window starts: a sum, and the worst start
- *  of the current and of the previous second (HC_TIME's whole seconds). */
-struct lateness {
-	u64 sum_ns, starts;
-	u64 second; /* the second cur_max_ns belongs to */
-	u64 cur_max_ns, prev_max_ns;
-};
-
-/** Counts one window start, late_ns late, at now_ns.  Pure. */
-void lateness_note(struct lateness *l, u64 late_ns, u64 now_ns);
-
-/** Fills the lateness counters of out from l at now_ns: late_max_last_s_ns
- *  is the worst start of the second before now's.  Pure. */
-void lateness_report(const struct lateness *l, u64 now_ns, struct partita_partition_counters *out);
-
 /** Fills frame_ns, window_count and windows[] from the config: every CPU's
  *  windows, sorted by CPU, then offset.  Pure. */
 void control_info_fill_schedule(const struct config *cfg, struct partita_schedule_info *out);
@@ -39,9 +24,6 @@ void control_info_fill_schedule(const struct config *cfg, struct partita_schedul
 /** Remembers the config and finds the api_* files among the boot modules
  *  (the loader loaded them; main.c has checked they are there). */
 void control_info_init(const struct config *cfg, const struct boot_info *bi);
-
-/** Called by the scheduler at every window start of partition id. */
-void control_info_window_started(u32 id, u64 late_ns, u64 now_ns);
 
 /** HC_SCHEDULE_INFO, HC_API_CONFIG and HC_API_FILE for partition p (its
  *  `control` capability is checked here).  Return 0 (bytes for

@@ -356,7 +356,7 @@ enum partition_action partition_next_action(struct partition *p, u64 now, u64 *u
 			return PARTITION_IDLE;
 		}
 		wake(p, p->kind == &pv_kind); /* the deadline: HC_WAIT returns 0 */
-		/* fall through */
+		fallthrough;
 	case PARTITION_RUNNABLE:
 		return p->yielded ? PARTITION_IDLE : PARTITION_RUN;
 	default:

@@ -17,7 +17,7 @@
 #include "arch/x86/vcpu_state.h"
 #include "drivers/iommu.h"
 #include "drivers/uart16550.h"
-#include "kernel/control_info.h"
+#include "kernel/lateness.h"
 #include "kernel/dma.h"
 #include "kernel/kind.h"
 #include "kernel/log.h"
@@ -153,7 +153,7 @@ static void window_started(struct partition *p, u64 planned, u64 actual)
 	if (late > late_max_ns)
 		late_max_ns = late;
 	start_count++;
-	control_info_window_started(p->id, late, actual);
+	lateness_window_started(p->id, late, actual);
 }
 
 /* DMA isolation: a blocked DMA is its device owner's fault. */

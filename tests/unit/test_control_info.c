@@ -14,6 +14,7 @@
 
 #include "kernel/config.h"
 #include "kernel/control_info.h"
+#include "kernel/lateness.h"
 
 #define S 1000000000ULL
 #define MS 1000000ULL

@@ -18,7 +18,7 @@
  * `+rdseed` for RDSEED).
  */
 #include "guests/lib/tls/tls.h"
-#include "kernel/errno.h"
+#include "kernel/abi/errno.h"
 #include "kernel/lib/string.h"
 
 #include "mbedtls/entropy.h"
