@@ -23,7 +23,7 @@ OBJCOPY := objcopy
 # ---------------------------------------------------------------- packages --
 PACKAGES := make gcc binutils gnu-efi qemu-system-x86 ovmf mtools dosfstools \
 	gdisk libcmocka-dev python3 bochs bochs-term bochsbios vgabios clang clang-format dpkg-dev \
-	chromium curl grub-pc-bin grub-common xorriso gcovr clang-tools
+	chromium curl grub-pc-bin grub-common xorriso gcovr clang-tools openssl
 
 .PHONY: deps
 deps:
@@ -87,6 +87,8 @@ CORE_OBJS := \
 	kernel/channel.o \
 	kernel/vmexit.o \
 	kernel/hypercall.o \
+	kernel/control_info.o \
+	kernel/lateness.o \
 	kernel/hvm/platform.o \
 	kernel/hvm/boot.o \
 	kernel/hvm/hvm.o \
@@ -312,39 +314,54 @@ bench: all linux
 	$(Q)python3 tests/bench_channels.py
 	$(Q)python3 tests/bench_linux.py
 
+# ------------------------------------------------------ Debian source packages --
+# lwIP and mbedTLS are not in the repository: their sources come from
+# Debian's source packages, fetched with a private apt state under $(B)/apt
+# (the system's apt configuration is left alone; the deb-src entry is
+# derived from the system's own sources file, so no mirror is named here).
+# $(call debsrc_fetch,PACKAGE,DIR) downloads PACKAGE's source and unpacks it
+# into DIR.
+DEBSRC_APT := $(B)/apt
+DEBSRC_STAMP := $(DEBSRC_APT)/.updated
+DEBSRC_APT_OPTS = -o Dir::Etc::SourceList=/dev/null -o Dir::Etc::SourceParts=$(abspath $(DEBSRC_APT))/sources \
+	-o Dir::State::Lists=$(abspath $(DEBSRC_APT))/lists -o Dir::Cache=$(abspath $(DEBSRC_APT))/cache \
+	-o APT::Sandbox::User=root
+
+$(DEBSRC_STAMP): | deps
+	@echo "  APT     deb-src index -> $(DEBSRC_APT)"
+	$(Q)rm -rf $(DEBSRC_APT)
+	$(Q)mkdir -p $(DEBSRC_APT)/sources $(DEBSRC_APT)/lists/partial $(DEBSRC_APT)/cache/archives/partial $(DEBSRC_APT)/src
+	$(Q)if [ -f /etc/apt/sources.list.d/debian.sources ]; then \
+		sed 's/^Types:.*/Types: deb-src/' /etc/apt/sources.list.d/debian.sources \
+			> $(DEBSRC_APT)/sources/deb-src.sources; \
+	else \
+		sed -n 's/^deb \(.*\)/deb-src \1/p' /etc/apt/sources.list > $(DEBSRC_APT)/sources/deb-src.list; \
+	fi
+	$(Q)apt-get $(DEBSRC_APT_OPTS) -q update >$(DEBSRC_APT)/update.log 2>&1 || \
+		{ cat $(DEBSRC_APT)/update.log; echo "error: apt-get update (deb-src) failed"; exit 1; }
+	$(Q)touch $@
+
+define debsrc_fetch
+	@echo "  FETCH   $(1) (Debian source package) -> $(2)"
+	$(Q)rm -rf $(2) $(DEBSRC_APT)/src/$(1) && mkdir -p $(DEBSRC_APT)/src/$(1)
+	$(Q)cd $(DEBSRC_APT)/src/$(1) && apt-get $(DEBSRC_APT_OPTS) -q source --download-only $(1) \
+		>../$(1)-source.log 2>&1 || { cat ../$(1)-source.log; echo "error: apt-get source $(1) failed"; exit 1; }
+	$(Q)dpkg-source -x $$(ls $(DEBSRC_APT)/src/$(1)/$(1)_*.dsc | head -n1) $(2) >$(DEBSRC_APT)/$(1)-unpack.log 2>&1 || \
+		{ cat $(DEBSRC_APT)/$(1)-unpack.log; echo "error: dpkg-source -x $(1) failed"; exit 1; }
+endef
+
 # -------------------------------------------------------------------- lwIP --
-# lwIP 2.1.3 is not in the repository: its sources come from Debian's source
-# package, fetched with a private apt state under $(B)/apt (the system's apt
-# configuration is left alone; the deb-src entry is derived from the system's
-# own sources file, so no mirror is named here) and unpacked into
-# $(B)/lwip-src.  Core, IPv4 and Ethernet are compiled freestanding, with the
-# project's lwipopts.h, arch/cc.h and a few libc headers (guests/lib/lwip/),
+# lwIP 2.1.3, from Debian's lwip source package into $(B)/lwip-src.  Core,
+# IPv4, Ethernet and the altcp layer are compiled freestanding, with the
+# project's lwipopts.h, arch/cc.h and a few libc headers (guests/lib/libc),
 # and looser warning flags (third-party code), into $(B)/guests/liblwip.a.
 # The port (guests/lib/lwip/*.c) is project code: GUEST_CFLAGS plus lwIP's
 # include paths.  A guest that uses lwIP sets GUEST_<name>_LIBS.
 LWIP_SRC := $(B)/lwip-src
 LWIP_STAMP := $(LWIP_SRC)/.unpacked
-LWIP_APT := $(B)/apt
-LWIP_APT_OPTS = -o Dir::Etc::SourceList=/dev/null -o Dir::Etc::SourceParts=$(abspath $(LWIP_APT))/sources \
-	-o Dir::State::Lists=$(abspath $(LWIP_APT))/lists -o Dir::Cache=$(abspath $(LWIP_APT))/cache \
-	-o APT::Sandbox::User=root
 
-$(LWIP_STAMP): | deps
-	@echo "  FETCH   lwip (Debian source package) -> $(LWIP_SRC)"
-	$(Q)rm -rf $(LWIP_APT) $(LWIP_SRC)
-	$(Q)mkdir -p $(LWIP_APT)/sources $(LWIP_APT)/lists/partial $(LWIP_APT)/cache/archives/partial $(LWIP_APT)/src
-	$(Q)if [ -f /etc/apt/sources.list.d/debian.sources ]; then \
-		sed 's/^Types:.*/Types: deb-src/' /etc/apt/sources.list.d/debian.sources \
-			> $(LWIP_APT)/sources/deb-src.sources; \
-	else \
-		sed -n 's/^deb \(.*\)/deb-src \1/p' /etc/apt/sources.list > $(LWIP_APT)/sources/deb-src.list; \
-	fi
-	$(Q)apt-get $(LWIP_APT_OPTS) -q update >$(LWIP_APT)/update.log 2>&1 || \
-		{ cat $(LWIP_APT)/update.log; echo "error: apt-get update (deb-src) failed"; exit 1; }
-	$(Q)cd $(LWIP_APT)/src && apt-get $(LWIP_APT_OPTS) -q source --download-only lwip \
-		>../source.log 2>&1 || { cat ../source.log; echo "error: apt-get source lwip failed"; exit 1; }
-	$(Q)dpkg-source -x $$(ls $(LWIP_APT)/src/lwip_*.dsc | head -n1) $(LWIP_SRC) >$(LWIP_APT)/unpack.log 2>&1 || \
-		{ cat $(LWIP_APT)/unpack.log; echo "error: dpkg-source -x failed"; exit 1; }
+$(LWIP_STAMP): | $(DEBSRC_STAMP)
+	$(call debsrc_fetch,lwip,$(LWIP_SRC))
 	$(Q)touch $@
 
 # What NO_SYS=1 with TCP, UDP, ICMP, ARP and Ethernet over IPv4 needs.
@@ -352,9 +369,9 @@ LWIP_FILES := core/def.c core/inet_chksum.c core/init.c core/ip.c core/mem.c \
 	core/memp.c core/netif.c core/pbuf.c core/raw.c core/stats.c core/sys.c \
 	core/tcp.c core/tcp_in.c core/tcp_out.c core/timeouts.c core/udp.c \
 	core/ipv4/etharp.c core/ipv4/icmp.c core/ipv4/ip4.c core/ipv4/ip4_addr.c \
-	core/ipv4/ip4_frag.c netif/ethernet.c
+	core/ipv4/ip4_frag.c netif/ethernet.c core/altcp.c core/altcp_alloc.c core/altcp_tcp.c
 LWIP_OBJS := $(patsubst %.c,$(B)/guests/lwip/%.o,$(LWIP_FILES))
-LWIP_INC := -Iguests/lib/lwip/libc -Iguests/lib/lwip -isystem $(LWIP_SRC)/src/include
+LWIP_INC := -Iguests/lib/libc -Iguests/lib/lwip -isystem $(LWIP_SRC)/src/include
 LWIP_CFLAGS := -std=gnu11 -O2 -g -ffreestanding -nostdinc -isystem $(shell $(CC) -print-file-name=include) \
 	-mgeneral-regs-only -mno-red-zone -fno-pic -fno-pie -fno-stack-protector -fno-common \
 	-fno-asynchronous-unwind-tables -Wall $(LWIP_INC) -I. -MMD -MP
@@ -385,42 +402,128 @@ lwip: $(B)/guests/liblwip.a
 GUEST_NAMES += tcpecho
 GUEST_tcpecho_LIBS := $(LWIP_PORT_OBJS) $(B)/guests/liblwip.a
 
-# The management partition: lwIP over the virtio-net driver and its netif.
+# ----------------------------------------------------------------- mbedTLS --
+# mbedTLS 2.28, from Debian's mbedtls source package into $(B)/mbedtls-src,
+# compiled freestanding as lwIP is, with the project's configuration
+# (guests/lib/tls/mbedtls_config.h: a TLS 1.2 server, ECDHE with ECDSA or
+# RSA, AEAD ciphers, entropy from RDSEED/RDRAND) into $(B)/guests/libtls.a,
+# together with lwIP's altcp_tls adapter for it.  The adapter is built with
+# LWIP_NOASSERT: some of its assertions mark paths a remote peer can reach
+# (a write failing after the connection went away), which it then handles
+# as errors; asserting would end the whole partition.  The project's side
+# (guests/lib/tls/*.c: entropy, calloc/free) is built with GUEST_CFLAGS.
+MBEDTLS_SRC := $(B)/mbedtls-src
+MBEDTLS_STAMP := $(MBEDTLS_SRC)/.unpacked
+MBEDTLS_FILES := aes.c asn1parse.c asn1write.c base64.c bignum.c chacha20.c chachapoly.c \
+	cipher.c cipher_wrap.c constant_time.c ctr_drbg.c ecdh.c ecdsa.c ecp.c ecp_curves.c \
+	entropy.c gcm.c hmac_drbg.c md.c oid.c pem.c pk.c pk_wrap.c pkparse.c platform_util.c \
+	poly1305.c rsa.c rsa_internal.c sha256.c sha512.c ssl_ciphersuites.c ssl_msg.c \
+	ssl_srv.c ssl_tls.c x509.c x509_crt.c
+MBEDTLS_OBJS := $(patsubst %.c,$(B)/guests/mbedtls/%.o,$(MBEDTLS_FILES))
+MBEDTLS_INC := -isystem $(MBEDTLS_SRC)/include '-DMBEDTLS_CONFIG_FILE="guests/lib/tls/mbedtls_config.h"'
+MBEDTLS_CFLAGS := $(LWIP_CFLAGS) $(MBEDTLS_INC)
+LWIP_TLS_OBJS := $(B)/guests/lwip/apps/altcp_tls/altcp_tls_mbedtls.o \
+	$(B)/guests/lwip/apps/altcp_tls/altcp_tls_mbedtls_mem.o
+TLS_PORT_OBJS := $(B)/guests/obj/guests/lib/tls/entropy.o $(B)/guests/obj/guests/lib/tls/libc.o
+
+$(MBEDTLS_STAMP): | $(DEBSRC_STAMP)
+	$(call debsrc_fetch,mbedtls,$(MBEDTLS_SRC))
+	$(Q)touch $@
+
+$(MBEDTLS_SRC)/library/%.c: $(MBEDTLS_STAMP) ;
+# (Unpacked sources are not intermediate files that make may delete.)
+.PRECIOUS: $(MBEDTLS_SRC)/library/%.c $(LWIP_SRC)/src/%.c
+
+$(B)/guests/mbedtls/%.o: $(MBEDTLS_SRC)/library/%.c $(MBEDTLS_STAMP)
+	@mkdir -p $(dir $@)
+	@echo "  CC      mbedtls/$* (mbedTLS)"
+	$(Q)$(CC) $(MBEDTLS_CFLAGS) -c $< -o $@
+
+$(LWIP_TLS_OBJS): LWIP_CFLAGS += $(MBEDTLS_INC) -DLWIP_NOASSERT -Wno-unused-result
+$(LWIP_TLS_OBJS): $(MBEDTLS_STAMP)
+
+$(B)/guests/libtls.a: $(MBEDTLS_OBJS) $(LWIP_TLS_OBJS)
+	@echo "  AR      $@"
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(B)/guests/obj/guests/lib/tls/%.o: GUEST_CFLAGS += $(LWIP_GUEST_CFLAGS) $(MBEDTLS_INC)
+$(TLS_PORT_OBJS): $(MBEDTLS_STAMP) $(LWIP_STAMP)
+
+.PHONY: mbedtls
+mbedtls: $(B)/guests/libtls.a
+
+# The management partition: lwIP (plain TCP or TLS through altcp) over the
+# virtio-net driver and its netif.
 MGMT_LIB_OBJS := $(B)/guests/obj/guests/lib/virtio_net.o $(B)/guests/obj/guests/lib/lwip/netif_virtio.o
-$(B)/guests/obj/guests/mgmt/%.o: GUEST_CFLAGS += $(LWIP_GUEST_CFLAGS)
-$(MGMT_LIB_OBJS) $(patsubst %.c,$(B)/guests/obj/%.o,$(wildcard guests/mgmt/*.c)): $(LWIP_STAMP)
+$(B)/guests/obj/guests/mgmt/%.o: GUEST_CFLAGS += $(LWIP_GUEST_CFLAGS) $(MBEDTLS_INC)
+$(MGMT_LIB_OBJS) $(patsubst %.c,$(B)/guests/obj/%.o,$(wildcard guests/mgmt/*.c)): $(LWIP_STAMP) $(MBEDTLS_STAMP)
+# Its status page's files are embedded by guests/mgmt/assets.S (.incbin).
+MGMT_PAGE_OBJ := $(B)/guests/obj/guests/mgmt/assets.o
+$(MGMT_PAGE_OBJ): guests/mgmt/status.html guests/mgmt/status.js guests/mgmt/status.css
 GUEST_NAMES += mgmt
-GUEST_mgmt_LIBS := $(MGMT_LIB_OBJS) $(LWIP_PORT_OBJS) $(B)/guests/liblwip.a
+GUEST_mgmt_LIBS := $(MGMT_PAGE_OBJ) $(MGMT_LIB_OBJS) $(LWIP_PORT_OBJS) $(TLS_PORT_OBJS) \
+	$(B)/guests/libtls.a $(B)/guests/liblwip.a
 
 # The DMA attack (its virtio-net aimed at memory not its own) and its victim.
 GUEST_NAMES += dmaattack dmavictim
 GUEST_dmaattack_LIBS := $(B)/guests/obj/guests/lib/virtio_net.o
+
+# ---------------------------------------------------------------------- TLS --
+# The management API's certificate, key and token for the image: a
+# self-signed P-256 pair made with openssl (valid for localhost, 127.0.0.1
+# and the partition's 10.0.2.15), and a 128-bit token.  Made once when
+# missing; `make tls-cert` makes a new set.  They stay in $(B)/tls, and the
+# ESP gets a copy (the demo's config names them).
+TLS_DIR := $(B)/tls
+TLS_FILES := $(TLS_DIR)/mgmt.crt $(TLS_DIR)/mgmt.key $(TLS_DIR)/api.token
+
+$(TLS_DIR)/mgmt.key: | deps
+	@mkdir -p $(TLS_DIR)
+	@echo "  OPENSSL $(TLS_DIR)/mgmt.crt, mgmt.key (self-signed, P-256)"
+	$(Q)umask 077 && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+		-keyout $(TLS_DIR)/mgmt.key -out $(TLS_DIR)/mgmt.crt -days 3650 -subj "/CN=partita-mgmt" \
+		-addext "subjectAltName=DNS:localhost,IP:127.0.0.1,IP:10.0.2.15" 2>$(TLS_DIR)/openssl.log || \
+		{ cat $(TLS_DIR)/openssl.log; rm -f $(TLS_DIR)/mgmt.key; exit 1; }
+
+$(TLS_DIR)/mgmt.crt: $(TLS_DIR)/mgmt.key ;
+
+$(TLS_DIR)/api.token: | deps
+	@mkdir -p $(TLS_DIR)
+	@echo "  OPENSSL $@ (128-bit token)"
+	$(Q)umask 077 && openssl rand -hex 16 > $@
+
+.PHONY: tls-cert
+tls-cert:
+	$(Q)rm -f $(TLS_FILES)
+	$(Q)$(MAKE) --no-print-directory $(TLS_FILES)
 
 # --------------------------------------------------------------------- ESP --
 DEMO_CONF := guests/demo.conf
 
 .PHONY: all esp
 all: esp
-esp: $(B)/esp/EFI/BOOT/BOOTX64.EFI $(DEMO_CONF) $(B)/guests/vmlinuz $(B)/guests/initrd.gz
+esp: $(B)/esp/EFI/BOOT/BOOTX64.EFI $(DEMO_CONF) $(B)/guests/vmlinuz $(B)/guests/initrd.gz $(TLS_FILES)
 	@mkdir -p $(B)/esp/partita
 	$(Q)cp $(DEMO_CONF) $(B)/esp/partita/partita.conf
-	$(Q)for f in $(GUEST_ELFS) $(B)/guests/vmlinuz $(B)/guests/initrd.gz; do cp $$f $(B)/esp/partita/; done
+	$(Q)for f in $(GUEST_ELFS) $(B)/guests/vmlinuz $(B)/guests/initrd.gz $(TLS_FILES); do \
+		cp $$f $(B)/esp/partita/; done
 	@echo "  ESP     $(B)/esp (partita.conf from $(DEMO_CONF))"
 
 # ---------------------------------------------------------------- run/image --
 OVMF := /usr/share/ovmf/OVMF.fd
-# +rdrand: the demo's Linux takes its KASLR entropy from RDRAND; without it,
-# under -icount, every boot would pick the same placement.
+# +rdrand: the management partition's TLS takes its entropy from RDRAND, and
+# the demo's Linux its KASLR entropy; without it, under -icount, every boot
+# would pick the same placement.
 QEMU_FLAGS := -nodefaults -machine q35 -m 1G -accel tcg -cpu qemu64,+svm,+npt,+rdrand \
 	-bios $(OVMF) -display none -no-reboot \
 	-device isa-debug-exit,iobase=0xf4,iosize=0x04
 
 # The management partition's NIC: virtio-net (modern only, 1af4:1041) on
-# QEMU's user network, host port 8080 forwarded to its port 80, behind
-# QEMU's AMD IOMMU (iommu_platform=on: else virtio bypasses it), so the
-# partition needs no `trusted`.
-API_PORT ?= 8080
-QEMU_NIC := -netdev user,id=net0,hostfwd=tcp:127.0.0.1:$(API_PORT)-:80 \
+# QEMU's user network, host port 8443 forwarded to its HTTPS port 443,
+# behind QEMU's AMD IOMMU (iommu_platform=on: else virtio bypasses it), so
+# the partition needs no `trusted`.
+API_PORT ?= 8443
+QEMU_NIC := -netdev user,id=net0,hostfwd=tcp:127.0.0.1:$(API_PORT)-:443 \
 	-device virtio-net-pci,netdev=net0,disable-legacy=on,iommu_platform=on -device amd-iommu
 
 .PHONY: run
@@ -431,7 +534,14 @@ QEMU_NIC := -netdev user,id=net0,hostfwd=tcp:127.0.0.1:$(API_PORT)-:80 \
 RUN_ICOUNT := -icount shift=5,sleep=off
 
 run: all
-	@echo "  QEMU    $(B)/esp (serial on this terminal; quit with Ctrl-A X; API on http://localhost:$(API_PORT)/)"
+	@echo "  QEMU    $(B)/esp (serial on this terminal; quit with Ctrl-A X)"
+	@echo "          status page: https://localhost:$(API_PORT)/ (certificate $(TLS_DIR)/mgmt.crt,"
+	@echo "          token in $(TLS_DIR)/api.token); once the line '[mgmt] https server on ...' is up:"
+	@echo "    curl --cacert $(TLS_DIR)/mgmt.crt https://localhost:$(API_PORT)/api/partitions"
+	@echo "    curl --cacert $(TLS_DIR)/mgmt.crt -H \"Authorization: Bearer \$$(cat $(TLS_DIR)/api.token)\" \\"
+	@echo "         -X POST https://localhost:$(API_PORT)/api/partitions/spin/restart"
+	@echo "    PARTITA_URL=https://localhost:$(API_PORT) PARTITA_CA=$(TLS_DIR)/mgmt.crt \\"
+	@echo "    PARTITA_TOKEN_FILE=$(TLS_DIR)/api.token tools/partitactl list"
 	$(Q)qemu-system-x86_64 $(QEMU_FLAGS) $(RUN_ICOUNT) $(QEMU_NIC) -drive format=raw,file=fat:rw:$(B)/esp \
 		-serial mon:stdio || true
 
@@ -471,16 +581,20 @@ run-iso: iso
 HOST_CC := gcc
 HOST_CFLAGS := -std=gnu11 -g -O1 -DPARTITA_HOST -I. -Wall -Wextra -Werror \
 	-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+# Python unit tests (tools/partitactl), run by tests/run.py beside cmocka's.
+PY_UNIT_TESTS := tests/unit/test_partitactl.py
 UNIT_TESTS := test_config test_format test_palloc test_pagetable test_loader test_schedule test_guest_mem
 UNIT_TESTS += test_decode test_vlapic test_vdev test_vioapic test_vpci
 UNIT_TESTS += test_linux_boot test_acpi_tables test_multiboot test_console test_iommu_tables
 UNIT_TESTS += test_mb2
+UNIT_TESTS += test_control_info
 
 UNIT_test_config_SRCS := kernel/config.c kernel/lib/string.c kernel/errno.c
 UNIT_test_format_SRCS := kernel/lib/format.c
 UNIT_test_palloc_SRCS := kernel/palloc.c
 UNIT_test_pagetable_SRCS := arch/x86/pagetable.c
 UNIT_test_schedule_SRCS := kernel/schedule.c kernel/config.c kernel/lib/string.c
+UNIT_test_control_info_SRCS := kernel/control_info.c kernel/lateness.c kernel/config.c kernel/lib/string.c
 UNIT_test_guest_mem_SRCS := kernel/guest_mem.c kernel/lib/elf.c
 UNIT_test_loader_SRCS := boot/memmap.c boot/elf_load.c boot/pagetable.c kernel/lib/elf.c
 UNIT_test_mb2_SRCS := boot/mb2.c boot/memmap.c kernel/lib/string.c
@@ -536,7 +650,7 @@ lifecycle-check: | deps
 	$(Q)python3 tests/check_lifecycle_owner.py
 
 unit-test: $(addprefix $(B)/unit/,$(UNIT_TESTS)) lifecycle-check
-	$(Q)python3 tests/run.py --unit $(addprefix $(B)/unit/,$(UNIT_TESTS))
+	$(Q)python3 tests/run.py --unit $(addprefix $(B)/unit/,$(UNIT_TESTS)) $(PY_UNIT_TESTS)
 
 # How long each fuzz target runs in `make test` and `make fuzz`.
 FUZZ_SECONDS ?= 60
@@ -553,10 +667,10 @@ TEST_CHECKS := \
 	--check 'fuzz-hypercall=$(MAKE) --no-print-directory fuzz-hypercall FUZZ_SECONDS=$(FUZZ_SECONDS)'
 
 test: all linux mbtest mb2 $(B)/partita.img $(addprefix $(B)/unit/,$(UNIT_TESTS))
-	$(Q)python3 tests/run.py $(TEST_CHECKS) --unit $(addprefix $(B)/unit/,$(UNIT_TESTS)) --integration
+	$(Q)python3 tests/run.py $(TEST_CHECKS) --unit $(addprefix $(B)/unit/,$(UNIT_TESTS)) $(PY_UNIT_TESTS) --integration
 
 test-full: all linux mbtest mb2 $(B)/partita.img $(addprefix $(B)/unit/,$(UNIT_TESTS))
-	$(Q)python3 tests/run.py $(TEST_CHECKS) --unit $(addprefix $(B)/unit/,$(UNIT_TESTS)) --integration --full
+	$(Q)python3 tests/run.py $(TEST_CHECKS) --unit $(addprefix $(B)/unit/,$(UNIT_TESTS)) $(PY_UNIT_TESTS) --integration --full
 
 # `make test` with a CPU hog on each core beside it: every verdict must hold
 # on a loaded machine (cases that check guest time run under -icount, the
@@ -564,7 +678,7 @@ test-full: all linux mbtest mb2 $(B)/partita.img $(addprefix $(B)/unit/,$(UNIT_T
 .PHONY: test-loaded
 test-loaded: all linux mbtest mb2 $(B)/partita.img $(addprefix $(B)/unit/,$(UNIT_TESTS))
 	$(Q)hogs=""; for i in $$(seq $$(nproc)); do nice -n 0 sh -c 'while :; do :; done' & hogs="$$hogs $$!"; done; \
-	python3 tests/run.py $(TEST_CHECKS) --unit $(addprefix $(B)/unit/,$(UNIT_TESTS)) --integration; rc=$$?; \
+	python3 tests/run.py $(TEST_CHECKS) --unit $(addprefix $(B)/unit/,$(UNIT_TESTS)) $(PY_UNIT_TESTS) --integration; rc=$$?; \
 	kill $$hogs; exit $$rc
 
 # The core built with clang into $(B)/clang (a build check: the image boots

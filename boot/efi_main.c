@@ -1,6 +1,7 @@
 /*
  * The UEFI loader's entry point and its sequence (DESIGN.md, "boot/"): read
- * \partita\partita.conf and the files it names from the ESP, find the ACPI
+ * \partita\partita.conf and the files it names from the ESP (images,
+ * initrds, the management API's certificate, key and token), find the ACPI
  * RSDP, reserve a page below 1 MiB for the SMP trampoline, place the embedded
  * core at a 2 MiB aligned physical block, build the initial page tables, fill
  * a struct boot_info, exit boot services and jump to the core with the
@@ -149,8 +150,12 @@ static EFI_STATUS load_modules(struct loader *l)
 		return EFI_SUCCESS;
 	}
 	for (i = 0; i < cfg->partition_count; i++) {
-		want(names, &count, cfg->partitions[i].image);
-		want(names, &count, cfg->partitions[i].initrd);
+		const char *files[CONFIG_PARTITION_FILES];
+		unsigned lines[CONFIG_PARTITION_FILES];
+		unsigned n = config_partition_files(&cfg->partitions[i], files, lines);
+
+		for (unsigned f = 0; f < n; f++)
+			want(names, &count, files[f]);
 	}
 	for (i = 0; i < count; i++)
 		load_module(l, names[i]);

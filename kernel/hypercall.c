@@ -15,6 +15,7 @@
 #include "arch/x86/cpu.h"
 #include "drivers/pci.h"
 #include "kernel/channel.h"
+#include "kernel/control_info.h"
 #include "kernel/errno.h"
 #include "kernel/guest_mem.h"
 #include "kernel/lib/format.h"
@@ -225,6 +226,22 @@ static s64 hc_partition_ctl(struct partition *p, const struct hc_args *a)
 	return 0;
 }
 
+/* The three calls of ABI 1.1 are kernel/control_info.c's. */
+static s64 hc_schedule_info(struct partition *p, const struct hc_args *a)
+{
+	return control_info_schedule(p, a->a0);
+}
+
+static s64 hc_api_config(struct partition *p, const struct hc_args *a)
+{
+	return control_info_api_config(p, a->a0);
+}
+
+static s64 hc_api_file(struct partition *p, const struct hc_args *a)
+{
+	return control_info_api_file(p, a->a0, a->a1, a->a2);
+}
+
 /* The calls, by number.  caps: what the caller must hold (CAP_*). */
 static const struct {
 	s64 (*fn)(struct partition *p, const struct hc_args *a);
@@ -244,6 +261,9 @@ static const struct {
 	[HC_PARTITION_STATS] = { hc_partition_stats, CAP_CONTROL },
 	[HC_CONSOLE_READ] = { hc_console_read, CAP_CONTROL },
 	[HC_PARTITION_CTL] = { hc_partition_ctl, CAP_CONTROL },
+	[HC_SCHEDULE_INFO] = { hc_schedule_info, CAP_CONTROL },
+	[HC_API_CONFIG] = { hc_api_config, CAP_CONTROL },
+	[HC_API_FILE] = { hc_api_file, CAP_CONTROL },
 };
 
 bool hypercall_needs(u64 nr, u32 *caps)

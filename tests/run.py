@@ -54,13 +54,24 @@ OK_RE = re.compile(r"^\[\s+OK\s+\] (\S+)")
 FAIL_RE = re.compile(r"^\[\s+FAILED\s+\] (\S+)$")
 
 
+PY_RE = re.compile(r"^(test\w+) \(.*\) \.\.\. (ok|FAIL|ERROR|skipped.*)$")
+
+
 def run_unit(binary, tally):
-    """Runs one cmocka binary and records each of its test functions."""
+    """Runs one cmocka binary, or one Python unittest file (*.py, verbose),
+    and records each of its test functions."""
     name = os.path.basename(binary)
-    proc = subprocess.run([binary], capture_output=True, text=True, timeout=300)
+    py = binary.endswith(".py")
+    proc = subprocess.run([sys.executable, binary] if py else [binary],
+                          capture_output=True, text=True, timeout=300)
     out = proc.stdout + proc.stderr
-    passed = [m.group(1) for m in map(OK_RE.match, out.splitlines()) if m]
-    failed = [m.group(1) for m in map(FAIL_RE.match, out.splitlines()) if m]
+    if py:
+        res = [m.groups() for m in map(PY_RE.match, out.splitlines()) if m]
+        passed = [t for t, r in res if r == "ok" or r.startswith("skipped")]
+        failed = [t for t, r in res if r in ("FAIL", "ERROR")]
+    else:
+        passed = [m.group(1) for m in map(OK_RE.match, out.splitlines()) if m]
+        failed = [m.group(1) for m in map(FAIL_RE.match, out.splitlines()) if m]
     for t in passed:
         tally.record(f"unit/{name}/{t}", True)
     for t in failed:

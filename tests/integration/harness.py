@@ -14,8 +14,8 @@ A run ends when the emulator exits (QEMU's isa-debug-exit: status is
 (code << 1) | 1), or when the case's end marker appears on the serial log
 (then the harness stops the emulator), or at the time bound (a failure).
 A case may also give the machine a NIC (nic_port: QEMU's user network with
-a host port on 127.0.0.1 forwarded to the guest's port 80; 0 picks a free
-port) and host-side steps (host_steps: called with that port and the serial
+a host port on 127.0.0.1 forwarded to the guest's port nic_guest_port, 80
+unless the case says otherwise; 0 picks a free port) and host-side steps (host_steps: called with that port and the serial
 log's path once the line host_steps_after appears, while the emulator runs;
 it returns [(check name, ok, detail)], reported like the expectations, and
 the run then ends as at an end marker).  nic adds the NIC without a host
@@ -66,6 +66,7 @@ class Case:
     omit_files: list = field(default_factory=list)  # named files left off the ESP
     slow: bool = False               # only in `make test-full`
     nic_port: int = None             # host port forwarded to the NIC's port 80; 0: any free one
+    nic_guest_port: int = 80         # the guest's port that nic_port forwards to (443: HTTPS)
     host_steps: object = None        # fn(port, serial) -> [(check name, ok, detail)]
     host_steps_after: str = None     # regex: run host_steps once a line matches
     nic: bool = False                # a NIC on QEMU's user network, no host port
@@ -74,7 +75,16 @@ class Case:
     bochs_cpus: int = 1              # "bochs-bios": CPUs of the machine (cpu: count=)
 
 
-config_files = mkiso.config_files  # the files a config names, in order
+def config_files(path):
+    """The files a config names (image =, initrd =, api_cert =, api_key =,
+    api_token =), in order."""
+    names = []
+    with open(path, errors="replace") as f:
+        for line in f:
+            m = re.match(r"\s*(image|initrd|api_cert|api_key|api_token)\s*=\s*([^\s#]+)", line)
+            if m:
+                names.append(m.group(2))
+    return names
 
 
 def build_iso(case, workdir, conf=None):
@@ -95,9 +105,15 @@ def build_esp(case, workdir, conf=None):
                 os.path.join(esp, "EFI", "BOOT", "BOOTX64.EFI"))
     conf = conf or os.path.join(ROOT, case.config)
     shutil.copy(conf, os.path.join(esp, "partita", "partita.conf"))
+    # A file is taken from the config's own folder (a prepared config's
+    # work folder), else from the build: guest images, then the management
+    # API's generated certificate, key and token (make: build/tls).
     for name in config_files(conf):
-        src = os.path.join(BUILD, "guests", name)
-        if name not in case.omit_files and os.path.exists(src):
+        for d in (os.path.dirname(conf), os.path.join(BUILD, "guests"), os.path.join(BUILD, "tls")):
+            src = os.path.join(d, name)
+            if os.path.isfile(src):
+                break
+        if name not in case.omit_files and os.path.isfile(src):
             shutil.copy(src, os.path.join(esp, "partita", name))
     return esp
 
@@ -174,7 +190,7 @@ def start_qemu(case, workdir, esp, serial, port=None):
         # The NIC (-nodefaults leaves out only the default one).  OVMF puts
         # its 64-bit BAR near the top of the physical address space (896
         # GiB with QEMU's 40 bits): the partition maps it there.
-        fwd = f",hostfwd=tcp:127.0.0.1:{port}-:80" if port is not None else ""
+        fwd = f",hostfwd=tcp:127.0.0.1:{port}-:{case.nic_guest_port}" if port is not None else ""
         cmd += ["-netdev", f"user,id=net0{fwd}",
                 "-device", "virtio-net-pci,netdev=net0,disable-legacy=on" + case.nic_args]
     # Later options override earlier ones (e.g. -machine pc, -m 1G).
