@@ -235,6 +235,46 @@ $(B)/guests/mbtest.elf: $(MBTEST_OBJS) guests/mbtest/mbtest.ld
 linux: $(B)/guests/vmlinuz $(B)/guests/initrd.gz
 mbtest: $(B)/guests/mbtest.elf
 
+# $(B)/guests/conformance.elf: the conformance kernel (guests/conformance),
+#   a Multiboot 1 kernel that switches to long mode itself: 64-bit code
+#   linked at 1 MiB, converted to ELF32 (what Multiboot 1 loaders, QEMU's
+#   -kernel among them, take).  It shares format.c and string.c with the
+#   paravirtual guests (their 64-bit objects).  $(B)/guests/conformance.mod
+#   is the module its configs give it (`initrd =`, QEMU's -initrd): a header
+#   line, then byte i = (i * 131 + 7) & 0xff, 8192 bytes.
+CONFORMANCE_CFLAGS := -std=gnu11 -O2 -g -ffreestanding -nostdlib -fno-pic -fno-pie \
+	-mno-red-zone -mgeneral-regs-only -fno-stack-protector -fno-common \
+	-fno-asynchronous-unwind-tables -Wall -Wextra -Werror -Wshadow -Wundef -I. -MMD -MP
+CONFORMANCE_OBJS := $(patsubst guests/conformance/%,$(B)/guests/conformance-obj/%.o,\
+	$(basename $(wildcard guests/conformance/*.c guests/conformance/*.S))) \
+	$(B)/guests/obj/kernel/lib/format.o $(B)/guests/obj/kernel/lib/string.o \
+	$(B)/guests/obj/kernel/lib/mem.o
+
+$(B)/guests/conformance-obj/%.o: guests/conformance/%.c | deps
+	@mkdir -p $(dir $@)
+	@echo "  CC      $< (conformance)"
+	$(Q)$(CC) $(CONFORMANCE_CFLAGS) -c $< -o $@
+
+$(B)/guests/conformance-obj/%.o: guests/conformance/%.S | deps
+	@mkdir -p $(dir $@)
+	@echo "  AS      $< (conformance)"
+	$(Q)$(CC) $(CONFORMANCE_CFLAGS) -c $< -o $@
+
+$(B)/guests/conformance.elf: $(CONFORMANCE_OBJS) guests/conformance/conformance.ld
+	@echo "  LD      $@"
+	$(Q)$(LD) -m elf_x86_64 -nostdlib -static -z max-page-size=4096 -z noexecstack \
+		--no-warn-rwx-segments -T guests/conformance/conformance.ld -o $@.64 $(CONFORMANCE_OBJS)
+	$(Q)$(OBJCOPY) -O elf32-i386 $@.64 $@
+
+$(B)/guests/conformance.mod:
+	@mkdir -p $(dir $@)
+	@echo "  GEN     $@"
+	$(Q)python3 -c 'import sys; h = b"CONFORMANCE-MODULE 8192 bytes\n".ljust(64, b"."); \
+		sys.stdout.buffer.write(h + bytes((i * 131 + 7) & 255 for i in range(64, 8192)))' > $@
+
+.PHONY: conformance
+conformance: $(B)/guests/conformance.elf $(B)/guests/conformance.mod
+
 # ------------------------------------------------------------------- bench --
 # `make bench`: the benchmark guests (guests/bench, guests/benchpeer) booted
 # under QEMU with -icount shift=0 (SVM) and in Bochs (VMX, instruction-counted
@@ -415,10 +455,10 @@ $(foreach t,$(UNIT_TESTS),$(eval $(call unit_rule,$(t))))
 unit-test: $(addprefix $(B)/unit/,$(UNIT_TESTS))
 	$(Q)python3 tests/run.py --unit $(addprefix $(B)/unit/,$(UNIT_TESTS))
 
-test: all linux mbtest $(B)/partita.img $(addprefix $(B)/unit/,$(UNIT_TESTS))
+test: all linux mbtest conformance $(B)/partita.img $(addprefix $(B)/unit/,$(UNIT_TESTS))
 	$(Q)python3 tests/run.py --unit $(addprefix $(B)/unit/,$(UNIT_TESTS)) --integration
 
-test-full: all linux mbtest $(B)/partita.img $(addprefix $(B)/unit/,$(UNIT_TESTS))
+test-full: all linux mbtest conformance $(B)/partita.img $(addprefix $(B)/unit/,$(UNIT_TESTS))
 	$(Q)python3 tests/run.py --unit $(addprefix $(B)/unit/,$(UNIT_TESTS)) --integration --full
 
 # The config parser under libFuzzer (clang), ASan and UBSan, for a minute.
