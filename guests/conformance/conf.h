@@ -156,6 +156,8 @@ bool wait_count(volatile u32 *counter, u32 want, u64 ns);
 
 /** True if the command line holds word. */
 bool cmdline_has(const char *word);
+/** The number after key (e.g. "period=") in the command line, or def. */
+u64 cmdline_u64(const char *key, u64 def);
 
 /* ---- Output. */
 int printf(const char *fmt, ...) __printf(1, 2);
@@ -189,6 +191,7 @@ SUBTESTS(tests_apic);
 SUBTESTS(tests_legacy);
 SUBTESTS(tests_debug);
 SUBTESTS(tests_x2apic);
+SUBTESTS(tests_cr8);
 SUBTESTS(tests_final);
 
 /* APIC helpers shared by the groups (t_apic.c). */

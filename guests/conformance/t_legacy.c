@@ -120,23 +120,39 @@ static void t_pit_channel2(void)
 
 /* Counter latch (command 00b) and read-back (11b): the count falls at
  * 1.193182 MHz, and the status byte shows the programmed mode. */
+/* Latches channel 0 and reads it; *tsc is the TSC at the latch, from
+ * reads just before and after that were close (not split by a window
+ * end). */
+static u16 pit_latch(u64 *tsc)
+{
+	u64 a = 0, b = 0;
+
+	for (int i = 0; i < 10; i++) {
+		a = rdtsc();
+		outb(0x43, 0x00);
+		b = rdtsc();
+		u16 c = inb(0x40);
+		c |= (u16)(inb(0x40) << 8);
+		if (tsc_to_us(b - a) < 200 || i == 9) {
+			*tsc = a + (b - a) / 2;
+			return c;
+		}
+	}
+	return 0;
+}
+
 static void t_pit_latch_readback(void)
 {
 	outb(0x43, 0x34); /* channel 0, mode 2 */
 	outb(0x40, 0xff);
 	outb(0x40, 0xff);
-	outb(0x43, 0x00);
-	u64 t0 = rdtsc();
-	u16 c0 = inb(0x40);
-	c0 |= (u16)(inb(0x40) << 8);
-	delay_ns(5000000);
-	outb(0x43, 0x00);
-	u64 t1 = rdtsc();
-	u16 c1 = inb(0x40);
-	c1 |= (u16)(inb(0x40) << 8);
+	u64 t0, t1;
+	u16 c0 = pit_latch(&t0);
+	delay_ns(25000000); /* 25 ms: across at least two ends of the window */
+	u16 c1 = pit_latch(&t1);
 	u64 want = (t1 - t0) * 1193182ULL / pf.tsc_hz, got = (u16)(c0 - c1);
-	check(got + got / 10 + 50 >= want && got <= want + want / 10 + 50,
-	      "count fell by %llu in %llu us, expected about %llu", (unsigned long long)got,
+	check(got + got / 50 + 20 >= want && got <= want + want / 50 + 20,
+	      "count fell by %llu in %llu us of the TSC, expected about %llu", (unsigned long long)got,
 	      (unsigned long long)tsc_to_us(t1 - t0), (unsigned long long)want);
 	outb(0x43, 0xe2); /* read-back: status only, channel 0 */
 	u8 st = inb(0x40);
@@ -203,7 +219,7 @@ static void t_uart_16550(void)
 		(void)inb(COM1);
 	outb(COM1, 'Z');
 	u32 i;
-	for (i = 0; i < 100000 && !(inb(COM1 + 5) & 1); i++)
+	for (i = 0; i < 1000 && !(inb(COM1 + 5) & 1); i++)
 		;
 	check(inb(COM1 + 5) & 1, "loopback: no data ready after writing THR");
 	check_eq("loopback: RBR", inb(COM1), 'Z');
@@ -260,7 +276,7 @@ static void t_ports_string_io(void)
 		(void)inb(COM1);
 	static const char q = 'Q';
 	asm volatile("outsb" : "=S"(rsi) : "S"(&q), "d"(COM1) : "memory");
-	for (int i = 0; i < 100000 && !(inb(COM1 + 5) & 1); i++)
+	for (int i = 0; i < 1000 && !(inb(COM1 + 5) & 1); i++)
 		;
 	u8 got = inb(COM1 + 5) & 1 ? inb(COM1) : 0;
 	outb(COM1 + 4, mcr);

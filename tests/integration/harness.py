@@ -5,6 +5,11 @@ A case names a config; the harness builds a private ESP folder for it
 config names that the build produced), boots it in QEMU (TCG, OVMF, SVM CPU)
 or Bochs (OVMF, Intel VMX CPU model), and reads the serial log.
 
+A case may instead boot a Multiboot kernel with no hypervisor at all
+(emulator "qemu-kernel": QEMU's -kernel, with the case's kernel, initrd and
+append from build/guests/), as the reference an hvm guest is compared
+with; its exit code is then the one it wrote to the debug-exit port.
+
 A run ends when the emulator exits (QEMU's isa-debug-exit: status is
 (code << 1) | 1), or when the case's end marker appears on the serial log
 (then the harness stops the emulator), or at the time bound (a failure).
@@ -39,11 +44,11 @@ DEFAULT_FORBID = [r"PANIC", r"\[hv\] exception", r"\[hv\] CPU exception"]
 @dataclass
 class Case:
     name: str
-    config: str                      # path relative to the repository
+    config: str                      # path relative to the repository (None: qemu-kernel)
     expect: list                     # [(check name, regex)], each must match a line
     exit_code: int = 0               # hypervisor's code; None: no exit expected
     end_marker: str = None           # regex: stop the emulator when it appears
-    emulator: str = "qemu"           # "qemu", "qemu-disk" or "bochs"
+    emulator: str = "qemu"           # "qemu", "qemu-disk", "bochs" or "qemu-kernel"
     qemu_args: list = field(default_factory=list)
     timeout: int = 60                # seconds, the whole run
     forbid: list = field(default_factory=lambda: list(DEFAULT_FORBID))
@@ -52,6 +57,10 @@ class Case:
     nic_port: int = None             # host port forwarded to the NIC's port 80; 0: any free one
     host_steps: object = None        # fn(port, serial) -> [(check name, ok, detail)]
     host_steps_after: str = None     # regex: run host_steps once a line matches
+    report: str = None               # regex: the last line it matches is shown with the result
+    kernel: str = None               # qemu-kernel: files in build/guests/, and -append
+    initrd: str = None
+    append: str = ""
 
 
 def config_files(path):
@@ -134,6 +143,26 @@ def stop(proc):
     proc.wait()
 
 
+def start_qemu_kernel(case, workdir, serial):
+    """QEMU with no firmware of ours and no hypervisor: -kernel boots the
+    Multiboot kernel directly (pc machine, qemu64; the case's qemu_args
+    come last and may override both)."""
+    cmd = ["qemu-system-x86_64", "-nodefaults", "-machine", "pc", "-m", "64M", "-accel", "tcg",
+           "-cpu", "qemu64,-svm", "-display", "none", "-serial", f"file:{serial}", "-no-reboot",
+           "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
+           "-kernel", os.path.join(BUILD, "guests", case.kernel)]
+    if case.initrd:
+        cmd += ["-initrd", os.path.join(BUILD, "guests", case.initrd)]
+    if case.append:
+        cmd += ["-append", case.append]
+    cmd += case.qemu_args
+    with open(os.path.join(workdir, "command"), "w") as f:
+        f.write(" ".join(cmd) + "\n")
+    return subprocess.Popen(cmd, cwd=workdir, stdout=subprocess.DEVNULL,
+                            stderr=open(os.path.join(workdir, "qemu.stderr"), "w"),
+                            start_new_session=True)
+
+
 def start_qemu(case, workdir, esp, serial, port=None):
     if case.emulator == "qemu-disk":
         drive = ["-drive", f"format=raw,file={os.path.join(BUILD, 'partita.img')},snapshot=on"]
@@ -199,13 +228,15 @@ def run_case(case):
     shutil.rmtree(workdir, ignore_errors=True)
     os.makedirs(workdir)
     serial = os.path.join(workdir, "serial.log")
-    esp = build_esp(case, workdir)
+    esp = build_esp(case, workdir) if case.config else None
 
     port = None
     if case.nic_port is not None:
         port = case.nic_port or free_port()
     if case.emulator == "bochs":
         proc = start_bochs(case, workdir, esp, serial)
+    elif case.emulator == "qemu-kernel":
+        proc = start_qemu_kernel(case, workdir, serial)
     else:
         proc = start_qemu(case, workdir, esp, serial, port)
     steps = []
@@ -228,6 +259,9 @@ def run_case(case):
     if forbidden:
         problems.append(f"forbidden line: {forbidden[0]!r}")
     codes = [int(m.group(1)) for m in map(RUN_ENDED.match, lines) if m]
+    if case.emulator == "qemu-kernel":
+        # No hypervisor to print "run ended": the kernel's own code.
+        codes = [status >> 1] if how == "exited" and status is not None and status & 1 else []
     if case.exit_code is None:
         if codes:
             problems.append(f"run ended with code {codes[0]}, expected it to keep running")
@@ -242,11 +276,14 @@ def run_case(case):
             problems.append("stopped at the end marker, expected an exit")
     results.append([f"{case.name}/clean end", not problems, "; ".join(problems)])
 
+    reported = [l for l in lines if case.report and re.search(case.report, l)]
+    if reported:
+        results[-1][2] = (results[-1][2] + " | " if results[-1][2] else "") + reported[-1]
     failed = [r for r in results if not r[1]]
     if failed:
         tail = "\n".join("    | " + l for l in lines[-25:])
         failed[-1][2] += f"\n    serial log kept: {serial}\n{tail}"
     else:
         shutil.rmtree(os.path.join(workdir, "esp"), ignore_errors=True)
-        results[-1][2] = f"({secs:.1f} s)"
+        results[-1][2] = f"({secs:.1f} s)" + (f" {reported[-1]}" if reported else "")
     return [(n, ok, d, False) for n, ok, d in results]
