@@ -171,6 +171,9 @@ GUEST_LIB_OBJS := guests/lib/start.o guests/lib/runtime.o guests/lib/ring.o \
 GUEST_LIB_OBJS := $(addprefix $(B)/guests/obj/,$(GUEST_LIB_OBJS))
 GUEST_NAMES := hello ticker spin attack control
 GUEST_NAMES += pingpong chanbench
+# Isolation and fuzzing (issue 10): isostate (CPU state across a switch),
+# conflood and logflood (time: console and log floods), tprattack (CR8).
+GUEST_NAMES += isostate
 GUEST_ELFS = $(foreach g,$(GUEST_NAMES),$(B)/guests/$(g).elf)
 
 $(B)/guests/obj/%.o: %.c | deps
