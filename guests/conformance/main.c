@@ -607,6 +607,10 @@ void conf_main(u32 magic, u32 info)
 		extern void isolation_main(void);
 		isolation_main();
 	}
+	if (cmdline_has("logflood")) {
+		extern void logflood_main(void);
+		logflood_main();
+	}
 	/* Not a sub-test: bytes a console must not pass to the operator's
 	 * terminal as they are (C1 controls raw and UTF-8-encoded, ESC, a
 	 * lone 0xff), between valid UTF-8; the integration case checks what

@@ -4,7 +4,8 @@
  * conformance kernel runs the isostate check instead of its sub-tests, and
  * adds the MSRs an unmodified guest writes directly and a paravirtual one
  * may not touch: the SYSCALL and SYSENTER MSRs, TSC_AUX (where CPUID
- * offers RDTSCP or RDPID), IA32_PAT and EFER.SCE.  It ends its partition
+ * offers RDTSCP or RDPID), IA32_PAT, EFER.SCE and XCR0 (7, set with XSETBV
+ * in each round).  It ends its partition
  * through the debug-exit port with 0 (nothing crossed) or 1.
  */
 #include "guests/conformance/conf.h"
@@ -13,7 +14,7 @@
 void isolation_main(void);
 
 enum { X_STAR, X_LSTAR, X_CSTAR, X_SFMASK, X_SYSENTER_CS, X_SYSENTER_ESP, X_SYSENTER_EIP,
-       X_TSC_AUX, X_PAT, X_EFER_SCE, X_COUNT };
+       X_TSC_AUX, X_PAT, X_EFER_SCE, X_XCR0, X_COUNT };
 
 static const struct {
 	u32 msr;
@@ -22,7 +23,7 @@ static const struct {
 	{ 0xc0000081, "STAR" },         { 0xc0000082, "LSTAR" },        { 0xc0000083, "CSTAR" },
 	{ 0xc0000084, "SFMASK" },       { 0x174, "SYSENTER_CS" },       { 0x175, "SYSENTER_ESP" },
 	{ 0x176, "SYSENTER_EIP" },      { 0xc0000103, "TSC_AUX" },      { 0x277, "IA32_PAT" },
-	{ 0xc0000080, "EFER.SCE" },
+	{ 0xc0000080, "EFER.SCE" },     { 0, "XCR0" },
 };
 static bool present[X_COUNT];
 
@@ -49,15 +50,25 @@ static u64 x_pattern(unsigned i, unsigned seed)
 	}
 	case X_EFER_SCE:
 		return seed & 1;
+	case X_XCR0:
+		return 7; /* x87, SSE, AVX: the same for both, a change is a loss */
 	default:
 		return v;
 	}
 }
 
+static u64 xgetbv0(void)
+{
+	u32 lo, hi;
+
+	asm volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+	return ((u64)hi << 32) | lo;
+}
+
 static void x_set(unsigned seed)
 {
 	for (unsigned i = 0; i < X_COUNT; i++) {
-		if (!present[i])
+		if (!present[i] || i == X_XCR0)
 			continue;
 		if (i == X_EFER_SCE) {
 			u64 efer;
@@ -67,11 +78,15 @@ static void x_set(unsigned seed)
 			wrmsr_safe(xmsr[i].msr, x_pattern(i, seed));
 		}
 	}
+	if (present[X_XCR0]) /* last: after the exits of the WRMSRs */
+		xsetbv_safe(0, 7);
 }
 
 static void x_get(u64 *out)
 {
-	for (unsigned i = 0; i < X_COUNT; i++) {
+	/* XCR0 first: the RDMSRs below are exits */
+	out[X_XCR0] = present[X_XCR0] ? xgetbv0() : 0;
+	for (unsigned i = 0; i < X_XCR0; i++) {
 		u64 v = 0;
 		if (present[i])
 			rdmsr_safe(xmsr[i].msr, &v);
@@ -88,9 +103,16 @@ void isolation_main(void)
 	unsigned other = (unsigned)cmdline_u64("other=", seed == 1 ? 2 : 1);
 	u64 switches = cmdline_u64("switches=", 0);
 
-	for (unsigned i = 0; i < X_COUNT; i++) {
+	for (unsigned i = 0; i < X_XCR0; i++) {
 		u64 v;
 		present[i] = rdmsr_safe(xmsr[i].msr, &v) < 0;
+	}
+	/* AVX on, where offered, so that the YMM upper halves are state too,
+	 * and XCR0 is an item (set in each round, after the exits). */
+	present[X_XCR0] = (pf.l1.c & (1u << 26)) && (pf.l1.c & (1u << 28));
+	if (present[X_XCR0]) {
+		write_cr4_safe(read_cr4() | (1u << 18) | (1u << 9) | (1u << 10));
+		xsetbv_safe(0, 7);
 	}
 	/* TSC_AUX only where CPUID offers it: else it is no state. */
 	present[X_TSC_AUX] &= (pf.e1.d & (1u << 27)) || (pf.l7.c & (1u << 22));
