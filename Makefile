@@ -173,7 +173,7 @@ GUEST_NAMES := hello ticker spin attack control
 GUEST_NAMES += pingpong chanbench
 # Isolation and fuzzing (issue 10): isostate (CPU state across a switch),
 # conflood and logflood (time: console and log floods), tprattack (CR8).
-GUEST_NAMES += isostate conflood logflood tprattack
+GUEST_NAMES += isostate conflood logflood tprattack insnfuzz hcfuzz
 GUEST_ELFS = $(foreach g,$(GUEST_NAMES),$(B)/guests/$(g).elf)
 
 $(B)/guests/obj/%.o: %.c | deps
