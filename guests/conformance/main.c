@@ -13,42 +13,59 @@
  * failures (at most 127) to the debug-exit port 0xf4.  An unexpected
  * exception ends only the sub-test it happened in.  The command line may
  * hold "only=a,b,..." or "skip=a,b,..." (sub-test names, or a prefix ending
- * in '*').
+ * in '*'), "verbose" (every failed check, not only the first), "timing"
+ * (each sub-test's time), "cr4-hidden" (see below).  Two other modes use
+ * the same kernel: "isolation seed=N ..." (t_iso.c, the hvm state-
+ * isolation pair) and "logflood" (t_flood.c).
  *
  * The reference is the same kernel booted by QEMU directly (`-kernel`, same
  * CPU model without svm): under Partita every sub-test must give what bare
  * QEMU gives, except where QEMU's own emulation is known to be wrong.  Those
- * exceptions are marked on the sub-tests (struct subtest, qemu_dev for
- * QEMU's device and MSR models, which only matter under bare QEMU, and
- * qemu_cpu for QEMU's CPU emulation, which also shows through a hypervisor
- * that passes the feature on).  Where one applies, a failure is printed as
- * "SKIP: name (known QEMU deviation: ...)".  The list, with the reasons
- * (QEMU 7.2, TCG, -cpu qemu64):
+ * exceptions are marked on the sub-tests (struct subtest: qemu_dev for
+ * QEMU's device and MSR models, which only matter under bare QEMU, since
+ * Partita intercepts and replaces them; qemu_cpu for QEMU's CPU emulation,
+ * which also shows through a hypervisor that passes the feature on).  Where
+ * one applies, a failure is printed as "SKIP: name (known QEMU deviation:
+ * ...)" and the failed check below it.  Seen with QEMU 7.2, TCG, -cpu
+ * qemu64,-svm,+xsave,+xsaveopt,+avx, each against the SDM:
  *
- *   msr-unknown-gp (dev)    TCG's RDMSR/WRMSR of an MSR it does not know
- *                           neither raise #GP (they read 0, drop the write).
- *   msr-misc-enable (dev)   TCG's IA32_MISC_ENABLE lacks the read-only "BTS
- *                           unavailable" and "PEBS unavailable" bits (11,
- *                           12) although CPUID shows no DS, and lets
- *                           software write them.
- *   msr-pat-invalid (cpu)   TCG's WRMSR to IA32_PAT accepts the reserved
- *                           memory types 2 and 3 (SDM 11.12.2: #GP).
- *   msr-canonical (cpu)     TCG's WRMSR accepts non-canonical addresses in
- *                           FS/GS/KERNEL_GS_BASE, LSTAR, CSTAR and
- *                           SYSENTER_ESP/EIP (SDM WRMSR: #GP).
- *   apic-esr-illegal-vector (dev)  QEMU's APIC does not record "send/receive
- *                           illegal vector" in the ESR.
- *   apic-base-reenable (dev)  QEMU's APIC cannot be enabled again once
- *                           IA32_APIC_BASE.EN was cleared (SDM 11.4.3 and
- *                           11.12.5 allow disabled -> xAPIC).
- *   x2apic-* (dev)          QEMU 7.2's TCG APIC has no x2APIC mode: CPUID
- *                           shows none and the sub-tests skip; under
- *                           Partita they run against the SDM.
- *   mmio-unknown-all-ones, mmio-straddle-ram-top, mmio-page-walk,
- *   mmio-idt-gate (dev)     QEMU reads unassigned physical memory as 0, a
- *                           PC (a bus master abort) as all-ones.
- * (The list is checked by the bare-QEMU case, tests/integration/
- * cases_conformance.py: every FAIL there fails it.)
+ *   msr-tsc-write (dev)      WRMSR to IA32_TIME_STAMP_COUNTER does not change
+ *                            what RDTSC or RDMSR return (SDM 18.17).
+ *   msr-misc-enable (dev)    IA32_MISC_ENABLE has its bit 0 but not the
+ *                            read-only BTS/PEBS-unavailable bits 11 and 12,
+ *                            although CPUID shows no DS, and a write changes
+ *                            them.
+ *   msr-reserved-bits (dev)  EFER drops reserved bits and SVME (SVM hidden),
+ *                            MTRRdefType takes the reserved type 2, and
+ *                            IA32_APIC_BASE ignores its reserved bits, all
+ *                            without #GP.
+ *   msr-read-only-write-only (dev)  WRMSR to MTRRcap and MCG_CAP succeeds.
+ *   msr-hidden-features (dev)  the MSRs of features CPUID hides (TSC_ADJUST,
+ *                            TSC_AUX, SPEC_CTRL, PRED_CMD, PKRS, the PMU's,
+ *                            VMX's, VM_HSAVE_PA, ...) read 0 without #GP.
+ *   msr-unknown-gp (dev)     MSR numbers that exist nowhere read 0 and take
+ *                            writes, without #GP.
+ *   msr-canonical (cpu)      WRMSR takes non-canonical addresses in FS/GS/
+ *                            KERNEL_GS_BASE, LSTAR and SYSENTER_ESP/EIP.
+ *   msr-pat-invalid (cpu)    WRMSR IA32_PAT takes the reserved types 2, 3, 8.
+ *   apic-esr-illegal-vector (dev)  a fixed IPI with vector 3 is delivered,
+ *                            and the ESR records no illegal vector.
+ *   apic-sw-disable (dev)    LVT masks can be cleared while the APIC is
+ *                            software-disabled (SDM 11.4.7.2: they stay set).
+ *   apic-base-reenable (dev) the APIC cannot be enabled again once
+ *                            IA32_APIC_BASE.EN was cleared.
+ *   idt-gate-error-code (cpu)  the #GP error code of a bad IDT gate in long
+ *                            mode is vector * 16 + 2, not vector * 8 + 2.
+ *   mmio-unknown-all-ones, mmio-straddle-ram-top, mmio-page-walk (dev)
+ *                            unassigned physical memory reads as 0; a PC's
+ *                            bus gives all-ones (master abort).
+ * Sub-tests that cannot run on QEMU's CPU at all skip there, with the reason:
+ * cr4-hidden-bits (MOV to CR4 with a bit QEMU treats as reserved hangs bare
+ * QEMU, and fails VMRUN below SVM; the hvm-conformance-invalid-state case
+ * runs it alone), and under bare QEMU x2apic-* and the TSC-deadline ones
+ * (qemu64 shows neither; Partita offers both).
+ * (The bare-QEMU case, tests/integration/cases_conformance.py, checks that
+ * no FAIL is left there.)
  */
 #include "guests/conformance/conf.h"
 #include "kernel/lib/format.h"
