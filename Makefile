@@ -59,6 +59,7 @@ CORE_OBJS := \
 	arch/x86/paging.o \
 	arch/x86/pagetable.o \
 	arch/x86/fpu.o \
+	arch/x86/vcpu_state.o \
 	arch/x86/svm/svm.o \
 	arch/x86/svm/svm_entry.o \
 	arch/x86/vmx/vmx.o \
@@ -426,7 +427,7 @@ HOST_CFLAGS := -std=gnu11 -g -O1 -DPARTITA_HOST -I. -Wall -Wextra -Werror \
 	-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 UNIT_TESTS := test_config test_format test_palloc test_pagetable test_loader test_schedule test_guest_mem
 UNIT_TESTS += test_decode test_vlapic test_vdev
-UNIT_TESTS += test_linux_boot test_acpi_tables test_multiboot
+UNIT_TESTS += test_linux_boot test_acpi_tables test_multiboot test_console
 
 UNIT_test_config_SRCS := kernel/config.c kernel/lib/string.c kernel/errno.c
 UNIT_test_format_SRCS := kernel/lib/format.c
@@ -445,6 +446,8 @@ UNIT_test_vdev_SRCS := kernel/hvm/hvm.c kernel/hvm/vlapic.c kernel/hvm/vpic.c ke
 
 # format.c is built under other names on the host, beside the C library's.
 UNIT_test_format_CFLAGS := -UPARTITA_HOST -Dvsnprintf=hv_vsnprintf -Dsnprintf=hv_snprintf
+UNIT_test_console_SRCS := kernel/console.c kernel/lib/format.c
+UNIT_test_console_CFLAGS := -Dvsnprintf=hv_vsnprintf -Dsnprintf=hv_snprintf
 
 define unit_rule
 $(B)/unit/$(1): tests/unit/$(1).c $(UNIT_$(1)_SRCS) | deps

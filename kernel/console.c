@@ -1,72 +1,300 @@
 /*
- * Partition consoles (see console.h).
+ * Consoles and the serial line they share (see console.h): line assembly,
+ * sanitising, output queues, rate-limited hypervisor lines, and draining
+ * under a deadline without ever waiting for the UART.
  */
 #include "kernel/console.h"
+#include "arch/x86/cpu.h"
+#include "kernel/lib/format.h"
 #include "kernel/lib/string.h"
-#include "kernel/log.h"
 
-#define CONSOLE_PREFIX_MAX 36 /* "[" name "] " and the line end */
+/* Rate limits of guest-triggered [hv] lines.  Faults come with restarts,
+ * which clear memory in the partition's own windows and so are slow
+ * anyway: more of them are shown. */
+static const struct {
+	u32 burst;
+	u64 refill_ns;
+} limit_rule[LOG_KIND_COUNT] = {
+	[LOG_KIND_OTHER] = { 16, 250000000ULL },
+	[LOG_KIND_LIFE] = { 32, 100000000ULL },
+	[LOG_KIND_UD] = { 8, 250000000ULL },
+	[LOG_KIND_IO] = { 40, 250000000ULL }, /* unknown ports are logged once each */
+	[LOG_KIND_MMIO] = { 40, 250000000ULL },
+	[LOG_KIND_MSR] = { 8, 250000000ULL },
+	[LOG_KIND_HLT] = { 4, 1000000000ULL },
+};
+
+static const struct console_sink *sink;
+/* The console whose line is on the wire (started, not yet ended), or NULL:
+ * only it may send until its line ends, so lines never interleave. */
+static const struct console *wire_owner;
+static bool sink_was_busy;
+/* What filling the sink once (up to its room) costs, in TSC cycles: the
+ * slowest fill seen, slowly forgotten.  A drain starts a fill only if it
+ * ends before the deadline. */
+static u64 fill_tsc;
+
+static void fill_measured(u64 took)
+{
+	fill_tsc = MAX(took, fill_tsc - fill_tsc / 64);
+}
+
+void console_set_sink(const struct console_sink *s)
+{
+	sink = s;
+}
 
 void console_init(struct console *c, const char *name)
 {
 	memset(c, 0, sizeof(*c));
 	c->name = name;
+	for (unsigned k = 0; k < LOG_KIND_COUNT; k++)
+		c->limits[k].tokens = limit_rule[k].burst;
 }
 
-void console_flush(struct console *c)
+u64 console_room(const struct console *c)
 {
-	if (!c->line_len)
-		return;
-	log_partition_line(c->name, c->line, c->line_len);
+	return CONSOLE_QUEUE - (c->queued - c->sent);
+}
+
+bool console_pending(const struct console *c)
+{
+	return c->queued != c->sent;
+}
+
+/* Appends n bytes (the caller checked the room), in at most two copies
+ * around the ring's end. */
+static void queue_bytes(struct console *c, const char *s, u64 n)
+{
+	u64 at = c->queued % CONSOLE_QUEUE;
+	u64 first = MIN(n, CONSOLE_QUEUE - at);
+
+	memcpy(c->queue + at, s, first);
+	memcpy(c->queue, s + first, n - first);
+	c->queued += n;
+}
+
+/* Length of the well-formed UTF-8 sequence at s[0..n), or 0 (RFC 3629 §4,
+ * the table of well-formed byte sequences). */
+static unsigned utf8_sequence(const u8 *s, u64 n)
+{
+	u8 b = s[0];
+	unsigned len;
+	u8 lo = 0x80, hi = 0xbf; /* the range of the second byte */
+
+	if (b >= 0xc2 && b <= 0xdf)
+		len = 2;
+	else if (b >= 0xe0 && b <= 0xef)
+		len = 3, lo = b == 0xe0 ? 0xa0 : 0x80, hi = b == 0xed ? 0x9f : 0xbf;
+	else if (b >= 0xf0 && b <= 0xf4)
+		len = 4, lo = b == 0xf0 ? 0x90 : 0x80, hi = b == 0xf4 ? 0x8f : 0xbf;
+	else
+		return 0;
+	if (n < len || s[1] < lo || s[1] > hi)
+		return 0;
+	for (unsigned i = 2; i < len; i++)
+		if (s[i] < 0x80 || s[i] > 0xbf)
+			return 0;
+	return len;
+}
+
+/* Rewrites a line in place: well-formed UTF-8 stays, except the C1 controls
+ * U+0080-U+009F (C2 80 - C2 9F), which terminals obey as controls; every
+ * byte of anything else becomes '?'.  Returns the new length. */
+static u32 sanitize_line(char *line, u32 len)
+{
+	u8 *s = (u8 *)line;
+	u32 out = 0;
+
+	for (u32 i = 0; i < len;) {
+		if (s[i] < 0x80) {
+			s[out++] = s[i++];
+			continue;
+		}
+		unsigned n = utf8_sequence(s + i, len - i);
+		if (n == 2 && s[i] == 0xc2 && s[i + 1] < 0xa0)
+			n = 0; /* C1 control */
+		if (n == 0) {
+			s[out++] = '?';
+			i++;
+			continue;
+		}
+		for (unsigned k = 0; k < n; k++)
+			s[out++] = s[i++];
+	}
+	return out;
+}
+
+/* Queues the assembled line as "[name] text\r\n". The caller checked room. */
+static void queue_line(struct console *c)
+{
+	u32 len = sanitize_line(c->line, c->line_len);
+
+	queue_bytes(c, "[", 1);
+	queue_bytes(c, c->name, strlen(c->name));
+	queue_bytes(c, "] ", 2);
+	queue_bytes(c, c->line, len);
+	queue_bytes(c, "\r\n", 2);
 	c->line_len = 0;
 }
 
-void console_write(struct console *c, const char *data, u64 len)
+u64 console_write(struct console *c, const char *data, u64 len, u64 deadline_tsc)
 {
-	for (u64 i = 0; i < len; i++) {
+	u64 i;
+
+	for (i = 0; i < len; i++) {
 		char ch = data[i];
+		bool ends = ch == '\n' || c->line_len + 1 == CONSOLE_LINE_MAX;
+		if (ends && console_room(c) < CONSOLE_LINE_WORST)
+			break;
 		if (ch == '\r')
-			continue; /* line ends are the serial port's business */
+			continue; /* line ends are the serial line's business */
 		if (ch != '\n' && ch != '\t' && ((unsigned char)ch < 0x20 || ch == 0x7f))
 			ch = '?';
 		c->tail[c->total % CONSOLE_TAIL] = ch;
 		c->total++;
-		if (ch == '\n') {
-			log_partition_line(c->name, c->line, c->line_len);
-			c->line_len = 0;
-			continue;
+		if (ch == '\n' || (c->line[c->line_len++] = ch, c->line_len == CONSOLE_LINE_MAX)) {
+			queue_line(c); /* an over-long line is cut, not lost */
+			if (rdtsc() >= deadline_tsc)
+				return i + 1;
 		}
-		if (c->line_len == CONSOLE_LINE_MAX)
-			console_flush(c); /* an over-long line is cut, not lost */
-		c->line[c->line_len++] = ch;
 	}
+	return i;
 }
 
-u64 console_fit(const struct console *c, const char *data, u64 len, u64 budget_tsc,
-		u64 tsc_per_byte)
+bool console_flush(struct console *c)
 {
-	u64 line = c->line_len, cost = 0, fits = 0;
+	if (!c->line_len)
+		return true;
+	if (console_room(c) < CONSOLE_LINE_WORST)
+		return false;
+	queue_line(c);
+	return true;
+}
 
-	for (u64 i = 0; i < len; i++) {
-		line++;
-		if (data[i] == '\n' || line >= CONSOLE_LINE_MAX) {
-			cost += (line + CONSOLE_PREFIX_MAX) * tsc_per_byte;
-			if (cost > budget_tsc)
-				return fits;
-			fits = i + 1;
-			line = 0;
+/* Refills the bucket for the time passed; true if a line may go out. */
+static bool limit_take(struct log_limit *l, enum log_kind kind, u64 now_ns)
+{
+	u64 refill = limit_rule[kind].refill_ns;
+
+	if (now_ns > l->refilled_ns) {
+		u64 add = (now_ns - l->refilled_ns) / refill;
+		if (add) {
+			l->tokens = (u32)MIN((u64)limit_rule[kind].burst, l->tokens + add);
+			l->refilled_ns += add * refill;
 		}
+	} else if (now_ns + refill < l->refilled_ns) {
+		l->refilled_ns = now_ns; /* the clock was reset (host tests) */
 	}
-	return len; /* the rest waits in the line buffer: no output yet */
+	if (!l->tokens)
+		return false;
+	l->tokens--;
+	return true;
+}
+
+void console_hv_suppress(struct console *c, enum log_kind kind)
+{
+	c->limits[kind < LOG_KIND_COUNT ? kind : LOG_KIND_OTHER].suppressed++;
+	c->suppressed_total++;
+}
+
+bool console_hv_admit(struct console *c, enum log_kind kind, u64 now_ns)
+{
+	if (kind >= LOG_KIND_COUNT)
+		kind = LOG_KIND_OTHER;
+	if (console_room(c) >= CONSOLE_LINE_WORST &&
+	    (c->unlimited || limit_take(&c->limits[kind], kind, now_ns)))
+		return true;
+	console_hv_suppress(c, kind);
+	return false;
+}
+
+bool console_hv_line(struct console *c, enum log_kind kind, const char *text, u64 len)
+{
+	if (kind >= LOG_KIND_COUNT)
+		kind = LOG_KIND_OTHER;
+	struct log_limit *l = &c->limits[kind];
+	char note[40];
+	int note_len = 0;
+
+	if (len > CONSOLE_LINE_MAX)
+		len = CONSOLE_LINE_MAX;
+	if (console_room(c) < CONSOLE_LINE_WORST) {
+		console_hv_suppress(c, kind);
+		return false;
+	}
+	if (l->suppressed) {
+		note_len = snprintf(note, sizeof(note), " (%u similar lines suppressed)",
+				    l->suppressed);
+		l->suppressed = 0;
+	}
+	queue_bytes(c, "[hv] ", 5);
+	queue_bytes(c, text, len);
+	queue_bytes(c, note, (u64)note_len);
+	queue_bytes(c, "\r\n", 2);
+	return true;
+}
+
+bool console_drain(struct console *c, u64 deadline_tsc)
+{
+	unsigned room;
+
+	sink_was_busy = false;
+	if (!sink)
+		return !console_pending(c);
+	while (console_pending(c)) {
+		if (wire_owner && wire_owner != c)
+			return false;
+		/* One FIFO's worth at a time: its cost is bounded by the
+		 * FIFO's depth, so the deadline is checked once per fill. */
+		u64 t0 = rdtsc();
+		if (t0 + fill_tsc >= deadline_tsc)
+			return false;
+		if (!(room = sink->room())) {
+			sink_was_busy = true;
+			return false;
+		}
+		for (; room && console_pending(c); room--) {
+			u8 b = (u8)c->queue[c->sent % CONSOLE_QUEUE];
+			sink->put(b);
+			c->sent++;
+			wire_owner = b == '\n' ? NULL : c;
+		}
+		fill_measured(rdtsc() - t0);
+	}
+	return true;
+}
+
+bool console_sink_busy(void)
+{
+	return sink_was_busy;
+}
+
+void console_drain_sync(struct console *c, unsigned (*wait_room)(void))
+{
+	if (!sink)
+		return;
+	while (console_pending(c)) {
+		unsigned room = wait_room();
+		u64 t0 = rdtsc();
+		for (; room && console_pending(c); room--) {
+			u8 b = (u8)c->queue[c->sent % CONSOLE_QUEUE];
+			sink->put(b);
+			c->sent++;
+			wire_owner = b == '\n' ? NULL : c;
+		}
+		fill_measured(rdtsc() - t0);
+	}
 }
 
 u64 console_read_tail(const struct console *c, char *buf, u64 len)
 {
 	u64 kept = MIN(c->total, (u64)CONSOLE_TAIL);
 	u64 n = MIN(len, kept);
-	u64 start = c->total - n;
+	u64 at = (c->total - n) % CONSOLE_TAIL;
+	u64 first = MIN(n, CONSOLE_TAIL - at);
 
-	for (u64 i = 0; i < n; i++)
-		buf[i] = c->tail[(start + i) % CONSOLE_TAIL];
+	memcpy(buf, c->tail + at, first);
+	memcpy(buf + first, c->tail, n - first);
 	return n;
 }

@@ -1,8 +1,29 @@
 /*
- * Partition consoles.  What a partition writes is cut into lines; each whole
- * line goes to the serial port as "[name] text", never interleaved with
- * another line.  The last CONSOLE_TAIL bytes are also kept for the control
- * hypercall that reads another partition's console.
+ * Consoles: the partitions' and the hypervisor's own, and the one serial line
+ * they share.
+ *
+ * What a partition writes is cut into lines; each whole line is queued in the
+ * partition's output queue as "[name] text\r\n".  Lines the hypervisor prints
+ * about a partition (a fault, an unknown port, a #UD it injected) go into the
+ * same queue as "[hv] ..." lines, rate-limited per partition and per kind,
+ * with a count of what was suppressed.  The hypervisor's own lines (boot,
+ * scheduler) have a queue of their own, the hv console.
+ *
+ * Temporal isolation (DESIGN.md): writing to a UART costs time, a lot of it
+ * at 115,200 baud (87 us a byte), so nothing is ever printed synchronously
+ * once partitions run.  A queue is drained only in its owner's time: in the
+ * owner's windows, or in idle time, never in another partition's window.
+ * Draining never waits for the UART: it fills the transmit FIFO while the
+ * UART says it has room and stops at a deadline, so its cost is bounded by
+ * the deadline, not by the line's length or the baud rate.  Lines are never
+ * interleaved on the serial line: once a line has started, only its queue
+ * may continue until the line ends.
+ *
+ * A full queue refuses bytes (the caller's write takes fewer bytes, or the
+ * virtual UART shows its transmitter busy); nothing is dropped silently.
+ *
+ * Locking (single CPU today): a queue has one writer (its partition's CPU)
+ * and its readers hold the serial line's lock (console.c).
  */
 #ifndef PARTITA_CONSOLE_H
 #define PARTITA_CONSOLE_H
@@ -11,37 +32,122 @@
 
 #define CONSOLE_LINE_MAX 200
 #define CONSOLE_TAIL 4096
+#define CONSOLE_QUEUE 16384 /* bytes of queued output lines per console */
+/* The most one completed line takes in a queue: "[" name "] ", the text,
+ * "\r\n", and a "(N suppressed)" note. */
+#define CONSOLE_LINE_WORST (CONSOLE_LINE_MAX + 64)
+
+/** What a guest-triggered hypervisor line is about, for rate limiting. */
+enum log_kind {
+	LOG_KIND_OTHER,      /* any line printed while handling its exits */
+	LOG_KIND_LIFE,       /* stopped, restarted, started: always printed */
+	LOG_KIND_UD,         /* #UD injected for a virtualization instruction */
+	LOG_KIND_IO,         /* unknown or unemulated ports */
+	LOG_KIND_MMIO,       /* unknown MMIO */
+	LOG_KIND_MSR,        /* MSR accesses answered with #GP */
+	LOG_KIND_HLT,        /* HLT with interrupts off */
+	LOG_KIND_COUNT
+};
+
+/* A token bucket per kind (console.c has the rates: a burst of lines at
+ * once, then a few a second); the rest are counted and the count is shown
+ * with the next line that is printed. */
+
+struct log_limit {
+	u64 refilled_ns;
+	u32 tokens;
+	u32 suppressed;
+};
 
 struct console {
 	const char *name;
+	/* The line being assembled (the partition's bytes, not yet a line). */
 	char line[CONSOLE_LINE_MAX];
 	u32 line_len;
-	char tail[CONSOLE_TAIL]; /* ring */
-	u64 total;               /* bytes ever written */
+	/* The last CONSOLE_TAIL bytes, for HC_CONSOLE_READ (a ring). */
+	char tail[CONSOLE_TAIL];
+	u64 total;
+	/* Queued output: whole lines, FIFO; head and tail count bytes ever
+	 * queued and sent (one writer, readers under the serial lock). */
+	char queue[CONSOLE_QUEUE];
+	u64 queued;
+	u64 sent;
+	u64 suppressed_total; /* guest-triggered [hv] lines not printed */
+	bool unlimited;       /* the hv console: its own lines are not limited */
+	struct log_limit limits[LOG_KIND_COUNT];
 };
+
+/**
+ * Where queued bytes go: the machine's UART, and later other sinks.  room()
+ * says how many bytes put() can take now without waiting (0: busy); it is
+ * never asked to wait.  Host tests plug in their own.
+ */
+struct console_sink {
+	unsigned (*room)(void);
+	void (*put)(u8 byte);
+};
+
+/** Sets the sink that console_drain feeds (the UART at boot). */
+void console_set_sink(const struct console_sink *sink);
 
 void console_init(struct console *c, const char *name);
 
-/** Takes bytes from a partition.  Control characters other than newline
- *  and tab are shown as '?', so a guest cannot drive the terminal; carriage
- *  returns are dropped. */
-void console_write(struct console *c, const char *data, u64 len);
+/** Bytes free in c's queue. */
+u64 console_room(const struct console *c);
+
+/** True if c has queued bytes not yet sent. */
+bool console_pending(const struct console *c);
 
 /**
- * How many of len bytes console_write can take with the lines they complete
- * printed within budget_tsc TSC cycles, at tsc_per_byte for each byte of a
- * line (0 if not even the first line fits).  Writing to the serial port
- * cannot be interrupted, so a partition must not start a line it cannot
- * finish in its window.
+ * Takes up to len bytes from a partition into its console.  Carriage
+ * returns are dropped; other control characters but tab become '?'; bytes
+ * 0x80-0xff go through only as well-formed UTF-8 that is not a C1 control
+ * (U+0080-U+009F), else '?', so a guest cannot drive the operator's
+ * terminal.  A line ends at '\n' or after CONSOLE_LINE_MAX bytes.  Stops
+ * before a byte that would complete a line for which the queue has no room,
+ * and after the first line completed at or past deadline_tsc (so the call
+ * costs a bounded time whatever len is); returns the number of bytes taken.
  */
-u64 console_fit(const struct console *c, const char *data, u64 len, u64 budget_tsc,
-		u64 tsc_per_byte);
+u64 console_write(struct console *c, const char *data, u64 len, u64 deadline_tsc);
 
-/** Sends an unfinished line (e.g. when its partition stops). */
-void console_flush(struct console *c);
+/** Queues an unfinished line (e.g. when its partition stops); false if the
+ *  queue has no room for it (it stays in the line buffer). */
+bool console_flush(struct console *c);
+
+/**
+ * Asks whether a "[hv]" line of kind about c's partition may be printed at
+ * time now_ns: the rate limit allows it and the queue has room.  If not, it
+ * is counted as suppressed.  Cheap: callers ask before formatting a line.
+ */
+bool console_hv_admit(struct console *c, enum log_kind kind, u64 now_ns);
+
+/** Counts a line of kind as suppressed without asking (its maker had no
+ *  time left to format it). */
+void console_hv_suppress(struct console *c, enum log_kind kind);
+
+/**
+ * Queues "[hv] text" in c's queue, with the count of the lines of kind
+ * suppressed since the last one ("(N similar lines suppressed)").  The
+ * caller was admitted (or c is unlimited); false if the queue is full.
+ */
+bool console_hv_line(struct console *c, enum log_kind kind, const char *text, u64 len);
+
+/**
+ * Feeds the sink from c's queue until the queue is empty, the sink is busy,
+ * another queue's line is still on the wire, or the TSC reaches deadline.
+ * Returns true if c's queue is empty afterwards.
+ */
+bool console_drain(struct console *c, u64 deadline_tsc);
+
+/** True if the sink was busy (no room) the last time a drain stopped. */
+bool console_sink_busy(void);
 
 /** Copies the last min(len, kept) bytes of the tail into buf, oldest first;
  *  returns the count. */
 u64 console_read_tail(const struct console *c, char *buf, u64 len);
+
+/** Sends everything c has queued, waiting for the sink as long as it takes
+ *  (only for the end of a run and for panics). */
+void console_drain_sync(struct console *c, unsigned (*wait_room)(void));
 
 #endif

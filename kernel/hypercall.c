@@ -20,8 +20,6 @@
 #define VECTOR_UD 6
 #define CONSOLE_WRITE_MAX 4096 /* bytes taken by one HC_CONSOLE_WRITE */
 
-static u64 console_tsc_per_byte; /* measured cost of HC_CONSOLE_WRITE */
-
 /* Returns a pointer to [gpa, gpa+len) of p's RAM, or NULL. */
 static void *guest_buffer(struct partition *p, u64 gpa, u64 len)
 {
@@ -30,6 +28,13 @@ static void *guest_buffer(struct partition *p, u64 gpa, u64 len)
 	return partition_gpa_ptr(p, gpa);
 }
 
+/*
+ * Takes what the partition's console queue has room for; the lines go out
+ * in its own windows (the scheduler sends them before it re-enters the
+ * partition) or in idle time, never in another's.  A full queue takes nothing:
+ * -E_AGAIN, and the partition gives up the rest of its window.  The cost of
+ * the call is bounded by CONSOLE_WRITE_MAX bytes copied, not by the UART.
+ */
 static s64 hc_console_write(struct partition *p, u64 buf, u64 len)
 {
 	u64 n = MIN(len, (u64)CONSOLE_WRITE_MAX);
@@ -37,35 +42,13 @@ static s64 hc_console_write(struct partition *p, u64 buf, u64 len)
 
 	if (!data)
 		return -E_FAULT;
-	/* Printing cannot be interrupted: take only the lines that can be
-	 * printed before this window ends; the guest sends the rest in its
-	 * next window (E_AGAIN: it gives up the rest of this one). */
-	u64 now = clock_now_ns(), end = sched_window_end();
-	/* The cost of a byte is measured on this very call (all of it:
-	 * copying, the line buffer, the UART); twice the average is taken, as
-	 * the exit back to the scheduler comes on top. */
-	u64 budget = end > now ? clock_ns_to_tsc(end - now) : 0;
-	u64 per_byte = 2 * (console_tsc_per_byte ? console_tsc_per_byte : log_tsc_per_byte());
-	u64 fits = console_fit(&p->console, data, n, budget, per_byte);
-	if (fits == 0 && n && !p->console_deferred) {
-		p->console_deferred = true;
+	u64 taken = console_write(&p->console, data, n, sched_exit_budget_tsc());
+	p->stats.console_bytes += taken;
+	if (n && !taken) {
 		p->yielded = true;
 		return -E_AGAIN;
 	}
-	/* Deferred once already: a line that does not fit even in a fresh
-	 * window is printed anyway, rather than never. */
-	if (fits == 0)
-		fits = console_fit(&p->console, data, n, ~0ULL, 0);
-	p->console_deferred = false;
-	n = fits;
-	u64 t0 = rdtsc();
-	console_write(&p->console, data, n);
-	if (n >= 16) {
-		u64 b = (rdtsc() - t0) / n;
-		console_tsc_per_byte = console_tsc_per_byte ? (7 * console_tsc_per_byte + b) / 8 : b;
-	}
-	p->stats.console_bytes += n;
-	return (s64)n;
+	return (s64)taken;
 }
 
 static s64 hc_wait(struct partition *p, u64 deadline)

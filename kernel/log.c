@@ -3,23 +3,46 @@
  * hv_stop() for an orderly end (with an exit code for the emulator's
  * debug-exit device) and panic() for a broken hypervisor invariant.
  *
- * Lines are formatted into a buffer first and written under one lock, so a
- * line is never interleaved with another CPU's or an interrupt's output.
+ * Every line is queued in a console (kernel/console.h) and never printed in
+ * another partition's time:
+ *   - before partitions run (boot), lines are queued in the hv console and
+ *     sent at once, waiting for the UART;
+ *   - while a partition's exit is handled (log_set_context), lines are about
+ *     that partition: they go into its own queue, rate-limited per kind, and
+ *     cost only its own time;
+ *   - otherwise (the scheduler's own lines) they go into the hv console's
+ *     queue, which the scheduler drains (log_drain_hv);
+ *   - at the end of a run and on a panic or CPU exception, everything queued
+ *     is sent synchronously, then the last lines.
+ * One lock covers the queues' readers and the serial line, so a line is
+ * never interleaved with another CPU's or an interrupt's output.
  */
 #include "kernel/log.h"
+#include "arch/x86/clock.h"
 #include "arch/x86/cpu.h"
 #include "drivers/uart16550.h"
+#include "kernel/console.h"
 #include "kernel/lib/format.h"
 #include "kernel/lib/string.h"
 
 #include <stdarg.h>
 
 #define LOG_LINE_MAX 256
+#define LOG_CONSOLES_MAX 40
 
 static volatile int log_lock_word;
-static u64 line_tsc_per_byte; /* what a byte of a line costs on the UART */
 static volatile bool log_lock_broken;
 static int debug_exit_port = -1;
+static bool log_queued_mode;          /* partitions run: never wait */
+static struct console hv_console;
+static struct console *log_context;   /* the partition whose exit runs */
+static u64 log_context_deadline;      /* TSC: its window's end */
+static u64 line_tsc;                  /* what formatting a line costs */
+static struct console *consoles[LOG_CONSOLES_MAX];
+static unsigned console_count;
+static unsigned drain_next;           /* round robin of idle draining */
+
+static const struct console_sink uart_sink = { uart_tx_room, uart_tx_put };
 
 /* Interrupts are disabled while the lock is held: an interrupt handler that
  * logs must not spin on a lock its own CPU holds. */
@@ -40,34 +63,94 @@ static void log_unlock(u64 flags)
 		irq_enable();
 }
 
-/* Keeps a running average of the cost of a byte, from every line printed
- * (the boot's own lines give a first estimate before partitions run). */
-static void measure_line(u64 t0, size_t bytes)
+void log_init(void)
 {
-	u64 per_byte = (rdtsc() - t0) / (bytes ? bytes : 1);
-
-	line_tsc_per_byte = line_tsc_per_byte ? (7 * line_tsc_per_byte + per_byte) / 8 : per_byte;
+	console_init(&hv_console, "hv");
+	hv_console.unlimited = true;
+	console_set_sink(&uart_sink);
+	consoles[console_count++] = &hv_console;
 }
 
-static void log_vwrite(const char *prefix, const char *fmt, va_list ap, bool newline)
+void log_register_console(struct console *c)
+{
+	u64 flags = log_lock();
+
+	for (unsigned i = 0; i < console_count; i++)
+		if (consoles[i] == c)
+			goto out;
+	if (console_count < LOG_CONSOLES_MAX)
+		consoles[console_count++] = c;
+out:
+	log_unlock(flags);
+}
+
+void log_set_queued(bool queued)
+{
+	log_queued_mode = queued;
+}
+
+struct console *log_set_context(struct console *c, u64 deadline_tsc)
+{
+	struct console *old = log_context;
+
+	log_context = c;
+	log_context_deadline = deadline_tsc;
+	return old;
+}
+
+static void drain_all_sync(void)
+{
+	for (unsigned i = 0; i < console_count; i++) {
+		console_flush(consoles[i]);
+		console_drain_sync(consoles[i], uart_tx_wait_room);
+	}
+}
+
+static u64 format_line(char *buf, const char *fmt, va_list ap)
+{
+	int n = vsnprintf(buf, LOG_LINE_MAX, fmt, ap);
+
+	if (n >= LOG_LINE_MAX) {
+		memcpy(buf + LOG_LINE_MAX - 4, "...", 4); /* say so, not lose it */
+		n = LOG_LINE_MAX - 1;
+	}
+	return n < 0 ? 0 : (u64)n;
+}
+
+static bool log_vline(enum log_kind kind, const char *fmt, va_list ap)
 {
 	char buf[LOG_LINE_MAX];
-	size_t plen = strlcpy(buf, prefix, sizeof(buf));
-	int n = vsnprintf(buf + plen, sizeof(buf) - plen, fmt, ap);
-	size_t len = plen + (size_t)n;
+	bool queued;
 
-	if (len > sizeof(buf) - 2) {
-		/* Truncated: say so rather than lose the end silently. */
-		len = sizeof(buf) - 2;
-		memcpy(buf + len - 3, "...", 3);
-	}
-	if (newline)
-		buf[len++] = '\n';
 	u64 flags = log_lock();
+	if (log_lock_broken || !log_queued_mode) {
+		/* Boot, the end of a run, a fatal error: print now, in order. */
+		drain_all_sync();
+		u64 len = format_line(buf, fmt, ap);
+		queued = console_hv_line(&hv_console, kind, buf, len);
+		console_drain_sync(&hv_console, uart_tx_wait_room);
+		log_unlock(flags);
+		return queued;
+	}
+	struct console *c = log_context ? log_context : &hv_console;
 	u64 t0 = rdtsc();
-	uart_write(buf, len);
-	measure_line(t0, len);
+	/* A line about a partition costs that partition's time: not when its
+	 * window ends before the line could be made (it is counted as
+	 * suppressed instead), and not beyond its rate limit.  Faults are
+	 * always printed: they end the partition's run. */
+	if (log_context && kind != LOG_KIND_LIFE && t0 + 2 * line_tsc >= log_context_deadline) {
+		console_hv_suppress(c, kind);
+		queued = false;
+	} else if (!console_hv_admit(c, kind, clock_now_ns())) {
+		queued = false;
+	} else {
+		u64 len = format_line(buf, fmt, ap);
+		queued = console_hv_line(c, kind, buf, len);
+		u64 took = rdtsc() - t0;
+		line_tsc = line_tsc ? (7 * line_tsc + took) / 8 : took;
+	}
 	log_unlock(flags);
+	return queued;
 }
 
 void log_line(const char *fmt, ...)
@@ -75,37 +158,64 @@ void log_line(const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	log_vwrite("[hv] ", fmt, ap, true);
+	log_vline(LOG_KIND_OTHER, fmt, ap);
 	va_end(ap);
 }
 
-void log_partition_line(const char *name, const char *text, size_t len)
-{
-	size_t name_len = strlen(name);
-	u64 flags = log_lock();
-	u64 t0 = rdtsc();
-
-	uart_putc('[');
-	uart_write(name, name_len);
-	uart_write("] ", 2);
-	uart_write(text, len);
-	uart_putc('\n');
-	measure_line(t0, name_len + len + 4);
-	log_unlock(flags);
-}
-
-u64 log_tsc_per_byte(void)
-{
-	return line_tsc_per_byte;
-}
-
-void log_raw(const char *fmt, ...)
+bool log_guest(enum log_kind kind, const char *fmt, ...)
 {
 	va_list ap;
 
 	va_start(ap, fmt);
-	log_vwrite("", fmt, ap, false);
+	bool queued = log_vline(kind, fmt, ap);
 	va_end(ap);
+	return queued;
+}
+
+bool log_drain(struct console *c, u64 deadline_tsc)
+{
+	/* Most of the time there is nothing to send: no lock for that. */
+	if (!console_pending(c))
+		return true;
+	u64 flags = log_lock();
+	bool empty = console_drain(c, deadline_tsc);
+
+	log_unlock(flags);
+	return empty;
+}
+
+bool log_drain_hv(u64 deadline_tsc)
+{
+	return log_drain(&hv_console, deadline_tsc);
+}
+
+bool log_drain_any(u64 deadline_tsc)
+{
+	bool all_empty = true;
+
+	for (unsigned k = 0; k < console_count && all_empty; k++)
+		all_empty = !console_pending(consoles[k]);
+	if (all_empty)
+		return true;
+	u64 flags = log_lock();
+
+	/* A line on the wire first: nobody else may send until it ends. */
+	for (unsigned k = 0; k < console_count; k++) {
+		struct console *c = consoles[(drain_next + k) % console_count];
+		if (!console_drain(c, deadline_tsc)) {
+			all_empty = false;
+			if (console_sink_busy() || rdtsc() >= deadline_tsc)
+				break;
+		}
+	}
+	drain_next = (drain_next + 1) % (console_count ? console_count : 1);
+	log_unlock(flags);
+	return all_empty;
+}
+
+bool log_sink_busy(void)
+{
+	return console_sink_busy();
 }
 
 void log_break_lock(void)
@@ -140,6 +250,9 @@ void hv_stop(int code, const char *why)
 {
 	int port = debug_exit_port;
 
+	/* The end of the run: what is queued goes out first, in order. */
+	log_context = NULL;
+	log_queued_mode = false;
 	log_line("run ended: code %d (%s)", code, why);
 	if (port < 0 && running_under_qemu())
 		port = 0xf4;
@@ -154,10 +267,13 @@ void hv_stop(int code, const char *why)
 void panic(const char *fmt, ...)
 {
 	va_list ap;
+	char buf[LOG_LINE_MAX];
 
 	log_break_lock();
+	log_context = NULL;
 	va_start(ap, fmt);
-	log_vwrite("[hv] PANIC: ", fmt, ap, true);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
+	log_line("PANIC: %s", buf);
 	hv_stop(HV_EXIT_PANIC, "panic");
 }

@@ -6,21 +6,45 @@
 #ifndef PARTITA_LOG_H
 #define PARTITA_LOG_H
 
+#include "kernel/console.h"
 #include "kernel/types.h"
 
 /** Prints one "[hv] ..." line. */
 void log_line(const char *fmt, ...) __printf(1, 2);
 
-/** Prints "[name] text" as one line (text has no newline). */
-void log_partition_line(const char *name, const char *text, size_t len);
+/** Sets up the hv console and the serial sink; the first call of the core,
+ *  after uart_init. */
+void log_init(void);
 
-/** About how many TSC cycles printing a byte of a line takes on the
- *  serial port (a running average of the lines printed so far). */
-u64 log_tsc_per_byte(void);
+/** Adds a partition's console to those log_drain_any and the end of a run
+ *  drain (idempotent). */
+void log_register_console(struct console *c);
 
-/** Prints raw text (no prefix), for multi-part lines built by one caller and
- *  for the exception dump.  Prefer log_line(). */
-void log_raw(const char *fmt, ...) __printf(1, 2);
+/** Switches from printing at once (boot) to queueing (partitions run). */
+void log_set_queued(bool queued);
+
+/** Makes c the console that log lines go to while a partition's exit is
+ *  handled (NULL: the hv console), until deadline_tsc (its window's end:
+ *  a line that could not be made before it is counted, not made); returns
+ *  the previous console. */
+struct console *log_set_context(struct console *c, u64 deadline_tsc);
+
+/** Prints a guest-triggered line, rate-limited per kind in the console of
+ *  the current context (log_line's lines count as LOG_KIND_OTHER).  Returns
+ *  true if the line was queued, false if it was counted as suppressed. */
+bool log_guest(enum log_kind kind, const char *fmt, ...) __printf(2, 3);
+
+/** Drains c's queue to the UART until deadline (TSC); true if empty. */
+bool log_drain(struct console *c, u64 deadline_tsc);
+
+/** Drains the hv console's queue; true if empty. */
+bool log_drain_hv(u64 deadline_tsc);
+
+/** Drains every queue, round robin (idle time); true if all are empty. */
+bool log_drain_any(u64 deadline_tsc);
+
+/** True if the last drain stopped because the UART was busy. */
+bool log_sink_busy(void);
 
 /**
  * Stops the machine on a broken hypervisor invariant: prints "[hv] PANIC:

@@ -226,8 +226,12 @@ void core_main(u64 boot_info_phys)
 	const struct boot_info *bi;
 	u64 tsc_start = rdtsc();
 
-	uart_init();
+	bool uart = uart_init();
+	log_init();
 	log_line("Partita %s, x86-64 microhypervisor", PARTITA_VERSION);
+	if (!uart)
+		log_line("serial: no 16550 UART at %#x (its scratch register does not answer)",
+			 UART_COM1);
 	gdt_init();
 	traps_init();
 

@@ -9,6 +9,7 @@
 #include "drivers/pci.h"
 #include "kernel/channel.h"
 #include "arch/x86/fpu.h"
+#include "arch/x86/vcpu_state.h"
 #include "kernel/guest_mem.h"
 #include "kernel/hvm/platform.h"
 #include "kernel/lib/format.h"
@@ -179,7 +180,7 @@ int partition_start(struct partition *p)
 	p->vcpu.regs.rsp = p->ram_size;
 	p->vcpu.regs.rdi = PV_START_INFO_GPA;
 	p->vcpu.regs.cr3 = PV_PAGE_TABLE_GPA;
-	fpu_state_reset(p->vcpu.fpu);
+	vcpu_state_reset(&p->vcpu.lazy);
 
 started:
 	p->state = PARTITA_STATE_RUNNING;
@@ -200,7 +201,7 @@ void partition_stop(struct partition *p, enum partita_state state, const char *r
 	p->restart_pending = false;
 	p->state = state;
 	strlcpy(p->stop_reason, reason, sizeof(p->stop_reason));
-	log_line("partition %s stopped: %s", p->cfg->name, reason);
+	log_guest(LOG_KIND_LIFE, "partition %s stopped: %s", p->cfg->name, reason);
 }
 
 void partition_fault(struct partition *p, const char *fmt, ...)
@@ -215,7 +216,8 @@ void partition_fault(struct partition *p, const char *fmt, ...)
 	if (p->cfg->on_fault == FAULT_RESTART) {
 		p->restarts++;
 		partition_request_start(p, NULL);
-		log_line("partition %s restarted (restart %u)", p->cfg->name, p->restarts);
+		log_guest(LOG_KIND_LIFE, "partition %s restarted (restart %u)", p->cfg->name,
+			  p->restarts);
 	}
 }
 
@@ -299,6 +301,7 @@ static int partition_create(struct partition *p, const struct config_partition *
 	p->state = PARTITA_STATE_STOPPED;
 	p->exit_code = -1;
 	console_init(&p->console, c->name);
+	log_register_console(&p->console);
 	if (c->kind == PARTITION_HVM)
 		return hvm_partition_create(p, bi);
 	if (c->memory < PV_MIN_MEMORY || c->memory > PV_MAX_MEMORY) {
@@ -328,7 +331,7 @@ static int partition_create(struct partition *p, const struct config_partition *
 	if ((err = page_alloc(ALIGN_UP(sizeof(struct fpu_state), PAGE_SIZE) >> PAGE_SHIFT, 1,
 			      &fpu_pages)))
 		return err;
-	p->vcpu.fpu = phys_to_virt(fpu_pages);
+	p->vcpu.lazy.fpu = phys_to_virt(fpu_pages);
 	if ((err = page_alloc(1, 1, &p->start_info)) || (err = slat_init(&p->slat)) ||
 	    (err = slat_map(&p->slat, gpa(PV_START_INFO_GPA), p->start_info, PAGE_SIZE, SLAT_R)) ||
 	    (err = slat_map(&p->slat, gpa(PV_RAM_START), hpa(p->ram.v + PV_RAM_START),

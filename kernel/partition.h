@@ -63,7 +63,6 @@ struct partition {
 	u64 wait_deadline;   /* ns since boot, 0: none */
 	u32 pending_events;
 	bool halt_reported;
-	bool console_deferred; /* its last console write waited for a window */
 	bool restart_pending; /* start it at the beginning of its next window */
 	const char *start_requester; /* the partition that asked, or NULL */
 	u64 cleared;          /* bytes of RAM cleared for the pending start */
@@ -81,6 +80,8 @@ struct partition {
 
 	struct partita_partition_stats stats; /* cpu_time_ns: see cpu_tsc */
 	u64 cpu_tsc;      /* TSC cycles it ran, as counted by the scheduler */
+	u64 exit_max_tsc;   /* its slowest exit handler in this window */
+	u64 exit_guard_tsc; /* the same over past windows, decaying (sched.c) */
 	struct console console;
 };
 

@@ -21,8 +21,14 @@ u64 sched_epoch_ns(void);
  *  more, or when the config's end_on_exit partition exits. */
 void sched_run(void) __noreturn;
 
-/** The end (ns) of the window the running partition is in. */
-u64 sched_window_end(void);
+/**
+ * The TSC until which an exit handler of the running partition may do work
+ * whose amount the guest chooses (copying its console bytes): EXIT_BUDGET_NS
+ * from now, or the end of its run if that is sooner.  Such a handler stops
+ * there and reports how much it did, so no exit costs more than about that.
+ */
+u64 sched_exit_budget_tsc(void);
+#define EXIT_BUDGET_NS 10000ULL
 
 struct partition;
 /** Ends the run if p is the config's end_on_exit partition (p exited). */

@@ -18,6 +18,7 @@
 
 #include "arch/x86/guest_regs.h"
 #include "arch/x86/pagetable.h"
+#include "arch/x86/vcpu_state.h"
 #include "kernel/types.h"
 
 struct partition;
@@ -86,6 +87,7 @@ enum vm_exit_reason {
 	VMEXIT_EXCEPTION,  /* an intercepted guest exception: exit.exception */
 	VMEXIT_INVALID,    /* entry failed or the guest state is invalid */
 	VMEXIT_XSETBV,     /* ECX = XCR index, EDX:EAX = value */
+	VMEXIT_RDPMC,      /* ECX = counter index */
 	VMEXIT_OTHER,      /* anything else: exit.raw names it */
 };
 
@@ -137,12 +139,12 @@ struct vcpu_boot_segments {
 	u16 ds;  /* data selector for DS, ES, SS, FS, GS */
 };
 
-struct fpu_state;
-
 struct vcpu {
 	struct guest_regs regs;
 	struct partition *partition;
-	struct fpu_state *fpu;  /* its FPU/SSE/AVX registers while not loaded */
+	/* FPU/SSE/AVX, DR0-DR3, TSC_AUX: switched lazily, by generic code,
+	 * when another vCPU runs on the CPU (arch/x86/vcpu_state.h). */
+	struct vcpu_lazy_state lazy;
 	struct vcpu_boot_segments boot_segments;
 	bool hvm;               /* unmodified guest: the platform's MSR policy */
 	void *arch;       /* the back end's state (VMCB or VMCS, ...) */

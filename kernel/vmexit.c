@@ -94,10 +94,34 @@ static void handle_hlt(struct partition *p, const struct vm_exit *e)
 	 * here it still keeps only its own windows. */
 	if (!(r->rflags & (1u << 9)) && !p->halt_reported) {
 		p->halt_reported = true;
-		log_line("partition %s: HLT with interrupts off at %#llx; it keeps only its own windows",
+		log_guest(LOG_KIND_HLT, "partition %s: HLT with interrupts off at %#llx; it keeps only its own windows",
 			 p->cfg->name, (unsigned long long)(r->rip - e->insn_len));
 	}
 	p->yielded = true;
+}
+
+/*
+ * RDPMC.  Performance counters count for the whole machine, so a guest
+ * reading them would see the others' activity: the platform shows counters
+ * that never count.  AMD's four legacy counters (PerfCtr0-3, which no CPUID
+ * bit announces: AMD APM Vol. 2 §13.2) read 0; any other index, and every
+ * index on Intel, where CPUID leaf 0xA offers no counters, raises #GP, as
+ * RDPMC does for a counter that does not exist (SDM Vol. 2B "RDPMC").
+ */
+void vmexit_rdpmc(struct partition *p, const struct vm_exit *e)
+{
+	struct guest_regs *r = &p->vcpu.regs;
+	static int amd = -1;
+
+	if (amd < 0)
+		amd = cpuid(0, 0).ebx == 0x68747541; /* "Auth"enticAMD */
+	if (!amd || (u32)r->rcx > 3) {
+		virt->inject(&p->vcpu, EVENT_EXCEPTION, 13, true, 0);
+		return;
+	}
+	r->rax = 0;
+	r->rdx = 0;
+	r->rip += e->insn_len;
 }
 
 static void handle_npf(struct partition *p, const struct vm_exit *e)
@@ -169,7 +193,7 @@ void vmexit_handle(struct partition *p, struct vm_exit *e)
 		break;
 	case VMEXIT_VIRT_INSN:
 		/* The guest sees no SVM/VMX: the instruction is undefined. */
-		log_line("partition %s: virtualization instruction at %#llx (exit %#llx): #UD injected",
+		log_guest(LOG_KIND_UD, "partition %s: virtualization instruction at %#llx (exit %#llx): #UD injected",
 			 p->cfg->name, (unsigned long long)r->rip, (unsigned long long)e->raw);
 		virt->inject(&p->vcpu, EVENT_EXCEPTION, VECTOR_UD, false, 0);
 		break;
@@ -182,6 +206,9 @@ void vmexit_handle(struct partition *p, struct vm_exit *e)
 		break;
 	case VMEXIT_XSETBV:
 		partition_fault(p, "XSETBV is not allowed");
+		break;
+	case VMEXIT_RDPMC:
+		vmexit_rdpmc(p, e);
 		break;
 	case VMEXIT_INVALID:
 		partition_fault(p, "invalid guest state (exit %#llx, %#llx) at rip %#llx",

@@ -17,6 +17,9 @@ void vmexit_handle(struct partition *p, struct vm_exit *exit);
  *  injects #UD for a call from user mode. */
 void hypercall_handle(struct partition *p, const struct vm_exit *exit);
 
+/** RDPMC: counters that never count, or #GP (see vmexit.c). */
+void vmexit_rdpmc(struct partition *p, const struct vm_exit *e);
+
 /** Emulates CPUID for a partition: the host's values, filtered, plus the
  *  hypervisor leaves of kernel/abi/partita.h. */
 void cpuid_emulate(const struct partition *p, u32 leaf, u32 subleaf, u32 out[4]);

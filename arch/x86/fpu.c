@@ -24,6 +24,13 @@ u64 fpu_xcr0_supported(void)
 	return fpu_has_xsave ? host_xcr0 : 0;
 }
 
+bool fpu_xcr0_valid(u64 v)
+{
+	u64 ok = fpu_xcr0_supported();
+
+	return ok && !(v & ~ok) && (v & 1) && (!(v & 4) || (v & 2));
+}
+
 u64 fpu_host_xcr0(void)
 {
 	return host_xcr0;

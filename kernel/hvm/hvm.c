@@ -25,26 +25,33 @@ void hvm_reset(struct hvm *h, const struct hvm_setup *s)
 	vcmos_reset(&h->cmos, s->wall_epoch);
 }
 
-/* True the first time key is seen (up to HVM_UNKNOWN_LOG_MAX keys). */
-static bool first_sighting(struct hvm *h, u32 key)
+/* True if key was not logged yet and may be (up to HVM_UNKNOWN_LOG_MAX). */
+static bool not_yet_logged(const struct hvm *h, u32 key)
 {
 	for (unsigned i = 0; i < h->unknown_count; i++)
 		if (h->unknown_seen[i] == key)
 			return false;
-	if (h->unknown_count == HVM_UNKNOWN_LOG_MAX)
-		return false;
+	return h->unknown_count < HVM_UNKNOWN_LOG_MAX;
+}
+
+/* Remembers key once its line was printed (a line the log suppressed is
+ * tried again at the next access). */
+static void logged(struct hvm *h, u32 key)
+{
 	h->unknown_seen[h->unknown_count++] = key;
 	if (h->unknown_count == HVM_UNKNOWN_LOG_MAX)
-		log_line("hvm: partition %s: %u unknown ports/pages seen, no more are logged", h->name,
-			 HVM_UNKNOWN_LOG_MAX);
-	return true;
+		log_guest(LOG_KIND_IO, "hvm: partition %s: %u unknown ports/pages seen, no more are logged",
+			  h->name, HVM_UNKNOWN_LOG_MAX);
 }
 
 static void unknown_port(struct hvm *h, u16 port, bool in)
 {
-	if (first_sighting(h, UNKNOWN_PORT_TAG | (in ? 0 : UNKNOWN_WRITE_TAG) | port))
-		log_line("hvm: partition %s: unknown port 0x%x (%s), answered as absent", h->name, port,
-			 in ? "read" : "write");
+	u32 key = UNKNOWN_PORT_TAG | (in ? 0 : UNKNOWN_WRITE_TAG) | port;
+
+	if (not_yet_logged(h, key) &&
+	    log_guest(LOG_KIND_IO, "hvm: partition %s: unknown port 0x%x (%s), answered as absent",
+		      h->name, port, in ? "read" : "write"))
+		logged(h, key);
 }
 
 static void uart_irq_update(struct hvm *h)
@@ -149,9 +156,11 @@ void hvm_mmio(struct hvm *h, u64 now, u64 gpa, unsigned size, bool write, u64 *v
 	}
 	if (!write)
 		*value = size == 8 ? ~0ULL : (1ULL << (8 * size)) - 1;
-	if (first_sighting(h, (u32)(page >> PAGE_SHIFT) & ~(UNKNOWN_PORT_TAG | UNKNOWN_WRITE_TAG)))
-		log_line("hvm: partition %s: unknown MMIO page 0x%llx (%s), answered as absent",
-			 h->name, (unsigned long long)page, write ? "write" : "read");
+	u32 key = (u32)(page >> PAGE_SHIFT) & ~(UNKNOWN_PORT_TAG | UNKNOWN_WRITE_TAG);
+	if (not_yet_logged(h, key) &&
+	    log_guest(LOG_KIND_MMIO, "hvm: partition %s: unknown MMIO page 0x%llx (%s), answered as absent",
+		      h->name, (unsigned long long)page, write ? "write" : "read"))
+		logged(h, key);
 }
 
 int hvm_msr(struct hvm *h, u64 now, u32 index, bool write, u64 *value)
@@ -190,6 +199,8 @@ u64 hvm_update_timers(struct hvm *h, u64 now)
 	u64 pit_next = vpit_update(&h->pit, now, &irq0);
 	u64 apic_next = vlapic_update_timer(&h->lapic, now);
 
+	vuart_poll(&h->uart);
+	uart_irq_update(h);
 	if (irq0) {
 		/* IRQ0 is edge-triggered: one pulse per rising OUT0 */
 		vpic_set_irq(&h->pic, PIT_IRQ, true);

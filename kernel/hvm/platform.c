@@ -8,6 +8,7 @@
 #include "arch/x86/clock.h"
 #include "arch/x86/cpu.h"
 #include "arch/x86/fpu.h"
+#include "arch/x86/vcpu_state.h"
 #include "kernel/errno.h"
 #include "kernel/hvm/acpi_tables.h"
 #include "kernel/hvm/decode.h"
@@ -89,7 +90,7 @@ int hvm_partition_create(struct partition *p, const struct boot_info *bi)
 	p->hvm = phys_to_virt(pa);
 	if ((err = alloc_pages_for(sizeof(struct fpu_state), &pa)))
 		return err;
-	p->vcpu.fpu = phys_to_virt(pa);
+	p->vcpu.lazy.fpu = phys_to_virt(pa);
 	p->vcpu.hvm = true;
 	if ((err = slat_init(&p->slat)) ||
 	    (err = slat_map(&p->slat, gpa(0), p->ram, p->ram_size, SLAT_RWX)) ||
@@ -151,7 +152,7 @@ int hvm_partition_start(struct partition *p)
 		.wall_epoch = 0,
 	};
 	hvm_reset(p->hvm, &setup);
-	fpu_state_reset(p->vcpu.fpu);
+	vcpu_state_reset(&p->vcpu.lazy);
 	p->vcpu.boot_segments = (struct vcpu_boot_segments){ boot.gdt_base, boot.gdt_limit,
 							     boot.cs, boot.ds };
 	virt->vcpu_reset(&p->vcpu, boot.mode);
@@ -226,7 +227,7 @@ static void handle_io(struct partition *p, const struct vm_exit *e)
 
 	if (e->io.string) {
 		/* INS/OUTS: not used by the guests this platform is for. */
-		log_line("partition %s: string I/O at port %#x is not emulated; skipped", p->cfg->name,
+		log_guest(LOG_KIND_IO, "partition %s: string I/O at port %#x is not emulated; skipped", p->cfg->name,
 			 e->io.port);
 		r->rip += e->insn_len;
 		return;
@@ -286,9 +287,13 @@ static int platform_msr(struct partition *p, u32 index, bool write, u64 *value)
 		if (!write)
 			*value = index == 0xc0010114 ? (1u << 4) : 0;
 		return 0;
-	case 0xc0000103:   /* TSC_AUX */
-		if (!write)
-			*value = 0;
+	case 0xc0000103:   /* TSC_AUX: bits 63:32 reserved (SDM Vol. 4 Table 2-2) */
+		if (write && (*value >> 32))
+			return -E_INVAL;
+		if (write)
+			vcpu_state_set_tsc_aux(&p->vcpu.lazy, (u32)*value);
+		else
+			*value = vcpu_state_tsc_aux(&p->vcpu.lazy);
 		return 0;
 	default:
 		(void)p;
@@ -462,7 +467,7 @@ static void handle_hlt(struct partition *p, const struct vm_exit *e)
 	p->halted = true;
 	if (!(r->rflags & (1u << 9)) && !p->halted_forever_reported) {
 		p->halted_forever_reported = true;
-		log_line("partition %s: HLT with interrupts off at %#llx: it stays halted",
+		log_guest(LOG_KIND_HLT, "partition %s: HLT with interrupts off at %#llx: it stays halted",
 			 p->cfg->name, (unsigned long long)(r->rip - e->insn_len));
 	}
 }
@@ -471,15 +476,11 @@ static void handle_xsetbv(struct partition *p, const struct vm_exit *e)
 {
 	struct guest_regs *r = &p->vcpu.regs;
 	u64 value = (r->rdx << 32) | (u32)r->rax;
-	u64 ok = fpu_xcr0_supported();
-
-	/* SDM Vol. 1 §13.3: x87 must stay on, AVX needs SSE. */
-	if ((u32)r->rcx != 0 || !ok || (value & ~ok) || !(value & 1) ||
-	    ((value & 4) && !(value & 2))) {
+	if ((u32)r->rcx != 0 || !fpu_xcr0_valid(value)) {
 		inject_gp(p);
 		return;
 	}
-	p->vcpu.fpu->xcr0 = value;
+	p->vcpu.lazy.fpu->xcr0 = value;
 	r->rip += e->insn_len;
 }
 
@@ -511,6 +512,9 @@ void hvm_handle_exit(struct partition *p, struct vm_exit *e)
 		break;
 	case VMEXIT_XSETBV:
 		handle_xsetbv(p, e);
+		break;
+	case VMEXIT_RDPMC:
+		vmexit_rdpmc(p, e);
 		break;
 	case VMEXIT_HYPERCALL:
 	case VMEXIT_VIRT_INSN:

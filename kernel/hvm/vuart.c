@@ -1,8 +1,12 @@
 /*
  * The 16550A (see vuart.h).  Register map and bits from the PC16550D
  * datasheet, Table II "Summary of Registers"; interrupt priorities from
- * Table IV "Interrupt Control Functions".  The transmitter has no delay:
- * a byte written to THR is in the console at once, and THR is empty again.
+ * Table IV "Interrupt Control Functions".  The transmitter has no delay
+ * while the partition's console queue has room: a byte written to THR is in
+ * the console at once, and THR is empty again.  When the queue is full (its
+ * lines wait for the partition's windows to reach the serial line), LSR
+ * shows the transmitter busy, as a real UART's does at its baud rate, and
+ * the THRE interrupt comes when the queue has room again (vuart_poll).
  *
  * The IRQ is not gated by MCR OUT2 (as in QEMU's 16550 model): guests that
  * are tested there do not set OUT2 either.
@@ -26,6 +30,20 @@ void vuart_reset(struct vuart *u, struct console *console)
 	u->console = console;
 	u->dll = 0x0c; /* 9600 baud, as a BIOS leaves it */
 	u->lcr = 0x03;
+}
+
+/* THR is "empty" while the console can take a whole line more. */
+static bool tx_ready(const struct vuart *u)
+{
+	return !u->console || console_room(u->console) >= CONSOLE_LINE_WORST;
+}
+
+void vuart_poll(struct vuart *u)
+{
+	if (u->tx_blocked && tx_ready(u)) {
+		u->tx_blocked = false;
+		u->thre_irq = true;
+	}
 }
 
 bool vuart_irq(const struct vuart *u)
@@ -77,7 +95,7 @@ u8 vuart_read(struct vuart *u, unsigned offset)
 	case 4:
 		return u->mcr;
 	case 5:
-		return LSR_THRE | LSR_TEMT | (u->rx_ready ? LSR_DR : 0);
+		return (tx_ready(u) ? LSR_THRE | LSR_TEMT : 0) | (u->rx_ready ? LSR_DR : 0);
 	case 6:
 		return msr(u);
 	default:
@@ -99,10 +117,15 @@ void vuart_write(struct vuart *u, unsigned offset, u8 v)
 			u->rbr = v; /* loopback: the byte comes back */
 			u->rx_ready = true;
 		} else if (u->console) {
+			/* Written while LSR showed it busy: the byte is lost,
+			 * as it would be on a real UART. */
 			char c = (char)v;
-			console_write(u->console, &c, 1);
+			console_write(u->console, &c, 1, ~0ULL);
 		}
-		u->thre_irq = true; /* THR is empty again at once */
+		if (tx_ready(u))
+			u->thre_irq = true; /* THR is empty again at once */
+		else
+			u->tx_blocked = true;
 		break;
 	case 1:
 		if (dlab) {

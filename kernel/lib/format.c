@@ -4,6 +4,7 @@
  * truncation exactly as with C's vsnprintf.
  */
 #include "kernel/lib/format.h"
+#include "kernel/lib/string.h"
 #include "kernel/types.h"
 
 struct out {
@@ -17,6 +18,17 @@ static void put(struct out *o, char c)
 	if (o->len + 1 < o->size)
 		o->buf[o->len] = c;
 	o->len++;
+}
+
+/* Text between conversions, in one copy (log lines are made on exit paths:
+ * this keeps them short). */
+static void put_run(struct out *o, const char *s, size_t n)
+{
+	if (o->len + 1 < o->size) {
+		size_t room = o->size - 1 - o->len;
+		memcpy(o->buf + o->len, s, n < room ? n : room);
+	}
+	o->len += n;
 }
 
 static void put_padding(struct out *o, char c, int n)
@@ -43,8 +55,7 @@ static void put_string(struct out *o, const char *s, const struct spec *sp)
 		len++;
 	if (!sp->left)
 		put_padding(o, ' ', sp->width - len);
-	for (int i = 0; i < len; i++)
-		put(o, s[i]);
+	put_run(o, s, (size_t)len);
 	if (sp->left)
 		put_padding(o, ' ', sp->width - len);
 }
@@ -56,10 +67,19 @@ static void put_number(struct out *o, u64 v, bool negative, unsigned base,
 	char tmp[24];
 	int n = 0, sign = negative ? 1 : 0, plen = 0;
 
-	/* C: a zero printed with precision 0 has no digits at all. */
+	/* C: a zero printed with precision 0 has no digits at all.  The
+	 * common bases divide by constants (shifts), not by a variable. */
 	while (v || (n == 0 && sp->precision != 0)) {
-		tmp[n++] = digits[v % base];
-		v /= base;
+		if (base == 16) {
+			tmp[n++] = digits[v & 15];
+			v >>= 4;
+		} else if (base == 10) {
+			tmp[n++] = digits[v % 10];
+			v /= 10;
+		} else {
+			tmp[n++] = digits[v % base];
+			v /= base;
+		}
 	}
 	while (prefix && prefix[plen])
 		plen++;
@@ -105,7 +125,10 @@ int vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
 
 	for (; *fmt; fmt++) {
 		if (*fmt != '%') {
-			put(&o, *fmt);
+			const char *run = fmt;
+			while (fmt[1] && fmt[1] != '%')
+				fmt++;
+			put_run(&o, run, (size_t)(fmt - run + 1));
 			continue;
 		}
 		struct spec sp = { false, false, false, 0, -1 };

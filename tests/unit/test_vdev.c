@@ -31,11 +31,36 @@ void log_line(const char *fmt, ...)
 	log_count++;
 }
 
-void console_write(struct console *c, const char *data, u64 len)
+bool log_guest(enum log_kind kind, const char *fmt, ...)
+{
+	va_list ap;
+	(void)kind;
+	va_start(ap, fmt);
+	vsnprintf(last_log, sizeof(last_log), fmt, ap);
+	va_end(ap);
+	log_count++;
+	return true;
+}
+
+/* The console the UART writes into: its queue's room decides whether the
+ * transmitter is busy (console_room_left). */
+static u64 console_room_left = CONSOLE_QUEUE;
+
+u64 console_write(struct console *c, const char *data, u64 len, u64 deadline_tsc)
 {
 	(void)c;
+	(void)deadline_tsc;
+	if (console_room_left < CONSOLE_LINE_WORST)
+		return 0;
 	for (u64 i = 0; i < len && out_len < sizeof(out) - 1; i++)
 		out[out_len++] = data[i];
+	return len;
+}
+
+u64 console_room(const struct console *c)
+{
+	(void)c;
+	return console_room_left;
 }
 
 static struct hvm h;
@@ -46,6 +71,7 @@ static int setup(void **state)
 	(void)state;
 	log_count = 0;
 	out_len = 0;
+	console_room_left = CONSOLE_QUEUE;
 	memset(out, 0, sizeof(out));
 	struct hvm_setup s = { .name = "linux", .console = &con, .tsc_hz = 1000000000ULL,
 			       .wall_epoch = 1700000000ULL /* 2023-11-14 22:13:20 UTC */ };
@@ -421,6 +447,30 @@ static void uart_thre_interrupt_on_irq4(void **state)
 	assert_int_equal(hvm_pending_vector(&h), 0x34);
 }
 
+/* A full console queue is a busy transmitter: LSR shows it, and the THRE
+ * interrupt comes when the queue has room again (PC16550D: THRE is set when
+ * the transmitter can take a byte). */
+static void uart_busy_while_console_full(void **state)
+{
+	(void)state;
+	init_pics();
+	out8(0, 0x3f9, 0x02);
+	hvm_ack_vector(&h, 0x34);
+	in8(0, 0x3fa);
+	out8(0, 0x20, 0x20);
+	console_room_left = CONSOLE_LINE_WORST - 1;
+	assert_int_equal(in8(0, 0x3fd) & 0x60, 0); /* THRE, TEMT clear */
+	out8(0, 0x3f8, 'a');                       /* written anyway: lost */
+	assert_int_equal(out_len, 0);
+	assert_int_equal(hvm_pending_vector(&h), -1);
+	hvm_update_timers(&h, 1000);
+	assert_int_equal(hvm_pending_vector(&h), -1); /* still full */
+	console_room_left = CONSOLE_QUEUE;
+	hvm_update_timers(&h, 2000);
+	assert_int_equal(in8(0, 0x3fd) & 0x60, 0x60);
+	assert_int_equal(hvm_pending_vector(&h), 0x34);
+}
+
 /* ------------------------------------------------------ dispatch -- */
 
 static void unknown_port_reads_ones_and_logs_once(void **state)
@@ -554,6 +604,7 @@ int main(void)
 		T(uart_output_goes_to_console),
 		T(uart_probe_like_linux),
 		T(uart_thre_interrupt_on_irq4),
+		T(uart_busy_while_console_full),
 		T(unknown_port_reads_ones_and_logs_once),
 		T(debug_exit_port),
 		T(mmio_lapic_page_and_unknown_pages),

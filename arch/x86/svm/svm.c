@@ -202,7 +202,10 @@ static int svm_vcpu_create(struct vcpu *v, enum vcpu_mode mode, struct slat *sla
 	v->arch = phys_to_virt(v->arch_page);
 	c = &vmcb_of(v)->control;
 
+	/* RDPMC: the counters count for the whole machine, across partitions;
+	 * the platform answers for them (kernel/vmexit.c). */
 	c->intercept_misc1 = SVM_INTERCEPT_INTR | SVM_INTERCEPT_CPUID | SVM_INTERCEPT_HLT |
+			     SVM_INTERCEPT_RDPMC |
 			     SVM_INTERCEPT_INVD | SVM_INTERCEPT_INVLPGA | SVM_INTERCEPT_IOIO |
 			     SVM_INTERCEPT_MSR | SVM_INTERCEPT_TASK_SWITCH |
 			     SVM_INTERCEPT_SHUTDOWN | SVM_INTERCEPT_INIT;
@@ -308,6 +311,7 @@ static u32 fixed_insn_len(u64 code)
 	switch (code) {
 	case SVM_EXIT_CPUID: /* 0f a2 */
 	case SVM_EXIT_MSR:   /* 0f 32 / 0f 30 */
+	case SVM_EXIT_RDPMC: /* 0f 33 */
 		return 2;
 	case SVM_EXIT_HLT: /* f4 */
 		return 1;
@@ -349,6 +353,9 @@ static void decode_exit(struct vmcb *vmcb, struct vm_exit *e)
 		break;
 	case SVM_EXIT_CPUID:
 		e->reason = VMEXIT_CPUID;
+		break;
+	case SVM_EXIT_RDPMC:
+		e->reason = VMEXIT_RDPMC;
 		break;
 	case SVM_EXIT_HLT:
 		e->reason = VMEXIT_HLT;

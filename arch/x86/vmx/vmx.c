@@ -55,7 +55,10 @@
 /* Controls Partita cannot do without. */
 #define PIN_REQUIRED (PIN_EXTINT_EXITING | PIN_NMI_EXITING)
 #define PIN_OPTIONAL (PIN_PREEMPT_TIMER)
-#define CPU_REQUIRED (CPU_HLT_EXITING | CPU_USE_MSR_BITMAPS | CPU_SECONDARY_CONTROLS)
+/* RDPMC exits: the counters count for the whole machine, across
+ * partitions; the platform answers for them (kernel/vmexit.c). */
+#define CPU_REQUIRED (CPU_HLT_EXITING | CPU_USE_MSR_BITMAPS | CPU_SECONDARY_CONTROLS | \
+		      CPU_RDPMC_EXITING)
 #define CPU2_REQUIRED (CPU2_ENABLE_EPT)
 /* Instructions the guest's CPUID advertises (it is the host's, filtered):
  * without these enables they would raise #UD (§26.6.2). */
@@ -112,7 +115,17 @@ struct vmx_vcpu {
 	enum vcpu_mode mode;
 	u64 exit_rip;        /* guest RIP at the last exit */
 	u64 msrs[LAZY_MSR_COUNT]; /* its values of lazy_msrs, while not loaded */
+	u64 dr6;             /* its DR6, while not loaded (not in the VMCS) */
+	u64 dr7;             /* its DR7, without the debug-control VM controls */
 };
+
+#define DR6_RESET 0xffff0ff0ULL /* SDM Vol. 3B §18.2.3 */
+#define DR7_RESET 0x400ULL
+
+static inline u64 read_dr6(void) { u64 v; asm volatile("mov %%db6, %0" : "=r"(v)); return v; }
+static inline void write_dr6(u64 v) { asm volatile("mov %0, %%db6" : : "r"(v)); }
+static inline u64 read_dr7(void) { u64 v; asm volatile("mov %%db7, %0" : "=r"(v)); return v; }
+static inline void write_dr7(u64 v) { asm volatile("mov %0, %%db7" : : "r"(v)); }
 
 static struct vmx_vcpu *vmx_of(struct vcpu *v)
 {
@@ -531,6 +544,8 @@ static void init_guest_state(struct vcpu *v, enum vcpu_mode mode)
 	/* The syscall MSRs start at their reset value 0; the CPU's copies
 	 * are this vCPU's no more. */
 	memset(st->msrs, 0, sizeof(st->msrs));
+	st->dr6 = DR6_RESET;
+	st->dr7 = DR7_RESET;
 	if (vmx.msr_owner == v)
 		vmx.msr_owner = NULL;
 
@@ -593,9 +608,15 @@ static int hvm_msr_bitmap(void)
 
 /* Makes the CPU hold v's values of lazy_msrs, saving the previous owner's
  * (they change only by the guest's own WRMSR or SWAPGS, while it runs). */
+/* The state VM entry and exit leave alone and the host does not use: the
+ * syscall MSRs and DR6 (§27.3.1.1 loads DR7 only; DR6 stays the guest's
+ * after an exit, §28.3.3), and DR7 too where the CPU lacks the debug-control
+ * VM controls (then the host's DR7 would be the guest's; the host never
+ * arms a breakpoint).  Switched when another vCPU runs on this CPU. */
 static void guest_msrs_load(struct vcpu *v)
 {
 	struct vcpu *prev = vmx.msr_owner;
+	bool dr7_by_hand = !(vmx.entry & ENTRY_LOAD_DEBUG_CONTROLS);
 
 	if (prev == v)
 		return;
@@ -604,6 +625,14 @@ static void guest_msrs_load(struct vcpu *v)
 			vmx_of(prev)->msrs[i] = rdmsr(lazy_msrs[i]);
 		wrmsr(lazy_msrs[i], vmx_of(v)->msrs[i]);
 	}
+	if (prev) {
+		vmx_of(prev)->dr6 = read_dr6();
+		if (dr7_by_hand)
+			vmx_of(prev)->dr7 = read_dr7();
+	}
+	write_dr6(vmx_of(v)->dr6);
+	if (dr7_by_hand)
+		write_dr7(vmx_of(v)->dr7);
 	vmx.msr_owner = v;
 }
 
@@ -1205,6 +1234,9 @@ static void decode_exit(struct vm_exit *e)
 		 * (preempt_ticks): when it expires, that interrupt is pending,
 		 * and the generic code takes it after an EXTINT exit. */
 		e->reason = VMEXIT_EXTINT;
+		break;
+	case EXIT_REASON_RDPMC:
+		e->reason = VMEXIT_RDPMC;
 		break;
 	case EXIT_REASON_XSETBV:
 		e->reason = VMEXIT_XSETBV;
