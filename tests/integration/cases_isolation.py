@@ -17,6 +17,7 @@ from cases import ICOUNT, TICK_US
 from cases_vmx import BOCHS_LATE_US, VMX_ON
 from cases_conformance import CONSOLE_CLEAN
 from harness import Case, DEFAULT_FORBID
+import re
 
 CONF = "tests/integration/configs/"
 CPU = ["-cpu", "qemu64,+svm,+npt,+xsave,+xsaveopt,+avx,+fsgsbase"]
@@ -37,7 +38,50 @@ def on_time(count, late):
             rf"0 outside its windows, 0 missed$")
 
 
+def conflood_stream(min_marks):
+    """Everything conflood's writes took reaches the serial log, in order:
+    its letter lines follow "a".."z" without a gap, and each of its marks
+    counts the letter lines and '#' bytes seen before it (guests/conflood).
+    The lines after the last mark, flushed at the end of the run, must
+    continue the letters too.  At least min_marks marks must be seen."""
+    mark_rx = re.compile(r"^mark (\d+): (\d+) letter lines, (\d+) hash bytes, (\d+) short writes, (\d+) again$")
+
+    def check(lines):
+        letters = hashes = marks = 0
+        last = None
+        problem = None
+        for i, line in enumerate(lines):
+            if not line.startswith("[conflood] "):
+                continue
+            text = line[len("[conflood] "):]
+            m = mark_rx.match(text)
+            if len(text) == 1 and "a" <= text <= "z":
+                if text != chr(ord("a") + letters % 26):
+                    problem = (f"line {i + 1}: letter line {letters} is {text!r}, "
+                               f"expected {chr(ord('a') + letters % 26)!r}")
+                    break
+                letters += 1
+            elif text and text == "#" * len(text):
+                hashes += len(text)
+            elif m:
+                n, want_letters, want_hashes = int(m.group(1)), int(m.group(2)), int(m.group(3))
+                if n != marks or want_letters != letters or want_hashes != hashes:
+                    problem = (f"line {i + 1}: mark {n} (expected mark {marks}) says {want_letters} letter lines "
+                               f"and {want_hashes} hash bytes were taken before it; the log has {letters} and {hashes}")
+                    break
+                marks += 1
+                last = text
+        if problem is None and marks < min_marks:
+            problem = f"only {marks} marks in the log, expected at least {min_marks}"
+        ok = problem is None
+        detail = (f"{marks} marks, {letters} letter lines, {hashes} hash bytes in order; last {last}" if ok
+                  else problem)
+        return [("every byte a write took reaches the log, in order", ok, detail)]
+    return check
+
+
 TICKER_FORBID = [r"^\[test-ticker\] .*FAIL", r"\[hv\] partition test-ticker stopped: (?!exited with code 0)"]
+CONFLOOD_FORBID = [r"^\[conflood\] FAIL"]
 CONFLOOD_PROBE = (CONSOLE_CLEAN[0], CONSOLE_CLEAN[1].replace(r"\[conformance\]", r"\[conflood\]"))
 
 CASES = [
@@ -48,7 +92,8 @@ CASES = [
          qemu_args=CPU + ICOUNT, timeout=60, report=STATE_REPORT,
          forbid=DEFAULT_FORBID + NO_LEAK + [r"FAIL: boot"]),
     Case("pv-conflood", CONF + "conflood.conf", [on_time(100, TICK_US), CONFLOOD_PROBE],
-         qemu_args=ICOUNT, timeout=90, report=TICKER_REPORT, forbid=DEFAULT_FORBID + TICKER_FORBID),
+         qemu_args=ICOUNT, timeout=90, report=TICKER_REPORT, log_check=conflood_stream(5),
+         forbid=DEFAULT_FORBID + TICKER_FORBID + CONFLOOD_FORBID),
     Case("pv-logflood", CONF + "logflood.conf", [on_time(100, TICK_US)],
          qemu_args=ICOUNT, timeout=90, report=TICKER_REPORT, forbid=DEFAULT_FORBID + TICKER_FORBID),
     Case("hvm-logflood", CONF + "logflood-hvm.conf", [on_time(100, TICK_US)],
@@ -65,7 +110,8 @@ CASES += [
          emulator="bochs", timeout=240, report=STATE_REPORT,
          forbid=VMX_FORBID + NO_LEAK + [r"FAIL: boot"]),
     Case("vmx-conflood", CONF + "vmx-conflood.conf", [VMX_ON, on_time(60, BOCHS_LATE_US), CONFLOOD_PROBE],
-         emulator="bochs", timeout=300, report=TICKER_REPORT, forbid=VMX_FORBID + TICKER_FORBID),
+         emulator="bochs", timeout=300, report=TICKER_REPORT, log_check=conflood_stream(3),
+         forbid=VMX_FORBID + TICKER_FORBID + CONFLOOD_FORBID),
     Case("vmx-logflood", CONF + "vmx-logflood.conf", [VMX_ON, on_time(60, BOCHS_LATE_US)],
          emulator="bochs", timeout=300, report=TICKER_REPORT, forbid=VMX_FORBID + TICKER_FORBID),
     Case("vmx-logflood-hvm", CONF + "vmx-logflood-hvm.conf", [VMX_ON, on_time(60, BOCHS_LATE_US)],

@@ -58,6 +58,7 @@ class Case:
     host_steps: object = None        # fn(port, serial) -> [(check name, ok, detail)]
     host_steps_after: str = None     # regex: run host_steps once a line matches
     report: str = None               # regex: the last line it matches is shown with the result
+    log_check: object = None         # fn(lines) -> [(check name, ok, detail)], on the whole serial log
     kernel: str = None               # qemu-kernel: files in build/guests/, and -append
     initrd: str = None
     append: str = ""
@@ -251,6 +252,8 @@ def run_case(case):
         rx = re.compile(pattern)
         ok = any(rx.search(l) for l in lines)
         results.append([f"{case.name}/{check}", ok, "" if ok else f"no line matches /{pattern}/"])
+    if case.log_check:
+        results += [[f"{case.name}/{n}", bool(ok), d] for n, ok, d in case.log_check(lines)]
 
     problems = []
     if how == "timeout":
