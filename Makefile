@@ -67,9 +67,17 @@ CORE_OBJS := \
 	drivers/uart16550.o \
 	drivers/acpi.o \
 	drivers/pci.o \
+	drivers/iommu.o \
+	drivers/amd_iommu.o \
+	drivers/intel_vtd.o \
+	kernel/dma.o \
 	kernel/main.o \
 	kernel/virt.o \
 	kernel/partition.o \
+	kernel/kind.o \
+	kernel/pv.o \
+	kernel/pv_image.o \
+	kernel/cpu_policy.o \
 	kernel/guest_mem.o \
 	kernel/schedule.o \
 	kernel/sched.o \
@@ -78,6 +86,7 @@ CORE_OBJS := \
 	kernel/vmexit.o \
 	kernel/hypercall.o \
 	kernel/hvm/platform.o \
+	kernel/hvm/boot.o \
 	kernel/hvm/hvm.o \
 	kernel/hvm/decode.o \
 	kernel/hvm/vlapic.o \
@@ -95,7 +104,8 @@ CORE_OBJS := \
 	kernel/errno.o \
 	kernel/lib/string.o \
 	kernel/lib/mem.o \
-	kernel/lib/format.o
+	kernel/lib/format.o \
+	kernel/lib/elf.o
 CORE_OBJS := $(addprefix $(B)/core/,$(CORE_OBJS))
 
 $(B)/core/%.o: %.c | deps
@@ -133,7 +143,8 @@ LOADER_OBJS := \
 	boot/core_image.o \
 	kernel/config.o \
 	kernel/lib/string.o \
-	kernel/lib/format.o
+	kernel/lib/format.o \
+	kernel/lib/elf.o
 LOADER_OBJS := $(addprefix $(B)/loader/,$(LOADER_OBJS))
 
 $(B)/loader/%.o: %.c | deps
@@ -372,6 +383,10 @@ $(MGMT_LIB_OBJS) $(patsubst %.c,$(B)/guests/obj/%.o,$(wildcard guests/mgmt/*.c))
 GUEST_NAMES += mgmt
 GUEST_mgmt_LIBS := $(MGMT_LIB_OBJS) $(LWIP_PORT_OBJS) $(B)/guests/liblwip.a
 
+# The DMA attack (its virtio-net aimed at memory not its own) and its victim.
+GUEST_NAMES += dmaattack dmavictim
+GUEST_dmaattack_LIBS := $(B)/guests/obj/guests/lib/virtio_net.o
+
 # --------------------------------------------------------------------- ESP --
 DEMO_CONF := guests/demo.conf
 
@@ -390,10 +405,12 @@ QEMU_FLAGS := -nodefaults -machine q35 -m 1G -accel tcg -cpu qemu64,+svm,+npt \
 	-device isa-debug-exit,iobase=0xf4,iosize=0x04
 
 # The management partition's NIC: virtio-net (modern only, 1af4:1041) on
-# QEMU's user network, host port 8080 forwarded to its port 80.
+# QEMU's user network, host port 8080 forwarded to its port 80, behind
+# QEMU's AMD IOMMU (iommu_platform=on: else virtio bypasses it), so the
+# partition needs no `trusted`.
 API_PORT ?= 8080
 QEMU_NIC := -netdev user,id=net0,hostfwd=tcp:127.0.0.1:$(API_PORT)-:80 \
-	-device virtio-net-pci,netdev=net0,disable-legacy=on
+	-device virtio-net-pci,netdev=net0,disable-legacy=on,iommu_platform=on -device amd-iommu
 
 .PHONY: run
 # The demo runs with -icount: the guests' clock follows executed instructions,
@@ -427,18 +444,19 @@ HOST_CFLAGS := -std=gnu11 -g -O1 -DPARTITA_HOST -I. -Wall -Wextra -Werror \
 	-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 UNIT_TESTS := test_config test_format test_palloc test_pagetable test_loader test_schedule test_guest_mem
 UNIT_TESTS += test_decode test_vlapic test_vdev
-UNIT_TESTS += test_linux_boot test_acpi_tables test_multiboot test_console
+UNIT_TESTS += test_linux_boot test_acpi_tables test_multiboot test_console test_iommu_tables
 
 UNIT_test_config_SRCS := kernel/config.c kernel/lib/string.c kernel/errno.c
 UNIT_test_format_SRCS := kernel/lib/format.c
 UNIT_test_palloc_SRCS := kernel/palloc.c
 UNIT_test_pagetable_SRCS := arch/x86/pagetable.c
 UNIT_test_schedule_SRCS := kernel/schedule.c kernel/config.c kernel/lib/string.c
-UNIT_test_guest_mem_SRCS := kernel/guest_mem.c
-UNIT_test_loader_SRCS := boot/memmap.c boot/elf_load.c boot/pagetable.c
+UNIT_test_guest_mem_SRCS := kernel/guest_mem.c kernel/lib/elf.c
+UNIT_test_loader_SRCS := boot/memmap.c boot/elf_load.c boot/pagetable.c kernel/lib/elf.c
 UNIT_test_decode_SRCS := kernel/hvm/decode.c
 UNIT_test_linux_boot_SRCS := kernel/hvm/linux_boot.c
 UNIT_test_acpi_tables_SRCS := kernel/hvm/acpi_tables.c
+UNIT_test_iommu_tables_SRCS := kernel/lib/string.c
 UNIT_test_multiboot_SRCS := kernel/hvm/multiboot.c kernel/hvm/linux_boot.c
 UNIT_test_vlapic_SRCS := kernel/hvm/vlapic.c
 UNIT_test_vdev_SRCS := kernel/hvm/hvm.c kernel/hvm/vlapic.c kernel/hvm/vpic.c kernel/hvm/vpit.c \

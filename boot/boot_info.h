@@ -20,10 +20,10 @@
 #ifndef PARTITA_BOOT_INFO_H
 #define PARTITA_BOOT_INFO_H
 
-#include "kernel/types.h"
+#include "kernel/lib/types.h"
 
 #define BOOT_INFO_MAGIC 0x544f4f4241544950ULL /* "PITABOOT" little-endian */
-#define BOOT_INFO_VERSION 1
+#define BOOT_INFO_VERSION 2
 
 /* The core is linked at this virtual address (linker.ld); the loader maps it
  * to wherever it placed the image, at a 2 MiB aligned physical address. */
@@ -64,6 +64,31 @@ struct boot_module {
 	u64 size;                 /* bytes */
 };
 
+/** Pixel layouts of a linear framebuffer: 32 bits a pixel, the byte order
+ *  of the colours in memory. */
+enum boot_fb_format {
+	BOOT_FB_NONE = 0,
+	BOOT_FB_RGBX = 1, /* red at the lowest address (UEFI RGB reserved 8-bit) */
+	BOOT_FB_BGRX = 2, /* blue at the lowest address (UEFI BGR reserved 8-bit) */
+};
+
+/** A linear framebuffer the firmware set up (UEFI GOP, or the Multiboot2
+ *  framebuffer tag); format BOOT_FB_NONE if there is none the core can use. */
+struct boot_framebuffer {
+	u64 base;    /* physical */
+	u64 size;    /* bytes */
+	u32 width;   /* pixels */
+	u32 height;
+	u32 stride;  /* bytes per scan line */
+	u32 format;  /* enum boot_fb_format */
+};
+
+/** What started the core. */
+enum boot_source {
+	BOOT_SOURCE_UEFI = 1,       /* boot/efi_main.c */
+	BOOT_SOURCE_MULTIBOOT2 = 2, /* a Multiboot2 loader (GRUB) */
+};
+
 struct boot_info {
 	u64 magic;   /* BOOT_INFO_MAGIC */
 	u32 version; /* BOOT_INFO_VERSION */
@@ -87,10 +112,29 @@ struct boot_info {
 
 	char firmware_vendor[BOOT_NAME_MAX]; /* UEFI system table vendor, ASCII */
 	u32 firmware_revision;
-	u32 reserved;
+	u32 source; /* enum boot_source */
+
+	struct boot_framebuffer fb;
 };
+
+/** The module the config calls name, or NULL.  (Names are compared within
+ *  BOOT_NAME_MAX bytes; a module's name need not be terminated.) */
+static inline const struct boot_module *boot_find_module(const struct boot_info *bi,
+							 const char *name)
+{
+	for (u32 i = 0; i < bi->module_count && i < BOOT_MAX_MODULES; i++) {
+		const char *m = bi->modules[i].name;
+		unsigned k = 0;
+		while (k < BOOT_NAME_MAX && m[k] && m[k] == name[k])
+			k++;
+		if (k == BOOT_NAME_MAX ? !name[k] : m[k] == name[k])
+			return &bi->modules[i];
+	}
+	return NULL;
+}
 
 _Static_assert(sizeof(struct boot_mem_region) == 24, "boot_mem_region ABI");
 _Static_assert(sizeof(struct boot_module) == 80, "boot_module ABI");
+_Static_assert(sizeof(struct boot_framebuffer) == 32, "boot_framebuffer ABI");
 
 #endif

@@ -194,6 +194,7 @@ static void firmware_vendor(struct boot_info *info)
 		info->firmware_vendor[i] = v[i] < 0x80 ? (char)v[i] : '?';
 	info->firmware_vendor[i] = 0;
 	info->firmware_revision = ST->FirmwareRevision;
+	info->source = BOOT_SOURCE_UEFI;
 }
 
 static void reserve_trampoline(struct loader *l)

@@ -19,7 +19,7 @@
 #define PARTITA_BOOT_LOADER_H
 
 #include "boot/boot_info.h"
-#include "kernel/types.h"
+#include "kernel/lib/types.h"
 
 #define LOADER_MEM_CORE 0x80000001u
 #define LOADER_MEM_BOOT_DATA 0x80000002u

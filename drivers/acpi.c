@@ -108,6 +108,50 @@ _Static_assert(sizeof(struct acpi_gas) == 12, "GAS layout");
 #define MCFG_ENTRIES 44
 #define MCFG_ENTRY_SIZE 16
 
+/* IVRS (AMD I/O Virtualization Technology (IOMMU) Specification, rev 3.x,
+ * §5.2): after the header, IVinfo and 8 reserved bytes, then IVHD (type 10h,
+ * 11h, 40h) and IVMD (20h-22h) blocks of (type, flags, length, ...). */
+#define IVRS_IVINFO 36
+#define IVRS_BLOCKS 48
+#define IVHD_DEVID 4
+#define IVHD_CAP_OFFSET 6
+#define IVHD_BASE 8
+#define IVHD_SEGMENT 16
+#define IVHD_EFR 24
+#define IVHD_10_SIZE 24
+#define IVHD_11_SIZE 40
+
+/* IVHD device entries (§5.2.2.2, Table "IVHD Device Entry Type Codes"). */
+#define IVHD_DEV_PAD 0x00
+#define IVHD_DEV_ALL 0x01
+#define IVHD_DEV_SELECT 0x02
+#define IVHD_DEV_RANGE_START 0x03
+#define IVHD_DEV_RANGE_END 0x04
+#define IVHD_DEV_ALIAS_SELECT 0x42
+#define IVHD_DEV_ALIAS_RANGE 0x43
+#define IVHD_DEV_EXT_SELECT 0x46
+#define IVHD_DEV_EXT_RANGE 0x47
+#define IVHD_DEV_SPECIAL 0x48
+#define IVHD_DEV_ACPI_HID 0xf0
+
+/* DMAR (Intel Virtualization Technology for Directed I/O Architecture
+ * Specification, rev 3.x/4.x, chapter 8): host address width, flags, 10
+ * reserved bytes, then remapping structures of (type u16, length u16). */
+#define DMAR_HAW 36
+#define DMAR_FLAGS 37
+#define DMAR_STRUCTS 48
+#define DMAR_DRHD 0
+#define DMAR_RMRR 1
+#define DRHD_FLAGS 4
+#define DRHD_SEGMENT 6
+#define DRHD_BASE 8
+#define DRHD_SCOPES 16
+#define DRHD_F_INCLUDE_PCI_ALL 1u
+/* Device scope (§8.3.1): type, length, 2 reserved, enumeration ID, start
+ * bus, then (device, function) pairs, one per bridge crossed. */
+#define SCOPE_ENDPOINT 1
+#define SCOPE_BRIDGE 2
+
 /* Little-endian field reads from byte offsets; tables are packed and their
  * fields are often misaligned. */
 #define PTE_PRESENT 1ULL
@@ -366,6 +410,186 @@ static void parse_mcfg(const u8 *t, u32 len, struct acpi_info *out)
 	}
 }
 
+/* The IOMMU with this register base, or a new entry for it; NULL if the
+ * table is full. */
+static struct acpi_iommu *iommu_slot(struct acpi_info *out, enum acpi_iommu_kind kind, u64 base)
+{
+	for (u32 i = 0; i < out->iommu_count; i++)
+		if (out->iommus[i].kind == kind && out->iommus[i].base == base)
+			return &out->iommus[i];
+	if (out->iommu_count == ACPI_MAX_IOMMUS)
+		return NULL;
+	struct acpi_iommu *u = &out->iommus[out->iommu_count++];
+	memset(u, 0, sizeof(*u));
+	u->kind = kind;
+	u->base = base;
+	return u;
+}
+
+static void add_scope(struct acpi_iommu *u, u16 first, u16 last, bool bridge, bool aliased,
+		      u16 alias)
+{
+	if (u->scope_count == ACPI_MAX_IOMMU_SCOPES || last < first) {
+		u->scope_ignored++;
+		return;
+	}
+	u->scopes[u->scope_count++] = (struct acpi_iommu_scope){ first, last, bridge, aliased, alias };
+}
+
+/* The device entries of one IVHD block (§5.2.2.2).  A range is opened by a
+ * start entry (plain, alias or extended) and closed by the next end entry. */
+static void parse_ivhd_entries(const u8 *b, u32 off, u32 len, struct acpi_iommu *u)
+{
+	int open = -1; /* type of the open range's start entry, -1: none */
+	u16 start = 0, alias = 0;
+
+	while (off + 4 <= len) {
+		u8 type = rd8(b, off);
+		u32 elen = type < 0x40 ? 4 : type < 0x80 ? 8 : 0;
+		if (type == IVHD_DEV_ACPI_HID && off + 22 <= len)
+			elen = 22 + rd8(b, off + 21); /* UID length */
+		if (!elen || off + elen > len) {
+			log_line("acpi: IVHD device entry type %#x at offset %u not understood, rest ignored",
+				 type, off);
+			u->scope_ignored++;
+			return;
+		}
+		u16 devid = rd16(b, off + 1);
+		switch (type) {
+		case IVHD_DEV_PAD:
+			break;
+		case IVHD_DEV_ALL:
+			u->include_all = true;
+			break;
+		case IVHD_DEV_SELECT:
+		case IVHD_DEV_EXT_SELECT:
+			add_scope(u, devid, devid, false, false, 0);
+			break;
+		case IVHD_DEV_ALIAS_SELECT:
+			add_scope(u, devid, devid, false, true, rd16(b, off + 5));
+			break;
+		case IVHD_DEV_RANGE_START:
+		case IVHD_DEV_EXT_RANGE:
+		case IVHD_DEV_ALIAS_RANGE:
+			open = type;
+			start = devid;
+			alias = type == IVHD_DEV_ALIAS_RANGE ? rd16(b, off + 5) : 0;
+			break;
+		case IVHD_DEV_RANGE_END:
+			if (open >= 0)
+				add_scope(u, start, devid, false, open == IVHD_DEV_ALIAS_RANGE, alias);
+			open = -1;
+			break;
+		case IVHD_DEV_SPECIAL:
+			/* An IOAPIC (variety 1) or HPET (2): not a PCI function
+			 * a partition can own, but its interrupts pass the
+			 * IOMMU under this ID. */
+			if (rd8(b, off + 7) == 1) {
+				u->has_ioapic = true;
+				u->ioapic_devid = rd16(b, off + 5);
+			}
+			break;
+		default:
+			/* ACPI devices (F0h) are not PCI functions either. */
+			break;
+		}
+		off += elen;
+	}
+}
+
+static void parse_ivrs(const u8 *t, u32 len, struct acpi_info *out)
+{
+	if (len < IVRS_BLOCKS) {
+		log_line("acpi: IVRS too short (%u bytes), ignored", len);
+		return;
+	}
+	out->ivrs_ivinfo = rd32(t, IVRS_IVINFO);
+	for (u32 off = IVRS_BLOCKS; off + 4 <= len;) {
+		u8 type = rd8(t, off);
+		u16 blen = rd16(t, off + 2);
+		if (blen < 4 || blen > len - off) {
+			log_line("acpi: IVRS block type %#x at offset %u has a bad length %u, rest ignored",
+				 type, off, blen);
+			return;
+		}
+		const u8 *b = t + off;
+		u32 hsize = type == 0x10 ? IVHD_10_SIZE : (type == 0x11 || type == 0x40) ? IVHD_11_SIZE : 0;
+		if (hsize && blen >= hsize && rd16(b, IVHD_SEGMENT) == 0) {
+			/* Firmware may describe one IOMMU by several IVHD types;
+			 * software uses the highest type it knows and ignores the
+			 * others (§5.2.2.1). */
+			struct acpi_iommu *u = iommu_slot(out, ACPI_IOMMU_AMD, rd64(b, IVHD_BASE));
+			if (!u) {
+				log_line("acpi: more than %d IOMMUs, IVHD at offset %u ignored",
+					 ACPI_MAX_IOMMUS, off);
+			} else if (type >= u->type) {
+				u->type = type;
+				u->flags = rd8(b, 1);
+				u->devid = rd16(b, IVHD_DEVID);
+				u->cap_offset = rd16(b, IVHD_CAP_OFFSET);
+				u->efr = hsize == IVHD_11_SIZE ? rd64(b, IVHD_EFR) : 0;
+				u->include_all = u->has_ioapic = false;
+				u->scope_count = u->scope_ignored = 0;
+				parse_ivhd_entries(b, hsize, blen, u);
+			}
+		} else if (type >= 0x20 && type <= 0x22) {
+			out->reserved_ranges++; /* IVMD: memory a device needs mapped */
+		}
+		off += blen;
+	}
+}
+
+static void parse_dmar(const u8 *t, u32 len, struct acpi_info *out)
+{
+	if (len < DMAR_STRUCTS) {
+		log_line("acpi: DMAR too short (%u bytes), ignored", len);
+		return;
+	}
+	out->dmar_haw = rd8(t, DMAR_HAW) + 1; /* the table holds N - 1 */
+	out->dmar_flags = rd8(t, DMAR_FLAGS);
+	for (u32 off = DMAR_STRUCTS; off + 4 <= len;) {
+		u16 type = rd16(t, off), slen = rd16(t, off + 2);
+		if (slen < 4 || slen > len - off) {
+			log_line("acpi: DMAR structure type %u at offset %u has a bad length %u, rest ignored",
+				 type, off, slen);
+			return;
+		}
+		const u8 *s = t + off;
+		if (type == DMAR_RMRR) {
+			out->reserved_ranges++;
+		} else if (type == DMAR_DRHD && slen >= DRHD_SCOPES && rd16(s, DRHD_SEGMENT) == 0) {
+			struct acpi_iommu *u = iommu_slot(out, ACPI_IOMMU_INTEL, rd64(s, DRHD_BASE));
+			if (!u) {
+				log_line("acpi: more than %d IOMMUs, DRHD at offset %u ignored",
+					 ACPI_MAX_IOMMUS, off);
+				off += slen;
+				continue;
+			}
+			u->flags = rd8(s, DRHD_FLAGS);
+			u->include_all = u->flags & DRHD_F_INCLUDE_PCI_ALL;
+			for (u32 so = DRHD_SCOPES; so + 6 <= slen;) {
+				u8 stype = rd8(s, so), sl = rd8(s, so + 1);
+				if (sl < 6 || sl > slen - so) {
+					u->scope_ignored++;
+					break;
+				}
+				/* One (device, function) pair: the device sits on the
+				 * start bus.  Longer paths cross bridges whose bus
+				 * numbers the table does not give: not resolved. */
+				if ((stype == SCOPE_ENDPOINT || stype == SCOPE_BRIDGE) && sl == 8) {
+					u16 bdf = (u16)(rd8(s, so + 5) << 8 | (rd8(s, so + 6) & 0x1f) << 3 |
+							(rd8(s, so + 7) & 7));
+					add_scope(u, bdf, bdf, stype == SCOPE_BRIDGE, false, 0);
+				} else if (stype == SCOPE_ENDPOINT || stype == SCOPE_BRIDGE) {
+					u->scope_ignored++;
+				}
+				so += sl;
+			}
+		}
+		off += slen;
+	}
+}
+
 /* Validates the RSDP and picks the root table; returns its address, 0 if
  * unusable, and sets *xsdt to whether it has 8-byte entries. */
 static int check_rsdp(u64 phys, struct acpi_info *out, u64 *root, bool *xsdt)
@@ -439,6 +663,14 @@ static void log_summary(const struct acpi_info *out)
 		 out->lapic_phys, out->ioapic_count, out->ioapic_phys, out->ioapic_gsi_base,
 		 out->hpet_phys, out->pm_timer_port, out->pm_timer_32bit ? "32-bit" : "24-bit",
 		 out->mcfg_phys);
+	for (u32 i = 0; i < out->iommu_count; i++) {
+		const struct acpi_iommu *u = &out->iommus[i];
+		log_line("acpi: %s IOMMU at %#lx: %s%u device range(s)%s%s",
+			 u->kind == ACPI_IOMMU_AMD ? "AMD-Vi (IVRS)" : "VT-d (DMAR)", u->base,
+			 u->include_all ? "all devices, " : "", u->scope_count,
+			 u->scope_ignored ? ", some entries not understood" : "",
+			 out->reserved_ranges ? ", reserved memory ranges (IVMD/RMRR) not honoured" : "");
+	}
 }
 
 /* An RSDP with a valid signature and ACPI 1.0 checksum in [start, end),
@@ -531,6 +763,10 @@ int acpi_init(hpa_t rsdp, struct acpi_info *out)
 			parse_hpet(t, len, out);
 		else if (!memcmp(sig, "MCFG", 4))
 			parse_mcfg(t, len, out);
+		else if (!memcmp(sig, "IVRS", 4))
+			parse_ivrs(t, len, out);
+		else if (!memcmp(sig, "DMAR", 4))
+			parse_dmar(t, len, out);
 	}
 	log_summary(out);
 	return 0;

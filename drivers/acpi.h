@@ -1,7 +1,9 @@
 /*
  * Reading the firmware's ACPI tables at boot: the RSDP, then the XSDT (or
  * RSDT), the MADT (CPUs, local APIC, IOAPICs, interrupt overrides), the FADT
- * (PM timer, reset register), the HPET table and the MCFG.  The core reads
+ * (PM timer, reset register), the HPET table, the MCFG, and the IOMMU
+ * tables (AMD's IVRS, Intel's DMAR: where the IOMMUs are and which PCI
+ * requester IDs each one translates).  The core reads
  * the tables once, into one struct acpi_info, and never touches them again;
  * every length, checksum and address in them is checked first, because
  * firmware data is input like any other.  No AML: nothing here needs it.
@@ -9,11 +11,13 @@
 #ifndef PARTITA_DRIVERS_ACPI_H
 #define PARTITA_DRIVERS_ACPI_H
 
-#include "kernel/types.h"
+#include "kernel/lib/types.h"
 
 #define ACPI_MAX_CPUS 64
 #define ACPI_MAX_TABLES 48
 #define ACPI_MAX_IRQ_OVERRIDES 16
+#define ACPI_MAX_IOMMUS 4
+#define ACPI_MAX_IOMMU_SCOPES 32 /* device ranges per IOMMU */
 
 /** One table the XSDT/RSDT lists, in firmware order. */
 struct acpi_table_ref {
@@ -28,6 +32,40 @@ struct acpi_irq_override {
 	u8 bus_irq; /* ISA IRQ */
 	u32 gsi;
 	u16 flags; /* MPS INTI flags: polarity bits 1:0, trigger bits 3:2 */
+};
+
+enum acpi_iommu_kind { ACPI_IOMMU_AMD = 1, ACPI_IOMMU_INTEL = 2 };
+
+/**
+ * PCI requester IDs (bus << 8 | device << 3 | function) that one IOMMU
+ * translates.  AMD (IVHD device entries): a range, optionally with the alias
+ * ID its requests arrive with.  Intel (DRHD device scopes): an endpoint
+ * (first == last) or a bridge, which covers the buses below it (resolved by
+ * the driver, which can read the bridge's bus numbers).
+ */
+struct acpi_iommu_scope {
+	u16 first, last;
+	bool bridge;	/* Intel: first is a PCI bridge, its buses are covered */
+	bool aliased;	/* AMD: requests arrive as alias, not as their own ID */
+	u16 alias;
+};
+
+/** One IOMMU, from an IVHD (AMD) or a DRHD (Intel). */
+struct acpi_iommu {
+	enum acpi_iommu_kind kind;
+	u64 base;	/* register block (MMIO) */
+	u16 segment;	/* PCI segment group */
+	u8 type;	/* AMD: IVHD type (10h, 11h, 40h) */
+	u8 flags;	/* AMD: IVHD flags; Intel: DRHD flags */
+	u16 devid;	/* AMD: the IOMMU's own PCI function */
+	u16 cap_offset; /* AMD: its capability block in that function */
+	u64 efr;	/* AMD: EFR image (IVHD 11h/40h), 0 otherwise */
+	bool include_all; /* AMD "all" entry, Intel INCLUDE_PCI_ALL */
+	bool has_ioapic;  /* AMD: a special entry names the IOAPIC's ID */
+	u16 ioapic_devid;
+	u32 scope_count;
+	u32 scope_ignored; /* entries that did not fit or are not understood */
+	struct acpi_iommu_scope scopes[ACPI_MAX_IOMMU_SCOPES];
 };
 
 /** What the core learns from ACPI.  Zeroed by acpi_init() before it fills
@@ -73,6 +111,14 @@ struct acpi_info {
 	u64 mcfg_phys;
 	u8 mcfg_bus_start;
 	u8 mcfg_bus_end;
+
+	/* IVRS or DMAR: the IOMMUs of segment 0, in table order */
+	u32 iommu_count;
+	struct acpi_iommu iommus[ACPI_MAX_IOMMUS];
+	u8 dmar_haw;	   /* DMAR host address width (bits) */
+	u8 dmar_flags;	   /* bit 0 INTR_REMAP, bit 1 X2APIC_OPT_OUT */
+	u32 ivrs_ivinfo;   /* IVRS IVinfo (virtual address size etc.) */
+	u32 reserved_ranges; /* IVMD / RMRR entries found (not honoured) */
 };
 
 /**

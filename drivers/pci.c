@@ -195,3 +195,13 @@ struct pci_device *pci_find_id(u16 vendor, u16 device)
 			return &devices[i];
 	return NULL;
 }
+
+unsigned pci_device_count(void)
+{
+	return device_count;
+}
+
+struct pci_device *pci_device_at(unsigned index)
+{
+	return index < device_count ? &devices[index] : NULL;
+}

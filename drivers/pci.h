@@ -7,7 +7,7 @@
 #ifndef PARTITA_DRIVERS_PCI_H
 #define PARTITA_DRIVERS_PCI_H
 
-#include "kernel/types.h"
+#include "kernel/lib/types.h"
 
 struct acpi_info;
 struct partition;
@@ -41,6 +41,10 @@ void pci_write(const struct pci_device *d, unsigned offset, unsigned size, u32 v
 /** Looks a device up by address or by vendor:device; NULL if absent. */
 struct pci_device *pci_find_bdf(u8 bus, u8 dev, u8 fn);
 struct pci_device *pci_find_id(u16 vendor, u16 device);
+
+/** The devices found, for walks over all of them: index < pci_device_count(). */
+unsigned pci_device_count(void);
+struct pci_device *pci_device_at(unsigned index);
 
 /** Extended (4 KiB) configuration space is available (ECAM). */
 bool pci_has_ecam(void);

@@ -4,7 +4,7 @@
 #ifndef PARTITA_DRIVERS_UART16550_H
 #define PARTITA_DRIVERS_UART16550_H
 
-#include "kernel/types.h"
+#include "kernel/lib/types.h"
 
 #define UART_COM1 0x3f8
 #define UART_BAUD 115200

@@ -90,16 +90,15 @@ int channels_map(struct partition *p, u64 *end)
 	return 0;
 }
 
-int channel_signal(struct partition *p, u64 k)
+struct partition *channel_peer_event(struct partition *p, u64 k, u32 *bit)
 {
 	unsigned side = 0;
 	struct channel *ch;
 
 	if (k >= partition_channel_count(p))
-		return -E_NOENT;
+		return NULL;
 	ch = partition_channel(p, (unsigned)k, &side);
-	struct partition *peer = ch->ends[!side];
-	peer->pending_events |= 1u << ch->index[!side];
+	*bit = 1u << ch->index[!side];
 	ch->signals[side]++;
-	return 0;
+	return ch->ends[!side];
 }

@@ -13,7 +13,7 @@
 #define PARTITA_CHANNEL_H
 
 #include "kernel/config.h"
-#include "kernel/types.h"
+#include "kernel/lib/types.h"
 
 struct partition;
 
@@ -42,6 +42,8 @@ int channels_map(struct partition *p, u64 *end);
 
 /** HC_EVENT_SIGNAL from p on its channel k: raises the peer's event.
  *  0, or -E_NOENT for a channel p does not have. */
-int channel_signal(struct partition *p, u64 k);
+/** The partition at the other end of p's channel k and the event bit to
+ *  raise there (counted as a signal), or NULL if p has no channel k. */
+struct partition *channel_peer_event(struct partition *p, u64 k, u32 *bit);
 
 #endif

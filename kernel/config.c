@@ -1096,19 +1096,9 @@ int config_check(const struct config *cfg, const char *file,
 				       ch->name, ch->ends[0]);
 	}
 
-	/* Without an IOMMU a device can DMA anywhere: only a partition the
-	 * config calls trusted may own one. */
-	for (unsigned i = 0; i < part_count; i++) {
-		const struct config_partition *a = &cfg->partitions[i];
-
-		if (a->device_count && !a->trusted) {
-			format_device(dev, sizeof(dev), &a->devices[0]);
-			return fail_at(err, a->devices[0].line,
-				       "device %s: '%s' must be declared 'trusted = yes' to own a "
-				       "device (without an IOMMU its DMA reaches all memory)",
-				       dev, a->name);
-		}
-	}
+	/* Whether a device needs its partition declared trusted depends on
+	 * the machine (an IOMMU that covers it or not): decided at boot, by
+	 * kernel/dma.c, not here. */
 
 	/* A device passed through to two partitions would let each reach into
 	 * the other (DMA, shared config space). */

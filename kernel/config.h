@@ -27,7 +27,8 @@
  *   caps = control                  comma separated capabilities
  *   on_fault = halt | restart       what happens when it faults, default halt
  *   device = 00:03.0 | 1af4:1000    PCI device passed through; repeatable
- *   trusted = yes                   may own a DMA-capable device (no IOMMU)
+ *   trusted = yes                   may own a device whose DMA no IOMMU
+ *                                   isolates (checked at boot)
  *
  *   [channel NAME]
  *   between = NAME NAME             the two partitions it connects
@@ -47,7 +48,7 @@
 #ifndef PARTITA_CONFIG_H
 #define PARTITA_CONFIG_H
 
-#include "kernel/types.h"
+#include "kernel/lib/types.h"
 
 #define CONFIG_NAME_MAX 32      /* including the terminator */
 #define CONFIG_FILE_MAX 64      /* file names, including the terminator */
@@ -60,7 +61,7 @@
 #define CONFIG_MAX_LINE 512     /* longer lines are refused */
 #define CONFIG_DEFAULT_FRAME_NS 10000000ULL /* 10 ms */
 
-enum partition_kind { PARTITION_PV = 1, PARTITION_HVM = 2 };
+enum config_kind { PARTITION_PV = 1, PARTITION_HVM = 2 };
 enum fault_action { FAULT_HALT = 0, FAULT_RESTART = 1 };
 
 #define CAP_CONTROL (1u << 0)
@@ -82,7 +83,7 @@ struct config_device {
 struct config_partition {
 	char name[CONFIG_NAME_MAX];
 	unsigned line; /* of the [partition] header */
-	enum partition_kind kind;
+	enum config_kind kind;
 	u64 memory;    /* bytes */
 	char image[CONFIG_FILE_MAX];
 	unsigned image_line;

@@ -29,14 +29,16 @@ static const struct console_sink *sink;
  * only it may send until its line ends, so lines never interleave. */
 static const struct console *wire_owner;
 static bool sink_was_busy;
-/* What filling the sink once (up to its room) costs, in TSC cycles: the
- * slowest fill seen, slowly forgotten.  A drain starts a fill only if it
- * ends before the deadline. */
+/* What filling the sink once (up to its room) costs, in TSC cycles: a
+ * running average that rises at once to a slower fill and falls slowly.  A
+ * drain starts a fill only if it should end before the deadline.  One fill
+ * stretched by the host (an emulator descheduled) must not stop all output:
+ * a fill refused for the estimate lowers it, so draining always resumes. */
 static u64 fill_tsc;
 
 static void fill_measured(u64 took)
 {
-	fill_tsc = MAX(took, fill_tsc - fill_tsc / 64);
+	fill_tsc = took > fill_tsc ? (fill_tsc + took) / 2 : fill_tsc - (fill_tsc - took) / 16;
 }
 
 void console_set_sink(const struct console_sink *s)
@@ -217,8 +219,8 @@ bool console_hv_line(struct console *c, enum log_kind kind, const char *text, u6
 	char note[40];
 	int note_len = 0;
 
-	if (len > CONSOLE_LINE_MAX)
-		len = CONSOLE_LINE_MAX;
+	if (len > CONSOLE_HV_LINE_MAX)
+		len = CONSOLE_HV_LINE_MAX;
 	if (console_room(c) < CONSOLE_LINE_WORST) {
 		console_hv_suppress(c, kind);
 		return false;
@@ -248,8 +250,11 @@ bool console_drain(struct console *c, u64 deadline_tsc)
 		/* One FIFO's worth at a time: its cost is bounded by the
 		 * FIFO's depth, so the deadline is checked once per fill. */
 		u64 t0 = rdtsc();
-		if (t0 + fill_tsc >= deadline_tsc)
+		if (t0 + fill_tsc >= deadline_tsc) {
+			if (t0 < deadline_tsc)
+				fill_tsc -= fill_tsc / 16;
 			return false;
+		}
 		if (!(room = sink->room())) {
 			sink_was_busy = true;
 			return false;
@@ -268,6 +273,11 @@ bool console_drain(struct console *c, u64 deadline_tsc)
 bool console_sink_busy(void)
 {
 	return sink_was_busy;
+}
+
+const struct console *console_wire_owner(void)
+{
+	return wire_owner;
 }
 
 void console_drain_sync(struct console *c, unsigned (*wait_room)(void))

@@ -28,14 +28,15 @@
 #ifndef PARTITA_CONSOLE_H
 #define PARTITA_CONSOLE_H
 
-#include "kernel/types.h"
+#include "kernel/lib/types.h"
 
 #define CONSOLE_LINE_MAX 200
 #define CONSOLE_TAIL 4096
 #define CONSOLE_QUEUE 16384 /* bytes of queued output lines per console */
-/* The most one completed line takes in a queue: "[" name "] ", the text,
- * "\r\n", and a "(N suppressed)" note. */
-#define CONSOLE_LINE_WORST (CONSOLE_LINE_MAX + 64)
+/* The most one completed line takes in a queue: "[" name "] " or "[hv] ",
+ * the text, "\r\n", and a "(N suppressed)" note. */
+#define CONSOLE_HV_LINE_MAX 256 /* the hypervisor's own lines */
+#define CONSOLE_LINE_WORST (CONSOLE_HV_LINE_MAX + 64)
 
 /** What a guest-triggered hypervisor line is about, for rate limiting. */
 enum log_kind {
@@ -145,6 +146,9 @@ bool console_sink_busy(void);
 /** Copies the last min(len, kept) bytes of the tail into buf, oldest first;
  *  returns the count. */
 u64 console_read_tail(const struct console *c, char *buf, u64 len);
+
+/** The console whose line is on the wire (begun, not ended), or NULL. */
+const struct console *console_wire_owner(void);
 
 /** Sends everything c has queued, waiting for the sink as long as it takes
  *  (only for the end of a run and for panics). */

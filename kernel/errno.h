@@ -1,24 +1,26 @@
 /*
  * Error codes of the core.  Functions return 0 or one of these, negated.
- * The same numbers are returned to paravirtual guests by hypercalls, so they
- * are part of the ABI: never renumber one.
+ * They are the ABI's numbers (kernel/abi/errno.h), so a hypercall can return
+ * them to a guest as they are.
  */
 #ifndef PARTITA_ERRNO_H
 #define PARTITA_ERRNO_H
 
-#define E_PERM 1     /* not allowed (missing capability, wrong CPL) */
-#define E_NOENT 2    /* no such partition, file, channel */
-#define E_IO 5       /* device or firmware error */
-#define E_NOMEM 12   /* out of memory */
-#define E_FAULT 14   /* a pointer outside the caller's memory */
-#define E_BUSY 16    /* resource in use */
-#define E_EXIST 17   /* already exists */
-#define E_INVAL 22   /* bad argument */
-#define E_NOSPC 28   /* no space left in a fixed table */
-#define E_RANGE 34   /* a number out of range */
-#define E_NOSYS 38   /* unknown call */
-#define E_AGAIN 11   /* try again later */
-#define E_NOTSUP 95  /* not supported on this machine */
+#include "kernel/abi/errno.h"
+
+#define E_PERM PARTITA_E_PERM
+#define E_NOENT PARTITA_E_NOENT
+#define E_IO PARTITA_E_IO
+#define E_AGAIN PARTITA_E_AGAIN
+#define E_NOMEM PARTITA_E_NOMEM
+#define E_FAULT PARTITA_E_FAULT
+#define E_BUSY PARTITA_E_BUSY
+#define E_EXIST PARTITA_E_EXIST
+#define E_INVAL PARTITA_E_INVAL
+#define E_NOSPC PARTITA_E_NOSPC
+#define E_RANGE PARTITA_E_RANGE
+#define E_NOSYS PARTITA_E_NOSYS
+#define E_NOTSUP PARTITA_E_NOTSUP
 
 const char *errno_name(int err);
 

@@ -7,7 +7,7 @@
 #ifndef PARTITA_GUEST_MEM_H
 #define PARTITA_GUEST_MEM_H
 
-#include "kernel/types.h"
+#include "kernel/lib/types.h"
 
 /**
  * Returns 0 if [gpa, gpa + len) lies inside [ram_start, ram_end), or

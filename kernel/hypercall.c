@@ -1,9 +1,16 @@
 /*
- * The hypercall ABI of kernel/abi/partita.h.  Each call first checks every
- * argument without side effects, then acts; a call that returns an error has
- * changed nothing.  Pointers are guest-physical and must lie inside the
- * caller's RAM (guest_range_check); lengths are bounded.
+ * The hypercall ABI of kernel/abi/partita.h, for paravirtual partitions.
+ * One table lists every call: its handler and the capability it needs; a
+ * number the table does not list is -E_NOSYS, and a call whose capability
+ * the caller lacks is -E_PERM, both before any argument is looked at.
+ *
+ * Each handler first checks every argument without side effects, then acts
+ * (seL4's decode/invoke split): a call that returns an error has changed
+ * nothing.  Pointers are guest-physical and must lie inside the caller's RAM
+ * (guest_range_check); lengths are bounded, so no call costs more than a
+ * bounded time (kernel/console.h for console writes).
  */
+#include "kernel/hypercall.h"
 #include "arch/x86/clock.h"
 #include "arch/x86/cpu.h"
 #include "drivers/pci.h"
@@ -12,13 +19,11 @@
 #include "kernel/guest_mem.h"
 #include "kernel/lib/format.h"
 #include "kernel/lib/string.h"
-#include "kernel/log.h"
 #include "kernel/partition.h"
-#include "kernel/sched.h"
-#include "kernel/vmexit.h"
+#include "kernel/pv_image.h"
 
-#define VECTOR_UD 6
-#define CONSOLE_WRITE_MAX 4096 /* bytes taken by one HC_CONSOLE_WRITE */
+#define CONSOLE_WRITE_MAX 4096 /* bytes looked at by one HC_CONSOLE_WRITE */
+#define EXIT_BUDGET_NS 10000ULL /* what a call whose work the guest sizes may take */
 
 /* Returns a pointer to [gpa, gpa+len) of p's RAM, or NULL. */
 static void *guest_buffer(struct partition *p, u64 gpa, u64 len)
@@ -28,46 +33,75 @@ static void *guest_buffer(struct partition *p, u64 gpa, u64 len)
 	return partition_gpa_ptr(p, gpa);
 }
 
-/*
- * Takes what the partition's console queue has room for; the lines go out
- * in its own windows (the scheduler sends them before it re-enters the
- * partition) or in idle time, never in another's.  A full queue takes nothing:
- * -E_AGAIN, and the partition gives up the rest of its window.  The cost of
- * the call is bounded by CONSOLE_WRITE_MAX bytes copied, not by the UART.
- */
-static s64 hc_console_write(struct partition *p, u64 buf, u64 len)
+struct hc_args {
+	u64 a0, a1, a2, a3;
+};
+
+static s64 hc_version(struct partition *p, const struct hc_args *a)
 {
-	u64 n = MIN(len, (u64)CONSOLE_WRITE_MAX);
-	const char *data = guest_buffer(p, buf, n);
+	(void)p;
+	(void)a;
+	return PARTITA_ABI_VERSION;
+}
+
+/*
+ * Takes what the partition's console queue has room for, for at most
+ * EXIT_BUDGET_NS (or until its run ends); the lines go out in its own
+ * windows (the scheduler sends them before it re-enters the partition) or
+ * in idle time, never in another's.  A full queue takes nothing: -E_AGAIN,
+ * and the partition gives up the rest of its window.
+ */
+static s64 hc_console_write(struct partition *p, const struct hc_args *a)
+{
+	u64 n = MIN(a->a1, (u64)CONSOLE_WRITE_MAX);
+	const char *data = guest_buffer(p, a->a0, n);
 
 	if (!data)
 		return -E_FAULT;
-	u64 taken = console_write(&p->console, data, n, sched_exit_budget_tsc());
+	u64 now = rdtsc(), budget = now + clock_ns_to_tsc(EXIT_BUDGET_NS);
+	u64 until = MIN(budget, p->run_until_tsc > now ? p->run_until_tsc : now);
+	u64 taken = console_write(&p->console, data, n, until);
 	p->stats.console_bytes += taken;
 	if (n && !taken) {
-		p->yielded = true;
+		partition_yield(p);
 		return -E_AGAIN;
 	}
 	return (s64)taken;
 }
 
-static s64 hc_wait(struct partition *p, u64 deadline)
+static s64 hc_time(struct partition *p, const struct hc_args *a)
 {
-	if (p->pending_events) {
-		u32 ev = p->pending_events;
-		p->pending_events = 0;
-		return ev;
-	}
-	if (deadline && clock_now_ns() >= deadline)
-		return 0;
-	p->state = PARTITA_STATE_WAITING;
-	p->wait_deadline = deadline;
-	return 0; /* replaced by the pending events when it wakes */
+	(void)p;
+	(void)a;
+	return (s64)clock_now_ns();
 }
 
-static s64 hc_partition_info(struct partition *p, u64 buf)
+static s64 hc_yield(struct partition *p, const struct hc_args *a)
 {
-	struct partita_partition_info *out = guest_buffer(p, buf, sizeof(*out));
+	(void)a;
+	partition_yield(p);
+	return 0;
+}
+
+static s64 hc_wait(struct partition *p, const struct hc_args *a)
+{
+	return partition_wait(p, a->a0);
+}
+
+static s64 hc_event_signal(struct partition *p, const struct hc_args *a)
+{
+	u32 bit;
+	struct partition *peer = channel_peer_event(p, a->a0, &bit);
+
+	if (!peer)
+		return -E_NOENT;
+	partition_signal(peer, bit);
+	return 0;
+}
+
+static s64 hc_partition_info(struct partition *p, const struct hc_args *a)
+{
+	struct partita_partition_info *out = guest_buffer(p, a->a0, sizeof(*out));
 
 	if (!out)
 		return -E_FAULT;
@@ -75,84 +109,20 @@ static s64 hc_partition_info(struct partition *p, u64 buf)
 	return 0;
 }
 
-static s64 hc_partition_list(struct partition *p, u64 buf, u64 count)
+static s64 hc_shutdown(struct partition *p, const struct hc_args *a)
 {
-	if (count == 0)
-		return partition_count;
-	count = MIN(count, (u64)partition_count);
-	struct partita_partition_info *out = guest_buffer(p, buf, count * sizeof(*out));
-	if (!out)
-		return -E_FAULT;
-	for (u64 i = 0; i < count; i++)
-		partition_info(&partitions[i], &out[i]);
-	return (s64)count;
-}
+	char why[48];
 
-static s64 hc_partition_stats(struct partition *p, u64 id, u64 buf)
-{
-	struct partition *t = id < partition_count ? &partitions[id] : NULL;
-	struct partita_partition_stats *out;
-
-	if (!t)
-		return -E_NOENT;
-	out = guest_buffer(p, buf, sizeof(*out));
-	if (!out)
-		return -E_FAULT;
-	*out = t->stats;
-	out->cpu_time_ns = clock_tsc_to_ns(t->cpu_tsc);
-	return 0;
-}
-
-static s64 hc_console_read(struct partition *p, u64 id, u64 buf, u64 len)
-{
-	struct partition *t = id < partition_count ? &partitions[id] : NULL;
-	char *out;
-
-	if (!t)
-		return -E_NOENT;
-	len = MIN(len, (u64)CONSOLE_TAIL);
-	out = guest_buffer(p, buf, len);
-	if (!out)
-		return -E_FAULT;
-	return (s64)console_read_tail(&t->console, out, len);
-}
-
-static s64 hc_partition_ctl(struct partition *p, u64 id, u64 op)
-{
-	struct partition *t = id < partition_count ? &partitions[id] : NULL;
-	bool running;
-
-	if (!t)
-		return -E_NOENT;
-	if (op != PARTITION_CTL_STOP && op != PARTITION_CTL_START && op != PARTITION_CTL_RESTART)
-		return -E_INVAL;
-	if (t == p)
-		return -E_INVAL; /* a partition ends itself with HC_SHUTDOWN */
-	if (!t->vcpu.arch)
-		return -E_NOTSUP; /* it could not be created */
-	running = t->state == PARTITA_STATE_RUNNING || t->state == PARTITA_STATE_WAITING;
-	if (op == PARTITION_CTL_START && running)
-		return -E_BUSY;
-
-	if (running && op != PARTITION_CTL_START) {
-		char why[64];
-		snprintf(why, sizeof(why), "%s by partition %s",
-			 op == PARTITION_CTL_STOP ? "stopped" : "restarted", p->cfg->name);
-		partition_stop(t, PARTITA_STATE_STOPPED, why);
-	}
-	if (op != PARTITION_CTL_STOP) {
-		if (op == PARTITION_CTL_RESTART)
-			t->restarts++;
-		partition_request_start(t, p->cfg->name);
-	}
-	return 0;
+	snprintf(why, sizeof(why), "exited with code %lld", (long long)(s64)a->a0);
+	partition_exit(p, (s64)a->a0, why);
+	return 0; /* not seen: the partition has ended */
 }
 
 /* Configuration space of the caller's own devices only.  The BARs and the
  * expansion ROM stay where the firmware put them: they are mapped into the
  * partition at those addresses. */
-static s64 hc_pci_access(struct partition *p, u64 index, u64 offset, u64 size, u64 value,
-			 bool write)
+static s64 pci_access(struct partition *p, u64 index, u64 offset, u64 size, u64 value,
+		      bool write)
 {
 	unsigned limit = pci_has_ecam() ? 4096 : 256;
 
@@ -170,76 +140,127 @@ static s64 hc_pci_access(struct partition *p, u64 index, u64 offset, u64 size, u
 	return 0;
 }
 
-void hypercall_handle(struct partition *p, const struct vm_exit *e)
+static s64 hc_pci_read(struct partition *p, const struct hc_args *a)
 {
-	struct guest_regs *r = &p->vcpu.regs;
-	u64 a0 = r->rdi, a1 = r->rsi, a2 = r->rdx;
-	s64 ret;
+	return pci_access(p, a->a0, a->a1, a->a2, 0, false);
+}
 
-	/* DESIGN.md: hypercalls from guest user mode are undefined. */
-	if (r->cpl != 0) {
-		virt->inject(&p->vcpu, EVENT_EXCEPTION, VECTOR_UD, false, 0);
-		return;
+static s64 hc_pci_write(struct partition *p, const struct hc_args *a)
+{
+	return pci_access(p, a->a0, a->a1, a->a2, a->a3, true);
+}
+
+static s64 hc_partition_list(struct partition *p, const struct hc_args *a)
+{
+	u64 count = a->a1;
+
+	if (count == 0)
+		return partition_count;
+	count = MIN(count, (u64)partition_count);
+	struct partita_partition_info *out = guest_buffer(p, a->a0, count * sizeof(*out));
+	if (!out)
+		return -E_FAULT;
+	for (u64 i = 0; i < count; i++)
+		partition_info(&partitions[i], &out[i]);
+	return (s64)count;
+}
+
+static s64 hc_partition_stats(struct partition *p, const struct hc_args *a)
+{
+	struct partition *t = a->a0 < partition_count ? &partitions[a->a0] : NULL;
+	struct partita_partition_stats *out;
+
+	if (!t)
+		return -E_NOENT;
+	out = guest_buffer(p, a->a1, sizeof(*out));
+	if (!out)
+		return -E_FAULT;
+	*out = t->stats;
+	out->cpu_time_ns = clock_tsc_to_ns(t->cpu_tsc);
+	return 0;
+}
+
+static s64 hc_console_read(struct partition *p, const struct hc_args *a)
+{
+	struct partition *t = a->a0 < partition_count ? &partitions[a->a0] : NULL;
+	u64 len = MIN(a->a2, (u64)CONSOLE_TAIL);
+	char *out;
+
+	if (!t)
+		return -E_NOENT;
+	out = guest_buffer(p, a->a1, len);
+	if (!out)
+		return -E_FAULT;
+	return (s64)console_read_tail(&t->console, out, len);
+}
+
+static s64 hc_partition_ctl(struct partition *p, const struct hc_args *a)
+{
+	struct partition *t = a->a0 < partition_count ? &partitions[a->a0] : NULL;
+	u64 op = a->a1;
+
+	if (!t)
+		return -E_NOENT;
+	if (op != PARTITION_CTL_STOP && op != PARTITION_CTL_START && op != PARTITION_CTL_RESTART)
+		return -E_INVAL;
+	if (t == p)
+		return -E_INVAL; /* a partition ends itself with HC_SHUTDOWN */
+	if (t->state == PARTITION_UNUSABLE)
+		return -E_NOTSUP; /* it could not be created */
+	bool running = partition_is_live(t) || t->state == PARTITION_STARTING;
+	if (op == PARTITION_CTL_START && running)
+		return -E_BUSY;
+
+	if (running && op != PARTITION_CTL_START) {
+		char why[64];
+		snprintf(why, sizeof(why), "%s by partition %s",
+			 op == PARTITION_CTL_STOP ? "stopped" : "restarted", p->cfg->name);
+		partition_stop(t, why);
 	}
-	if (r->rax >= HC_PARTITION_LIST && !(p->cfg->caps & CAP_CONTROL) &&
-	    r->rax <= HC_PARTITION_CTL) {
-		ret = -E_PERM;
-		goto done;
+	if (op != PARTITION_CTL_STOP) {
+		if (op == PARTITION_CTL_RESTART)
+			t->restarts++;
+		partition_request_start(t, p->cfg->name);
 	}
-	switch (r->rax) {
-	case HC_VERSION:
-		ret = PARTITA_ABI_VERSION;
-		break;
-	case HC_CONSOLE_WRITE:
-		ret = hc_console_write(p, a0, a1);
-		break;
-	case HC_TIME:
-		ret = (s64)clock_now_ns();
-		break;
-	case HC_YIELD:
-		p->yielded = true;
-		ret = 0;
-		break;
-	case HC_WAIT:
-		ret = hc_wait(p, a0);
-		break;
-	case HC_EVENT_SIGNAL:
-		ret = channel_signal(p, a0);
-		break;
-	case HC_PARTITION_INFO:
-		ret = hc_partition_info(p, a0);
-		break;
-	case HC_SHUTDOWN: {
-		char why[48];
-		p->exit_code = (s64)a0;
-		snprintf(why, sizeof(why), "exited with code %lld", (long long)(s64)a0);
-		partition_stop(p, PARTITA_STATE_EXITED, why);
-		sched_end_on_exit(p);
-		return;
-	}
-	case HC_PCI_READ:
-		ret = hc_pci_access(p, a0, a1, a2, 0, false);
-		break;
-	case HC_PCI_WRITE:
-		ret = hc_pci_access(p, a0, a1, a2, r->r10, true);
-		break;
-	case HC_PARTITION_LIST:
-		ret = hc_partition_list(p, a0, a1);
-		break;
-	case HC_PARTITION_STATS:
-		ret = hc_partition_stats(p, a0, a1);
-		break;
-	case HC_CONSOLE_READ:
-		ret = hc_console_read(p, a0, a1, a2);
-		break;
-	case HC_PARTITION_CTL:
-		ret = hc_partition_ctl(p, a0, a1);
-		break;
-	default:
-		ret = -E_NOSYS;
-		break;
-	}
-done:
-	r->rax = (u64)ret;
-	r->rip += e->insn_len;
+	return 0;
+}
+
+/* The calls, by number.  caps: what the caller must hold (CAP_*). */
+static const struct {
+	s64 (*fn)(struct partition *p, const struct hc_args *a);
+	u32 caps;
+} calls[] = {
+	[HC_VERSION] = { hc_version, 0 },
+	[HC_CONSOLE_WRITE] = { hc_console_write, 0 },
+	[HC_TIME] = { hc_time, 0 },
+	[HC_YIELD] = { hc_yield, 0 },
+	[HC_WAIT] = { hc_wait, 0 },
+	[HC_EVENT_SIGNAL] = { hc_event_signal, 0 },
+	[HC_PARTITION_INFO] = { hc_partition_info, 0 },
+	[HC_SHUTDOWN] = { hc_shutdown, 0 },
+	[HC_PCI_READ] = { hc_pci_read, 0 },
+	[HC_PCI_WRITE] = { hc_pci_write, 0 },
+	[HC_PARTITION_LIST] = { hc_partition_list, CAP_CONTROL },
+	[HC_PARTITION_STATS] = { hc_partition_stats, CAP_CONTROL },
+	[HC_CONSOLE_READ] = { hc_console_read, CAP_CONTROL },
+	[HC_PARTITION_CTL] = { hc_partition_ctl, CAP_CONTROL },
+};
+
+bool hypercall_needs(u64 nr, u32 *caps)
+{
+	if (nr >= ARRAY_SIZE(calls) || !calls[nr].fn)
+		return false;
+	*caps = calls[nr].caps;
+	return true;
+}
+
+s64 hypercall_dispatch(struct partition *p, u64 nr, u64 a0, u64 a1, u64 a2, u64 a3)
+{
+	const struct hc_args args = { a0, a1, a2, a3 };
+
+	if (nr >= ARRAY_SIZE(calls) || !calls[nr].fn)
+		return -E_NOSYS;
+	if ((calls[nr].caps & p->cfg->caps) != calls[nr].caps)
+		return -E_PERM;
+	return calls[nr].fn(p, &args);
 }

@@ -59,7 +59,7 @@ static u64 log_lock(void)
 static void log_unlock(u64 flags)
 {
 	__atomic_store_n(&log_lock_word, 0, __ATOMIC_RELEASE);
-	if (flags & (1u << 9))
+	if (flags & RFLAGS_IF)
 		irq_enable();
 }
 
@@ -100,6 +100,10 @@ struct console *log_set_context(struct console *c, u64 deadline_tsc)
 
 static void drain_all_sync(void)
 {
+	/* The line on the wire first, so it is not cut by another. */
+	for (unsigned i = 0; i < console_count; i++)
+		if (consoles[i] == console_wire_owner())
+			console_drain_sync(consoles[i], uart_tx_wait_room);
 	for (unsigned i = 0; i < console_count; i++) {
 		console_flush(consoles[i]);
 		console_drain_sync(consoles[i], uart_tx_wait_room);
@@ -184,6 +188,11 @@ bool log_drain(struct console *c, u64 deadline_tsc)
 	return empty;
 }
 
+bool log_hv_pending(void)
+{
+	return console_pending(&hv_console);
+}
+
 bool log_drain_hv(u64 deadline_tsc)
 {
 	return log_drain(&hv_console, deadline_tsc);
@@ -235,7 +244,7 @@ void hv_set_debug_exit(int port)
  */
 static bool running_under_qemu(void)
 {
-	if (!(cpuid(1, 0).ecx & (1u << 31)))
+	if (!(cpuid(1, 0).ecx & CPUID1_ECX_HYPERVISOR))
 		return false;
 	struct cpuid_regs r = cpuid(0x40000000, 0);
 	char sig[13];

@@ -7,7 +7,7 @@
 #define PARTITA_LOG_H
 
 #include "kernel/console.h"
-#include "kernel/types.h"
+#include "kernel/lib/types.h"
 
 /** Prints one "[hv] ..." line. */
 void log_line(const char *fmt, ...) __printf(1, 2);
@@ -36,6 +36,9 @@ bool log_guest(enum log_kind kind, const char *fmt, ...) __printf(2, 3);
 
 /** Drains c's queue to the UART until deadline (TSC); true if empty. */
 bool log_drain(struct console *c, u64 deadline_tsc);
+
+/** True if the hv console has lines to send. */
+bool log_hv_pending(void);
 
 /** Drains the hv console's queue; true if empty. */
 bool log_drain_hv(u64 deadline_tsc);

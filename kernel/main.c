@@ -16,9 +16,11 @@
 #include "arch/x86/traps.h"
 #include "boot/boot_info.h"
 #include "drivers/acpi.h"
+#include "drivers/iommu.h"
 #include "drivers/pci.h"
 #include "drivers/uart16550.h"
 #include "kernel/config.h"
+#include "kernel/cpu_policy.h"
 #include "kernel/errno.h"
 #include "kernel/lib/format.h"
 #include "kernel/lib/string.h"
@@ -99,6 +101,16 @@ static void cpu_report(void)
 	log_line("cpu: %s '%s', virtualization: %s", vendor, b, features);
 }
 
+static void host_cpuid(u32 leaf, u32 subleaf, u32 out[4])
+{
+	struct cpuid_regs r = cpuid(leaf, subleaf);
+
+	out[0] = r.eax;
+	out[1] = r.ebx;
+	out[2] = r.ecx;
+	out[3] = r.edx;
+}
+
 static void timer_tick(struct trap_frame *f)
 {
 	(void)f;
@@ -124,14 +136,6 @@ static void timer_check(void)
 		 (unsigned long long)timer_ticks, TIMER_TEST_MS, TIMER_TEST_HZ);
 }
 
-static const struct boot_module *find_module(const struct boot_info *bi, const char *name)
-{
-	for (u32 i = 0; i < bi->module_count; i++)
-		if (!strncmp(bi->modules[i].name, name, sizeof(bi->modules[i].name)))
-			return &bi->modules[i];
-	return NULL;
-}
-
 static __noreturn void config_refused(const struct config_error *err)
 {
 	char msg[256];
@@ -153,7 +157,7 @@ static void check_files(const struct boot_info *bi, const char *path)
 		const char *names[2] = { p->image, p->initrd };
 		unsigned lines[2] = { p->image_line, p->initrd_line };
 		for (int k = 0; k < 2; k++) {
-			if (!names[k][0] || find_module(bi, names[k]))
+			if (!names[k][0] || boot_find_module(bi, names[k]))
 				continue;
 			err.line = lines[k];
 			snprintf(err.reason, sizeof(err.reason),
@@ -188,7 +192,7 @@ static void report_partition(const struct boot_info *bi, const struct config_par
 	log_line("partition %s: %s, %llu MiB, image %s (%llu KiB), cpu %u, windows %s, caps %s, on fault %s",
 		 p->name, p->kind == PARTITION_PV ? "pv" : "hvm",
 		 (unsigned long long)(p->memory >> 20), p->image,
-		 (unsigned long long)((find_module(bi, p->image)->size + 1023) >> 10),
+		 (unsigned long long)((boot_find_module(bi, p->image)->size + 1023) >> 10),
 		 p->cpu, p->window_count ? windows : "none",
 		 p->caps & CAP_CONTROL ? "control" : "none",
 		 p->on_fault == FAULT_RESTART ? "restart" : "halt");
@@ -260,6 +264,7 @@ void core_main(u64 boot_info_phys)
 		hv_stop(HV_EXIT_BOOT, "no local APIC");
 	timer_check();
 	pci_init(&acpi);
+	iommu_init(&acpi); /* DMA isolation; without an IOMMU, `trusted` rules */
 
 	load_config(bi);
 
@@ -269,6 +274,7 @@ void core_main(u64 boot_info_phys)
 		hv_stop(HV_EXIT_OK, "exit_after_boot");
 
 	fpu_init();
+	cpu_policy_init(host_cpuid, fpu_xcr0_supported());
 	if (virt_init())
 		hv_stop(HV_EXIT_BOOT, "partitions cannot run on this machine");
 	sched_init(&config);

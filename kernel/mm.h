@@ -14,7 +14,7 @@
 #define PARTITA_MM_H
 
 #include "boot/boot_info.h"
-#include "kernel/types.h"
+#include "kernel/lib/types.h"
 
 static inline void *phys_to_virt(hpa_t pa) { return (void *)(uintptr_t)(pa.v + DIRECT_MAP_BASE); }
 static inline hpa_t virt_to_phys(const void *va)

@@ -8,7 +8,7 @@
 #ifndef PARTITA_PALLOC_H
 #define PARTITA_PALLOC_H
 
-#include "kernel/types.h"
+#include "kernel/lib/types.h"
 
 struct palloc {
 	u64 *bitmap;

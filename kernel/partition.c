@@ -1,27 +1,83 @@
 /*
- * Partition life cycle: creation from the config, start and restart from
- * the image, stop on exit or fault (layout in partition.h).
+ * The partition life cycle (see partition.h): the one table of allowed state
+ * transitions, the functions that make them, the creation sequence with its
+ * unwinding, starts done in the partition's own windows, and the queries the
+ * scheduler and the control hypercalls use.  Kind-specific steps (loading a
+ * paravirtual ELF, booting Linux) are the kind's image hooks (kernel/kind.h),
+ * which fill fields and return errors; every state change happens here.
+ *
+ * Locking: see partition.h (one CPU changes partition state).
  */
 #include "kernel/partition.h"
 #include "arch/x86/clock.h"
-#include "arch/x86/pagetable.h"
-#include "kernel/errno.h"
-#include "drivers/pci.h"
-#include "kernel/channel.h"
 #include "arch/x86/fpu.h"
 #include "arch/x86/vcpu_state.h"
-#include "kernel/guest_mem.h"
-#include "kernel/hvm/platform.h"
+#include "drivers/pci.h"
+#include "kernel/channel.h"
+#include "kernel/cpu_policy.h"
+#include "kernel/dma.h"
+#include "kernel/errno.h"
+#include "kernel/kind.h"
 #include "kernel/lib/format.h"
 #include "kernel/lib/string.h"
 #include "kernel/log.h"
 #include "kernel/mm.h"
-#include "kernel/sched.h"
 
 #include <stdarg.h>
 
 struct partition partitions[CONFIG_MAX_PARTITIONS];
 unsigned partition_count;
+
+static const struct config *config; /* end_on_exit, frame */
+static u64 epoch_ns;                /* 0 until the schedule starts */
+
+/* ------------------------------------------------------ the state table -- */
+
+#define S(x) (1u << PARTITION_##x)
+#define LIVE (S(STARTING) | S(RUNNABLE) | S(WAITING))
+
+/* allowed[from]: the states a partition may go to from `from`. */
+static const u32 allowed[PARTITION_STATE_COUNT] = {
+	/* create succeeded */
+	[PARTITION_UNUSABLE] = S(STOPPED),
+	[PARTITION_STOPPED] = S(STARTING) | S(UNUSABLE),
+	/* done, stopped, failed, or asked to start again */
+	[PARTITION_STARTING] = S(RUNNABLE) | S(STOPPED) | S(FAULTED) | S(STARTING),
+	[PARTITION_RUNNABLE] = S(WAITING) | S(STOPPED) | S(FAULTED) | S(EXITED) | S(STARTING),
+	[PARTITION_WAITING] = S(RUNNABLE) | S(STOPPED) | S(FAULTED) | S(EXITED) | S(STARTING),
+	[PARTITION_FAULTED] = S(STARTING) | S(UNUSABLE),
+	[PARTITION_EXITED] = S(STARTING) | S(UNUSABLE),
+};
+
+static const char *const state_names[PARTITION_STATE_COUNT] = {
+	"unusable", "stopped", "starting", "runnable", "waiting", "faulted", "exited",
+};
+
+bool partition_transition_allowed(enum partition_state from, enum partition_state to)
+{
+	return from < PARTITION_STATE_COUNT && to < PARTITION_STATE_COUNT &&
+	       (allowed[from] >> to & 1);
+}
+
+/* The only assignment of `state`: a transition the table does not allow is
+ * a hypervisor bug. */
+u64 partition_state_changes;
+
+static void set_state(struct partition *p, enum partition_state to)
+{
+	if (!partition_transition_allowed(p->state, to))
+		panic("partition %s: no transition from %s to %s", p->cfg ? p->cfg->name : "?",
+		      state_names[p->state], state_names[to]);
+	p->state = to;
+	partition_state_changes++;
+}
+
+static bool in(const struct partition *p, u32 states)
+{
+	return states >> p->state & 1;
+}
+
+/* ------------------------------------------------------------- helpers -- */
 
 void *partition_gpa_ptr(struct partition *p, u64 gpa)
 {
@@ -33,175 +89,93 @@ struct partition *partition_by_id(u32 id)
 	return id < partition_count ? &partitions[id] : NULL;
 }
 
-static void copy_segment(void *ctx, u64 paddr, const void *data, u64 filesz, u64 memsz)
+bool partition_is_live(const struct partition *p)
 {
-	struct partition *p = ctx;
-
-	(void)memsz; /* the rest of the segment (bss) is already zero */
-	memcpy(partition_gpa_ptr(p, paddr), data, filesz);
+	return in(p, S(RUNNABLE) | S(WAITING));
 }
 
-/* The guest's page tables are built in its own RAM, from PV_PAGE_TABLE_GPA
- * up to the image, with the same builder as the core's tables: a bump
- * allocator hands out the pages. */
-struct guest_pt_area {
-	struct partition *p;
-	u64 next; /* gpa of the next free table page */
-};
-
-static void *guest_pt_alloc(void *ctx, u64 *phys)
+enum partita_state partition_abi_state(const struct partition *p)
 {
-	struct guest_pt_area *a = ctx;
-
-	if (a->next >= PV_IMAGE_BASE)
-		return NULL;
-	*phys = a->next;
-	a->next += PAGE_SIZE;
-	return memset(partition_gpa_ptr(a->p, *phys), 0, PAGE_SIZE);
-}
-
-static void *guest_pt_virt(void *ctx, u64 phys)
-{
-	struct guest_pt_area *a = ctx;
-
-	return partition_gpa_ptr(a->p, phys);
-}
-
-/* Identity map of RAM and channels (2 MiB pages) and of the memory BARs of
- * its devices (uncached), wherever the firmware put them. */
-static int build_guest_page_tables(struct partition *p)
-{
-	struct guest_pt_area area = { p, PV_PAGE_TABLE_GPA };
-	const struct pt_ops ops = { guest_pt_alloc, guest_pt_virt, NULL, &area };
-	struct pagetable pt;
-	int err;
-
-	if ((err = pt_init(&pt, &pt_format_x86, &ops)) ||
-	    (err = pt_map(&pt, 0, 0, ALIGN_UP(p->map_end, LARGE_PAGE_SIZE), PTE_P | PTE_W, true)))
-		return err;
-	for (unsigned d = 0; d < p->device_count; d++) {
-		for (unsigned b = 0; b < 6; b++) {
-			const struct pci_bar *bar = &p->devices[d]->bars[b];
-			if (bar->kind != PCI_BAR_MEM32 && bar->kind != PCI_BAR_MEM64)
-				continue;
-			u64 start = ALIGN_DOWN(bar->base, LARGE_PAGE_SIZE);
-			u64 end = ALIGN_UP(bar->base + bar->size, LARGE_PAGE_SIZE);
-			for (u64 a = start; a < end; a += LARGE_PAGE_SIZE) {
-				err = pt_map(&pt, a, a, LARGE_PAGE_SIZE, PTE_P | PTE_W | PTE_PCD | PTE_PWT,
-					     true);
-				if (err && err != -E_EXIST) /* two BARs in one 2 MiB page */
-					return err;
-			}
-		}
-	}
-	return 0;
-}
-
-static void fill_start_info(struct partition *p)
-{
-	struct partita_start_info *si = phys_to_virt(p->start_info);
-	const struct config_partition *c = p->cfg;
-
-	memset(si, 0, PAGE_SIZE);
-	si->magic = PARTITA_START_MAGIC;
-	si->abi_version = PARTITA_ABI_VERSION;
-	si->partition_id = p->id;
-	si->flags = PARTITA_FEATURE_CHANNELS | (c->caps & CAP_CONTROL ? PARTITA_FEATURE_CONTROL : 0);
-	strlcpy(si->name, c->name, sizeof(si->name));
-	si->mem_base = 0;
-	si->mem_size = p->ram_size;
-	si->image_end = p->image_end;
-	si->stack_top = p->ram_size;
-	si->tsc_hz = clock_tsc_hz();
-	si->boot_count = p->boot_count;
-	si->frame_ns = sched_frame_ns();
-	si->epoch_ns = sched_epoch_ns();
-	si->channel_count = partition_channel_count(p);
-	for (unsigned k = 0; k < si->channel_count; k++) {
-		unsigned side = 0;
-		const struct channel *ch = partition_channel(p, k, &side);
-		struct partita_channel_info *ci = &si->channels[k];
-		strlcpy(ci->name, ch->cfg->name, sizeof(ci->name));
-		ci->gpa = ch->gpa[side].v;
-		ci->size = ch->size;
-		ci->peer = ch->ends[!side]->id;
-		ci->side = side;
-	}
-	strlcpy(si->cmdline, c->cmdline, sizeof(si->cmdline));
-	si->dma_offset = p->ram.v;
-	si->device_count = p->device_count;
-	for (unsigned d = 0; d < p->device_count; d++) {
-		const struct pci_device *dev = p->devices[d];
-		struct partita_device_info *di = &si->devices[d];
-		di->bus = dev->bus;
-		di->dev = dev->dev;
-		di->fn = dev->fn;
-		di->vendor_id = dev->vendor_id;
-		di->device_id = dev->device_id;
-		di->class_code = dev->class_code;
-		for (unsigned b = 0; b < 6; b++) {
-			di->bars[b].gpa = dev->bars[b].kind == PCI_BAR_IO ? 0 : dev->bars[b].base;
-			di->bars[b].size = dev->bars[b].size;
-			di->bars[b].kind = dev->bars[b].kind;
-		}
-	}
-	si->window_count = c->window_count;
-	for (unsigned w = 0; w < c->window_count && w < PARTITA_MAX_WINDOWS; w++) {
-		si->windows[w].offset_ns = c->windows[w].offset_ns;
-		si->windows[w].length_ns = c->windows[w].length_ns;
+	switch (p->state) {
+	case PARTITION_STARTING:
+	case PARTITION_RUNNABLE:
+		return PARTITA_STATE_RUNNING;
+	case PARTITION_WAITING:
+		return PARTITA_STATE_WAITING;
+	case PARTITION_FAULTED:
+		return PARTITA_STATE_FAULTED;
+	case PARTITION_EXITED:
+		return PARTITA_STATE_EXITED;
+	default:
+		return PARTITA_STATE_STOPPED;
 	}
 }
 
-int partition_start(struct partition *p)
+void partition_info(const struct partition *p, struct partita_partition_info *out)
 {
-	const void *image = phys_to_virt(hpa(p->image->phys));
-
-	if (p->cfg->kind == PARTITION_HVM) {
-		p->boot_count++;
-		if (hvm_partition_start(p))
-			return -E_INVAL;
-		goto started;
-	}
-
-	if (p->cleared < p->ram_size)
-		memset(phys_to_virt(p->ram), 0, p->ram_size);
-	p->cleared = 0;
-	guest_elf_segments(image, copy_segment, p);
-	if (build_guest_page_tables(p)) {
-		partition_stop(p, PARTITA_STATE_FAULTED,
-			       "its page tables do not fit below its image (too many devices or too much memory)");
-		return -E_NOMEM;
-	}
-	p->boot_count++;
-	fill_start_info(p);
-
-	virt->vcpu_reset(&p->vcpu, VCPU_MODE_LONG);
-	p->vcpu.regs.rip = p->entry;
-	p->vcpu.regs.rsp = p->ram_size;
-	p->vcpu.regs.rdi = PV_START_INFO_GPA;
-	p->vcpu.regs.cr3 = PV_PAGE_TABLE_GPA;
-	vcpu_state_reset(&p->vcpu.lazy);
-
-started:
-	p->state = PARTITA_STATE_RUNNING;
-	p->yielded = p->waiting = p->halt_reported = false;
-	p->pending_events = 0;
-	p->wait_deadline = 0;
-	p->exit_code = -1;
-	p->stop_reason[0] = '\0';
-	return 0;
+	memset(out, 0, sizeof(*out));
+	out->id = p->id;
+	out->state = partition_abi_state(p);
+	out->kind = p->cfg->kind;
+	out->cpu = p->cfg->cpu;
+	strlcpy(out->name, p->cfg->name, sizeof(out->name));
+	out->mem_size = p->ram_size;
+	out->caps = p->cfg->caps;
+	out->restarts = p->restarts;
+	out->exit_code = p->exit_code;
 }
 
-void partition_stop(struct partition *p, enum partita_state state, const char *reason)
+void partitions_publish_epoch(u64 epoch)
 {
-	/* Its devices stop writing into its memory before that is reused. */
+	epoch_ns = epoch;
+	for (unsigned i = 0; i < partition_count; i++) {
+		struct partition *p = &partitions[i];
+		if (p->kind == &pv_kind && p->start_info.v)
+			((struct partita_start_info *)phys_to_virt(p->start_info))->epoch_ns = epoch;
+	}
+}
+
+bool partitions_all_ended(int *code)
+{
+	*code = HV_EXIT_OK;
+	for (unsigned i = 0; i < partition_count; i++) {
+		const struct partition *p = &partitions[i];
+		if (in(p, LIVE))
+			return false;
+		if (p->state == PARTITION_FAULTED)
+			*code = HV_EXIT_FAULT;
+		else if (p->state == PARTITION_EXITED && p->exit_code && *code == HV_EXIT_OK)
+			*code = (int)(p->exit_code & 0x7f);
+	}
+	return true;
+}
+
+/* ---------------------------------------------------------------- stop -- */
+
+/* What a partition leaves behind when it stops running: its devices stop
+ * writing into its memory before that is reused, its unfinished console
+ * line goes out. */
+static void quiesce(struct partition *p)
+{
 	for (unsigned d = 0; d < p->device_count; d++)
 		pci_write(p->devices[d], 0x04, 2, pci_read(p->devices[d], 0x04, 2) & ~4u);
+	dma_partition_stop(p);
 	console_flush(&p->console);
-	p->restart_pending = false;
-	p->state = state;
+}
+
+static void stop_as(struct partition *p, enum partition_state to, const char *reason)
+{
+	quiesce(p);
+	set_state(p, to);
+	p->yielded = false;
 	strlcpy(p->stop_reason, reason, sizeof(p->stop_reason));
 	log_guest(LOG_KIND_LIFE, "partition %s stopped: %s", p->cfg->name, reason);
+}
+
+void partition_stop(struct partition *p, const char *reason)
+{
+	if (in(p, LIVE))
+		stop_as(p, PARTITION_STOPPED, reason);
 }
 
 void partition_fault(struct partition *p, const char *fmt, ...)
@@ -209,10 +183,12 @@ void partition_fault(struct partition *p, const char *fmt, ...)
 	char reason[96];
 	va_list ap;
 
+	if (!in(p, LIVE))
+		return; /* already stopped (two reports of one fault) */
 	va_start(ap, fmt);
 	vsnprintf(reason, sizeof(reason), fmt, ap);
 	va_end(ap);
-	partition_stop(p, PARTITA_STATE_FAULTED, reason);
+	stop_as(p, PARTITION_FAULTED, reason);
 	if (p->cfg->on_fault == FAULT_RESTART) {
 		p->restarts++;
 		partition_request_start(p, NULL);
@@ -221,13 +197,73 @@ void partition_fault(struct partition *p, const char *fmt, ...)
 	}
 }
 
+void partition_exit(struct partition *p, s64 code, const char *why)
+{
+	if (!partition_is_live(p))
+		return;
+	p->exit_code = code;
+	stop_as(p, PARTITION_EXITED, why);
+	if (config && config->end_on_exit[0] && !strcmp(config->end_on_exit, p->cfg->name))
+		hv_stop((int)(code & 0x7f), "the end_on_exit partition exited");
+}
+
+/* --------------------------------------------------------------- start -- */
+
+int partition_request_start(struct partition *p, const char *by)
+{
+	if (p->state == PARTITION_UNUSABLE)
+		return -E_NOTSUP;
+	if (partition_is_live(p))
+		stop_as(p, PARTITION_STOPPED, "restarted");
+	set_state(p, PARTITION_STARTING);
+	p->cleared = 0;
+	p->start_requester = by;
+	return 0;
+}
+
+/* The start proper, on RAM that is all zero: the kind loads the image and
+ * resets the vCPU; then the partition runs from its first instruction. */
+static void start_now(struct partition *p)
+{
+	const char *why = "error";
+	int err;
+
+	if (p->cleared < p->ram_size)
+		memset(phys_to_virt(p->ram), 0, p->ram_size);
+	p->cleared = 0;
+	p->boot_count++;
+	p->pending_events = 0;
+	p->wait_deadline = 0;
+	p->exit_code = -1;
+	p->stop_reason[0] = '\0';
+	p->hlt_reported = false;
+	vcpu_state_reset(&p->vcpu.lazy);
+	msr_state_reset(&p->msrs);
+	p->vcpu.tsc_offset = 0;
+	struct kind_start ks = { config ? config->frame_ns : 0, epoch_ns, dma_offset(p) };
+	if ((err = p->kind->image->start(p, &ks, &why))) {
+		stop_as(p, PARTITION_FAULTED, why);
+		return;
+	}
+	if ((err = dma_partition_start(p))) {
+		stop_as(p, PARTITION_FAULTED, err == -E_PERM
+				? "its devices' DMA cannot be isolated and it is not trusted"
+				: "its devices cannot be attached to its IOMMU domain");
+		return;
+	}
+	set_state(p, PARTITION_RUNNABLE);
+	p->yielded = false;
+}
+
 #define CLEAR_SLICE KiB(4)
 #define SLICE_GUESS_NS 20000 /* until one slice was timed */
 
-bool partition_clear_step(struct partition *p, u64 deadline)
+bool partition_start_step(struct partition *p, u64 deadline)
 {
 	u8 *ram = phys_to_virt(p->ram);
 
+	if (p->state != PARTITION_STARTING)
+		return true;
 	while (p->cleared < p->ram_size) {
 		u64 t0 = clock_now_ns();
 		u64 slice = p->slice_ns ? p->slice_ns : SLICE_GUESS_NS;
@@ -244,106 +280,91 @@ bool partition_clear_step(struct partition *p, u64 deadline)
 	}
 	/* What is left (copying the image, building its tables) costs about
 	 * as much as clearing the image's size: do it only if that fits. */
-	u64 rest = (p->image ? p->image->size / CLEAR_SLICE + 4 : 4) *
+	u64 rest = (p->kind->image->start_bytes(p) / CLEAR_SLICE + 4) *
 		   (p->slice_ns ? p->slice_ns : SLICE_GUESS_NS);
-	return clock_now_ns() + 2 * rest < deadline;
+	if (clock_now_ns() + 2 * rest >= deadline)
+		return false;
+	start_now(p);
+	if (p->state == PARTITION_RUNNABLE && p->start_requester)
+		log_guest(LOG_KIND_LIFE, "partition %s started by partition %s (boot %llu)",
+			  p->cfg->name, p->start_requester, (unsigned long long)p->boot_count);
+	return true;
 }
 
-void partition_request_start(struct partition *p, const char *by)
+/* ------------------------------------------------------ waits and events -- */
+
+u32 partition_wait(struct partition *p, u64 deadline)
 {
-	p->cleared = 0;
-	p->restart_pending = true;
-	p->start_requester = by;
-	p->state = PARTITA_STATE_RUNNING;
+	if (p->pending_events) {
+		u32 ev = p->pending_events;
+		p->pending_events = 0;
+		return ev;
+	}
+	if (deadline && clock_now_ns() >= deadline)
+		return 0;
+	set_state(p, PARTITION_WAITING);
+	p->wait_deadline = deadline;
+	return 0; /* replaced by the events when it wakes */
 }
 
-void partitions_publish_epoch(u64 epoch_ns)
+/* pv: RAX, the result of its HC_WAIT, holds the events it wakes with. */
+static void wake(struct partition *p, bool with_events)
 {
-	for (unsigned i = 0; i < partition_count; i++) {
-		struct partition *p = &partitions[i];
-		if (p->cfg && p->cfg->kind == PARTITION_PV && p->start_info.v)
-			((struct partita_start_info *)phys_to_virt(p->start_info))->epoch_ns = epoch_ns;
+	set_state(p, PARTITION_RUNNABLE);
+	p->wait_deadline = 0;
+	if (with_events) {
+		p->vcpu.regs.rax = p->pending_events;
+		p->pending_events = 0;
 	}
 }
 
-void partition_info(const struct partition *p, struct partita_partition_info *out)
+void partition_signal(struct partition *p, u32 bits)
 {
-	memset(out, 0, sizeof(*out));
-	out->id = p->id;
-	out->state = p->state;
-	out->kind = p->cfg->kind;
-	out->cpu = p->cfg->cpu;
-	strlcpy(out->name, p->cfg->name, sizeof(out->name));
-	out->mem_size = p->ram_size;
-	out->caps = p->cfg->caps;
-	out->restarts = p->restarts;
-	out->exit_code = p->exit_code;
+	if (p->state == PARTITION_UNUSABLE)
+		return;
+	p->pending_events |= bits;
+	if (p->state == PARTITION_WAITING && p->kind == &pv_kind)
+		wake(p, true);
 }
 
-static const struct boot_module *find_module(const struct boot_info *bi, const char *name)
+void partition_wake(struct partition *p)
 {
-	for (u32 i = 0; i < bi->module_count; i++)
-		if (!strncmp(bi->modules[i].name, name, sizeof(bi->modules[i].name)))
-			return &bi->modules[i];
-	return NULL;
+	if (p->state == PARTITION_WAITING)
+		wake(p, false);
 }
 
-/* Allocates and maps everything a partition owns.  On failure, what was
- * allocated stays with the stopped partition (it is not reused). */
-static int partition_create(struct partition *p, const struct config_partition *c,
-			    const struct boot_info *bi)
+void partition_yield(struct partition *p)
 {
-	const char *why = NULL;
-	u64 pages;
-	int err;
-
-	p->cfg = c;
-	p->state = PARTITA_STATE_STOPPED;
-	p->exit_code = -1;
-	console_init(&p->console, c->name);
-	log_register_console(&p->console);
-	if (c->kind == PARTITION_HVM)
-		return hvm_partition_create(p, bi);
-	if (c->memory < PV_MIN_MEMORY || c->memory > PV_MAX_MEMORY) {
-		log_line("partition %s: memory must be between %llu MiB and %llu GiB; left stopped",
-			 c->name, (unsigned long long)(PV_MIN_MEMORY >> 20),
-			 (unsigned long long)(PV_MAX_MEMORY >> 30));
-		return -E_RANGE;
-	}
-	p->image = find_module(bi, c->image);
-	p->ram_size = c->memory;
-	if (!p->image ||
-	    guest_elf_check(phys_to_virt(hpa(p->image->phys)), p->image->size, PV_IMAGE_BASE,
-			    p->ram_size - PV_STACK_SIZE, &p->entry, &p->image_end, &why)) {
-		log_line("partition %s: image %s refused: %s; left stopped", c->name, c->image,
-			 why ? why : "not loaded");
-		return -E_INVAL;
-	}
-
-	pages = p->ram_size >> PAGE_SHIFT;
-	if ((err = page_alloc(pages, LARGE_PAGE_SIZE >> PAGE_SHIFT, &p->ram)) &&
-	    (err = page_alloc(pages, 1, &p->ram))) {
-		log_line("partition %s: no %llu MiB of contiguous memory left; left stopped",
-			 c->name, (unsigned long long)(p->ram_size >> 20));
-		return err;
-	}
-	hpa_t fpu_pages;
-	if ((err = page_alloc(ALIGN_UP(sizeof(struct fpu_state), PAGE_SIZE) >> PAGE_SHIFT, 1,
-			      &fpu_pages)))
-		return err;
-	p->vcpu.lazy.fpu = phys_to_virt(fpu_pages);
-	if ((err = page_alloc(1, 1, &p->start_info)) || (err = slat_init(&p->slat)) ||
-	    (err = slat_map(&p->slat, gpa(PV_START_INFO_GPA), p->start_info, PAGE_SIZE, SLAT_R)) ||
-	    (err = slat_map(&p->slat, gpa(PV_RAM_START), hpa(p->ram.v + PV_RAM_START),
-			    p->ram_size - PV_RAM_START, SLAT_RWX)) ||
-	    (err = virt->vcpu_create(&p->vcpu, VCPU_MODE_LONG, &p->slat))) {
-		log_line("partition %s: cannot build its tables (%s); left stopped", c->name,
-			 errno_name(err));
-		return err;
-	}
-	p->vcpu.partition = p;
-	return 0;
+	if (p->state == PARTITION_RUNNABLE)
+		p->yielded = true;
 }
+
+void partition_window_begins(struct partition *p)
+{
+	p->yielded = false;
+}
+
+enum partition_action partition_next_action(struct partition *p, u64 now, u64 *until)
+{
+	*until = 0;
+	switch (p->state) {
+	case PARTITION_STARTING:
+		return PARTITION_START_STEP;
+	case PARTITION_WAITING:
+		if (!p->wait_deadline || now < p->wait_deadline) {
+			*until = p->wait_deadline;
+			return PARTITION_IDLE;
+		}
+		wake(p, p->kind == &pv_kind); /* the deadline: HC_WAIT returns 0 */
+		/* fall through */
+	case PARTITION_RUNNABLE:
+		return p->yielded ? PARTITION_IDLE : PARTITION_RUN;
+	default:
+		return PARTITION_IDLE;
+	}
+}
+
+/* ------------------------------------------------------------ creation -- */
 
 /* Guest page tables map 48-bit (canonical, lower half) addresses. */
 #define GUEST_MAX_ADDRESS (1ULL << 47)
@@ -352,6 +373,13 @@ static struct pci_device *find_device(const struct config_device *cd)
 {
 	return cd->by_id ? pci_find_id(cd->vendor_id, cd->device_id)
 			 : pci_find_bdf(cd->bus, cd->dev, cd->fn);
+}
+
+static void release_devices(struct partition *p)
+{
+	for (unsigned i = 0; i < p->device_count; i++)
+		p->devices[i]->owner = NULL;
+	p->device_count = 0;
 }
 
 /* Passes the config's devices through: their memory BARs are mapped at
@@ -395,51 +423,147 @@ static int map_devices(struct partition *p)
 		}
 		d->owner = p;
 		p->devices[p->device_count++] = d;
-		log_line("partition %s: owns PCI device %02x:%02x.%x %04x:%04x (polled, DMA trusted)",
+		log_line("partition %s: owns PCI device %02x:%02x.%x %04x:%04x (polled)",
 			 c->name, d->bus, d->dev, d->fn, d->vendor_id, d->device_id);
 	}
 	return 0;
 }
 
+static u64 pages_of(u64 bytes)
+{
+	return ALIGN_UP(bytes, PAGE_SIZE) >> PAGE_SHIFT;
+}
+
+/*
+ * The one creation sequence.  Each step that allocates is undone, in
+ * reverse order, when a later one fails; the log names the step and why.
+ */
+static int partition_create(struct partition *p, const struct boot_info *bi)
+{
+	const struct config_partition *c = p->cfg;
+	struct vcpu_config vcfg = { VCPU_MODE_LONG, false, NULL, 0 };
+	const char *why = NULL, *step;
+	hpa_t fpu;
+	int err;
+
+	step = "checking its image";
+	if ((err = p->kind->image->check(p, bi, &vcfg, &why)))
+		goto fail;
+	step = "allocating its memory";
+	why = "not enough contiguous memory left";
+	if ((err = page_alloc(pages_of(p->ram_size), LARGE_PAGE_SIZE >> PAGE_SHIFT, &p->ram)) &&
+	    (err = page_alloc(pages_of(p->ram_size), 1, &p->ram)))
+		goto fail;
+	step = "allocating its FPU state";
+	why = "no memory left";
+	if ((err = page_alloc(pages_of(sizeof(struct fpu_state)), 1, &fpu)))
+		goto err_ram;
+	p->vcpu.lazy.fpu = phys_to_virt(fpu);
+	step = "building its second-level tables";
+	if ((err = slat_init(&p->slat)))
+		goto err_fpu;
+	step = "setting up its platform";
+	if ((err = p->kind->image->create(p, &why)))
+		goto err_slat;
+	step = "mapping its channels";
+	why = "no memory for their tables";
+	if ((err = channels_map(p, &p->map_end)))
+		goto err_kind;
+	step = "taking its devices";
+	why = "see above";
+	if ((err = map_devices(p)))
+		goto err_devices;
+	step = "isolating its devices' DMA";
+	if ((err = dma_partition_create(p)))
+		goto err_devices;
+	step = "creating its vCPU";
+	why = errno_name(err);
+	if (vcfg.hvm) {
+		vcfg.direct_msrs = cpu_policy_direct_msrs;
+		vcfg.direct_msr_count = cpu_policy_direct_msr_count;
+	}
+	if ((err = virt->vcpu_create(&p->vcpu, &vcfg, &p->slat))) {
+		why = errno_name(err);
+		goto err_dma;
+	}
+	p->vcpu.partition = p;
+	set_state(p, PARTITION_STOPPED);
+	return 0;
+
+err_dma:
+	dma_partition_destroy(p);
+err_devices:
+	release_devices(p);
+err_kind:
+	p->kind->image->destroy(p);
+err_slat:
+	slat_destroy(&p->slat);
+err_fpu:
+	page_free(fpu, pages_of(sizeof(struct fpu_state)));
+	p->vcpu.lazy.fpu = NULL;
+err_ram:
+	page_free(p->ram, pages_of(p->ram_size));
+	p->ram.v = 0;
+fail:
+	log_line("partition %s: %s failed: %s (%s)", c->name, step, why ? why : "error",
+		 errno_name(err));
+	log_line("partition %s: left stopped", c->name);
+	return err;
+}
+
+void partition_destroy(struct partition *p)
+{
+	if (p->state == PARTITION_UNUSABLE)
+		return;
+	if (in(p, LIVE))
+		stop_as(p, PARTITION_STOPPED, "destroyed");
+	virt->vcpu_destroy(&p->vcpu);
+	vcpu_state_forget(&p->vcpu.lazy);
+	dma_partition_destroy(p);
+	release_devices(p);
+	p->kind->image->destroy(p);
+	slat_destroy(&p->slat);
+	page_free(virt_to_phys(p->vcpu.lazy.fpu), pages_of(sizeof(struct fpu_state)));
+	p->vcpu.lazy.fpu = NULL;
+	page_free(p->ram, pages_of(p->ram_size));
+	p->ram.v = 0;
+	set_state(p, PARTITION_UNUSABLE);
+}
+
 unsigned partitions_create(const struct config *cfg, const struct boot_info *bi)
 {
-	unsigned created = 0;
-	bool ok[CONFIG_MAX_PARTITIONS];
+	unsigned started = 0;
 
+	config = cfg;
 	partition_count = cfg->partition_count;
 	for (unsigned i = 0; i < cfg->partition_count; i++) {
-		partitions[i].id = i;
-		ok[i] = partition_create(&partitions[i], &cfg->partitions[i], bi) == 0;
+		struct partition *p = &partitions[i];
+		memset(p, 0, sizeof(*p));
+		p->id = i;
+		p->cfg = &cfg->partitions[i];
+		p->kind = kind_of(p->cfg->kind);
+		p->state = PARTITION_UNUSABLE;
+		p->exit_code = -1;
+		console_init(&p->console, p->cfg->name);
+		log_register_console(&p->console);
 	}
-	/* Channels need both ends to exist; each end then maps its channels
-	 * before its first start, so its page tables cover them. */
+	/* Channels need both ends to exist; each end maps its channels when
+	 * it is created, so its page tables cover them. */
 	channels_create(cfg);
 	for (unsigned i = 0; i < cfg->partition_count; i++) {
 		struct partition *p = &partitions[i];
-		int err;
-		if (!ok[i])
+		if (partition_create(p, bi))
 			continue;
-		if (p->cfg->kind == PARTITION_HVM && (partition_channel_count(p) || p->cfg->device_count)) {
-			log_line("partition %s: channels and devices of hvm partitions are not supported yet; left stopped",
-				 p->cfg->name);
+		/* The first start: nothing runs yet, so it is done now. */
+		partition_request_start(p, NULL);
+		start_now(p);
+		if (p->state != PARTITION_RUNNABLE)
 			continue;
-		}
-		if ((err = channels_map(p, &p->map_end))) {
-			log_line("partition %s: cannot map its channels (%s); left stopped",
-				 p->cfg->name, errno_name(err));
-			continue;
-		}
-		if (map_devices(p)) {
-			log_line("partition %s: left stopped", p->cfg->name);
-			continue;
-		}
-		if (partition_start(p))
-			continue;
-		created++;
+		started++;
 		log_line("partition %s: %llu MiB at host %#llx, entry %#llx, second-level tables %llu pages",
 			 p->cfg->name, (unsigned long long)(p->ram_size >> 20),
 			 (unsigned long long)p->ram.v, (unsigned long long)p->entry,
 			 (unsigned long long)p->slat.pt.table_count);
 	}
-	return created;
+	return started;
 }

@@ -8,7 +8,7 @@
 #define PARTITA_SCHEDULE_H
 
 #include "kernel/config.h"
-#include "kernel/types.h"
+#include "kernel/lib/types.h"
 
 #define SCHEDULE_MAX_WINDOWS (CONFIG_MAX_PARTITIONS * CONFIG_MAX_WINDOWS)
 

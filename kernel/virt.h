@@ -19,7 +19,7 @@
 #include "arch/x86/guest_regs.h"
 #include "arch/x86/pagetable.h"
 #include "arch/x86/vcpu_state.h"
-#include "kernel/types.h"
+#include "kernel/lib/types.h"
 
 struct partition;
 
@@ -131,6 +131,17 @@ enum vcpu_mode {
 	VCPU_MODE_REAL,   /* as after reset */
 };
 
+/** What generic code asks of a new vCPU (virt_ops.vcpu_create). */
+struct vcpu_config {
+	enum vcpu_mode mode;
+	bool hvm;                 /* an unmodified guest (interrupts, MSRs) */
+	/* MSRs the guest may read and write without an exit (the policy's
+	 * list, cpu_policy.c), each only if the back end switches it with its
+	 * VMCB/VMCS or lazily; vcpu_create reports in vcpu.direct_msrs which. */
+	const u32 *direct_msrs;
+	unsigned direct_msr_count;
+};
+
 /** Descriptor-table state a loader wants at entry (0 fields: defaults). */
 struct vcpu_boot_segments {
 	u64 gdt_base;
@@ -147,6 +158,8 @@ struct vcpu {
 	struct vcpu_lazy_state lazy;
 	struct vcpu_boot_segments boot_segments;
 	bool hvm;               /* unmodified guest: the platform's MSR policy */
+	u32 direct_msrs;        /* bit i: vcpu_config.direct_msrs[i] does not exit */
+	s64 tsc_offset;         /* the guest's TSC is the host's plus this */
 	void *arch;       /* the back end's state (VMCB or VMCS, ...) */
 	hpa_t arch_page;  /* its control structure's page */
 	u32 asid;         /* address-space tag (ASID / VPID), never 0 */
@@ -178,11 +191,11 @@ struct virt_ops {
 	 *  with a log line saying what is missing. */
 	int (*cpu_enable)(void);
 
-	/** Allocates and initializes the vCPU's control structure for the
-	 *  given mode; regs must be set by the caller before the first run
-	 *  (vcpu_create copies the vmcb-resident ones at run).  slat is the
-	 *  partition's second-level table.  0 or -E_NOMEM. */
-	int (*vcpu_create)(struct vcpu *v, enum vcpu_mode mode, struct slat *slat);
+	/** Allocates and initializes the vCPU's control structures as cfg
+	 *  asks; regs must be set by the caller before the first run.  slat is
+	 *  the partition's second-level table.  0 or -E_NOMEM / -E_NOTSUP /
+	 *  -E_IO with a log line.  vcpu_destroy frees what it allocated. */
+	int (*vcpu_create)(struct vcpu *v, const struct vcpu_config *cfg, struct slat *slat);
 	void (*vcpu_destroy)(struct vcpu *v);
 	/** Resets the vCPU to the state of vcpu_create (for a restart). */
 	void (*vcpu_reset)(struct vcpu *v, enum vcpu_mode mode);

@@ -1,16 +1,24 @@
 /*
- * Exit handling (see vmexit.h).  A paravirtual partition may not touch ports
- * (but the POST port 0x80) or MSRs: it talks to the hypervisor through
- * hypercalls, so any other such access stops it with the reason on the log.
+ * The one exit path, for both kinds of partition and both back ends: it runs
+ * a vCPU until an exit that needs the scheduler, and answers every exit,
+ * generically where the kinds agree (CPUID from the one policy, RDPMC, the
+ * faults that stop a partition, exits that only end a run) and through the
+ * kind's hooks where they differ (kernel/kind.h: ports, MSRs, nested page
+ * faults, HLT, hypercalls, interrupts).
+ *
+ * What the hypervisor prints while it handles an exit is about the
+ * partition: it goes to the partition's console queue, at its cost, and a
+ * handler that runs into the end of the partition's window is measured, so
+ * the scheduler ends that partition's later runs early enough (sched.c).
  */
 #include "kernel/vmexit.h"
+#include "arch/x86/clock.h"
 #include "arch/x86/cpu.h"
-#include "kernel/lib/string.h"
+#include "arch/x86/fpu.h"
+#include "kernel/cpu_policy.h"
+#include "kernel/kind.h"
 #include "kernel/log.h"
-#include "kernel/hvm/platform.h"
 #include "kernel/partition.h"
-
-#define VECTOR_UD 6
 
 static enum partita_exit_kind exit_kind(enum vm_exit_reason r)
 {
@@ -36,39 +44,38 @@ static enum partita_exit_kind exit_kind(enum vm_exit_reason r)
 	}
 }
 
-void cpuid_emulate(const struct partition *p, u32 leaf, u32 subleaf, u32 out[4])
+/* Measures XSAVE sizes for an XCR0 (CPUID leaf 0xD's EBX values depend on
+ * the XCR0 in force): briefly loads it, then the host's again. */
+static void xsave_sizes(u64 xcr0, u32 *size0, u32 *size1)
 {
-	struct cpuid_regs r = { 0, 0, 0, 0 };
-	static const char sig[12] = PARTITA_CPUID_SIGNATURE;
+	*size0 = *size1 = 0;
+	if (!fpu_has_xsave || !fpu_xcr0_valid(xcr0))
+		return;
+	fpu_write_xcr0(xcr0);
+	*size0 = cpuid(0xd, 0).ebx;
+	*size1 = cpuid(0xd, 1).ebx;
+	fpu_write_xcr0(fpu_host_xcr0());
+}
 
-	if (leaf >= PARTITA_CPUID_BASE && leaf < PARTITA_CPUID_BASE + 0x100) {
-		if (leaf == PARTITA_CPUID_BASE) {
-			r.eax = PARTITA_CPUID_BASE + 1;
-			memcpy(&r.ebx, sig, 4);
-			memcpy(&r.ecx, sig + 4, 4);
-			memcpy(&r.edx, sig + 8, 4);
-		} else if (leaf == PARTITA_CPUID_BASE + 1) {
-			r.eax = PARTITA_ABI_VERSION;
-			r.ebx = PARTITA_FEATURE_CHANNELS |
-				(p->cfg->caps & CAP_CONTROL ? PARTITA_FEATURE_CONTROL : 0);
-		}
-	} else {
-		r = cpuid(leaf, subleaf);
-		if (leaf == 1) {
-			r.ecx |= 1u << 31;  /* hypervisor present */
-			r.ecx &= ~(1u << 5); /* no VMX */
-			r.ecx &= ~(1u << 21); /* no x2APIC: there is no APIC here */
-			r.edx &= ~(1u << 9); /* no local APIC */
-		} else if (leaf == 0x80000001) {
-			r.ecx &= ~(1u << 2); /* no SVM */
-		} else if (leaf == 0x8000000a) {
-			r.eax = r.ebx = r.ecx = r.edx = 0; /* SVM features */
-		}
-	}
-	out[0] = r.eax;
-	out[1] = r.ebx;
-	out[2] = r.ecx;
-	out[3] = r.edx;
+void vmexit_cpuid(const struct partition *p, u32 leaf, u32 subleaf, u32 out[4])
+{
+	const struct guest_regs *r = &p->vcpu.regs;
+	struct cpu_view v = {
+		.hvm = p->kind == &hvm_kind,
+		.apic_enabled = true,
+		.osxsave = r->cr4 & (1ULL << 18),
+		.xcr0 = p->vcpu.lazy.fpu ? p->vcpu.lazy.fpu->xcr0 : 1,
+		.apic_id = 0,
+		.vcpu_count = 1,
+		.abi_features = PARTITA_FEATURE_CHANNELS |
+				(p->cfg->caps & CAP_CONTROL ? PARTITA_FEATURE_CONTROL : 0),
+		.tsc_hz = clock_tsc_hz(),
+		.xsave_sizes = xsave_sizes,
+	};
+
+	if (p->kind->exits->cpu_view)
+		p->kind->exits->cpu_view(p, &v);
+	cpu_policy_cpuid(&v, leaf, subleaf, out);
 }
 
 static void handle_cpuid(struct partition *p, const struct vm_exit *e)
@@ -76,28 +83,12 @@ static void handle_cpuid(struct partition *p, const struct vm_exit *e)
 	struct guest_regs *r = &p->vcpu.regs;
 	u32 out[4];
 
-	cpuid_emulate(p, (u32)r->rax, (u32)r->rcx, out);
+	vmexit_cpuid(p, (u32)r->rax, (u32)r->rcx, out);
 	r->rax = out[0];
 	r->rbx = out[1];
 	r->rcx = out[2];
 	r->rdx = out[3];
 	r->rip += e->insn_len;
-}
-
-static void handle_hlt(struct partition *p, const struct vm_exit *e)
-{
-	struct guest_regs *r = &p->vcpu.regs;
-
-	r->rip += e->insn_len;
-	/* A paravirtual guest has no interrupts to wait for: HLT ends its turn
-	 * in this window.  With IF clear it would never wake on real hardware;
-	 * here it still keeps only its own windows. */
-	if (!(r->rflags & (1u << 9)) && !p->halt_reported) {
-		p->halt_reported = true;
-		log_guest(LOG_KIND_HLT, "partition %s: HLT with interrupts off at %#llx; it keeps only its own windows",
-			 p->cfg->name, (unsigned long long)(r->rip - e->insn_len));
-	}
-	p->yielded = true;
 }
 
 /*
@@ -108,15 +99,12 @@ static void handle_hlt(struct partition *p, const struct vm_exit *e)
  * index on Intel, where CPUID leaf 0xA offers no counters, raises #GP, as
  * RDPMC does for a counter that does not exist (SDM Vol. 2B "RDPMC").
  */
-void vmexit_rdpmc(struct partition *p, const struct vm_exit *e)
+static void handle_rdpmc(struct partition *p, const struct vm_exit *e)
 {
 	struct guest_regs *r = &p->vcpu.regs;
-	static int amd = -1;
 
-	if (amd < 0)
-		amd = cpuid(0, 0).ebx == 0x68747541; /* "Auth"enticAMD */
-	if (!amd || (u32)r->rcx > 3) {
-		virt->inject(&p->vcpu, EVENT_EXCEPTION, 13, true, 0);
+	if (cpu_policy_vendor() != CPU_VENDOR_AMD || (u32)r->rcx > 3) {
+		virt->inject(&p->vcpu, EVENT_EXCEPTION, VECTOR_GP, true, 0);
 		return;
 	}
 	r->rax = 0;
@@ -124,77 +112,49 @@ void vmexit_rdpmc(struct partition *p, const struct vm_exit *e)
 	r->rip += e->insn_len;
 }
 
-static void handle_npf(struct partition *p, const struct vm_exit *e)
-{
-	const char *access = e->npf.fetch ? "execute" : e->npf.write ? "write" : "read";
-
-	if (e->npf.gpa >= PV_START_INFO_GPA && e->npf.gpa < PV_START_INFO_GPA + PAGE_SIZE)
-		partition_fault(p, "%s of its read-only start-info page at %#llx (rip %#llx)",
-				access, (unsigned long long)e->npf.gpa,
-				(unsigned long long)p->vcpu.regs.rip);
-	else
-		partition_fault(p, "%s outside its memory at %#llx (rip %#llx)", access,
-				(unsigned long long)e->npf.gpa,
-				(unsigned long long)p->vcpu.regs.rip);
-}
-
-/* Port 0x80, the POST-code port, is the one port a paravirtual guest may
- * use: writes are dropped and reads give all-ones, as on a machine without a
- * POST card.  It gives benchmarks a harmless I/O exit to measure. */
-#define PORT_POST 0x80
-
-static void handle_io(struct partition *p, const struct vm_exit *e)
-{
-	struct guest_regs *r = &p->vcpu.regs;
-
-	if (e->io.port == PORT_POST && !e->io.string) {
-		if (e->io.in)
-			r->rax = (r->rax & ~((1ULL << (8 * e->io.size)) - 1)) |
-				 ((1ULL << (8 * e->io.size)) - 1);
-		r->rip += e->insn_len;
-		return;
-	}
-	partition_fault(p, "port I/O (%s of %u bytes at port %#x) is not allowed",
-			e->io.in ? "read" : "write", e->io.size, e->io.port);
-}
-
 void vmexit_handle(struct partition *p, struct vm_exit *e)
 {
+	const struct kind_exits *k = p->kind->exits;
 	struct guest_regs *r = &p->vcpu.regs;
 
 	p->stats.exits[exit_kind(e->reason)]++;
-	if (p->cfg->kind == PARTITION_HVM) {
-		hvm_handle_exit(p, e);
-		return;
-	}
 	switch (e->reason) {
 	case VMEXIT_EXTINT:
 	case VMEXIT_TIMER:
-	case VMEXIT_INTR_WINDOW:
 		break;
-	case VMEXIT_HYPERCALL:
-		hypercall_handle(p, e);
+	case VMEXIT_INTR_WINDOW:
+		if (k->intr_window)
+			k->intr_window(p, e);
 		break;
 	case VMEXIT_CPUID:
 		handle_cpuid(p, e);
 		break;
+	case VMEXIT_RDPMC:
+		handle_rdpmc(p, e);
+		break;
+	case VMEXIT_HYPERCALL:
+		k->hypercall(p, e);
+		break;
 	case VMEXIT_HLT:
-		handle_hlt(p, e);
+		k->hlt(p, e);
 		break;
 	case VMEXIT_IO:
-		handle_io(p, e);
+		k->io(p, e);
 		break;
 	case VMEXIT_MSR:
-		partition_fault(p, "%s of MSR %#llx is not allowed",
-				e->msr.write ? "write" : "read", (unsigned long long)(u32)r->rcx);
+		k->msr(p, e);
 		break;
 	case VMEXIT_NPF:
-		handle_npf(p, e);
+		k->npf(p, e);
+		break;
+	case VMEXIT_XSETBV:
+		k->xsetbv(p, e);
 		break;
 	case VMEXIT_VIRT_INSN:
 		/* The guest sees no SVM/VMX: the instruction is undefined. */
-		log_guest(LOG_KIND_UD, "partition %s: virtualization instruction at %#llx (exit %#llx): #UD injected",
-			 p->cfg->name, (unsigned long long)r->rip, (unsigned long long)e->raw);
+		log_guest(LOG_KIND_UD,
+			  "partition %s: virtualization instruction at %#llx (exit %#llx): #UD injected",
+			  p->cfg->name, (unsigned long long)r->rip, (unsigned long long)e->raw);
 		virt->inject(&p->vcpu, EVENT_EXCEPTION, VECTOR_UD, false, 0);
 		break;
 	case VMEXIT_SHUTDOWN:
@@ -203,12 +163,6 @@ void vmexit_handle(struct partition *p, struct vm_exit *e)
 	case VMEXIT_EXCEPTION:
 		partition_fault(p, "exception %u (error %#x) at rip %#llx", e->exception.vector,
 				e->exception.error_code, (unsigned long long)r->rip);
-		break;
-	case VMEXIT_XSETBV:
-		partition_fault(p, "XSETBV is not allowed");
-		break;
-	case VMEXIT_RDPMC:
-		vmexit_rdpmc(p, e);
 		break;
 	case VMEXIT_INVALID:
 		partition_fault(p, "invalid guest state (exit %#llx, %#llx) at rip %#llx",
@@ -220,5 +174,76 @@ void vmexit_handle(struct partition *p, struct vm_exit *e)
 				(unsigned long long)e->raw, (unsigned long long)e->qualification,
 				(unsigned long long)r->rip);
 		break;
+	}
+}
+
+/* Where XSETBV does not exit (QEMU's SVM emulation has no intercept for
+ * it), the guest changed XCR0 behind the hypervisor's back: a valid value is
+ * the guest's own (hvm), anything else stops it. */
+static void xcr0_changed(struct partition *p, u64 window_end_tsc)
+{
+	u64 x = fpu_read_xcr0();
+
+	if (p->kind->exits->xcr0_own && fpu_xcr0_valid(x)) {
+		p->vcpu.lazy.fpu->xcr0 = x;
+		return;
+	}
+	fpu_load_xcr0(p->vcpu.lazy.fpu->xcr0);
+	log_set_context(&p->console, window_end_tsc);
+	partition_fault(p, "XCR0 set to %#llx by XSETBV without an exit (%s)",
+			(unsigned long long)x,
+			p->kind->exits->xcr0_own ? "a value XSETBV must refuse" : "not allowed");
+	log_set_context(NULL, 0);
+}
+
+/* The interrupt that ended a run (or a timer that fell due while the
+ * handler ran) is taken here, with the host's own handlers. */
+static void take_interrupts(void)
+{
+	irq_enable();
+	asm volatile("nop");
+	irq_disable();
+}
+
+enum run_end vmexit_run(struct partition *p, u64 until_tsc, u64 window_end_tsc,
+			u64 sink_ready_tsc)
+{
+	const struct kind_exits *k = p->kind->exits;
+	struct vm_exit exit;
+
+	p->run_until_tsc = until_tsc;
+	for (;;) {
+		fpu_load_xcr0(p->vcpu.lazy.fpu->xcr0);
+		u64 t0 = rdtsc();
+		virt->run(&p->vcpu, &exit);
+		u64 t1 = rdtsc();
+		p->cpu_tsc += t1 - t0;
+		if (fpu_has_xsave && fpu_read_xcr0() != p->vcpu.lazy.fpu->xcr0) {
+			xcr0_changed(p, window_end_tsc);
+			if (!partition_is_live(p)) {
+				take_interrupts();
+				return RUN_STATE;
+			}
+		}
+		fpu_load_xcr0(fpu_host_xcr0());
+		log_set_context(&p->console, window_end_tsc);
+		vmexit_handle(p, &exit);
+		log_set_context(NULL, 0);
+		u64 t2 = rdtsc();
+		if (t2 - t1 > p->exit_max_tsc)
+			p->exit_max_tsc = t2 - t1;
+		if (exit.reason == VMEXIT_EXTINT || t2 >= until_tsc) {
+			take_interrupts();
+			return RUN_TIME;
+		}
+		if (p->state != PARTITION_RUNNABLE || p->yielded)
+			return RUN_STATE;
+		if (k->back_to_scheduler)
+			return RUN_EXIT;
+		/* Its console has lines to send and the UART may have room:
+		 * the scheduler sends them (outside the handler's time, which
+		 * would grow its guard) before it re-enters. */
+		if (console_pending(&p->console) && t2 >= sink_ready_tsc)
+			return RUN_CONSOLE;
 	}
 }

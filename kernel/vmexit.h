@@ -1,7 +1,6 @@
 /*
- * Handling of guest exits, written once for both back ends: CPUID, port I/O,
- * MSRs, nested page faults, HLT, hypercalls and the faults that stop a
- * partition.
+ * The one exit path (vmexit.c): runs a partition's vCPU and answers its
+ * exits, for both kinds of partition and both back ends.
  */
 #ifndef PARTITA_VMEXIT_H
 #define PARTITA_VMEXIT_H
@@ -10,18 +9,28 @@
 
 struct partition;
 
+/** Why vmexit_run returned. */
+enum run_end {
+	RUN_TIME,    /* its run's time is over (the timer, a host interrupt) */
+	RUN_STATE,   /* it yielded, waits, stopped, faulted or exited */
+	RUN_EXIT,    /* its kind sends every exit back to the scheduler */
+	RUN_CONSOLE, /* it has console lines to send */
+};
+
+/**
+ * Runs p's vCPU (RUNNABLE, its state loaded on this CPU) and handles its
+ * exits until one needs the scheduler.  until_tsc: when its run ends (the
+ * scheduler armed the timer for it); window_end_tsc: when its window ends
+ * (log lines that would not be made before are counted, not made);
+ * sink_ready_tsc: when a busy UART has room again.
+ */
+enum run_end vmexit_run(struct partition *p, u64 until_tsc, u64 window_end_tsc,
+			u64 sink_ready_tsc);
+
 /** Handles one exit of p's vCPU; may stop or restart p. */
 void vmexit_handle(struct partition *p, struct vm_exit *exit);
 
-/** Handles a hypercall exit (hypercall.c).  Sets RAX and advances RIP, or
- *  injects #UD for a call from user mode. */
-void hypercall_handle(struct partition *p, const struct vm_exit *exit);
-
-/** RDPMC: counters that never count, or #GP (see vmexit.c). */
-void vmexit_rdpmc(struct partition *p, const struct vm_exit *e);
-
-/** Emulates CPUID for a partition: the host's values, filtered, plus the
- *  hypervisor leaves of kernel/abi/partita.h. */
-void cpuid_emulate(const struct partition *p, u32 leaf, u32 subleaf, u32 out[4]);
+/** CPUID as p sees it: the one policy (cpu_policy.c) for its kind. */
+void vmexit_cpuid(const struct partition *p, u32 leaf, u32 subleaf, u32 out[4]);
 
 #endif

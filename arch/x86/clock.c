@@ -383,3 +383,8 @@ u64 clock_now_ns(void)
 {
 	return clock_tsc_to_ns(rdtsc() - tsc_at_boot);
 }
+
+u64 clock_tsc_at(u64 ns)
+{
+	return tsc_at_boot + clock_ns_to_tsc(ns);
+}

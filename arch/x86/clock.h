@@ -8,7 +8,7 @@
 #define PARTITA_ARCH_X86_CLOCK_H
 
 #include "drivers/acpi.h"
-#include "kernel/types.h"
+#include "kernel/lib/types.h"
 
 #define NSEC_PER_SEC 1000000000ULL
 
@@ -54,6 +54,9 @@ void clock_delay_us(u64 us);
 
 /** Nanoseconds since clock_init() (TSC based; wraps after 584 years). */
 u64 clock_now_ns(void);
+
+/** The TSC value at time ns of clock_now_ns()'s clock. */
+u64 clock_tsc_at(u64 ns);
 
 /** Converts TSC cycles to nanoseconds and back, without overflow for any
  *  result that fits 64 bits. */

@@ -6,7 +6,7 @@
 #ifndef PARTITA_ARCH_X86_CPU_H
 #define PARTITA_ARCH_X86_CPU_H
 
-#include "kernel/types.h"
+#include "kernel/lib/types.h"
 
 static inline void outb(u16 port, u8 v) { asm volatile("outb %0, %1" : : "a"(v), "Nd"(port)); }
 static inline void outw(u16 port, u16 v) { asm volatile("outw %0, %1" : : "a"(v), "Nd"(port)); }
@@ -82,12 +82,40 @@ static inline u64 read_rflags(void)
 #define EFER_NXE (1ULL << 11)
 #define EFER_SVME (1ULL << 12)
 
+/* RFLAGS (SDM Vol. 1 §3.4.3). */
+#define RFLAGS_CF (1ULL << 0)
+#define RFLAGS_FIXED1 (1ULL << 1)
+#define RFLAGS_TF (1ULL << 8)
+#define RFLAGS_IF (1ULL << 9)
+#define RFLAGS_DF (1ULL << 10)
+#define RFLAGS_RF (1ULL << 16)
+
+/* Exception vectors (SDM Vol. 3A Table 6-1). */
+#define VECTOR_DE 0
+#define VECTOR_DB 1
+#define VECTOR_NMI 2
+#define VECTOR_BP 3
+#define VECTOR_UD 6
+#define VECTOR_DF 8
+#define VECTOR_GP 13
+#define VECTOR_PF 14
+
+/* CPUID feature bits the core itself tests (SDM Vol. 2A Tables 3-10, 3-11;
+ * AMD APM Vol. 3 Appendix E). */
+#define CPUID1_ECX_VMX (1u << 5)
+#define CPUID1_ECX_XSAVE (1u << 26)
+#define CPUID1_ECX_HYPERVISOR (1u << 31)
+#define CPUID80000001_ECX_SVM (1u << 2)
+#define CPUID80000001_EDX_RDTSCP (1u << 27)
+#define CPUID7_ECX_RDPID (1u << 22)
+
 #define CR0_PE (1ULL << 0)
 #define CR0_MP (1ULL << 1)
 #define CR0_ET (1ULL << 4)
 #define CR0_NE (1ULL << 5)
 #define CR0_WP (1ULL << 16)
 #define CR0_PG (1ULL << 31)
+#define CR4_PSE (1ULL << 4)
 #define CR4_PAE (1ULL << 5)
 #define CR4_PGE (1ULL << 7)
 #define CR4_OSFXSR (1ULL << 9)

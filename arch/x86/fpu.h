@@ -7,7 +7,7 @@
 #ifndef PARTITA_ARCH_X86_FPU_H
 #define PARTITA_ARCH_X86_FPU_H
 
-#include "kernel/types.h"
+#include "kernel/lib/types.h"
 
 #define FPU_STATE_MAX 4096
 

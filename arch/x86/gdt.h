@@ -8,7 +8,7 @@
 #ifndef PARTITA_ARCH_X86_GDT_H
 #define PARTITA_ARCH_X86_GDT_H
 
-#include "kernel/types.h"
+#include "kernel/lib/types.h"
 
 #define GDT_KERNEL_CS 0x08
 #define GDT_KERNEL_DS 0x10

@@ -10,7 +10,7 @@
 #define PARTITA_ARCH_X86_LAPIC_H
 
 #include "drivers/acpi.h"
-#include "kernel/types.h"
+#include "kernel/lib/types.h"
 
 /**
  * Masks both 8259 PICs and enables this CPU's local APIC: x2APIC mode if

@@ -10,6 +10,21 @@ const struct pt_format pt_format_x86 = {
 	.large_bit = PTE_PS,
 };
 
+const struct pt_format pt_format_x86_pae = {
+	.present_mask = PTE_P, .large_bit = PTE_PS, .levels = 3, .entry_bytes = 8,
+	.large_levels = 1u << 1,
+};
+
+const struct pt_format pt_format_x86_32 = {
+	.present_mask = PTE_P, .large_bit = 0, .levels = 2, .entry_bytes = 4,
+	.large_levels = 0,
+};
+
+const struct pt_format pt_format_x86_32_pse = {
+	.present_mask = PTE_P, .large_bit = PTE_PS, .levels = 2, .entry_bytes = 4,
+	.large_levels = 1u << 1,
+};
+
 #define LEVEL_SHIFT(level) (12 + 9 * (level)) /* level 0 = PT ... 3 = PML4 */
 #define INDEX(va, level) (((va) >> LEVEL_SHIFT(level)) & 511)
 
@@ -164,19 +179,41 @@ static u64 *find_leaf(const struct pagetable *pt, u64 va, int *level)
 	return NULL;
 }
 
+/* The generic walk of pt_lookup, for every format: entry sizes, index
+ * widths and where large leaves may be (SDM Vol. 3A §4.3 32-bit, §4.4 PAE,
+ * §4.5 4-level paging). */
 int pt_lookup(const struct pagetable *pt, u64 va, u64 *pa, u64 *flags, u64 *page_size)
 {
-	int level;
-	u64 *e = find_leaf(pt, va, &level);
+	const struct pt_format *f = pt->fmt;
+	int levels = f->levels ? f->levels : 4;
+	bool narrow = f->entry_bytes == 4;
+	unsigned bits = narrow ? 10 : 9;
+	u32 large = f->levels ? f->large_levels : 0x6;
+	const void *table = pt->root;
 
-	if (!e)
-		return -E_NOENT;
-	u64 psize = 1ULL << LEVEL_SHIFT(level);
-	u64 base = *e & PTE_ADDR_MASK & ~(psize - 1);
-	*pa = base + (va & (psize - 1));
-	*flags = *e & ~PTE_ADDR_MASK;
-	*page_size = psize;
-	return 0;
+	for (int l = levels - 1; l >= 0; l--) {
+		if (!table)
+			return -E_FAULT;
+		unsigned shift = 12 + bits * (unsigned)l;
+		u64 idx = (va >> shift) & ((1u << bits) - 1);
+		u64 e = narrow ? ((const u32 *)table)[idx] : ((const u64 *)table)[idx];
+		if (!(e & f->present_mask))
+			return -E_NOENT;
+		bool leaf = l == 0 || ((large >> l & 1) && (e & f->large_bit));
+		if (leaf) {
+			u64 psize = 1ULL << shift, base;
+			if (narrow && l == 1) /* 4 MiB page, PSE-36 bits 20:13 = 39:32 */
+				base = (e & 0xffc00000ULL) | ((e >> 13) & 0xff) << 32;
+			else
+				base = e & (narrow ? 0xfffff000ULL : PTE_ADDR_MASK) & ~(psize - 1);
+			*pa = base + (va & (psize - 1));
+			*flags = e & (narrow ? 0xfffULL : ~PTE_ADDR_MASK);
+			*page_size = psize;
+			return 0;
+		}
+		table = pt->ops.table_virt(pt->ops.ctx, e & (narrow ? 0xfffff000ULL : PTE_ADDR_MASK));
+	}
+	return -E_NOENT;
 }
 
 int pt_unmap(struct pagetable *pt, u64 va, u64 size)

@@ -11,7 +11,7 @@
 #ifndef PARTITA_ARCH_X86_PAGETABLE_H
 #define PARTITA_ARCH_X86_PAGETABLE_H
 
-#include "kernel/types.h"
+#include "kernel/lib/types.h"
 
 #define PTE_P (1ULL << 0)
 #define PTE_W (1ULL << 1)
@@ -25,19 +25,29 @@
 #define PTE_NX (1ULL << 63)
 #define PTE_ADDR_MASK 0x000ffffffffff000ULL
 
-/** How entries of one table format look. */
+/** How entries of one table format look.  pt_map, pt_unmap and pt_destroy
+ *  build four-level tables of 8-byte entries; pt_lookup also walks the
+ *  other guest paging formats (levels 3 and 2) to read guest memory. */
 struct pt_format {
 	u64 table_flags;  /* flags of an entry that points to a lower table */
 	u64 present_mask; /* an entry is present if any of these bits is set */
-	u64 large_bit;    /* marks a 2 MiB leaf in a PDE */
+	u64 large_bit;    /* marks a large leaf in a PDE (or PDPTE) */
+	u8 levels;        /* 4 (0 means 4), 3 (PAE) or 2 (32-bit paging) */
+	u8 entry_bytes;   /* 8 (0 means 8), or 4 for 32-bit paging */
+	u8 large_levels;  /* bit l: a leaf may be at level l (0 means 1 and 2) */
 };
 
 extern const struct pt_format pt_format_x86; /* core page tables and NPT */
+/* The guest paging modes, for pt_lookup only (SDM Vol. 3A §4.3-4.5). */
+extern const struct pt_format pt_format_x86_pae;    /* 3 levels, 2 MiB pages */
+extern const struct pt_format pt_format_x86_32;     /* 2 levels, no PSE */
+extern const struct pt_format pt_format_x86_32_pse; /* 2 levels, 4 MiB pages */
 
 struct pt_ops {
 	/** Returns a zeroed 4 KiB table and its physical address, or NULL. */
 	void *(*alloc_table)(void *ctx, u64 *phys);
-	/** Gives a pointer to the table at physical address phys. */
+	/** Gives a pointer to the table at physical address phys (for
+	 *  pt_lookup it may return NULL: the walk then fails). */
 	void *(*table_virt)(void *ctx, u64 phys);
 	/** Frees a table from alloc_table (may be NULL: tables are kept). */
 	void (*free_table)(void *ctx, void *table, u64 phys);

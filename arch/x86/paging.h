@@ -4,7 +4,7 @@
 #ifndef PARTITA_ARCH_X86_PAGING_H
 #define PARTITA_ARCH_X86_PAGING_H
 
-#include "kernel/types.h"
+#include "kernel/lib/types.h"
 
 /**
  * Builds the core's page tables, replacing the loader's: the direct map of

@@ -2,8 +2,11 @@
  * The IDT and the C side of every interrupt and exception.  All vectors
  * enter through isr.S, which hands trap_dispatch() a struct trap_frame.
  * Interrupts go to the handler registered for their vector; the local
- * APIC's spurious vector is dropped; anything else (a CPU exception, or an
- * interrupt nobody expects) is a hypervisor bug, so it is reported with
+ * APIC's spurious vector is dropped; so is an interrupt nobody registered,
+ * after an EOI and a log line: a passed-through device can send a message-
+ * signalled interrupt with any vector where no interrupt remapping stops it
+ * (drivers/iommu.h), and a device must not stop the hypervisor.  A CPU
+ * exception is a hypervisor bug, so it is reported with
  * everything needed to find it (registers, control registers, a backtrace of
  * return addresses to feed to addr2line) and the run ends.  Guests never
  * reach this path: their exceptions are intercepted by VMX/SVM and handled as
@@ -13,6 +16,7 @@
 
 #include "arch/x86/cpu.h"
 #include "arch/x86/gdt.h"
+#include "arch/x86/lapic.h"
 #include "boot/boot_info.h"
 #include "kernel/errno.h"
 #include "kernel/log.h"
@@ -280,7 +284,15 @@ void trap_dispatch(struct trap_frame *f)
 			h(f);
 			return;
 		}
-		trap_fatal(f, "unexpected interrupt");
+		/* Fixed delivery set its ISR bit: EOI it, or every lower
+		 * priority interrupt (the scheduler's timer) stays blocked
+		 * (Intel SDM Vol. 3A §11.8.4). */
+		static unsigned dropped;
+		lapic_eoi();
+		if (dropped++ < 8)
+			log_line("unexpected interrupt: vector %u (0x%02x) dropped (a device's MSI?)%s",
+				 v, v, dropped == 8 ? "; further ones dropped silently" : "");
+		return;
 	}
 	trap_fatal(f, "CPU exception");
 }

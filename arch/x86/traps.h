@@ -8,7 +8,7 @@
 #ifndef PARTITA_ARCH_X86_TRAPS_H
 #define PARTITA_ARCH_X86_TRAPS_H
 
-#include "kernel/types.h"
+#include "kernel/lib/types.h"
 
 #define TRAP_FIRST_IRQ 32  /* vectors below are architectural exceptions */
 #define TRAP_SPURIOUS 0xff /* the local APIC's spurious vector (lapic.c) */

@@ -54,9 +54,11 @@ void vcpu_state_load(struct vcpu_lazy_state *s)
 		write_dr(i, s->dr[i]);
 	}
 	if (tsc_aux_exists()) {
+		u64 live = rdmsr(MSR_TSC_AUX);
 		if (owner)
-			owner->tsc_aux = rdmsr(MSR_TSC_AUX);
-		wrmsr(MSR_TSC_AUX, s->tsc_aux);
+			owner->tsc_aux = live;
+		if (live != s->tsc_aux)
+			wrmsr(MSR_TSC_AUX, s->tsc_aux);
 	}
 	owner = s;
 }

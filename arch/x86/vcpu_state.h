@@ -16,7 +16,7 @@
 #ifndef PARTITA_ARCH_X86_VCPU_STATE_H
 #define PARTITA_ARCH_X86_VCPU_STATE_H
 
-#include "kernel/types.h"
+#include "kernel/lib/types.h"
 
 struct fpu_state;
 

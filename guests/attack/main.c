@@ -8,8 +8,8 @@
  * run between attacks.
  *
  * Boot 1 first checks the hypercall ABI's argument errors in the guest: bad
- * pointers and lengths (-E_FAULT), unknown numbers (-E_NOSYS), control calls
- * without the capability (-E_PERM), and prints "ok: ..." per check, or
+ * pointers and lengths (-PARTITA_E_FAULT), unknown numbers (-PARTITA_E_NOSYS), control calls
+ * without the capability (-PARTITA_E_PERM), and prints "ok: ..." per check, or
  * "FAIL ..." with file and line.
  *
  * The attacks, in order:
@@ -31,7 +31,7 @@
  *       (the last attack; the run must be ended by another partition)
  */
 #include "guests/lib/cpu.h"
-#include "guests/lib/partita.h"
+#include "guests/lib/guest.h"
 #include "kernel/lib/string.h"
 
 #define PTE_P (1ULL << 0)
@@ -69,43 +69,43 @@ static void check_hypercalls(const struct partita_start_info *si)
 
 	EXPECT(hc_version(), PARTITA_ABI_VERSION, "HC_VERSION");
 	EXPECT(hc_call(HC_CONSOLE_WRITE, (long)msg, 0, 0, 0, 0), 0, "console write of 0 bytes");
-	EXPECT(hc_call(HC_CONSOLE_WRITE, 0, 16, 0, 0, 0), -E_FAULT, "console write from gpa 0");
-	EXPECT(hc_call(HC_CONSOLE_WRITE, 0x1000, 16, 0, 0, 0), -E_FAULT,
+	EXPECT(hc_call(HC_CONSOLE_WRITE, 0, 16, 0, 0, 0), -PARTITA_E_FAULT, "console write from gpa 0");
+	EXPECT(hc_call(HC_CONSOLE_WRITE, 0x1000, 16, 0, 0, 0), -PARTITA_E_FAULT,
 	       "console write from the start-info page");
-	EXPECT(hc_call(HC_CONSOLE_WRITE, (long)top, 1, 0, 0, 0), -E_FAULT,
+	EXPECT(hc_call(HC_CONSOLE_WRITE, (long)top, 1, 0, 0, 0), -PARTITA_E_FAULT,
 	       "console write from just beyond its memory");
-	EXPECT(hc_call(HC_CONSOLE_WRITE, (long)(top - 8), 64, 0, 0, 0), -E_FAULT,
+	EXPECT(hc_call(HC_CONSOLE_WRITE, (long)(top - 8), 64, 0, 0, 0), -PARTITA_E_FAULT,
 	       "console write running past the end of its memory");
-	EXPECT(hc_call(HC_CONSOLE_WRITE, (long)(top - 16), -1L, 0, 0, 0), -E_FAULT,
+	EXPECT(hc_call(HC_CONSOLE_WRITE, (long)(top - 16), -1L, 0, 0, 0), -PARTITA_E_FAULT,
 	       "console write of length 2^64-1");
-	EXPECT(hc_call(HC_CONSOLE_WRITE, -16L, 64, 0, 0, 0), -E_FAULT,
+	EXPECT(hc_call(HC_CONSOLE_WRITE, -16L, 64, 0, 0, 0), -PARTITA_E_FAULT,
 	       "console write whose gpa+len wraps around");
-	EXPECT(hc_call(HC_CONSOLE_WRITE, 0x40000000L, 1, 0, 0, 0), -E_FAULT,
+	EXPECT(hc_call(HC_CONSOLE_WRITE, 0x40000000L, 1, 0, 0, 0), -PARTITA_E_FAULT,
 	       "console write from 1 GiB");
-	EXPECT(hc_partition_info(NULL), -E_FAULT, "partition info to gpa 0");
-	EXPECT(hc_partition_info((void *)0x1000), -E_FAULT,
+	EXPECT(hc_partition_info(NULL), -PARTITA_E_FAULT, "partition info to gpa 0");
+	EXPECT(hc_partition_info((void *)0x1000), -PARTITA_E_FAULT,
 	       "partition info into the read-only start-info page");
-	EXPECT(hc_partition_info((void *)(top - 8)), -E_FAULT,
+	EXPECT(hc_partition_info((void *)(top - 8)), -PARTITA_E_FAULT,
 	       "partition info running past the end of its memory");
 	EXPECT(hc_partition_info(&info), 0, "partition info to its own memory");
 	EXPECT(info.id == si->partition_id && !strcmp(info.name, si->name), 1,
 	       "partition info names this partition");
-	EXPECT(hc_call(1000, 0, 0, 0, 0, 0), -E_NOSYS, "unknown hypercall 1000");
-	EXPECT(hc_call(0x7fffffff, 0, 0, 0, 0, 0), -E_NOSYS, "unknown hypercall 0x7fffffff");
-	EXPECT(hc_call(-1L, 0, 0, 0, 0, 0), -E_NOSYS, "unknown hypercall -1");
-	EXPECT(hc_event_signal(99), -E_NOENT, "event signal on channel 99");
+	EXPECT(hc_call(1000, 0, 0, 0, 0, 0), -PARTITA_E_NOSYS, "unknown hypercall 1000");
+	EXPECT(hc_call(0x7fffffff, 0, 0, 0, 0, 0), -PARTITA_E_NOSYS, "unknown hypercall 0x7fffffff");
+	EXPECT(hc_call(-1L, 0, 0, 0, 0, 0), -PARTITA_E_NOSYS, "unknown hypercall -1");
+	EXPECT(hc_event_signal(99), -PARTITA_E_NOENT, "event signal on channel 99");
 	EXPECT(hc_wait(1), 0, "wait with a deadline in the past");
-	EXPECT(hc_call(HC_PARTITION_LIST, (long)&info, 1, 0, 0, 0), -E_PERM,
+	EXPECT(hc_call(HC_PARTITION_LIST, (long)&info, 1, 0, 0, 0), -PARTITA_E_PERM,
 	       "partition list without the control capability");
-	EXPECT(hc_call(HC_PARTITION_STATS, 0, (long)&info, 0, 0, 0), -E_PERM,
+	EXPECT(hc_call(HC_PARTITION_STATS, 0, (long)&info, 0, 0, 0), -PARTITA_E_PERM,
 	       "partition stats without the control capability");
-	EXPECT(hc_call(HC_CONSOLE_READ, 0, (long)&info, 16, 0, 0), -E_PERM,
+	EXPECT(hc_call(HC_CONSOLE_READ, 0, (long)&info, 16, 0, 0), -PARTITA_E_PERM,
 	       "console read without the control capability");
-	EXPECT(hc_call(HC_PARTITION_CTL, 0, PARTITION_CTL_RESTART, 0, 0, 0), -E_PERM,
+	EXPECT(hc_call(HC_PARTITION_CTL, 0, PARTITION_CTL_RESTART, 0, 0, 0), -PARTITA_E_PERM,
 	       "partition restart without the control capability");
-	EXPECT(hc_call(HC_PARTITION_CTL, 999, PARTITION_CTL_STOP, 0, 0, 0), -E_PERM,
+	EXPECT(hc_call(HC_PARTITION_CTL, 999, PARTITION_CTL_STOP, 0, 0, 0), -PARTITA_E_PERM,
 	       "partition stop of bad id 999 without the control capability");
-	EXPECT(hc_call(HC_PARTITION_CTL, si->partition_id, 77, 0, 0, 0), -E_PERM,
+	EXPECT(hc_call(HC_PARTITION_CTL, si->partition_id, 77, 0, 0, 0), -PARTITA_E_PERM,
 	       "partition ctl with bad op 77 without the control capability");
 	EXPECT((long)(si->flags & PARTITA_FEATURE_CONTROL), 0,
 	       "start info shows no control capability");

@@ -15,7 +15,7 @@
 #ifndef PARTITA_GUEST_BENCH_H
 #define PARTITA_GUEST_BENCH_H
 
-#include "guests/lib/partita.h"
+#include "guests/lib/guest.h"
 
 #define NSEC_PER_SEC 1000000000ULL
 

@@ -17,7 +17,7 @@
  * Both partitions run in their own windows, so stream throughput depends on
  * the schedule (given in tests/bench/chanbench.conf), not only the copy.
  */
-#include "guests/lib/partita.h"
+#include "guests/lib/guest.h"
 #include "guests/lib/ring.h"
 #include "kernel/lib/string.h"
 
@@ -38,7 +38,7 @@ static u64 rdtsc(void)
 
 static void send_wait(struct ring_pair *rp, const void *m, u32 len)
 {
-	while (ring_send(&rp->tx, m, len) == -E_AGAIN)
+	while (ring_send(&rp->tx, m, len) == -PARTITA_E_AGAIN)
 		hc_wait(0);
 	hc_event_signal(rp->channel);
 }
@@ -47,7 +47,7 @@ static int recv_wait(struct ring_pair *rp, void *buf, u32 cap)
 {
 	for (;;) {
 		int n = ring_recv(&rp->rx, buf, cap);
-		if (n != -E_AGAIN)
+		if (n != -PARTITA_E_AGAIN)
 			return n;
 		hc_wait(0);
 	}
@@ -100,7 +100,7 @@ static int sender(struct ring_pair *rp, const struct partita_start_info *si)
 	for (u32 sent = 0, seq = 0; sent < CHANBENCH_BYTES; sent += MESSAGE, seq++) {
 		msg[0] = (u8)seq;
 		msg[MESSAGE - 1] = (u8)~seq;
-		while (ring_send(&rp->tx, msg, MESSAGE) == -E_AGAIN) {
+		while (ring_send(&rp->tx, msg, MESSAGE) == -PARTITA_E_AGAIN) {
 			hc_event_signal(rp->channel);
 			hc_wait(0);
 		}

@@ -8,7 +8,7 @@
  *
  * The contract it is held to (kernel/hypercall.c, kernel/console.h): a
  * write takes what the partition's queue has room for, bounded in time, so
- * it may take fewer bytes than asked; it returns -E_AGAIN only when the
+ * it may take fewer bytes than asked; it returns -PARTITA_E_AGAIN only when the
  * queue is full.  Whatever a write took must reach the serial line, in
  * order.  So that the case can check that, what it writes is one stream
  * the case can follow line by line (tests/integration/cases_isolation.py):
@@ -20,17 +20,17 @@
  *   - after each step of a round, a mark that says how many letter lines
  *     and '#' bytes were taken before it:
  *       "mark N: L letter lines, H hash bytes, S short writes, A again"
- *     (S: writes that took fewer bytes than asked; A: -E_AGAIN answers).
+ *     (S: writes that took fewer bytes than asked; A: -PARTITA_E_AGAIN answers).
  *
  * Every other round it writes when its window is about to end (the last
  * `margin` ns), where the time bound of a write matters most, and again at
- * the end of its next window if the first answer was -E_AGAIN.  Its first
+ * the end of its next window if the first answer was -PARTITA_E_AGAIN.  Its first
  * line carries bytes a console must not pass to the operator's terminal as
  * they are (C1 controls raw and UTF-8-encoded, ESC, a lone 0xff).  An
  * answer outside the contract (0 bytes taken of a non-empty write, more
- * than asked, an error other than -E_AGAIN) prints a FAIL line.
+ * than asked, an error other than -PARTITA_E_AGAIN) prints a FAIL line.
  */
-#include "guests/lib/partita.h"
+#include "guests/lib/guest.h"
 #include "kernel/lib/format.h"
 #include "kernel/lib/string.h"
 
@@ -47,10 +47,10 @@ static u64 short_writes, again_count, marks;
 static bool failed;
 
 /* Checks one answer of HC_CONSOLE_WRITE against the contract; returns the
- * bytes taken (0 for -E_AGAIN or an error). */
+ * bytes taken (0 for -PARTITA_E_AGAIN or an error). */
 static u64 taken(long n, u64 len)
 {
-	if (n == -E_AGAIN) {
+	if (n == -PARTITA_E_AGAIN) {
 		again_count++;
 		return 0;
 	}
@@ -78,7 +78,7 @@ static long write_letters(u64 len)
 }
 
 /* Sends the next len bytes of the letter stream, however many calls it
- * takes (-E_AGAIN: the queue is full; the call yielded the window). */
+ * takes (-PARTITA_E_AGAIN: the queue is full; the call yielded the window). */
 static void send_letters(u64 len)
 {
 	u64 end = letter_pos + len;
@@ -169,7 +169,7 @@ int guest_main(const struct partita_start_info *si)
 			/* At a window's end; again at the next one's if the
 			 * queue was full. */
 			for (int i = 0; i < 4; i++)
-				if (letters_at_window_end(si, 2 * 4096, margin) == -E_AGAIN)
+				if (letters_at_window_end(si, 2 * 4096, margin) == -PARTITA_E_AGAIN)
 					letters_at_window_end(si, 2 * 4096, margin);
 			mark();
 		}

@@ -11,7 +11,7 @@
 #ifndef CONFORMANCE_CONF_H
 #define CONFORMANCE_CONF_H
 
-#include "kernel/types.h"
+#include "kernel/lib/types.h"
 
 /* ---- The machine. */
 #define LAPIC_BASE 0xfee00000ULL

@@ -9,14 +9,14 @@
  * reads the console of a partition named "hello" if there is one (it must
  * contain "hello from"); stops the target (state stopped, windows no longer
  * grow), starts it (boot count + 1), restarts it (restart count + 1); checks
- * the error returns: bad id (-E_NOENT), bad op (-E_INVAL), itself (-E_INVAL),
- * start of a running partition (-E_BUSY), bad buffers (-E_FAULT).
+ * the error returns: bad id (-PARTITA_E_NOENT), bad op (-PARTITA_E_INVAL), itself (-PARTITA_E_INVAL),
+ * start of a running partition (-PARTITA_E_BUSY), bad buffers (-PARTITA_E_FAULT).
  *
- * Without the capability: every control call must fail with -E_PERM.
+ * Without the capability: every control call must fail with -PARTITA_E_PERM.
  *
  * Each check prints "ok: ..." or "FAIL file:line: ...".
  */
-#include "guests/lib/partita.h"
+#include "guests/lib/guest.h"
 #include "kernel/lib/string.h"
 
 #define MAX_PARTS 16
@@ -73,17 +73,17 @@ static int without_capability(const struct partita_start_info *si)
 	printf("no control capability: every control call must fail\n");
 	CHECK(!(si->flags & PARTITA_FEATURE_CONTROL), "start info shows no control capability",
 	      si->flags);
-	CHECK(hc_call(HC_PARTITION_LIST, 0, 0, 0, 0, 0) == -E_PERM, "partition list count: -E_PERM",
+	CHECK(hc_call(HC_PARTITION_LIST, 0, 0, 0, 0, 0) == -PARTITA_E_PERM, "partition list count: -E_PERM",
 	      hc_call(HC_PARTITION_LIST, 0, 0, 0, 0, 0));
-	CHECK(list() == -E_PERM, "partition list: -E_PERM", list());
-	CHECK(stats(0, &st) == -E_PERM, "partition stats: -E_PERM", stats(0, &st));
-	CHECK(hc_call(HC_CONSOLE_READ, 0, (long)buf, sizeof(buf), 0, 0) == -E_PERM,
+	CHECK(list() == -PARTITA_E_PERM, "partition list: -E_PERM", list());
+	CHECK(stats(0, &st) == -PARTITA_E_PERM, "partition stats: -E_PERM", stats(0, &st));
+	CHECK(hc_call(HC_CONSOLE_READ, 0, (long)buf, sizeof(buf), 0, 0) == -PARTITA_E_PERM,
 	      "console read: -E_PERM", hc_call(HC_CONSOLE_READ, 0, (long)buf, sizeof(buf), 0, 0));
 	for (u32 id = 0; id < 4; id++)
 		if (id != si->partition_id)
-			CHECK(ctl(id, PARTITION_CTL_RESTART) == -E_PERM,
+			CHECK(ctl(id, PARTITION_CTL_RESTART) == -PARTITA_E_PERM,
 			      "partition restart of another: -E_PERM", ctl(id, PARTITION_CTL_RESTART));
-	CHECK(ctl(999, PARTITION_CTL_STOP) == -E_PERM, "partition stop of bad id: -E_PERM",
+	CHECK(ctl(999, PARTITION_CTL_STOP) == -PARTITA_E_PERM, "partition stop of bad id: -E_PERM",
 	      ctl(999, PARTITION_CTL_STOP));
 	printf("%s: %u failures\n", failures ? "FAIL" : "done", failures);
 	return failures ? 1 : 0;
@@ -121,8 +121,8 @@ int guest_main(const struct partita_start_info *si)
 	      "the list shows this partition with a capability", parts[si->partition_id].caps);
 	CHECK(list() == r && hc_call(HC_PARTITION_LIST, (long)parts, 1, 0, 0, 0) == 1,
 	      "partition list with room for one writes one", 1);
-	CHECK(hc_call(HC_PARTITION_LIST, 0x1000, MAX_PARTS, 0, 0, 0) == -E_FAULT,
-	      "partition list into the start-info page: -E_FAULT", -E_FAULT);
+	CHECK(hc_call(HC_PARTITION_LIST, 0x1000, MAX_PARTS, 0, 0, 0) == -PARTITA_E_FAULT,
+	      "partition list into the start-info page: -E_FAULT", -PARTITA_E_FAULT);
 	if (target < 0) {
 		printf("FAIL no other running partition to control\n");
 		return 1;
@@ -142,10 +142,10 @@ int guest_main(const struct partita_start_info *si)
 	CHECK(st1.windows > st0.windows, "its windows grow", st1.windows - st0.windows);
 	CHECK(st1.cpu_time_ns > st0.cpu_time_ns, "its CPU time grows",
 	      (st1.cpu_time_ns - st0.cpu_time_ns) / 1000);
-	CHECK(stats(999, &st0) == -E_NOENT, "stats of bad id 999: -E_NOENT", stats(999, &st0));
-	CHECK(stats((u32)target, NULL) == -E_FAULT, "stats into gpa 0: -E_FAULT",
+	CHECK(stats(999, &st0) == -PARTITA_E_NOENT, "stats of bad id 999: -E_NOENT", stats(999, &st0));
+	CHECK(stats((u32)target, NULL) == -PARTITA_E_FAULT, "stats into gpa 0: -E_FAULT",
 	      stats((u32)target, NULL));
-	CHECK(stats((u32)target, (void *)(si->mem_size - 8)) == -E_FAULT,
+	CHECK(stats((u32)target, (void *)(si->mem_size - 8)) == -PARTITA_E_FAULT,
 	      "stats running past the end of its memory: -E_FAULT",
 	      stats((u32)target, (void *)(si->mem_size - 8)));
 
@@ -164,22 +164,22 @@ int guest_main(const struct partita_start_info *si)
 	n = hc_call(HC_CONSOLE_READ, target, (long)con, 64, 0, 0);
 	CHECK(n >= 0 && n <= 64, "console read of the target, at most 64 bytes", n);
 	n = hc_call(HC_CONSOLE_READ, 999, (long)con, 64, 0, 0);
-	CHECK(n == -E_NOENT, "console read of bad id 999: -E_NOENT", n);
+	CHECK(n == -PARTITA_E_NOENT, "console read of bad id 999: -E_NOENT", n);
 	n = hc_call(HC_CONSOLE_READ, target, 0, 64, 0, 0);
-	CHECK(n == -E_FAULT, "console read into gpa 0: -E_FAULT", n);
+	CHECK(n == -PARTITA_E_FAULT, "console read into gpa 0: -E_FAULT", n);
 	n = hc_call(HC_CONSOLE_READ, target, (long)(si->mem_size - 8), 64, 0, 0);
-	CHECK(n == -E_FAULT, "console read past the end of its memory: -E_FAULT", n);
+	CHECK(n == -PARTITA_E_FAULT, "console read past the end of its memory: -E_FAULT", n);
 
 	/* Error returns of HC_PARTITION_CTL. */
-	CHECK(ctl(999, PARTITION_CTL_STOP) == -E_NOENT, "ctl of bad id 999: -E_NOENT",
+	CHECK(ctl(999, PARTITION_CTL_STOP) == -PARTITA_E_NOENT, "ctl of bad id 999: -E_NOENT",
 	      ctl(999, PARTITION_CTL_STOP));
-	CHECK(ctl((u32)target, 0) == -E_INVAL, "ctl with op 0: -E_INVAL", ctl((u32)target, 0));
-	CHECK(ctl((u32)target, 77) == -E_INVAL, "ctl with op 77: -E_INVAL", ctl((u32)target, 77));
-	CHECK(ctl(si->partition_id, PARTITION_CTL_RESTART) == -E_INVAL,
+	CHECK(ctl((u32)target, 0) == -PARTITA_E_INVAL, "ctl with op 0: -E_INVAL", ctl((u32)target, 0));
+	CHECK(ctl((u32)target, 77) == -PARTITA_E_INVAL, "ctl with op 77: -E_INVAL", ctl((u32)target, 77));
+	CHECK(ctl(si->partition_id, PARTITION_CTL_RESTART) == -PARTITA_E_INVAL,
 	      "ctl restart of itself: -E_INVAL", ctl(si->partition_id, PARTITION_CTL_RESTART));
-	CHECK(ctl(si->partition_id, PARTITION_CTL_STOP) == -E_INVAL, "ctl stop of itself: -E_INVAL",
+	CHECK(ctl(si->partition_id, PARTITION_CTL_STOP) == -PARTITA_E_INVAL, "ctl stop of itself: -E_INVAL",
 	      ctl(si->partition_id, PARTITION_CTL_STOP));
-	CHECK(ctl((u32)target, PARTITION_CTL_START) == -E_BUSY,
+	CHECK(ctl((u32)target, PARTITION_CTL_START) == -PARTITA_E_BUSY,
 	      "ctl start of a running partition: -E_BUSY", ctl((u32)target, PARTITION_CTL_START));
 
 	/* Stop: it no longer runs. */

@@ -4,9 +4,9 @@
  * random and edge arguments: 0, -1, huge values, unaligned ones, pointers
  * into its own RAM, into its start-info page, just past its RAM, and into
  * the canary pages around its buffer.  It checks what the ABI promises
- * (kernel/abi/partita.h): an unknown number gives -E_NOSYS, a control call
- * without the capability -E_PERM, a pointer that is not all in its RAM, or
- * an output into its read-only start-info page, -E_FAULT; and at the end
+ * (kernel/abi/partita.h): an unknown number gives -PARTITA_E_NOSYS, a control call
+ * without the capability -PARTITA_E_PERM, a pointer that is not all in its RAM, or
+ * an output into its read-only start-info page, -PARTITA_E_FAULT; and at the end
  * that the canary pages are intact (no call wrote more than it was given).
  * It prints a FAIL line for each broken promise (the first few) and its
  * counts: calls by number and results by kind.
@@ -26,7 +26,7 @@
  * case's end.
  */
 #include "guests/lib/cpu.h"
-#include "guests/lib/partita.h"
+#include "guests/lib/guest.h"
 #include "kernel/lib/string.h"
 
 #define ARENA_SIZE (16 * 1024)
@@ -130,12 +130,12 @@ static u64 results[R_KINDS], by_nr[21], avoided, violations, reports;
 static int kind(long r)
 {
 	switch (r) {
-	case -E_NOSYS: return R_NOSYS;
-	case -E_PERM: return R_PERM;
-	case -E_FAULT: return R_FAULT;
-	case -E_INVAL: return R_INVAL;
-	case -E_NOENT: return R_NOENT;
-	case -E_AGAIN: return R_AGAIN;
+	case -PARTITA_E_NOSYS: return R_NOSYS;
+	case -PARTITA_E_PERM: return R_PERM;
+	case -PARTITA_E_FAULT: return R_FAULT;
+	case -PARTITA_E_INVAL: return R_INVAL;
+	case -PARTITA_E_NOENT: return R_NOENT;
+	case -PARTITA_E_AGAIN: return R_AGAIN;
 	default: return r >= 0 ? R_OK : R_OTHER;
 	}
 }
@@ -221,9 +221,9 @@ static bool one_call(bool control, u32 self, u32 partitions)
 
 	/* The ABI's promises. */
 	bool known = nr <= HC_PCI_WRITE || (nr >= HC_PARTITION_LIST && nr <= HC_PARTITION_CTL);
-	if (!known && r != -E_NOSYS)
+	if (!known && r != -PARTITA_E_NOSYS)
 		violation(nr, a, r, "-E_NOSYS (unknown number)");
-	else if (known && nr >= HC_PARTITION_LIST && !control && r != -E_PERM)
+	else if (known && nr >= HC_PARTITION_LIST && !control && r != -PARTITA_E_PERM)
 		violation(nr, a, r, "-E_PERM (no control capability)");
 	else if (out_arg >= 0 && out_checked && (control || nr < HC_PARTITION_LIST) && out_len &&
 		 !in_ram(a[out_arg], out_len) && r >= 0)

@@ -2,7 +2,7 @@
  * hello: the smallest paravirtual guest.  Prints who it is through the
  * console hypercall, then ends its partition with exit code 0.
  */
-#include "guests/lib/partita.h"
+#include "guests/lib/guest.h"
 
 int guest_main(const struct partita_start_info *si)
 {

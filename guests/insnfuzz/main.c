@@ -29,7 +29,7 @@
  * Drawn-again sequences are counted.
  */
 #include "guests/lib/cpu.h"
-#include "guests/lib/partita.h"
+#include "guests/lib/guest.h"
 #include "kernel/lib/format.h"
 #include "kernel/lib/string.h"
 

@@ -23,7 +23,7 @@
 #ifndef GUESTS_ISOSTATE_H
 #define GUESTS_ISOSTATE_H
 
-#include "kernel/types.h"
+#include "kernel/lib/types.h"
 
 enum iso_item {
 	ISO_RAX, ISO_RBX, ISO_RDX, ISO_RSI, ISO_RDI, ISO_RBP, ISO_R8, ISO_R9, ISO_R10, ISO_R11,

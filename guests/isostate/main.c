@@ -14,7 +14,7 @@
  */
 #include "guests/isostate/isostate.h"
 #include "guests/lib/cpu.h"
-#include "guests/lib/partita.h"
+#include "guests/lib/guest.h"
 #include "kernel/lib/string.h"
 
 static u64 cmdline_u64(const char *cmdline, const char *key, u64 def)

@@ -8,7 +8,7 @@
 #ifndef PARTITA_GUEST_CPU_H
 #define PARTITA_GUEST_CPU_H
 
-#include "kernel/types.h"
+#include "kernel/lib/types.h"
 
 static inline u64 rdtsc(void)
 {

@@ -4,7 +4,7 @@
  * writes the marker RING_WRAP and continues at the start of the data.
  */
 #include "guests/lib/ring.h"
-#include "guests/lib/partita.h"
+#include "guests/lib/guest.h"
 #include "kernel/lib/string.h"
 
 #define RING_WRAP 0xffffffffu
@@ -43,11 +43,11 @@ int ring_send(struct ring *r, const void *msg, u32 len)
 	u32 to_end = r->size - at;
 
 	if (len > ring_max_message(r))
-		return -E_INVAL;
+		return -PARTITA_E_INVAL;
 	/* If the record would cross the end, waste the rest with a marker. */
 	u32 total = need <= to_end ? need : to_end + need;
 	if (r->size - (head - tail) < total)
-		return -E_AGAIN;
+		return -PARTITA_E_AGAIN;
 	if (need > to_end) {
 		u32 marker = RING_WRAP;
 		memcpy(r->data + at, &marker, 4);
@@ -67,7 +67,7 @@ int ring_recv(struct ring *r, void *buf, u32 cap)
 	for (;;) {
 		u32 head = load_acquire(&r->shared->head);
 		if (head == tail)
-			return -E_AGAIN;
+			return -PARTITA_E_AGAIN;
 		u32 at = tail % r->size;
 		u32 len;
 		memcpy(&len, r->data + at, 4);
@@ -80,9 +80,9 @@ int ring_recv(struct ring *r, void *buf, u32 cap)
 		 * read outside the ring. */
 		if (len > ring_max_message(r) || record_size(len) > head - tail ||
 		    record_size(len) > r->size - at)
-			return -E_INVAL;
+			return -PARTITA_E_INVAL;
 		if (len > cap)
-			return -E_NOSPC;
+			return -PARTITA_E_NOSPC;
 		memcpy(buf, r->data + at + 4, len);
 		store_release(&r->shared->tail, tail + record_size(len));
 		return (int)len;
@@ -99,12 +99,12 @@ static void ring_init_shared(struct ring_shared *s, u32 size)
 int ring_attach(struct ring_pair *rp, const struct partita_start_info *si, unsigned k)
 {
 	if (k >= si->channel_count)
-		return -E_NOENT;
+		return -PARTITA_E_NOENT;
 	const struct partita_channel_info *ci = &si->channels[k];
 	u8 *base = (u8 *)(uintptr_t)ci->gpa;
 	u64 half = ci->size / 2;
 	if (half < sizeof(struct ring_shared) + 64)
-		return -E_INVAL;
+		return -PARTITA_E_INVAL;
 	/* head and tail count bytes mod 2^32 and positions are taken mod
 	 * size, so size must divide 2^32: the largest power of two that fits. */
 	u32 size = 1;

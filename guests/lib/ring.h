@@ -14,7 +14,7 @@
 #define PARTITA_GUEST_RING_H
 
 #include "kernel/abi/partita.h"
-#include "kernel/types.h"
+#include "kernel/lib/types.h"
 
 #define RING_MAGIC 0x474e4952u /* "RING" */
 
@@ -46,19 +46,19 @@ struct ring_pair {
 /**
  * Attaches to channel k of this partition.  Side 0 initializes both rings
  * when it finds them uninitialized; side 1 waits (with hc_yield) until side
- * 0 has.  Returns 0 or -E_NOENT / -E_INVAL (channel too small).
+ * 0 has.  Returns 0 or -PARTITA_E_NOENT / -PARTITA_E_INVAL (channel too small).
  */
 int ring_attach(struct ring_pair *rp, const struct partita_start_info *si, unsigned k);
 
 /** The largest message ring_send accepts. */
 u32 ring_max_message(const struct ring *r);
 
-/** Queues one message.  0, -E_AGAIN if there is no room now, -E_INVAL if
+/** Queues one message.  0, -PARTITA_E_AGAIN if there is no room now, -PARTITA_E_INVAL if
  *  it can never fit. */
 int ring_send(struct ring *r, const void *msg, u32 len);
 
-/** Takes one message into buf.  Returns its length, -E_AGAIN if the ring
- *  is empty, or -E_NOSPC (the message stays) if cap is too small. */
+/** Takes one message into buf.  Returns its length, -PARTITA_E_AGAIN if the ring
+ *  is empty, or -PARTITA_E_NOSPC (the message stays) if cap is too small. */
 int ring_recv(struct ring *r, void *buf, u32 cap);
 
 /** Bytes of free space and of queued data. */

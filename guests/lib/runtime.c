@@ -3,7 +3,7 @@
  * vendor at start), the console printf with its line buffer, and the start
  * and end of a guest.
  */
-#include "guests/lib/partita.h"
+#include "guests/lib/guest.h"
 #include "kernel/lib/format.h"
 #include "kernel/lib/string.h"
 
@@ -37,7 +37,7 @@ static char line_buf[256];
 static size_t line_len;
 
 /* The hypervisor may take part of a write (whole lines that fit in this
- * window), or none (-E_AGAIN: the window ends first; it resumes in the
+ * window), or none (-PARTITA_E_AGAIN: the window ends first; it resumes in the
  * next one): send until everything is taken. */
 void console_flush(void)
 {
@@ -47,7 +47,7 @@ void console_flush(void)
 		long n = hc_console_write(line_buf + sent, line_len - sent);
 		if (n > 0)
 			sent += (size_t)n;
-		else if (n != -E_AGAIN)
+		else if (n != -PARTITA_E_AGAIN)
 			break; /* a bad buffer: nothing more can be done */
 	}
 	line_len = 0;

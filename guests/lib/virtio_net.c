@@ -71,6 +71,7 @@
 #define VIRTIO_F_ACCESS_PLATFORM (1ULL << 33) /* VIRTIO 1.1 §6 */
 
 /* Split virtqueues (§2.4.5, §2.4.6, §2.4.8). */
+#define VIRTQ_DESC_F_NEXT 1
 #define VIRTQ_DESC_F_WRITE 2
 #define VIRTQ_AVAIL_F_NO_INTERRUPT 1
 #define VIRTQ_USED_F_NO_NOTIFY 1
@@ -194,7 +195,7 @@ static int find_structures(struct virtio_net *vn)
 	unsigned cap, guard = 0;
 
 	if (!(cfg_read(vn, PCI_STATUS, 2) & PCI_STATUS_CAP_LIST))
-		return -E_NOENT;
+		return -PARTITA_E_NOENT;
 	for (cap = cfg_read(vn, PCI_CAP_PTR, 1) & 0xfc; cap && guard < 48;
 	     cap = cfg_read(vn, cap + 1, 1) & 0xfc, guard++) {
 		if (cfg_read(vn, cap, 1) != PCI_CAP_ID_VNDR)
@@ -218,7 +219,7 @@ static int find_structures(struct virtio_net *vn)
 			break;
 		}
 	}
-	return vn->common && vn->notify_base ? 0 : -E_NOENT;
+	return vn->common && vn->notify_base ? 0 : -PARTITA_E_NOENT;
 }
 
 static void set_status(struct virtio_net *vn, u8 bits)
@@ -236,11 +237,11 @@ static int setup_queue(struct virtio_net *vn, struct virtio_queue *q, u16 index)
 	wr16(c, COMMON_Q_SELECT, index);
 	max = rd16(c, COMMON_Q_SIZE);
 	if (max == 0)
-		return -E_INVAL; /* the queue does not exist */
+		return -PARTITA_E_INVAL; /* the queue does not exist */
 	q->index = index;
 	q->size = MIN(max, (u16)VIRTIO_NET_QUEUE_SIZE);
 	if (q->size & (q->size - 1))
-		return -E_INVAL; /* §2.4: a power of 2 */
+		return -PARTITA_E_INVAL; /* §2.4: a power of 2 */
 	q->desc = queue_mem[index].desc;
 	q->avail = &queue_mem[index].avail;
 	q->used = &queue_mem[index].used;
@@ -287,7 +288,7 @@ int virtio_net_init(struct virtio_net *vn, const struct partita_start_info *si)
 
 	memset(vn, 0, sizeof(*vn));
 	if (in_use)
-		return -E_BUSY;
+		return -PARTITA_E_BUSY;
 	for (vn->dev = 0; vn->dev < si->device_count; vn->dev++) {
 		const struct partita_device_info *d = &si->devices[vn->dev];
 		/* 1af4:1041 is the modern network device (§4.1.2.1); the
@@ -296,7 +297,7 @@ int virtio_net_init(struct virtio_net *vn, const struct partita_start_info *si)
 			break;
 	}
 	if (vn->dev == si->device_count)
-		return -E_NOENT;
+		return -PARTITA_E_NOENT;
 	/* Memory decoding and bus mastering (the device reads our rings). */
 	hc_call(HC_PCI_WRITE, vn->dev, PCI_COMMAND, 2,
 		(long)(cfg_read(vn, PCI_COMMAND, 2) | PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER), 0);
@@ -311,7 +312,7 @@ int virtio_net_init(struct virtio_net *vn, const struct partita_start_info *si)
 	wr8(c, COMMON_STATUS, 0);
 	for (unsigned i = 0; rd8(c, COMMON_STATUS) != 0; i++)
 		if (i > 1000000)
-			return -E_INVAL;
+			return -PARTITA_E_INVAL;
 	set_status(vn, STATUS_ACKNOWLEDGE);
 	set_status(vn, STATUS_DRIVER);
 	wr32(c, COMMON_DFSELECT, 0);
@@ -320,7 +321,7 @@ int virtio_net_init(struct virtio_net *vn, const struct partita_start_info *si)
 	offered |= (u64)rd32(c, COMMON_DF) << 32;
 	if (!(offered & VIRTIO_F_VERSION_1)) {
 		set_status(vn, STATUS_FAILED);
-		return -E_NOTSUP; /* a legacy-only device */
+		return -PARTITA_E_NOTSUP; /* a legacy-only device */
 	}
 	/* ACCESS_PLATFORM: the device uses the platform's addresses, which is
 	 * what dma_offset gives (no IOMMU). */
@@ -332,13 +333,13 @@ int virtio_net_init(struct virtio_net *vn, const struct partita_start_info *si)
 	set_status(vn, STATUS_FEATURES_OK);
 	if (!(rd8(c, COMMON_STATUS) & STATUS_FEATURES_OK)) {
 		set_status(vn, STATUS_FAILED);
-		return -E_NOTSUP;
+		return -PARTITA_E_NOTSUP;
 	}
 
 	if (rd16(c, COMMON_NUMQ) < 2 || setup_queue(vn, &vn->rx, 0) ||
 	    setup_queue(vn, &vn->tx, 1)) {
 		set_status(vn, STATUS_FAILED);
-		return -E_INVAL;
+		return -PARTITA_E_INVAL;
 	}
 	in_use = true;
 
@@ -390,12 +391,12 @@ int virtio_net_send(struct virtio_net *vn, const void *frame, unsigned len)
 	u16 id;
 
 	if (len > VIRTIO_NET_FRAME_MAX)
-		return -E_INVAL;
+		return -PARTITA_E_INVAL;
 	if (q->in_flight == q->size)
 		virtio_net_reclaim(vn);
 	if (q->in_flight == q->size) {
 		vn->tx_full++;
-		return -E_AGAIN;
+		return -PARTITA_E_AGAIN;
 	}
 	/* Descriptor i lives in slot i and owns tx_bufs[i]; the next slot's
 	 * descriptor is free when fewer than size buffers are in flight,
@@ -443,4 +444,55 @@ int virtio_net_recv(struct virtio_net *vn, void *buf, unsigned size)
 	make_available(q, (u16)e.id);
 	notify(q);
 	return n;
+}
+
+void virtio_net_release(struct virtio_net *vn)
+{
+	if (vn->common)
+		wr8(vn->common, COMMON_STATUS, 0);
+	for (unsigned i = 0; vn->common && rd8(vn->common, COMMON_STATUS) != 0 && i < 1000000; i++)
+		;
+	in_use = false;
+}
+
+void virtio_net_send_at(struct virtio_net *vn, u64 addr, u32 len)
+{
+	struct virtio_queue *q = &vn->tx;
+	u16 id = q->avail_idx & (q->size - 1);
+
+	q->desc[id].addr = addr;
+	q->desc[id].len = len;
+	q->desc[id].flags = 0;
+	make_available(q, id);
+	notify(q);
+}
+
+void virtio_net_receive_at(struct virtio_net *vn, u64 addr)
+{
+	for (u16 i = 0; i < vn->rx.size; i++)
+		vn->rx.desc[i].addr = addr;
+	barrier();
+	notify(&vn->rx);
+}
+
+void virtio_net_receive_split_at(struct virtio_net *vn, u64 addr, u32 len)
+{
+	struct virtio_queue *q = &vn->rx;
+	u16 head = (u16)(q->used_seen & (q->size - 1)); /* the next one the device takes */
+	u16 mid = (u16)((head + 1) & (q->size - 1)), tail = (u16)((head + 2) & (q->size - 1));
+
+	q->desc[head].len = sizeof(struct virtio_net_hdr);
+	q->desc[head].flags = VIRTQ_DESC_F_WRITE | VIRTQ_DESC_F_NEXT;
+	q->desc[head].next = mid;
+	q->desc[mid].addr = addr;
+	q->desc[mid].len = len;
+	q->desc[mid].flags = VIRTQ_DESC_F_WRITE | VIRTQ_DESC_F_NEXT;
+	q->desc[mid].next = tail;
+	barrier();
+	notify(q);
+}
+
+u16 virtio_net_rx_used(const struct virtio_net *vn)
+{
+	return *(volatile u16 *)&vn->rx.used->idx;
 }

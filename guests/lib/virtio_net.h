@@ -21,7 +21,7 @@
 #ifndef PARTITA_GUEST_VIRTIO_NET_H
 #define PARTITA_GUEST_VIRTIO_NET_H
 
-#include "guests/lib/partita.h"
+#include "guests/lib/guest.h"
 
 #define VIRTIO_NET_QUEUE_SIZE 64  /* descriptors per queue, a power of 2 */
 #define VIRTIO_NET_FRAME_MAX 1514 /* Ethernet header + 1500 bytes */
@@ -59,16 +59,16 @@ struct virtio_net {
  * Finds the first virtio-net device (1af4:1041, or the transitional 1af4:1000
  * if it exposes the modern capabilities) among the partition's devices,
  * resets and initializes it (§3.1.1), fills the receive queue and sets
- * DRIVER_OK.  Prints what it found.  Returns 0, or -E_NOENT (no such device
- * or no BAR mapping for its capabilities), -E_NOTSUP (the device refuses
- * VIRTIO_F_VERSION_1 or our features), -E_INVAL (queues unusable).
+ * DRIVER_OK.  Prints what it found.  Returns 0, or -PARTITA_E_NOENT (no such device
+ * or no BAR mapping for its capabilities), -PARTITA_E_NOTSUP (the device refuses
+ * VIRTIO_F_VERSION_1 or our features), -PARTITA_E_INVAL (queues unusable).
  */
 int virtio_net_init(struct virtio_net *vn, const struct partita_start_info *si);
 
 /**
  * Queues one Ethernet frame (len <= VIRTIO_NET_FRAME_MAX) for transmission,
- * copying it.  Returns 0, -E_AGAIN if every transmit buffer is in flight, or
- * -E_INVAL if the frame is too large.
+ * copying it.  Returns 0, -PARTITA_E_AGAIN if every transmit buffer is in flight, or
+ * -PARTITA_E_INVAL if the frame is too large.
  */
 int virtio_net_send(struct virtio_net *vn, const void *frame, unsigned len);
 
@@ -81,5 +81,27 @@ int virtio_net_recv(struct virtio_net *vn, void *buf, unsigned size);
 
 /** Reclaims transmit buffers the device has finished with. */
 void virtio_net_reclaim(struct virtio_net *vn);
+
+/** Resets the device (status 0, §4.1.4.3.2), so that virtio_net_init() can
+ *  take it up again. */
+void virtio_net_release(struct virtio_net *vn);
+
+/*
+ * For tests that aim the device at addresses of their choosing (the DMA
+ * attack guest, guests/dmaattack): the address is given to the device as
+ * it is, without dma_offset.
+ */
+/** Queues one transmit buffer of len bytes at device address addr, which
+ *  the device reads. */
+void virtio_net_send_at(struct virtio_net *vn, u64 addr, u32 len);
+/** Points every receive descriptor at device address addr: the device
+ *  writes the next frame there. */
+void virtio_net_receive_at(struct virtio_net *vn, u64 addr);
+/** Splits the next receive buffer in three: the header to our own memory,
+ *  then len bytes of the frame to device address addr, then the rest to
+ *  our own memory again (a descriptor chain, §2.4.5). */
+void virtio_net_receive_split_at(struct virtio_net *vn, u64 addr, u32 len);
+/** Receive buffers the device has filled since init (used ring index). */
+u16 virtio_net_rx_used(const struct virtio_net *vn);
 
 #endif

@@ -10,7 +10,7 @@
  * guest's own windows (issue 10, section 1).  It prints its count of #UDs
  * now and then.
  */
-#include "guests/lib/partita.h"
+#include "guests/lib/guest.h"
 
 static u64 area[512] __aligned(4096);
 

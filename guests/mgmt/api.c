@@ -185,11 +185,11 @@ static struct api_reply control(struct http_out *body, const struct partita_part
 					     PARTITION_CTL_RESTART;
 	long r = hc_call(HC_PARTITION_CTL, p->id, op, 0, 0, 0);
 
-	if (r == -E_BUSY)
+	if (r == -PARTITA_E_BUSY)
 		return error(body, 409, "the partition is already running");
-	if (r == -E_INVAL && p->id == start_info->partition_id)
+	if (r == -PARTITA_E_INVAL && p->id == start_info->partition_id)
 		return error(body, 409, "the management partition does not control itself");
-	if (r == -E_NOTSUP)
+	if (r == -PARTITA_E_NOTSUP)
 		return error(body, 409, "the partition could not be created at boot");
 	if (r < 0)
 		return error(body, 500, "the hypervisor refused the request");

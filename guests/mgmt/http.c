@@ -520,12 +520,12 @@ int http_start(void)
 	struct tcp_pcb *pcb = tcp_new();
 
 	if (!pcb)
-		return -E_NOMEM;
+		return -PARTITA_E_NOMEM;
 	if (tcp_bind(pcb, IP_ADDR_ANY, HTTP_PORT) != ERR_OK)
-		return -E_BUSY;
+		return -PARTITA_E_BUSY;
 	pcb = tcp_listen(pcb);
 	if (!pcb)
-		return -E_NOMEM;
+		return -PARTITA_E_NOMEM;
 	tcp_accept(pcb, on_accept);
 	return 0;
 }

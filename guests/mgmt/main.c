@@ -37,7 +37,7 @@ int guest_main(const struct partita_start_info *si)
 	r = netif_virtio_add(&nic, si, &ip, &mask, &gw);
 	if (r) {
 		printf("FAIL no usable virtio-net device (%d): give the partition `device = "
-		       "1af4:1041` and `trusted = yes`\n",
+		       "1af4:1041` (and `trusted = yes` on a machine without an IOMMU)\n",
 		       r);
 		return 1;
 	}

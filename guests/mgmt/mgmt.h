@@ -6,7 +6,7 @@
 #ifndef PARTITA_MGMT_H
 #define PARTITA_MGMT_H
 
-#include "guests/lib/partita.h"
+#include "guests/lib/guest.h"
 
 #define HTTP_PORT 80
 #define RESPONSE_MAX (48 * 1024) /* a response, headers included */

@@ -5,7 +5,7 @@
  * peer, so neither side spins: each waits in HC_WAIT until the other signals.
  * The total volume (PINGPONG_BYTES) is 1 MiB, checked byte for byte.
  */
-#include "guests/lib/partita.h"
+#include "guests/lib/guest.h"
 #include "guests/lib/ring.h"
 #include "kernel/lib/string.h"
 
@@ -32,7 +32,7 @@ static int recv_wait(struct ring_pair *rp, void *buf, u32 cap)
 {
 	for (;;) {
 		int n = ring_recv(&rp->rx, buf, cap);
-		if (n != -E_AGAIN)
+		if (n != -PARTITA_E_AGAIN)
 			return n;
 		hc_wait(0);
 	}
@@ -51,7 +51,7 @@ static int ping(struct ring_pair *rp, const struct partita_start_info *si)
 			len = PINGPONG_BYTES - sent;
 		fill(out, len, seq);
 		u64 t0 = rdtsc();
-		while (ring_send(&rp->tx, out, len) == -E_AGAIN)
+		while (ring_send(&rp->tx, out, len) == -PARTITA_E_AGAIN)
 			hc_wait(0);
 		hc_event_signal(rp->channel);
 		int n = recv_wait(rp, in, sizeof(in));
@@ -70,7 +70,7 @@ static int ping(struct ring_pair *rp, const struct partita_start_info *si)
 	       (unsigned long long)(sum / seq * 1000000 / si->tsc_hz),
 	       (unsigned long long)(worst * 1000000 / si->tsc_hz));
 	/* A zero-length message tells pong to stop. */
-	while (ring_send(&rp->tx, out, 0) == -E_AGAIN)
+	while (ring_send(&rp->tx, out, 0) == -PARTITA_E_AGAIN)
 		hc_wait(0);
 	hc_event_signal(rp->channel);
 	return 0;
@@ -86,7 +86,7 @@ static int pong(struct ring_pair *rp)
 		GUEST_ASSERT(n >= 0);
 		if (n == 0)
 			break;
-		while (ring_send(&rp->tx, in, (u32)n) == -E_AGAIN)
+		while (ring_send(&rp->tx, in, (u32)n) == -PARTITA_E_AGAIN)
 			hc_wait(0);
 		hc_event_signal(rp->channel);
 		count++;

@@ -5,7 +5,7 @@
  * windows; a partition scheduled after it (guests/ticker) shows whether its
  * windows still start on time.
  */
-#include "guests/lib/partita.h"
+#include "guests/lib/guest.h"
 
 int guest_main(const struct partita_start_info *si)
 {

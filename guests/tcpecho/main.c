@@ -15,7 +15,7 @@
 #include "guests/lib/cpu.h"
 #include "guests/lib/lwip/netif_channel.h"
 #include "guests/lib/lwip/port.h"
-#include "guests/lib/partita.h"
+#include "guests/lib/guest.h"
 #include "kernel/lib/string.h"
 
 #include "lwip/init.h"

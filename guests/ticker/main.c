@@ -31,7 +31,7 @@
  * ticker windows with gaps between them.
  */
 #include "guests/lib/cpu.h"
-#include "guests/lib/partita.h"
+#include "guests/lib/guest.h"
 #include "kernel/lib/format.h"
 #include "kernel/lib/string.h"
 

@@ -7,7 +7,7 @@
  * blocked and the partition keeps the CPU.  Beside it a ticker must keep
  * every window on time.
  */
-#include "guests/lib/partita.h"
+#include "guests/lib/guest.h"
 
 int guest_main(const struct partita_start_info *si)
 {

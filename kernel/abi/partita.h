@@ -7,7 +7,7 @@
  *
  * Calling convention (DESIGN.md): `vmcall` on Intel, `vmmcall` on AMD (the
  * guest picks from CPUID); number in RAX, arguments in RDI, RSI, RDX, R10, R8;
- * result in RAX, a negative error code (kernel/errno.h numbers) on failure.
+ * result in RAX, a negative error code (PARTITA_E_*, kernel/abi/errno.h) on failure.
  * Other registers are preserved.  Only from guest CPL 0; from user mode the
  * guest receives #UD.  Every pointer argument is a guest-physical address
  * inside the caller's own memory, checked before use.
@@ -20,6 +20,8 @@
 #define PARTITA_ABI_H
 
 #include <stdint.h>
+
+#include "kernel/abi/errno.h"
 
 #define PARTITA_ABI_MAJOR 1
 #define PARTITA_ABI_MINOR 0

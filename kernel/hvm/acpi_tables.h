@@ -18,7 +18,7 @@
 #ifndef PARTITA_HVM_ACPI_TABLES_H
 #define PARTITA_HVM_ACPI_TABLES_H
 
-#include "kernel/types.h"
+#include "kernel/lib/types.h"
 
 /* Where the tables go: the reserved BIOS area below 1 MiB (linux_boot.h),
  * 0xe0000-0xeffff. */

@@ -20,7 +20,7 @@
 #ifndef PARTITA_HVM_DECODE_H
 #define PARTITA_HVM_DECODE_H
 
-#include "kernel/types.h"
+#include "kernel/lib/types.h"
 
 #define DECODE_MAX_LEN 15 /* SDM Vol. 2A §2.3.11: longest legal instruction */
 

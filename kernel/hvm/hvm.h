@@ -31,7 +31,7 @@
 #include "kernel/hvm/vpit.h"
 #include "kernel/hvm/vuart.h"
 #include "kernel/hvm/vcmos.h"
-#include "kernel/types.h"
+#include "kernel/lib/types.h"
 
 struct console;
 

@@ -33,7 +33,7 @@
 #ifndef PARTITA_HVM_LINUX_BOOT_H
 #define PARTITA_HVM_LINUX_BOOT_H
 
-#include "kernel/types.h"
+#include "kernel/lib/types.h"
 #include "kernel/virt.h"
 
 #define HVM_BOOT_GDT_GPA 0xa0000ULL

@@ -12,7 +12,7 @@
 #ifndef PARTITA_HVM_VCMOS_H
 #define PARTITA_HVM_VCMOS_H
 
-#include "kernel/types.h"
+#include "kernel/lib/types.h"
 
 #define VCMOS_CENTURY 0x32
 

@@ -14,7 +14,7 @@
 #ifndef PARTITA_HVM_VLAPIC_H
 #define PARTITA_HVM_VLAPIC_H
 
-#include "kernel/types.h"
+#include "kernel/lib/types.h"
 
 #define VLAPIC_BUS_HZ 1000000000ULL
 #define VLAPIC_VERSION 0x14          /* integrated APIC (SDM §11.4.8) */

@@ -9,7 +9,7 @@
 #ifndef PARTITA_HVM_VPIC_H
 #define PARTITA_HVM_VPIC_H
 
-#include "kernel/types.h"
+#include "kernel/lib/types.h"
 
 struct vpic_chip {
 	u8 irr, isr, imr;

@@ -14,7 +14,7 @@
 #ifndef PARTITA_HVM_VPIT_H
 #define PARTITA_HVM_VPIT_H
 
-#include "kernel/types.h"
+#include "kernel/lib/types.h"
 
 #define VPIT_HZ 1193182ULL
 #define VPIT_MIN_PERIOD_NS 50000ULL /* channel 0 interrupts no faster */

@@ -10,7 +10,7 @@
 #ifndef PARTITA_HVM_VUART_H
 #define PARTITA_HVM_VUART_H
 
-#include "kernel/types.h"
+#include "kernel/lib/types.h"
 
 struct console;
 

@@ -8,7 +8,7 @@
 #define PARTITA_LIB_BYTES_H
 
 #include "kernel/lib/string.h"
-#include "kernel/types.h"
+#include "kernel/lib/types.h"
 
 static inline u8 rd8(const u8 *p, u64 off) { return p[off]; }
 static inline u16 rd16(const u8 *p, u64 off) { u16 v; memcpy(&v, p + off, 2); return v; }

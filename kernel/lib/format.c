@@ -5,7 +5,7 @@
  */
 #include "kernel/lib/format.h"
 #include "kernel/lib/string.h"
-#include "kernel/types.h"
+#include "kernel/lib/types.h"
 
 struct out {
 	char *buf;

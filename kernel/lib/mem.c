@@ -5,7 +5,7 @@
  * structure copies, so they must exist even where no code names them.
  */
 #include "kernel/lib/string.h"
-#include "kernel/types.h"
+#include "kernel/lib/types.h"
 
 /* Bulk copies and fills move 8 bytes per step (rep movsq / stosq), then the
  * tail byte by byte. */

@@ -18,7 +18,10 @@ a host port on 127.0.0.1 forwarded to the guest's port 80; 0 picks a free
 port) and host-side steps (host_steps: called with that port and the serial
 log's path once the line host_steps_after appears, while the emulator runs;
 it returns [(check name, ok, detail)], reported like the expectations, and
-the run then ends as at an end marker).
+the run then ends as at an end marker).  nic adds the NIC without a host
+port; nic_args is appended to its -device option (e.g. ",iommu_platform=on").
+A case may also compute its config before the run (prepare: called with the
+case and its work folder, returns the config's path and extra expectations).
 
 Each expectation of the case is reported as its own result, followed by one
 "clean end" result: the exit code is the expected one, no forbidden line
@@ -62,6 +65,9 @@ class Case:
     kernel: str = None               # qemu-kernel: files in build/guests/, and -append
     initrd: str = None
     append: str = ""
+    nic: bool = False                # a NIC on QEMU's user network, no host port
+    nic_args: str = ""               # appended to the NIC's -device option
+    prepare: object = None           # fn(case, workdir) -> (config path, [(check, regex)])
 
 
 def config_files(path):
@@ -75,13 +81,13 @@ def config_files(path):
     return names
 
 
-def build_esp(case, workdir):
+def build_esp(case, workdir, conf=None):
     esp = os.path.join(workdir, "esp")
     os.makedirs(os.path.join(esp, "EFI", "BOOT"))
     os.makedirs(os.path.join(esp, "partita"))
     shutil.copy(os.path.join(BUILD, "esp", "EFI", "BOOT", "BOOTX64.EFI"),
                 os.path.join(esp, "EFI", "BOOT", "BOOTX64.EFI"))
-    conf = os.path.join(ROOT, case.config)
+    conf = conf or os.path.join(ROOT, case.config)
     shutil.copy(conf, os.path.join(esp, "partita", "partita.conf"))
     for name in config_files(conf):
         src = os.path.join(BUILD, "guests", name)
@@ -173,12 +179,13 @@ def start_qemu(case, workdir, esp, serial, port=None):
            "-accel", "tcg", "-cpu", "qemu64,+svm,+npt", "-bios", OVMF,
            "-display", "none", "-serial", f"file:{serial}", "-no-reboot",
            "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"] + drive
-    if port is not None:
+    if port is not None or case.nic:
         # The NIC (-nodefaults leaves out only the default one).  OVMF puts
         # its 64-bit BAR near the top of the physical address space (896
         # GiB with QEMU's 40 bits): the partition maps it there.
-        cmd += ["-netdev", f"user,id=net0,hostfwd=tcp:127.0.0.1:{port}-:80",
-                "-device", "virtio-net-pci,netdev=net0,disable-legacy=on"]
+        fwd = f",hostfwd=tcp:127.0.0.1:{port}-:80" if port is not None else ""
+        cmd += ["-netdev", f"user,id=net0{fwd}",
+                "-device", "virtio-net-pci,netdev=net0,disable-legacy=on" + case.nic_args]
     # Later options override earlier ones (e.g. -machine pc, -m 1G).
     cmd += case.qemu_args
     with open(os.path.join(workdir, "command"), "w") as f:
@@ -229,7 +236,13 @@ def run_case(case):
     shutil.rmtree(workdir, ignore_errors=True)
     os.makedirs(workdir)
     serial = os.path.join(workdir, "serial.log")
-    esp = build_esp(case, workdir) if case.config else None
+    conf, extra = None, []
+    if case.prepare:
+        try:
+            conf, extra = case.prepare(case, workdir)
+        except Exception as e:  # a failed preparation is the case's failure
+            return [(f"{case.name}/prepare", False, f"{type(e).__name__}: {e}", False)]
+    esp = build_esp(case, workdir, conf) if (case.config or conf) else None
 
     port = None
     if case.nic_port is not None:
@@ -248,7 +261,7 @@ def run_case(case):
     if case.host_steps and not steps:
         results.append([f"{case.name}/host steps", False,
                         f"not run: no line matches /{case.host_steps_after}/"])
-    for check, pattern in case.expect:
+    for check, pattern in case.expect + extra:
         rx = re.compile(pattern)
         ok = any(rx.search(l) for l in lines)
         results.append([f"{case.name}/{check}", ok, "" if ok else f"no line matches /{pattern}/"])

@@ -120,21 +120,20 @@ static void init_save_area(struct vcpu *v, enum vcpu_mode mode)
 		s->es = s->ss = s->fs = s->gs = s->ds;
 		v->regs.cr0 = CR0_PE | CR0_MP | CR0_ET | CR0_NE | CR0_WP | CR0_PG;
 		v->regs.cr4 = CR4_PAE;
-		/* §15.5.1: a guest EFER without SVME fails VMRUN's checks. */
-		v->regs.efer = EFER_LME | EFER_LMA | EFER_NXE | EFER_SVME;
+		v->regs.efer = EFER_LME | EFER_LMA | EFER_NXE;
 	} else if (mode == VCPU_MODE_PROT32) {
 		set_seg(&s->cs, b->cs ? b->cs : 0x08, SEG_CODE32, 0xffffffff, 0);
 		set_seg(&s->ds, b->ds ? b->ds : 0x10, SEG_DATA, 0xffffffff, 0);
 		s->es = s->ss = s->fs = s->gs = s->ds;
 		v->regs.cr0 = CR0_PE | CR0_ET | CR0_NE;
-		v->regs.efer = EFER_SVME;
+		v->regs.efer = 0;
 	} else {
 		/* The state after RESET (APM Vol. 2 §14.1.3). */
 		set_seg(&s->cs, 0xf000, 0x009b, 0xffff, 0xffff0000);
 		set_seg(&s->ds, 0, 0x0093, 0xffff, 0);
 		s->es = s->ss = s->fs = s->gs = s->ds;
 		v->regs.cr0 = CR0_ET | (1ULL << 29) | (1ULL << 30); /* NW, CD */
-		v->regs.efer = EFER_SVME;
+		v->regs.efer = 0;
 		v->regs.rip = 0xfff0;
 		v->regs.rdx = 0x600; /* family 6 */
 	}
@@ -142,10 +141,10 @@ static void init_save_area(struct vcpu *v, enum vcpu_mode mode)
 	v->regs.cpl = 0;
 }
 
-/* The MSRs an unmodified guest reads and writes directly: those VMRUN,
- * VMLOAD and VMSAVE switch with the VMCB (§15.5.1, §15.5.2), so a guest
- * sees only its own values.  Every other MSR exits to the platform. */
-static const u32 hvm_direct_msrs[] = {
+/* The MSRs VMRUN, VMLOAD and VMSAVE switch with the VMCB (§15.5.1,
+ * §15.5.2): these alone may be passed through to a guest, which then sees
+ * only its own values.  Any other MSR exits to the generic policy. */
+static const u32 vmcb_switched_msrs[] = {
 	0xc0000081, /* STAR */
 	0xc0000082, /* LSTAR */
 	0xc0000083, /* CSTAR */
@@ -158,6 +157,14 @@ static const u32 hvm_direct_msrs[] = {
 	0x176,      /* SYSENTER_EIP */
 	0x277,      /* PAT: G_PAT with nested paging */
 };
+
+static bool vmcb_switches(u32 msr)
+{
+	for (unsigned i = 0; i < ARRAY_SIZE(vmcb_switched_msrs); i++)
+		if (vmcb_switched_msrs[i] == msr)
+			return true;
+	return false;
+}
 
 /* MSRPM layout (§15.11): 2 bits (read, write) per MSR; bytes 0x000-0x7ff
  * cover MSRs 0-0x1fff, 0x800-0xfff cover 0xc0000000-, 0x1000-0x17ff
@@ -177,7 +184,9 @@ static void msrpm_allow(u8 *pm, u32 msr)
 	pm[base + msr / 4] &= (u8)~(3u << (2 * (msr % 4)));
 }
 
-static int hvm_msrpm(u64 *pa_out)
+/* A vCPU's own MSR permission map: everything exits but the MSRs of cfg's
+ * direct list that the VMCB switches. */
+static int vcpu_msrpm(struct vcpu *v, const struct vcpu_config *cfg, u64 *pa_out)
 {
 	hpa_t pa;
 	int err = page_alloc(MSRPM_PAGES, 1, &pa);
@@ -186,19 +195,26 @@ static int hvm_msrpm(u64 *pa_out)
 		return err;
 	u8 *pm = phys_to_virt(pa);
 	memset(pm, 0xff, MSRPM_PAGES * PAGE_SIZE);
-	for (unsigned i = 0; i < ARRAY_SIZE(hvm_direct_msrs); i++)
-		msrpm_allow(pm, hvm_direct_msrs[i]);
+	v->direct_msrs = 0;
+	for (unsigned i = 0; i < cfg->direct_msr_count && i < 32; i++) {
+		if (!vmcb_switches(cfg->direct_msrs[i]))
+			continue;
+		msrpm_allow(pm, cfg->direct_msrs[i]);
+		v->direct_msrs |= 1u << i;
+	}
 	*pa_out = pa.v;
 	return 0;
 }
 
-static int svm_vcpu_create(struct vcpu *v, enum vcpu_mode mode, struct slat *slat)
+static int svm_vcpu_create(struct vcpu *v, const struct vcpu_config *cfg, struct slat *slat)
 {
 	struct vmcb_control *c;
+	enum vcpu_mode mode = cfg->mode;
 	int err = page_alloc(1, 1, &v->arch_page);
 
 	if (err)
 		return err;
+	v->hvm = cfg->hvm;
 	v->arch = phys_to_virt(v->arch_page);
 	c = &vmcb_of(v)->control;
 
@@ -216,11 +232,12 @@ static int svm_vcpu_create(struct vcpu *v, enum vcpu_mode mode, struct slat *sla
 			     SVM_INTERCEPT_CLGI | SVM_INTERCEPT_SKINIT | SVM_INTERCEPT_XSETBV;
 	c->iopm_base_pa = svm.iopm.v;
 	c->msrpm_base_pa = svm.msrpm.v;
-	if (v->hvm) {
+	if (cfg->direct_msr_count) {
 		u64 msrpm;
-		err = hvm_msrpm(&msrpm);
+		err = vcpu_msrpm(v, cfg, &msrpm);
 		if (err) {
 			page_free(v->arch_page, 1);
+			v->arch = NULL;
 			return err;
 		}
 		c->msrpm_base_pa = msrpm;
@@ -263,8 +280,12 @@ static void svm_vcpu_reset(struct vcpu *v, enum vcpu_mode mode)
 
 static void svm_vcpu_destroy(struct vcpu *v)
 {
-	if (v->arch)
-		page_free(v->arch_page, 1);
+	if (!v->arch)
+		return;
+	u64 msrpm = vmcb_of(v)->control.msrpm_base_pa;
+	if (msrpm != svm.msrpm.v)
+		page_free(hpa(msrpm), MSRPM_PAGES); /* its own (vcpu_msrpm) */
+	page_free(v->arch_page, 1);
 	v->arch = NULL;
 }
 
@@ -285,7 +306,7 @@ static bool svm_interruptible(struct vcpu *v)
 {
 	const struct vmcb_control *c = &vmcb_of(v)->control;
 
-	return (v->regs.rflags & (1u << 9)) && !(c->int_state & 1) &&
+	return (v->regs.rflags & RFLAGS_IF) && !(c->int_state & 1) &&
 	       !(c->event_inj & SVM_EVTINJ_VALID);
 }
 
@@ -425,7 +446,9 @@ static void svm_run(struct vcpu *v, struct vm_exit *exit)
 		s->cr2 = v->regs.cr2;
 		s->cr3 = v->regs.cr3;
 		s->cr4 = v->regs.cr4;
-		s->efer = v->regs.efer;
+		/* §15.5.1: VMRUN refuses a guest EFER without SVME; the guest,
+		 * which sees no SVM, never sees the bit (it reads back 0). */
+		s->efer = v->regs.efer | EFER_SVME;
 		v->cr_dirty = false;
 	}
 	if (svm.asid_shared)
@@ -433,6 +456,8 @@ static void svm_run(struct vcpu *v, struct vm_exit *exit)
 	vmcb->control.tlb_control = v->tlb_flush ? (svm.flush_by_asid ? 3 : 1) : 0;
 	v->tlb_flush = false;
 	vmcb->control.clean = 0; /* nothing is cached across runs */
+	/* §15.30.1: the guest reads the host TSC plus this offset. */
+	vmcb->control.tsc_offset = (u64)v->tsc_offset;
 
 	/* GIF=0 holds host interrupts off from here to STGI, while the saved
 	 * host IF=1 lets them end the guest's run (§15.17, §15.21.1). */
@@ -453,7 +478,7 @@ static void svm_run(struct vcpu *v, struct vm_exit *exit)
 		v->regs.cr2 = s->cr2;
 		v->regs.cr3 = s->cr3;
 		v->regs.cr4 = s->cr4;
-		v->regs.efer = s->efer;
+		v->regs.efer = s->efer & ~EFER_SVME;
 		v->regs.cs_base = s->cs.base;
 		v->regs.cs_bits = (s->cs.attrib & (1u << 9)) && (s->efer & EFER_LMA) ? 64
 				  : (s->cs.attrib & (1u << 10)) ? 32 : 16;

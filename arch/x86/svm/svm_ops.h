@@ -5,7 +5,7 @@
 #ifndef PARTITA_SVM_OPS_H
 #define PARTITA_SVM_OPS_H
 
-#include "kernel/types.h"
+#include "kernel/lib/types.h"
 
 static inline void svm_clgi(void) { asm volatile("clgi" ::: "memory"); }
 static inline void svm_stgi(void) { asm volatile("stgi" ::: "memory"); }

@@ -8,7 +8,7 @@
 
 #include <stddef.h>
 
-#include "kernel/types.h"
+#include "kernel/lib/types.h"
 
 struct vmcb_seg {
 	u16 selector;

@@ -58,7 +58,7 @@
 /* RDPMC exits: the counters count for the whole machine, across
  * partitions; the platform answers for them (kernel/vmexit.c). */
 #define CPU_REQUIRED (CPU_HLT_EXITING | CPU_USE_MSR_BITMAPS | CPU_SECONDARY_CONTROLS | \
-		      CPU_RDPMC_EXITING)
+		      CPU_RDPMC_EXITING | CPU_USE_TSC_OFFSETTING)
 #define CPU2_REQUIRED (CPU2_ENABLE_EPT)
 /* Instructions the guest's CPUID advertises (it is the host's, filtered):
  * without these enables they would raise #UD (§26.6.2). */
@@ -97,7 +97,6 @@ static struct {
 	hpa_t vmxon;
 	hpa_t io_bitmaps;
 	hpa_t msr_bitmap;
-	hpa_t hvm_msr_bitmap; /* unmodified guests' (0 until the first) */
 	struct vcpu *msr_owner; /* whose syscall MSRs the CPU holds, or NULL */
 	u64 current;         /* physical address of the current VMCS, 0: none */
 	bool write_failed;   /* a VMWRITE failed since the flag was cleared */
@@ -116,6 +115,7 @@ struct vmx_vcpu {
 	u64 exit_rip;        /* guest RIP at the last exit */
 	u64 msrs[LAZY_MSR_COUNT]; /* its values of lazy_msrs, while not loaded */
 	u64 dr6;             /* its DR6, while not loaded (not in the VMCS) */
+	hpa_t msr_bitmap;    /* its own (vcpu_msr_bitmap), or 0: the shared one */
 	u64 dr7;             /* its DR7, without the debug-control VM controls */
 };
 
@@ -465,7 +465,8 @@ static void write_controls(struct vcpu *v)
 		vmcs_write(IO_BITMAP_A, vmx.io_bitmaps.v);
 		vmcs_write(IO_BITMAP_B, vmx.io_bitmaps.v + PAGE_SIZE);
 	}
-	vmcs_write(MSR_BITMAP, v->hvm ? vmx.hvm_msr_bitmap.v : vmx.msr_bitmap.v);
+	vmcs_write(MSR_BITMAP, vmx_of(v)->msr_bitmap.v ? vmx_of(v)->msr_bitmap.v
+						       : vmx.msr_bitmap.v);
 	if (vmx.cpu2 & CPU2_ENABLE_XSAVES)
 		vmcs_write(XSS_EXIT_BITMAP, 0);
 	if (vmx.vpid)
@@ -582,27 +583,41 @@ static void msr_bitmap_allow(u8 *bm, u32 msr)
 	bm[base + 2048 + msr / 8] &= (u8)~(1u << (msr % 8));
 }
 
-/* The MSRs an unmodified guest reads and writes directly (svm.c's list):
- * the VMCS or guest_msrs_load switches each, so a guest sees its own. */
-static int hvm_msr_bitmap(void)
+/* The MSRs this back end switches for a guest (§26.4.1, §26.4.2: guest-state
+ * fields of the VMCS; the syscall MSRs by guest_msrs_load): these alone may
+ * be passed through, and the guest then sees only its own values. */
+static bool vmx_switches(u32 msr)
 {
-	static const u32 direct[] = {
-		MSR_STAR, MSR_LSTAR, MSR_CSTAR, MSR_SFMASK, MSR_FS_BASE, MSR_GS_BASE,
-		MSR_KERNEL_GS_BASE,
-		0x174, 0x175, 0x176, /* SYSENTER_CS, _ESP, _EIP: guest-state fields */
-		MSR_IA32_PAT,        /* GUEST_IA32_PAT, with vmx.pat only */
-	};
+	switch (msr) {
+	case MSR_STAR: case MSR_LSTAR: case MSR_CSTAR: case MSR_SFMASK:
+	case MSR_KERNEL_GS_BASE:                    /* guest_msrs_load */
+	case MSR_FS_BASE: case MSR_GS_BASE:         /* GUEST_FS/GS_BASE */
+	case 0x174: case 0x175: case 0x176:         /* GUEST_SYSENTER_* */
+		return true;
+	case MSR_IA32_PAT:                          /* GUEST_IA32_PAT */
+		return vmx.pat;
+	default:
+		return false;
+	}
+}
+
+/* A vCPU's own MSR bitmap: everything exits but the MSRs of cfg's direct
+ * list that this back end switches. */
+static int vcpu_msr_bitmap(struct vcpu *v, const struct vcpu_config *cfg, hpa_t *out)
+{
 	int err;
 
-	if (vmx.hvm_msr_bitmap.v)
-		return 0;
-	if ((err = page_alloc(MSR_BITMAP_PAGES, 1, &vmx.hvm_msr_bitmap)))
+	if ((err = page_alloc(MSR_BITMAP_PAGES, 1, out)))
 		return err;
-	u8 *bm = phys_to_virt(vmx.hvm_msr_bitmap);
+	u8 *bm = phys_to_virt(*out);
 	memset(bm, 0xff, MSR_BITMAP_PAGES * PAGE_SIZE);
-	for (unsigned i = 0; i < ARRAY_SIZE(direct); i++)
-		if (direct[i] != MSR_IA32_PAT || vmx.pat)
-			msr_bitmap_allow(bm, direct[i]);
+	v->direct_msrs = 0;
+	for (unsigned i = 0; i < cfg->direct_msr_count && i < 32; i++) {
+		if (!vmx_switches(cfg->direct_msrs[i]))
+			continue;
+		msr_bitmap_allow(bm, cfg->direct_msrs[i]);
+		v->direct_msrs |= 1u << i;
+	}
 	return 0;
 }
 
@@ -636,47 +651,51 @@ static void guest_msrs_load(struct vcpu *v)
 	vmx.msr_owner = v;
 }
 
-static int vmx_vcpu_create(struct vcpu *v, enum vcpu_mode mode, struct slat *slat)
+static int vmx_vcpu_create(struct vcpu *v, const struct vcpu_config *cfg, struct slat *slat)
 {
+	enum vcpu_mode mode = cfg->mode;
 	struct vmx_vcpu *st;
+	hpa_t bitmap = { 0 };
 	int err;
 
+	v->hvm = cfg->hvm;
 	/* §27.3.1.1: without unrestricted guest, CR0.PE and PG must be 1. */
 	if (mode != VCPU_MODE_LONG && !vmx.unrestricted) {
 		log_line("vmx: a vCPU with paging off needs \"unrestricted guest\", which this CPU lacks");
 		return -E_NOTSUP;
 	}
-	if (v->hvm && (err = hvm_msr_bitmap()))
-		return err;
 	if (vmx.next_vpid == 0) {
 		log_line("vmx: out of VPIDs");
 		return -E_NOSPC;
 	}
-	if ((err = page_alloc(2, 1, &v->arch_page)))
+	if (cfg->direct_msr_count && (err = vcpu_msr_bitmap(v, cfg, &bitmap)))
 		return err;
+	if ((err = page_alloc(2, 1, &v->arch_page)))
+		goto err_bitmap;
 	if ((vmx.basic & VMX_BASIC_32BIT_ADDR) && v->arch_page.v >> 32) {
 		log_line("vmx: no memory below 4 GiB left for a VMCS");
-		page_free(v->arch_page, 2);
-		return -E_NOMEM;
+		err = -E_NOMEM;
+		goto err_vmcs;
 	}
 	st = v->arch = phys_to_virt(hpa(v->arch_page.v + PAGE_SIZE));
+	memset(st, 0, sizeof(*st));
 	st->vmcs = v->arch_page;
+	st->msr_bitmap = bitmap;
 	st->mode = mode;
 	st->launched = false;
 	st->unrestricted = vmx.unrestricted && (v->hvm || mode != VCPU_MODE_LONG);
 	/* §26.6.11: EPTP = PML4 address, 4-level walk, write-back. */
 	st->eptp = slat->pt.root_phys | EPTP_WALK_4 | EPTP_WB;
-	v->asid = vmx.next_vpid++;
 
 	/* §25.11.3: VMCLEAR initialises the region (launch state "clear"),
 	 * after the revision id is in place; VMPTRLD makes it current. */
 	*(u32 *)phys_to_virt(st->vmcs) = VMX_BASIC_REVISION(vmx.basic);
 	if (!vmx_clear(st->vmcs.v) || !vmcs_load(v)) {
 		log_line("vmx: cannot initialise the VMCS at %#llx", (unsigned long long)st->vmcs.v);
-		page_free(v->arch_page, 2);
-		v->arch = NULL;
-		return -E_IO;
+		err = -E_IO;
+		goto err_vmcs;
 	}
+	v->asid = vmx.next_vpid++;
 	vmx.write_failed = false;
 	write_controls(v);
 	write_host_state();
@@ -684,12 +703,19 @@ static int vmx_vcpu_create(struct vcpu *v, enum vcpu_mode mode, struct slat *sla
 	if (vmx.write_failed) {
 		vmx_clear(st->vmcs.v);
 		vmx.current = 0;
-		page_free(v->arch_page, 2);
-		v->arch = NULL;
-		return -E_IO;
+		err = -E_IO;
+		goto err_vmcs;
 	}
 	v->tlb_flush = true;
 	return 0;
+
+err_vmcs:
+	page_free(v->arch_page, 2);
+	v->arch = NULL;
+err_bitmap:
+	if (bitmap.v)
+		page_free(bitmap, MSR_BITMAP_PAGES);
+	return err;
 }
 
 static void vmx_vcpu_reset(struct vcpu *v, enum vcpu_mode mode)
@@ -722,6 +748,8 @@ static void vmx_vcpu_destroy(struct vcpu *v)
 		vmx.current = 0;
 	if (vmx.msr_owner == v)
 		vmx.msr_owner = NULL;
+	if (st->msr_bitmap.v)
+		page_free(st->msr_bitmap, MSR_BITMAP_PAGES);
 	page_free(v->arch_page, 2);
 	v->arch = NULL;
 }
@@ -753,7 +781,7 @@ static bool vmx_interruptible(struct vcpu *v)
 {
 	if (!vmcs_load(v))
 		return false;
-	return (v->regs.rflags & (1u << 9)) &&
+	return (v->regs.rflags & RFLAGS_IF) &&
 	       !(vmcs_read(GUEST_INTERRUPTIBILITY) & (INTR_BLOCK_STI | INTR_BLOCK_MOV_SS)) &&
 	       !(vmcs_read(VM_ENTRY_INTR_INFO) & INTR_INFO_VALID);
 }
@@ -1047,9 +1075,7 @@ static void write_guest_state(struct vcpu *v)
 	vmcs_write(CR4_GUEST_HOST_MASK, m4);
 	vmcs_write(CR4_READ_SHADOW, v->regs.cr4);
 	vmcs_write(GUEST_CR4, (v->regs.cr4 | vmx.cr4_fixed0) & vmx.cr4_fixed1);
-	/* EFER.SVME (kernel/hvm/platform.c keeps it for SVM's sake) is
-	 * reserved on Intel CPUs, and VM entry checks it (§27.3.1.1). */
-	vmcs_write(GUEST_IA32_EFER, v->regs.efer & ~EFER_SVME);
+	vmcs_write(GUEST_IA32_EFER, v->regs.efer);
 	/* An instruction the generic code completed (it moved RIP) ends the
 	 * blocking by STI or MOV SS it began under (§26.4.2, §27.3.1.5). */
 	if (st->launched && v->regs.rip != st->exit_rip) {
@@ -1271,7 +1297,6 @@ static void decode_exit(struct vm_exit *e)
 #define CR0_TS (1ULL << 3)
 #define CR0_NW (1ULL << 29)
 #define CR0_CD (1ULL << 30)
-#define VECTOR_GP 13
 
 /* MOV to CR0 (SDM Vol. 2B "MOV—Move to/from Control Registers", Vol. 3A
  * §2.5): false if the CPU would raise #GP. */
@@ -1384,6 +1409,9 @@ static void vmx_run(struct vcpu *v, struct vm_exit *exit)
 	guest_msrs_load(v);
 again:
 	write_guest_state(v);
+	/* §25.3: with TSC offsetting, RDTSC, RDTSCP and RDMSR of the TSC
+	 * return the host TSC plus this offset. */
+	vmcs_write(TSC_OFFSET, (u64)v->tsc_offset);
 	if (vmx.preempt_timer)
 		vmcs_write(VMX_PREEMPTION_TIMER_VALUE, preempt_ticks());
 	if (v->tlb_flush)

@@ -13,7 +13,7 @@
 #define PARTITA_VMX_OPS_H
 
 #include "arch/x86/vmx/vmcs.h"
-#include "kernel/types.h"
+#include "kernel/lib/types.h"
 
 static inline bool vmx_on(u64 pa)
 {

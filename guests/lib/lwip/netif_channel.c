@@ -46,7 +46,7 @@ static void signal_peer(struct netif_channel *nc)
 	nc->signal_pending = false;
 }
 
-/* Sends a frame on the ring: 0, -E_AGAIN (ring full) or -E_INVAL. */
+/* Sends a frame on the ring: 0, -PARTITA_E_AGAIN (ring full) or -PARTITA_E_INVAL. */
 static int channel_send(struct netif_channel *nc, struct pbuf *p)
 {
 	const void *frame = p->payload;
@@ -72,7 +72,7 @@ static void channel_flush(struct netif_channel *nc)
 {
 	while (nc->queue_count) {
 		struct pbuf *p = nc->queue[nc->queue_head];
-		if (channel_send(nc, p) == -E_AGAIN)
+		if (channel_send(nc, p) == -PARTITA_E_AGAIN)
 			return;
 		pbuf_free(p);
 		nc->queue_head = (nc->queue_head + 1) % NETIF_CHANNEL_QUEUE;
@@ -90,7 +90,7 @@ static err_t channel_linkoutput(struct netif *netif, struct pbuf *p)
 		return ERR_IF;
 	}
 	channel_flush(nc);
-	if (!nc->queue_count && channel_send(nc, p) != -E_AGAIN)
+	if (!nc->queue_count && channel_send(nc, p) != -PARTITA_E_AGAIN)
 		return ERR_OK;
 	/* The ring is full: keep a copy (lwIP may rewrite a TCP segment's
 	 * pbuf when it retransmits) until netif_channel_poll() can send it.
@@ -131,7 +131,7 @@ static struct pbuf *channel_recv(struct netif_channel *nc)
 	}
 	if (n <= 0) {
 		pbuf_free(p);
-		if (n == -E_AGAIN)
+		if (n == -PARTITA_E_AGAIN)
 			return NULL;
 		/* A frame larger than the MTU, a corrupt ring or an empty
 		 * message: the peer does not speak this protocol.  Stop using
@@ -209,13 +209,13 @@ int netif_channel_add(struct netif_channel *nc, const struct partita_start_info 
 	if (r < 0)
 		return r;
 	if (ring_max_message(&nc->rings.tx) < FRAME_MAX)
-		return -E_INVAL;
+		return -PARTITA_E_INVAL;
 	nc->info = &si->channels[k];
 	netif_channel_addr(nc, nc->info->side, &ip);
 	IP4_ADDR(&mask, 255, 255, 255, 0);
 	ip4_addr_set_zero(&gw);
 	if (!netif_add(&nc->netif, &ip, &mask, &gw, nc, channel_netif_init, ethernet_input))
-		return -E_NOMEM;
+		return -PARTITA_E_NOMEM;
 	if (!netif_default)
 		netif_set_default(&nc->netif);
 	netif_set_up(&nc->netif);

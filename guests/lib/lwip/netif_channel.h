@@ -18,7 +18,7 @@
 #ifndef PARTITA_LWIP_NETIF_CHANNEL_H
 #define PARTITA_LWIP_NETIF_CHANNEL_H
 
-#include "guests/lib/partita.h"
+#include "guests/lib/guest.h"
 #include "guests/lib/ring.h"
 
 #include "lwip/ip4_addr.h"
@@ -43,8 +43,8 @@ struct netif_channel {
 /**
  * Attaches to channel k of this partition, adds its netif to lwIP (up, link
  * up) and, if it is the first netif, makes it the default.  lwip_init() must
- * have run.  Returns 0, or -E_NOENT (no channel k) / -E_INVAL (too small for
- * a frame) / -E_NOMEM (lwIP refused the netif).
+ * have run.  Returns 0, or -PARTITA_E_NOENT (no channel k) / -PARTITA_E_INVAL (too small for
+ * a frame) / -PARTITA_E_NOMEM (lwIP refused the netif).
  */
 int netif_channel_add(struct netif_channel *nc, const struct partita_start_info *si, unsigned k);
 

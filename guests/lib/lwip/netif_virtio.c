@@ -36,12 +36,12 @@ static err_t virtio_linkoutput(struct netif *netif, struct pbuf *p)
 		frame = tx_bounce;
 	}
 	r = virtio_net_send(&nv->nic, frame, p->tot_len);
-	if (r == -E_AGAIN) {
+	if (r == -PARTITA_E_AGAIN) {
 		u64 until = hc_time() + TX_WAIT_NS;
 		do {
 			cpu_relax();
 			r = virtio_net_send(&nv->nic, frame, p->tot_len);
-		} while (r == -E_AGAIN && hc_time() < until);
+		} while (r == -PARTITA_E_AGAIN && hc_time() < until);
 	}
 	if (r) {
 		nv->tx_drops++;
@@ -97,7 +97,7 @@ int netif_virtio_add(struct netif_virtio *nv, const struct partita_start_info *s
 	if (r)
 		return r;
 	if (!netif_add(&nv->netif, ip, mask, gw, nv, virtio_netif_init, ethernet_input))
-		return -E_NOMEM;
+		return -PARTITA_E_NOMEM;
 	netif_set_default(&nv->netif);
 	netif_set_up(&nv->netif);
 	netif_set_link_up(&nv->netif);

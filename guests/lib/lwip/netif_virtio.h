@@ -8,7 +8,7 @@
 #ifndef PARTITA_LWIP_NETIF_VIRTIO_H
 #define PARTITA_LWIP_NETIF_VIRTIO_H
 
-#include "guests/lib/partita.h"
+#include "guests/lib/guest.h"
 #include "guests/lib/virtio_net.h"
 
 #include "lwip/ip4_addr.h"
@@ -24,7 +24,7 @@ struct netif_virtio {
  * Initializes the partition's virtio-net device and adds it to lwIP with
  * address ip/mask and gateway gw (up, link up, the default netif).
  * lwip_init() must have run.  Returns 0, an error of virtio_net_init(), or
- * -E_NOMEM (lwIP refused the netif).
+ * -PARTITA_E_NOMEM (lwIP refused the netif).
  */
 int netif_virtio_add(struct netif_virtio *nv, const struct partita_start_info *si,
 		     const ip4_addr_t *ip, const ip4_addr_t *mask, const ip4_addr_t *gw);

@@ -7,7 +7,7 @@
  */
 #include "guests/lib/lwip/port.h"
 #include "guests/lib/cpu.h"
-#include "guests/lib/partita.h"
+#include "guests/lib/guest.h"
 
 #include "lwip/arch.h"
 #include "lwip/sys.h"

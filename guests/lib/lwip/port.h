@@ -5,7 +5,7 @@
 #ifndef PARTITA_LWIP_PORT_H
 #define PARTITA_LWIP_PORT_H
 
-#include "kernel/types.h"
+#include "kernel/lib/types.h"
 
 /** A random number for LWIP_RAND(): RDRAND when the CPU has it, else TSC
  *  mixed by a xorshift generator (not for cryptography). */

@@ -8,8 +8,8 @@
 #define PARTITA_GUEST_H
 
 #include "kernel/abi/partita.h"
-#include "kernel/errno.h"
-#include "kernel/types.h"
+#include "kernel/abi/errno.h"
+#include "kernel/lib/types.h"
 
 /** The guest's entry point, written by each guest. */
 int guest_main(const struct partita_start_info *si);
