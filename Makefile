@@ -458,9 +458,11 @@ UNIT_test_linux_boot_SRCS := kernel/hvm/linux_boot.c
 UNIT_test_acpi_tables_SRCS := kernel/hvm/acpi_tables.c
 UNIT_test_iommu_tables_SRCS := kernel/lib/string.c
 UNIT_test_multiboot_SRCS := kernel/hvm/multiboot.c kernel/hvm/linux_boot.c
-UNIT_test_vlapic_SRCS := kernel/hvm/vlapic.c
+UNIT_test_vlapic_SRCS := kernel/hvm/vlapic.c kernel/cpu_policy.c
+UNIT_test_cpu_policy_SRCS := kernel/cpu_policy.c kernel/lib/string.c
+UNIT_test_cpu_policy_CFLAGS := -DREADME_PATH='"$(CURDIR)/README.md"'
 UNIT_test_vdev_SRCS := kernel/hvm/hvm.c kernel/hvm/vlapic.c kernel/hvm/vpic.c kernel/hvm/vpit.c \
-	kernel/hvm/vuart.c kernel/hvm/vcmos.c
+	kernel/hvm/vuart.c kernel/hvm/vcmos.c kernel/cpu_policy.c
 
 # format.c is built under other names on the host, beside the C library's.
 UNIT_test_format_CFLAGS := -UPARTITA_HOST -Dvsnprintf=hv_vsnprintf -Dsnprintf=hv_snprintf

@@ -253,6 +253,7 @@ static struct {
 	enum cpu_vendor vendor;
 	u32 host_max_basic;
 	u32 host_max_ext;
+	u32 phys_bits;
 	u64 xcr0_ok;
 	u32 words[ARRAY_SIZE(feature_words)]; /* the hvm policy's feature words */
 	cpuid_fn host;
@@ -298,6 +299,10 @@ void cpu_policy_init(cpuid_fn host, u64 xcr0_ok)
 		pol.vendor = CPU_VENDOR_AMD;
 	host(0x80000000, 0, r);
 	pol.host_max_ext = r[EAX];
+	if (pol.host_max_ext >= 0x80000008) {
+		host(0x80000008, 0, r);
+		pol.phys_bits = r[EAX] & 0xff;
+	}
 	for (unsigned i = 0; i < ARRAY_SIZE(feature_words); i++) {
 		u32 leaf = feature_words[i].leaf;
 		bool there = leaf < 0x80000000 ? leaf <= pol.host_max_basic : leaf <= pol.host_max_ext;
@@ -317,6 +322,12 @@ void cpu_policy_init(cpuid_fn host, u64 xcr0_ok)
 		pol.words[we] = (pol.words[we] & ~AMD_EDX_MIRROR) | (pol.words[w1] & AMD_EDX_MIRROR &
 								    hostw[we]);
 	}
+}
+
+u32 cpu_policy_phys_bits(void)
+{
+	/* SDM Vol. 3A §4.1.4: without leaf 0x80000008, MAXPHYADDR is 36. */
+	return pol.phys_bits >= 32 && pol.phys_bits <= 52 ? pol.phys_bits : 36;
 }
 
 enum cpu_vendor cpu_policy_vendor(void)

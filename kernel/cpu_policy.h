@@ -47,6 +47,10 @@ void cpu_policy_init(cpuid_fn host, u64 xcr0_ok);
 
 enum cpu_vendor cpu_policy_vendor(void);
 
+/** MAXPHYADDR as the guest sees it in CPUID.80000008H:EAX[7:0] (36 where
+ *  the leaf is missing, and before cpu_policy_init). */
+u32 cpu_policy_phys_bits(void);
+
 /** CPUID as the guest sees it (leaf, subleaf -> EAX, EBX, ECX, EDX). */
 void cpu_policy_cpuid(const struct cpu_view *v, u32 leaf, u32 subleaf, u32 out[4]);
 
