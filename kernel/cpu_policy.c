@@ -438,7 +438,10 @@ void cpu_policy_cpuid(const struct cpu_view *v, u32 leaf, u32 subleaf, u32 out[4
 	pol.host(leaf, subleaf, r);
 	switch (leaf) {
 	case 0:
-		out[EAX] = max_basic;
+		/* SDM Vol. 4 Table 2-2, IA32_MISC_ENABLE bit 22: with Limit
+		 * CPUID Maxval set, leaf 0 reports at most leaf 2. */
+		out[EAX] = v->limit_maxval && pol.vendor == CPU_VENDOR_INTEL ? MIN(max_basic, 2u)
+									    : max_basic;
 		out[EBX] = r[EBX];
 		out[ECX] = r[ECX];
 		out[EDX] = r[EDX];

@@ -30,6 +30,7 @@ struct cpu_view {
 	bool hvm;            /* an unmodified guest (else paravirtual) */
 	bool apic_enabled;   /* hvm: IA32_APIC_BASE.EN (CPUID.1:EDX.APIC follows it) */
 	bool osxsave;        /* the guest's CR4.OSXSAVE */
+	bool limit_maxval;   /* hvm, Intel: IA32_MISC_ENABLE bit 22 (Limit CPUID Maxval) */
 	u64 xcr0;            /* the guest's XCR0 (leaf 0xD's sizes) */
 	u32 apic_id;         /* hvm: its vCPU's APIC ID */
 	u32 vcpu_count;      /* hvm: vCPUs of the partition */

@@ -31,6 +31,7 @@ static void hvm_cpu_view(const struct partition *p, struct cpu_view *v)
 {
 	v->apic_enabled = vlapic_hw_enabled(&p->hvm->lapic);
 	v->apic_bus_hz = VLAPIC_BUS_HZ;
+	v->limit_maxval = p->msrs.misc_enable & (1ULL << 22);
 }
 
 static void handle_io(struct partition *p, const struct vm_exit *e)
