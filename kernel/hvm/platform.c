@@ -262,10 +262,19 @@ static void handle_intr_window(struct partition *p, const struct vm_exit *e)
 	virt->irq_window(&p->vcpu, false);
 }
 
+/* VMCALL/VMMCALL from an unmodified guest: CPUID.1:ECX[31] told it a
+ * hypervisor is there, and a guest that probes with the instruction gets an
+ * answer instead of #UD: no call is offered to hvm partitions, so every
+ * number gives -E_NOSYS in RAX, and execution goes on after the whole
+ * instruction (issue 10). */
 static void handle_hypercall(struct partition *p, const struct vm_exit *e)
 {
-	(void)e;
-	virt->inject(&p->vcpu, EVENT_EXCEPTION, VECTOR_UD, false, 0);
+	if (!e->insn_len) {
+		virt->inject(&p->vcpu, EVENT_EXCEPTION, VECTOR_UD, false, 0);
+		return;
+	}
+	p->vcpu.regs.rax = (u64)-E_NOSYS;
+	p->vcpu.regs.rip += e->insn_len;
 }
 
 /* Before the scheduler decides: device timers advance; an interrupt the
