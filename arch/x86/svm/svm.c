@@ -155,7 +155,10 @@ static const u32 vmcb_switched_msrs[] = {
 	0x174,      /* SYSENTER_CS */
 	0x175,      /* SYSENTER_ESP */
 	0x176,      /* SYSENTER_EIP */
-	0x277,      /* PAT: G_PAT with nested paging */
+	/* Not PAT: with nested paging a CPU keeps the guest's PAT in G_PAT
+	 * (§15.25.8), but QEMU's TCG has no G_PAT and lets a guest write the
+	 * one PAT all partitions share.  It exits to the policy, which keeps
+	 * each partition's own (issue 10, hvm-isostate). */
 };
 
 static bool vmcb_switches(u32 msr)
