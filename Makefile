@@ -445,6 +445,7 @@ HOST_CFLAGS := -std=gnu11 -g -O1 -DPARTITA_HOST -I. -Wall -Wextra -Werror \
 UNIT_TESTS := test_config test_format test_palloc test_pagetable test_loader test_schedule test_guest_mem
 UNIT_TESTS += test_decode test_vlapic test_vdev
 UNIT_TESTS += test_linux_boot test_acpi_tables test_multiboot test_console test_iommu_tables
+UNIT_TESTS += test_cpu_policy
 
 UNIT_test_config_SRCS := kernel/config.c kernel/lib/string.c kernel/errno.c
 UNIT_test_format_SRCS := kernel/lib/format.c
@@ -477,7 +478,15 @@ $(B)/unit/$(1): tests/unit/$(1).c $(UNIT_$(1)_SRCS) | deps
 endef
 $(foreach t,$(UNIT_TESTS),$(eval $(call unit_rule,$(t))))
 
-.PHONY: test unit-test integration-test test-full
+.PHONY: test unit-test integration-test test-full policy-table
+# The README's CPU policy section, generated from kernel/cpu_policy.c's table
+# (test_cpu_policy checks that it is current).
+policy-table: $(B)/unit/test_cpu_policy
+	$(Q)$(B)/unit/test_cpu_policy --print > $(B)/policy-table.md
+	$(Q)python3 -c 'import re,sys; r=open("README.md").read(); t=open(sys.argv[1]).read(); \
+		b=r.index(t.splitlines(True)[0]); e=r.index("<!-- cpu-policy end -->\n", b) + 24; \
+		open("README.md","w").write(r[:b] + t + r[e:])' $(B)/policy-table.md
+	@echo "  README  CPU policy section from kernel/cpu_policy.c"
 unit-test: $(addprefix $(B)/unit/,$(UNIT_TESTS))
 	$(Q)python3 tests/run.py --unit $(addprefix $(B)/unit/,$(UNIT_TESTS))
 

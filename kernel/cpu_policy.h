@@ -95,11 +95,19 @@ enum msr_result cpu_policy_msr(struct msr_state *s, u32 index, bool write, u64 *
 extern const u32 cpu_policy_direct_msrs[];
 extern const unsigned cpu_policy_direct_msr_count;
 
-/**
- * For the README and the tests: the features of the table, one at a time
- * (index from 0; NULL after the last).  *offered says whether this host's
- * policy offers it to hvm guests.
- */
-const char *cpu_policy_feature(unsigned index, bool *offered, const char **msrs);
+/** One row of the feature table, for the README and the tests. */
+struct cpu_policy_row {
+	const char *name;
+	u32 leaf;
+	unsigned reg, bit;  /* CPUID.leaf.0:reg[bit], reg 0-3: EAX-EDX */
+	const char *rule;   /* "host" (if the host has it), "always" (emulated), "never" */
+	u64 needs_xcr0;     /* "host" only if guests may enable these XCR0 bits */
+	const char *msrs;   /* the MSRs that come with it and how they behave, or NULL */
+	const char *why;    /* "never": why it is hidden */
+	bool offered;       /* this host's policy offers it to hvm guests */
+};
+
+/** Row index of the table (from 0) into *out; false after the last. */
+bool cpu_policy_row(unsigned index, struct cpu_policy_row *out);
 
 #endif
