@@ -7,7 +7,17 @@ fuzzers' promises (ABI return values, canary pages) must hold, and the
 ticker must keep its windows: its last summary shows 0 missed and 0
 outside, and every start within one timer tick.  The counts are shown
 with the result.  On VMX (Bochs) 10^5 calls a partition, for time.
+
+Every run of `make test` uses the same seeds (those in the configs).
+`make test-full` adds longer runs (4 to 10 times the calls or attempts) with
+a fresh seed each time, printed in the check's name and by the fuzzer
+itself; FUZZ_SEED=N replays one (FUZZ_SEED=N python3 tests/run.py
+--integration --full --only pv-hcfuzz-long).
 """
+import os
+import random
+import re
+
 from cases import ICOUNT, TICK_US
 from cases_vmx import BOCHS_LATE_US, VMX_ON
 from harness import Case, DEFAULT_FORBID
@@ -41,6 +51,29 @@ def insnfuzz_checks(attempts, late):
              rf"^\[ticker\] \d+ window starts, late min {late} us, max {late} us, 0 outside its windows, 0 missed$")]
 
 
+def fuzz_seed():
+    """The seed of this run's long cases: FUZZ_SEED, else a fresh one."""
+    env = os.environ.get("FUZZ_SEED")
+    return int(env) if env else random.SystemRandom().randrange(1, 2**31)
+
+
+def seeded(base, seed, count_key, count):
+    """prepare hook: base config with each fuzzer's seed=N replaced by seed,
+    seed + 1, ... and its count_key= by count."""
+    def prepare(case, workdir):
+        text = open(os.path.join(os.path.dirname(__file__), "configs", base)).read()
+        n = iter(range(seed, seed + 100))
+        text = re.sub(r"\bseed=\d+", lambda m: f"seed={next(n)}", text)
+        text = re.sub(rf"\b{count_key}=\d+", f"{count_key}={count}", text)
+        path = os.path.join(workdir, base)
+        with open(path, "w") as f:
+            f.write(text)
+        return path, [(f"seed {seed} (replay: FUZZ_SEED={seed})", rf"\bseed {seed}\b")]
+    return prepare
+
+
+SEED = fuzz_seed()
+
 CASES = [
     Case("pv-hcfuzz", CONF + "hcfuzz.conf", hcfuzz_checks(500000, TICK_US),
          qemu_args=ICOUNT, timeout=240, report=r"^\[hcfuzz-ctl\] (results|ticker after)", forbid=FORBID),
@@ -50,4 +83,17 @@ CASES = [
          emulator="bochs", timeout=600, report=r"^\[hcfuzz-ctl\] (results|ticker after)", forbid=VMX_FORBID),
     Case("vmx-insnfuzz", CONF + "vmx-insnfuzz.conf", [VMX_ON] + insnfuzz_checks(5000, BOCHS_LATE_US),
          emulator="bochs", timeout=400, report=r"^\[insnfuzz\] CPL 3: ", forbid=VMX_FORBID),
+    # make test-full: longer, with a fresh seed.
+    Case("pv-hcfuzz-long", CONF + "hcfuzz.conf", hcfuzz_checks(2000000, TICK_US),
+         qemu_args=ICOUNT, timeout=900, report=r"^\[hcfuzz-ctl\] (results|ticker after)", forbid=FORBID,
+         slow=True, prepare=seeded("hcfuzz.conf", SEED, "calls", 2000000)),
+    Case("pv-insnfuzz-long", CONF + "insnfuzz.conf", insnfuzz_checks(200000, TICK_US),
+         qemu_args=ICOUNT, timeout=900, report=r"^\[insnfuzz\] CPL 3: ", forbid=FORBID,
+         slow=True, prepare=seeded("insnfuzz.conf", SEED, "attempts", 200000)),
+    Case("vmx-hcfuzz-long", CONF + "vmx-hcfuzz.conf", [VMX_ON] + hcfuzz_checks(500000, BOCHS_LATE_US),
+         emulator="bochs", timeout=1200, report=r"^\[hcfuzz-ctl\] (results|ticker after)",
+         forbid=VMX_FORBID, slow=True, prepare=seeded("vmx-hcfuzz.conf", SEED, "calls", 500000)),
+    Case("vmx-insnfuzz-long", CONF + "vmx-insnfuzz.conf", [VMX_ON] + insnfuzz_checks(25000, BOCHS_LATE_US),
+         emulator="bochs", timeout=1200, report=r"^\[insnfuzz\] CPL 3: ", forbid=VMX_FORBID,
+         slow=True, prepare=seeded("vmx-insnfuzz.conf", SEED, "attempts", 25000)),
 ]
