@@ -385,12 +385,16 @@ static u64 cr4_reserved(void)
  * VMX back end does for its entry checks.  The hypervisor's own fields
  * (intercepts, ASID, permission maps) are right by construction.
  */
-static void report_invalid_state(const struct vmcb *vmcb)
+static void report_invalid_state(const struct vmcb *vmcb, const struct guest_regs *in)
 {
+	/* The control registers as they went in: QEMU's TCG overwrites the
+	 * VMCB's with its own on a refused VMRUN. */
 	const struct vmcb_save *g = &vmcb->save;
+	const struct { u64 cr0, cr3, cr4, efer; } e = { in->cr0, in->cr3, in->cr4,
+							   in->efer | EFER_SVME };
 	const u64 cr0_pe = 1, cr0_nw = 1ULL << 29, cr0_cd = 1ULL << 30, cr0_pg = 1ULL << 31;
 	const u64 cr4_pae = 1ULL << 5, efer_lme = 1ULL << 8, efer_svme = 1ULL << 12;
-	bool long_mode = (g->efer & efer_lme) && (g->cr0 & cr0_pg);
+	bool long_mode = (e.efer & efer_lme) && (e.cr0 & cr0_pg);
 	unsigned problems = 0;
 
 #define CHECK(bad, what)                                   \
@@ -400,22 +404,27 @@ static void report_invalid_state(const struct vmcb *vmcb)
 			problems++;                        \
 		}                                          \
 	} while (0)
-	log_line("svm: VMRUN refused the guest's state (VMEXIT_INVALID)");
-	CHECK(!(g->efer & efer_svme), "EFER.SVME is clear");
-	CHECK((g->cr0 & cr0_nw) && !(g->cr0 & cr0_cd), "CR0.NW is set with CR0.CD clear");
-	CHECK(g->cr0 >> 32, "CR0 bits 63:32 are set");
-	CHECK(g->cr3 >> 52, "CR3 bits 63:52 are set");
-	CHECK(g->cr4 & cr4_reserved(), "CR4 has a bit set that this CPU does not support");
+	u32 phys_bits = cpuid(0x80000000, 0).eax >= 0x80000008 ? cpuid(0x80000008, 0).eax & 0xff : 36;
+
+	log_line("svm: VMRUN refused the guest's state (VMEXIT_INVALID): CR0 %#llx CR3 %#llx CR4 "
+		 "%#llx EFER %#llx", (unsigned long long)e.cr0, (unsigned long long)e.cr3,
+		 (unsigned long long)e.cr4, (unsigned long long)e.efer);
+	CHECK(!(e.efer & efer_svme), "EFER.SVME is clear");
+	CHECK((e.cr0 & cr0_nw) && !(e.cr0 & cr0_cd), "CR0.NW is set with CR0.CD clear");
+	CHECK(e.cr0 >> 32, "CR0 bits 63:32 are set");
+	CHECK(long_mode ? e.cr3 >> phys_bits : e.cr3 >> 32, "CR3 has bits set above MAXPHYADDR");
+	CHECK(e.cr4 & cr4_reserved(), "CR4 has a bit set that this CPU does not support");
 	CHECK(g->dr6 >> 32, "DR6 bits 63:32 are set");
 	CHECK(g->dr7 >> 32, "DR7 bits 63:32 are set");
-	CHECK(long_mode && !(g->cr4 & cr4_pae), "EFER.LME and CR0.PG are set with CR4.PAE clear");
-	CHECK(long_mode && !(g->cr0 & cr0_pe), "EFER.LME and CR0.PG are set with CR0.PE clear");
-	CHECK(long_mode && (g->cr4 & cr4_pae) && (g->cs.attrib & (1u << 9)) &&
+	CHECK(long_mode && !(e.cr4 & cr4_pae), "EFER.LME and CR0.PG are set with CR4.PAE clear");
+	CHECK(long_mode && !(e.cr0 & cr0_pe), "EFER.LME and CR0.PG are set with CR0.PE clear");
+	CHECK(long_mode && (e.cr4 & cr4_pae) && (g->cs.attrib & (1u << 9)) &&
 		      (g->cs.attrib & (1u << 10)),
 	      "CS.L and CS.D are both set in long mode");
 #undef CHECK
 	if (!problems)
-		log_line("svm:   none of the checks done in software failed");
+		log_line("svm:   none of the checks done in software failed (QEMU's TCG also gives "
+			 "this exit at a MOV to CR4 that sets a bit the CPU lacks)");
 }
 
 static void decode_exit(struct vmcb *vmcb, struct vm_exit *e)
@@ -499,8 +508,7 @@ static void decode_exit(struct vmcb *vmcb, struct vm_exit *e)
 		break;
 	case SVM_EXIT_INVALID:
 	case (u32)SVM_EXIT_INVALID: /* QEMU's TCG stores -1 as a 32-bit value */
-		e->reason = VMEXIT_INVALID;
-		report_invalid_state(vmcb);
+		e->reason = VMEXIT_INVALID; /* reported by svm_run */
 		break;
 	case SVM_EXIT_XSETBV:
 		e->reason = VMEXIT_XSETBV;
@@ -547,12 +555,19 @@ static void svm_run(struct vcpu *v, struct vm_exit *exit)
 	svm_vmload(svm.host_state.v);
 	svm_stgi();
 
-	v->regs.rip = s->rip;
-	v->regs.rsp = s->rsp;
-	v->regs.rax = s->rax;
-	v->regs.rflags = s->rflags;
-	v->regs.cpl = s->cpl;
-	if (v->hvm) {
+	bool refused = vmcb->control.exit_code == SVM_EXIT_INVALID ||
+		       vmcb->control.exit_code == (u32)SVM_EXIT_INVALID;
+	if (refused) {
+		/* The guest's registers stay as they went in. */
+		report_invalid_state(vmcb, &v->regs);
+	} else {
+		v->regs.rip = s->rip;
+		v->regs.rsp = s->rsp;
+		v->regs.rax = s->rax;
+		v->regs.rflags = s->rflags;
+		v->regs.cpl = s->cpl;
+	}
+	if (v->hvm && !refused) {
 		v->regs.cr0 = s->cr0;
 		v->regs.cr2 = s->cr2;
 		v->regs.cr3 = s->cr3;
