@@ -810,3 +810,14 @@ bool cpu_policy_row(unsigned index, struct cpu_policy_row *out)
 	};
 	return true;
 }
+
+const char *cpu_policy_feature(unsigned index, bool *offered, const char **msrs)
+{
+	struct cpu_policy_row r;
+
+	if (!cpu_policy_row(index, &r))
+		return NULL;
+	*offered = r.offered;
+	*msrs = r.msrs;
+	return r.name;
+}

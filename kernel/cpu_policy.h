@@ -110,4 +110,8 @@ struct cpu_policy_row {
 /** Row index of the table (from 0) into *out; false after the last. */
 bool cpu_policy_row(unsigned index, struct cpu_policy_row *out);
 
+/** The same, short: the row's name (NULL after the last), whether this
+ *  host's policy offers it, and its MSRs. */
+const char *cpu_policy_feature(unsigned index, bool *offered, const char **msrs);
+
 #endif
