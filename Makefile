@@ -236,6 +236,9 @@ GUEST_LIB_OBJS := guests/lib/start.o guests/lib/runtime.o guests/lib/ring.o \
 GUEST_LIB_OBJS := $(addprefix $(B)/guests/obj/,$(GUEST_LIB_OBJS))
 GUEST_NAMES := hello ticker spin attack control
 GUEST_NAMES += pingpong chanbench
+# Isolation and fuzzing (issue 10): isostate (CPU state across a switch),
+# conflood and logflood (time: console and log floods), tprattack (CR8).
+GUEST_NAMES += isostate conflood logflood tprattack insnfuzz hcfuzz
 GUEST_ELFS = $(foreach g,$(GUEST_NAMES),$(B)/guests/$(g).elf)
 
 $(B)/guests/obj/%.o: %.c | deps
@@ -300,6 +303,46 @@ $(B)/guests/mbtest.elf: $(MBTEST_OBJS) guests/mbtest/mbtest.ld
 .PHONY: linux mbtest
 linux: $(B)/guests/vmlinuz $(B)/guests/initrd.gz
 mbtest: $(B)/guests/mbtest.elf
+
+# $(B)/guests/conformance.elf: the conformance kernel (guests/conformance),
+#   a Multiboot 1 kernel that switches to long mode itself: 64-bit code
+#   linked at 1 MiB, converted to ELF32 (what Multiboot 1 loaders, QEMU's
+#   -kernel among them, take).  It shares format.c and string.c with the
+#   paravirtual guests (their 64-bit objects).  $(B)/guests/conformance.mod
+#   is the module its configs give it (`initrd =`, QEMU's -initrd): a header
+#   line, then byte i = (i * 131 + 7) & 0xff, 8192 bytes.
+CONFORMANCE_CFLAGS := -std=gnu11 -O2 -g -ffreestanding -nostdlib -fno-pic -fno-pie \
+	-mno-red-zone -mgeneral-regs-only -fno-stack-protector -fno-common \
+	-fno-asynchronous-unwind-tables -Wall -Wextra -Werror -Wshadow -Wundef -I. -MMD -MP
+CONFORMANCE_OBJS := $(patsubst guests/conformance/%,$(B)/guests/conformance-obj/%.o,\
+	$(basename $(wildcard guests/conformance/*.c guests/conformance/*.S))) \
+	$(B)/guests/obj/kernel/lib/format.o $(B)/guests/obj/kernel/lib/string.o \
+	$(B)/guests/obj/kernel/lib/mem.o
+
+$(B)/guests/conformance-obj/%.o: guests/conformance/%.c | deps
+	@mkdir -p $(dir $@)
+	@echo "  CC      $< (conformance)"
+	$(Q)$(CC) $(CONFORMANCE_CFLAGS) -c $< -o $@
+
+$(B)/guests/conformance-obj/%.o: guests/conformance/%.S | deps
+	@mkdir -p $(dir $@)
+	@echo "  AS      $< (conformance)"
+	$(Q)$(CC) $(CONFORMANCE_CFLAGS) -c $< -o $@
+
+$(B)/guests/conformance.elf: $(CONFORMANCE_OBJS) guests/conformance/conformance.ld
+	@echo "  LD      $@"
+	$(Q)$(LD) -m elf_x86_64 -nostdlib -static -z max-page-size=4096 -z noexecstack \
+		--no-warn-rwx-segments -T guests/conformance/conformance.ld -o $@.64 $(CONFORMANCE_OBJS)
+	$(Q)$(OBJCOPY) -O elf32-i386 $@.64 $@
+
+$(B)/guests/conformance.mod:
+	@mkdir -p $(dir $@)
+	@echo "  GEN     $@"
+	$(Q)python3 -c 'import sys; h = b"CONFORMANCE-MODULE 8192 bytes\n".ljust(64, b"."); \
+		sys.stdout.buffer.write(h + bytes((i * 131 + 7) & 255 for i in range(64, 8192)))' > $@
+
+.PHONY: conformance
+conformance: $(B)/guests/conformance.elf $(B)/guests/conformance.mod
 
 # ------------------------------------------------------------------- bench --
 # `make bench`: the benchmark guests (guests/bench, guests/benchpeer) booted
@@ -586,7 +629,7 @@ PY_UNIT_TESTS := tests/unit/test_partitactl.py
 UNIT_TESTS := test_config test_format test_palloc test_pagetable test_loader test_schedule test_guest_mem
 UNIT_TESTS += test_decode test_vlapic test_vdev test_vioapic test_vpci
 UNIT_TESTS += test_linux_boot test_acpi_tables test_multiboot test_console test_iommu_tables
-UNIT_TESTS += test_mb2
+UNIT_TESTS += test_mb2 test_policy_table
 UNIT_TESTS += test_control_info
 
 UNIT_test_config_SRCS := kernel/config.c kernel/lib/string.c kernel/errno.c
@@ -603,11 +646,14 @@ UNIT_test_linux_boot_SRCS := kernel/hvm/linux_boot.c
 UNIT_test_acpi_tables_SRCS := kernel/hvm/acpi_tables.c
 UNIT_test_iommu_tables_SRCS := kernel/lib/string.c
 UNIT_test_multiboot_SRCS := kernel/hvm/multiboot.c kernel/hvm/linux_boot.c
-UNIT_test_vlapic_SRCS := kernel/hvm/vlapic.c
+UNIT_test_vlapic_SRCS := kernel/hvm/vlapic.c kernel/cpu_policy.c
+UNIT_test_policy_table_SRCS := kernel/cpu_policy.c kernel/lib/string.c
+UNIT_test_policy_table_CFLAGS := -DREADME_PATH='"$(CURDIR)/README.md"'
 UNIT_test_vdev_SRCS := kernel/hvm/hvm.c kernel/hvm/vlapic.c kernel/hvm/vpic.c kernel/hvm/vpit.c \
-	kernel/hvm/vuart.c kernel/hvm/vcmos.c kernel/hvm/vioapic.c kernel/hvm/vpci.c
-UNIT_test_vioapic_SRCS := kernel/hvm/vioapic.c kernel/hvm/vlapic.c
-UNIT_test_vpci_SRCS := kernel/hvm/vpci.c kernel/hvm/vlapic.c
+	kernel/hvm/vuart.c kernel/hvm/vcmos.c kernel/hvm/vioapic.c kernel/hvm/vpci.c \
+	kernel/cpu_policy.c
+UNIT_test_vioapic_SRCS := kernel/hvm/vioapic.c kernel/hvm/vlapic.c kernel/cpu_policy.c
+UNIT_test_vpci_SRCS := kernel/hvm/vpci.c kernel/hvm/vlapic.c kernel/cpu_policy.c
 
 # format.c is built under other names on the host, beside the C library's.
 UNIT_test_format_CFLAGS := -UPARTITA_HOST -Dvsnprintf=hv_vsnprintf -Dsnprintf=hv_snprintf
@@ -625,7 +671,8 @@ CORE_HOST_SRCS := kernel/partition.c kernel/sched.c kernel/vmexit.c kernel/hyper
 	arch/x86/pagetable.c arch/x86/tsc.c kernel/hvm/platform.c kernel/hvm/boot.c kernel/hvm/hvm.c \
 	kernel/hvm/vlapic.c kernel/hvm/vpic.c kernel/hvm/vpit.c kernel/hvm/vuart.c \
 	kernel/hvm/vcmos.c kernel/hvm/decode.c kernel/hvm/linux_boot.c kernel/hvm/multiboot.c \
-	kernel/hvm/acpi_tables.c kernel/hvm/vioapic.c kernel/hvm/vpci.c tests/unit/fake_arch.c \
+	kernel/hvm/acpi_tables.c kernel/hvm/vioapic.c kernel/hvm/vpci.c kernel/lateness.c \
+	kernel/control_info.c tests/unit/fake_arch.c \
 	tests/unit/fake_virt.c
 CORE_HOST_HDRS := tests/unit/fake_arch.h tests/unit/fake_virt.h
 CORE_UNIT_TESTS := test_lifecycle test_sched test_hypercall test_vmexit test_cpu_policy
@@ -643,9 +690,18 @@ $(B)/unit/$(1): tests/unit/$(1).c $(UNIT_$(1)_SRCS) $(if $(filter $(1),$(CORE_UN
 endef
 $(foreach t,$(UNIT_TESTS),$(eval $(call unit_rule,$(t))))
 
+# The README's CPU policy section, generated from kernel/cpu_policy.c's table
+# (test_policy_table checks that it is current).
+policy-table: $(B)/unit/test_policy_table
+	$(Q)$(B)/unit/test_policy_table --print > $(B)/policy-table.md
+	$(Q)python3 -c 'import sys; r=open("README.md").read(); t=open(sys.argv[1]).read(); \
+		b=r.index(t.splitlines(True)[0]); e=r.index("<!-- cpu-policy end -->\n", b) + 24; \
+		open("README.md","w").write(r[:b] + t + r[e:])' $(B)/policy-table.md
+	@echo "  README  CPU policy section from kernel/cpu_policy.c"
+
 # Only kernel/partition.c writes a partition's life-cycle fields (clang's
 # AST, through clang-query): before the unit tests, and in TEST_CHECKS.
-.PHONY: test unit-test integration-test test-full lifecycle-check
+.PHONY: test unit-test integration-test test-full lifecycle-check policy-table
 lifecycle-check: | deps
 	$(Q)python3 tests/check_lifecycle_owner.py
 
@@ -666,17 +722,17 @@ TEST_CHECKS := \
 	--check 'fuzz-config=$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=$(FUZZ_SECONDS)' \
 	--check 'fuzz-hypercall=$(MAKE) --no-print-directory fuzz-hypercall FUZZ_SECONDS=$(FUZZ_SECONDS)'
 
-test: all linux mbtest mb2 $(B)/partita.img $(addprefix $(B)/unit/,$(UNIT_TESTS))
+test: all linux mbtest mb2 conformance $(B)/partita.img $(addprefix $(B)/unit/,$(UNIT_TESTS))
 	$(Q)python3 tests/run.py $(TEST_CHECKS) --unit $(addprefix $(B)/unit/,$(UNIT_TESTS)) $(PY_UNIT_TESTS) --integration
 
-test-full: all linux mbtest mb2 $(B)/partita.img $(addprefix $(B)/unit/,$(UNIT_TESTS))
+test-full: all linux mbtest mb2 conformance $(B)/partita.img $(addprefix $(B)/unit/,$(UNIT_TESTS))
 	$(Q)python3 tests/run.py $(TEST_CHECKS) --unit $(addprefix $(B)/unit/,$(UNIT_TESTS)) $(PY_UNIT_TESTS) --integration --full
 
 # `make test` with a CPU hog on each core beside it: every verdict must hold
 # on a loaded machine (cases that check guest time run under -icount, the
 # others wait on events, not on time).
 .PHONY: test-loaded
-test-loaded: all linux mbtest mb2 $(B)/partita.img $(addprefix $(B)/unit/,$(UNIT_TESTS))
+test-loaded: all linux mbtest mb2 conformance $(B)/partita.img $(addprefix $(B)/unit/,$(UNIT_TESTS))
 	$(Q)hogs=""; for i in $$(seq $$(nproc)); do nice -n 0 sh -c 'while :; do :; done' & hogs="$$hogs $$!"; done; \
 	python3 tests/run.py $(TEST_CHECKS) --unit $(addprefix $(B)/unit/,$(UNIT_TESTS)) $(PY_UNIT_TESTS) --integration; rc=$$?; \
 	kill $$hogs; exit $$rc

@@ -45,7 +45,7 @@ void control_info_fill_schedule(const struct config *cfg, struct partita_schedul
 	}
 }
 
-#ifndef PARTITA_HOST
+#if !defined(PARTITA_HOST) || defined(PARTITA_FAKE_ARCH)
 
 #include "arch/x86/clock.h"
 #include "boot/boot_info.h"

@@ -32,6 +32,7 @@ static void hvm_cpu_view(const struct partition *p, struct cpu_view *v)
 {
 	v->apic_enabled = vlapic_hw_enabled(&p->hvm->lapic);
 	v->apic_bus_hz = VLAPIC_BUS_HZ;
+	v->limit_maxval = p->msrs.misc_enable & (1ULL << 22);
 }
 
 static void handle_io(struct partition *p, const struct vm_exit *e)
@@ -256,10 +257,19 @@ static void handle_xsetbv(struct partition *p, const struct vm_exit *e)
 	r->rip += e->insn_len;
 }
 
+/* VMCALL/VMMCALL from an unmodified guest: CPUID.1:ECX[31] told it a
+ * hypervisor is there, and a guest that probes with the instruction gets an
+ * answer instead of #UD: no call is offered to hvm partitions, so every
+ * number gives -E_NOSYS in RAX, and execution goes on after the whole
+ * instruction (issue 10). */
 static void handle_hypercall(struct partition *p, const struct vm_exit *e)
 {
-	(void)e;
-	virt->inject(&p->vcpu, EVENT_EXCEPTION, VECTOR_UD, false, 0);
+	if (!e->insn_len) {
+		virt->inject(&p->vcpu, EVENT_EXCEPTION, VECTOR_UD, false, 0);
+		return;
+	}
+	p->vcpu.regs.rax = (u64)-E_NOSYS;
+	p->vcpu.regs.rip += e->insn_len;
 }
 
 /* The guest took the offered vector (virt.h, irq_offer): it moves from

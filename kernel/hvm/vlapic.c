@@ -7,6 +7,7 @@
  * CPUs, and INIT/SIPI/SMI/NMI, is ignored and reported once.
  */
 #include "kernel/hvm/vlapic.h"
+#include "kernel/cpu_policy.h"
 #include "kernel/errno.h"
 #include "kernel/lib/string.h"
 #include "kernel/log.h"
@@ -469,8 +470,14 @@ u64 vlapic_mmio_read(struct vlapic *a, u64 now, u32 offset, unsigned size)
 
 	offset &= 0xfff;
 	/* Only bytes 0-3 of each 16-byte slot hold the register (§11.4.1). */
-	if ((offset & 0xf) + size > 4 || !reg_read(a, now, offset & ~0xfu, &v))
+	if ((offset & 0xf) + size > 4)
 		return 0;
+	if (!reg_read(a, now, offset & ~0xfu, &v)) {
+		/* §11.5.3: an access to an unimplemented register, read or
+		 * write, sets "illegal register address". */
+		esr_set(a, ESR_ILLEGAL_REGISTER);
+		return 0;
+	}
 	v >>= 8 * (offset & 3);
 	return size >= 4 ? v : v & ((1u << (8 * size)) - 1);
 }
@@ -505,10 +512,12 @@ void vlapic_mmio_write(struct vlapic *a, u64 now, u32 offset, unsigned size, u64
 	}
 }
 
-/* The APIC base MSR (§11.4.4) and its mode transitions (§11.12.5). */
+/* The APIC base MSR (§11.4.4) and its mode transitions (§11.12.5): the
+ * base's bits reach MAXPHYADDR - 1, those above are reserved (#GP). */
 static int apic_base_write(struct vlapic *a, u64 value)
 {
-	const u64 valid = 0x000ffffffffff000ULL | APIC_BASE_BSP | APIC_BASE_EXTD | APIC_BASE_EN;
+	const u64 base_bits = ((1ULL << cpu_policy_phys_bits()) - 1) & PAGE_MASK;
+	const u64 valid = base_bits | APIC_BASE_BSP | APIC_BASE_EXTD | APIC_BASE_EN;
 	u64 old = a->apic_base & (APIC_BASE_EN | APIC_BASE_EXTD);
 	u64 new = value & (APIC_BASE_EN | APIC_BASE_EXTD);
 

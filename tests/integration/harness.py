@@ -10,6 +10,11 @@ boot/mkiso.py (the Multiboot2 loader, the config and its files as modules)
 and boots it from a CD with SeaBIOS (QEMU) or Bochs's own BIOS
 (bochs_cpus CPUs, whose ACPI tables list them all).
 
+A case may instead boot a Multiboot kernel with no hypervisor at all
+(emulator "qemu-kernel": QEMU's -kernel, with the case's kernel, initrd and
+append from build/guests/), as the reference an hvm guest is compared
+with; its exit code is then the one it wrote to the debug-exit port.
+
 A run ends when the emulator exits (QEMU's isa-debug-exit: status is
 (code << 1) | 1), or when the case's end marker appears on the serial log
 (then the harness stops the emulator), or at the time bound (a failure).
@@ -55,11 +60,11 @@ DEFAULT_FORBID = [r"PANIC", r"\[hv\] exception", r"\[hv\] CPU exception"]
 @dataclass
 class Case:
     name: str
-    config: str                      # path relative to the repository
+    config: str                      # path relative to the repository (None: qemu-kernel)
     expect: list                     # [(check name, regex)], each must match a line
     exit_code: int = 0               # hypervisor's code; None: no exit expected
     end_marker: str = None           # regex: stop the emulator when it appears
-    emulator: str = "qemu"           # "qemu", "qemu-disk", "bochs", "qemu-iso" or "bochs-bios"
+    emulator: str = "qemu"           # "qemu", "qemu-disk", "bochs", "qemu-iso", "bochs-bios" or "qemu-kernel"
     qemu_args: list = field(default_factory=list)
     timeout: int = 60                # seconds, the whole run
     forbid: list = field(default_factory=lambda: list(DEFAULT_FORBID))
@@ -69,6 +74,11 @@ class Case:
     nic_guest_port: int = 80         # the guest's port that nic_port forwards to (443: HTTPS)
     host_steps: object = None        # fn(port, serial) -> [(check name, ok, detail)]
     host_steps_after: str = None     # regex: run host_steps once a line matches
+    report: str = None               # regex: the last line it matches is shown with the result
+    log_check: object = None         # fn(lines) -> [(check name, ok, detail)], on the whole serial log
+    kernel: str = None               # qemu-kernel: files in build/guests/, and -append
+    initrd: str = None
+    append: str = ""
     nic: bool = False                # a NIC on QEMU's user network, no host port
     nic_args: str = ""               # appended to the NIC's -device option
     prepare: object = None           # fn(case, workdir) -> (config path, [(check, regex)])
@@ -172,6 +182,26 @@ def stop(proc):
     proc.wait()
 
 
+def start_qemu_kernel(case, workdir, serial):
+    """QEMU with no firmware of ours and no hypervisor: -kernel boots the
+    Multiboot kernel directly (pc machine, qemu64; the case's qemu_args
+    come last and may override both)."""
+    cmd = ["qemu-system-x86_64", "-nodefaults", "-machine", "pc", "-m", "64M", "-accel", "tcg",
+           "-cpu", "qemu64,-svm", "-display", "none", "-serial", f"file:{serial}", "-no-reboot",
+           "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
+           "-kernel", os.path.join(BUILD, "guests", case.kernel)]
+    if case.initrd:
+        cmd += ["-initrd", os.path.join(BUILD, "guests", case.initrd)]
+    if case.append:
+        cmd += ["-append", case.append]
+    cmd += case.qemu_args
+    with open(os.path.join(workdir, "command"), "w") as f:
+        f.write(" ".join(cmd) + "\n")
+    return subprocess.Popen(cmd, cwd=workdir, stdout=subprocess.DEVNULL,
+                            stderr=open(os.path.join(workdir, "qemu.stderr"), "w"),
+                            start_new_session=True)
+
+
 def start_qemu(case, workdir, esp, serial, port=None):
     firmware = ["-bios", OVMF]
     if case.emulator == "qemu-disk":
@@ -257,8 +287,12 @@ def run_case(case):
         except Exception as e:  # a failed preparation is the case's failure
             return [(f"{case.name}/prepare", False, f"{type(e).__name__}: {e}", False)]
     try:
-        esp = build_iso(case, workdir, conf) if case.emulator in ISO_EMULATORS \
-            else build_esp(case, workdir, conf)
+        if not (case.config or conf):
+            esp = None  # qemu-kernel: no hypervisor, no boot medium
+        elif case.emulator in ISO_EMULATORS:
+            esp = build_iso(case, workdir, conf)
+        else:
+            esp = build_esp(case, workdir, conf)
     except (OSError, RuntimeError) as e:  # no loader, no grub-mkrescue: the case fails
         return [(f"{case.name}/boot medium", False, f"{type(e).__name__}: {e}", False)]
 
@@ -267,6 +301,8 @@ def run_case(case):
         port = case.nic_port or free_port()
     if case.emulator in BOCHS_EMULATORS:
         proc = start_bochs(case, workdir, esp, serial)
+    elif case.emulator == "qemu-kernel":
+        proc = start_qemu_kernel(case, workdir, serial)
     else:
         proc = start_qemu(case, workdir, esp, serial, port)
     steps = []
@@ -281,6 +317,8 @@ def run_case(case):
         rx = re.compile(pattern)
         ok = any(rx.search(l) for l in lines)
         results.append([f"{case.name}/{check}", ok, "" if ok else f"no line matches /{pattern}/"])
+    if case.log_check:
+        results += [[f"{case.name}/{n}", bool(ok), d] for n, ok, d in case.log_check(lines)]
 
     problems = []
     if how == "timeout":
@@ -289,6 +327,9 @@ def run_case(case):
     if forbidden:
         problems.append(f"forbidden line: {forbidden[0]!r}")
     codes = [int(m.group(1)) for m in map(RUN_ENDED.match, lines) if m]
+    if case.emulator == "qemu-kernel":
+        # No hypervisor to print "run ended": the kernel's own code.
+        codes = [status >> 1] if how == "exited" and status is not None and status & 1 else []
     if case.exit_code is None:
         if codes:
             problems.append(f"run ended with code {codes[0]}, expected it to keep running")
@@ -303,6 +344,9 @@ def run_case(case):
             problems.append("stopped at the end marker, expected an exit")
     results.append([f"{case.name}/clean end", not problems, "; ".join(problems)])
 
+    reported = [l for l in lines if case.report and re.search(case.report, l)]
+    if reported:
+        results[-1][2] = (results[-1][2] + " | " if results[-1][2] else "") + reported[-1]
     failed = [r for r in results if not r[1]]
     if failed:
         tail = "\n".join("    | " + l for l in lines[-25:])
@@ -312,5 +356,5 @@ def run_case(case):
         shutil.rmtree(os.path.join(workdir, "partita.iso.d"), ignore_errors=True)
         if case.emulator in ISO_EMULATORS:
             os.remove(esp)
-        results[-1][2] = f"({secs:.1f} s)"
+        results[-1][2] = f"({secs:.1f} s)" + (f" {reported[-1]}" if reported else "")
     return [(n, ok, d, False) for n, ok, d in results]

@@ -155,7 +155,10 @@ static const u32 vmcb_switched_msrs[] = {
 	0x174,      /* SYSENTER_CS */
 	0x175,      /* SYSENTER_ESP */
 	0x176,      /* SYSENTER_EIP */
-	0x277,      /* PAT: G_PAT with nested paging */
+	/* Not PAT: with nested paging a CPU keeps the guest's PAT in G_PAT
+	 * (§15.25.8), but QEMU's TCG has no G_PAT and lets a guest write the
+	 * one PAT all partitions share.  It exits to the policy, which keeps
+	 * each partition's own (issue 10, hvm-isostate). */
 };
 
 static bool vmcb_switches(u32 msr)
@@ -229,7 +232,10 @@ static int svm_vcpu_create(struct vcpu *v, const struct vcpu_config *cfg, struct
 	 * so a guest cannot touch the host's state or GIF. */
 	c->intercept_misc2 = SVM_INTERCEPT_VMRUN | SVM_INTERCEPT_VMMCALL |
 			     SVM_INTERCEPT_VMLOAD | SVM_INTERCEPT_VMSAVE | SVM_INTERCEPT_STGI |
-			     SVM_INTERCEPT_CLGI | SVM_INTERCEPT_SKINIT | SVM_INTERCEPT_XSETBV;
+			     SVM_INTERCEPT_CLGI | SVM_INTERCEPT_SKINIT | SVM_INTERCEPT_XSETBV |
+			     /* hidden by the CPU policy: #UD, as on a CPU
+			      * without them (issue 10) */
+			     SVM_INTERCEPT_MONITOR | SVM_INTERCEPT_MWAIT | SVM_INTERCEPT_MWAIT_COND;
 	c->iopm_base_pa = svm.iopm.v;
 	c->msrpm_base_pa = svm.msrpm.v;
 	if (cfg->direct_msr_count) {
@@ -385,6 +391,83 @@ static inline u32 insn_len(const struct vmcb *vmcb, u32 encoding_len)
 	return encoding_len;
 }
 
+/* CR4 bits this CPU cannot set: the architectural ones whose feature
+ * CPUID lacks, and every bit no CPU defines (APM Vol. 2 §3.1.3). */
+static u64 cr4_reserved(void)
+{
+	struct cpuid_regs l1 = cpuid(1, 0), l7 = { 0 };
+	u64 ok = 1u << 8; /* PCE */
+
+	if (cpuid(0, 0).eax >= 7)
+		l7 = cpuid(7, 0);
+	ok |= l1.edx & (1u << 1) ? 0x3 : 0;             /* VME, PVI */
+	ok |= l1.edx & (1u << 2) ? 1u << 3 : 0;         /* DE */
+	ok |= l1.edx & (1u << 3) ? 1u << 4 : 0;         /* PSE */
+	ok |= l1.edx & (1u << 6) ? 1u << 5 : 0;         /* PAE */
+	ok |= l1.edx & (1u << 7) ? 1u << 6 : 0;         /* MCE */
+	ok |= l1.edx & (1u << 13) ? 1u << 7 : 0;        /* PGE */
+	ok |= l1.edx & (1u << 24) ? 1u << 9 : 0;        /* OSFXSR */
+	ok |= l1.edx & (1u << 25) ? 1u << 10 : 0;       /* OSXMMEXCPT */
+	ok |= l7.ecx & (1u << 2) ? 1u << 11 : 0;        /* UMIP */
+	ok |= l7.ecx & (1u << 16) ? 1u << 12 : 0;       /* LA57 */
+	ok |= l7.ebx & (1u << 0) ? 1u << 16 : 0;        /* FSGSBASE */
+	ok |= l1.ecx & (1u << 17) ? 1u << 17 : 0;       /* PCIDE */
+	ok |= l1.ecx & (1u << 26) ? 1u << 18 : 0;       /* OSXSAVE */
+	ok |= l7.ebx & (1u << 7) ? 1u << 20 : 0;        /* SMEP */
+	ok |= l7.ebx & (1u << 20) ? 1u << 21 : 0;       /* SMAP */
+	ok |= l7.ecx & (1u << 3) ? 1u << 22 : 0;        /* PKE */
+	ok |= l7.ecx & (1u << 7) ? 1u << 23 : 0;        /* CET */
+	return ~ok;
+}
+
+/*
+ * VMRUN refused the guest's state (VMEXIT_INVALID): names the consistency
+ * checks of APM Vol. 2 §15.5.1 that the guest's own state fails, as the
+ * VMX back end does for its entry checks.  The hypervisor's own fields
+ * (intercepts, ASID, permission maps) are right by construction.
+ */
+static void report_invalid_state(const struct vmcb *vmcb, const struct guest_regs *in)
+{
+	/* The control registers as they went in: QEMU's TCG overwrites the
+	 * VMCB's with its own on a refused VMRUN. */
+	const struct vmcb_save *g = &vmcb->save;
+	const struct { u64 cr0, cr3, cr4, efer; } e = { in->cr0, in->cr3, in->cr4,
+							   in->efer | EFER_SVME };
+	const u64 cr0_pe = 1, cr0_nw = 1ULL << 29, cr0_cd = 1ULL << 30, cr0_pg = 1ULL << 31;
+	const u64 cr4_pae = 1ULL << 5, efer_lme = 1ULL << 8, efer_svme = 1ULL << 12;
+	bool long_mode = (e.efer & efer_lme) && (e.cr0 & cr0_pg);
+	unsigned problems = 0;
+
+#define CHECK(bad, what)                                   \
+	do {                                               \
+		if (bad) {                                 \
+			log_line("svm:   guest %s", what); \
+			problems++;                        \
+		}                                          \
+	} while (0)
+	u32 phys_bits = cpuid(0x80000000, 0).eax >= 0x80000008 ? cpuid(0x80000008, 0).eax & 0xff : 36;
+
+	log_line("svm: VMRUN refused the guest's state (VMEXIT_INVALID): CR0 %#llx CR3 %#llx CR4 "
+		 "%#llx EFER %#llx", (unsigned long long)e.cr0, (unsigned long long)e.cr3,
+		 (unsigned long long)e.cr4, (unsigned long long)e.efer);
+	CHECK(!(e.efer & efer_svme), "EFER.SVME is clear");
+	CHECK((e.cr0 & cr0_nw) && !(e.cr0 & cr0_cd), "CR0.NW is set with CR0.CD clear");
+	CHECK(e.cr0 >> 32, "CR0 bits 63:32 are set");
+	CHECK(long_mode ? e.cr3 >> phys_bits : e.cr3 >> 32, "CR3 has bits set above MAXPHYADDR");
+	CHECK(e.cr4 & cr4_reserved(), "CR4 has a bit set that this CPU does not support");
+	CHECK(g->dr6 >> 32, "DR6 bits 63:32 are set");
+	CHECK(g->dr7 >> 32, "DR7 bits 63:32 are set");
+	CHECK(long_mode && !(e.cr4 & cr4_pae), "EFER.LME and CR0.PG are set with CR4.PAE clear");
+	CHECK(long_mode && !(e.cr0 & cr0_pe), "EFER.LME and CR0.PG are set with CR0.PE clear");
+	CHECK(long_mode && (e.cr4 & cr4_pae) && (g->cs.attrib & (1u << 9)) &&
+		      (g->cs.attrib & (1u << 10)),
+	      "CS.L and CS.D are both set in long mode");
+#undef CHECK
+	if (!problems)
+		log_line("svm:   none of the checks done in software failed (QEMU's TCG also gives "
+			 "this exit at a MOV to CR4 that sets a bit the CPU lacks)");
+}
+
 static void decode_exit(struct vmcb *vmcb, struct vm_exit *e)
 {
 	const struct vmcb_control *c = &vmcb->control;
@@ -463,10 +546,14 @@ static void decode_exit(struct vmcb *vmcb, struct vm_exit *e)
 	case SVM_EXIT_CLGI:
 	case SVM_EXIT_SKINIT:
 	case SVM_EXIT_INVLPGA:
+	case SVM_EXIT_MONITOR:
+	case SVM_EXIT_MWAIT:
+	case SVM_EXIT_MWAIT_COND:
 		e->reason = VMEXIT_VIRT_INSN;
 		break;
 	case SVM_EXIT_INVALID:
-		e->reason = VMEXIT_INVALID;
+	case (u32)SVM_EXIT_INVALID: /* QEMU's TCG stores -1 as a 32-bit value */
+		e->reason = VMEXIT_INVALID; /* reported by svm_run */
 		break;
 	case SVM_EXIT_XSETBV:
 		e->reason = VMEXIT_XSETBV;
@@ -520,12 +607,19 @@ static void svm_run(struct vcpu *v, struct vm_exit *exit)
 	svm_vmload(svm.host_state.v);
 	svm_stgi();
 
-	v->regs.rip = s->rip;
-	v->regs.rsp = s->rsp;
-	v->regs.rax = s->rax;
-	v->regs.rflags = s->rflags;
-	v->regs.cpl = s->cpl;
-	if (v->hvm) {
+	bool refused = vmcb->control.exit_code == SVM_EXIT_INVALID ||
+		       vmcb->control.exit_code == (u32)SVM_EXIT_INVALID;
+	if (refused) {
+		/* The guest's registers stay as they went in. */
+		report_invalid_state(vmcb, &v->regs);
+	} else {
+		v->regs.rip = s->rip;
+		v->regs.rsp = s->rsp;
+		v->regs.rax = s->rax;
+		v->regs.rflags = s->rflags;
+		v->regs.cpl = s->cpl;
+	}
+	if (v->hvm && !refused) {
 		v->regs.cr0 = s->cr0;
 		v->regs.cr2 = s->cr2;
 		v->regs.cr3 = s->cr3;

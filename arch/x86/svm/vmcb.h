@@ -118,6 +118,9 @@ _Static_assert(offsetof(struct vmcb, save.g_pat) == 0x668, "VMCB layout");
 #define SVM_INTERCEPT_STGI (1u << 4)
 #define SVM_INTERCEPT_CLGI (1u << 5)
 #define SVM_INTERCEPT_SKINIT (1u << 6)
+#define SVM_INTERCEPT_MONITOR (1u << 10)
+#define SVM_INTERCEPT_MWAIT (1u << 11)
+#define SVM_INTERCEPT_MWAIT_COND (1u << 12)
 #define SVM_INTERCEPT_XSETBV (1u << 13)
 
 /* int_ctl (with the vector at offset 0x064: bits 39:32 here) */
@@ -160,6 +163,9 @@ _Static_assert(offsetof(struct vmcb, save.g_pat) == 0x668, "VMCB layout");
 #define SVM_EXIT_STGI 0x84
 #define SVM_EXIT_CLGI 0x85
 #define SVM_EXIT_SKINIT 0x86
+#define SVM_EXIT_MONITOR 0x8a
+#define SVM_EXIT_MWAIT 0x8b
+#define SVM_EXIT_MWAIT_COND 0x8c
 #define SVM_EXIT_XSETBV 0x8d
 #define SVM_EXIT_NPF 0x400
 #define SVM_EXIT_INVALID ((u64)-1)

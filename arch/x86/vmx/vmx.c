@@ -57,13 +57,22 @@
 #define PIN_OPTIONAL (PIN_PREEMPT_TIMER)
 /* RDPMC exits: the counters count for the whole machine, across
  * partitions; the platform answers for them (kernel/vmexit.c). */
+/* MONITOR and MWAIT exit: the CPU policy hides them, so they raise #UD as
+ * on a CPU without them (issue 10). */
+/* CR8 accesses exit too: without a TPR shadow a guest's MOV CR8 writes the
+ * real local APIC's TPR (SDM Vol. 3A §11.8.6), which the VM exit does not
+ * switch back: the next partition would read it, and a priority of 15
+ * would block the hypervisor's own timer (issue 10, tprattack, isostate).
+ * Each vCPU keeps its own CR8 (struct vmx_vcpu.cr8). */
 #define CPU_REQUIRED (CPU_HLT_EXITING | CPU_USE_MSR_BITMAPS | CPU_SECONDARY_CONTROLS | \
-		      CPU_RDPMC_EXITING | CPU_USE_TSC_OFFSETTING)
+		      CPU_RDPMC_EXITING | CPU_USE_TSC_OFFSETTING | CPU_MONITOR_EXITING | \
+		      CPU_MWAIT_EXITING | CPU_CR8_LOAD_EXITING | CPU_CR8_STORE_EXITING)
 #define CPU2_REQUIRED (CPU2_ENABLE_EPT)
 /* Instructions the guest's CPUID advertises (it is the host's, filtered):
  * without these enables they would raise #UD (§26.6.2). */
-#define CPU2_OPTIONAL (CPU2_ENABLE_VPID | CPU2_ENABLE_RDTSCP | CPU2_ENABLE_INVPCID | \
-		       CPU2_ENABLE_XSAVES)
+/* Not XSAVES/XRSTORS: the policy hides them (IA32_XSS holds supervisor
+ * state nobody switches), and without the enable they raise #UD. */
+#define CPU2_OPTIONAL (CPU2_ENABLE_VPID | CPU2_ENABLE_RDTSCP | CPU2_ENABLE_INVPCID)
 #define EXIT_REQUIRED (EXIT_HOST_ADDR_SPACE_SIZE | EXIT_SAVE_IA32_EFER | EXIT_LOAD_IA32_EFER)
 #define ENTRY_REQUIRED (ENTRY_LOAD_IA32_EFER)
 /* DR7 and IA32_DEBUGCTL switched with the guest's (§27.3.2.1, §28.3.1):
@@ -119,6 +128,7 @@ struct vmx_vcpu {
 	u64 dr7;             /* its DR7, without the debug-control VM controls */
 	bool irq_injected;   /* VM_ENTRY_INTR_INFO holds the offered interrupt */
 	u8 irq_vector;       /* ... this one */
+	u64 cr8;             /* its CR8 (task priority), emulated on CR8 exits */
 };
 
 #define DR6_RESET 0xffff0ff0ULL /* SDM Vol. 3B §18.2.3 */
@@ -549,6 +559,7 @@ static void init_guest_state(struct vcpu *v, enum vcpu_mode mode)
 	memset(st->msrs, 0, sizeof(st->msrs));
 	st->dr6 = DR6_RESET;
 	st->dr7 = DR7_RESET;
+	st->cr8 = 0;
 	if (vmx.msr_owner == v)
 		vmx.msr_owner = NULL;
 
@@ -1259,6 +1270,8 @@ static void decode_exit(struct vm_exit *e)
 	case EXIT_REASON_INVEPT:
 	case EXIT_REASON_INVVPID:
 	case EXIT_REASON_VMFUNC:
+	case EXIT_REASON_MONITOR:
+	case EXIT_REASON_MWAIT:
 		e->reason = VMEXIT_VIRT_INSN;
 		e->insn_len = insn_len;
 		break;
@@ -1386,8 +1399,9 @@ static bool guest_write_cr4(struct vcpu *v, u64 val)
 
 /*
  * A CR-access exit (reason 28): a MOV to CR0/CR4 that would change a bit of
- * the guest/host mask, LMSW, CLTS, or a CR3 access that a CPU without the
- * "true" controls forces to exit (§26.6.6, §26.6.2).  Emulated in place:
+ * the guest/host mask, LMSW, CLTS, a CR3 access that a CPU without the
+ * "true" controls forces to exit, or any CR8 access (§26.6.6, §26.6.2).
+ * Emulated in place:
  * true if the guest can go on (its RIP advanced, or #GP queued), false for
  * an access this back end does not emulate.
  */
@@ -1409,13 +1423,20 @@ static bool handle_cr_access(struct vcpu *v, u64 q, u32 insn_len)
 			ok = guest_write_cr4(v, val);
 		else if (cr == 3)
 			r->cr3 = val;
+		else if (cr == 8 && !(val >> 4))
+			vmx_of(v)->cr8 = val;
+		else if (cr == 8)
+			ok = false; /* SDM Vol. 3A §2.5: CR8 bits 63:4 are reserved */
 		else
 			return false;
 		break;
 	case CR_ACCESS_MOV_FROM:
-		if (cr != 3)
+		if (cr == 8)
+			*guest_reg(r, CR_QUAL_GPR(q)) = vmx_of(v)->cr8;
+		else if (cr == 3)
+			*guest_reg(r, CR_QUAL_GPR(q)) = r->cr3;
+		else
 			return false;
-		*guest_reg(r, CR_QUAL_GPR(q)) = r->cr3;
 		break;
 	case CR_ACCESS_CLTS:
 		r->cr0 &= ~CR0_TS;
