@@ -242,10 +242,13 @@ static s64 hc_api_file(struct partition *p, const struct hc_args *a)
 	return control_info_api_file(p, a->a0, a->a1, a->a2);
 }
 
-/* The calls, by number.  caps: what the caller must hold (CAP_*). */
+/* The calls, by number.  caps: what the caller must hold (CAP_*); costly:
+ * 1 + its slot in partition.hc_cost_tsc for a call that copies kilobytes
+ * (see costly_call), 0 for the others. */
 static const struct {
 	s64 (*fn)(struct partition *p, const struct hc_args *a);
 	u32 caps;
+	u8 costly;
 } calls[] = {
 	[HC_VERSION] = { hc_version, 0 },
 	[HC_CONSOLE_WRITE] = { hc_console_write, 0 },
@@ -257,13 +260,13 @@ static const struct {
 	[HC_SHUTDOWN] = { hc_shutdown, 0 },
 	[HC_PCI_READ] = { hc_pci_read, 0 },
 	[HC_PCI_WRITE] = { hc_pci_write, 0 },
-	[HC_PARTITION_LIST] = { hc_partition_list, CAP_CONTROL },
+	[HC_PARTITION_LIST] = { hc_partition_list, CAP_CONTROL, 2 },
 	[HC_PARTITION_STATS] = { hc_partition_stats, CAP_CONTROL },
-	[HC_CONSOLE_READ] = { hc_console_read, CAP_CONTROL },
+	[HC_CONSOLE_READ] = { hc_console_read, CAP_CONTROL, 1 },
 	[HC_PARTITION_CTL] = { hc_partition_ctl, CAP_CONTROL },
-	[HC_SCHEDULE_INFO] = { hc_schedule_info, CAP_CONTROL },
+	[HC_SCHEDULE_INFO] = { hc_schedule_info, CAP_CONTROL, 3 },
 	[HC_API_CONFIG] = { hc_api_config, CAP_CONTROL },
-	[HC_API_FILE] = { hc_api_file, CAP_CONTROL },
+	[HC_API_FILE] = { hc_api_file, CAP_CONTROL, 4 },
 };
 
 bool hypercall_needs(u64 nr, u32 *caps)
@@ -274,6 +277,33 @@ bool hypercall_needs(u64 nr, u32 *caps)
 	return true;
 }
 
+_Static_assert(HC_COSTLY_CALLS == 4, "partition.hc_cost_tsc has a slot per costly call");
+
+/*
+ * A call that copies kilobytes (a console tail, the schedule, an API file)
+ * costs tens of microseconds where instructions are slow (an emulator).  So
+ * that it never runs past the caller's run into a neighbour's window, it is
+ * made only if what it took before fits before the run's end; else it
+ * answers -E_AGAIN (the ABI's "try again in your next window") and is made
+ * at the next try whatever the time, so it always completes.  What it took
+ * is learnt per partition and call, and forgotten slowly.
+ */
+static s64 costly_call(struct partition *p, u64 nr, const struct hc_args *args)
+{
+	u64 *cost = &p->hc_cost_tsc[calls[nr].costly - 1];
+	u64 start = rdtsc();
+
+	if (!p->hc_deferred && p->run_until_tsc && start + *cost > p->run_until_tsc) {
+		p->hc_deferred = true;
+		return -E_AGAIN;
+	}
+	p->hc_deferred = false;
+	s64 r = calls[nr].fn(p, args);
+	u64 took = rdtsc() - start;
+	*cost = took > *cost ? took : *cost - *cost / 16;
+	return r;
+}
+
 /* The table lookup, inlined into both entry points below. */
 static inline s64 dispatch(struct partition *p, u64 nr, const struct hc_args *args)
 {
@@ -281,6 +311,8 @@ static inline s64 dispatch(struct partition *p, u64 nr, const struct hc_args *ar
 		return -E_NOSYS;
 	if ((calls[nr].caps & p->cfg->caps) != calls[nr].caps)
 		return -E_PERM;
+	if (calls[nr].costly)
+		return costly_call(p, nr, args);
 	return calls[nr].fn(p, args);
 }
 

@@ -58,6 +58,9 @@ enum partition_action {
 	PARTITION_RUN,        /* run its vCPU */
 };
 
+/* How many hypercalls copy enough to need a time check (hypercall.c). */
+#define HC_COSTLY_CALLS 4
+
 struct partition {
 	u32 id;
 	const struct config_partition *cfg;
@@ -104,6 +107,10 @@ struct partition {
 	u64 exit_guard_tsc;   /* the same over past windows, decaying */
 	u64 exit_guard_ns;    /* what the scheduler makes of it (sched.c) */
 	u64 run_until_tsc;    /* when its current run ends (the exit path) */
+	/* The copying hypercalls (hypercall.c): what each took at most
+	 * (decaying), and whether one was deferred to its next window. */
+	u64 hc_cost_tsc[HC_COSTLY_CALLS];
+	bool hc_deferred;
 	struct console console;
 };
 

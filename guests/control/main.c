@@ -45,7 +45,7 @@ static struct partita_partition_info parts[MAX_PARTS];
 
 static long list(void)
 {
-	return hc_call(HC_PARTITION_LIST, (long)parts, MAX_PARTS, 0, 0, 0);
+	return hc_call_whole(HC_PARTITION_LIST, (long)parts, MAX_PARTS, 0, 0);
 }
 
 static long stats(u32 id, struct partita_partition_stats *st)
@@ -73,12 +73,12 @@ static int without_capability(const struct partita_start_info *si)
 	printf("no control capability: every control call must fail\n");
 	CHECK(!(si->flags & PARTITA_FEATURE_CONTROL), "start info shows no control capability",
 	      si->flags);
-	CHECK(hc_call(HC_PARTITION_LIST, 0, 0, 0, 0, 0) == -PARTITA_E_PERM, "partition list count: -E_PERM",
-	      hc_call(HC_PARTITION_LIST, 0, 0, 0, 0, 0));
+	CHECK(hc_call_whole(HC_PARTITION_LIST, 0, 0, 0, 0) == -PARTITA_E_PERM, "partition list count: -E_PERM",
+	      hc_call_whole(HC_PARTITION_LIST, 0, 0, 0, 0));
 	CHECK(list() == -PARTITA_E_PERM, "partition list: -E_PERM", list());
 	CHECK(stats(0, &st) == -PARTITA_E_PERM, "partition stats: -E_PERM", stats(0, &st));
-	CHECK(hc_call(HC_CONSOLE_READ, 0, (long)buf, sizeof(buf), 0, 0) == -PARTITA_E_PERM,
-	      "console read: -E_PERM", hc_call(HC_CONSOLE_READ, 0, (long)buf, sizeof(buf), 0, 0));
+	CHECK(hc_call_whole(HC_CONSOLE_READ, 0, (long)buf, sizeof(buf), 0) == -PARTITA_E_PERM,
+	      "console read: -E_PERM", hc_call_whole(HC_CONSOLE_READ, 0, (long)buf, sizeof(buf), 0));
 	for (u32 id = 0; id < 4; id++)
 		if (id != si->partition_id)
 			CHECK(ctl(id, PARTITION_CTL_RESTART) == -PARTITA_E_PERM,
@@ -99,7 +99,7 @@ int guest_main(const struct partita_start_info *si)
 	if (!(si->flags & PARTITA_FEATURE_CONTROL))
 		return without_capability(si);
 
-	n = hc_call(HC_PARTITION_LIST, 0, 0, 0, 0, 0);
+	n = hc_call_whole(HC_PARTITION_LIST, 0, 0, 0, 0);
 	CHECK(n >= 2 && n <= MAX_PARTS, "partition count", n);
 	r = list();
 	CHECK(r == n, "partition list returns them all", r);
@@ -119,9 +119,9 @@ int guest_main(const struct partita_start_info *si)
 	CHECK(r > 0 && parts[si->partition_id].id == si->partition_id &&
 		      !strcmp(parts[si->partition_id].name, si->name) && parts[si->partition_id].caps,
 	      "the list shows this partition with a capability", parts[si->partition_id].caps);
-	CHECK(list() == r && hc_call(HC_PARTITION_LIST, (long)parts, 1, 0, 0, 0) == 1,
+	CHECK(list() == r && hc_call_whole(HC_PARTITION_LIST, (long)parts, 1, 0, 0) == 1,
 	      "partition list with room for one writes one", 1);
-	CHECK(hc_call(HC_PARTITION_LIST, 0x1000, MAX_PARTS, 0, 0, 0) == -PARTITA_E_FAULT,
+	CHECK(hc_call_whole(HC_PARTITION_LIST, 0x1000, MAX_PARTS, 0, 0) == -PARTITA_E_FAULT,
 	      "partition list into the start-info page: -E_FAULT", -PARTITA_E_FAULT);
 	if (target < 0) {
 		printf("FAIL no other running partition to control\n");
@@ -151,7 +151,7 @@ int guest_main(const struct partita_start_info *si)
 
 	/* Another partition's console. */
 	if (hello >= 0) {
-		n = hc_call(HC_CONSOLE_READ, hello, (long)con, sizeof(con) - 1, 0, 0);
+		n = hc_call_whole(HC_CONSOLE_READ, hello, (long)con, sizeof(con) - 1, 0);
 		CHECK(n > 0 && n < (long)sizeof(con), "console read of hello", n);
 		if (n > 0 && n < (long)sizeof(con)) {
 			bool found = false;
@@ -161,13 +161,13 @@ int guest_main(const struct partita_start_info *si)
 			CHECK(found, "hello's console holds 'hello from'", n);
 		}
 	}
-	n = hc_call(HC_CONSOLE_READ, target, (long)con, 64, 0, 0);
+	n = hc_call_whole(HC_CONSOLE_READ, target, (long)con, 64, 0);
 	CHECK(n >= 0 && n <= 64, "console read of the target, at most 64 bytes", n);
-	n = hc_call(HC_CONSOLE_READ, 999, (long)con, 64, 0, 0);
+	n = hc_call_whole(HC_CONSOLE_READ, 999, (long)con, 64, 0);
 	CHECK(n == -PARTITA_E_NOENT, "console read of bad id 999: -E_NOENT", n);
-	n = hc_call(HC_CONSOLE_READ, target, 0, 64, 0, 0);
+	n = hc_call_whole(HC_CONSOLE_READ, target, 0, 64, 0);
 	CHECK(n == -PARTITA_E_FAULT, "console read into gpa 0: -E_FAULT", n);
-	n = hc_call(HC_CONSOLE_READ, target, (long)(si->mem_size - 8), 64, 0, 0);
+	n = hc_call_whole(HC_CONSOLE_READ, target, (long)(si->mem_size - 8), 64, 0);
 	CHECK(n == -PARTITA_E_FAULT, "console read past the end of its memory: -E_FAULT", n);
 
 	/* Error returns of HC_PARTITION_CTL. */

@@ -30,6 +30,8 @@
 #include "kernel/lib/string.h"
 
 #define ARENA_SIZE (16 * 1024)
+_Static_assert(sizeof(struct partita_schedule_info) <= ARENA_SIZE,
+	       "HC_SCHEDULE_INFO's answer fits the arena the fuzzer lets calls write");
 #define CANARY_SIZE (2 * 4096)
 #define MAX_REPORTS 10
 
@@ -201,6 +203,20 @@ static bool one_call(bool control, u32 self, u32 partitions)
 			a[2] = out_len = rnd() % ARENA_SIZE;
 		out_checked = a[0] < partitions && a[2] != 0;
 		break;
+	case HC_SCHEDULE_INFO:
+		out_arg = 0, out_len = sizeof(struct partita_schedule_info);
+		break;
+	case HC_API_CONFIG:
+		out_arg = 0, out_len = sizeof(struct partita_api_config);
+		break;
+	case HC_API_FILE:
+		/* No api_* file in this config: the call may refuse before it
+		 * looks at the buffer, so only its canaries are checked. */
+		if (touches_ram(a[1], a[2]) && a[2] > ARENA_SIZE)
+			a[2] = rnd() % ARENA_SIZE;
+		out_arg = 1, out_len = a[2];
+		out_checked = false;
+		break;
 	case HC_PARTITION_CTL:
 		if (control && a[0] < partitions && a[1] >= 1 && a[1] <= 3) {
 			avoided++;
@@ -210,7 +226,7 @@ static bool one_call(bool control, u32 self, u32 partitions)
 	}
 	if (out_arg >= 0)
 		fix_output(&a[out_arg], &out_len);
-	if (nr == HC_CONSOLE_READ)
+	if (nr == HC_CONSOLE_READ || nr == HC_API_FILE)
 		a[2] = out_len;
 	if (nr == HC_PARTITION_LIST && out_len / sizeof(struct partita_partition_info) < a[1])
 		a[1] = out_len / sizeof(struct partita_partition_info);
@@ -220,7 +236,8 @@ static bool one_call(bool control, u32 self, u32 partitions)
 	by_nr[nr < 20 ? nr : 20]++;
 
 	/* The ABI's promises. */
-	bool known = nr <= HC_PCI_WRITE || (nr >= HC_PARTITION_LIST && nr <= HC_PARTITION_CTL);
+	/* ABI 1.1: the control calls are 16-22. */
+	bool known = nr <= HC_PCI_WRITE || (nr >= HC_PARTITION_LIST && nr <= HC_API_FILE);
 	if (!known && r != -PARTITA_E_NOSYS)
 		violation(nr, a, r, "-E_NOSYS (unknown number)");
 	else if (known && nr >= HC_PARTITION_LIST && !control && r != -PARTITA_E_PERM)

@@ -24,6 +24,17 @@ static inline long hc_console_write(const void *buf, u64 len)
 }
 static inline u64 hc_time(void) { return (u64)hc_call(HC_TIME, 0, 0, 0, 0, 0); }
 static inline long hc_yield(void) { return hc_call(HC_YIELD, 0, 0, 0, 0, 0); }
+/** hc_call for the calls that may answer -PARTITA_E_AGAIN because too
+ *  little of this window is left for their copying (kernel/abi/partita.h):
+ *  yields and calls again, which the hypervisor then makes. */
+static inline long hc_call_whole(long nr, long a0, long a1, long a2, long a3)
+{
+	long r;
+
+	while ((r = hc_call(nr, a0, a1, a2, a3, 0)) == -PARTITA_E_AGAIN)
+		hc_yield();
+	return r;
+}
 static inline long hc_wait(u64 deadline_ns) { return hc_call(HC_WAIT, (long)deadline_ns, 0, 0, 0, 0); }
 static inline long hc_event_signal(unsigned channel) { return hc_call(HC_EVENT_SIGNAL, channel, 0, 0, 0, 0); }
 static inline long hc_partition_info(struct partita_partition_info *out)

@@ -52,7 +52,7 @@ static const char *kind_name(u32 k)
 
 static long list_partitions(void)
 {
-	long n = hc_call(HC_PARTITION_LIST, (long)parts, MAX_PARTS, 0, 0, 0);
+	long n = hc_call_whole(HC_PARTITION_LIST, (long)parts, MAX_PARTS, 0, 0);
 
 	return n < 0 ? n : MIN(n, (long)MAX_PARTS);
 }
@@ -82,7 +82,7 @@ void api_error(struct http_out *body, int status, const char *msg)
 
 static bool schedule_info(void)
 {
-	return hc_call(HC_SCHEDULE_INFO, (long)&sched, 0, 0, 0, 0) == 0;
+	return hc_call_whole(HC_SCHEDULE_INFO, (long)&sched, 0, 0, 0) == 0;
 }
 
 static void partition_json(struct http_out *o, const struct partita_partition_info *p,
@@ -223,7 +223,7 @@ static struct api_reply console(struct http_out *body, const struct partita_part
 
 	for (int tries = 0; tries < 4; tries++) {
 		u64 before = schedule_info() ? sched.counters[p->id].console_total : 0;
-		len = hc_call(HC_CONSOLE_READ, p->id, (long)console_buf, sizeof(console_buf), 0, 0);
+		len = hc_call_whole(HC_CONSOLE_READ, p->id, (long)console_buf, sizeof(console_buf), 0);
 		total = schedule_info() ? sched.counters[p->id].console_total : 0;
 		if (len < 0 || before == total)
 			break;

@@ -39,8 +39,8 @@ static u32 sat32(u64 v)
 
 static void take(u64 now)
 {
-	long n = hc_call(HC_PARTITION_LIST, (long)parts, MAX_PARTS, 0, 0, 0);
-	bool have_sched = hc_call(HC_SCHEDULE_INFO, (long)&sched, 0, 0, 0, 0) == 0;
+	long n = hc_call_whole(HC_PARTITION_LIST, (long)parts, MAX_PARTS, 0, 0);
+	bool have_sched = hc_call_whole(HC_SCHEDULE_INFO, (long)&sched, 0, 0, 0) == 0;
 	struct sample *s = &ring[seq % HISTORY_SAMPLES];
 	u64 dt = now - last_ns;
 

@@ -42,7 +42,7 @@ static char token_file[PARTITA_API_FILE_MAX + 1];
 
 static long read_file(unsigned which, void *buf, const struct partita_api_config *ac)
 {
-	long n = hc_call(HC_API_FILE, which, (long)buf, PARTITA_API_FILE_MAX, 0, 0);
+	long n = hc_call_whole(HC_API_FILE, which, (long)buf, PARTITA_API_FILE_MAX, 0);
 
 	if (n >= 0 && (u64)n != ac->file_size[which])
 		return -PARTITA_E_IO;

@@ -49,7 +49,11 @@ enum partita_hypercall {
 	HC_PCI_WRITE = 9,       /* (device index, offset, size, value) -> 0; BARs
 	                         * and the expansion ROM are fixed (-E_PERM) */
 
-	/* With the `control` capability only (else -E_PERM). */
+	/* With the `control` capability only (else -E_PERM).  The calls that
+	 * copy kilobytes (HC_PARTITION_LIST, HC_CONSOLE_READ, HC_SCHEDULE_INFO,
+	 * HC_API_FILE) may answer -E_AGAIN when too little of the caller's run
+	 * is left for them: the caller yields and calls again, and the second
+	 * try is made whatever the time (guests/lib: hc_call_whole). */
 	HC_PARTITION_LIST = 16, /* (gpa info array, count) -> partitions written;
 	                         * the number of partitions if count is 0 */
 	HC_PARTITION_STATS = 17,/* (id, gpa struct partita_partition_stats) -> 0 */

@@ -100,6 +100,12 @@ ICOUNT = ["-icount", "shift=5,sleep=off"]
 # partition).  The bound is 1000 instructions = 32 us at shift=5, in both
 # directions.
 TICK_US = r"-?(\d|[12]\d|3[01])\.\d{3}"
+# Beside a neighbour that floods its console or the log, or fuzzes the
+# hypercalls: two ticks (63 us).  The ticker's own switch path is 19-21 us;
+# after such a neighbour's window, starts up to about 40 us late have been
+# seen, an open residual of about 20 us (README, Status).  The bug these
+# cases guard against delayed starts by milliseconds.
+NEIGHBOUR_US = r"-?(\d|[1-5]\d|6[0-3])\.\d{3}"
 def ticker_on_time(count=20):
     return (f"ticker's {count} window starts within planned +- 1 tick",
             rf"^\[test-ticker\] {count} window starts, late min {TICK_US} us, "
