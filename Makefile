@@ -4,6 +4,7 @@
 #   make run        boot the demo in QEMU, serial console on this terminal
 #   make test       unit tests on the host, then integration tests in QEMU/Bochs
 #   make image      a GPT disk image with a FAT ESP (build/partita.img)
+#   make iso        a BIOS-bootable ISO: GRUB, Multiboot2 (build/partita.iso)
 #   make help       all targets
 #
 # Every target first makes sure the Debian packages it needs are installed.
@@ -22,7 +23,7 @@ OBJCOPY := objcopy
 # ---------------------------------------------------------------- packages --
 PACKAGES := make gcc binutils gnu-efi qemu-system-x86 ovmf mtools dosfstools \
 	gdisk libcmocka-dev python3 bochs bochs-term bochsbios vgabios clang clang-format dpkg-dev \
-	chromium curl
+	chromium curl grub-pc-bin grub-common xorriso gcovr clang-tools
 
 .PHONY: deps
 deps:
@@ -46,7 +47,7 @@ deps:
 CORE_CFLAGS := -std=gnu11 -O2 -g -ffreestanding -nostdlib -fno-pic -fno-pie \
 	-mcmodel=kernel -mno-red-zone -mgeneral-regs-only -fno-stack-protector \
 	-fno-common -fno-omit-frame-pointer -fno-asynchronous-unwind-tables \
-	-Wall -Wextra -Werror -Wstrict-prototypes -Wmissing-prototypes -Wshadow \
+	-Wall -Wextra -Werror -Wstrict-prototypes -Wmissing-prototypes -Wmissing-declarations -Wpointer-arith -Wshadow \
 	-Wundef -Wimplicit-fallthrough -I. -MMD -MP
 
 CORE_OBJS := \
@@ -56,6 +57,7 @@ CORE_OBJS := \
 	arch/x86/traps.o \
 	arch/x86/lapic.o \
 	arch/x86/clock.o \
+	arch/x86/tsc.o \
 	arch/x86/paging.o \
 	arch/x86/pagetable.o \
 	arch/x86/fpu.o \
@@ -172,6 +174,53 @@ $(B)/esp/EFI/BOOT/BOOTX64.EFI: $(B)/loader.so
 	$(Q)$(OBJCOPY) -j .text -j .sdata -j .data -j .rodata -j .dynamic -j .dynsym \
 		-j .rel -j .rela -j .rel.* -j .rela.* -j .reloc \
 		--target efi-app-x86_64 --subsystem=10 $< $@
+
+# ------------------------------------------------------- multiboot2 loader --
+# $(B)/partita-mb2.elf: the Multiboot2 loader that GRUB starts on machines
+# without UEFI (boot/mb2_entry.S explains why it is a link unit of its own).
+# It embeds the same core.elf as BOOTX64.EFI and shares the loader's pure
+# parts (elf_load.c, pagetable.c, memmap.c).  The core's flags, but gcc's
+# default small code model: it runs identity-mapped at 1 MiB (boot/mb2.ld).
+# Stripped: GRUB would otherwise load the debug sections into memory too.
+MB2_CFLAGS := $(filter-out -mcmodel=kernel,$(CORE_CFLAGS)) -DPARTITA_MB2_LOADER
+MB2_OBJS := \
+	boot/mb2_entry.o \
+	boot/mb2_main.o \
+	boot/mb2.o \
+	boot/elf_load.o \
+	boot/pagetable.o \
+	boot/memmap.o \
+	boot/core_image.o \
+	drivers/uart16550.o \
+	kernel/lib/string.o \
+	kernel/lib/mem.o \
+	kernel/lib/format.o \
+	kernel/lib/elf.o
+MB2_OBJS := $(addprefix $(B)/mb2/,$(MB2_OBJS))
+
+$(B)/mb2/%.o: %.c | deps
+	@mkdir -p $(dir $@)
+	@echo "  CC      $< (multiboot2 loader)"
+	$(Q)$(CC) $(MB2_CFLAGS) -c $< -o $@
+
+$(B)/mb2/%.o: %.S | deps
+	@mkdir -p $(dir $@)
+	@echo "  AS      $< (multiboot2 loader)"
+	$(Q)$(CC) $(MB2_CFLAGS) -D__ASSEMBLY__ -c $< -o $@
+
+$(B)/mb2/boot/core_image.o: boot/core_image.S $(B)/core.elf
+	@mkdir -p $(dir $@)
+	@echo "  AS      $< (multiboot2 loader, embeds core.elf)"
+	$(Q)$(CC) $(MB2_CFLAGS) -D__ASSEMBLY__ -DCORE_ELF_PATH='"$(B)/core.elf"' -c $< -o $@
+
+$(B)/partita-mb2.elf: $(MB2_OBJS) boot/mb2.ld
+	@echo "  LD      $@"
+	$(Q)$(LD) -nostdlib -static -z max-page-size=4096 -z noexecstack --no-warn-rwx-segments \
+		-T boot/mb2.ld -o $(B)/mb2/partita-mb2.full.elf $(MB2_OBJS)
+	$(Q)$(OBJCOPY) --strip-all $(B)/mb2/partita-mb2.full.elf $@
+
+.PHONY: mb2
+mb2: $(B)/partita-mb2.elf
 
 # ------------------------------------------------------------------ guests --
 # Paravirtual guests: static ELF64 images linked at guest-physical 1 MiB
@@ -397,6 +446,24 @@ $(B)/partita.img: all
 .PHONY: image
 image: $(B)/partita.img
 
+# `make iso`: GRUB (BIOS, from Debian's grub-pc-bin) boots the Multiboot2
+# loader with a config (ISO_CONF, the demo by default) and every file it
+# names as modules (boot/mkiso.py writes the grub.cfg).  `make run-iso`
+# boots it in QEMU with SeaBIOS instead of OVMF.
+ISO_CONF ?= $(DEMO_CONF)
+
+$(B)/partita.iso: $(B)/partita-mb2.elf $(ISO_CONF) boot/mkiso.py esp
+	$(Q)python3 boot/mkiso.py --loader $(B)/partita-mb2.elf --config $(ISO_CONF) \
+		--files $(B)/guests -o $@
+
+.PHONY: iso run-iso
+iso: $(B)/partita.iso
+
+run-iso: iso
+	@echo "  QEMU    $(B)/partita.iso (SeaBIOS, GRUB; serial on this terminal; quit with Ctrl-A X)"
+	$(Q)qemu-system-x86_64 $(filter-out -bios $(OVMF),$(QEMU_FLAGS)) $(RUN_ICOUNT) \
+		-cdrom $(B)/partita.iso -boot d -serial mon:stdio || true
+
 # -------------------------------------------------------------------- tests --
 HOST_CC := gcc
 HOST_CFLAGS := -std=gnu11 -g -O1 -DPARTITA_HOST -I. -Wall -Wextra -Werror \
@@ -404,6 +471,7 @@ HOST_CFLAGS := -std=gnu11 -g -O1 -DPARTITA_HOST -I. -Wall -Wextra -Werror \
 UNIT_TESTS := test_config test_format test_palloc test_pagetable test_loader test_schedule test_guest_mem
 UNIT_TESTS += test_decode test_vlapic test_vdev
 UNIT_TESTS += test_linux_boot test_acpi_tables test_multiboot test_console test_iommu_tables
+UNIT_TESTS += test_mb2
 
 UNIT_test_config_SRCS := kernel/config.c kernel/lib/string.c kernel/errno.c
 UNIT_test_format_SRCS := kernel/lib/format.c
@@ -412,6 +480,7 @@ UNIT_test_pagetable_SRCS := arch/x86/pagetable.c
 UNIT_test_schedule_SRCS := kernel/schedule.c kernel/config.c kernel/lib/string.c
 UNIT_test_guest_mem_SRCS := kernel/guest_mem.c kernel/lib/elf.c
 UNIT_test_loader_SRCS := boot/memmap.c boot/elf_load.c boot/pagetable.c kernel/lib/elf.c
+UNIT_test_mb2_SRCS := boot/mb2.c boot/memmap.c kernel/lib/string.c
 UNIT_test_decode_SRCS := kernel/hvm/decode.c
 UNIT_test_linux_boot_SRCS := kernel/hvm/linux_boot.c
 UNIT_test_acpi_tables_SRCS := kernel/hvm/acpi_tables.c
@@ -426,26 +495,105 @@ UNIT_test_format_CFLAGS := -UPARTITA_HOST -Dvsnprintf=hv_vsnprintf -Dsnprintf=hv
 UNIT_test_console_SRCS := kernel/console.c kernel/lib/format.c
 UNIT_test_console_CFLAGS := -Dvsnprintf=hv_vsnprintf -Dsnprintf=hv_snprintf
 
+# Host tests of the core's glue (life cycle, scheduler, exit path,
+# hypercalls, CPU policy): the real kernel files on a fake machine and a fake
+# back end (tests/unit/fake_arch.c, fake_virt.c; -DPARTITA_FAKE_ARCH makes
+# arch/x86/cpu.h and fpu.h declare their instructions as functions there).
+CORE_HOST_SRCS := kernel/partition.c kernel/sched.c kernel/vmexit.c kernel/hypercall.c \
+	kernel/channel.c kernel/pv.c kernel/pv_image.c kernel/cpu_policy.c kernel/kind.c \
+	kernel/virt.c kernel/dma.c kernel/log.c kernel/console.c kernel/config.c kernel/schedule.c \
+	kernel/errno.c kernel/guest_mem.c kernel/palloc.c kernel/lib/elf.c kernel/lib/string.c \
+	arch/x86/pagetable.c arch/x86/tsc.c kernel/hvm/platform.c kernel/hvm/boot.c kernel/hvm/hvm.c \
+	kernel/hvm/vlapic.c kernel/hvm/vpic.c kernel/hvm/vpit.c kernel/hvm/vuart.c \
+	kernel/hvm/vcmos.c kernel/hvm/decode.c kernel/hvm/linux_boot.c kernel/hvm/multiboot.c \
+	kernel/hvm/acpi_tables.c tests/unit/fake_arch.c tests/unit/fake_virt.c
+CORE_HOST_HDRS := tests/unit/fake_arch.h tests/unit/fake_virt.h
+CORE_UNIT_TESTS := test_lifecycle test_sched test_hypercall test_vmexit test_cpu_policy
+UNIT_TESTS += $(CORE_UNIT_TESTS)
+$(foreach t,$(CORE_UNIT_TESTS),$(eval UNIT_$(t)_SRCS ?= $(CORE_HOST_SRCS)) \
+	$(eval UNIT_$(t)_CFLAGS := -DPARTITA_FAKE_ARCH))
+# test_lifecycle includes partition.c (to reach its static set_state).
+UNIT_test_lifecycle_SRCS := $(filter-out kernel/partition.c,$(CORE_HOST_SRCS))
+
 define unit_rule
-$(B)/unit/$(1): tests/unit/$(1).c $(UNIT_$(1)_SRCS) | deps
+$(B)/unit/$(1): tests/unit/$(1).c $(UNIT_$(1)_SRCS) $(if $(filter $(1),$(CORE_UNIT_TESTS)),$(CORE_HOST_HDRS)) | deps
 	@mkdir -p $(B)/unit
 	@echo "  HOSTCC  $$@"
-	$(Q)$(HOST_CC) $(HOST_CFLAGS) $(UNIT_$(1)_CFLAGS) -o $$@ $$^ -lcmocka
+	$(Q)$(HOST_CC) $(HOST_CFLAGS) $(UNIT_$(1)_CFLAGS) -o $$@ $$(filter %.c,$$^) -lcmocka
 endef
 $(foreach t,$(UNIT_TESTS),$(eval $(call unit_rule,$(t))))
 
-.PHONY: test unit-test integration-test test-full
-unit-test: $(addprefix $(B)/unit/,$(UNIT_TESTS))
+# Only kernel/partition.c writes a partition's life-cycle fields (clang's
+# AST, through clang-query): before the unit tests, and in TEST_CHECKS.
+.PHONY: test unit-test integration-test test-full lifecycle-check
+lifecycle-check: | deps
+	$(Q)python3 tests/check_lifecycle_owner.py
+
+unit-test: $(addprefix $(B)/unit/,$(UNIT_TESTS)) lifecycle-check
 	$(Q)python3 tests/run.py --unit $(addprefix $(B)/unit/,$(UNIT_TESTS))
 
-test: all linux mbtest $(B)/partita.img $(addprefix $(B)/unit/,$(UNIT_TESTS))
-	$(Q)python3 tests/run.py --unit $(addprefix $(B)/unit/,$(UNIT_TESTS)) --integration
+# How long each fuzz target runs in `make test` and `make fuzz`.
+FUZZ_SECONDS ?= 60
 
-test-full: all linux mbtest $(B)/partita.img $(addprefix $(B)/unit/,$(UNIT_TESTS))
-	$(Q)python3 tests/run.py --unit $(addprefix $(B)/unit/,$(UNIT_TESTS)) --integration --full
+# Whole-tree checks that open `make test`: the layering of the core's calls
+# and the guests' includes, that only kernel/partition.c writes a
+# partition's life-cycle fields, the core built with clang as well as gcc, and
+# the fuzz targets for FUZZ_SECONDS each.
+TEST_CHECKS := \
+	--check 'layers=python3 tests/check_layers.py $(B)/core' \
+	--check 'lifecycle=python3 tests/check_lifecycle_owner.py' \
+	--check 'clang-core=$(MAKE) --no-print-directory core-clang' \
+	--check 'fuzz-config=$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=$(FUZZ_SECONDS)' \
+	--check 'fuzz-hypercall=$(MAKE) --no-print-directory fuzz-hypercall FUZZ_SECONDS=$(FUZZ_SECONDS)'
+
+test: all linux mbtest mb2 $(B)/partita.img $(addprefix $(B)/unit/,$(UNIT_TESTS))
+	$(Q)python3 tests/run.py $(TEST_CHECKS) --unit $(addprefix $(B)/unit/,$(UNIT_TESTS)) --integration
+
+test-full: all linux mbtest mb2 $(B)/partita.img $(addprefix $(B)/unit/,$(UNIT_TESTS))
+	$(Q)python3 tests/run.py $(TEST_CHECKS) --unit $(addprefix $(B)/unit/,$(UNIT_TESTS)) --integration --full
+
+# `make test` with a CPU hog on each core beside it: every verdict must hold
+# on a loaded machine (cases that check guest time run under -icount, the
+# others wait on events, not on time).
+.PHONY: test-loaded
+test-loaded: all linux mbtest mb2 $(B)/partita.img $(addprefix $(B)/unit/,$(UNIT_TESTS))
+	$(Q)hogs=""; for i in $$(seq $$(nproc)); do nice -n 0 sh -c 'while :; do :; done' & hogs="$$hogs $$!"; done; \
+	python3 tests/run.py $(TEST_CHECKS) --unit $(addprefix $(B)/unit/,$(UNIT_TESTS)) --integration; rc=$$?; \
+	kill $$hogs; exit $$rc
+
+# The core built with clang into $(B)/clang (a build check: the image boots
+# the gcc build).
+.PHONY: core-clang
+core-clang: | deps
+	$(Q)$(MAKE) --no-print-directory B=$(B)/clang CC=clang $(B)/clang/core.elf
+
+# Line coverage under the host unit tests (gcov through gcovr): a table per
+# file of kernel/, arch/ and boot/, and a failure if one of COVERAGE_FILES
+# is below COVERAGE_MIN percent.  Built without sanitizers, at -O0, in
+# $(COV).
+COV := $(B)/coverage
+COVERAGE_MIN := 80
+COVERAGE_FILES := kernel/hypercall.c kernel/vmexit.c kernel/sched.c kernel/partition.c
+define cov_rule
+$(COV)/$(1): tests/unit/$(1).c $(UNIT_$(1)_SRCS) $(CORE_HOST_HDRS) | deps
+	@mkdir -p $(COV)
+	@echo "  COVCC   $$@"
+	$(Q)$(HOST_CC) -std=gnu11 -g -O0 --coverage -DPARTITA_HOST -I. -Wall -Wextra -Werror \
+		$(UNIT_$(1)_CFLAGS) -o $$@ $$(filter %.c,$$^) -lcmocka
+endef
+$(foreach t,$(UNIT_TESTS),$(eval $(call cov_rule,$(t))))
+
+.PHONY: coverage
+coverage: $(addprefix $(COV)/,$(UNIT_TESTS)) | deps
+	$(Q)find $(COV) -name '*.gcda' -delete
+	$(Q)for t in $(UNIT_TESTS); do \
+		$(COV)/$$t > $(COV)/$$t.log 2>&1 || { cat $(COV)/$$t.log; exit 1; }; done
+	$(Q)gcovr -r . --filter 'kernel/' --filter 'arch/' --filter 'boot/' --sort-uncovered \
+		--json-summary $(COV)/summary.json --txt $(COV)/summary.txt $(COV) >/dev/null
+	$(Q)cat $(COV)/summary.txt
+	$(Q)python3 tests/coverage_check.py $(COV)/summary.json $(COVERAGE_MIN) $(COVERAGE_FILES)
 
 # The config parser under libFuzzer (clang), ASan and UBSan, for a minute.
-FUZZ_SECONDS ?= 60
 .PHONY: fuzz
 fuzz: | deps
 	@mkdir -p $(B)/fuzz-corpus
@@ -455,6 +603,17 @@ fuzz: | deps
 	$(Q)cp tests/unit/configs/*.conf $(B)/fuzz-corpus/
 	$(Q)$(B)/fuzz_config -max_total_time=$(FUZZ_SECONDS) -max_len=4096 \
 		-dict=tests/unit/configs/fuzz.dict $(B)/fuzz-corpus
+
+# The hypercall decoder under libFuzzer: random registers into real
+# partitions on the host tests' fake machine (tests/unit/fuzz_hypercall.c).
+.PHONY: fuzz-hypercall
+fuzz-hypercall: | deps
+	@mkdir -p $(B)/fuzz-hypercall-corpus
+	@echo "  FUZZ    kernel/hypercall.c for $(FUZZ_SECONDS) s"
+	$(Q)clang -g -O1 -DPARTITA_HOST -DPARTITA_FAKE_ARCH -I. -fsanitize=fuzzer,address,undefined \
+		tests/unit/fuzz_hypercall.c $(CORE_HOST_SRCS) -lcmocka -o $(B)/fuzz_hypercall
+	$(Q)$(B)/fuzz_hypercall -max_total_time=$(FUZZ_SECONDS) -max_len=4100 \
+		$(B)/fuzz-hypercall-corpus
 
 # ------------------------------------------------------------------- other --
 .PHONY: clean help format-check
@@ -471,7 +630,11 @@ help:
 	@echo "make test-full  also the slow integration cases"
 	@echo "make bench    benchmarks under QEMU -icount shift=0 (SVM) and Bochs (VMX): exits, hypercalls, window switch, memory"
 	@echo "make image    GPT disk image with a FAT ESP: $(B)/partita.img (dd it to a USB stick)"
+	@echo "make iso      BIOS ISO with GRUB and the Multiboot2 loader: $(B)/partita.iso (ISO_CONF=...)"
+	@echo "make run-iso  boot that ISO in QEMU with SeaBIOS"
 	@echo "make fuzz     fuzz the config parser with libFuzzer (FUZZ_SECONDS=60)"
+	@echo "make fuzz-hypercall  fuzz the hypercalls on the host tests' fake machine (FUZZ_SECONDS=60)"
+	@echo "make coverage line coverage of kernel/ under the host tests (fails below $(COVERAGE_MIN)% for the glue)"
 	@echo "make format-check  check the C sources against .clang-format"
 	@echo "make clean    remove $(B)"
 

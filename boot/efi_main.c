@@ -419,19 +419,6 @@ static EFI_STATUS exit_boot_services(struct loader *l)
 	return st;
 }
 
-/* Loads CR3 and jumps to the core: this code, its stack and the boot_info
- * are identity-mapped in both the firmware's tables and ours. */
-static __noreturn void enter_core(u64 cr3, u64 entry, u64 boot_info)
-{
-	asm volatile("cli\n\t"
-		     "mov %0, %%cr3\n\t"
-		     "jmp *%1"
-		     :
-		     : "r"(cr3), "r"(entry), "D"(boot_info)
-		     : "memory");
-	__builtin_unreachable();
-}
-
 static EFI_STATUS alloc_boot_info(struct loader *l)
 {
 	u64 phys;
@@ -527,5 +514,7 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 
 	/* No boot services and no Print from here on. */
 	convert_map(&l);
-	enter_core(l.cr3, l.core_entry, (u64)(uintptr_t)l.info);
+	/* This code, its stack and the boot_info are identity-mapped in both
+	 * the firmware's tables and ours. */
+	loader_enter_core(l.cr3, l.core_entry, (u64)(uintptr_t)l.info);
 }

@@ -692,8 +692,8 @@ static int set_value(struct parser *p, enum key k, struct str v)
 		case SCAN_OK:
 			if (x < CONFIG_MAX_CPUS)
 				break;
-			/* fall through: out of range */
-			__attribute__((fallthrough));
+			/* out of range */
+			fallthrough;
 		case SCAN_OVERFLOW:
 			return fail(p, "cpu %s out of range (0..%d)", quote(q, v),
 				    CONFIG_MAX_CPUS - 1);

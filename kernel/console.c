@@ -59,11 +59,6 @@ u64 console_room(const struct console *c)
 	return CONSOLE_QUEUE - (c->queued - c->sent);
 }
 
-bool console_pending(const struct console *c)
-{
-	return c->queued != c->sent;
-}
-
 /* Appends n bytes (the caller checked the room), in at most two copies
  * around the ring's end. */
 static void queue_bytes(struct console *c, const char *s, u64 n)

@@ -96,8 +96,12 @@ void console_init(struct console *c, const char *name);
 /** Bytes free in c's queue. */
 u64 console_room(const struct console *c);
 
-/** True if c has queued bytes not yet sent. */
-bool console_pending(const struct console *c);
+/** True if c has queued bytes not yet sent (inline: the exit path asks on
+ *  every exit). */
+static inline bool console_pending(const struct console *c)
+{
+	return c->queued != c->sent;
+}
 
 /**
  * Takes up to len bytes from a partition into its console.  Carriage

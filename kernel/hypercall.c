@@ -241,11 +241,10 @@ static void ctl_apply(void *arg)
 			 op == PARTITION_CTL_STOP ? "stopped" : "restarted", p->cfg->name);
 		partition_stop(t, why);
 	}
-	if (op != PARTITION_CTL_STOP) {
-		if (op == PARTITION_CTL_RESTART)
-			t->restarts++;
+	if (op == PARTITION_CTL_RESTART)
+		partition_request_restart(t, p->cfg->name);
+	else if (op == PARTITION_CTL_START)
 		partition_request_start(t, p->cfg->name);
-	}
 }
 
 static s64 hc_partition_ctl(struct partition *p, const struct hc_args *a)

@@ -163,9 +163,14 @@ static void check_files(const struct boot_info *bi, const char *path)
 			if (!names[k][0] || boot_find_module(bi, names[k]))
 				continue;
 			err.line = lines[k];
-			snprintf(err.reason, sizeof(err.reason),
-				 "file '%s' not found on the boot volume (\\partita\\%s)",
-				 names[k], names[k]);
+			if (bi->source == BOOT_SOURCE_MULTIBOOT2)
+				snprintf(err.reason, sizeof(err.reason),
+					 "file '%s' not loaded (no Multiboot2 module named '%s')",
+					 names[k], names[k]);
+			else
+				snprintf(err.reason, sizeof(err.reason),
+					 "file '%s' not found on the boot volume (\\partita\\%s)",
+					 names[k], names[k]);
 			config_refused(&err);
 		}
 	}

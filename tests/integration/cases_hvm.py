@@ -15,7 +15,7 @@ CASES = [
          mbtest_ok()
          + [("unknown port logged once", r"^\[hv\] hvm: partition mbtest: unknown port 0x3a0 \(read\), answered as absent$"),
             ("debug exit ends the partition", r"^\[hv\] partition mbtest stopped: debug exit with code 0$")],
-         exit_code=0, timeout=60,
+         exit_code=0, timeout=90, qemu_args=ICOUNT,
          forbid=DEFAULT_FORBID + [r"mbtest: FAIL"]),
     Case("hvm-linux", CONF + "linux-ticker.conf",
          [("kernel boots", r"^\[linux\] \[\s*\d+\.\d+\] Linux version 6\.\d+\.\d+-\d+-amd64 .*Debian"),

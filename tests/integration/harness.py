@@ -3,7 +3,12 @@
 A case names a config; the harness builds a private ESP folder for it
 (BOOTX64.EFI, the config as \\partita\\partita.conf, and every guest image the
 config names that the build produced), boots it in QEMU (TCG, OVMF, SVM CPU)
-or Bochs (OVMF, Intel VMX CPU model), and reads the serial log.
+or Bochs (OVMF, Intel VMX CPU model), and reads the serial log.  The
+emulators "qemu-iso" and "bochs-bios" boot the same files through BIOS and
+GRUB instead: the harness makes a private ISO for the case with
+boot/mkiso.py (the Multiboot2 loader, the config and its files as modules)
+and boots it from a CD with SeaBIOS (QEMU) or Bochs's own BIOS
+(bochs_cpus CPUs, whose ACPI tables list them all).
 
 A run ends when the emulator exits (QEMU's isa-debug-exit: status is
 (code << 1) | 1), or when the case's end marker appears on the serial log
@@ -29,11 +34,19 @@ import signal
 import socket
 import subprocess
 import time
+import sys
 from dataclasses import dataclass, field
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BUILD = os.path.join(ROOT, "build")
 OVMF = "/usr/share/ovmf/OVMF.fd"
+BOCHS_BIOS = "/usr/share/bochs/BIOS-bochs-latest"
+MB2_LOADER = os.path.join(BUILD, "partita-mb2.elf")
+ISO_EMULATORS = ("qemu-iso", "bochs-bios")
+BOCHS_EMULATORS = ("bochs", "bochs-bios")
+
+sys.path.insert(0, os.path.join(ROOT, "boot"))
+import mkiso  # noqa: E402  (boot/mkiso.py: the ISO of `make iso`)
 
 RUN_ENDED = re.compile(r"^\[hv\] run ended: code (\d+)")
 DEFAULT_FORBID = [r"PANIC", r"\[hv\] exception", r"\[hv\] CPU exception"]
@@ -46,7 +59,7 @@ class Case:
     expect: list                     # [(check name, regex)], each must match a line
     exit_code: int = 0               # hypervisor's code; None: no exit expected
     end_marker: str = None           # regex: stop the emulator when it appears
-    emulator: str = "qemu"           # "qemu", "qemu-disk" or "bochs"
+    emulator: str = "qemu"           # "qemu", "qemu-disk", "bochs", "qemu-iso" or "bochs-bios"
     qemu_args: list = field(default_factory=list)
     timeout: int = 60                # seconds, the whole run
     forbid: list = field(default_factory=lambda: list(DEFAULT_FORBID))
@@ -58,17 +71,20 @@ class Case:
     nic: bool = False                # a NIC on QEMU's user network, no host port
     nic_args: str = ""               # appended to the NIC's -device option
     prepare: object = None           # fn(case, workdir) -> (config path, [(check, regex)])
+    bochs_cpus: int = 1              # "bochs-bios": CPUs of the machine (cpu: count=)
 
 
-def config_files(path):
-    """The files a config names (image =, initrd =), in order."""
-    names = []
-    with open(path, errors="replace") as f:
-        for line in f:
-            m = re.match(r"\s*(image|initrd)\s*=\s*([^\s#]+)", line)
-            if m:
-                names.append(m.group(2))
-    return names
+config_files = mkiso.config_files  # the files a config names, in order
+
+
+def build_iso(case, workdir, conf=None):
+    """The case's ISO: GRUB, the Multiboot2 loader, the config and the files
+    it names that the build produced, as modules.  Bochs's term display
+    stops at a graphics mode, so its ISO keeps the text console."""
+    return mkiso.make_iso(MB2_LOADER, conf or os.path.join(ROOT, case.config),
+                          os.path.join(BUILD, "guests"), os.path.join(workdir, "partita.iso"),
+                          omit=case.omit_files, text=case.emulator == "bochs-bios",
+                          log=os.path.join(workdir, "mkiso.log"))
 
 
 def build_esp(case, workdir, conf=None):
@@ -113,7 +129,7 @@ def wait_run(proc, serial, case, port=None, steps=None):
         if status is not None:
             return "exited", status, time.time() - start
         lines = read_lines(serial)
-        if any(RUN_ENDED.match(l) for l in lines) and case.emulator == "bochs":
+        if any(RUN_ENDED.match(l) for l in lines) and case.emulator in BOCHS_EMULATORS:
             stop(proc)
             return "ended", None, time.time() - start
         if end and any(end.search(l) for l in lines):
@@ -141,12 +157,17 @@ def stop(proc):
 
 
 def start_qemu(case, workdir, esp, serial, port=None):
+    firmware = ["-bios", OVMF]
     if case.emulator == "qemu-disk":
         drive = ["-drive", f"format=raw,file={os.path.join(BUILD, 'partita.img')},snapshot=on"]
+    elif case.emulator == "qemu-iso":
+        # esp is the ISO; SeaBIOS, QEMU's default firmware, boots its CD.
+        firmware = []
+        drive = ["-cdrom", esp, "-boot", "d"]
     else:
         drive = ["-drive", f"format=raw,file=fat:rw:{esp}"]
     cmd = ["qemu-system-x86_64", "-nodefaults", "-machine", "q35", "-m", "256M",
-           "-accel", "tcg", "-cpu", "qemu64,+svm,+npt", "-bios", OVMF,
+           "-accel", "tcg", "-cpu", "qemu64,+svm,+npt"] + firmware + [
            "-display", "none", "-serial", f"file:{serial}", "-no-reboot",
            "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"] + drive
     if port is not None or case.nic:
@@ -166,17 +187,16 @@ def start_qemu(case, workdir, esp, serial, port=None):
 
 
 BOCHSRC = """megs: 256
-romimage: file={ovmf}
+romimage: file={rom}
 vgaromimage: file=/usr/share/vgabios/vgabios.bin
 pci: enabled=1, chipset=i440fx
-ata0-master: type=disk, path=esp, mode=vvfat, journal=vvfat.redolog
-boot: disk
+{drive}
 display_library: term
 com1: enabled=1, mode=file, dev=serial.log
 log: bochs.log
 panic: action=fatal
 clock: sync=none, time0=local
-cpu: model=corei7_skylake_x, reset_on_triple_fault=0
+cpu: model=corei7_skylake_x, count={cpus}, reset_on_triple_fault=0
 speaker: enabled=0
 sound: driver=dummy
 port_e9_hack: enabled=0
@@ -187,7 +207,15 @@ def start_bochs(case, workdir, esp, serial):
     rc = os.path.join(workdir, "bochsrc")
     with open(rc, "w") as f:
         # Paths relative to workdir: Bochs 2.7 overflows a buffer on long ones.
-        f.write(BOCHSRC.format(ovmf=OVMF))
+        if case.emulator == "bochs-bios":
+            # Bochs's BIOS builds ACPI (FACP, APIC) and MP tables for
+            # every CPU; OVMF in Bochs hands over none (PLATFORM.md).
+            rom, drive = BOCHS_BIOS, (f"ata0-master: type=cdrom, path={os.path.basename(esp)}, "
+                                      "status=inserted\nboot: cdrom")
+        else:
+            rom, drive = OVMF, ("ata0-master: type=disk, path=esp, mode=vvfat, "
+                                "journal=vvfat.redolog\nboot: disk")
+        f.write(BOCHSRC.format(rom=rom, drive=drive, cpus=case.bochs_cpus))
     cont = os.path.join(workdir, "continue")
     with open(cont, "w") as f:
         f.write("c\n")
@@ -212,12 +240,16 @@ def run_case(case):
             conf, extra = case.prepare(case, workdir)
         except Exception as e:  # a failed preparation is the case's failure
             return [(f"{case.name}/prepare", False, f"{type(e).__name__}: {e}", False)]
-    esp = build_esp(case, workdir, conf)
+    try:
+        esp = build_iso(case, workdir, conf) if case.emulator in ISO_EMULATORS \
+            else build_esp(case, workdir, conf)
+    except (OSError, RuntimeError) as e:  # no loader, no grub-mkrescue: the case fails
+        return [(f"{case.name}/boot medium", False, f"{type(e).__name__}: {e}", False)]
 
     port = None
     if case.nic_port is not None:
         port = case.nic_port or free_port()
-    if case.emulator == "bochs":
+    if case.emulator in BOCHS_EMULATORS:
         proc = start_bochs(case, workdir, esp, serial)
     else:
         proc = start_qemu(case, workdir, esp, serial, port)
@@ -261,5 +293,8 @@ def run_case(case):
         failed[-1][2] += f"\n    serial log kept: {serial}\n{tail}"
     else:
         shutil.rmtree(os.path.join(workdir, "esp"), ignore_errors=True)
+        shutil.rmtree(os.path.join(workdir, "partita.iso.d"), ignore_errors=True)
+        if case.emulator in ISO_EMULATORS:
+            os.remove(esp)
         results[-1][2] = f"({secs:.1f} s)"
     return [(n, ok, d, False) for n, ok, d in results]

@@ -372,7 +372,9 @@ static void decode_exit(struct vmcb *vmcb, struct vm_exit *e)
 	const struct vmcb_control *c = &vmcb->control;
 	u64 code = c->exit_code;
 
-	*e = (struct vm_exit){ .raw = code };
+	/* Only the fields of this reason are set (the union's other members
+	 * are not read): this runs on every exit. */
+	e->raw = code;
 	e->qualification = c->exit_info1;
 	if (svm.nrip_save && c->next_rip > vmcb->save.rip)
 		e->insn_len = (u32)(c->next_rip - vmcb->save.rip);
