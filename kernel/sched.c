@@ -50,7 +50,8 @@
 /* Window-start skew between CPUs: a histogram of 1 us buckets (the last
  * one holds everything beyond). */
 #define SKEW_BUCKETS 256
-#define SKEW_REPORT_FRAMES 16 /* the housekeeper reports every 16 frames */
+#define SKEW_REPORT_FRAMES 8 /* the housekeeper reports every 8 frames */
+#define REPORT_ROOM_NS 200000ULL /* in idle time that lasts this long */
 
 struct cpu_sched {
 	struct schedule sched;
@@ -370,12 +371,16 @@ void sched_step(void)
 	u64 frame, next;
 	int w = schedule_lookup(sched, now - epoch_ns, &frame, &next);
 	u64 window_end = epoch_ns + next;
-	if (cpu_index() == housekeeper && frame >= cs->reported_frame + SKEW_REPORT_FRAMES) {
-		cs->reported_frame = frame;
-		sched_report(frame);
-	}
 	if (w < 0) {
 		cs->current = ~0ULL;
+		/* The report is made in idle time well before the next window,
+		 * and only where there is more than one CPU. */
+		if (cpu_index() == housekeeper && smp_cpu_count() > 1 &&
+		    frame >= cs->reported_frame + SKEW_REPORT_FRAMES &&
+		    window_end > now + REPORT_ROOM_NS) {
+			cs->reported_frame = frame;
+			sched_report(frame);
+		}
 		idle_until(window_end, NULL);
 		return;
 	}
