@@ -71,6 +71,7 @@ struct cpu_sched {
 static struct cpu_sched cpus[MAX_CPUS];
 static u64 epoch_ns;
 static unsigned housekeeper; /* the first CPU with windows: DMA faults, reports */
+static bool several;        /* more than one CPU is up: kicks, calls, skew */
 static const struct config *sched_cfg;
 
 static struct cpu_sched *me(void)
@@ -123,6 +124,8 @@ void sched_init(const struct config *cfg)
 	bool found = false;
 
 	sched_cfg = cfg;
+	for (unsigned c = 1; c < smp_cpu_count(); c++)
+		several |= smp_cpu_up(c);
 	for (unsigned c = 0; c < smp_cpu_count(); c++) {
 		struct cpu_sched *cs = &cpus[c];
 		schedule_build(cfg, c, &cs->sched);
@@ -288,7 +291,8 @@ static void window_started(struct partition *p, u64 planned, u64 actual)
 	if (late > cs->late_max_ns)
 		cs->late_max_ns = late;
 	cs->start_count++;
-	skew_record(cs, planned, actual);
+	if (several)
+		skew_record(cs, planned, actual);
 }
 
 /* DMA isolation: a blocked DMA is its device owner's fault. */
@@ -350,10 +354,12 @@ void sched_step(void)
 	struct schedule *sched = &cs->sched;
 	int code;
 
-	/* Kicks from now on make the next idle return at once. */
-	__atomic_store_n(&this_cpu()->kick, 0, __ATOMIC_SEQ_CST);
-	/* Another CPU's change to a partition of this CPU (smp_call). */
-	smp_run_calls();
+	if (several) {
+		/* Kicks from now on make the next idle return at once. */
+		__atomic_store_n(&this_cpu()->kick, 0, __ATOMIC_SEQ_CST);
+		/* Another CPU's change to a partition of this CPU (smp_call). */
+		smp_run_calls();
+	}
 	/* Whether the run is over changes only when a partition's state does. */
 	u64 changes = __atomic_load_n(&partition_state_changes, __ATOMIC_ACQUIRE);
 	if (cs->seen_changes != changes) {
@@ -375,7 +381,7 @@ void sched_step(void)
 		cs->current = ~0ULL;
 		/* The report is made in idle time well before the next window,
 		 * and only where there is more than one CPU. */
-		if (cpu_index() == housekeeper && smp_cpu_count() > 1 &&
+		if (several && cpu_index() == housekeeper &&
 		    frame >= cs->reported_frame + SKEW_REPORT_FRAMES &&
 		    window_end > now + REPORT_ROOM_NS) {
 			cs->reported_frame = frame;

@@ -412,15 +412,9 @@ void lapic_send_startup(u32 apic_id, u64 page)
 	send_icr(apic_id, ICR_STARTUP | ICR_LEVEL_ASSERT | (u32)(page >> 12));
 }
 
-int lapic_timer_check(u64 *hz_out)
+/* One measurement of the timer against the TSC over window cycles. */
+static u64 check_once(u64 window)
 {
-	/* Against the TSC, which all CPUs share: the reference clock's
-	 * 64-bit extension is the boot CPU's. */
-	const u64 window = clock_tsc_hz() / 500; /* 2 ms */
-
-	*hz_out = 0;
-	if (!initialized || !timer_hz)
-		return -E_NOTSUP;
 	lapic_write(LAPIC_LVT_TIMER, LVT_MASKED | LVT_TIMER_ONESHOT);
 	lapic_write(LAPIC_TIMER_DIVIDE, timer_divide);
 	lapic_write(LAPIC_TIMER_INITIAL, 0xffffffffu);
@@ -432,8 +426,27 @@ int lapic_timer_check(u64 *hz_out)
 	u32 end = lapic_read(LAPIC_TIMER_CURRENT);
 	lapic_write(LAPIC_TIMER_INITIAL, 0);
 	if (end == 0 || end >= start)
-		return -E_IO;
-	*hz_out = (u64)(start - end) * NSEC_PER_SEC / clock_tsc_to_ns(t - t0);
+		return 0;
+	return (u64)(start - end) * NSEC_PER_SEC / clock_tsc_to_ns(t - t0);
+}
+
+int lapic_timer_check(u64 *hz_out)
+{
+	/* Against the TSC, which all CPUs share: the reference clock's
+	 * 64-bit extension is the boot CPU's.  The median of three, as in
+	 * the calibration: one window stretched (an SMI, an emulator's
+	 * thread descheduled) does not count. */
+	const u64 window = clock_tsc_hz() / 500; /* 2 ms */
+	u64 hz[3];
+
+	*hz_out = 0;
+	if (!initialized || !timer_hz)
+		return -E_NOTSUP;
+	for (int i = 0; i < 3; i++)
+		if (!(hz[i] = check_once(window)))
+			return -E_IO;
+	u64 lo = MIN(hz[0], MIN(hz[1], hz[2])), hi = MAX(hz[0], MAX(hz[1], hz[2]));
+	*hz_out = hz[0] + hz[1] + hz[2] - lo - hi;
 	this_cpu()->lapic_timer_hz = *hz_out;
 	return 0;
 }

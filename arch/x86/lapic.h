@@ -65,7 +65,8 @@ int lapic_timer_deadline(u64 tsc, u8 vector);
 void lapic_timer_stop(void);
 
 /**
- * Measures the calling CPU's timer against the TSC over 2 ms, at the
+ * Measures the calling CPU's timer against the TSC (the median of three
+ * measurements of 2 ms), at the
  * divider lapic_timer_calibrate() chose on the boot CPU: the check that
  * another CPU's timer runs at the rate the scheduler assumes.  Returns 0
  * with the rate in *hz_out, -E_NOTSUP before calibration, -E_IO if the
