@@ -59,11 +59,14 @@ struct cpu_sched {
 	u64 sink_ready_tsc; /* when a busy UART has room again */
 	u64 seen_changes;   /* partition_state_changes at the last check */
 	u64 late_max_ns, start_count;
+	u64 late_max_planned; /* the start it was (ns since the epoch) */
 	u64 reported_frame;
 	/* Any CPU reads: the last window start (planned 0 while it changes). */
 	volatile u64 last_planned, last_actual;
 	/* Statistics (any CPU reads, may be stale). */
 	u64 skew_count, skew_max_ns;
+	u64 skew_max_planned;  /* where the maximum was: the planned start, */
+	unsigned skew_max_peer; /* and the other CPU */
 	u32 skew_hist[SKEW_BUCKETS];
 	volatile u64 halt_wakeups;
 } __aligned(64);
@@ -210,11 +213,19 @@ static u64 exit_guard_ns(const struct partition *p, u64 window_ns)
 	return MIN(ns, window_ns / 2);
 }
 
-/* Compares this start with the other CPUs' last ones planned for the same
- * instant, then publishes it (planned last, so a reader that sees the same
- * planned time before and after reading actual has a matching pair). */
+/* Publishes this start (planned last, so a reader that sees the same
+ * planned time before and after reading actual has a matching pair), then
+ * compares it with the other CPUs' last ones planned for the same instant.  The
+ * starts of frame 0 are left out: they follow the CPUs' release from their
+ * start-up halt, not the schedule. */
 static void skew_record(struct cpu_sched *cs, u64 planned, u64 actual)
 {
+	/* Published first: of two CPUs that start at the same time, at least
+	 * the later one sees the other's start (both may: then the pair is
+	 * counted twice, with the same skew). */
+	__atomic_store_n(&cs->last_planned, 0, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&cs->last_actual, actual, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&cs->last_planned, planned, __ATOMIC_SEQ_CST);
 	for (unsigned c = 0; c < smp_cpu_count(); c++) {
 		struct cpu_sched *o = &cpus[c];
 		if (o == cs || !o->sched.window_count)
@@ -222,16 +233,17 @@ static void skew_record(struct cpu_sched *cs, u64 planned, u64 actual)
 		u64 p1 = __atomic_load_n(&o->last_planned, __ATOMIC_ACQUIRE);
 		u64 a = __atomic_load_n(&o->last_actual, __ATOMIC_ACQUIRE);
 		u64 p2 = __atomic_load_n(&o->last_planned, __ATOMIC_ACQUIRE);
-		if (p1 != planned || p2 != planned)
+		if (p1 != planned || p2 != planned || planned < epoch_ns + cs->sched.frame_ns)
 			continue;
 		u64 skew = actual > a ? actual - a : a - actual;
 		cs->skew_count++;
-		cs->skew_max_ns = MAX(cs->skew_max_ns, skew);
+		if (skew > cs->skew_max_ns) {
+			cs->skew_max_ns = skew;
+			cs->skew_max_planned = planned - epoch_ns;
+			cs->skew_max_peer = c;
+		}
 		cs->skew_hist[MIN(skew / 1000, SKEW_BUCKETS - 1)]++;
 	}
-	__atomic_store_n(&cs->last_planned, 0, __ATOMIC_RELEASE);
-	__atomic_store_n(&cs->last_actual, actual, __ATOMIC_RELEASE);
-	__atomic_store_n(&cs->last_planned, planned, __ATOMIC_RELEASE);
 }
 
 /* The housekeeper's line, every SKEW_REPORT_FRAMES frames: the skew of
@@ -240,6 +252,8 @@ static void skew_record(struct cpu_sched *cs, u64 planned, u64 actual)
 static void sched_report(u64 frame)
 {
 	u64 count = 0, max = 0, late = 0, wakeups = 0;
+	u64 max_at = 0, late_at = 0;
+	unsigned max_a = 0, max_b = 0, late_cpu = 0;
 	u32 hist[SKEW_BUCKETS] = { 0 };
 	char halted[64] = "";
 	size_t hl = 0;
@@ -255,8 +269,17 @@ static void sched_report(u64 frame)
 			continue;
 		}
 		count += o->skew_count;
-		max = MAX(max, o->skew_max_ns);
-		late = MAX(late, o->late_max_ns);
+		if (o->skew_max_ns > max) {
+			max = o->skew_max_ns;
+			max_at = o->skew_max_planned;
+			max_a = o->skew_max_peer;
+			max_b = c;
+		}
+		if (o->late_max_ns > late) {
+			late = o->late_max_ns;
+			late_at = o->late_max_planned;
+			late_cpu = c;
+		}
 		for (unsigned b = 0; b < SKEW_BUCKETS; b++)
 			hist[b] += o->skew_hist[b];
 	}
@@ -268,10 +291,14 @@ static void sched_report(u64 frame)
 			break;
 		}
 	}
-	log_line("sched: frame %llu, window-start skew between CPUs over %llu shared starts: median < %llu us, max %llu ns; start lateness max %llu ns; halted CPUs: %s (%llu wake-ups)",
+	u64 fns = sched_cfg->frame_ns;
+	log_line("sched: frame %llu, window-start skew between CPUs over %llu shared starts: median < %llu us, max %llu ns (cpus %u and %u, frame %llu +%llu us); start lateness max %llu ns (cpu %u, frame %llu +%llu us); halted CPUs: %s (%llu wake-ups)",
 		 (unsigned long long)frame, (unsigned long long)count,
-		 (unsigned long long)(median + 1), (unsigned long long)max,
-		 (unsigned long long)late, hl ? halted : "none", (unsigned long long)wakeups);
+		 (unsigned long long)(median + 1), (unsigned long long)max, max_a, max_b,
+		 (unsigned long long)(max_at / fns), (unsigned long long)(max_at % fns / 1000),
+		 (unsigned long long)late, late_cpu, (unsigned long long)(late_at / fns),
+		 (unsigned long long)(late_at % fns / 1000), hl ? halted : "none",
+		 (unsigned long long)wakeups);
 }
 
 static void window_started(struct partition *p, u64 planned, u64 actual)
@@ -288,8 +315,10 @@ static void window_started(struct partition *p, u64 planned, u64 actual)
 	p->stats.windows++;
 	if (late > p->stats.max_start_late_ns)
 		p->stats.max_start_late_ns = late;
-	if (late > cs->late_max_ns)
+	if (late > cs->late_max_ns) {
 		cs->late_max_ns = late;
+		cs->late_max_planned = planned - epoch_ns;
+	}
 	cs->start_count++;
 	if (several)
 		skew_record(cs, planned, actual);

@@ -8,7 +8,7 @@ multi-threaded TCG (-accel tcg,thread=multi), where only what does not
 depend on the host's speed is checked.
 """
 
-from expect import HELLO
+from expect import ATTACK_CONTAINED, ATTACK_FORBID, HELLO
 from harness import Case, DEFAULT_FORBID
 
 CONF = "tests/integration/configs/"
@@ -52,7 +52,8 @@ def skew_bounded(bound_us, halted="none", wakeups=0):
     ns = r"\d{1,%d}" % len(str(bound_us * 1000 - 1))
     return ("skew between CPUs printed and bounded",
             rf"^\[hv\] sched: frame \d+, window-start skew between CPUs over [1-9]\d* shared starts: "
-            rf"median < \d+ us, max {ns} ns; start lateness max \d+ ns; halted CPUs: {halted} \({wakeups} wake-ups\)$")
+            rf"median < \d+ us, max {ns} ns \(cpus \d+ and \d+, frame \d+ \+\d+ us\); "
+            rf"start lateness max \d+ ns \(cpu \d+, frame \d+ \+\d+ us\); halted CPUs: {halted} \({wakeups} wake-ups\)$")
 
 
 def round_trip_mean_below(us):
@@ -103,6 +104,12 @@ CASES = [
           ("cpus 1-3 halt", r"^\[hv\] sched: cpu 3 has no windows: it halts$"),
           ("ticker on time", r"^\[test-ticker\] 20 window starts, late min \d+\.\d{3} us, max \d+\.\d{3} us, 0 outside its windows, 0 missed$")],
          qemu_args=smp(4) + ICOUNT, timeout=120, forbid=DEFAULT_FORBID + FAILS),
+    Case("smp-attack-on-cpu1", CONF + "smp-attack.conf",
+         cpus_up(2) + [HELLO] + ATTACK_CONTAINED +
+         [("ticker on cpu 0 keeps every window",
+           rf"^\[test-ticker\] 100 window starts, late min \d+\.\d{{3}} us, max {us_at_most(TICKER_LATE_4CPU_US)} us, 0 outside its windows, 0 missed$")],
+         qemu_args=smp(2) + ICOUNT, timeout=240,
+         forbid=DEFAULT_FORBID + FAILS + ATTACK_FORBID),
     # Real concurrency: correctness only.
     Case("smp-mt-channel-ipi", CONF + "smp-pingpong.conf",
          cpus_up(2) + [
