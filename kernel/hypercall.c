@@ -167,7 +167,7 @@ static s64 hc_partition_list(struct partition *p, const struct hc_args *a)
 }
 
 /* How long a control call waits for the target partition's CPU. */
-#define CTL_TIMEOUT_NS 10000000ULL /* 10 ms */
+#define CTL_TIMEOUT_NS 50000000ULL /* 50 ms */
 
 struct stats_request {
 	struct partition *t;

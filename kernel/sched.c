@@ -190,6 +190,10 @@ static void idle_until(u64 until, struct partition *owner)
 		if (!drained && log_sink_busy())
 			wake = MIN(until, clock_now_ns() + uart_fifo_ns());
 		arm_timer(wake, clock_now_ns());
+		/* A kick taken in arm_timer's interrupt window would not wake
+		 * the halt: its flag says so (it is set before the IPI). */
+		if (__atomic_load_n(&this_cpu()->kick, __ATOMIC_ACQUIRE))
+			return;
 		cpu_wait_irq(); /* sti; hlt: the timer's interrupt cannot slip in between */
 		irq_disable();
 	}
@@ -374,6 +378,8 @@ static void run(struct partition *p, u64 until, u64 run_end, u64 window_end, boo
 	 * this CPU (arch/x86/vcpu_state.h). */
 	vcpu_state_load(&p->vcpu.lazy);
 	arm_timer(until, clock_now_ns());
+	/* A kick taken in arm_timer's window would not end the run: decide
+	 * again first (smp_call waits for this CPU). */
 	vmexit_run(p, clock_tsc_at(until), clock_tsc_at(window_end), me()->sink_ready_tsc);
 }
 
