@@ -62,6 +62,8 @@ CORE_OBJS := \
 	arch/x86/pagetable.o \
 	arch/x86/fpu.o \
 	arch/x86/vcpu_state.o \
+	arch/x86/smp.o \
+	arch/x86/trampoline.o \
 	arch/x86/svm/svm.o \
 	arch/x86/svm/svm_entry.o \
 	arch/x86/vmx/vmx.o \

@@ -713,6 +713,7 @@ static int set_value(struct parser *p, enum key k, struct str v)
 			return fail(p, "cpu '%s': expected a CPU number", quote(q, v));
 		}
 		part->cpu = (unsigned)x;
+		part->cpu_line = p->line;
 		return 0;
 	case K_WINDOW:
 		return value_window(p, v);

@@ -116,6 +116,7 @@ struct config_partition {
 	unsigned initrd_line;
 	char cmdline[CONFIG_CMDLINE_MAX];
 	unsigned cpu;
+	unsigned cpu_line; /* of `cpu =`, 0 if absent */
 	unsigned window_count;
 	struct config_window windows[CONFIG_MAX_WINDOWS];
 	u32 caps; /* CAP_* */

@@ -68,7 +68,8 @@ static void queue_bytes(struct console *c, const char *s, u64 n)
 
 	memcpy(c->queue + at, s, first);
 	memcpy(c->queue, s + first, n - first);
-	c->queued += n;
+	/* Published after the bytes: a reader on another CPU (console.h). */
+	__atomic_store_n(&c->queued, c->queued + n, __ATOMIC_RELEASE);
 }
 
 /* Length of the well-formed UTF-8 sequence at s[0..n), or 0 (RFC 3629 §4,

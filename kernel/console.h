@@ -22,8 +22,10 @@
  * A full queue refuses bytes (the caller's write takes fewer bytes, or the
  * virtual UART shows its transmitter busy); nothing is dropped silently.
  *
- * Locking (single CPU today): a queue has one writer (its partition's CPU)
- * and its readers hold the serial line's lock (console.c).
+ * Locking: a queue has one writer (its partition's CPU, or the CPU that
+ * holds the log's lock for the hv console) and its readers, on any CPU,
+ * hold the serial line's lock (log.c); the writer publishes `queued` with
+ * a release store after the bytes, readers load it with acquire.
  */
 #ifndef PARTITA_CONSOLE_H
 #define PARTITA_CONSOLE_H
@@ -100,7 +102,7 @@ u64 console_room(const struct console *c);
  *  every exit). */
 static inline bool console_pending(const struct console *c)
 {
-	return c->queued != c->sent;
+	return __atomic_load_n(&c->queued, __ATOMIC_ACQUIRE) != c->sent;
 }
 
 /**

@@ -13,6 +13,7 @@
 #include "kernel/hypercall.h"
 #include "arch/x86/clock.h"
 #include "arch/x86/cpu.h"
+#include "arch/x86/smp.h"
 #include "drivers/pci.h"
 #include "kernel/channel.h"
 #include "kernel/control_info.h"
@@ -167,6 +168,22 @@ static s64 hc_partition_list(struct partition *p, const struct hc_args *a)
 	return (s64)count;
 }
 
+/* How long a control call waits for the target partition's CPU. */
+#define CTL_TIMEOUT_NS 50000000ULL /* 50 ms */
+
+struct stats_request {
+	struct partition *t;
+	struct partita_partition_stats stats;
+};
+
+static void stats_snapshot(void *arg)
+{
+	struct stats_request *r = arg;
+
+	r->stats = r->t->stats;
+	r->stats.cpu_time_ns = clock_tsc_to_ns(r->t->cpu_tsc);
+}
+
 static s64 hc_partition_stats(struct partition *p, const struct hc_args *a)
 {
 	struct partition *t = a->a0 < partition_count ? &partitions[a->a0] : NULL;
@@ -177,8 +194,13 @@ static s64 hc_partition_stats(struct partition *p, const struct hc_args *a)
 	out = guest_buffer(p, a->a1, sizeof(*out));
 	if (!out)
 		return -E_FAULT;
-	*out = t->stats;
-	out->cpu_time_ns = clock_tsc_to_ns(t->cpu_tsc);
+	/* A consistent snapshot: taken by t's CPU, between two of its
+	 * decisions. */
+	struct stats_request r = { .t = t };
+	int err = smp_call(t->cfg->cpu, stats_snapshot, &r, CTL_TIMEOUT_NS);
+	if (err)
+		return err;
+	*out = r.stats;
 	return 0;
 }
 
@@ -196,6 +218,37 @@ static s64 hc_console_read(struct partition *p, const struct hc_args *a)
 	return (s64)console_read_tail(&t->console, out, len);
 }
 
+struct ctl_request {
+	struct partition *p, *t;
+	u64 op;
+	s64 result;
+};
+
+/* Runs on t's CPU (smp_call). */
+static void ctl_apply(void *arg)
+{
+	struct ctl_request *r = arg;
+	struct partition *p = r->p, *t = r->t;
+	u64 op = r->op;
+	bool running = partition_is_live(t) || t->state == PARTITION_STARTING;
+
+	r->result = 0;
+	if (op == PARTITION_CTL_START && running) {
+		r->result = -E_BUSY;
+		return;
+	}
+	if (running && op != PARTITION_CTL_START) {
+		char why[64];
+		snprintf(why, sizeof(why), "%s by partition %s",
+			 op == PARTITION_CTL_STOP ? "stopped" : "restarted", p->cfg->name);
+		partition_stop(t, why);
+	}
+	if (op == PARTITION_CTL_RESTART)
+		partition_request_restart(t, p->cfg->name);
+	else if (op == PARTITION_CTL_START)
+		partition_request_start(t, p->cfg->name);
+}
+
 static s64 hc_partition_ctl(struct partition *p, const struct hc_args *a)
 {
 	struct partition *t = a->a0 < partition_count ? &partitions[a->a0] : NULL;
@@ -209,21 +262,11 @@ static s64 hc_partition_ctl(struct partition *p, const struct hc_args *a)
 		return -E_INVAL; /* a partition ends itself with HC_SHUTDOWN */
 	if (t->state == PARTITION_UNUSABLE)
 		return -E_NOTSUP; /* it could not be created */
-	bool running = partition_is_live(t) || t->state == PARTITION_STARTING;
-	if (op == PARTITION_CTL_START && running)
-		return -E_BUSY;
-
-	if (running && op != PARTITION_CTL_START) {
-		char why[64];
-		snprintf(why, sizeof(why), "%s by partition %s",
-			 op == PARTITION_CTL_STOP ? "stopped" : "restarted", p->cfg->name);
-		partition_stop(t, why);
-	}
-	if (op == PARTITION_CTL_RESTART)
-		partition_request_restart(t, p->cfg->name);
-	else if (op == PARTITION_CTL_START)
-		partition_request_start(t, p->cfg->name);
-	return 0;
+	/* t's state belongs to its CPU: the change is made there (smp_call),
+	 * at once, as a kick ends what that CPU does. */
+	struct ctl_request r = { p, t, op, 0 };
+	int err = smp_call(t->cfg->cpu, ctl_apply, &r, CTL_TIMEOUT_NS);
+	return err ? err : r.result;
 }
 
 /* The three calls of ABI 1.1 are kernel/control_info.c's. */

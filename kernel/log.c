@@ -20,6 +20,7 @@
 #include "kernel/log.h"
 #include "arch/x86/clock.h"
 #include "arch/x86/cpu.h"
+#include "arch/x86/percpu.h"
 #include "drivers/uart16550.h"
 #include "kernel/console.h"
 #include "kernel/lib/format.h"
@@ -35,8 +36,10 @@ static volatile bool log_lock_broken;
 static int debug_exit_port = -1;
 static bool log_queued_mode;          /* partitions run: never wait */
 static struct console hv_console;
-static struct console *log_context;   /* the partition whose exit runs */
-static u64 log_context_deadline;      /* TSC: its window's end */
+/* Per CPU (percpu.h): log_context, the partition whose exit the CPU
+ * handles, and log_context_deadline, the TSC at its window's end. */
+#define log_context (this_cpu()->log_context)
+#define log_context_deadline (this_cpu()->log_context_deadline)
 static u64 line_tsc;                  /* what formatting a line costs */
 static struct console *consoles[LOG_CONSOLES_MAX];
 static unsigned console_count;

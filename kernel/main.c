@@ -1,7 +1,8 @@
 /*
  * The core's C entry: brings the machine up in order (console, CPU tables,
- * memory, own page tables, ACPI, clocks, local APIC), then reads the
- * partition config the loader handed over and reports what it would run.
+ * memory, own page tables, ACPI, clocks, local APIC, the other CPUs), then
+ * reads the partition config the loader handed over, turns SVM or VMX on on
+ * every CPU, creates the partitions and runs every CPU's schedule.
  *
  * Boot order matters: the log needs only the UART; the exception dump needs
  * the IDT; page allocation needs the memory map; everything after paging_init
@@ -13,6 +14,8 @@
 #include "arch/x86/gdt.h"
 #include "arch/x86/lapic.h"
 #include "arch/x86/paging.h"
+#include "arch/x86/percpu.h"
+#include "arch/x86/smp.h"
 #include "arch/x86/traps.h"
 #include "boot/boot_info.h"
 #include "drivers/acpi.h"
@@ -174,6 +177,33 @@ static void check_files(const struct boot_info *bi, const char *path)
 	}
 }
 
+/* Every partition's CPU must have come up (and, once virtualization is on,
+ * run SVM/VMX): refused with the line of its `cpu =`. */
+static void check_cpus(const char *path, bool virt_on)
+{
+	struct config_error err = { .line = 0 };
+
+	strlcpy(err.file, path, sizeof(err.file));
+	for (unsigned i = 0; i < config.partition_count; i++) {
+		const struct config_partition *p = &config.partitions[i];
+		bool ok = virt_on ? smp_cpu_virt(p->cpu) : smp_cpu_up(p->cpu);
+		if (ok)
+			continue;
+		err.line = p->cpu_line ? p->cpu_line : p->line;
+		if (p->cpu >= smp_cpu_count())
+			snprintf(err.reason, sizeof(err.reason),
+				 "cpu %u of '%s': this machine has %u CPU%s up (0..%u)", p->cpu,
+				 p->name, smp_cpu_count(), smp_cpu_count() == 1 ? "" : "s",
+				 smp_cpu_count() - 1);
+		else
+			snprintf(err.reason, sizeof(err.reason),
+				 "cpu %u of '%s' (APIC ID %u) %s", p->cpu, p->name,
+				 smp_apic_id(p->cpu),
+				 virt_on ? "cannot run partitions (no SVM/VMX on it)" : "did not come up");
+		config_refused(&err);
+	}
+}
+
 static void format_ns(char *buf, size_t size, u64 ns)
 {
 	if (ns % 1000000 == 0)
@@ -223,6 +253,7 @@ static void load_config(const struct boot_info *bi)
 	if (config.debug_exit_port >= 0)
 		hv_set_debug_exit(config.debug_exit_port);
 	check_files(bi, path);
+	check_cpus(path, false);
 
 	format_ns(t, sizeof(t), config.frame_ns);
 	log_line("config: %s, %u partitions, %u channels, frame %s", path,
@@ -243,6 +274,7 @@ void core_main(u64 boot_info_phys)
 		log_line("serial: no 16550 UART at %#x (its scratch register does not answer)",
 			 UART_COM1);
 	gdt_init();
+	percpu_init_cpu(0);
 	traps_init();
 
 	bi = check_boot_info(boot_info_phys);
@@ -271,6 +303,7 @@ void core_main(u64 boot_info_phys)
 	timer_check();
 	pci_init(&acpi);
 	iommu_init(&acpi); /* DMA isolation; without an IOMMU, `trusted` rules */
+	smp_init(&acpi, bi);
 
 	load_config(bi);
 
@@ -283,6 +316,8 @@ void core_main(u64 boot_info_phys)
 	cpu_policy_init(host_cpuid, fpu_xcr0_supported());
 	if (virt_init())
 		hv_stop(HV_EXIT_BOOT, "partitions cannot run on this machine");
+	smp_enable_virt();
+	check_cpus(bi->config_path[0] ? bi->config_path : "partita.conf", true);
 	sched_init(&config);
 	control_info_init(&config, bi);
 	if (!partitions_create(&config, bi))

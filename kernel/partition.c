@@ -6,11 +6,16 @@
  * paravirtual ELF, booting Linux) are the kind's image hooks (kernel/kind.h),
  * which fill fields and return errors; every state change happens here.
  *
- * Locking: see partition.h (one CPU changes partition state).
+ * Locking: see partition.h.  A partition's state is changed only by the
+ * CPU it is pinned to (`cpu =`), so it needs no lock; the one exception is
+ * pending_events, which any CPU may OR bits into (atomics) before it kicks
+ * the owner CPU (smp_kick), which takes them at its next decision.
  */
 #include "kernel/partition.h"
 #include "arch/x86/clock.h"
 #include "arch/x86/fpu.h"
+#include "arch/x86/percpu.h"
+#include "arch/x86/smp.h"
 #include "arch/x86/vcpu_state.h"
 #include "drivers/pci.h"
 #include "kernel/channel.h"
@@ -69,7 +74,7 @@ static void set_state(struct partition *p, enum partition_state to)
 		panic("partition %s: no transition from %s to %s", p->cfg ? p->cfg->name : "?",
 		      state_names[p->state], state_names[to]);
 	p->state = to;
-	partition_state_changes++;
+	__atomic_add_fetch(&partition_state_changes, 1, __ATOMIC_RELEASE);
 }
 
 static bool in(const struct partition *p, u32 states)
@@ -303,11 +308,10 @@ bool partition_start_step(struct partition *p, u64 deadline)
 
 u32 partition_wait(struct partition *p, u64 deadline)
 {
-	if (p->pending_events) {
-		u32 ev = p->pending_events;
-		p->pending_events = 0;
+	u32 ev = __atomic_exchange_n(&p->pending_events, 0, __ATOMIC_SEQ_CST);
+
+	if (ev)
 		return ev;
-	}
 	if (deadline && clock_now_ns() >= deadline)
 		return 0;
 	set_state(p, PARTITION_WAITING);
@@ -320,17 +324,21 @@ static void wake(struct partition *p, bool with_events)
 {
 	set_state(p, PARTITION_RUNNABLE);
 	p->wait_deadline = 0;
-	if (with_events) {
-		p->vcpu.regs.rax = p->pending_events;
-		p->pending_events = 0;
-	}
+	if (with_events)
+		p->vcpu.regs.rax = __atomic_exchange_n(&p->pending_events, 0, __ATOMIC_SEQ_CST);
 }
 
 void partition_signal(struct partition *p, u32 bits)
 {
 	if (p->state == PARTITION_UNUSABLE)
 		return;
-	p->pending_events |= bits;
+	__atomic_or_fetch(&p->pending_events, bits, __ATOMIC_SEQ_CST);
+	if (p->cfg->cpu != cpu_index()) {
+		/* Its CPU wakes it: the kick ends that CPU's halt or its guest's
+		 * run, and partition_next_action finds the events. */
+		smp_kick(p->cfg->cpu);
+		return;
+	}
 	if (p->state == PARTITION_WAITING && p->kind == &pv_kind)
 		wake(p, true);
 }
@@ -359,6 +367,11 @@ enum partition_action partition_next_action(struct partition *p, u64 now, u64 *u
 	case PARTITION_STARTING:
 		return PARTITION_START_STEP;
 	case PARTITION_WAITING:
+		/* Events another CPU raised (partition_signal). */
+		if (p->kind == &pv_kind && __atomic_load_n(&p->pending_events, __ATOMIC_SEQ_CST)) {
+			wake(p, true);
+			return p->yielded ? PARTITION_IDLE : PARTITION_RUN;
+		}
 		if (!p->wait_deadline || now < p->wait_deadline) {
 			*until = p->wait_deadline;
 			return PARTITION_IDLE;

@@ -21,9 +21,9 @@
  * one contiguous, 2 MiB aligned block from the page allocator, mapped at gpa
  * 0 by its own NPT/EPT; nothing else of the machine is mapped there.
  *
- * Locking (one CPU runs partitions today): a partition's state is changed
- * only on the CPU that runs the scheduler; with several CPUs each partition
- * gets the lock of its own CPU's scheduler (sched.c).
+ * Locking: a partition's state is changed only by the CPU it is pinned to
+ * (its config's `cpu`), which needs no lock; other CPUs only OR event bits
+ * into pending_events (atomics) and kick that CPU (partition.c).
  */
 #ifndef PARTITA_PARTITION_H
 #define PARTITA_PARTITION_H

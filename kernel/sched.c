@@ -3,7 +3,17 @@
  * current time falls in, ask the window's partition what it can do
  * (partition_next_action), and run it until its run ends (a one-shot LAPIC
  * timer forces the exit), continue its start, or halt through idle time.
- * Times are nanoseconds of the TSC-based clock (clock.h).
+ * Times are nanoseconds of the TSC-based clock (clock.h), which all CPUs
+ * share: one epoch for all, so every CPU's frame N starts at the same
+ * instant.
+ *
+ * Locking: each CPU's struct cpu_sched is owned by that CPU and needs no
+ * lock, except the fields marked "any CPU", which other CPUs read (the skew
+ * measurement, the housekeeper's report) through atomics or as statistics
+ * that may be a frame old.  A partition is only scheduled by its own CPU;
+ * another CPU that changes what it can do (a channel event) sets the
+ * partition's state through partition.c and kicks the CPU (smp_kick), which
+ * makes this CPU's idle_until return, or its guest exit, and decide again.
  *
  * Temporal isolation: a partition's run ends early enough that its slowest
  * exit handler still finishes inside its window (exit_guard_ns), and console
@@ -13,6 +23,8 @@
 #include "arch/x86/clock.h"
 #include "arch/x86/cpu.h"
 #include "arch/x86/lapic.h"
+#include "arch/x86/percpu.h"
+#include "arch/x86/smp.h"
 #include "arch/x86/traps.h"
 #include "arch/x86/vcpu_state.h"
 #include "drivers/iommu.h"
@@ -20,6 +32,7 @@
 #include "kernel/lateness.h"
 #include "kernel/dma.h"
 #include "kernel/kind.h"
+#include "kernel/lib/format.h"
 #include "kernel/log.h"
 #include "kernel/partition.h"
 #include "kernel/schedule.h"
@@ -28,19 +41,51 @@
 #define SCHED_TIMER_VECTOR 0x30
 #define SCHED_EPOCH_DELAY_NS 1000000ULL /* frame 0 starts 1 ms after init */
 #define MIN_TIMER_NS 1000ULL
+/* Emulator pacing (clock_pace_emulator): the vCPUs' turns in QEMU's
+ * round robin under -icount end at least this often. */
+#define EMULATOR_PACE_NS 20000ULL
 /* Feeding the UART stops this long before a window ends, so the last byte
  * written (one port write) cannot make the next window start late. */
 #define DRAIN_GUARD_NS 2000ULL
 
-static struct schedule sched;
+/* Window-start skew between CPUs: a histogram of 1 us buckets (the last
+ * one holds everything beyond). */
+#define SKEW_BUCKETS 256
+#define SKEW_REPORT_FRAMES 8 /* the housekeeper reports every 8 frames */
+#define REPORT_ROOM_NS 200000ULL /* in idle time that lasts this long */
+
+struct cpu_sched {
+	struct schedule sched;
+	u64 current;        /* window instance being run: frame * count + index */
+	u64 sink_ready_tsc; /* when a busy UART has room again */
+	u64 seen_changes;   /* partition_state_changes at the last check */
+	u64 late_max_ns, start_count;
+	u64 late_max_planned; /* the start it was (ns since the epoch) */
+	u64 reported_frame;
+	/* Any CPU reads: the last window start (planned 0 while it changes). */
+	volatile u64 last_planned, last_actual;
+	/* Statistics (any CPU reads, may be stale). */
+	u64 skew_count, skew_max_ns;
+	u64 skew_max_planned;  /* where the maximum was: the planned start, */
+	unsigned skew_max_peer; /* and the other CPU */
+	u32 skew_hist[SKEW_BUCKETS];
+	volatile u64 halt_wakeups;
+} __aligned(64);
+
+static struct cpu_sched cpus[MAX_CPUS];
 static u64 epoch_ns;
-static u64 late_max_ns, start_count;
-static u64 current;        /* window instance being run: frame * count + index */
-static u64 sink_ready_tsc; /* when a busy UART has room again */
+static unsigned housekeeper; /* the first CPU with windows: DMA faults, reports */
+static bool several;        /* more than one CPU is up: kicks, calls, skew */
+static const struct config *sched_cfg;
+
+static struct cpu_sched *me(void)
+{
+	return &cpus[cpu_index()];
+}
 
 u64 sched_frame_ns(void)
 {
-	return sched.frame_ns;
+	return sched_cfg ? sched_cfg->frame_ns : 0;
 }
 
 u64 sched_epoch_ns(void)
@@ -50,8 +95,11 @@ u64 sched_epoch_ns(void)
 
 void sched_lateness(u64 *max_ns, u64 *count)
 {
-	*max_ns = late_max_ns;
-	*count = start_count;
+	*max_ns = *count = 0;
+	for (unsigned i = 0; i < smp_cpu_count(); i++) {
+		*max_ns = MAX(*max_ns, cpus[i].late_max_ns);
+		*count += cpus[i].start_count;
+	}
 }
 
 /* A TSC deadline DRAIN_GUARD_NS before end (ns). */
@@ -66,18 +114,47 @@ static void sched_timer_irq(struct trap_frame *f)
 	lapic_eoi();
 }
 
+/* QEMU's TCG names itself in the hypervisor CPUID leaf. */
+static bool under_qemu_tcg(void)
+{
+	if (!(cpuid(1, 0).ecx & CPUID1_ECX_HYPERVISOR))
+		return false;
+	struct cpuid_regs r = cpuid(0x40000000, 0);
+	return r.ebx == 0x54474354 && r.ecx == 0x43544743 && r.edx == 0x47435447; /* "TCGTCGTCGTCG" */
+}
+
 void sched_init(const struct config *cfg)
 {
-	schedule_build(cfg, 0, &sched);
-	for (unsigned i = 0; i < cfg->partition_count; i++)
-		if (cfg->partitions[i].cpu != 0)
-			log_line("partition %s: cpu %u is not started yet (only CPU 0 runs partitions)",
-				 cfg->partitions[i].name, cfg->partitions[i].cpu);
+	bool found = false;
+
+	sched_cfg = cfg;
+	for (unsigned c = 1; c < smp_cpu_count(); c++)
+		several |= smp_cpu_up(c);
+	for (unsigned c = 0; c < smp_cpu_count(); c++) {
+		struct cpu_sched *cs = &cpus[c];
+		schedule_build(cfg, c, &cs->sched);
+		cs->current = ~0ULL;
+		if (!smp_cpu_up(c))
+			continue;
+		if (!cs->sched.window_count) {
+			log_line("sched: cpu %u has no windows: it halts", c);
+			continue;
+		}
+		if (!found)
+			housekeeper = c;
+		found = true;
+		log_line("sched: cpu %u, frame %llu us, %u windows, timer %s", c,
+			 (unsigned long long)(cs->sched.frame_ns / 1000), cs->sched.window_count,
+			 "LAPIC one-shot");
+	}
 	if (irq_register(SCHED_TIMER_VECTOR, sched_timer_irq))
 		panic("sched: timer vector %#x taken", SCHED_TIMER_VECTOR);
-	log_line("sched: cpu 0, frame %llu us, %u windows, timer %s",
-		 (unsigned long long)(sched.frame_ns / 1000), sched.window_count,
-		 "LAPIC one-shot");
+	unsigned busy = 0;
+	for (unsigned c = 0; c < smp_cpu_count(); c++)
+		busy += smp_cpu_up(c) && cpus[c].sched.window_count;
+	if (busy > 1 && under_qemu_tcg() && clock_pace_emulator(EMULATOR_PACE_NS))
+		log_line("sched: QEMU TCG with %u CPUs running windows: HPET timer 0 paces its vCPU turns every %llu us (no interrupt)",
+			 busy, (unsigned long long)(EMULATOR_PACE_NS / 1000));
 }
 
 /*
@@ -106,7 +183,7 @@ static void idle_until(u64 until, struct partition *owner)
 {
 	for (;;) {
 		u64 now = clock_now_ns();
-		if (until <= now)
+		if (until <= now || __atomic_load_n(&this_cpu()->kick, __ATOMIC_ACQUIRE))
 			return;
 		u64 wake = until, deadline = drain_deadline(until);
 		bool drained = owner ? log_drain_hv(deadline) && log_drain(&owner->console, deadline)
@@ -114,6 +191,10 @@ static void idle_until(u64 until, struct partition *owner)
 		if (!drained && log_sink_busy())
 			wake = MIN(until, clock_now_ns() + uart_fifo_ns());
 		arm_timer(wake, clock_now_ns());
+		/* A kick taken in arm_timer's interrupt window would not wake
+		 * the halt: its flag says so (it is set before the IPI). */
+		if (__atomic_load_n(&this_cpu()->kick, __ATOMIC_ACQUIRE))
+			return;
 		cpu_wait_irq(); /* sti; hlt: the timer's interrupt cannot slip in between */
 		irq_disable();
 	}
@@ -137,8 +218,97 @@ static u64 exit_guard_ns(const struct partition *p, u64 window_ns)
 	return MIN(ns, window_ns / 2);
 }
 
+/* Publishes this start (planned last, so a reader that sees the same
+ * planned time before and after reading actual has a matching pair), then
+ * compares it with the other CPUs' last ones planned for the same instant.  The
+ * starts of frame 0 are left out: they follow the CPUs' release from their
+ * start-up halt, not the schedule. */
+static void skew_record(struct cpu_sched *cs, u64 planned, u64 actual)
+{
+	/* Published first: of two CPUs that start at the same time, at least
+	 * the later one sees the other's start (both may: then the pair is
+	 * counted twice, with the same skew). */
+	__atomic_store_n(&cs->last_planned, 0, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&cs->last_actual, actual, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&cs->last_planned, planned, __ATOMIC_SEQ_CST);
+	for (unsigned c = 0; c < smp_cpu_count(); c++) {
+		struct cpu_sched *o = &cpus[c];
+		if (o == cs || !o->sched.window_count)
+			continue;
+		u64 p1 = __atomic_load_n(&o->last_planned, __ATOMIC_ACQUIRE);
+		u64 a = __atomic_load_n(&o->last_actual, __ATOMIC_ACQUIRE);
+		u64 p2 = __atomic_load_n(&o->last_planned, __ATOMIC_ACQUIRE);
+		if (p1 != planned || p2 != planned || planned < epoch_ns + cs->sched.frame_ns)
+			continue;
+		u64 skew = actual > a ? actual - a : a - actual;
+		cs->skew_count++;
+		if (skew > cs->skew_max_ns) {
+			cs->skew_max_ns = skew;
+			cs->skew_max_planned = planned - epoch_ns;
+			cs->skew_max_peer = c;
+		}
+		cs->skew_hist[MIN(skew / 1000, SKEW_BUCKETS - 1)]++;
+	}
+}
+
+/* The housekeeper's line, every SKEW_REPORT_FRAMES frames: the skew of
+ * window starts planned for the same instant on different CPUs (median by
+ * 1 us buckets, and the maximum), and the CPUs that halt for good. */
+static void sched_report(u64 frame)
+{
+	u64 count = 0, max = 0, late = 0, wakeups = 0;
+	u64 max_at = 0, late_at = 0;
+	unsigned max_a = 0, max_b = 0, late_cpu = 0;
+	u32 hist[SKEW_BUCKETS] = { 0 };
+	char halted[64] = "";
+	size_t hl = 0;
+
+	for (unsigned c = 0; c < smp_cpu_count(); c++) {
+		struct cpu_sched *o = &cpus[c];
+		if (!smp_cpu_up(c))
+			continue;
+		if (!o->sched.window_count) {
+			hl += snprintf(halted + hl, hl < sizeof(halted) ? sizeof(halted) - hl : 0,
+				       "%s%u", hl ? "," : "", c);
+			wakeups += o->halt_wakeups;
+			continue;
+		}
+		count += o->skew_count;
+		if (o->skew_max_ns > max) {
+			max = o->skew_max_ns;
+			max_at = o->skew_max_planned;
+			max_a = o->skew_max_peer;
+			max_b = c;
+		}
+		if (o->late_max_ns > late) {
+			late = o->late_max_ns;
+			late_at = o->late_max_planned;
+			late_cpu = c;
+		}
+		for (unsigned b = 0; b < SKEW_BUCKETS; b++)
+			hist[b] += o->skew_hist[b];
+	}
+	u64 median = 0, seen = 0;
+	for (unsigned b = 0; b < SKEW_BUCKETS && count; b++) {
+		seen += hist[b];
+		if (2 * seen >= count) {
+			median = b;
+			break;
+		}
+	}
+	u64 fns = sched_cfg->frame_ns;
+	log_line("sched: frame %llu, window-start skew between CPUs over %llu shared starts: median < %llu us, max %llu ns (cpus %u and %u, frame %llu +%llu us); start lateness max %llu ns (cpu %u, frame %llu +%llu us); halted CPUs: %s (%llu wake-ups)",
+		 (unsigned long long)frame, (unsigned long long)count,
+		 (unsigned long long)(median + 1), (unsigned long long)max, max_a, max_b,
+		 (unsigned long long)(max_at / fns), (unsigned long long)(max_at % fns / 1000),
+		 (unsigned long long)late, late_cpu, (unsigned long long)(late_at / fns),
+		 (unsigned long long)(late_at % fns / 1000), hl ? halted : "none",
+		 (unsigned long long)wakeups);
+}
+
 static void window_started(struct partition *p, u64 planned, u64 actual)
 {
+	struct cpu_sched *cs = me();
 	u64 late = actual > planned ? actual - planned : 0;
 
 	/* The guard follows the slowest handler, and forgets it slowly. */
@@ -150,10 +320,14 @@ static void window_started(struct partition *p, u64 planned, u64 actual)
 	p->stats.windows++;
 	if (late > p->stats.max_start_late_ns)
 		p->stats.max_start_late_ns = late;
-	if (late > late_max_ns)
-		late_max_ns = late;
-	start_count++;
+	if (late > cs->late_max_ns) {
+		cs->late_max_ns = late;
+		cs->late_max_planned = planned - epoch_ns;
+	}
+	cs->start_count++;
 	lateness_window_started(p->id, late, actual);
+	if (several)
+		skew_record(cs, planned, actual);
 }
 
 /* DMA isolation: a blocked DMA is its device owner's fault. */
@@ -181,7 +355,8 @@ void sched_start(void)
 	 * learn when it does from their start-info page. */
 	epoch_ns = clock_now_ns() + SCHED_EPOCH_DELAY_NS;
 	partitions_publish_epoch(epoch_ns);
-	current = ~0ULL;
+	for (unsigned c = 0; c < MAX_CPUS; c++)
+		cpus[c].current = ~0ULL;
 }
 
 /* Runs p in its window until its run ends (or an exit needs a decision). */
@@ -200,47 +375,67 @@ static void run(struct partition *p, u64 until, u64 run_end, u64 window_end, boo
 	 * p's next exit after that.  No timer forces exits for it, so a
 	 * partition that prints is not cut into slices while it runs. */
 	if (!drained && !fresh)
-		sink_ready_tsc = rdtsc() + clock_ns_to_tsc(uart_fifo_ns());
+		me()->sink_ready_tsc = rdtsc() + clock_ns_to_tsc(uart_fifo_ns());
 	/* The FPU and debug registers belong to the vCPU that ran last on
 	 * this CPU (arch/x86/vcpu_state.h). */
 	vcpu_state_load(&p->vcpu.lazy);
 	arm_timer(until, clock_now_ns());
-	vmexit_run(p, clock_tsc_at(until), clock_tsc_at(window_end), sink_ready_tsc);
+	/* A kick taken in arm_timer's window would not end the run: decide
+	 * again first (smp_call waits for this CPU). */
+	vmexit_run(p, clock_tsc_at(until), clock_tsc_at(window_end), me()->sink_ready_tsc);
 }
 
 void sched_step(void)
 {
-	static u64 seen_changes = ~0ULL;
+	struct cpu_sched *cs = me();
+	struct schedule *sched = &cs->sched;
 	int code;
 
+	if (several) {
+		/* Kicks from now on make the next idle return at once. */
+		__atomic_store_n(&this_cpu()->kick, 0, __ATOMIC_SEQ_CST);
+		/* Another CPU's change to a partition of this CPU (smp_call). */
+		smp_run_calls();
+	}
 	/* Whether the run is over changes only when a partition's state does. */
-	if (seen_changes != partition_state_changes) {
-		seen_changes = partition_state_changes;
+	u64 changes = __atomic_load_n(&partition_state_changes, __ATOMIC_ACQUIRE);
+	if (cs->seen_changes != changes) {
+		cs->seen_changes = changes;
 		if (partitions_all_ended(&code))
 			hv_stop(code, "no partition can run any more");
 	}
-	poll_dma();
+	if (cpu_index() == housekeeper)
+		poll_dma();
 	u64 now = clock_now_ns();
 	if (now < epoch_ns) {
 		idle_until(epoch_ns, NULL);
 		return;
 	}
 	u64 frame, next;
-	int w = schedule_lookup(&sched, now - epoch_ns, &frame, &next);
+	int w = schedule_lookup(sched, now - epoch_ns, &frame, &next);
 	u64 window_end = epoch_ns + next;
 	if (w < 0) {
-		current = ~0ULL;
+		cs->current = ~0ULL;
+		/* The report is made in idle time well before the next window,
+		 * and only where there is more than one CPU. */
+		if (several && cpu_index() == housekeeper &&
+		    frame >= cs->reported_frame + SKEW_REPORT_FRAMES &&
+		    window_end > now + REPORT_ROOM_NS) {
+			cs->reported_frame = frame;
+			sched_report(frame);
+		}
 		idle_until(window_end, NULL);
 		return;
 	}
-	struct partition *p = &partitions[sched.windows[w].partition];
-	u64 instance = frame * sched.window_count + (u64)w;
-	bool fresh = instance != current;
+	struct partition *p = &partitions[sched->windows[w].partition];
+	u64 instance = frame * sched->window_count + (u64)w;
+	bool fresh = instance != cs->current;
 	if (fresh) {
-		current = instance;
-		window_started(p, epoch_ns + frame * sched.frame_ns + sched.windows[w].offset_ns, now);
+		cs->current = instance;
+		window_started(p, epoch_ns + frame * sched->frame_ns + sched->windows[w].offset_ns,
+			       now);
 	}
-	u64 run_end = window_end - exit_guard_ns(p, sched.windows[w].length_ns);
+	u64 run_end = window_end - exit_guard_ns(p, sched->windows[w].length_ns);
 	u64 next_event = p->kind->exits->prepare && (partition_is_live(p))
 				 ? p->kind->exits->prepare(p, now) : 0;
 	u64 wait_until;
@@ -277,9 +472,27 @@ void sched_step(void)
 	}
 }
 
+/* Every CPU's loop; a CPU without windows halts with interrupts off, so
+ * only an NMI, SMI or INIT could wake it (each one is counted). */
+static void __noreturn sched_cpu_loop(void)
+{
+	struct cpu_sched *cs = me();
+
+	if (!cs->sched.window_count) {
+		irq_disable();
+		lapic_timer_stop();
+		for (;;) {
+			cpu_halt();
+			cs->halt_wakeups++;
+		}
+	}
+	for (;;)
+		sched_step();
+}
+
 void sched_run(void)
 {
 	sched_start();
-	for (;;)
-		sched_step();
+	smp_release(sched_cpu_loop);
+	sched_cpu_loop();
 }

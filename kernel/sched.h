@@ -1,5 +1,5 @@
 /*
- * The cyclic scheduler of the boot CPU.  Windows come from the config; the
+ * The cyclic schedulers, one per CPU, on one common epoch.  Windows come from the config; the
  * end of each is enforced by a one-shot LAPIC timer, whose interrupt ends the
  * guest's run whatever the guest does.  A partition that yields, halts or
  * waits gives up only the rest of its own window; idle time is spent halted.
@@ -12,8 +12,8 @@
 #include "kernel/config.h"
 #include "kernel/lib/types.h"
 
-/** Builds CPU 0's schedule.  Partitions on other CPUs are reported and not
- *  run. */
+/** Builds every CPU's schedule (the windows of the partitions with
+ *  `cpu = N`); call after smp_init().  Logs one line per CPU. */
 void sched_init(const struct config *cfg);
 
 u64 sched_frame_ns(void);
@@ -30,11 +30,12 @@ void sched_start(void);
  */
 void sched_step(void);
 
-/** sched_start, then sched_step forever. */
+/** sched_start, then releases the other CPUs into their loops and runs
+ *  sched_step forever; CPUs without windows halt for good. */
 void sched_run(void) __noreturn;
 
 /** Worst lateness of a window start so far, in ns, and the number of
- *  window starts seen. */
+ *  window starts seen, over all CPUs. */
 void sched_lateness(u64 *max_ns, u64 *count);
 
 #endif

@@ -29,6 +29,12 @@
 #define HPET_COUNTER 0x0f0
 #define HPET_CAP_COUNT_64 (1ULL << 13)
 #define HPET_CONFIG_ENABLE 1ULL
+#define HPET_T0_CONFIG 0x100
+#define HPET_T0_COMPARATOR 0x108
+#define HPET_TN_TYPE_PERIODIC (1ULL << 3) /* Tn_TYPE_CNF */
+#define HPET_TN_PER_INT_CAP (1ULL << 4)
+#define HPET_TN_VAL_SET (1ULL << 6)
+#define HPET_TN_32BIT (1ULL << 8)
 /* The specification caps the period at 100 ns (§2.3.4). */
 #define HPET_MAX_PERIOD_FS 100000000ULL
 #define FS_PER_SEC 1000000000000000ULL
@@ -343,4 +349,35 @@ const char *clock_ref_name(void)
 u64 clock_ref_hz(void)
 {
 	return ref_hz;
+}
+/*
+ * QEMU's TCG under -icount runs the vCPUs round robin in one thread: each
+ * runs for its share of the time to the next timer deadline of the machine
+ * (any device's, any CPU's), then the next one runs.  With the deadlines a
+ * window apart, a CPU whose window starts may wait most of a window for the
+ * vCPUs before it, which is the emulator's doing, not the schedule's.  A
+ * periodic HPET comparator with its interrupt disabled puts a deadline
+ * every period_ns and so bounds the turns, without interrupting any CPU
+ * (IA-PC HPET 1.0a §2.3.8: Tn_INT_ENB_CNF 0 only keeps the interrupt from
+ * being sent).  On a real machine it changes nothing.
+ */
+bool clock_pace_emulator(u64 period_ns)
+{
+	if (ref_kind != REF_HPET || !period_ns)
+		return false;
+	u64 cap = hpet_read64(HPET_CAP);
+	u64 cfg = hpet_read64(HPET_T0_CONFIG);
+	if (!(cfg & HPET_TN_PER_INT_CAP))
+		return false;
+	u64 period_fs = cap >> 32;
+	u64 ticks = period_ns * 1000000ULL / period_fs;
+	if (!ticks)
+		ticks = 1;
+	/* §2.3.9.2.2: set the type and VAL_SET, then write the comparator
+	 * (the first expiry), then again (the period). */
+	cfg &= ~(HPET_TN_32BIT | 0x4ULL /* Tn_INT_ENB_CNF */ | 0x2ULL /* level */);
+	hpet_write64(HPET_T0_CONFIG, cfg | HPET_TN_TYPE_PERIODIC | HPET_TN_VAL_SET);
+	hpet_write64(HPET_T0_COMPARATOR, hpet_read64(HPET_COUNTER) + ticks);
+	hpet_write64(HPET_T0_COMPARATOR, ticks);
+	return true;
 }

@@ -79,4 +79,12 @@ u64 clock_ns_to_tsc(u64 ns);
  */
 char *clock_format_mhz(char *buf, size_t size, u64 hz);
 
+/**
+ * Makes the HPET's timer 0 expire every period_ns with its interrupt off:
+ * a timer deadline for an emulator that shares its time between CPUs up
+ * to the next deadline (see clock.c).  Returns false without an HPET
+ * reference or a periodic timer 0.
+ */
+bool clock_pace_emulator(u64 period_ns);
+
 #endif

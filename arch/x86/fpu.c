@@ -4,6 +4,7 @@
  * §11.5); without it FXSAVE's 512 bytes (x87, MMX, SSE).
  */
 #include "arch/x86/fpu.h"
+#include "arch/x86/percpu.h"
 #include "arch/x86/cpu.h"
 #include "kernel/lib/string.h"
 #include "kernel/log.h"
@@ -61,7 +62,8 @@ void fpu_init(void)
 			state_size = cpuid(0xd, 0).ebx;
 		}
 	}
-	log_line("fpu: %s, guest state %u bytes", fpu_has_xsave ? "XSAVE" : "FXSAVE", state_size);
+	if (cpu_index() == 0) /* the others have the same */
+		log_line("fpu: %s, guest state %u bytes", fpu_has_xsave ? "XSAVE" : "FXSAVE", state_size);
 }
 
 void fpu_state_reset(struct fpu_state *s)

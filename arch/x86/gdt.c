@@ -1,15 +1,19 @@
 /*
- * The boot CPU's GDT and TSS.  Long mode ignores segment bases and limits
+ * Each CPU's GDT and TSS (one pair per CPU, indexed by its number).  Long mode ignores segment bases and limits
  * for CS/DS/ES/SS, so the descriptors are flat; what the GDT really carries
  * is the L bit of the code segment and the TSS, whose IST entries give the
  * exceptions that can strike on a broken stack (double fault, NMI, machine
  * check) stacks of their own.  The loader's GDT lives in boot-services
  * memory the core may reuse, so the core loads its own before anything else.
- * Other CPUs (SMP, later) need their own TSS and IST stacks; they can share
- * the code and data descriptors but not the TSS slot, because LTR marks the
- * descriptor busy (Intel SDM Vol. 3A §8.2.2, §8.7).
+ * Every CPU has a GDT and a TSS of its own, with its own IST stacks: the
+ * TSS slot cannot be shared, because LTR marks the descriptor busy (Intel
+ * SDM Vol. 3A §8.2.2, §8.7), and two CPUs must never share a stack.  The
+ * boot CPU's IST stacks are in the image; the others' come from the page
+ * allocator (smp.c).
  */
 #include "arch/x86/gdt.h"
+
+#include "arch/x86/percpu.h"
 
 #include "kernel/lib/string.h"
 
@@ -47,8 +51,8 @@ struct gdt_ptr {
 /* Type 9: available 64-bit TSS; P=1, DPL=0 (Intel SDM Vol. 3A §8.2.3). */
 #define DESC_TSS_AVAILABLE 0x89ULL
 
-static u64 gdt[GDT_ENTRIES] __aligned(16);
-static struct tss64 tss __aligned(16);
+static u64 gdts[MAX_CPUS][GDT_ENTRIES] __aligned(16);
+static struct tss64 tsss[MAX_CPUS] __aligned(16);
 
 static u8 ist_double_fault[IST_STACK_SIZE] __aligned(16);
 static u8 ist_nmi[IST_STACK_SIZE] __aligned(16);
@@ -61,28 +65,28 @@ static void tss_descriptor(u64 *slot, u64 base, u32 limit)
 	slot[1] = base >> 32;
 }
 
-void gdt_init(void)
+void gdt_init_cpu(unsigned cpu, const u64 ist_top[3])
 {
 	struct gdt_ptr gp;
+	u64 *gdt = gdts[cpu];
+	struct tss64 *t = &tsss[cpu];
 
-	memset(&tss, 0, sizeof(tss));
+	memset(t, 0, sizeof(*t));
 	/* Stacks grow down: each IST entry points one past its stack's top,
 	 * which is 16-byte aligned as the CPU wants it (§6.14.5). */
-	tss.ist[IST_DOUBLE_FAULT - 1] =
-		(u64)(uintptr_t)(ist_double_fault + sizeof(ist_double_fault));
-	tss.ist[IST_NMI - 1] = (u64)(uintptr_t)(ist_nmi + sizeof(ist_nmi));
-	tss.ist[IST_MACHINE_CHECK - 1] =
-		(u64)(uintptr_t)(ist_machine_check + sizeof(ist_machine_check));
+	t->ist[IST_DOUBLE_FAULT - 1] = ist_top[0];
+	t->ist[IST_NMI - 1] = ist_top[1];
+	t->ist[IST_MACHINE_CHECK - 1] = ist_top[2];
 	/* An I/O map base at or beyond the limit means "no I/O bitmap": CPL0
 	 * code is never checked against it anyway (Intel SDM Vol. 1 §19.5.2). */
-	tss.iomap_base = sizeof(tss);
+	t->iomap_base = sizeof(*t);
 
 	gdt[0] = 0;
 	gdt[GDT_KERNEL_CS / 8] = DESC_KERNEL_CODE;
 	gdt[GDT_KERNEL_DS / 8] = DESC_KERNEL_DATA;
-	tss_descriptor(&gdt[GDT_TSS / 8], (u64)(uintptr_t)&tss, sizeof(tss) - 1);
+	tss_descriptor(&gdt[GDT_TSS / 8], (u64)(uintptr_t)t, sizeof(*t) - 1);
 
-	gp.limit = sizeof(gdt) - 1;
+	gp.limit = sizeof(gdts[0]) - 1;
 	gp.base = (u64)(uintptr_t)gdt;
 
 	/*
@@ -108,17 +112,28 @@ void gdt_init(void)
 	asm volatile("ltr %w0" : : "r"((u16)GDT_TSS) : "memory");
 }
 
+void gdt_init(void)
+{
+	const u64 ist_top[3] = {
+		(u64)(uintptr_t)(ist_double_fault + sizeof(ist_double_fault)),
+		(u64)(uintptr_t)(ist_nmi + sizeof(ist_nmi)),
+		(u64)(uintptr_t)(ist_machine_check + sizeof(ist_machine_check)),
+	};
+
+	gdt_init_cpu(0, ist_top);
+}
+
 u64 gdt_base(void)
 {
-	return (u64)(uintptr_t)gdt;
+	return (u64)(uintptr_t)gdts[cpu_index()];
 }
 
 u16 gdt_limit(void)
 {
-	return sizeof(gdt) - 1;
+	return sizeof(gdts[0]) - 1;
 }
 
 u64 gdt_tss_base(void)
 {
-	return (u64)(uintptr_t)&tss;
+	return (u64)(uintptr_t)&tsss[cpu_index()];
 }

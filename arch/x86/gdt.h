@@ -25,19 +25,25 @@
 #define TSS_SIZE 104
 
 /**
- * Loads the boot CPU's GDT and TSS: LGDT, a far return to reload CS, DS, ES
- * and SS loaded with GDT_KERNEL_DS (FS and GS with the null selector), then
- * LTR.  Call once, on the boot CPU, before traps_init().  Cannot fail.
+ * Loads CPU cpu's own GDT and TSS on the calling CPU: LGDT, a far return to
+ * reload CS, DS, ES and SS loaded with GDT_KERNEL_DS (FS and GS with the
+ * null selector), then LTR.  ist_top holds the tops of its double fault,
+ * NMI and machine check stacks.  Call once per CPU, first thing, before
+ * percpu_init_cpu() (the null GS load may clear the GS base).  Cannot fail.
  */
+void gdt_init_cpu(unsigned cpu, const u64 ist_top[3]);
+
+/** gdt_init_cpu() for the boot CPU (CPU 0), with its IST stacks from the
+ *  image. */
 void gdt_init(void);
 
-/** The linear address of the GDT (for host-state fields of VMX/SVM). */
+/** The linear address of the calling CPU's GDT (host state of VMX/SVM). */
 u64 gdt_base(void);
 
 /** The GDT limit as loaded into GDTR. */
 u16 gdt_limit(void);
 
-/** The linear address of the boot CPU's TSS (VMX HOST_TR_BASE). */
+/** The linear address of the calling CPU's TSS (VMX HOST_TR_BASE). */
 u64 gdt_tss_base(void);
 
 #endif

@@ -9,6 +9,7 @@
 
 #include "arch/x86/clock.h"
 #include "arch/x86/cpu.h"
+#include "arch/x86/percpu.h"
 #include "arch/x86/traps.h"
 #include "kernel/errno.h"
 #include "kernel/log.h"
@@ -21,6 +22,8 @@
 #define LAPIC_EOI 0x0b0
 #define LAPIC_SVR 0x0f0
 #define LAPIC_ESR 0x280
+#define LAPIC_ICR_LOW 0x300
+#define LAPIC_ICR_HIGH 0x310
 #define LAPIC_LVT_CMCI 0x2f0
 #define LAPIC_LVT_TIMER 0x320
 #define LAPIC_LVT_THERMAL 0x330
@@ -65,7 +68,7 @@ static volatile u8 *mmio; /* xAPIC registers through the direct map */
 static u64 timer_hz;
 static u32 timer_divide = DIVIDE_BY_1;
 static bool tsc_deadline;
-static bool deadline_armed; /* the LVT is in TSC-deadline mode */
+/* Per CPU (percpu.h): deadline_armed, the LVT is in TSC-deadline mode. */
 
 static u32 lapic_read(u32 reg)
 {
@@ -171,7 +174,7 @@ int lapic_init(const struct acpi_info *acpi)
 	/* Mask before enabling, so nothing fires at a vector with no
 	 * handler in between.  LINT0 (ExtINT from the 8259) and LINT1 (NMI
 	 * on PCs) are off: the core takes neither; the error LVT stays masked
-	 * because the core sends no IPIs yet and would only count errors. */
+	 * because the core sends only IPIs it knows to be valid and would only count errors. */
 	lapic_write(LAPIC_LVT_TIMER, LVT_MASKED);
 	lapic_write(LAPIC_LVT_LINT0, LVT_MASKED);
 	lapic_write(LAPIC_LVT_LINT1, LVT_MASKED);
@@ -304,9 +307,9 @@ void lapic_timer_stop(void)
 {
 	/* Disarm a pending deadline first; outside TSC-deadline mode the MSR
 	 * write would be ignored (SDM §11.5.4.1), so it is skipped there. */
-	if (deadline_armed)
+	if (this_cpu()->deadline_armed)
 		wrmsr(MSR_TSC_DEADLINE, 0);
-	deadline_armed = false;
+	this_cpu()->deadline_armed = false;
 	lapic_write(LAPIC_LVT_TIMER, LVT_MASKED);
 	lapic_write(LAPIC_TIMER_INITIAL, 0);
 }
@@ -323,7 +326,7 @@ void lapic_timer_periodic(u32 hz, u8 vector)
 	/* LVT first, then the initial count, which starts the timer
 	 * (SDM §11.5.4). */
 	lapic_write(LAPIC_TIMER_DIVIDE, timer_divide);
-	deadline_armed = false;
+	this_cpu()->deadline_armed = false;
 	lapic_write(LAPIC_LVT_TIMER, LVT_TIMER_PERIODIC | vector);
 	lapic_write(LAPIC_TIMER_INITIAL, (u32)count);
 }
@@ -339,7 +342,7 @@ void lapic_timer_oneshot_ns(u64 ns, u8 vector)
 	if (count > 0xffffffffULL)
 		count = 0xffffffffULL;
 	lapic_write(LAPIC_TIMER_DIVIDE, timer_divide);
-	deadline_armed = false;
+	this_cpu()->deadline_armed = false;
 	lapic_write(LAPIC_LVT_TIMER, LVT_TIMER_ONESHOT | vector);
 	lapic_write(LAPIC_TIMER_INITIAL, (u32)count);
 }
@@ -348,12 +351,102 @@ int lapic_timer_deadline(u64 tsc, u8 vector)
 {
 	if (!tsc_deadline)
 		return -E_NOTSUP;
-	deadline_armed = true;
+	this_cpu()->deadline_armed = true;
 	lapic_write(LAPIC_LVT_TIMER, LVT_TIMER_TSC_DEADLINE | vector);
 	/* In xAPIC mode the LVT write is a memory write and the deadline a
 	 * WRMSR, which is not ordered after it; SDM §11.5.4.1 asks for an
 	 * MFENCE so the mode switch lands first. */
 	asm volatile("mfence" ::: "memory");
 	wrmsr(MSR_TSC_DEADLINE, tsc ? tsc : 1);
+	return 0;
+}
+
+/* ---- Inter-processor interrupts (SDM §11.6) ---------------------------- */
+
+/* ICR bits (SDM §11.6.1, Figure 11-12). */
+#define ICR_FIXED (0u << 8)
+#define ICR_INIT (5u << 8)
+#define ICR_STARTUP (6u << 8)
+#define ICR_DELIVERY_PENDING (1u << 12)
+#define ICR_LEVEL_ASSERT (1u << 14)
+
+static void send_icr(u32 apic_id, u32 low)
+{
+	if (x2apic) {
+		/* x2APIC: one 64-bit write of MSR 0x830, destination in bits
+		 * 63:32, no delivery status to wait for (SDM §11.12.9). */
+		wrmsr(X2APIC_MSR_BASE + (LAPIC_ICR_LOW >> 4), (u64)apic_id << 32 | low);
+		return;
+	}
+	/* xAPIC: the high half first; writing the low half sends.  Wait
+	 * until the previous IPI left, then for this one (§11.6.1). */
+	u64 flags = read_rflags();
+	irq_disable();
+	while (lapic_read(LAPIC_ICR_LOW) & ICR_DELIVERY_PENDING)
+		cpu_relax();
+	lapic_write(LAPIC_ICR_HIGH, apic_id << 24);
+	lapic_write(LAPIC_ICR_LOW, low);
+	while (lapic_read(LAPIC_ICR_LOW) & ICR_DELIVERY_PENDING)
+		cpu_relax();
+	if (flags & RFLAGS_IF)
+		irq_enable();
+}
+
+void lapic_send_ipi(u32 apic_id, u8 vector)
+{
+	send_icr(apic_id, ICR_FIXED | ICR_LEVEL_ASSERT | vector);
+}
+
+void lapic_send_init(u32 apic_id)
+{
+	/* INIT, edge triggered, level assert (SDM §8.4.4.1, "INIT-SIPI-SIPI").
+	 * The INIT level de-assert of older parts is not sent: x2APIC mode
+	 * does not support it and newer CPUs ignore it (§11.6.1). */
+	send_icr(apic_id, ICR_INIT | ICR_LEVEL_ASSERT);
+}
+
+void lapic_send_startup(u32 apic_id, u64 page)
+{
+	/* The vector is the start page's number: the CPU starts in real mode
+	 * at CS = vector << 8, IP = 0 (SDM §8.4.4.1, §11.6.1). */
+	send_icr(apic_id, ICR_STARTUP | ICR_LEVEL_ASSERT | (u32)(page >> 12));
+}
+
+/* One measurement of the timer against the TSC over window cycles. */
+static u64 check_once(u64 window)
+{
+	lapic_write(LAPIC_LVT_TIMER, LVT_MASKED | LVT_TIMER_ONESHOT);
+	lapic_write(LAPIC_TIMER_DIVIDE, timer_divide);
+	lapic_write(LAPIC_TIMER_INITIAL, 0xffffffffu);
+	u64 t0 = rdtsc();
+	u32 start = lapic_read(LAPIC_TIMER_CURRENT);
+	u64 t;
+	while ((t = rdtsc()) - t0 < window)
+		cpu_relax();
+	u32 end = lapic_read(LAPIC_TIMER_CURRENT);
+	lapic_write(LAPIC_TIMER_INITIAL, 0);
+	if (end == 0 || end >= start)
+		return 0;
+	return (u64)(start - end) * NSEC_PER_SEC / clock_tsc_to_ns(t - t0);
+}
+
+int lapic_timer_check(u64 *hz_out)
+{
+	/* Against the TSC, which all CPUs share: the reference clock's
+	 * 64-bit extension is the boot CPU's.  The median of three, as in
+	 * the calibration: one window stretched (an SMI, an emulator's
+	 * thread descheduled) does not count. */
+	const u64 window = clock_tsc_hz() / 500; /* 2 ms */
+	u64 hz[3];
+
+	*hz_out = 0;
+	if (!initialized || !timer_hz)
+		return -E_NOTSUP;
+	for (int i = 0; i < 3; i++)
+		if (!(hz[i] = check_once(window)))
+			return -E_IO;
+	u64 lo = MIN(hz[0], MIN(hz[1], hz[2])), hi = MAX(hz[0], MAX(hz[1], hz[2]));
+	*hz_out = hz[0] + hz[1] + hz[2] - lo - hi;
+	this_cpu()->lapic_timer_hz = *hz_out;
 	return 0;
 }

@@ -64,4 +64,22 @@ int lapic_timer_deadline(u64 tsc, u8 vector);
 /** Stops the timer (any mode) and masks its LVT entry. */
 void lapic_timer_stop(void);
 
+/**
+ * Measures the calling CPU's timer against the TSC (the median of three
+ * measurements of 2 ms), at the
+ * divider lapic_timer_calibrate() chose on the boot CPU: the check that
+ * another CPU's timer runs at the rate the scheduler assumes.  Returns 0
+ * with the rate in *hz_out, -E_NOTSUP before calibration, -E_IO if the
+ * timer does not count.
+ */
+int lapic_timer_check(u64 *hz_out);
+
+/** Sends a fixed IPI with vector to the CPU with APIC ID apic_id. */
+void lapic_send_ipi(u32 apic_id, u8 vector);
+
+/** Sends INIT, then a start-up IPI naming the page (below 1 MiB, 4 KiB
+ *  aligned) where the CPU starts in real mode (SDM §8.4.4.1). */
+void lapic_send_init(u32 apic_id);
+void lapic_send_startup(u32 apic_id, u64 page);
+
 #endif

@@ -17,8 +17,10 @@
 #include "arch/x86/cpu.h"
 #include "arch/x86/gdt.h"
 #include "arch/x86/lapic.h"
+#include "arch/x86/percpu.h"
 #include "boot/boot_info.h"
 #include "kernel/errno.h"
+#include "kernel/lib/string.h"
 #include "kernel/log.h"
 
 #define IDT_ENTRIES 256
@@ -49,7 +51,10 @@ struct idt_ptr {
 extern const u8 isr_stubs[]; /* isr.S: 256 stubs, 16 bytes each */
 extern const u8 __core_start[], __core_end[], __text_end[];
 
-static struct idt_gate idt[IDT_ENTRIES] __aligned(16);
+/* One IDT per CPU (idts[0] is built by traps_init, the others are copies):
+ * all gates lead to the same stubs, whose IST numbers name the CPU's own
+ * stacks through its own TSS. */
+static struct idt_gate idts[MAX_CPUS][IDT_ENTRIES] __aligned(16);
 static irq_handler_t irq_handlers[IDT_ENTRIES];
 
 /* How many fatal traps are being reported at once: a fault inside the dump
@@ -96,7 +101,7 @@ const char *trap_name(unsigned vector)
 static void set_gate(unsigned vector, const void *handler, unsigned ist)
 {
 	u64 addr = (u64)(uintptr_t)handler;
-	struct idt_gate *g = &idt[vector];
+	struct idt_gate *g = &idts[0][vector];
 
 	g->offset_low = (u16)addr;
 	g->selector = GDT_KERNEL_CS;
@@ -107,11 +112,20 @@ static void set_gate(unsigned vector, const void *handler, unsigned ist)
 	g->reserved = 0;
 }
 
-void traps_load(void)
+static void load_idt(unsigned cpu)
 {
-	struct idt_ptr p = { .limit = sizeof(idt) - 1, .base = (u64)(uintptr_t)idt };
+	struct idt_ptr p = { .limit = sizeof(idts[0]) - 1, .base = (u64)(uintptr_t)idts[cpu] };
 
 	asm volatile("lidt %0" : : "m"(p) : "memory");
+}
+
+void traps_load(void)
+{
+	unsigned cpu = cpu_index();
+
+	if (cpu)
+		memcpy(idts[cpu], idts[0], sizeof(idts[0]));
+	load_idt(cpu);
 }
 
 void traps_init(void)
@@ -127,12 +141,12 @@ void traps_init(void)
 	set_gate(TRAP_DF, isr_stubs + 16 * TRAP_DF, IST_DOUBLE_FAULT);
 	set_gate(TRAP_NMI, isr_stubs + 16 * TRAP_NMI, IST_NMI);
 	set_gate(TRAP_MC, isr_stubs + 16 * TRAP_MC, IST_MACHINE_CHECK);
-	traps_load();
+	load_idt(0);
 }
 
 u64 traps_idt_base(void)
 {
-	return (u64)(uintptr_t)idt;
+	return (u64)(uintptr_t)idts[cpu_index()];
 }
 
 int irq_register(unsigned vector, irq_handler_t h)
@@ -212,12 +226,14 @@ static void print_backtrace(u64 rip, u64 rbp)
 static void print_dump(const struct trap_frame *f, const char *why)
 {
 	unsigned v = (unsigned)f->vector;
+	const struct percpu *c = this_cpu();
 
 	if (v < TRAP_FIRST_IRQ)
-		log_line("%s: vector %u (%s), error code 0x%lx", why, v, trap_name(v),
-			 f->error_code);
+		log_line("%s on cpu %u (APIC ID %u): vector %u (%s), error code 0x%lx", why,
+			 c->index, c->apic_id, v, trap_name(v), f->error_code);
 	else
-		log_line("%s: vector %u (0x%02x, %s)", why, v, v, trap_name(v));
+		log_line("%s on cpu %u (APIC ID %u): vector %u (0x%02x, %s)", why, c->index,
+			 c->apic_id, v, v, trap_name(v));
 	if (v == TRAP_PF) {
 		u64 e = f->error_code;
 		/* Error code bits: Intel SDM Vol. 3A §4.7, Figure 4-12. */

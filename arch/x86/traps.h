@@ -46,14 +46,15 @@ _Static_assert(sizeof(struct trap_frame) == 22 * 8, "trap_frame layout (isr.S)")
 typedef void (*irq_handler_t)(struct trap_frame *f);
 
 /**
- * Builds the IDT (all 256 vectors as interrupt gates, i.e. IF cleared on
- * entry; #DF, NMI and #MC on their IST stacks) and loads it.  Call once on
- * the boot CPU after gdt_init().  Other CPUs load the same IDT with
- * traps_load().  Cannot fail.
+ * Builds the boot CPU's IDT (all 256 vectors as interrupt gates, i.e. IF
+ * cleared on entry; #DF, NMI and #MC on their IST stacks) and loads it.
+ * Call once on the boot CPU after gdt_init() and percpu_init_cpu(0).
+ * Cannot fail.
  */
 void traps_init(void);
 
-/** Loads the IDT built by traps_init() on the calling CPU. */
+/** Gives the calling CPU its own copy of the boot CPU's IDT and loads it
+ *  (after its GDT and GS base are set). */
 void traps_load(void);
 
 /**
@@ -66,7 +67,7 @@ int irq_register(unsigned vector, irq_handler_t h);
 /** Removes the handler of vector (no-op if none).  Returns 0 or -E_INVAL. */
 int irq_unregister(unsigned vector);
 
-/** The linear address of the IDT (VMX HOST_IDTR_BASE). */
+/** The linear address of the calling CPU's IDT (VMX HOST_IDTR_BASE). */
 u64 traps_idt_base(void);
 
 /** The architectural name of an exception vector ("#PF"), or "IRQ". */

@@ -2,13 +2,14 @@
  * Lazy switching of the guest state no back end switches (vcpu_state.h).
  */
 #include "arch/x86/vcpu_state.h"
+#include "arch/x86/percpu.h"
 #include "arch/x86/cpu.h"
 #include "arch/x86/fpu.h"
 
 #define MSR_TSC_AUX 0xc0000103
 
-/* The state loaded on this CPU (one CPU for now: with several, per CPU). */
-static struct vcpu_lazy_state *owner;
+/* The state loaded on the calling CPU: its percpu.h lazy_owner. */
+#define owner (this_cpu()->lazy_owner)
 /* Whether the CPU has RDTSCP or RDPID (else TSC_AUX does not exist). */
 static int has_tsc_aux = -1;
 

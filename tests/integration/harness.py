@@ -223,7 +223,12 @@ def start_qemu(case, workdir, esp, serial, port=None):
         fwd = f",hostfwd=tcp:127.0.0.1:{port}-:{case.nic_guest_port}" if port is not None else ""
         cmd += ["-netdev", f"user,id=net0{fwd}",
                 "-device", "virtio-net-pci,netdev=net0,disable-legacy=on" + case.nic_args]
-    # Later options override earlier ones (e.g. -machine pc, -m 1G).
+    # Later options override earlier ones (e.g. -machine pc, -m 1G), but
+    # several -accel options are fallbacks tried in order: a case's own
+    # (-accel tcg,thread=multi) replaces the default.
+    if "-accel" in case.qemu_args:
+        i = cmd.index("-accel")
+        del cmd[i:i + 2]
     cmd += case.qemu_args
     with open(os.path.join(workdir, "command"), "w") as f:
         f.write(" ".join(cmd) + "\n")

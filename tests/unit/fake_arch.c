@@ -15,6 +15,8 @@
 #include "arch/x86/cpu.h"
 #include "arch/x86/fpu.h"
 #include "arch/x86/lapic.h"
+#include "arch/x86/percpu.h"
+#include "arch/x86/smp.h"
 #include "arch/x86/traps.h"
 #include "arch/x86/vcpu_state.h"
 #include "drivers/iommu.h"
@@ -875,4 +877,62 @@ void fake_isolated(void (*body)(void), const char *name)
 		fail_msg("%s: the test's process died of signal %d", name, WTERMSIG(status));
 	if (WEXITSTATUS(status))
 		fail_msg("%s: the test's process exited with status %d", name, WEXITSTATUS(status));
+}
+
+/* ------------------------------------------------- one CPU (arch/x86/smp.h) -- */
+
+struct percpu percpu[MAX_CPUS];
+
+unsigned smp_cpu_count(void)
+{
+	return 1;
+}
+
+bool smp_cpu_up(unsigned cpu)
+{
+	return cpu == 0;
+}
+
+bool smp_cpu_virt(unsigned cpu)
+{
+	return cpu == 0;
+}
+
+u32 smp_apic_id(unsigned cpu)
+{
+	return cpu;
+}
+
+void smp_kick(unsigned cpu)
+{
+	(void)cpu;
+}
+
+int smp_call(unsigned cpu, void (*fn)(void *arg), void *arg, u64 timeout_ns)
+{
+	(void)timeout_ns;
+	if (cpu != 0)
+		return -E_INVAL;
+	fn(arg);
+	return 0;
+}
+
+void smp_run_calls(void)
+{
+}
+
+void smp_release(void (*fn)(void))
+{
+	(void)fn;
+}
+
+bool clock_pace_emulator(u64 period_ns)
+{
+	(void)period_ns;
+	return false;
+}
+
+void lapic_timer_stop(void)
+{
+	fake_timer_deadline = 0;
 }

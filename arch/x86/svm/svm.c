@@ -9,6 +9,7 @@
  */
 #include "arch/x86/svm/svm_ops.h"
 #include "arch/x86/cpu.h"
+#include "arch/x86/percpu.h"
 #include "arch/x86/svm/vmcb.h"
 #include "kernel/errno.h"
 #include "kernel/lib/string.h"
@@ -25,8 +26,9 @@ static struct {
 	u32 asid_count;     /* CPUID 8000_000A EBX */
 	u32 next_asid;
 	bool asid_shared;   /* more vCPUs than ASIDs: flush at every entry */
-	hpa_t hsave;        /* VM_HSAVE_PA page of the boot CPU */
-	hpa_t host_state;   /* host FS/GS/TR/... saved by VMSAVE around runs */
+	bool ready;         /* the shared part below is set up */
+	/* Per CPU (percpu.h): virt_area, its VM_HSAVE_PA page, and
+	 * virt_host_state, the host FS/GS/TR/... VMSAVE keeps for it. */
 	hpa_t iopm;
 	hpa_t msrpm;
 } svm;
@@ -36,9 +38,20 @@ static struct vmcb *vmcb_of(struct vcpu *v)
 	return v->arch;
 }
 
+/*
+ * Each CPU turns SVM on itself (EFER.SVME and VM_HSAVE_PA are per CPU,
+ * §15.4, §15.30.4) with its own host save area and VMSAVE page.  The first
+ * call also sets up what all CPUs share: the feature set (the same on all
+ * CPUs of a machine, and checked on each), the ASID allocator and the
+ * permission maps.  ASIDs are global: every vCPU has its own, whichever CPU
+ * it runs on, so no CPU's TLB can hold another guest's entries under it;
+ * when they run out, every entry flushes (asid_shared).
+ */
 static int svm_cpu_enable(void)
 {
+	struct percpu *c = this_cpu();
 	struct cpuid_regs r;
+	hpa_t hsave, host_state;
 	int err;
 
 	if (!(cpuid(0x80000001, 0).ecx & (1u << 2))) {
@@ -55,27 +68,37 @@ static int svm_cpu_enable(void)
 		log_line("svm: this CPU has no nested paging (NPT)");
 		return -E_NOTSUP;
 	}
-	svm.nrip_save = r.edx & (1u << 3);
-	svm.flush_by_asid = r.edx & (1u << 6);
-	svm.asid_count = r.ebx;
-	svm.next_asid = 1; /* ASID 0 is the host's (§15.16) */
-
-	if ((err = page_alloc(1, 1, &svm.hsave)) ||
-	    (err = page_alloc(1, 1, &svm.host_state)) ||
-	    (err = page_alloc(IOPM_PAGES, 1, &svm.iopm)) ||
-	    (err = page_alloc(MSRPM_PAGES, 1, &svm.msrpm)))
+	if (!svm.ready) {
+		svm.nrip_save = r.edx & (1u << 3);
+		svm.flush_by_asid = r.edx & (1u << 6);
+		svm.asid_count = r.ebx;
+		svm.next_asid = 1; /* ASID 0 is the host's (§15.16) */
+		if ((err = page_alloc(IOPM_PAGES, 1, &svm.iopm)) ||
+		    (err = page_alloc(MSRPM_PAGES, 1, &svm.msrpm)))
+			return err;
+		memset(phys_to_virt(svm.iopm), 0xff, IOPM_PAGES * PAGE_SIZE);
+		memset(phys_to_virt(svm.msrpm), 0xff, MSRPM_PAGES * PAGE_SIZE);
+	} else if (svm.nrip_save != !!(r.edx & (1u << 3)) || r.ebx < svm.asid_count) {
+		log_line("svm: cpu %u has other SVM features than cpu 0", c->index);
+		return -E_NOTSUP;
+	}
+	if ((err = page_alloc(1, 1, &hsave)) || (err = page_alloc(1, 1, &host_state)))
 		return err;
-	memset(phys_to_virt(svm.iopm), 0xff, IOPM_PAGES * PAGE_SIZE);
-	memset(phys_to_virt(svm.msrpm), 0xff, MSRPM_PAGES * PAGE_SIZE);
+	c->virt_area = hsave.v;
+	c->virt_host_state = host_state.v;
 
 	wrmsr(MSR_EFER, rdmsr(MSR_EFER) | EFER_SVME);
-	wrmsr(MSR_VM_HSAVE_PA, svm.hsave.v);
-	/* The host's FS, GS, TR, LDTR and syscall MSRs never change: saved
-	 * once, reloaded after every run (svm_run). */
-	svm_vmsave(svm.host_state.v);
-	log_line("svm: enabled, %u ASIDs, NRIP-save %s, flush-by-ASID %s", svm.asid_count,
-		 svm.nrip_save ? "yes" : "no (next RIP computed by the hypervisor)",
-		 svm.flush_by_asid ? "yes" : "no");
+	wrmsr(MSR_VM_HSAVE_PA, hsave.v);
+	/* The host's FS, GS (its base: percpu.h), TR, LDTR and syscall MSRs
+	 * never change: saved once, reloaded after every run (svm_run). */
+	svm_vmsave(host_state.v);
+	if (!svm.ready)
+		log_line("svm: enabled, %u ASIDs, NRIP-save %s, flush-by-ASID %s", svm.asid_count,
+			 svm.nrip_save ? "yes" : "no (next RIP computed by the hypervisor)",
+			 svm.flush_by_asid ? "yes" : "no");
+	else
+		log_line("svm: enabled on cpu %u (APIC ID %u)", c->index, c->apic_id);
+	svm.ready = true;
 	return 0;
 }
 
@@ -600,11 +623,13 @@ static void svm_run(struct vcpu *v, struct vm_exit *exit)
 
 	/* GIF=0 holds host interrupts off from here to STGI, while the saved
 	 * host IF=1 lets them end the guest's run (§15.17, §15.21.1). */
+	/* Read before the run: until VMLOAD, GS is the guest's (percpu.h). */
+	u64 host_state = this_cpu()->virt_host_state;
 	svm_clgi();
 	irq_enable();
 	svm_enter(&v->regs, v->arch_page.v);
 	irq_disable();
-	svm_vmload(svm.host_state.v);
+	svm_vmload(host_state);
 	svm_stgi();
 
 	bool refused = vmcb->control.exit_code == SVM_EXIT_INVALID ||

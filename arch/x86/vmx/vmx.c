@@ -17,7 +17,15 @@
  *
  * A vCPU's control state is two pages: the VMCS (arch_page) and, after it,
  * struct vmx_vcpu (v->arch).  One VMCS is current on the CPU at a time
- * (§25.11.3); vmx.current tracks it so runs of one vCPU skip VMPTRLD.
+ * (§25.11.3); the CPU's percpu vmcs_current tracks it so runs of one vCPU
+ * skip VMPTRLD.
+ *
+ * Several CPUs (arch/x86/percpu.h): each CPU turns VMX on itself with its
+ * own VMXON region and has its own current VMCS and lazy-MSR owner; VPIDs
+ * are global (every vCPU its own).  A vCPU runs on one CPU (its partition's
+ * `cpu`) but is made on the boot CPU: vcpu_create and vcpu_reset end with a
+ * VMCLEAR (§25.11.3: a VMCS must be cleared before another CPU makes it
+ * current), and the first VMPTRLD on a CPU writes that CPU's host state.
  *
  * Unmodified (hvm) vCPUs get their own MSR bitmap that lets the syscall,
  * segment-base, SYSENTER and PAT MSRs through, as svm.c does.  FS/GS base,
@@ -39,6 +47,7 @@
 #include "arch/x86/vmx/vmx_ops.h"
 #include "arch/x86/clock.h"
 #include "arch/x86/cpu.h"
+#include "arch/x86/percpu.h"
 #include "arch/x86/lapic.h"
 #include "arch/x86/vmx/vmcs.h"
 #include "kernel/errno.h"
@@ -103,13 +112,17 @@ static struct {
 	bool preempt_timer;  /* VMX-preemption timer in use (vmx_run) */
 	bool pat;            /* IA32_PAT switched by the VMCS (load and save) */
 	u16 next_vpid;
-	hpa_t vmxon;
+	bool ready;          /* the shared part is set up (first vmx_cpu_enable) */
 	hpa_t io_bitmaps;
 	hpa_t msr_bitmap;
-	struct vcpu *msr_owner; /* whose syscall MSRs the CPU holds, or NULL */
-	u64 current;         /* physical address of the current VMCS, 0: none */
+	/* Per CPU (percpu.h): virt_area, its VMXON region; vmcs_current, the
+	 * physical address of its current VMCS (0: none); vmx_msr_owner, the
+	 * vCPU whose syscall MSRs it holds (NULL: none). */
 	bool write_failed;   /* a VMWRITE failed since the flag was cleared */
 } vmx;
+
+#define vmx_current (this_cpu()->vmcs_current)
+#define vmx_msr_owner (this_cpu()->vmx_msr_owner)
 
 /* The MSRs the VMCS does not switch (see the top of the file). */
 static const u32 lazy_msrs[] = { MSR_KERNEL_GS_BASE, MSR_STAR, MSR_LSTAR, MSR_CSTAR, MSR_SFMASK };
@@ -129,6 +142,7 @@ struct vmx_vcpu {
 	bool irq_injected;   /* VM_ENTRY_INTR_INFO holds the offered interrupt */
 	u8 irq_vector;       /* ... this one */
 	u64 cr8;             /* its CR8 (task priority), emulated on CR8 exits */
+	int host_cpu;        /* the CPU whose host state the VMCS holds, -1: none */
 };
 
 #define DR6_RESET 0xffff0ff0ULL /* SDM Vol. 3B §18.2.3 */
@@ -166,19 +180,27 @@ static void vmcs_write(enum vmcs_field f, u64 value)
 	vmx.write_failed = true;
 }
 
+static void write_host_state(void);
+
 /* Makes v's VMCS the current one (§31.3 "VMPTRLD"). */
 static bool vmcs_load(struct vcpu *v)
 {
 	hpa_t vmcs = vmx_of(v)->vmcs;
 
-	if (vmx.current == vmcs.v)
+	if (vmx_current == vmcs.v)
 		return true;
 	if (!vmx_ptrld(vmcs.v)) {
 		log_line("vmx: VMPTRLD of %#llx failed", (unsigned long long)vmcs.v);
-		vmx.current = 0;
+		vmx_current = 0;
 		return false;
 	}
-	vmx.current = vmcs.v;
+	vmx_current = vmcs.v;
+	/* The first load on this CPU: the exit must come back to its own
+	 * stack tables, TSS and GS base (see the top of the file). */
+	if (vmx_of(v)->host_cpu != (int)cpu_index()) {
+		write_host_state();
+		vmx_of(v)->host_cpu = (int)cpu_index();
+	}
 	return true;
 }
 
@@ -311,17 +333,12 @@ static int check_feature_control(void)
 	return 0;
 }
 
-static int vmx_cpu_enable(void)
+/* The part all CPUs share, set up by the first one: capabilities (the
+ * same on every CPU of a machine), controls, the I/O and MSR bitmaps. */
+static int vmx_setup_shared(void)
 {
 	u32 size;
 	int err;
-
-	if (!(cpuid(1, 0).ecx & (1u << 5))) {
-		log_line("vmx: this CPU has no VMX");
-		return -E_NOTSUP;
-	}
-	if ((err = check_feature_control()))
-		return err;
 
 	vmx.basic = rdmsr(MSR_IA32_VMX_BASIC);
 	vmx.misc = rdmsr(MSR_IA32_VMX_MISC);
@@ -350,32 +367,19 @@ static int vmx_cpu_enable(void)
 			 (unsigned long long)vmx.cr4_fixed1);
 		return -E_NOTSUP;
 	}
-	write_cr0((read_cr0() | vmx.cr0_fixed0) & vmx.cr0_fixed1);
-	write_cr4((read_cr4() | vmx.cr4_fixed0 | CR4_VMXE) & vmx.cr4_fixed1);
-
 	/* Bit 48 of IA32_VMX_BASIC limits VMX structures to 4 GiB: take low
 	 * pages then (the allocator hands out low pages first). */
-	if ((err = page_alloc(1, 1, &vmx.vmxon)) ||
-	    (err = page_alloc(IO_BITMAP_PAGES, 1, &vmx.io_bitmaps)) ||
+	if ((err = page_alloc(IO_BITMAP_PAGES, 1, &vmx.io_bitmaps)) ||
 	    (err = page_alloc(MSR_BITMAP_PAGES, 1, &vmx.msr_bitmap)))
 		return err;
 	if ((vmx.basic & VMX_BASIC_32BIT_ADDR) &&
-	    (vmx.vmxon.v >> 32 || vmx.io_bitmaps.v >> 32 || vmx.msr_bitmap.v >> 32)) {
+	    (vmx.io_bitmaps.v >> 32 || vmx.msr_bitmap.v >> 32)) {
 		log_line("vmx: this CPU needs VMX structures below 4 GiB");
 		return -E_NOTSUP;
 	}
 	memset(phys_to_virt(vmx.io_bitmaps), 0xff, IO_BITMAP_PAGES * PAGE_SIZE);
 	memset(phys_to_virt(vmx.msr_bitmap), 0xff, MSR_BITMAP_PAGES * PAGE_SIZE);
-
-	/* §25.11.5: the VMXON region starts with the VMCS revision id. */
-	*(u32 *)phys_to_virt(vmx.vmxon) = VMX_BASIC_REVISION(vmx.basic);
-	if (!vmx_on(vmx.vmxon.v)) {
-		log_line("vmx: VMXON failed (CR0 %#llx, CR4 %#llx)", (unsigned long long)read_cr0(),
-			 (unsigned long long)read_cr4());
-		return -E_IO;
-	}
 	vmx.next_vpid = 1; /* VPID 0 is the host's (§29.1) */
-	vmx.current = 0;
 
 	log_line("vmx: enabled, EPT (2 MiB pages), %s, %s, %s",
 		 vmx.vpid ? "VPID" : "no VPID (the TLB is flushed at every entry and exit)",
@@ -384,6 +388,50 @@ static int vmx_cpu_enable(void)
 	log_line("vmx: VMCS revision %#x, %s controls: pin %#x, cpu %#x, cpu2 %#x, exit %#x, entry %#x",
 		 VMX_BASIC_REVISION(vmx.basic), vmx.basic & VMX_BASIC_TRUE_CTLS ? "true" : "default",
 		 vmx.pin, vmx.cpu, vmx.cpu2, vmx.exit, vmx.entry);
+	return 0;
+}
+
+/* Each CPU turns VMX on itself, with its own VMXON region (§25.7, §25.8). */
+static int vmx_cpu_enable(void)
+{
+	struct percpu *c = this_cpu();
+	hpa_t vmxon;
+	int err;
+
+	if (!(cpuid(1, 0).ecx & (1u << 5))) {
+		log_line("vmx: this CPU has no VMX");
+		return -E_NOTSUP;
+	}
+	if ((err = check_feature_control()))
+		return err;
+	if (!vmx.ready) {
+		if ((err = vmx_setup_shared()))
+			return err;
+	} else if (rdmsr(MSR_IA32_VMX_BASIC) != vmx.basic) {
+		log_line("vmx: cpu %u has another VMX revision than cpu 0", c->index);
+		return -E_NOTSUP;
+	}
+	write_cr0((read_cr0() | vmx.cr0_fixed0) & vmx.cr0_fixed1);
+	write_cr4((read_cr4() | vmx.cr4_fixed0 | CR4_VMXE) & vmx.cr4_fixed1);
+	if ((err = page_alloc(1, 1, &vmxon)))
+		return err;
+	if ((vmx.basic & VMX_BASIC_32BIT_ADDR) && vmxon.v >> 32) {
+		log_line("vmx: this CPU needs VMX structures below 4 GiB");
+		return -E_NOTSUP;
+	}
+	/* §25.11.5: the VMXON region starts with the VMCS revision id. */
+	*(u32 *)phys_to_virt(vmxon) = VMX_BASIC_REVISION(vmx.basic);
+	if (!vmx_on(vmxon.v)) {
+		log_line("vmx: VMXON failed on cpu %u (CR0 %#llx, CR4 %#llx)", c->index,
+			 (unsigned long long)read_cr0(), (unsigned long long)read_cr4());
+		return -E_IO;
+	}
+	c->virt_area = vmxon.v;
+	vmx_current = 0;
+	vmx_msr_owner = NULL;
+	if (vmx.ready)
+		log_line("vmx: enabled on cpu %u (APIC ID %u)", c->index, c->apic_id);
+	vmx.ready = true;
 	return 0;
 }
 
@@ -560,8 +608,8 @@ static void init_guest_state(struct vcpu *v, enum vcpu_mode mode)
 	st->dr6 = DR6_RESET;
 	st->dr7 = DR7_RESET;
 	st->cr8 = 0;
-	if (vmx.msr_owner == v)
-		vmx.msr_owner = NULL;
+	if (vmx_msr_owner == v)
+		vmx_msr_owner = NULL;
 
 	if (mode == VCPU_MODE_LONG) {
 		v->regs.cr0 = CR0_PE | CR0_MP | CR0_ET | CR0_NE | CR0_WP | CR0_PG;
@@ -643,7 +691,7 @@ static int vcpu_msr_bitmap(struct vcpu *v, const struct vcpu_config *cfg, hpa_t 
  * arms a breakpoint).  Switched when another vCPU runs on this CPU. */
 static void guest_msrs_load(struct vcpu *v)
 {
-	struct vcpu *prev = vmx.msr_owner;
+	struct vcpu *prev = vmx_msr_owner;
 	bool dr7_by_hand = !(vmx.entry & ENTRY_LOAD_DEBUG_CONTROLS);
 
 	if (prev == v)
@@ -661,7 +709,7 @@ static void guest_msrs_load(struct vcpu *v)
 	write_dr6(vmx_of(v)->dr6);
 	if (dr7_by_hand)
 		write_dr7(vmx_of(v)->dr7);
-	vmx.msr_owner = v;
+	vmx_msr_owner = v;
 }
 
 static int vmx_vcpu_create(struct vcpu *v, const struct vcpu_config *cfg, struct slat *slat)
@@ -696,6 +744,7 @@ static int vmx_vcpu_create(struct vcpu *v, const struct vcpu_config *cfg, struct
 	st->msr_bitmap = bitmap;
 	st->mode = mode;
 	st->launched = false;
+	st->host_cpu = -1;
 	st->unrestricted = vmx.unrestricted && (v->hvm || mode != VCPU_MODE_LONG);
 	/* §26.6.11: EPTP = PML4 address, 4-level walk, write-back. */
 	st->eptp = slat->pt.root_phys | EPTP_WALK_4 | EPTP_WB;
@@ -711,11 +760,11 @@ static int vmx_vcpu_create(struct vcpu *v, const struct vcpu_config *cfg, struct
 	v->asid = vmx.next_vpid++;
 	vmx.write_failed = false;
 	write_controls(v);
-	write_host_state();
 	init_guest_state(v, mode);
+	/* Inactive again, for the CPU that will run it (top of the file). */
+	vmx_clear(st->vmcs.v);
+	vmx_current = 0;
 	if (vmx.write_failed) {
-		vmx_clear(st->vmcs.v);
-		vmx.current = 0;
 		err = -E_IO;
 		goto err_vmcs;
 	}
@@ -748,6 +797,11 @@ static void vmx_vcpu_reset(struct vcpu *v, enum vcpu_mode mode)
 		   vmx.cpu2 | (st->unrestricted ? CPU2_UNRESTRICTED_GUEST : 0));
 	init_guest_state(v, mode);
 	st->irq_injected = false;
+	/* The first start is made on the boot CPU: inactive again, so the
+	 * partition's own CPU can load it (top of the file). */
+	vmx_clear(st->vmcs.v);
+	vmx_current = 0;
+	st->launched = false;
 	v->tlb_flush = true;
 }
 
@@ -758,10 +812,10 @@ static void vmx_vcpu_destroy(struct vcpu *v)
 	if (!st)
 		return;
 	vmx_clear(st->vmcs.v);
-	if (vmx.current == st->vmcs.v)
-		vmx.current = 0;
-	if (vmx.msr_owner == v)
-		vmx.msr_owner = NULL;
+	if (vmx_current == st->vmcs.v)
+		vmx_current = 0;
+	if (vmx_msr_owner == v)
+		vmx_msr_owner = NULL;
 	if (st->msr_bitmap.v)
 		page_free(st->msr_bitmap, MSR_BITMAP_PAGES);
 	page_free(v->arch_page, 2);
