@@ -65,6 +65,7 @@ CORE_OBJS := \
 	arch/x86/vmx/vmx.o \
 	arch/x86/vmx/vmx_entry.o \
 	drivers/uart16550.o \
+	drivers/fbcon.o \
 	drivers/acpi.o \
 	drivers/pci.o \
 	drivers/iommu.o \
@@ -98,6 +99,7 @@ CORE_OBJS := \
 	kernel/hvm/multiboot.o \
 	kernel/hvm/acpi_tables.o \
 	kernel/log.o \
+	kernel/screen.o \
 	kernel/palloc.o \
 	kernel/memory.o \
 	kernel/config.o \
@@ -107,6 +109,34 @@ CORE_OBJS := \
 	kernel/lib/format.o \
 	kernel/lib/elf.o
 CORE_OBJS := $(addprefix $(B)/core/,$(CORE_OBJS))
+CORE_OBJS += $(B)/core/fbfont.o
+
+# The framebuffer console's font: a PSF font of Debian's console-setup-linux
+# package (apt-get download, dpkg -x into $(B)/font; nothing installed, no
+# font data in the repository), turned into a C table by drivers/fbfont.py.
+FONT_PKG := console-setup-linux
+FONT_PSF := Lat15-Terminus16.psf.gz
+FONT_FILE := $(B)/font/usr/share/consolefonts/$(FONT_PSF)
+
+$(FONT_FILE): | deps
+	@mkdir -p $(B)/font/debs
+	@echo "  APT     download $(FONT_PKG)"
+	$(Q)ls $(B)/font/debs/$(FONT_PKG)_*.deb >/dev/null 2>&1 || \
+		(cd $(B)/font/debs && apt-get -q -o APT::Sandbox::User=root download $(FONT_PKG) \
+			>../download.log 2>&1) || { cat $(B)/font/download.log; \
+			echo "error: apt-get download $(FONT_PKG) failed (apt-get update?)"; exit 1; }
+	$(Q)dpkg -x $$(ls $(B)/font/debs/$(FONT_PKG)_*.deb | head -n1) $(B)/font
+	$(Q)test -f $@ || { echo "error: $(FONT_PKG) has no $(FONT_PSF)"; exit 1; }
+	$(Q)touch $@
+
+$(B)/gen/fbfont.c: $(FONT_FILE) drivers/fbfont.py
+	@mkdir -p $(dir $@)
+	@echo "  FONT    $(FONT_PSF) -> $@"
+	$(Q)python3 drivers/fbfont.py $(FONT_FILE) $@
+
+$(B)/core/fbfont.o: $(B)/gen/fbfont.c
+	@echo "  CC      $<"
+	$(Q)$(CC) $(CORE_CFLAGS) -c $< -o $@
 
 $(B)/core/%.o: %.c | deps
 	@mkdir -p $(dir $@)
@@ -402,6 +432,7 @@ HOST_CFLAGS := -std=gnu11 -g -O1 -DPARTITA_HOST -I. -Wall -Wextra -Werror \
 UNIT_TESTS := test_config test_format test_palloc test_pagetable test_loader test_schedule test_guest_mem
 UNIT_TESTS += test_decode test_vlapic test_vdev
 UNIT_TESTS += test_linux_boot test_acpi_tables test_multiboot test_console test_iommu_tables
+UNIT_TESTS += test_fbcon
 
 UNIT_test_config_SRCS := kernel/config.c kernel/lib/string.c kernel/errno.c
 UNIT_test_format_SRCS := kernel/lib/format.c
@@ -422,6 +453,7 @@ UNIT_test_vdev_SRCS := kernel/hvm/hvm.c kernel/hvm/vlapic.c kernel/hvm/vpic.c ke
 # format.c is built under other names on the host, beside the C library's.
 UNIT_test_format_CFLAGS := -UPARTITA_HOST -Dvsnprintf=hv_vsnprintf -Dsnprintf=hv_snprintf
 UNIT_test_console_SRCS := kernel/console.c kernel/lib/format.c
+UNIT_test_fbcon_SRCS := drivers/fbcon.c $(B)/gen/fbfont.c
 UNIT_test_console_CFLAGS := -Dvsnprintf=hv_vsnprintf -Dsnprintf=hv_snprintf
 
 define unit_rule

@@ -28,6 +28,7 @@
 #include "kernel/mm.h"
 #include "kernel/partition.h"
 #include "kernel/sched.h"
+#include "kernel/screen.h"
 #include "kernel/virt.h"
 
 #define PARTITA_VERSION "0.1.0"
@@ -242,6 +243,7 @@ void core_main(u64 boot_info_phys)
 	bi = check_boot_info(boot_info_phys);
 	if (!bi)
 		hv_stop(HV_EXIT_BOOT, "bad boot_info");
+	screen_init(bi);
 	core_phys_base = bi->core_phys;
 	log_line("boot: firmware '%s' rev %u.%u, core at %#llx (%llu KiB), %u modules",
 		 bi->firmware_vendor, bi->firmware_revision >> 16,
@@ -280,5 +282,6 @@ void core_main(u64 boot_info_phys)
 	sched_init(&config);
 	if (!partitions_create(&config, bi))
 		log_line("no partition could be created");
+	screen_check_devices();
 	sched_run();
 }

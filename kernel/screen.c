@@ -1,0 +1,162 @@
+/*
+ * The machine's screen: the framebuffer the firmware left (boot_info.fb)
+ * shows the same lines as the serial console, under a status row with the
+ * partitions, their state and their CPU (drivers/fbcon.h draws them).
+ *
+ * It is the console's mirror (kernel/console.h): every byte sent to the
+ * UART is also put into the screen's grid, and the drawing is done when
+ * the console says, under the console's lock and the drain's deadline:
+ *   - in a drain of a partition's queue, in its own time, at most the cells
+ *     its own bytes changed (a line that scrolls: a screen's worth), so one
+ *     partition's output never costs another's time;
+ *   - in idle time, and when the console is synchronous (boot, the end of a
+ *     run, a panic), whatever is left.
+ * Without a UART (the scratch-register test fails) the screen is the only
+ * console.
+ *
+ * The framebuffer is device memory outside every partition's RAM: partition
+ * memory comes from the allocator, which holds only usable RAM (and
+ * memory.c keeps the framebuffer out of it even if a firmware calls it
+ * usable); it is mapped into a partition only if the config passes its PCI
+ * device through, and then the screen stops drawing on it.
+ */
+#include "kernel/screen.h"
+#include "arch/x86/clock.h"
+#include "drivers/fbcon.h"
+#include "drivers/pci.h"
+#include "kernel/console.h"
+#include "kernel/lib/format.h"
+#include "kernel/lib/string.h"
+#include "kernel/log.h"
+#include "kernel/mm.h"
+#include "kernel/partition.h"
+
+#define PARTITA_BANNER "Partita"
+/* The direct map covers at least the first 4 GiB from the first
+ * instruction on (the loader's tables, then arch/x86/paging.c). */
+#define DIRECT_MAP_MIN GiB(4)
+
+static struct fbcon con;
+static bool active;
+static u64 fb_base, fb_size;
+static u64 seen_changes = ~0ULL;
+
+static void mirror_put(u8 byte)
+{
+	if (active)
+		fbcon_put(&con, byte);
+}
+
+static const char *state_name(u32 state)
+{
+	switch (state) {
+	case PARTITA_STATE_STOPPED: return "stopped";
+	case PARTITA_STATE_RUNNING: return "running";
+	case PARTITA_STATE_WAITING: return "waiting";
+	case PARTITA_STATE_FAULTED: return "!faulted!";
+	case PARTITA_STATE_EXITED: return "exited";
+	default: return "?";
+	}
+}
+
+/* The status row: " Partita | name cpuN state | ...". */
+static void refresh_status(void)
+{
+	char text[FBCON_STATUS_MAX + 1];
+	size_t len;
+
+	if (seen_changes == partition_state_changes)
+		return;
+	seen_changes = partition_state_changes;
+	len = (size_t)snprintf(text, sizeof(text), " %s", PARTITA_BANNER);
+	if (!partition_count)
+		snprintf(text + len, sizeof(text) - len, " | booting");
+	for (unsigned i = 0; i < partition_count && len < sizeof(text); i++) {
+		struct partita_partition_info info;
+		partition_info(&partitions[i], &info);
+		len += (size_t)snprintf(text + len, sizeof(text) - len, " | %s cpu%u %s",
+					info.name, info.cpu, state_name(info.state));
+	}
+	fbcon_set_status(&con, text);
+}
+
+static void mirror_paint(u64 deadline_tsc, bool idle)
+{
+	if (!active)
+		return;
+	refresh_status();
+	u64 credit = fbcon_take_credit(&con);
+	/* The status row is everybody's: it may always be redrawn. */
+	fbcon_paint(&con, deadline_tsc, idle ? ~0ULL : credit + con.cols);
+}
+
+static const struct console_mirror screen_mirror = { mirror_put, mirror_paint };
+
+void screen_init(const struct boot_info *bi)
+{
+	const struct boot_framebuffer *fb = &bi->fb;
+
+	if (fb->format == BOOT_FB_NONE || !fb->base) {
+		log_line("screen: no linear framebuffer from the firmware");
+		return;
+	}
+	if (fb->base + fb->size > DIRECT_MAP_MIN || fb->size < (u64)fb->stride * fb->height) {
+		log_line("screen: framebuffer at %#llx (%llu KiB) not used: it must lie below 4 GiB and hold %ux%u lines",
+			 (unsigned long long)fb->base, (unsigned long long)(fb->size >> 10),
+			 fb->height, fb->stride);
+		return;
+	}
+	if (fbcon_init(&con, phys_to_virt(hpa(fb->base)), fb->width, fb->height, fb->stride,
+		       fb->format)) {
+		log_line("screen: framebuffer %ux%u (stride %u, format %u) not usable",
+			 fb->width, fb->height, fb->stride, fb->format);
+		return;
+	}
+	fb_base = fb->base;
+	fb_size = fb->size;
+	active = true;
+	console_set_mirror(&screen_mirror);
+	log_line("screen: %ux%u framebuffer at %#llx, %ux%u text in font %s (%ux%u), clearing took %llu cycles a cell",
+		 fb->width, fb->height, (unsigned long long)fb->base, con.cols, con.rows,
+		 con.font->name, con.font->width, con.font->height,
+		 (unsigned long long)con.stats.cell_tsc);
+}
+
+bool screen_active(void)
+{
+	return active;
+}
+
+void screen_check_devices(void)
+{
+	if (!active)
+		return;
+	for (unsigned i = 0; i < pci_device_count(); i++) {
+		const struct pci_device *d = pci_device_at(i);
+		if (!d->owner)
+			continue;
+		for (unsigned b = 0; b < ARRAY_SIZE(d->bars); b++) {
+			const struct pci_bar *bar = &d->bars[b];
+			if (!bar->size || bar->base >= fb_base + fb_size || fb_base >= bar->base + bar->size)
+				continue;
+			/* Its owner draws on it now: the screen leaves it. */
+			active = false;
+			console_set_mirror(NULL);
+			log_line("screen: the framebuffer is BAR%u of %02x:%02x.%u, given to partition %s: the screen console stops",
+				 b, d->bus, d->dev, d->fn, d->owner->cfg->name);
+			return;
+		}
+	}
+}
+
+void screen_report(void)
+{
+	if (!active)
+		return;
+	const struct fbcon_stats *s = &con.stats;
+	log_line("screen: %llu cells drawn in %llu paints (%llu cut short by a deadline or budget), %llu scrolls, a cell %llu ns, longest paint %llu us",
+		 (unsigned long long)s->cells_drawn, (unsigned long long)s->paints,
+		 (unsigned long long)s->cut_short, (unsigned long long)s->scrolls,
+		 (unsigned long long)clock_tsc_to_ns(s->cell_tsc),
+		 (unsigned long long)(clock_tsc_to_ns(s->max_paint_tsc) / 1000));
+}
