@@ -171,11 +171,17 @@ LOADER_OBJS := \
 	boot/memmap.o \
 	boot/efi_mem.o \
 	boot/core_image.o \
+	boot/hwcheck.o \
+	drivers/uart16550.o \
 	kernel/config.o \
 	kernel/lib/string.o \
 	kernel/lib/format.o \
 	kernel/lib/elf.o
 LOADER_OBJS := $(addprefix $(B)/loader/,$(LOADER_OBJS))
+# CHECK.EFI: the hardware check alone (boot/check_main.c).
+CHECK_OBJS := boot/check_main.o boot/hwcheck.o boot/efi_util.o drivers/uart16550.o \
+	kernel/lib/string.o kernel/lib/format.o
+CHECK_OBJS := $(addprefix $(B)/loader/,$(CHECK_OBJS))
 
 $(B)/loader/%.o: %.c | deps
 	@mkdir -p $(dir $@)
@@ -194,12 +200,24 @@ $(B)/loader.so: $(LOADER_OBJS)
 		$(EFI_LIB)/crt0-efi-x86_64.o $(LOADER_OBJS) -L$(EFI_LIB) -lefi -lgnuefi \
 		$$($(CC) -print-libgcc-file-name) -o $@
 
+$(B)/check.so: $(CHECK_OBJS)
+	@echo "  LD      $@"
+	$(Q)$(LD) -shared -Bsymbolic -nostdlib -znocombreloc -z defs -T $(EFI_LIB)/elf_x86_64_efi.lds \
+		$(EFI_LIB)/crt0-efi-x86_64.o $(CHECK_OBJS) -L$(EFI_LIB) -lefi -lgnuefi \
+		$$($(CC) -print-libgcc-file-name) -o $@
+
+EFI_SECTIONS := -j .text -j .sdata -j .data -j .rodata -j .dynamic -j .dynsym \
+	-j .rel -j .rela -j .rel.* -j .rela.* -j .reloc
+
 $(B)/esp/EFI/BOOT/BOOTX64.EFI: $(B)/loader.so
 	@mkdir -p $(dir $@)
 	@echo "  EFI     $@"
-	$(Q)$(OBJCOPY) -j .text -j .sdata -j .data -j .rodata -j .dynamic -j .dynsym \
-		-j .rel -j .rela -j .rel.* -j .rela.* -j .reloc \
-		--target efi-app-x86_64 --subsystem=10 $< $@
+	$(Q)$(OBJCOPY) $(EFI_SECTIONS) --target efi-app-x86_64 --subsystem=10 $< $@
+
+$(B)/esp/CHECK.EFI: $(B)/check.so
+	@mkdir -p $(dir $@)
+	@echo "  EFI     $@"
+	$(Q)$(OBJCOPY) $(EFI_SECTIONS) --target efi-app-x86_64 --subsystem=10 $< $@
 
 # ------------------------------------------------------------------ guests --
 # Paravirtual guests: static ELF64 images linked at guest-physical 1 MiB
@@ -379,7 +397,7 @@ DEMO_CONF := guests/demo.conf
 
 .PHONY: all esp
 all: esp
-esp: $(B)/esp/EFI/BOOT/BOOTX64.EFI $(DEMO_CONF) $(B)/guests/vmlinuz $(B)/guests/initrd.gz
+esp: $(B)/esp/EFI/BOOT/BOOTX64.EFI $(B)/esp/CHECK.EFI $(DEMO_CONF) $(B)/guests/vmlinuz $(B)/guests/initrd.gz
 	@mkdir -p $(B)/esp/partita
 	$(Q)cp $(DEMO_CONF) $(B)/esp/partita/partita.conf
 	$(Q)for f in $(GUEST_ELFS) $(B)/guests/vmlinuz $(B)/guests/initrd.gz; do cp $$f $(B)/esp/partita/; done
@@ -418,7 +436,7 @@ $(B)/partita.img: all
 	$(Q)sgdisk -o -n 1:2048:0 -t 1:ef00 -c 1:"Partita ESP" $@ >/dev/null
 	$(Q)truncate -s $$(( (131072 - 2048 - 34) * 512 )) $@.fat
 	$(Q)mkfs.fat -F 32 -n PARTITA $@.fat >/dev/null
-	$(Q)mcopy -s -i $@.fat $(B)/esp/EFI $(B)/esp/partita ::/
+	$(Q)mcopy -s -i $@.fat $(B)/esp/EFI $(B)/esp/partita $(B)/esp/CHECK.EFI ::/
 	$(Q)dd if=$@.fat of=$@ bs=512 seek=2048 conv=notrunc status=none
 	$(Q)rm -f $@.fat
 

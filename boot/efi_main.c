@@ -15,6 +15,7 @@
  * the error with file and line on its serial log.
  */
 #include "boot/efi_glue.h"
+#include "boot/hwcheck.h"
 #include "kernel/config.h"
 #include "kernel/lib/format.h"
 #include "kernel/lib/string.h"
@@ -48,7 +49,11 @@ struct loader {
 
 	u64 core_entry; /* virtual */
 	u64 cr3;
+	bool check; /* the config asks for the hardware check only */
 };
+
+/* Seconds the check's report stays up before the firmware takes over. */
+#define CHECK_WAIT_S 30
 
 /* ------------------------------------------------------------ the config */
 
@@ -145,6 +150,11 @@ static EFI_STATUS load_modules(struct loader *l)
 		efi_say("warning: config refused (%s); loading no files, "
 			"the core will report it",
 			msg);
+		FreePool(cfg);
+		return EFI_SUCCESS;
+	}
+	if (cfg->check) {
+		l->check = true; /* nothing to load: the check runs instead */
 		FreePool(cfg);
 		return EFI_SUCCESS;
 	}
@@ -527,6 +537,8 @@ static EFI_STATUS prepare(struct loader *l)
 	st = load_modules(l);
 	if (EFI_ERROR(st))
 		return st;
+	if (l->check)
+		return EFI_SUCCESS;
 	l->root->Close(l->root);
 	find_rsdp(l);
 	find_framebuffer(l);
@@ -577,6 +589,12 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 	st = prepare(&l);
 	if (EFI_ERROR(st))
 		return st;
+	if (l.check) {
+		/* check = yes: the report, then back to the firmware. */
+		bool ok = hwcheck_run();
+		hwcheck_wait(CHECK_WAIT_S);
+		return ok ? EFI_SUCCESS : EFI_UNSUPPORTED;
+	}
 	st = exit_boot_services(&l);
 	if (EFI_ERROR(st)) {
 		/* Boot services may be half gone (UEFI 2.10 section 7.4.6): a

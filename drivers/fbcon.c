@@ -11,7 +11,9 @@
 #define CELL(glyph, colour) ((u16)((glyph) | (colour) << 12))
 #define CELL_GLYPH(cell) ((cell) & 0xfff)
 #define CELL_COLOUR(cell) ((cell) >> 12)
-#define PREFIX_MAX 34 /* "[" + a partition name (PARTITA_NAME_MAX) + "]" */
+#define PREFIX_MAX 34
+/* A 64-bit store to a framebuffer line that is only 4-byte aligned. */
+typedef u64 u64_u __attribute__((aligned(4), may_alias)); /* "[" + a partition name (PARTITA_NAME_MAX) + "]" */
 
 /* (foreground, background) as 0xRRGGBB.  tests/integration/screen.py reads
  * the screen back with the same values. */
@@ -76,6 +78,20 @@ static void draw_cell(struct fbcon *c, u32 r, u32 x, u16 cell)
 	u32 fg = c->pixel[CELL_COLOUR(cell)][0], bg = c->pixel[CELL_COLOUR(cell)][1];
 	u8 *line = c->fb + (u64)r * f->height * c->stride + (u64)x * f->width * 4;
 
+	if (f->width == 8) {
+		/* Two pixels a store: the four pairs a pair of bits can be. */
+		const u64 pair[4] = { (u64)bg << 32 | bg, (u64)fg << 32 | bg,
+				      (u64)bg << 32 | fg, (u64)fg << 32 | fg };
+		for (u32 y = 0; y < f->height; y++, line += c->stride) {
+			u32 bits = g[y];
+			u64_u *px = (u64_u *)line;
+			px[0] = pair[bits >> 6];
+			px[1] = pair[bits >> 4 & 3];
+			px[2] = pair[bits >> 2 & 3];
+			px[3] = pair[bits & 3];
+		}
+		return;
+	}
 	for (u32 y = 0; y < f->height; y++, line += c->stride, g += f->row_bytes) {
 		u32 bits = g[0] << 8 | (f->row_bytes > 1 ? g[1] : 0);
 		u32 *px = (u32 *)line;
@@ -109,6 +125,7 @@ int fbcon_init(struct fbcon *c, void *fb, u32 width, u32 height, u32 stride, u32
 	c->cols = MIN(width / f->width, (u32)FBCON_MAX_COLS);
 	c->rows = MIN(height / f->height, (u32)FBCON_MAX_ROWS);
 	c->lines = c->rows - 1;
+	c->jump = MAX(1u, c->lines / 4);
 	c->filled = 1;
 	for (unsigned k = 0; k < FBCON_COLOURS; k++) {
 		c->pixel[k][0] = to_pixel(palette[k][0], format);
@@ -154,12 +171,15 @@ static void newline(struct fbcon *c)
 		mark(c, c->filled);
 		return;
 	}
-	/* Scroll: the oldest line becomes the new, empty, last one; every row
-	 * of the log area now shows another line. */
-	c->top = (c->top + 1) % c->lines;
-	u16 *l = c->grid[cursor_line(c)];
-	for (u32 x = 0; x < c->cols; x++)
-		l[x] = blank(c, FBCON_TEXT);
+	/* Jump scroll: the oldest c->jump lines go, the rest move up, and the
+	 * log area is redrawn once for that many new lines, not once a line. */
+	c->top = (c->top + c->jump) % c->lines;
+	c->filled = c->lines - c->jump + 1;
+	for (u32 k = c->filled; k <= c->lines; k++) {
+		u16 *l = c->grid[(c->top + k - 1) % c->lines];
+		for (u32 x = 0; x < c->cols; x++)
+			l[x] = blank(c, FBCON_TEXT);
+	}
 	for (u32 r = 1; r < c->rows; r++)
 		mark(c, r);
 	c->stats.scrolls++;
@@ -277,8 +297,15 @@ bool fbcon_paint(struct fbcon *c, u64 deadline_tsc, u64 max_cells)
 		u16 *have = c->shown[r];
 		u32 x;
 		for (x = 0; x < c->cols; x++) {
-			if (want[x] == have[x])
+			if (want[x] == have[x]) {
+				/* Comparing is cheap, but a whole row of it
+				 * is not free either. */
+				if ((x & 15) == 15 && rdtsc() >= deadline_tsc) {
+					cut = true;
+					break;
+				}
 				continue;
+			}
 			if (drawn == max_cells || rdtsc() + c->stats.cell_tsc >= deadline_tsc) {
 				cut = true;
 				break;

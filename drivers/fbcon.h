@@ -15,8 +15,9 @@
  *     the next call; the screen always converges to the latest grid (lines
  *     that came and scrolled away in between are never drawn).
  * The cost of a scroll is a redraw of the cells that changed, which on a
- * full screen is most of them: measured per cell (fbcon_stats), so a
- * caller can bound it.
+ * full screen is most of them; jumping a quarter of the screen at a time
+ * makes that once every lines/4 lines rather than at every line.  The cost
+ * of a cell is measured (fbcon_stats), so a caller can bound it.
  *
  * A line that starts with "[name]" gets its prefix in a colour of its own
  * ("[hv]" another).  Lines longer than the screen wrap.
@@ -84,6 +85,7 @@ struct fbcon {
 	/* The log area: rows 1..rows-1 of the screen show ring lines
 	 * top, top+1, ... (mod lines). */
 	u32 lines;            /* rows - 1 */
+	u32 jump;             /* lines a scroll moves: a quarter of them */
 	u32 top;
 	u32 filled;           /* ring lines in use, up to lines */
 	u32 col;              /* cursor column in the last line */

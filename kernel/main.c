@@ -233,17 +233,20 @@ void core_main(u64 boot_info_phys)
 
 	bool uart = uart_init();
 	log_init();
+	gdt_init();
+	traps_init();
+
+	/* The screen first, so that it shows the log from its first line. */
+	bi = check_boot_info(boot_info_phys);
+	if (bi)
+		screen_init(bi);
 	log_line("Partita %s, x86-64 microhypervisor", PARTITA_VERSION);
 	if (!uart)
 		log_line("serial: no 16550 UART at %#x (its scratch register does not answer)",
 			 UART_COM1);
-	gdt_init();
-	traps_init();
-
-	bi = check_boot_info(boot_info_phys);
 	if (!bi)
 		hv_stop(HV_EXIT_BOOT, "bad boot_info");
-	screen_init(bi);
+	screen_log();
 	core_phys_base = bi->core_phys;
 	log_line("boot: firmware '%s' rev %u.%u, core at %#llx (%llu KiB), %u modules",
 		 bi->firmware_vendor, bi->firmware_revision >> 16,

@@ -7,8 +7,10 @@
  * UART is also put into the screen's grid, and the drawing is done when
  * the console says, under the console's lock and the drain's deadline:
  *   - in a drain of a partition's queue, in its own time, at most the cells
- *     its own bytes changed (a line that scrolls: a screen's worth), so one
- *     partition's output never costs another's time;
+ *     its own bytes changed (a line that scrolls: a screen's worth) and at
+ *     most a quarter of the time left to the drain's deadline, so one
+ *     partition's output never costs another's time and a partition that
+ *     prints still runs;
  *   - in idle time, and when the console is synchronous (boot, the end of a
  *     run, a panic), whatever is left.
  * Without a UART (the scratch-register test fails) the screen is the only
@@ -22,6 +24,7 @@
  */
 #include "kernel/screen.h"
 #include "arch/x86/clock.h"
+#include "arch/x86/cpu.h"
 #include "drivers/fbcon.h"
 #include "drivers/pci.h"
 #include "kernel/console.h"
@@ -39,7 +42,10 @@
 static struct fbcon con;
 static bool active;
 static u64 fb_base, fb_size;
+static u32 fb_width, fb_height;
+static char why_not[128];
 static u64 seen_changes = ~0ULL;
+static u64 status_tsc; /* what remaking the status row costs, at most */
 
 static void mirror_put(u8 byte)
 {
@@ -59,13 +65,16 @@ static const char *state_name(u32 state)
 	}
 }
 
-/* The status row: " Partita | name cpuN state | ...". */
-static void refresh_status(void)
+/* The status row: " Partita | name cpuN state | ...", remade when a
+ * partition's state changed and there is time for it before the deadline
+ * (what it costs is measured: the highest seen). */
+static void refresh_status(u64 deadline_tsc)
 {
 	char text[FBCON_STATUS_MAX + 1];
 	size_t len;
+	u64 t0 = rdtsc();
 
-	if (seen_changes == partition_state_changes)
+	if (seen_changes == partition_state_changes || t0 + status_tsc >= deadline_tsc)
 		return;
 	seen_changes = partition_state_changes;
 	len = (size_t)snprintf(text, sizeof(text), " %s", PARTITA_BANNER);
@@ -78,16 +87,28 @@ static void refresh_status(void)
 					info.name, info.cpu, state_name(info.state));
 	}
 	fbcon_set_status(&con, text);
+	status_tsc = MAX(status_tsc, rdtsc() - t0);
 }
 
 static void mirror_paint(u64 deadline_tsc, bool idle)
 {
 	if (!active)
 		return;
-	refresh_status();
+	refresh_status(deadline_tsc);
 	u64 credit = fbcon_take_credit(&con);
-	/* The status row is everybody's: it may always be redrawn. */
-	fbcon_paint(&con, deadline_tsc, idle ? ~0ULL : credit + con.cols);
+	if (idle) {
+		fbcon_paint(&con, deadline_tsc, ~0ULL);
+		return;
+	}
+	/* In a partition's time: what its bytes caused (the status row is
+	 * everybody's and always may be redrawn), and in at most a quarter of
+	 * the time left before the drain's deadline, so that a partition that
+	 * prints a line in each window still runs in it.  Idle time does the
+	 * rest. */
+	u64 now = rdtsc();
+	if (now >= deadline_tsc)
+		return;
+	fbcon_paint(&con, now + (deadline_tsc - now) / 4, credit + con.cols);
 }
 
 static const struct console_mirror screen_mirror = { mirror_put, mirror_paint };
@@ -97,27 +118,39 @@ void screen_init(const struct boot_info *bi)
 	const struct boot_framebuffer *fb = &bi->fb;
 
 	if (fb->format == BOOT_FB_NONE || !fb->base) {
-		log_line("screen: no linear framebuffer from the firmware");
+		snprintf(why_not, sizeof(why_not), "no linear framebuffer from the firmware");
 		return;
 	}
 	if (fb->base + fb->size > DIRECT_MAP_MIN || fb->size < (u64)fb->stride * fb->height) {
-		log_line("screen: framebuffer at %#llx (%llu KiB) not used: it must lie below 4 GiB and hold %ux%u lines",
+		snprintf(why_not, sizeof(why_not),
+			 "framebuffer at %#llx (%llu KiB) not used: it must lie below 4 GiB and hold %u lines of %u bytes",
 			 (unsigned long long)fb->base, (unsigned long long)(fb->size >> 10),
 			 fb->height, fb->stride);
 		return;
 	}
 	if (fbcon_init(&con, phys_to_virt(hpa(fb->base)), fb->width, fb->height, fb->stride,
 		       fb->format)) {
-		log_line("screen: framebuffer %ux%u (stride %u, format %u) not usable",
-			 fb->width, fb->height, fb->stride, fb->format);
+		snprintf(why_not, sizeof(why_not),
+			 "framebuffer %ux%u (stride %u, format %u) not usable", fb->width,
+			 fb->height, fb->stride, fb->format);
 		return;
 	}
 	fb_base = fb->base;
 	fb_size = fb->size;
+	fb_width = fb->width;
+	fb_height = fb->height;
 	active = true;
 	console_set_mirror(&screen_mirror);
+}
+
+void screen_log(void)
+{
+	if (!active) {
+		log_line("screen: %s", why_not);
+		return;
+	}
 	log_line("screen: %ux%u framebuffer at %#llx, %ux%u text in font %s (%ux%u), clearing took %llu cycles a cell",
-		 fb->width, fb->height, (unsigned long long)fb->base, con.cols, con.rows,
+		 fb_width, fb_height, (unsigned long long)fb_base, con.cols, con.rows,
 		 con.font->name, con.font->width, con.font->height,
 		 (unsigned long long)con.stats.cell_tsc);
 }

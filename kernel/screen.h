@@ -9,9 +9,12 @@
 #include "boot/boot_info.h"
 
 /** Takes over the framebuffer of bi (if there is one the core can use),
- *  clears it and mirrors the console onto it from now on; logs what it
- *  found either way. */
+ *  clears it and mirrors the console onto it from now on.  Logs nothing:
+ *  it runs before the first line, so that the screen shows them all. */
 void screen_init(const struct boot_info *bi);
+
+/** Logs what screen_init found: the screen in use, or why not. */
+void screen_log(void);
 
 /** True if the screen shows the console. */
 bool screen_active(void);

@@ -24,10 +24,13 @@
 static u8 fb[STRIDE * H];
 static struct fbcon con;
 
+static u8 *buf = fb;
+static size_t buf_stride = STRIDE;
+
 static u32 px(u32 x, u32 y)
 {
 	u32 v;
-	memcpy(&v, fb + (size_t)y * STRIDE + x * 4, 4);
+	memcpy(&v, buf + (size_t)y * buf_stride + x * 4, 4);
 	return v;
 }
 
@@ -72,6 +75,8 @@ static void puts_fb(const char *s)
 static int setup(void **state)
 {
 	(void)state;
+	buf = fb;
+	buf_stride = STRIDE;
 	memset(fb, 0x55, sizeof(fb));
 	assert_int_equal(fbcon_init(&con, fb, W, H, STRIDE, FBCON_BGRX), 0);
 	return 0;
@@ -118,11 +123,38 @@ static void scrolling_keeps_the_last_lines(void **state)
 	}
 	puts_fb("last");
 	assert_true(fbcon_paint(&con, ~0ULL, ~0ULL));
-	/* 5 log rows: lines 8..11 and the unfinished one. */
+	/* 5 log rows, a scroll moves 1 (a quarter): lines 8..11 and the
+	 * unfinished one. */
+	assert_int_equal(con.jump, 1);
 	assert_true(row_is(1, "line 8", 0xc8c8c8));
 	assert_true(row_is(4, "line 11", 0xc8c8c8));
 	assert_true(row_is(5, "last", 0xc8c8c8));
 	assert_int_equal(con.stats.scrolls, 12 - 4);
+}
+
+static u8 big_fb[(800 * 4) * 160];
+
+static void a_scroll_jumps_a_quarter(void **state)
+{
+	(void)state;
+	char line[32];
+	/* 100 x 10 cells: 9 log rows, jumps of 2. */
+	assert_int_equal(fbcon_init(&con, big_fb, 800, 160, 800 * 4, FBCON_BGRX), 0);
+	assert_int_equal(con.jump, 2);
+	for (int i = 0; i < 10; i++) {
+		snprintf(line, sizeof(line), "%sline %d", i ? "\n" : "", i);
+		for (const char *s = line; *s; s++)
+			fbcon_put(&con, (u8)*s);
+	}
+	/* Lines 0-8 filled the area; line 9 made it jump by 2. */
+	assert_int_equal(con.stats.scrolls, 1);
+	assert_true(fbcon_paint(&con, ~0ULL, ~0ULL));
+	buf = big_fb;
+	buf_stride = 800 * 4;
+	assert_true(row_is(1, "line 2", 0xc8c8c8));
+	assert_true(row_is(7, "line 8", 0xc8c8c8));
+	assert_true(row_is(8, "line 9", 0xc8c8c8));
+	assert_true(row_is(9, "", 0xc8c8c8));
 }
 
 static void long_lines_wrap_and_tabs_expand(void **state)
@@ -205,6 +237,7 @@ int main(void)
 		cmocka_unit_test_setup(init_clears_and_sizes, setup),
 		cmocka_unit_test_setup(text_is_drawn_only_by_paint, setup),
 		cmocka_unit_test_setup(scrolling_keeps_the_last_lines, setup),
+		cmocka_unit_test_setup(a_scroll_jumps_a_quarter, setup),
 		cmocka_unit_test_setup(long_lines_wrap_and_tabs_expand, setup),
 		cmocka_unit_test_setup(prefixes_get_their_colours, setup),
 		cmocka_unit_test_setup(utf8_maps_to_the_font, setup),
