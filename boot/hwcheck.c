@@ -446,14 +446,14 @@ static void check_memory(void)
 			continue;
 		default:
 			reserved += size;
-			break;
+			continue;
 		}
 		if (d->PhysicalStart + size > top)
 			top = d->PhysicalStart + size;
 	}
 	FreePool(map);
 	say("memory: %llu MiB usable after boot, %llu KiB ACPI, %llu KiB firmware runtime, "
-	    "%llu KiB reserved, %llu regions, top of memory %#llx",
+	    "%llu KiB reserved, %llu regions, top of RAM %#llx",
 	    (unsigned long long)(usable >> 20), (unsigned long long)(acpi >> 10),
 	    (unsigned long long)(runtime >> 10), (unsigned long long)(reserved >> 10),
 	    (unsigned long long)entries, (unsigned long long)top);
@@ -473,9 +473,12 @@ static void check_screen(void)
 		return;
 	}
 	const EFI_GRAPHICS_OUTPUT_MODE_INFORMATION *i = gop->Mode->Info;
-	say("screen: %ux%u framebuffer at %#llx, pixel format %u", i->HorizontalResolution,
+	static const char *const formats[] = { "RGBX", "BGRX", "bit mask", "blt only" };
+	say("screen: %ux%u, framebuffer at %#llx, %s pixels%s", i->HorizontalResolution,
 	    i->VerticalResolution, (unsigned long long)gop->Mode->FrameBufferBase,
-	    i->PixelFormat);
+	    i->PixelFormat < 4 ? formats[i->PixelFormat] : "unknown",
+	    i->PixelFormat < 2 ? ": the core draws its console on it"
+			       : ": the core's console is the serial line only");
 }
 
 bool hwcheck_run(void)

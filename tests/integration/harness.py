@@ -61,6 +61,7 @@ class Case:
     nic_args: str = ""               # appended to the NIC's -device option
     prepare: object = None           # fn(case, workdir) -> (config path, [(check, regex)])
     serial: bool = True              # False: no serial port at all (-serial none)
+    loader: str = "EFI/BOOT/BOOTX64.EFI"  # the file of build/esp booted as BOOTX64.EFI
 
 
 def config_files(path):
@@ -78,7 +79,7 @@ def build_esp(case, workdir, conf=None):
     esp = os.path.join(workdir, "esp")
     os.makedirs(os.path.join(esp, "EFI", "BOOT"))
     os.makedirs(os.path.join(esp, "partita"))
-    shutil.copy(os.path.join(BUILD, "esp", "EFI", "BOOT", "BOOTX64.EFI"),
+    shutil.copy(os.path.join(BUILD, "esp", *case.loader.split("/")),
                 os.path.join(esp, "EFI", "BOOT", "BOOTX64.EFI"))
     conf = conf or os.path.join(ROOT, case.config)
     shutil.copy(conf, os.path.join(esp, "partita", "partita.conf"))
