@@ -38,7 +38,7 @@
 #define MSR_VM_CR 0xc0010114
 
 struct check {
-	bool uart;        /* also write to COM1 */
+	bool uart; /* also write to COM1 */
 	bool can_run;
 	char reason[LINE_MAX];
 	u64 rsdp;
@@ -109,7 +109,8 @@ static bool console_has_serial(void)
 		u16 len = (u16)(buf[at + 2] | buf[at + 3] << 8);
 		if (type == MESSAGING_DEVICE_PATH && sub == MSG_UART_DP)
 			found = true;
-		if (len < 4 || (type == END_DEVICE_PATH_TYPE && sub == END_ENTIRE_DEVICE_PATH_SUBTYPE))
+		if (len < 4 ||
+		    (type == END_DEVICE_PATH_TYPE && sub == END_ENTIRE_DEVICE_PATH_SUBTYPE))
 			break;
 		at += len;
 	}
@@ -164,7 +165,8 @@ static void check_svm(void)
 
 	say("virtualization: AMD SVM, revision %u, %u ASIDs", r.eax & 0xff, r.ebx);
 	say("firmware: SVM %s (VM_CR.SVMDIS %u, VM_CR.LOCK %u)",
-	    disabled ? "DISABLED by the firmware" : "enabled", disabled, (unsigned)(vm_cr >> 3 & 1));
+	    disabled ? "DISABLED by the firmware" : "enabled", disabled,
+	    (unsigned)(vm_cr >> 3 & 1));
 	say("nested paging: NPT %s", yn(r.edx & 1));
 	say("svm features: NRIP-save %s, flush by ASID %s, VMCB clean bits %s, decode assists %s, "
 	    "pause filter %s, AVIC %s",
@@ -239,7 +241,8 @@ static void check_cpu(void)
 	else {
 		say("virtualization: none (CPUID shows neither VMX nor SVM)");
 		cannot("this CPU has neither Intel VMX nor AMD SVM%s",
-		       cpuid(1, 0).ecx & (1u << 31) ? " (the hypervisor it runs under hides them)" : "");
+		       cpuid(1, 0).ecx & (1u << 31) ? " (the hypervisor it runs under hides them)" :
+						      "");
 	}
 	say("tsc: invariant %s, TSC-deadline timer %s, local APIC %s, x2APIC %s", yn(invariant),
 	    yn(l1.ecx & (1u << 24)), yn(l1.edx & (1u << 9)), yn(l1.ecx & (1u << 21)));
@@ -399,8 +402,8 @@ static void check_acpi(void)
 	if (!madt)
 		say("cpus: no MADT: the core runs on one CPU");
 	if (iommu)
-		say("iommu: %s found, %u remapping unit%s: devices passed through are fenced", iommu,
-		    iommus, iommus == 1 ? "" : "s");
+		say("iommu: %s found, %u remapping unit%s: devices passed through are fenced",
+		    iommu, iommus, iommus == 1 ? "" : "s");
 	else
 		say("iommu: none found (no IVRS, no DMAR): a device can be passed through only to a "
 		    "partition marked trusted");
@@ -477,8 +480,8 @@ static void check_screen(void)
 	say("screen: %ux%u, framebuffer at %#llx, %s pixels%s", i->HorizontalResolution,
 	    i->VerticalResolution, (unsigned long long)gop->Mode->FrameBufferBase,
 	    i->PixelFormat < 4 ? formats[i->PixelFormat] : "unknown",
-	    i->PixelFormat < 2 ? ": the core draws its console on it"
-			       : ": the core's console is the serial line only");
+	    i->PixelFormat < 2 ? ": the core draws its console on it" :
+				 ": the core's console is the serial line only");
 }
 
 bool hwcheck_run(void)
@@ -488,8 +491,10 @@ bool hwcheck_run(void)
 	bool serial = console_has_serial();
 	if (!serial && uart_init())
 		ck.uart = true;
-	say("Partita hardware check (the firmware's console%s)",
-	    serial ? " and its serial port" : ck.uart ? ", and COM1" : "; no serial port found");
+	say("Partita hardware check (the firmware's console%s)", serial ? " and its serial port" :
+								 ck.uart ?
+									  ", and COM1" :
+									  "; no serial port found");
 	check_cpu();
 	check_acpi();
 	check_memory();

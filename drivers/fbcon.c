@@ -9,19 +9,18 @@
 #include "kernel/lib/string.h"
 
 #define CELL(glyph, colour) ((u16)((glyph) | (colour) << 12))
-#define CELL_GLYPH(cell) ((cell) & 0xfff)
+#define CELL_GLYPH(cell) ((cell)&0xfff)
 #define CELL_COLOUR(cell) ((cell) >> 12)
 #define PREFIX_MAX 34
 /* A 64-bit store to a framebuffer line that is only 4-byte aligned. */
-typedef u64 u64_u __attribute__((aligned(4), may_alias)); /* "[" + a partition name (PARTITA_NAME_MAX) + "]" */
+typedef u64 u64_u __attribute__((aligned(4),
+				 may_alias)); /* "[" + a partition name (PARTITA_NAME_MAX) + "]" */
 
 /* (foreground, background) as 0xRRGGBB.  tests/integration/screen.py reads
  * the screen back with the same values. */
 static const u32 palette[FBCON_COLOURS][2] = {
-	[FBCON_TEXT] = { 0xc8c8c8, 0x000000 },
-	[FBCON_HV] = { 0xffd75f, 0x000000 },
-	[FBCON_NAME] = { 0x5fd7ff, 0x000000 },
-	[FBCON_STATUS] = { 0xffffff, 0x1c3f73 },
+	[FBCON_TEXT] = { 0xc8c8c8, 0x000000 },	[FBCON_HV] = { 0xffd75f, 0x000000 },
+	[FBCON_NAME] = { 0x5fd7ff, 0x000000 },	[FBCON_STATUS] = { 0xffffff, 0x1c3f73 },
 	[FBCON_ALERT] = { 0xffffff, 0xaf1f1f },
 };
 
@@ -80,8 +79,8 @@ static void draw_cell(struct fbcon *c, u32 r, u32 x, u16 cell)
 
 	if (f->width == 8) {
 		/* Two pixels a store: the four pairs a pair of bits can be. */
-		const u64 pair[4] = { (u64)bg << 32 | bg, (u64)fg << 32 | bg,
-				      (u64)bg << 32 | fg, (u64)fg << 32 | fg };
+		const u64 pair[4] = { (u64)bg << 32 | bg, (u64)fg << 32 | bg, (u64)bg << 32 | fg,
+				      (u64)fg << 32 | fg };
 		for (u32 y = 0; y < f->height; y++, line += c->stride) {
 			u32 bits = g[y];
 			u64_u *px = (u64_u *)line;
@@ -268,7 +267,8 @@ void fbcon_set_status(struct fbcon *c, const char *text)
 			continue;
 		}
 		u8 ch = (u8)*s;
-		u16 cell = CELL(glyph_of(c, ch < 128 ? ch : '?'), alert ? FBCON_ALERT : FBCON_STATUS);
+		u16 cell =
+			CELL(glyph_of(c, ch < 128 ? ch : '?'), alert ? FBCON_ALERT : FBCON_STATUS);
 		if (c->status[x] != cell) {
 			c->status[x] = cell;
 			mark(c, 0);

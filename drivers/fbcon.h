@@ -38,9 +38,9 @@
 struct fbcon_font {
 	const char *name;
 	u32 width, height; /* pixels; width at most 16 */
-	u32 row_bytes;     /* bytes a glyph row, most significant bit leftmost */
+	u32 row_bytes;	   /* bytes a glyph row, most significant bit leftmost */
 	u32 glyph_count;
-	const u8 *glyphs;  /* glyph_count * height * row_bytes */
+	const u8 *glyphs; /* glyph_count * height * row_bytes */
 	u32 map_count;
 	const u16 (*map)[2]; /* sorted (code point, glyph) pairs */
 };
@@ -49,11 +49,11 @@ extern const struct fbcon_font fbcon_font;
 
 /** Colours of the cells (palette indices; fbcon.c has the RGB values). */
 enum fbcon_colour {
-	FBCON_TEXT,     /* log text */
-	FBCON_HV,       /* the "[hv]" prefix */
-	FBCON_NAME,     /* a partition's "[name]" prefix */
-	FBCON_STATUS,   /* the status row */
-	FBCON_ALERT,    /* a word of the status row that needs attention */
+	FBCON_TEXT,   /* log text */
+	FBCON_HV,     /* the "[hv]" prefix */
+	FBCON_NAME,   /* a partition's "[name]" prefix */
+	FBCON_STATUS, /* the status row */
+	FBCON_ALERT,  /* a word of the status row that needs attention */
 	FBCON_COLOURS
 };
 
@@ -65,31 +65,31 @@ enum fbcon_format {
 
 struct fbcon_stats {
 	u64 cells_drawn;   /* glyphs written to the framebuffer */
-	u64 paints;        /* fbcon_paint calls that drew something */
-	u64 cut_short;     /* calls that left work for the next (deadline, budget) */
-	u64 cell_tsc;      /* what drawing one cell costs, TSC cycles (average) */
+	u64 paints;	   /* fbcon_paint calls that drew something */
+	u64 cut_short;	   /* calls that left work for the next (deadline, budget) */
+	u64 cell_tsc;	   /* what drawing one cell costs, TSC cycles (average) */
 	u64 max_paint_tsc; /* the longest fbcon_paint call */
 	u64 scrolls;
 };
 
 struct fbcon {
-	u8 *fb;               /* the framebuffer, mapped */
-	u32 width, height;    /* pixels */
-	u32 stride;           /* bytes a scan line */
-	u32 cols, rows;       /* cells; row 0 is the status row */
+	u8 *fb;			     /* the framebuffer, mapped */
+	u32 width, height;	     /* pixels */
+	u32 stride;		     /* bytes a scan line */
+	u32 cols, rows;		     /* cells; row 0 is the status row */
 	u32 pixel[FBCON_COLOURS][2]; /* (foreground, background) in fb format */
 	const struct fbcon_font *font;
-	u16 ascii[128];       /* glyph of each ASCII code point */
-	u16 fallback;         /* glyph of '?' */
+	u16 ascii[128]; /* glyph of each ASCII code point */
+	u16 fallback;	/* glyph of '?' */
 
 	/* The log area: rows 1..rows-1 of the screen show ring lines
 	 * top, top+1, ... (mod lines). */
-	u32 lines;            /* rows - 1 */
-	u32 jump;             /* lines a scroll moves: a quarter of them */
+	u32 lines; /* rows - 1 */
+	u32 jump;  /* lines a scroll moves: a quarter of them */
 	u32 top;
-	u32 filled;           /* ring lines in use, up to lines */
-	u32 col;              /* cursor column in the last line */
-	bool prefix;          /* inside a "[name]" at the start of a line */
+	u32 filled;  /* ring lines in use, up to lines */
+	u32 col;     /* cursor column in the last line */
+	bool prefix; /* inside a "[name]" at the start of a line */
 	u16 prefix_colour;
 	u32 utf8_cp, utf8_need;
 	/* Cells: glyph index | colour << 12.  grid: what should be shown
@@ -97,9 +97,9 @@ struct fbcon {
 	u16 status[FBCON_MAX_COLS];
 	u16 grid[FBCON_MAX_ROWS][FBCON_MAX_COLS];
 	u16 shown[FBCON_MAX_ROWS][FBCON_MAX_COLS];
-	u8 dirty[FBCON_MAX_ROWS];  /* screen rows that may differ */
+	u8 dirty[FBCON_MAX_ROWS]; /* screen rows that may differ */
 	u32 dirty_count;
-	u64 credit;           /* cells of drawing the text put since the last paint caused */
+	u64 credit; /* cells of drawing the text put since the last paint caused */
 	struct fbcon_stats stats;
 };
 

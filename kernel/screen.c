@@ -53,19 +53,44 @@ static void mirror_put(u8 byte)
 		fbcon_put(&con, byte);
 }
 
-static const char *state_name(u32 state)
+/* The state as the status row shows it: long, or short when the long
+ * form of every partition does not fit. */
+static const char *state_name(u32 state, bool brief)
 {
 	switch (state) {
-	case PARTITA_STATE_STOPPED: return "stopped";
-	case PARTITA_STATE_RUNNING: return "running";
-	case PARTITA_STATE_WAITING: return "waiting";
-	case PARTITA_STATE_FAULTED: return "!faulted!";
-	case PARTITA_STATE_EXITED: return "exited";
-	default: return "?";
+	case PARTITA_STATE_STOPPED:
+		return brief ? "stop" : "stopped";
+	case PARTITA_STATE_RUNNING:
+		return brief ? "run" : "running";
+	case PARTITA_STATE_WAITING:
+		return brief ? "wait" : "waiting";
+	case PARTITA_STATE_FAULTED:
+		return brief ? "!FAULT!" : "!faulted!";
+	case PARTITA_STATE_EXITED:
+		return brief ? "exit" : "exited";
+	default:
+		return "?";
 	}
 }
 
-/* The status row: " Partita | name cpuN state | ...", remade when a
+static size_t status_text(char *text, size_t size, bool brief)
+{
+	size_t len = (size_t)snprintf(text, size, " %s", PARTITA_BANNER);
+
+	if (!partition_count)
+		len += (size_t)snprintf(text + len, size - len, " | booting");
+	for (unsigned i = 0; i < partition_count && len < size; i++) {
+		struct partita_partition_info info;
+		partition_info(&partitions[i], &info);
+		len += (size_t)snprintf(text + len, size - len,
+					brief ? " %s@%u %s" : " | %s cpu%u %s", info.name, info.cpu,
+					state_name(info.state, brief));
+	}
+	return len;
+}
+
+/* The status row: " Partita | name cpuN state | ..." (or, when that is
+ * too long, " Partita name@N state ..."), remade when a
  * partition's state changed and there is time for it before the deadline
  * (what it costs is measured: the highest seen). */
 static void refresh_status(u64 deadline_tsc)
@@ -77,15 +102,12 @@ static void refresh_status(u64 deadline_tsc)
 	if (seen_changes == partition_state_changes || t0 + status_tsc >= deadline_tsc)
 		return;
 	seen_changes = partition_state_changes;
-	len = (size_t)snprintf(text, sizeof(text), " %s", PARTITA_BANNER);
-	if (!partition_count)
-		snprintf(text + len, sizeof(text) - len, " | booting");
-	for (unsigned i = 0; i < partition_count && len < sizeof(text); i++) {
-		struct partita_partition_info info;
-		partition_info(&partitions[i], &info);
-		len += (size_t)snprintf(text + len, sizeof(text) - len, " | %s cpu%u %s",
-					info.name, info.cpu, state_name(info.state));
-	}
+	len = status_text(text, sizeof(text), false);
+	/* '!' marks are not shown: they do not count. */
+	for (const char *c = text; *c; c++)
+		len -= *c == '!';
+	if (len > con.cols)
+		status_text(text, sizeof(text), true);
 	fbcon_set_status(&con, text);
 	status_tsc = MAX(status_tsc, rdtsc() - t0);
 }
@@ -170,7 +192,8 @@ void screen_check_devices(void)
 			continue;
 		for (unsigned b = 0; b < ARRAY_SIZE(d->bars); b++) {
 			const struct pci_bar *bar = &d->bars[b];
-			if (!bar->size || bar->base >= fb_base + fb_size || fb_base >= bar->base + bar->size)
+			if (!bar->size || bar->base >= fb_base + fb_size ||
+			    fb_base >= bar->base + bar->size)
 				continue;
 			/* Its owner draws on it now: the screen leaves it. */
 			active = false;

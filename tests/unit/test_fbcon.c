@@ -46,7 +46,8 @@ static u16 glyph(u32 cp)
 /* True if the cell at (row, col) shows cp in (fg, bg), pixel for pixel. */
 static bool cell_is(u32 row, u32 col, u32 cp, u32 fg, u32 bg)
 {
-	const u8 *g = fbcon_font.glyphs + (size_t)glyph(cp) * fbcon_font.height * fbcon_font.row_bytes;
+	const u8 *g =
+		fbcon_font.glyphs + (size_t)glyph(cp) * fbcon_font.height * fbcon_font.row_bytes;
 	for (u32 y = 0; y < fbcon_font.height; y++)
 		for (u32 x = 0; x < fbcon_font.width; x++) {
 			bool on = g[y * fbcon_font.row_bytes + x / 8] & (0x80 >> (x % 8));
@@ -173,10 +174,10 @@ static void prefixes_get_their_colours(void **state)
 	puts_fb("[hv] up\n[alpha] hi\n[no prefix here\n");
 	assert_true(fbcon_paint(&con, ~0ULL, ~0ULL));
 	for (u32 i = 0; i < 4; i++)
-		assert_true(cell_is(1, i, (u8)"[hv]"[i], 0xffd75f, 0));
+		assert_true(cell_is(1, i, (u8) "[hv]"[i], 0xffd75f, 0));
 	assert_true(cell_is(1, 5, 'u', 0xc8c8c8, 0));
 	for (u32 i = 0; i < 7; i++)
-		assert_true(cell_is(2, i, (u8)"[alpha]"[i], 0x5fd7ff, 0));
+		assert_true(cell_is(2, i, (u8) "[alpha]"[i], 0x5fd7ff, 0));
 	assert_true(cell_is(2, 8, 'h', 0xc8c8c8, 0));
 	assert_true(row_is(3, "[no prefix here", 0xc8c8c8));
 }
