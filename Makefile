@@ -440,7 +440,7 @@ SHOT_NIC := $(subst $(comma)hostfwd=tcp:127.0.0.1:$(API_PORT)-:80,,$(QEMU_NIC))
 screenshot: all
 	$(Q)python3 tests/screenshot.py --out docs/screen.png --wait '$(SHOT_WAIT)' --settle 20 \
 		-- qemu-system-x86_64 $(QEMU_FLAGS) $(RUN_ICOUNT) $(SHOT_NIC) -vga std \
-		-drive format=raw,file=fat:rw:$(B)/esp,snapshot=on
+		-drive format=raw,file=fat:rw:$(B)/esp
 
 $(B)/partita.img: all
 	@echo "  IMAGE   $@"

@@ -195,11 +195,13 @@ void screen_check_devices(void)
 			if (!bar->size || bar->base >= fb_base + fb_size ||
 			    fb_base >= bar->base + bar->size)
 				continue;
-			/* Its owner draws on it now: the screen leaves it. */
-			active = false;
-			console_set_mirror(NULL);
+			/* Its owner draws on it now: the screen leaves it,
+			 * with a last line (boot is synchronous: drawn at
+			 * once). */
 			log_line("screen: the framebuffer is BAR%u of %02x:%02x.%u, given to partition %s: the screen console stops",
 				 b, d->bus, d->dev, d->fn, d->owner->cfg->name);
+			active = false;
+			console_set_mirror(NULL);
 			return;
 		}
 	}

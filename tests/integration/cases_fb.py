@@ -16,10 +16,14 @@ screen.txt) either way.
   16550 (scratch register) and the screen alone shows the boot log and a
   partition's line.
 - fb-scroll: more lines than the screen holds: the oldest have scrolled
-  away and the screen still equals the serial log's tail.
+  away and the screen still equals the serial log's tail; under -icount,
+  the ticker's windows start within one tick while the screen scrolls.
 - fb-schedule: the timing case pv-schedule with the screen on: drawing the
   scrolling log costs no window its start (ticker's 20 starts within one
   tick) and the core reports what drawing cost.
+- fb-given-away: the config passes the display device through to a
+  partition: the core says so and draws nothing after it (the partition's
+  line is on the serial log, not on the screen).
 """
 import os
 import re
@@ -137,8 +141,8 @@ CASES = [
               ("hello exits", r"^\[hv\] partition hello stopped: exited with code 0$")],
              status=STATUS)),
     Case("fb-scroll", CONF + "screen-scroll.conf",
-         [("ticker done", r"^\[test-ticker\] 20 window starts")],
-         exit_code=None, qemu_args=STD_VGA, timeout=180,
+         [TICKER_ON_TIME],
+         exit_code=None, qemu_args=ICOUNT + STD_VGA, timeout=180,
          host_steps=screen_steps(
              [("ticker's summary", r"^\[test-ticker\] 20 window starts, late min"),
               ("ticker exits", r"^\[hv\] partition test-ticker stopped: exited with code 0$")],
@@ -146,6 +150,16 @@ CASES = [
              absent=[("the banner scrolled away", r"^\[hv\] Partita \d")],
              match_serial=True, forbid=DEFAULT_FORBID + FAILS),
          host_steps_after=r"^\[hv\] partition test-ticker stopped"),
+    Case("fb-given-away", CONF + "screen-given.conf",
+         [HELLO, ("screen stops",
+                  r"^\[hv\] screen: the framebuffer is BAR0 of 00:01\.0, given to partition hello: "
+                  r"the screen console stops$")],
+         exit_code=None, qemu_args=STD_VGA, timeout=180,
+         host_steps=screen_steps(
+             [("screen line", SCREEN_LINE),
+              ("its last line", r"^\[hv\] screen: the framebuffer is BAR0 of 00:01\.0")],
+             absent=[("no line after it", HELLO_ROW)]),
+         host_steps_after=r"^\[hv\] partition hello stopped"),
     Case("fb-schedule", CONF + "schedule.conf",
          [HELLO, ("spin runs", r"^\[spin\] boot 1: spinning forever"),
           ticker_window(2000), ticker_window(7000), TICKER_ON_TIME,
