@@ -283,6 +283,17 @@ void fbcon_set_status(struct fbcon *c, const char *text)
 	}
 }
 
+/* What one cell costs: rises at once to a slower cell, falls slowly (as
+ * the console's fill estimate). */
+static void cell_measured(struct fbcon *c, u64 took)
+{
+	u64 *e = &c->stats.cell_tsc;
+
+	*e = took > *e ? took : *e - (*e - took) / 16;
+	if (!*e)
+		*e = 1;
+}
+
 bool fbcon_paint(struct fbcon *c, u64 deadline_tsc, u64 max_cells)
 {
 	if (!c->dirty_count)
@@ -306,11 +317,22 @@ bool fbcon_paint(struct fbcon *c, u64 deadline_tsc, u64 max_cells)
 				}
 				continue;
 			}
-			if (drawn == max_cells || rdtsc() + c->stats.cell_tsc >= deadline_tsc) {
+			if (drawn == max_cells) {
+				cut = true;
+				break;
+			}
+			u64 now = rdtsc();
+			if (now + c->stats.cell_tsc >= deadline_tsc) {
+				/* Refused for the estimate alone: lower it, so that
+				 * one stretched cell (the host descheduled us) does
+				 * not stop all drawing outside idle time. */
+				if (now < deadline_tsc)
+					c->stats.cell_tsc -= c->stats.cell_tsc / 16;
 				cut = true;
 				break;
 			}
 			draw_cell(c, r, x, want[x]);
+			cell_measured(c, rdtsc() - now);
 			have[x] = want[x];
 			drawn++;
 		}
@@ -321,11 +343,6 @@ bool fbcon_paint(struct fbcon *c, u64 deadline_tsc, u64 max_cells)
 	}
 	u64 took = rdtsc() - t0;
 	if (drawn) {
-		/* Rises at once to a slower cell, falls slowly (as the console's
-		 * fill estimate). */
-		u64 per = took / drawn + 1;
-		u64 *e = &c->stats.cell_tsc;
-		*e = per > *e ? per : *e - (*e - per) / 16;
 		c->stats.cells_drawn += drawn;
 		c->stats.paints++;
 	}

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "arch/x86/cpu.h"
 #include "drivers/fbcon.h"
 
 #define W 328 /* 41 columns of 8 pixels; 8 pixels of margin */
@@ -232,6 +233,21 @@ static void paint_stops_at_budget_and_resumes(void **state)
 	assert_true(con.stats.cut_short >= 2);
 }
 
+static void a_stretched_estimate_recovers(void **state)
+{
+	(void)state;
+	puts_fb("abc\n");
+	/* One cell seemed to take ages (the host stopped the emulator). */
+	con.stats.cell_tsc = 1ULL << 40;
+	unsigned refused = 0;
+	while (!fbcon_paint(&con, rdtsc() + 2000000, ~0ULL) && refused < 2000)
+		refused++;
+	assert_true(refused > 0);
+	assert_true(refused < 2000);
+	assert_true(row_is(1, "abc", 0xc8c8c8));
+	assert_true(con.stats.cell_tsc < 2000000);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -245,6 +261,7 @@ int main(void)
 		cmocka_unit_test_setup(status_row_and_alerts, setup),
 		cmocka_unit_test_setup(rgbx_swaps_red_and_blue, setup),
 		cmocka_unit_test_setup(paint_stops_at_budget_and_resumes, setup),
+		cmocka_unit_test_setup(a_stretched_estimate_recovers, setup),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
