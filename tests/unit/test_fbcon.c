@@ -248,6 +248,41 @@ static void a_stretched_estimate_recovers(void **state)
 	assert_true(con.stats.cell_tsc < 2000000);
 }
 
+/* Random text and paints cut short at random budgets: once a paint runs to
+ * the end, every cell on screen is what the grid says, pixel for pixel. */
+static void random_paints_converge(void **state)
+{
+	(void)state;
+	static const char *const words[] = { "[hv] ", "[alpha] ", "x", "yy ", "zzzz",
+					     "0123456789", "\t", "\n", "\n", "[", "]" };
+	unsigned seed = 12345;
+	for (int round = 0; round < 300; round++) {
+		int n = (int)((seed = seed * 1103515245 + 12345) >> 16) % 12;
+		for (int i = 0; i < n; i++) {
+			seed = seed * 1103515245 + 12345;
+			puts_fb(words[(seed >> 16) % ARRAY_SIZE(words)]);
+		}
+		seed = seed * 1103515245 + 12345;
+		fbcon_paint(&con, ~0ULL, (seed >> 16) % 50);
+	}
+	assert_true(fbcon_paint(&con, ~0ULL, ~0ULL));
+	for (u32 r = 0; r < con.rows; r++)
+		for (u32 x = 0; x < con.cols; x++) {
+			const u16 *want = r ? con.grid[(con.top + r - 1) % con.lines] : con.status;
+			assert_int_equal(con.shown[r][x], want[x]);
+			u16 cell = want[x];
+			u32 cp = 0;
+			for (u32 i = 0; i < fbcon_font.map_count; i++)
+				if (fbcon_font.map[i][1] == (cell & 0xfff)) {
+					cp = fbcon_font.map[i][0];
+					break;
+				}
+			u32 fg = con.pixel[cell >> 12][0], bg = con.pixel[cell >> 12][1];
+			if (!cell_is(r, x, cp, fg, bg))
+				fail_msg("cell (%u,%u) does not show glyph %u", r, x, cell & 0xfff);
+		}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -262,6 +297,7 @@ int main(void)
 		cmocka_unit_test_setup(rgbx_swaps_red_and_blue, setup),
 		cmocka_unit_test_setup(paint_stops_at_budget_and_resumes, setup),
 		cmocka_unit_test_setup(a_stretched_estimate_recovers, setup),
+		cmocka_unit_test_setup(random_paints_converge, setup),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
