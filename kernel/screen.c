@@ -7,10 +7,9 @@
  * UART is also put into the screen's grid, and the drawing is done when
  * the console says, under the console's lock and the drain's deadline:
  *   - in a drain of a partition's queue, in its own time, at most the cells
- *     its own bytes changed (a line that scrolls: a screen's worth) and at
- *     most a quarter of the time left to the drain's deadline, so one
- *     partition's output never costs another's time and a partition that
- *     prints still runs;
+ *     its own bytes changed (a line that scrolls: a screen's worth) and in
+ *     all at most a quarter of its window, so one partition's output never
+ *     costs another's time and a partition that prints still runs;
  *   - in idle time, and when the console is synchronous (boot, the end of a
  *     run, a panic), whatever is left.
  * Without a UART (the scratch-register test fails) the screen is the only
@@ -45,7 +44,11 @@ static u64 fb_base, fb_size;
 static u32 fb_width, fb_height;
 static char why_not[128];
 static u64 seen_changes = ~0ULL;
-static u64 status_tsc; /* what remaking the status row costs, at most */
+static u64 status_tsc; /* what remaking the status row costs: the most seen,
+			* lowered when it keeps the row from being remade */
+/* The painting a partition's window still allows (TSC cycles), and the
+ * deadline of that window's drains. */
+static u64 window_deadline, window_allowance;
 
 static void mirror_put(u8 byte)
 {
@@ -99,8 +102,15 @@ static void refresh_status(u64 deadline_tsc)
 	size_t len;
 	u64 t0 = rdtsc();
 
-	if (seen_changes == partition_state_changes || t0 + status_tsc >= deadline_tsc)
+	if (seen_changes == partition_state_changes)
 		return;
+	if (t0 + status_tsc >= deadline_tsc) {
+		/* Refused for the estimate alone: lower it (one stretched
+		 * measurement must not keep the row stale for good). */
+		if (t0 < deadline_tsc)
+			status_tsc -= status_tsc / 16;
+		return;
+	}
 	seen_changes = partition_state_changes;
 	len = status_text(text, sizeof(text), false);
 	/* '!' marks are not shown: they do not count. */
@@ -123,14 +133,24 @@ static void mirror_paint(u64 deadline_tsc, bool idle)
 		return;
 	}
 	/* In a partition's time: what its bytes caused (the status row is
-	 * everybody's and always may be redrawn), and in at most a quarter of
-	 * the time left before the drain's deadline, so that a partition that
-	 * prints a line in each window still runs in it.  Idle time does the
-	 * rest. */
+	 * everybody's and always may be redrawn), and in all of a window at
+	 * most a quarter of the time the window had left at its first drain,
+	 * so that a partition that prints a line in each window still runs in
+	 * it.  Idle time does the rest.  The drains of one window share its
+	 * deadline, or an earlier one (the exit guard grows); a later deadline
+	 * is a new window. */
 	u64 now = rdtsc();
 	if (now >= deadline_tsc)
 		return;
-	fbcon_paint(&con, now + (deadline_tsc - now) / 4, credit + con.cols);
+	if (deadline_tsc > window_deadline) {
+		window_deadline = deadline_tsc;
+		window_allowance = (deadline_tsc - now) / 4;
+	}
+	if (!window_allowance)
+		return;
+	fbcon_paint(&con, MIN(deadline_tsc, now + window_allowance), credit + con.cols);
+	u64 took = rdtsc() - now;
+	window_allowance = took < window_allowance ? window_allowance - took : 0;
 }
 
 static const struct console_mirror screen_mirror = { mirror_put, mirror_paint };
