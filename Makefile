@@ -4,6 +4,7 @@
 #   make run        boot the demo in QEMU, serial console on this terminal
 #   make test       unit tests on the host, then integration tests in QEMU/Bochs
 #   make image      a GPT disk image with a FAT ESP (build/partita.img)
+#   make iso        a BIOS-bootable ISO: GRUB, Multiboot2 (build/partita.iso)
 #   make help       all targets
 #
 # Every target first makes sure the Debian packages it needs are installed.
@@ -22,7 +23,7 @@ OBJCOPY := objcopy
 # ---------------------------------------------------------------- packages --
 PACKAGES := make gcc binutils gnu-efi qemu-system-x86 ovmf mtools dosfstools \
 	gdisk libcmocka-dev python3 bochs bochs-term bochsbios vgabios clang clang-format dpkg-dev \
-	chromium curl
+	chromium curl grub-pc-bin grub-common xorriso gcovr clang-tools openssl
 
 .PHONY: deps
 deps:
@@ -46,7 +47,7 @@ deps:
 CORE_CFLAGS := -std=gnu11 -O2 -g -ffreestanding -nostdlib -fno-pic -fno-pie \
 	-mcmodel=kernel -mno-red-zone -mgeneral-regs-only -fno-stack-protector \
 	-fno-common -fno-omit-frame-pointer -fno-asynchronous-unwind-tables \
-	-Wall -Wextra -Werror -Wstrict-prototypes -Wmissing-prototypes -Wshadow \
+	-Wall -Wextra -Werror -Wstrict-prototypes -Wmissing-prototypes -Wmissing-declarations -Wpointer-arith -Wshadow \
 	-Wundef -Wimplicit-fallthrough -I. -MMD -MP
 
 CORE_OBJS := \
@@ -56,6 +57,7 @@ CORE_OBJS := \
 	arch/x86/traps.o \
 	arch/x86/lapic.o \
 	arch/x86/clock.o \
+	arch/x86/tsc.o \
 	arch/x86/paging.o \
 	arch/x86/pagetable.o \
 	arch/x86/fpu.o \
@@ -86,11 +88,15 @@ CORE_OBJS := \
 	kernel/channel.o \
 	kernel/vmexit.o \
 	kernel/hypercall.o \
+	kernel/control_info.o \
+	kernel/lateness.o \
 	kernel/hvm/platform.o \
 	kernel/hvm/boot.o \
 	kernel/hvm/hvm.o \
 	kernel/hvm/decode.o \
 	kernel/hvm/vlapic.o \
+	kernel/hvm/vioapic.o \
+	kernel/hvm/vpci.o \
 	kernel/hvm/vpic.o \
 	kernel/hvm/vpit.o \
 	kernel/hvm/vuart.o \
@@ -219,6 +225,53 @@ $(B)/esp/CHECK.EFI: $(B)/check.so
 	@echo "  EFI     $@"
 	$(Q)$(OBJCOPY) $(EFI_SECTIONS) --target efi-app-x86_64 --subsystem=10 $< $@
 
+# ------------------------------------------------------- multiboot2 loader --
+# $(B)/partita-mb2.elf: the Multiboot2 loader that GRUB starts on machines
+# without UEFI (boot/mb2_entry.S explains why it is a link unit of its own).
+# It embeds the same core.elf as BOOTX64.EFI and shares the loader's pure
+# parts (elf_load.c, pagetable.c, memmap.c).  The core's flags, but gcc's
+# default small code model: it runs identity-mapped at 1 MiB (boot/mb2.ld).
+# Stripped: GRUB would otherwise load the debug sections into memory too.
+MB2_CFLAGS := $(filter-out -mcmodel=kernel,$(CORE_CFLAGS)) -DPARTITA_MB2_LOADER
+MB2_OBJS := \
+	boot/mb2_entry.o \
+	boot/mb2_main.o \
+	boot/mb2.o \
+	boot/elf_load.o \
+	boot/pagetable.o \
+	boot/memmap.o \
+	boot/core_image.o \
+	drivers/uart16550.o \
+	kernel/lib/string.o \
+	kernel/lib/mem.o \
+	kernel/lib/format.o \
+	kernel/lib/elf.o
+MB2_OBJS := $(addprefix $(B)/mb2/,$(MB2_OBJS))
+
+$(B)/mb2/%.o: %.c | deps
+	@mkdir -p $(dir $@)
+	@echo "  CC      $< (multiboot2 loader)"
+	$(Q)$(CC) $(MB2_CFLAGS) -c $< -o $@
+
+$(B)/mb2/%.o: %.S | deps
+	@mkdir -p $(dir $@)
+	@echo "  AS      $< (multiboot2 loader)"
+	$(Q)$(CC) $(MB2_CFLAGS) -D__ASSEMBLY__ -c $< -o $@
+
+$(B)/mb2/boot/core_image.o: boot/core_image.S $(B)/core.elf
+	@mkdir -p $(dir $@)
+	@echo "  AS      $< (multiboot2 loader, embeds core.elf)"
+	$(Q)$(CC) $(MB2_CFLAGS) -D__ASSEMBLY__ -DCORE_ELF_PATH='"$(B)/core.elf"' -c $< -o $@
+
+$(B)/partita-mb2.elf: $(MB2_OBJS) boot/mb2.ld
+	@echo "  LD      $@"
+	$(Q)$(LD) -nostdlib -static -z max-page-size=4096 -z noexecstack --no-warn-rwx-segments \
+		-T boot/mb2.ld -o $(B)/mb2/partita-mb2.full.elf $(MB2_OBJS)
+	$(Q)$(OBJCOPY) --strip-all $(B)/mb2/partita-mb2.full.elf $@
+
+.PHONY: mb2
+mb2: $(B)/partita-mb2.elf
+
 # ------------------------------------------------------------------ guests --
 # Paravirtual guests: static ELF64 images linked at guest-physical 1 MiB
 # (guests/lib/guest.ld), each from the .c files of its folder plus guests/lib.
@@ -231,6 +284,9 @@ GUEST_LIB_OBJS := guests/lib/start.o guests/lib/runtime.o guests/lib/ring.o \
 GUEST_LIB_OBJS := $(addprefix $(B)/guests/obj/,$(GUEST_LIB_OBJS))
 GUEST_NAMES := hello ticker spin attack control
 GUEST_NAMES += pingpong chanbench
+# Isolation and fuzzing (issue 10): isostate (CPU state across a switch),
+# conflood and logflood (time: console and log floods), tprattack (CR8).
+GUEST_NAMES += isostate conflood logflood tprattack insnfuzz hcfuzz
 GUEST_ELFS = $(foreach g,$(GUEST_NAMES),$(B)/guests/$(g).elf)
 
 $(B)/guests/obj/%.o: %.c | deps
@@ -274,7 +330,8 @@ $(B)/guests/vmlinuz $(B)/guests/initrd.gz: $(LINUX_STAMP)
 MBTEST_CFLAGS := -m32 -std=gnu11 -O2 -g -ffreestanding -nostdlib -fno-pic -fno-pie \
 	-fno-stack-protector -mgeneral-regs-only -fno-common -fno-asynchronous-unwind-tables \
 	-Wall -Wextra -Werror -Wshadow -Wundef -MMD -MP
-MBTEST_OBJS := $(B)/guests/mbtest-obj/start.o $(B)/guests/mbtest-obj/mbtest.o
+MBTEST_OBJS := $(B)/guests/mbtest-obj/start.o $(B)/guests/mbtest-obj/mbtest.o \
+	$(B)/guests/mbtest-obj/platform.o
 
 $(B)/guests/mbtest-obj/%.o: guests/mbtest/%.c | deps
 	@mkdir -p $(dir $@)
@@ -295,6 +352,46 @@ $(B)/guests/mbtest.elf: $(MBTEST_OBJS) guests/mbtest/mbtest.ld
 linux: $(B)/guests/vmlinuz $(B)/guests/initrd.gz
 mbtest: $(B)/guests/mbtest.elf
 
+# $(B)/guests/conformance.elf: the conformance kernel (guests/conformance),
+#   a Multiboot 1 kernel that switches to long mode itself: 64-bit code
+#   linked at 1 MiB, converted to ELF32 (what Multiboot 1 loaders, QEMU's
+#   -kernel among them, take).  It shares format.c and string.c with the
+#   paravirtual guests (their 64-bit objects).  $(B)/guests/conformance.mod
+#   is the module its configs give it (`initrd =`, QEMU's -initrd): a header
+#   line, then byte i = (i * 131 + 7) & 0xff, 8192 bytes.
+CONFORMANCE_CFLAGS := -std=gnu11 -O2 -g -ffreestanding -nostdlib -fno-pic -fno-pie \
+	-mno-red-zone -mgeneral-regs-only -fno-stack-protector -fno-common \
+	-fno-asynchronous-unwind-tables -Wall -Wextra -Werror -Wshadow -Wundef -I. -MMD -MP
+CONFORMANCE_OBJS := $(patsubst guests/conformance/%,$(B)/guests/conformance-obj/%.o,\
+	$(basename $(wildcard guests/conformance/*.c guests/conformance/*.S))) \
+	$(B)/guests/obj/kernel/lib/format.o $(B)/guests/obj/kernel/lib/string.o \
+	$(B)/guests/obj/kernel/lib/mem.o
+
+$(B)/guests/conformance-obj/%.o: guests/conformance/%.c | deps
+	@mkdir -p $(dir $@)
+	@echo "  CC      $< (conformance)"
+	$(Q)$(CC) $(CONFORMANCE_CFLAGS) -c $< -o $@
+
+$(B)/guests/conformance-obj/%.o: guests/conformance/%.S | deps
+	@mkdir -p $(dir $@)
+	@echo "  AS      $< (conformance)"
+	$(Q)$(CC) $(CONFORMANCE_CFLAGS) -c $< -o $@
+
+$(B)/guests/conformance.elf: $(CONFORMANCE_OBJS) guests/conformance/conformance.ld
+	@echo "  LD      $@"
+	$(Q)$(LD) -m elf_x86_64 -nostdlib -static -z max-page-size=4096 -z noexecstack \
+		--no-warn-rwx-segments -T guests/conformance/conformance.ld -o $@.64 $(CONFORMANCE_OBJS)
+	$(Q)$(OBJCOPY) -O elf32-i386 $@.64 $@
+
+$(B)/guests/conformance.mod:
+	@mkdir -p $(dir $@)
+	@echo "  GEN     $@"
+	$(Q)python3 -c 'import sys; h = b"CONFORMANCE-MODULE 8192 bytes\n".ljust(64, b"."); \
+		sys.stdout.buffer.write(h + bytes((i * 131 + 7) & 255 for i in range(64, 8192)))' > $@
+
+.PHONY: conformance
+conformance: $(B)/guests/conformance.elf $(B)/guests/conformance.mod
+
 # ------------------------------------------------------------------- bench --
 # `make bench`: the benchmark guests (guests/bench, guests/benchpeer) booted
 # under QEMU with -icount shift=0 (SVM) and in Bochs (VMX, instruction-counted
@@ -308,39 +405,54 @@ bench: all linux
 	$(Q)python3 tests/bench_channels.py
 	$(Q)python3 tests/bench_linux.py
 
+# ------------------------------------------------------ Debian source packages --
+# lwIP and mbedTLS are not in the repository: their sources come from
+# Debian's source packages, fetched with a private apt state under $(B)/apt
+# (the system's apt configuration is left alone; the deb-src entry is
+# derived from the system's own sources file, so no mirror is named here).
+# $(call debsrc_fetch,PACKAGE,DIR) downloads PACKAGE's source and unpacks it
+# into DIR.
+DEBSRC_APT := $(B)/apt
+DEBSRC_STAMP := $(DEBSRC_APT)/.updated
+DEBSRC_APT_OPTS = -o Dir::Etc::SourceList=/dev/null -o Dir::Etc::SourceParts=$(abspath $(DEBSRC_APT))/sources \
+	-o Dir::State::Lists=$(abspath $(DEBSRC_APT))/lists -o Dir::Cache=$(abspath $(DEBSRC_APT))/cache \
+	-o APT::Sandbox::User=root
+
+$(DEBSRC_STAMP): | deps
+	@echo "  APT     deb-src index -> $(DEBSRC_APT)"
+	$(Q)rm -rf $(DEBSRC_APT)
+	$(Q)mkdir -p $(DEBSRC_APT)/sources $(DEBSRC_APT)/lists/partial $(DEBSRC_APT)/cache/archives/partial $(DEBSRC_APT)/src
+	$(Q)if [ -f /etc/apt/sources.list.d/debian.sources ]; then \
+		sed 's/^Types:.*/Types: deb-src/' /etc/apt/sources.list.d/debian.sources \
+			> $(DEBSRC_APT)/sources/deb-src.sources; \
+	else \
+		sed -n 's/^deb \(.*\)/deb-src \1/p' /etc/apt/sources.list > $(DEBSRC_APT)/sources/deb-src.list; \
+	fi
+	$(Q)apt-get $(DEBSRC_APT_OPTS) -q update >$(DEBSRC_APT)/update.log 2>&1 || \
+		{ cat $(DEBSRC_APT)/update.log; echo "error: apt-get update (deb-src) failed"; exit 1; }
+	$(Q)touch $@
+
+define debsrc_fetch
+	@echo "  FETCH   $(1) (Debian source package) -> $(2)"
+	$(Q)rm -rf $(2) $(DEBSRC_APT)/src/$(1) && mkdir -p $(DEBSRC_APT)/src/$(1)
+	$(Q)cd $(DEBSRC_APT)/src/$(1) && apt-get $(DEBSRC_APT_OPTS) -q source --download-only $(1) \
+		>../$(1)-source.log 2>&1 || { cat ../$(1)-source.log; echo "error: apt-get source $(1) failed"; exit 1; }
+	$(Q)dpkg-source -x $$(ls $(DEBSRC_APT)/src/$(1)/$(1)_*.dsc | head -n1) $(2) >$(DEBSRC_APT)/$(1)-unpack.log 2>&1 || \
+		{ cat $(DEBSRC_APT)/$(1)-unpack.log; echo "error: dpkg-source -x $(1) failed"; exit 1; }
+endef
+
 # -------------------------------------------------------------------- lwIP --
-# lwIP 2.1.3 is not in the repository: its sources come from Debian's source
-# package, fetched with a private apt state under $(B)/apt (the system's apt
-# configuration is left alone; the deb-src entry is derived from the system's
-# own sources file, so no mirror is named here) and unpacked into
-# $(B)/lwip-src.  Core, IPv4 and Ethernet are compiled freestanding, with the
-# project's lwipopts.h, arch/cc.h and a few libc headers (guests/lib/lwip/),
+# lwIP 2.1.3, from Debian's lwip source package into $(B)/lwip-src.  Core,
+# IPv4, Ethernet and the altcp layer are compiled freestanding, with the
+# project's lwipopts.h, arch/cc.h and a few libc headers (guests/lib/libc),
 # and looser warning flags (third-party code), into $(B)/guests/liblwip.a.
 # The port (guests/lib/lwip/*.c) is project code: GUEST_CFLAGS plus lwIP's
 # include paths.  A guest that uses lwIP sets GUEST_<name>_LIBS.
 LWIP_SRC := $(B)/lwip-src
 LWIP_STAMP := $(LWIP_SRC)/.unpacked
-LWIP_APT := $(B)/apt
-LWIP_APT_OPTS = -o Dir::Etc::SourceList=/dev/null -o Dir::Etc::SourceParts=$(abspath $(LWIP_APT))/sources \
-	-o Dir::State::Lists=$(abspath $(LWIP_APT))/lists -o Dir::Cache=$(abspath $(LWIP_APT))/cache \
-	-o APT::Sandbox::User=root
 
-$(LWIP_STAMP): | deps
-	@echo "  FETCH   lwip (Debian source package) -> $(LWIP_SRC)"
-	$(Q)rm -rf $(LWIP_APT) $(LWIP_SRC)
-	$(Q)mkdir -p $(LWIP_APT)/sources $(LWIP_APT)/lists/partial $(LWIP_APT)/cache/archives/partial $(LWIP_APT)/src
-	$(Q)if [ -f /etc/apt/sources.list.d/debian.sources ]; then \
-		sed 's/^Types:.*/Types: deb-src/' /etc/apt/sources.list.d/debian.sources \
-			> $(LWIP_APT)/sources/deb-src.sources; \
-	else \
-		sed -n 's/^deb \(.*\)/deb-src \1/p' /etc/apt/sources.list > $(LWIP_APT)/sources/deb-src.list; \
-	fi
-	$(Q)apt-get $(LWIP_APT_OPTS) -q update >$(LWIP_APT)/update.log 2>&1 || \
-		{ cat $(LWIP_APT)/update.log; echo "error: apt-get update (deb-src) failed"; exit 1; }
-	$(Q)cd $(LWIP_APT)/src && apt-get $(LWIP_APT_OPTS) -q source --download-only lwip \
-		>../source.log 2>&1 || { cat ../source.log; echo "error: apt-get source lwip failed"; exit 1; }
-	$(Q)dpkg-source -x $$(ls $(LWIP_APT)/src/lwip_*.dsc | head -n1) $(LWIP_SRC) >$(LWIP_APT)/unpack.log 2>&1 || \
-		{ cat $(LWIP_APT)/unpack.log; echo "error: dpkg-source -x failed"; exit 1; }
+$(LWIP_STAMP): | $(DEBSRC_STAMP)
+	$(call debsrc_fetch,lwip,$(LWIP_SRC))
 	$(Q)touch $@
 
 # What NO_SYS=1 with TCP, UDP, ICMP, ARP and Ethernet over IPv4 needs.
@@ -348,9 +460,9 @@ LWIP_FILES := core/def.c core/inet_chksum.c core/init.c core/ip.c core/mem.c \
 	core/memp.c core/netif.c core/pbuf.c core/raw.c core/stats.c core/sys.c \
 	core/tcp.c core/tcp_in.c core/tcp_out.c core/timeouts.c core/udp.c \
 	core/ipv4/etharp.c core/ipv4/icmp.c core/ipv4/ip4.c core/ipv4/ip4_addr.c \
-	core/ipv4/ip4_frag.c netif/ethernet.c
+	core/ipv4/ip4_frag.c netif/ethernet.c core/altcp.c core/altcp_alloc.c core/altcp_tcp.c
 LWIP_OBJS := $(patsubst %.c,$(B)/guests/lwip/%.o,$(LWIP_FILES))
-LWIP_INC := -Iguests/lib/lwip/libc -Iguests/lib/lwip -isystem $(LWIP_SRC)/src/include
+LWIP_INC := -Iguests/lib/libc -Iguests/lib/lwip -isystem $(LWIP_SRC)/src/include
 LWIP_CFLAGS := -std=gnu11 -O2 -g -ffreestanding -nostdinc -isystem $(shell $(CC) -print-file-name=include) \
 	-mgeneral-regs-only -mno-red-zone -fno-pic -fno-pie -fno-stack-protector -fno-common \
 	-fno-asynchronous-unwind-tables -Wall $(LWIP_INC) -I. -MMD -MP
@@ -381,40 +493,128 @@ lwip: $(B)/guests/liblwip.a
 GUEST_NAMES += tcpecho
 GUEST_tcpecho_LIBS := $(LWIP_PORT_OBJS) $(B)/guests/liblwip.a
 
-# The management partition: lwIP over the virtio-net driver and its netif.
+# ----------------------------------------------------------------- mbedTLS --
+# mbedTLS 2.28, from Debian's mbedtls source package into $(B)/mbedtls-src,
+# compiled freestanding as lwIP is, with the project's configuration
+# (guests/lib/tls/mbedtls_config.h: a TLS 1.2 server, ECDHE with ECDSA or
+# RSA, AEAD ciphers, entropy from RDSEED/RDRAND) into $(B)/guests/libtls.a,
+# together with lwIP's altcp_tls adapter for it.  The adapter is built with
+# LWIP_NOASSERT: some of its assertions mark paths a remote peer can reach
+# (a write failing after the connection went away), which it then handles
+# as errors; asserting would end the whole partition.  The project's side
+# (guests/lib/tls/*.c: entropy, calloc/free) is built with GUEST_CFLAGS.
+MBEDTLS_SRC := $(B)/mbedtls-src
+MBEDTLS_STAMP := $(MBEDTLS_SRC)/.unpacked
+MBEDTLS_FILES := aes.c asn1parse.c asn1write.c base64.c bignum.c chacha20.c chachapoly.c \
+	cipher.c cipher_wrap.c constant_time.c ctr_drbg.c ecdh.c ecdsa.c ecp.c ecp_curves.c \
+	entropy.c gcm.c hmac_drbg.c md.c oid.c pem.c pk.c pk_wrap.c pkparse.c platform_util.c \
+	poly1305.c rsa.c rsa_internal.c sha256.c sha512.c ssl_ciphersuites.c ssl_msg.c \
+	ssl_srv.c ssl_tls.c x509.c x509_crt.c
+MBEDTLS_OBJS := $(patsubst %.c,$(B)/guests/mbedtls/%.o,$(MBEDTLS_FILES))
+MBEDTLS_INC := -isystem $(MBEDTLS_SRC)/include '-DMBEDTLS_CONFIG_FILE="guests/lib/tls/mbedtls_config.h"'
+MBEDTLS_CFLAGS := $(LWIP_CFLAGS) $(MBEDTLS_INC)
+LWIP_TLS_OBJS := $(B)/guests/lwip/apps/altcp_tls/altcp_tls_mbedtls.o \
+	$(B)/guests/lwip/apps/altcp_tls/altcp_tls_mbedtls_mem.o
+TLS_PORT_OBJS := $(B)/guests/obj/guests/lib/tls/entropy.o $(B)/guests/obj/guests/lib/tls/libc.o
+
+$(MBEDTLS_STAMP): | $(DEBSRC_STAMP)
+	$(call debsrc_fetch,mbedtls,$(MBEDTLS_SRC))
+	$(Q)touch $@
+
+$(MBEDTLS_SRC)/library/%.c: $(MBEDTLS_STAMP) ;
+# (Unpacked sources are not intermediate files that make may delete.)
+.PRECIOUS: $(MBEDTLS_SRC)/library/%.c $(LWIP_SRC)/src/%.c
+
+$(B)/guests/mbedtls/%.o: $(MBEDTLS_SRC)/library/%.c $(MBEDTLS_STAMP)
+	@mkdir -p $(dir $@)
+	@echo "  CC      mbedtls/$* (mbedTLS)"
+	$(Q)$(CC) $(MBEDTLS_CFLAGS) -c $< -o $@
+
+$(LWIP_TLS_OBJS): LWIP_CFLAGS += $(MBEDTLS_INC) -DLWIP_NOASSERT -Wno-unused-result
+$(LWIP_TLS_OBJS): $(MBEDTLS_STAMP)
+
+$(B)/guests/libtls.a: $(MBEDTLS_OBJS) $(LWIP_TLS_OBJS)
+	@echo "  AR      $@"
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(B)/guests/obj/guests/lib/tls/%.o: GUEST_CFLAGS += $(LWIP_GUEST_CFLAGS) $(MBEDTLS_INC)
+$(TLS_PORT_OBJS): $(MBEDTLS_STAMP) $(LWIP_STAMP)
+
+.PHONY: mbedtls
+mbedtls: $(B)/guests/libtls.a
+
+# The management partition: lwIP (plain TCP or TLS through altcp) over the
+# virtio-net driver and its netif.
 MGMT_LIB_OBJS := $(B)/guests/obj/guests/lib/virtio_net.o $(B)/guests/obj/guests/lib/lwip/netif_virtio.o
-$(B)/guests/obj/guests/mgmt/%.o: GUEST_CFLAGS += $(LWIP_GUEST_CFLAGS)
-$(MGMT_LIB_OBJS) $(patsubst %.c,$(B)/guests/obj/%.o,$(wildcard guests/mgmt/*.c)): $(LWIP_STAMP)
+$(B)/guests/obj/guests/mgmt/%.o: GUEST_CFLAGS += $(LWIP_GUEST_CFLAGS) $(MBEDTLS_INC)
+$(MGMT_LIB_OBJS) $(patsubst %.c,$(B)/guests/obj/%.o,$(wildcard guests/mgmt/*.c)): $(LWIP_STAMP) $(MBEDTLS_STAMP)
+# Its status page's files are embedded by guests/mgmt/assets.S (.incbin).
+MGMT_PAGE_OBJ := $(B)/guests/obj/guests/mgmt/assets.o
+$(MGMT_PAGE_OBJ): guests/mgmt/status.html guests/mgmt/status.js guests/mgmt/status.css
 GUEST_NAMES += mgmt
-GUEST_mgmt_LIBS := $(MGMT_LIB_OBJS) $(LWIP_PORT_OBJS) $(B)/guests/liblwip.a
+GUEST_mgmt_LIBS := $(MGMT_PAGE_OBJ) $(MGMT_LIB_OBJS) $(LWIP_PORT_OBJS) $(TLS_PORT_OBJS) \
+	$(B)/guests/libtls.a $(B)/guests/liblwip.a
 
 # The DMA attack (its virtio-net aimed at memory not its own) and its victim.
 GUEST_NAMES += dmaattack dmavictim
 GUEST_dmaattack_LIBS := $(B)/guests/obj/guests/lib/virtio_net.o
+
+# ---------------------------------------------------------------------- TLS --
+# The management API's certificate, key and token for the image: a
+# self-signed P-256 pair made with openssl (valid for localhost, 127.0.0.1
+# and the partition's 10.0.2.15), and a 128-bit token.  Made once when
+# missing; `make tls-cert` makes a new set.  They stay in $(B)/tls, and the
+# ESP gets a copy (the demo's config names them).
+TLS_DIR := $(B)/tls
+TLS_FILES := $(TLS_DIR)/mgmt.crt $(TLS_DIR)/mgmt.key $(TLS_DIR)/api.token
+
+$(TLS_DIR)/mgmt.key: | deps
+	@mkdir -p $(TLS_DIR)
+	@echo "  OPENSSL $(TLS_DIR)/mgmt.crt, mgmt.key (self-signed, P-256)"
+	$(Q)umask 077 && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+		-keyout $(TLS_DIR)/mgmt.key -out $(TLS_DIR)/mgmt.crt -days 3650 -subj "/CN=partita-mgmt" \
+		-addext "subjectAltName=DNS:localhost,IP:127.0.0.1,IP:10.0.2.15" 2>$(TLS_DIR)/openssl.log || \
+		{ cat $(TLS_DIR)/openssl.log; rm -f $(TLS_DIR)/mgmt.key; exit 1; }
+
+$(TLS_DIR)/mgmt.crt: $(TLS_DIR)/mgmt.key ;
+
+$(TLS_DIR)/api.token: | deps
+	@mkdir -p $(TLS_DIR)
+	@echo "  OPENSSL $@ (128-bit token)"
+	$(Q)umask 077 && openssl rand -hex 16 > $@
+
+.PHONY: tls-cert
+tls-cert:
+	$(Q)rm -f $(TLS_FILES)
+	$(Q)$(MAKE) --no-print-directory $(TLS_FILES)
 
 # --------------------------------------------------------------------- ESP --
 DEMO_CONF := guests/demo.conf
 
 .PHONY: all esp
 all: esp
-esp: $(B)/esp/EFI/BOOT/BOOTX64.EFI $(B)/esp/CHECK.EFI $(DEMO_CONF) $(B)/guests/vmlinuz $(B)/guests/initrd.gz
+esp: $(B)/esp/EFI/BOOT/BOOTX64.EFI $(B)/esp/CHECK.EFI $(DEMO_CONF) $(B)/guests/vmlinuz $(B)/guests/initrd.gz $(TLS_FILES)
 	@mkdir -p $(B)/esp/partita
 	$(Q)cp $(DEMO_CONF) $(B)/esp/partita/partita.conf
-	$(Q)for f in $(GUEST_ELFS) $(B)/guests/vmlinuz $(B)/guests/initrd.gz; do cp $$f $(B)/esp/partita/; done
+	$(Q)for f in $(GUEST_ELFS) $(B)/guests/vmlinuz $(B)/guests/initrd.gz $(TLS_FILES); do \
+		cp $$f $(B)/esp/partita/; done
 	@echo "  ESP     $(B)/esp (partita.conf from $(DEMO_CONF))"
 
 # ---------------------------------------------------------------- run/image --
 OVMF := /usr/share/ovmf/OVMF.fd
-QEMU_FLAGS := -nodefaults -machine q35 -m 1G -accel tcg -cpu qemu64,+svm,+npt \
+# +rdrand: the management partition's TLS takes its entropy from RDRAND, and
+# the demo's Linux its KASLR entropy; without it, under -icount, every boot
+# would pick the same placement.
+QEMU_FLAGS := -nodefaults -machine q35 -m 1G -accel tcg -cpu qemu64,+svm,+npt,+rdrand \
 	-bios $(OVMF) -display none -no-reboot \
 	-device isa-debug-exit,iobase=0xf4,iosize=0x04
 
 # The management partition's NIC: virtio-net (modern only, 1af4:1041) on
-# QEMU's user network, host port 8080 forwarded to its port 80, behind
-# QEMU's AMD IOMMU (iommu_platform=on: else virtio bypasses it), so the
-# partition needs no `trusted`.
-API_PORT ?= 8080
-QEMU_NIC := -netdev user,id=net0,hostfwd=tcp:127.0.0.1:$(API_PORT)-:80 \
+# QEMU's user network, host port 8443 forwarded to its HTTPS port 443,
+# behind QEMU's AMD IOMMU (iommu_platform=on: else virtio bypasses it), so
+# the partition needs no `trusted`.
+API_PORT ?= 8443
+QEMU_NIC := -netdev user,id=net0,hostfwd=tcp:127.0.0.1:$(API_PORT)-:443 \
 	-device virtio-net-pci,netdev=net0,disable-legacy=on,iommu_platform=on -device amd-iommu
 
 .PHONY: run
@@ -425,7 +625,14 @@ QEMU_NIC := -netdev user,id=net0,hostfwd=tcp:127.0.0.1:$(API_PORT)-:80 \
 RUN_ICOUNT := -icount shift=5,sleep=off
 
 run: all
-	@echo "  QEMU    $(B)/esp (serial on this terminal; quit with Ctrl-A X; API on http://localhost:$(API_PORT)/)"
+	@echo "  QEMU    $(B)/esp (serial on this terminal; quit with Ctrl-A X)"
+	@echo "          status page: https://localhost:$(API_PORT)/ (certificate $(TLS_DIR)/mgmt.crt,"
+	@echo "          token in $(TLS_DIR)/api.token); once the line '[mgmt] https server on ...' is up:"
+	@echo "    curl --cacert $(TLS_DIR)/mgmt.crt https://localhost:$(API_PORT)/api/partitions"
+	@echo "    curl --cacert $(TLS_DIR)/mgmt.crt -H \"Authorization: Bearer \$$(cat $(TLS_DIR)/api.token)\" \\"
+	@echo "         -X POST https://localhost:$(API_PORT)/api/partitions/spin/restart"
+	@echo "    PARTITA_URL=https://localhost:$(API_PORT) PARTITA_CA=$(TLS_DIR)/mgmt.crt \\"
+	@echo "    PARTITA_TOKEN_FILE=$(TLS_DIR)/api.token tools/partitactl list"
 	$(Q)qemu-system-x86_64 $(QEMU_FLAGS) $(RUN_ICOUNT) $(QEMU_NIC) -drive format=raw,file=fat:rw:$(B)/esp \
 		-serial mon:stdio || true
 
@@ -459,13 +666,35 @@ $(B)/partita.img: all
 .PHONY: image
 image: $(B)/partita.img
 
+# `make iso`: GRUB (BIOS, from Debian's grub-pc-bin) boots the Multiboot2
+# loader with a config (ISO_CONF, the demo by default) and every file it
+# names as modules (boot/mkiso.py writes the grub.cfg).  `make run-iso`
+# boots it in QEMU with SeaBIOS instead of OVMF.
+ISO_CONF ?= $(DEMO_CONF)
+
+$(B)/partita.iso: $(B)/partita-mb2.elf $(ISO_CONF) boot/mkiso.py esp
+	$(Q)python3 boot/mkiso.py --loader $(B)/partita-mb2.elf --config $(ISO_CONF) \
+		--files $(B)/guests -o $@
+
+.PHONY: iso run-iso
+iso: $(B)/partita.iso
+
+run-iso: iso
+	@echo "  QEMU    $(B)/partita.iso (SeaBIOS, GRUB; serial on this terminal; quit with Ctrl-A X)"
+	$(Q)qemu-system-x86_64 $(filter-out -bios $(OVMF),$(QEMU_FLAGS)) $(RUN_ICOUNT) \
+		-cdrom $(B)/partita.iso -boot d -serial mon:stdio || true
+
 # -------------------------------------------------------------------- tests --
 HOST_CC := gcc
 HOST_CFLAGS := -std=gnu11 -g -O1 -DPARTITA_HOST -I. -Wall -Wextra -Werror \
 	-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+# Python unit tests (tools/partitactl), run by tests/run.py beside cmocka's.
+PY_UNIT_TESTS := tests/unit/test_partitactl.py
 UNIT_TESTS := test_config test_format test_palloc test_pagetable test_loader test_schedule test_guest_mem
-UNIT_TESTS += test_decode test_vlapic test_vdev
+UNIT_TESTS += test_decode test_vlapic test_vdev test_vioapic test_vpci
 UNIT_TESTS += test_linux_boot test_acpi_tables test_multiboot test_console test_iommu_tables
+UNIT_TESTS += test_mb2 test_policy_table
+UNIT_TESTS += test_control_info
 UNIT_TESTS += test_fbcon
 
 UNIT_test_config_SRCS := kernel/config.c kernel/lib/string.c kernel/errno.c
@@ -473,16 +702,23 @@ UNIT_test_format_SRCS := kernel/lib/format.c
 UNIT_test_palloc_SRCS := kernel/palloc.c
 UNIT_test_pagetable_SRCS := arch/x86/pagetable.c
 UNIT_test_schedule_SRCS := kernel/schedule.c kernel/config.c kernel/lib/string.c
+UNIT_test_control_info_SRCS := kernel/control_info.c kernel/lateness.c kernel/config.c kernel/lib/string.c
 UNIT_test_guest_mem_SRCS := kernel/guest_mem.c kernel/lib/elf.c
 UNIT_test_loader_SRCS := boot/memmap.c boot/elf_load.c boot/pagetable.c kernel/lib/elf.c
+UNIT_test_mb2_SRCS := boot/mb2.c boot/memmap.c kernel/lib/string.c
 UNIT_test_decode_SRCS := kernel/hvm/decode.c
 UNIT_test_linux_boot_SRCS := kernel/hvm/linux_boot.c
 UNIT_test_acpi_tables_SRCS := kernel/hvm/acpi_tables.c
 UNIT_test_iommu_tables_SRCS := kernel/lib/string.c
 UNIT_test_multiboot_SRCS := kernel/hvm/multiboot.c kernel/hvm/linux_boot.c
-UNIT_test_vlapic_SRCS := kernel/hvm/vlapic.c
+UNIT_test_vlapic_SRCS := kernel/hvm/vlapic.c kernel/cpu_policy.c
+UNIT_test_policy_table_SRCS := kernel/cpu_policy.c kernel/lib/string.c
+UNIT_test_policy_table_CFLAGS := -DREADME_PATH='"$(CURDIR)/README.md"'
 UNIT_test_vdev_SRCS := kernel/hvm/hvm.c kernel/hvm/vlapic.c kernel/hvm/vpic.c kernel/hvm/vpit.c \
-	kernel/hvm/vuart.c kernel/hvm/vcmos.c
+	kernel/hvm/vuart.c kernel/hvm/vcmos.c kernel/hvm/vioapic.c kernel/hvm/vpci.c \
+	kernel/cpu_policy.c
+UNIT_test_vioapic_SRCS := kernel/hvm/vioapic.c kernel/hvm/vlapic.c kernel/cpu_policy.c
+UNIT_test_vpci_SRCS := kernel/hvm/vpci.c kernel/hvm/vlapic.c kernel/cpu_policy.c
 
 # format.c is built under other names on the host, beside the C library's.
 UNIT_test_format_CFLAGS := -UPARTITA_HOST -Dvsnprintf=hv_vsnprintf -Dsnprintf=hv_snprintf
@@ -490,26 +726,116 @@ UNIT_test_console_SRCS := kernel/console.c kernel/lib/format.c
 UNIT_test_fbcon_SRCS := drivers/fbcon.c $(B)/gen/fbfont.c
 UNIT_test_console_CFLAGS := -Dvsnprintf=hv_vsnprintf -Dsnprintf=hv_snprintf
 
+# Host tests of the core's glue (life cycle, scheduler, exit path,
+# hypercalls, CPU policy): the real kernel files on a fake machine and a fake
+# back end (tests/unit/fake_arch.c, fake_virt.c; -DPARTITA_FAKE_ARCH makes
+# arch/x86/cpu.h and fpu.h declare their instructions as functions there).
+CORE_HOST_SRCS := kernel/partition.c kernel/sched.c kernel/vmexit.c kernel/hypercall.c \
+	kernel/channel.c kernel/pv.c kernel/pv_image.c kernel/cpu_policy.c kernel/kind.c \
+	kernel/virt.c kernel/dma.c kernel/log.c kernel/console.c kernel/config.c kernel/schedule.c \
+	kernel/errno.c kernel/guest_mem.c kernel/palloc.c kernel/lib/elf.c kernel/lib/string.c \
+	arch/x86/pagetable.c arch/x86/tsc.c kernel/hvm/platform.c kernel/hvm/boot.c kernel/hvm/hvm.c \
+	kernel/hvm/vlapic.c kernel/hvm/vpic.c kernel/hvm/vpit.c kernel/hvm/vuart.c \
+	kernel/hvm/vcmos.c kernel/hvm/decode.c kernel/hvm/linux_boot.c kernel/hvm/multiboot.c \
+	kernel/hvm/acpi_tables.c kernel/hvm/vioapic.c kernel/hvm/vpci.c kernel/lateness.c \
+	kernel/control_info.c tests/unit/fake_arch.c \
+	tests/unit/fake_virt.c
+CORE_HOST_HDRS := tests/unit/fake_arch.h tests/unit/fake_virt.h
+CORE_UNIT_TESTS := test_lifecycle test_sched test_hypercall test_vmexit test_cpu_policy
+UNIT_TESTS += $(CORE_UNIT_TESTS)
+$(foreach t,$(CORE_UNIT_TESTS),$(eval UNIT_$(t)_SRCS ?= $(CORE_HOST_SRCS)) \
+	$(eval UNIT_$(t)_CFLAGS := -DPARTITA_FAKE_ARCH))
+# test_lifecycle includes partition.c (to reach its static set_state).
+UNIT_test_lifecycle_SRCS := $(filter-out kernel/partition.c,$(CORE_HOST_SRCS))
+
 define unit_rule
-$(B)/unit/$(1): tests/unit/$(1).c $(UNIT_$(1)_SRCS) | deps
+$(B)/unit/$(1): tests/unit/$(1).c $(UNIT_$(1)_SRCS) $(if $(filter $(1),$(CORE_UNIT_TESTS)),$(CORE_HOST_HDRS)) | deps
 	@mkdir -p $(B)/unit
 	@echo "  HOSTCC  $$@"
-	$(Q)$(HOST_CC) $(HOST_CFLAGS) $(UNIT_$(1)_CFLAGS) -o $$@ $$^ -lcmocka
+	$(Q)$(HOST_CC) $(HOST_CFLAGS) $(UNIT_$(1)_CFLAGS) -o $$@ $$(filter %.c,$$^) -lcmocka
 endef
 $(foreach t,$(UNIT_TESTS),$(eval $(call unit_rule,$(t))))
 
-.PHONY: test unit-test integration-test test-full
-unit-test: $(addprefix $(B)/unit/,$(UNIT_TESTS))
-	$(Q)python3 tests/run.py --unit $(addprefix $(B)/unit/,$(UNIT_TESTS))
+# The README's CPU policy section, generated from kernel/cpu_policy.c's table
+# (test_policy_table checks that it is current).
+policy-table: $(B)/unit/test_policy_table
+	$(Q)$(B)/unit/test_policy_table --print > $(B)/policy-table.md
+	$(Q)python3 -c 'import sys; r=open("README.md").read(); t=open(sys.argv[1]).read(); \
+		b=r.index(t.splitlines(True)[0]); e=r.index("<!-- cpu-policy end -->\n", b) + 24; \
+		open("README.md","w").write(r[:b] + t + r[e:])' $(B)/policy-table.md
+	@echo "  README  CPU policy section from kernel/cpu_policy.c"
 
-test: all linux mbtest $(B)/partita.img $(addprefix $(B)/unit/,$(UNIT_TESTS))
-	$(Q)python3 tests/run.py --unit $(addprefix $(B)/unit/,$(UNIT_TESTS)) --integration
+# Only kernel/partition.c writes a partition's life-cycle fields (clang's
+# AST, through clang-query): before the unit tests, and in TEST_CHECKS.
+.PHONY: test unit-test integration-test test-full lifecycle-check policy-table
+lifecycle-check: | deps
+	$(Q)python3 tests/check_lifecycle_owner.py
 
-test-full: all linux mbtest $(B)/partita.img $(addprefix $(B)/unit/,$(UNIT_TESTS))
-	$(Q)python3 tests/run.py --unit $(addprefix $(B)/unit/,$(UNIT_TESTS)) --integration --full
+unit-test: $(addprefix $(B)/unit/,$(UNIT_TESTS)) lifecycle-check
+	$(Q)python3 tests/run.py --unit $(addprefix $(B)/unit/,$(UNIT_TESTS)) $(PY_UNIT_TESTS)
+
+# How long each fuzz target runs in `make test` and `make fuzz`.
+FUZZ_SECONDS ?= 60
+
+# Whole-tree checks that open `make test`: the layering of the core's calls
+# and the guests' includes, that only kernel/partition.c writes a
+# partition's life-cycle fields, the core built with clang as well as gcc, and
+# the fuzz targets for FUZZ_SECONDS each.
+TEST_CHECKS := \
+	--check 'layers=python3 tests/check_layers.py $(B)/core' \
+	--check 'lifecycle=python3 tests/check_lifecycle_owner.py' \
+	--check 'clang-core=$(MAKE) --no-print-directory core-clang' \
+	--check 'fuzz-config=$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=$(FUZZ_SECONDS)' \
+	--check 'fuzz-hypercall=$(MAKE) --no-print-directory fuzz-hypercall FUZZ_SECONDS=$(FUZZ_SECONDS)'
+
+test: all linux mbtest mb2 conformance $(B)/partita.img $(addprefix $(B)/unit/,$(UNIT_TESTS))
+	$(Q)python3 tests/run.py $(TEST_CHECKS) --unit $(addprefix $(B)/unit/,$(UNIT_TESTS)) $(PY_UNIT_TESTS) --integration
+
+test-full: all linux mbtest mb2 conformance $(B)/partita.img $(addprefix $(B)/unit/,$(UNIT_TESTS))
+	$(Q)python3 tests/run.py $(TEST_CHECKS) --unit $(addprefix $(B)/unit/,$(UNIT_TESTS)) $(PY_UNIT_TESTS) --integration --full
+
+# `make test` with a CPU hog on each core beside it: every verdict must hold
+# on a loaded machine (cases that check guest time run under -icount, the
+# others wait on events, not on time).
+.PHONY: test-loaded
+test-loaded: all linux mbtest mb2 conformance $(B)/partita.img $(addprefix $(B)/unit/,$(UNIT_TESTS))
+	$(Q)hogs=""; for i in $$(seq $$(nproc)); do nice -n 0 sh -c 'while :; do :; done' & hogs="$$hogs $$!"; done; \
+	python3 tests/run.py $(TEST_CHECKS) --unit $(addprefix $(B)/unit/,$(UNIT_TESTS)) $(PY_UNIT_TESTS) --integration; rc=$$?; \
+	kill $$hogs; exit $$rc
+
+# The core built with clang into $(B)/clang (a build check: the image boots
+# the gcc build).
+.PHONY: core-clang
+core-clang: | deps
+	$(Q)$(MAKE) --no-print-directory B=$(B)/clang CC=clang $(B)/clang/core.elf
+
+# Line coverage under the host unit tests (gcov through gcovr): a table per
+# file of kernel/, arch/ and boot/, and a failure if one of COVERAGE_FILES
+# is below COVERAGE_MIN percent.  Built without sanitizers, at -O0, in
+# $(COV).
+COV := $(B)/coverage
+COVERAGE_MIN := 80
+COVERAGE_FILES := kernel/hypercall.c kernel/vmexit.c kernel/sched.c kernel/partition.c
+define cov_rule
+$(COV)/$(1): tests/unit/$(1).c $(UNIT_$(1)_SRCS) $(CORE_HOST_HDRS) | deps
+	@mkdir -p $(COV)
+	@echo "  COVCC   $$@"
+	$(Q)$(HOST_CC) -std=gnu11 -g -O0 --coverage -DPARTITA_HOST -I. -Wall -Wextra -Werror \
+		$(UNIT_$(1)_CFLAGS) -o $$@ $$(filter %.c,$$^) -lcmocka
+endef
+$(foreach t,$(UNIT_TESTS),$(eval $(call cov_rule,$(t))))
+
+.PHONY: coverage
+coverage: $(addprefix $(COV)/,$(UNIT_TESTS)) | deps
+	$(Q)find $(COV) -name '*.gcda' -delete
+	$(Q)for t in $(UNIT_TESTS); do \
+		$(COV)/$$t > $(COV)/$$t.log 2>&1 || { cat $(COV)/$$t.log; exit 1; }; done
+	$(Q)gcovr -r . --filter 'kernel/' --filter 'arch/' --filter 'boot/' --sort-uncovered \
+		--json-summary $(COV)/summary.json --txt $(COV)/summary.txt $(COV) >/dev/null
+	$(Q)cat $(COV)/summary.txt
+	$(Q)python3 tests/coverage_check.py $(COV)/summary.json $(COVERAGE_MIN) $(COVERAGE_FILES)
 
 # The config parser under libFuzzer (clang), ASan and UBSan, for a minute.
-FUZZ_SECONDS ?= 60
 .PHONY: fuzz
 fuzz: | deps
 	@mkdir -p $(B)/fuzz-corpus
@@ -519,6 +845,17 @@ fuzz: | deps
 	$(Q)cp tests/unit/configs/*.conf $(B)/fuzz-corpus/
 	$(Q)$(B)/fuzz_config -max_total_time=$(FUZZ_SECONDS) -max_len=4096 \
 		-dict=tests/unit/configs/fuzz.dict $(B)/fuzz-corpus
+
+# The hypercall decoder under libFuzzer: random registers into real
+# partitions on the host tests' fake machine (tests/unit/fuzz_hypercall.c).
+.PHONY: fuzz-hypercall
+fuzz-hypercall: | deps
+	@mkdir -p $(B)/fuzz-hypercall-corpus
+	@echo "  FUZZ    kernel/hypercall.c for $(FUZZ_SECONDS) s"
+	$(Q)clang -g -O1 -DPARTITA_HOST -DPARTITA_FAKE_ARCH -I. -fsanitize=fuzzer,address,undefined \
+		tests/unit/fuzz_hypercall.c $(CORE_HOST_SRCS) -lcmocka -o $(B)/fuzz_hypercall
+	$(Q)$(B)/fuzz_hypercall -max_total_time=$(FUZZ_SECONDS) -max_len=4100 \
+		$(B)/fuzz-hypercall-corpus
 
 # ------------------------------------------------------------------- other --
 .PHONY: clean help format-check
@@ -535,7 +872,11 @@ help:
 	@echo "make test-full  also the slow integration cases"
 	@echo "make bench    benchmarks under QEMU -icount shift=0 (SVM) and Bochs (VMX): exits, hypercalls, window switch, memory"
 	@echo "make image    GPT disk image with a FAT ESP: $(B)/partita.img (dd it to a USB stick)"
+	@echo "make iso      BIOS ISO with GRUB and the Multiboot2 loader: $(B)/partita.iso (ISO_CONF=...)"
+	@echo "make run-iso  boot that ISO in QEMU with SeaBIOS"
 	@echo "make fuzz     fuzz the config parser with libFuzzer (FUZZ_SECONDS=60)"
+	@echo "make fuzz-hypercall  fuzz the hypercalls on the host tests' fake machine (FUZZ_SECONDS=60)"
+	@echo "make coverage line coverage of kernel/ under the host tests (fails below $(COVERAGE_MIN)% for the glue)"
 	@echo "make screenshot  boot the demo's pv partitions with a screen, write docs/screen.png"
 	@echo "make format-check  check the C sources against .clang-format"
 	@echo "make clean    remove $(B)"

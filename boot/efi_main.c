@@ -1,10 +1,11 @@
 /*
  * The UEFI loader's entry point and its sequence (DESIGN.md, "boot/"): read
- * \partita\partita.conf and the files it names from the ESP, find the ACPI
+ * \partita\partita.conf and the files it names from the ESP (images,
+ * initrds, the management API's certificate, key and token), find the ACPI
  * RSDP and the GOP framebuffer, reserve a page below 1 MiB for the SMP
- * trampoline, place the embedded core at a 2 MiB aligned physical block, build the initial page tables, fill
- * a struct boot_info, exit boot services and jump to the core with the
- * boot_info's physical address in RDI.
+ * trampoline, place the embedded core at a 2 MiB aligned physical block,
+ * build the initial page tables, fill a struct boot_info, exit boot services
+ * and jump to the core with the boot_info's physical address in RDI.
  *
  * Until ExitBootServices() succeeds every failure is printed (what failed and
  * the EFI status) and returned to the firmware after a short pause; the
@@ -159,8 +160,12 @@ static EFI_STATUS load_modules(struct loader *l)
 		return EFI_SUCCESS;
 	}
 	for (i = 0; i < cfg->partition_count; i++) {
-		want(names, &count, cfg->partitions[i].image);
-		want(names, &count, cfg->partitions[i].initrd);
+		const char *files[CONFIG_PARTITION_FILES];
+		unsigned lines[CONFIG_PARTITION_FILES];
+		unsigned n = config_partition_files(&cfg->partitions[i], files, lines);
+
+		for (unsigned f = 0; f < n; f++)
+			want(names, &count, files[f]);
 	}
 	for (i = 0; i < count; i++)
 		load_module(l, names[i]);
@@ -488,19 +493,6 @@ static EFI_STATUS exit_boot_services(struct loader *l)
 	return st;
 }
 
-/* Loads CR3 and jumps to the core: this code, its stack and the boot_info
- * are identity-mapped in both the firmware's tables and ours. */
-static __noreturn void enter_core(u64 cr3, u64 entry, u64 boot_info)
-{
-	asm volatile("cli\n\t"
-		     "mov %0, %%cr3\n\t"
-		     "jmp *%1"
-		     :
-		     : "r"(cr3), "r"(entry), "D"(boot_info)
-		     : "memory");
-	__builtin_unreachable();
-}
-
 static EFI_STATUS alloc_boot_info(struct loader *l)
 {
 	u64 phys;
@@ -605,5 +597,7 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 
 	/* No boot services and no Print from here on. */
 	convert_map(&l);
-	enter_core(l.cr3, l.core_entry, (u64)(uintptr_t)l.info);
+	/* This code, its stack and the boot_info are identity-mapped in both
+	 * the firmware's tables and ours. */
+	loader_enter_core(l.cr3, l.core_entry, (u64)(uintptr_t)l.info);
 }

@@ -1,8 +1,10 @@
 /*
- * Internal interface of the UEFI loader (boot/).  The loader is split into
- * firmware glue (efi_main.c, efi_file.c: everything that calls UEFI) and pure
- * logic that only touches memory it is given (elf_load.c, pagetable.c,
- * memmap.c), so the pure parts can also be built and tested on the host.
+ * Internal interface of the loaders (boot/): the UEFI loader, and the parts
+ * the Multiboot2 loader (mb2_*, mb2.h) shares with it.  The UEFI loader is
+ * split into firmware glue (efi_main.c, efi_util.c: everything that calls
+ * UEFI) and pure logic that only touches memory it is given (elf_load.c,
+ * pagetable.c, memmap.c), so the pure parts can also be built and tested on
+ * the host, and reused by the Multiboot2 loader.
  *
  * Physical memory the loader allocates, by UEFI memory type.  The types are in
  * the range UEFI reserves for operating systems (>= 0x80000000, UEFI 2.10
@@ -101,5 +103,25 @@ int memmap_type_strength(u32 type);
  * LOADER_MEM_* types to an enum boot_mem_type.
  */
 u32 memmap_type_from_efi(u32 efi_type);
+
+/* ------------------------------------------------------------ hand-off */
+
+/**
+ * Loads CR3 and jumps to the core's entry with the boot_info's physical
+ * address in RDI, interrupts off.  The caller's code, stack and the
+ * boot_info must be identity-mapped in both the current tables and the new
+ * ones (pt_build() maps [0, top) at 0).  Both loaders end here, so the core
+ * starts in the same state whichever started it.
+ */
+static inline __noreturn void loader_enter_core(u64 cr3, u64 entry, u64 boot_info)
+{
+	asm volatile("cli\n\t"
+		     "mov %0, %%cr3\n\t"
+		     "jmp *%1"
+		     :
+		     : "r"(cr3), "r"(entry), "D"(boot_info)
+		     : "memory");
+	__builtin_unreachable();
+}
 
 #endif

@@ -19,6 +19,8 @@
  *    initrd is refused for pv partitions;
  *  - a channel's size is optional and defaults to 4K;
  *  - a key that is not repeatable may not be given twice in one section;
+ *  - the api_* keys are refused outside a partition with caps = control (the
+ *    check waits for the end of the section, as caps may come later);
  *  - the same PCI device may not be passed to two partitions (config_check).
  */
 #include "kernel/config.h"
@@ -53,6 +55,11 @@ enum key {
 	K_ON_FAULT,
 	K_DEVICE,
 	K_TRUSTED,
+	K_API_TLS,
+	K_API_CERT,
+	K_API_KEY,
+	K_API_TOKEN,
+	K_API_PUBLIC_READ,
 	K_BETWEEN,
 	K_SIZE,
 	KEY_COUNT
@@ -79,6 +86,11 @@ static const struct {
 	[K_ON_FAULT] = { SECT_PARTITION, "on_fault", false },
 	[K_DEVICE] = { SECT_PARTITION, "device", true },
 	[K_TRUSTED] = { SECT_PARTITION, "trusted", false },
+	[K_API_TLS] = { SECT_PARTITION, "api_tls", false },
+	[K_API_CERT] = { SECT_PARTITION, "api_cert", false },
+	[K_API_KEY] = { SECT_PARTITION, "api_key", false },
+	[K_API_TOKEN] = { SECT_PARTITION, "api_token", false },
+	[K_API_PUBLIC_READ] = { SECT_PARTITION, "api_public_read", false },
 	[K_BETWEEN] = { SECT_CHANNEL, "between", false },
 	[K_SIZE] = { SECT_CHANNEL, "size", false },
 };
@@ -696,8 +708,8 @@ static int set_value(struct parser *p, enum key k, struct str v)
 		case SCAN_OK:
 			if (x < CONFIG_MAX_CPUS)
 				break;
-			/* fall through: out of range */
-			__attribute__((fallthrough));
+			/* out of range */
+			fallthrough;
 		case SCAN_OVERFLOW:
 			return fail(p, "cpu %s out of range (0..%d)", quote(q, v),
 				    CONFIG_MAX_CPUS - 1);
@@ -723,6 +735,21 @@ static int set_value(struct parser *p, enum key k, struct str v)
 		return value_device(p, v);
 	case K_TRUSTED:
 		return value_bool(p, k, v, &part->trusted);
+	case K_API_TLS:
+		part->api.tls_line = p->line;
+		return value_bool(p, k, v, &part->api.tls);
+	case K_API_CERT:
+		part->api.cert_line = p->line;
+		return value_file(p, k, v, part->api.cert);
+	case K_API_KEY:
+		part->api.key_line = p->line;
+		return value_file(p, k, v, part->api.key);
+	case K_API_TOKEN:
+		part->api.token_line = p->line;
+		return value_file(p, k, v, part->api.token);
+	case K_API_PUBLIC_READ:
+		part->api.public_read_line = p->line;
+		return value_bool(p, k, v, &part->api.public_read);
 	case K_BETWEEN:
 		return value_between(p, v);
 	case K_SIZE:
@@ -735,6 +762,33 @@ static int set_value(struct parser *p, enum key k, struct str v)
 }
 
 /* ------------------------------------------------------------- sections -- */
+
+/* The api_* keys of a finished partition section. */
+static int finish_api(struct parser *p)
+{
+	const struct config_partition *part = p->part;
+	const struct config_api *api = &part->api;
+
+	if (!(part->caps & CAP_CONTROL)) {
+		for (enum key k = K_API_TLS; k <= K_API_PUBLIC_READ; k++)
+			if (p->key_line[k])
+				return fail_at(p->err, p->key_line[k],
+					       "%s is for the management API, and %s has no "
+					       "caps = control",
+					       key_name(k), p->label);
+		return 0;
+	}
+	if (!api->tls && (api->cert[0] || api->key[0]))
+		return fail_at(p->err, api->cert[0] ? api->cert_line : api->key_line,
+			       "%s given, but api_tls = no (line %u) serves plain HTTP",
+			       api->cert[0] ? "api_cert" : "api_key", api->tls_line);
+	if (!api->cert[0] != !api->key[0])
+		return fail_at(p->err, api->cert[0] ? api->cert_line : api->key_line,
+			       "%s without %s in %s: the server needs both",
+			       api->cert[0] ? "api_cert" : "api_key",
+			       api->cert[0] ? "api_key" : "api_cert", p->label);
+	return 0;
+}
 
 /* Checks what a finished section must contain; errors name its header. */
 static int finish_section(struct parser *p)
@@ -753,6 +807,7 @@ static int finish_section(struct parser *p)
 			return fail_at(p->err, part->initrd_line,
 				       "initrd is only for hvm partitions, and '%s' is pv",
 				       part->name);
+		return finish_api(p);
 	} else if (p->sect == SECT_CHANNEL) {
 		if (!p->key_line[K_BETWEEN])
 			return fail_at(p->err, p->sect_line, "missing 'between' in %s",
@@ -783,6 +838,7 @@ static int start_partition(struct parser *p, struct str name)
 	copy_str(part->name, sizeof(part->name), name);
 	part->line = p->line;
 	part->on_fault = FAULT_HALT;
+	part->api.tls = true;
 	p->part = part;
 	p->sect = SECT_PARTITION;
 	snprintf(p->label, sizeof(p->label), "[partition %s]", part->name);
@@ -1137,6 +1193,26 @@ void config_error_format(const struct config_error *err, char *buf, size_t size)
 		snprintf(buf, size, "%s:%u: %s", err->file, err->line, err->reason);
 	else
 		snprintf(buf, size, "%s: %s", err->file, err->reason);
+}
+
+unsigned config_partition_files(const struct config_partition *p,
+				const char *names[CONFIG_PARTITION_FILES],
+				unsigned lines[CONFIG_PARTITION_FILES])
+{
+	const char *all[CONFIG_PARTITION_FILES] = { p->image, p->initrd, p->api.cert,
+						    p->api.key, p->api.token };
+	const unsigned at[CONFIG_PARTITION_FILES] = { p->image_line, p->initrd_line,
+						      p->api.cert_line, p->api.key_line,
+						      p->api.token_line };
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < CONFIG_PARTITION_FILES; i++) {
+		if (!all[i][0])
+			continue;
+		names[n] = all[i];
+		lines[n++] = at[i];
+	}
+	return n;
 }
 
 const struct config_partition *config_find_partition(const struct config *cfg,

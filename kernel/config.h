@@ -33,6 +33,19 @@
  *   trusted = yes                   may own a device whose DMA no IOMMU
  *                                   isolates (checked at boot)
  *
+ *   The management API of a partition with caps = control (guests/mgmt;
+ *   the hypervisor hands these to it through HC_API_CONFIG/HC_API_FILE):
+ *   api_tls = yes | no              HTTPS (default yes); `no` serves plain
+ *                                   HTTP, and the partition warns at boot
+ *   api_cert = mgmt.crt             with api_tls: the server's certificate
+ *   api_key = mgmt.key              and its private key (PEM or DER files in
+ *                                   \partita\); both or neither
+ *   api_token = api.token           the bearer token for control requests;
+ *                                   without it the partition makes one at
+ *                                   boot and prints it once
+ *   api_public_read = yes           GET of the status data without a token
+ *                                   (default no)
+ *
  *   [channel NAME]
  *   between = NAME NAME             the two partitions it connects
  *   size = 64K                      shared memory, multiple of 4K
@@ -42,7 +55,9 @@
  * than window and device may appear once per section; booleans are yes/no or
  * true/false; times need a unit unless 0; a UTF-8 byte-order mark is
  * skipped; control characters other than tab are refused; config_check also
- * refuses one PCI device given to two partitions.
+ * refuses one PCI device given to two partitions.  The api_* keys need
+ * caps = control; api_cert and api_key come together, and not with
+ * api_tls = no.
  *
  * Every error names the file, the line and the reason.  After parsing,
  * config_check() validates what spans sections: names of partitions in
@@ -83,6 +98,16 @@ struct config_device {
 	unsigned line;
 };
 
+/** The management API's settings of a control partition (api_* keys). */
+struct config_api {
+	bool tls;         /* api_tls; default true */
+	bool public_read; /* api_public_read; default false */
+	char cert[CONFIG_FILE_MAX]; /* "" if none */
+	char key[CONFIG_FILE_MAX];
+	char token[CONFIG_FILE_MAX];
+	unsigned tls_line, cert_line, key_line, token_line, public_read_line;
+};
+
 struct config_partition {
 	char name[CONFIG_NAME_MAX];
 	unsigned line; /* of the [partition] header */
@@ -101,6 +126,7 @@ struct config_partition {
 	bool trusted;
 	unsigned device_count;
 	struct config_device devices[CONFIG_MAX_DEVICES];
+	struct config_api api;
 };
 
 struct config_channel {
@@ -149,6 +175,18 @@ int config_check(const struct config *cfg, const char *file,
 
 /** Formats "file:line: reason" (or "file: reason") into buf. */
 void config_error_format(const struct config_error *err, char *buf, size_t size);
+
+#define CONFIG_PARTITION_FILES 5 /* image, initrd, api_cert, api_key, api_token */
+
+/**
+ * The files a partition names (image, initrd, api_cert, api_key,
+ * api_token), those given only: fills names[] and lines[] (each with room
+ * for CONFIG_PARTITION_FILES) and returns the count.  What the loader must
+ * load and the core must find.
+ */
+unsigned config_partition_files(const struct config_partition *p,
+				const char *names[CONFIG_PARTITION_FILES],
+				unsigned lines[CONFIG_PARTITION_FILES]);
 
 /** Looks a partition up by name; NULL if absent. */
 const struct config_partition *config_find_partition(const struct config *cfg,

@@ -58,6 +58,12 @@ void console_mirror_idle(u64 deadline_tsc)
 		mirror->paint(deadline_tsc, true);
 }
 
+void console_mirror_report(void)
+{
+	if (mirror && mirror->report)
+		mirror->report();
+}
+
 /* One byte to the sink, and to the mirror. */
 static void emit(u8 b)
 {
@@ -77,11 +83,6 @@ void console_init(struct console *c, const char *name)
 u64 console_room(const struct console *c)
 {
 	return CONSOLE_QUEUE - (c->queued - c->sent);
-}
-
-bool console_pending(const struct console *c)
-{
-	return c->queued != c->sent;
 }
 
 /* Appends n bytes (the caller checked the room), in at most two copies

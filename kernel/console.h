@@ -103,6 +103,7 @@ void console_set_sink(const struct console_sink *sink);
 struct console_mirror {
 	void (*put)(u8 byte);
 	void (*paint)(u64 deadline_tsc, bool idle);
+	void (*report)(void); /* logs what it cost, at the end of a run */
 };
 
 /** Sets the mirror (NULL: none). */
@@ -111,13 +112,20 @@ void console_set_mirror(const struct console_mirror *mirror);
 /** Lets the mirror draw what is left until deadline_tsc: for idle time. */
 void console_mirror_idle(u64 deadline_tsc);
 
+/** Lets the mirror log its figures (the end of a run; not under the lock). */
+void console_mirror_report(void);
+
 void console_init(struct console *c, const char *name);
 
 /** Bytes free in c's queue. */
 u64 console_room(const struct console *c);
 
-/** True if c has queued bytes not yet sent. */
-bool console_pending(const struct console *c);
+/** True if c has queued bytes not yet sent (inline: the exit path asks on
+ *  every exit). */
+static inline bool console_pending(const struct console *c)
+{
+	return c->queued != c->sent;
+}
 
 /**
  * Takes up to len bytes from a partition into its console.  Carriage

@@ -33,11 +33,20 @@ struct feature {
 	u8 vendor;       /* enum cpu_vendor; CPU_VENDOR_OTHER: any */
 	u64 needs_xcr0;  /* OFFER_HOST only if guests may enable these XCR0 bits */
 	const char *msrs; /* for the README: the MSRs that come with it */
+	const char *why;  /* OFFER_NEVER: why it is hidden */
 };
 
-#define F(n, l, r, b, o) { n, l, r, b, o, CPU_VENDOR_OTHER, 0, NULL }
-#define FM(n, l, r, b, o, m) { n, l, r, b, o, CPU_VENDOR_OTHER, 0, m }
-#define FX(n, l, r, b, x) { n, l, r, b, OFFER_HOST, CPU_VENDOR_OTHER, x, NULL }
+#define F(n, l, r, b, o) { n, l, r, b, o, CPU_VENDOR_OTHER, 0, NULL, NULL }
+#define FM(n, l, r, b, o, m) { n, l, r, b, o, CPU_VENDOR_OTHER, 0, m, NULL }
+#define FX(n, l, r, b, x) { n, l, r, b, OFFER_HOST, CPU_VENDOR_OTHER, x, NULL, NULL }
+#define FN(n, l, r, b, why) { n, l, r, b, OFFER_NEVER, CPU_VENDOR_OTHER, 0, NULL, why }
+
+/* Why a feature is hidden (the README's words). */
+#define WHY_NOT_VIRT "not virtualized here"
+#define WHY_PMU "the PMU: counters would count the other partitions too"
+#define WHY_STATE "its state (MSRs) would need switching at every partition switch"
+#define WHY_HOST "describes the host's topology or hardware, not the partition's"
+#define WHY_GUEST "reflects the guest's own CR4 bit, set when it enables the feature"
 
 #define XCR0_AVX 0x4ULL
 #define XCR0_AVX512 0xe0ULL
@@ -61,37 +70,37 @@ static const struct feature features[] = {
 	F("cmov", 1, EDX, 15, OFFER_HOST),
 	FM("pat", 1, EDX, 16, OFFER_HOST, "IA32_PAT (0x277): the guest's own"),
 	F("pse36", 1, EDX, 17, OFFER_HOST),
-	F("psn", 1, EDX, 18, OFFER_NEVER),
+	FN("psn", 1, EDX, 18, WHY_NOT_VIRT),
 	F("clflush", 1, EDX, 19, OFFER_HOST),
-	F("ds", 1, EDX, 21, OFFER_NEVER),
-	F("acpi (thermal)", 1, EDX, 22, OFFER_NEVER),
+	FN("ds", 1, EDX, 21, WHY_NOT_VIRT),
+	FN("acpi (thermal)", 1, EDX, 22, WHY_NOT_VIRT),
 	F("mmx", 1, EDX, 23, OFFER_HOST),
 	F("fxsr", 1, EDX, 24, OFFER_HOST),
 	F("sse", 1, EDX, 25, OFFER_HOST),
 	F("sse2", 1, EDX, 26, OFFER_HOST),
 	F("ss", 1, EDX, 27, OFFER_HOST),
-	F("htt", 1, EDX, 28, OFFER_NEVER), /* computed from the vCPU count */
-	F("tm", 1, EDX, 29, OFFER_NEVER),
-	F("pbe", 1, EDX, 31, OFFER_NEVER),
+	FN("htt", 1, EDX, 28, WHY_HOST), /* computed from the vCPU count */
+	FN("tm", 1, EDX, 29, WHY_NOT_VIRT),
+	FN("pbe", 1, EDX, 31, WHY_NOT_VIRT),
 	/* Leaf 1 ECX (SDM Vol. 2A Table 3-10). */
 	F("sse3", 1, ECX, 0, OFFER_HOST),
 	F("pclmulqdq", 1, ECX, 1, OFFER_HOST),
-	F("dtes64", 1, ECX, 2, OFFER_NEVER),
-	F("monitor", 1, ECX, 3, OFFER_NEVER),
-	F("ds-cpl", 1, ECX, 4, OFFER_NEVER),
-	F("vmx", 1, ECX, 5, OFFER_NEVER),
-	F("smx", 1, ECX, 6, OFFER_NEVER),
-	F("est", 1, ECX, 7, OFFER_NEVER),
-	F("tm2", 1, ECX, 8, OFFER_NEVER),
+	FN("dtes64", 1, ECX, 2, WHY_NOT_VIRT),
+	FN("monitor", 1, ECX, 3, WHY_NOT_VIRT),
+	FN("ds-cpl", 1, ECX, 4, WHY_NOT_VIRT),
+	FN("vmx", 1, ECX, 5, WHY_NOT_VIRT),
+	FN("smx", 1, ECX, 6, WHY_NOT_VIRT),
+	FN("est", 1, ECX, 7, WHY_NOT_VIRT),
+	FN("tm2", 1, ECX, 8, WHY_NOT_VIRT),
 	F("ssse3", 1, ECX, 9, OFFER_HOST),
-	F("cnxt-id", 1, ECX, 10, OFFER_NEVER),
-	F("sdbg", 1, ECX, 11, OFFER_NEVER),
+	FN("cnxt-id", 1, ECX, 10, WHY_NOT_VIRT),
+	FN("sdbg", 1, ECX, 11, WHY_NOT_VIRT),
 	FX("fma", 1, ECX, 12, XCR0_AVX),
 	F("cx16", 1, ECX, 13, OFFER_HOST),
-	F("xtpr", 1, ECX, 14, OFFER_NEVER),
-	F("pdcm", 1, ECX, 15, OFFER_NEVER), /* IA32_PERF_CAPABILITIES: no PMU */
+	FN("xtpr", 1, ECX, 14, WHY_HOST),
+	FN("pdcm", 1, ECX, 15, WHY_PMU), /* IA32_PERF_CAPABILITIES: no PMU */
 	F("pcid", 1, ECX, 17, OFFER_HOST),
-	F("dca", 1, ECX, 18, OFFER_NEVER),
+	FN("dca", 1, ECX, 18, WHY_HOST),
 	F("sse4.1", 1, ECX, 19, OFFER_HOST),
 	F("sse4.2", 1, ECX, 20, OFFER_HOST),
 	FM("x2apic", 1, ECX, 21, OFFER_ALWAYS, "x2APIC registers (0x800-0x8ff)"),
@@ -100,15 +109,15 @@ static const struct feature features[] = {
 	FM("tsc-deadline", 1, ECX, 24, OFFER_ALWAYS, "IA32_TSC_DEADLINE (0x6e0)"),
 	F("aes", 1, ECX, 25, OFFER_HOST),
 	FX("xsave", 1, ECX, 26, 0x1),
-	F("osxsave", 1, ECX, 27, OFFER_NEVER), /* the guest's CR4.OSXSAVE */
+	FN("osxsave", 1, ECX, 27, WHY_GUEST), /* the guest's CR4.OSXSAVE */
 	FX("avx", 1, ECX, 28, XCR0_AVX),
 	FX("f16c", 1, ECX, 29, XCR0_AVX),
 	F("rdrand", 1, ECX, 30, OFFER_HOST),
 	F("hypervisor", 1, ECX, 31, OFFER_ALWAYS),
 	/* Leaf 7 subleaf 0 EBX, ECX, EDX (SDM Vol. 2A Table 3-8). */
 	F("fsgsbase", 7, EBX, 0, OFFER_HOST),
-	F("tsc_adjust", 7, EBX, 1, OFFER_NEVER),
-	F("sgx", 7, EBX, 2, OFFER_NEVER),
+	FN("tsc_adjust", 7, EBX, 1, WHY_STATE),
+	FN("sgx", 7, EBX, 2, WHY_NOT_VIRT),
 	F("bmi1", 7, EBX, 3, OFFER_HOST),
 	F("hle", 7, EBX, 4, OFFER_HOST),
 	FX("avx2", 7, EBX, 5, XCR0_AVX),
@@ -118,10 +127,10 @@ static const struct feature features[] = {
 	F("erms", 7, EBX, 9, OFFER_HOST),
 	F("invpcid", 7, EBX, 10, OFFER_HOST),
 	F("rtm", 7, EBX, 11, OFFER_HOST),
-	F("pqm", 7, EBX, 12, OFFER_NEVER),
+	FN("pqm", 7, EBX, 12, WHY_NOT_VIRT),
 	F("zero_fcs_fds", 7, EBX, 13, OFFER_HOST),
-	F("mpx", 7, EBX, 14, OFFER_NEVER),
-	F("pqe", 7, EBX, 15, OFFER_NEVER),
+	FN("mpx", 7, EBX, 14, WHY_NOT_VIRT),
+	FN("pqe", 7, EBX, 15, WHY_NOT_VIRT),
 	FX("avx512f", 7, EBX, 16, XCR0_AVX512),
 	FX("avx512dq", 7, EBX, 17, XCR0_AVX512),
 	F("rdseed", 7, EBX, 18, OFFER_HOST),
@@ -130,7 +139,7 @@ static const struct feature features[] = {
 	FX("avx512ifma", 7, EBX, 21, XCR0_AVX512),
 	F("clflushopt", 7, EBX, 23, OFFER_HOST),
 	F("clwb", 7, EBX, 24, OFFER_HOST),
-	F("intel_pt", 7, EBX, 25, OFFER_NEVER),
+	FN("intel_pt", 7, EBX, 25, WHY_NOT_VIRT),
 	FX("avx512pf", 7, EBX, 26, XCR0_AVX512),
 	FX("avx512er", 7, EBX, 27, XCR0_AVX512),
 	FX("avx512cd", 7, EBX, 28, XCR0_AVX512),
@@ -140,75 +149,75 @@ static const struct feature features[] = {
 	F("prefetchwt1", 7, ECX, 0, OFFER_HOST),
 	FX("avx512vbmi", 7, ECX, 1, XCR0_AVX512),
 	F("umip", 7, ECX, 2, OFFER_HOST),
-	F("pku", 7, ECX, 3, OFFER_NEVER),   /* PKRU is outside the saved XCR0 */
-	F("ospke", 7, ECX, 4, OFFER_NEVER),
-	F("waitpkg", 7, ECX, 5, OFFER_NEVER),
+	FN("pku", 7, ECX, 3, WHY_STATE),   /* PKRU is outside the saved XCR0 */
+	FN("ospke", 7, ECX, 4, WHY_GUEST),
+	FN("waitpkg", 7, ECX, 5, WHY_NOT_VIRT),
 	FX("avx512_vbmi2", 7, ECX, 6, XCR0_AVX512),
-	F("cet_ss", 7, ECX, 7, OFFER_NEVER),
+	FN("cet_ss", 7, ECX, 7, WHY_NOT_VIRT),
 	F("gfni", 7, ECX, 8, OFFER_HOST),
 	FX("vaes", 7, ECX, 9, XCR0_AVX),
 	FX("vpclmulqdq", 7, ECX, 10, XCR0_AVX),
 	FX("avx512_vnni", 7, ECX, 11, XCR0_AVX512),
 	FX("avx512_bitalg", 7, ECX, 12, XCR0_AVX512),
-	F("tme", 7, ECX, 13, OFFER_NEVER),
+	FN("tme", 7, ECX, 13, WHY_NOT_VIRT),
 	FX("avx512_vpopcntdq", 7, ECX, 14, XCR0_AVX512),
-	F("la57", 7, ECX, 16, OFFER_NEVER),
+	FN("la57", 7, ECX, 16, WHY_NOT_VIRT),
 	FM("rdpid", 7, ECX, 22, OFFER_HOST, "IA32_TSC_AUX (0xc0000103)"),
-	F("kl", 7, ECX, 23, OFFER_NEVER),
+	FN("kl", 7, ECX, 23, WHY_NOT_VIRT),
 	F("cldemote", 7, ECX, 25, OFFER_HOST),
 	F("movdiri", 7, ECX, 27, OFFER_HOST),
 	F("movdir64b", 7, ECX, 28, OFFER_HOST),
-	F("enqcmd", 7, ECX, 29, OFFER_NEVER),
-	F("sgx_lc", 7, ECX, 30, OFFER_NEVER),
-	F("pks", 7, ECX, 31, OFFER_NEVER),  /* IA32_PKRS: not switched */
+	FN("enqcmd", 7, ECX, 29, WHY_NOT_VIRT),
+	FN("sgx_lc", 7, ECX, 30, WHY_NOT_VIRT),
+	FN("pks", 7, ECX, 31, WHY_STATE),  /* IA32_PKRS: not switched */
 	FX("avx512_4vnniw", 7, EDX, 2, XCR0_AVX512),
 	FX("avx512_4fmaps", 7, EDX, 3, XCR0_AVX512),
 	F("fsrm", 7, EDX, 4, OFFER_HOST),
 	FX("avx512_vp2intersect", 7, EDX, 8, XCR0_AVX512),
 	F("md_clear", 7, EDX, 10, OFFER_HOST),
 	F("serialize", 7, EDX, 14, OFFER_HOST),
-	F("hybrid", 7, EDX, 15, OFFER_NEVER),
+	FN("hybrid", 7, EDX, 15, WHY_HOST),
 	F("tsxldtrk", 7, EDX, 16, OFFER_HOST),
-	F("pconfig", 7, EDX, 18, OFFER_NEVER),
-	F("arch_lbr", 7, EDX, 19, OFFER_NEVER),
-	F("cet_ibt", 7, EDX, 20, OFFER_NEVER),
-	F("amx_bf16", 7, EDX, 22, OFFER_NEVER),
+	FN("pconfig", 7, EDX, 18, WHY_NOT_VIRT),
+	FN("arch_lbr", 7, EDX, 19, WHY_NOT_VIRT),
+	FN("cet_ibt", 7, EDX, 20, WHY_NOT_VIRT),
+	FN("amx_bf16", 7, EDX, 22, WHY_NOT_VIRT),
 	FX("avx512_fp16", 7, EDX, 23, XCR0_AVX512),
-	F("amx_tile", 7, EDX, 24, OFFER_NEVER),
-	F("amx_int8", 7, EDX, 25, OFFER_NEVER),
-	F("ibrs/ibpb (spec_ctrl)", 7, EDX, 26, OFFER_NEVER),
-	F("stibp", 7, EDX, 27, OFFER_NEVER),
-	F("l1d_flush", 7, EDX, 28, OFFER_NEVER),
-	F("arch_capabilities", 7, EDX, 29, OFFER_NEVER),
-	F("core_capabilities", 7, EDX, 30, OFFER_NEVER),
-	F("ssbd", 7, EDX, 31, OFFER_NEVER),
+	FN("amx_tile", 7, EDX, 24, WHY_NOT_VIRT),
+	FN("amx_int8", 7, EDX, 25, WHY_NOT_VIRT),
+	FN("ibrs/ibpb (spec_ctrl)", 7, EDX, 26, WHY_STATE),
+	FN("stibp", 7, EDX, 27, WHY_STATE),
+	FN("l1d_flush", 7, EDX, 28, WHY_STATE),
+	FN("arch_capabilities", 7, EDX, 29, WHY_STATE),
+	FN("core_capabilities", 7, EDX, 30, WHY_STATE),
+	FN("ssbd", 7, EDX, 31, WHY_STATE),
 	/* Leaf 0x80000001 ECX, EDX (AMD APM Vol. 3 Appendix E.4.2). */
 	F("lahf_lm", 0x80000001, ECX, 0, OFFER_HOST),
-	F("cmp_legacy", 0x80000001, ECX, 1, OFFER_NEVER),
-	F("svm", 0x80000001, ECX, 2, OFFER_NEVER),
-	F("extapic", 0x80000001, ECX, 3, OFFER_NEVER),
-	F("cr8_legacy", 0x80000001, ECX, 4, OFFER_NEVER),
+	FN("cmp_legacy", 0x80000001, ECX, 1, WHY_HOST),
+	FN("svm", 0x80000001, ECX, 2, WHY_NOT_VIRT),
+	FN("extapic", 0x80000001, ECX, 3, WHY_NOT_VIRT),
+	FN("cr8_legacy", 0x80000001, ECX, 4, WHY_NOT_VIRT),
 	F("abm", 0x80000001, ECX, 5, OFFER_HOST),
 	F("sse4a", 0x80000001, ECX, 6, OFFER_HOST),
 	F("misalignsse", 0x80000001, ECX, 7, OFFER_HOST),
 	F("3dnowprefetch", 0x80000001, ECX, 8, OFFER_HOST),
-	F("osvw", 0x80000001, ECX, 9, OFFER_NEVER),
-	F("ibs", 0x80000001, ECX, 10, OFFER_NEVER),
+	FN("osvw", 0x80000001, ECX, 9, WHY_NOT_VIRT),
+	FN("ibs", 0x80000001, ECX, 10, WHY_NOT_VIRT),
 	FX("xop", 0x80000001, ECX, 11, XCR0_AVX),
-	F("skinit", 0x80000001, ECX, 12, OFFER_NEVER),
-	F("wdt", 0x80000001, ECX, 13, OFFER_NEVER),
-	F("lwp", 0x80000001, ECX, 15, OFFER_NEVER),
+	FN("skinit", 0x80000001, ECX, 12, WHY_NOT_VIRT),
+	FN("wdt", 0x80000001, ECX, 13, WHY_NOT_VIRT),
+	FN("lwp", 0x80000001, ECX, 15, WHY_NOT_VIRT),
 	FX("fma4", 0x80000001, ECX, 16, XCR0_AVX),
-	F("tce", 0x80000001, ECX, 17, OFFER_NEVER),
-	F("nodeid_msr", 0x80000001, ECX, 19, OFFER_NEVER),
+	FN("tce", 0x80000001, ECX, 17, WHY_NOT_VIRT),
+	FN("nodeid_msr", 0x80000001, ECX, 19, WHY_HOST),
 	F("tbm", 0x80000001, ECX, 21, OFFER_HOST),
-	F("topoext", 0x80000001, ECX, 22, OFFER_NEVER),
-	F("perfctr_core", 0x80000001, ECX, 23, OFFER_NEVER),
-	F("perfctr_nb", 0x80000001, ECX, 24, OFFER_NEVER),
-	F("bpext", 0x80000001, ECX, 26, OFFER_NEVER),
-	F("ptsc", 0x80000001, ECX, 27, OFFER_NEVER),
-	F("perfctr_llc", 0x80000001, ECX, 28, OFFER_NEVER),
-	F("mwaitx", 0x80000001, ECX, 29, OFFER_NEVER),
+	FN("topoext", 0x80000001, ECX, 22, WHY_HOST),
+	FN("perfctr_core", 0x80000001, ECX, 23, WHY_PMU),
+	FN("perfctr_nb", 0x80000001, ECX, 24, WHY_PMU),
+	FN("bpext", 0x80000001, ECX, 26, WHY_NOT_VIRT),
+	FN("ptsc", 0x80000001, ECX, 27, WHY_PMU),
+	FN("perfctr_llc", 0x80000001, ECX, 28, WHY_PMU),
+	FN("mwaitx", 0x80000001, ECX, 29, WHY_NOT_VIRT),
 	/* EDX bits 0-9, 12-17, 23, 24 repeat leaf 1 on AMD: decided there. */
 	FM("syscall", 0x80000001, EDX, 11, OFFER_HOST, "STAR/LSTAR/CSTAR/SFMASK: the guest's own"),
 	FM("nx", 0x80000001, EDX, 20, OFFER_HOST, "EFER.NXE"),
@@ -222,14 +231,14 @@ static const struct feature features[] = {
 	/* Leaf 0x80000007 EDX, leaf 0x80000008 EBX. */
 	F("invariant_tsc", 0x80000007, EDX, 8, OFFER_HOST),
 	F("clzero", 0x80000008, EBX, 0, OFFER_HOST),
-	F("irperf", 0x80000008, EBX, 1, OFFER_NEVER),
+	FN("irperf", 0x80000008, EBX, 1, WHY_PMU),
 	F("xsaveerptr", 0x80000008, EBX, 2, OFFER_HOST),
 	F("wbnoinvd", 0x80000008, EBX, 9, OFFER_HOST),
-	F("amd_ibpb", 0x80000008, EBX, 12, OFFER_NEVER),
-	F("amd_ibrs", 0x80000008, EBX, 14, OFFER_NEVER),
-	F("amd_stibp", 0x80000008, EBX, 15, OFFER_NEVER),
-	F("amd_ssbd", 0x80000008, EBX, 24, OFFER_NEVER),
-	F("virt_ssbd", 0x80000008, EBX, 25, OFFER_NEVER),
+	FN("amd_ibpb", 0x80000008, EBX, 12, WHY_STATE),
+	FN("amd_ibrs", 0x80000008, EBX, 14, WHY_STATE),
+	FN("amd_stibp", 0x80000008, EBX, 15, WHY_STATE),
+	FN("amd_ssbd", 0x80000008, EBX, 24, WHY_STATE),
+	FN("virt_ssbd", 0x80000008, EBX, 25, WHY_STATE),
 };
 
 /* The leaves whose feature words come from the table (every other bit of
@@ -253,6 +262,7 @@ static struct {
 	enum cpu_vendor vendor;
 	u32 host_max_basic;
 	u32 host_max_ext;
+	u32 phys_bits;
 	u64 xcr0_ok;
 	u32 words[ARRAY_SIZE(feature_words)]; /* the hvm policy's feature words */
 	cpuid_fn host;
@@ -298,6 +308,10 @@ void cpu_policy_init(cpuid_fn host, u64 xcr0_ok)
 		pol.vendor = CPU_VENDOR_AMD;
 	host(0x80000000, 0, r);
 	pol.host_max_ext = r[EAX];
+	if (pol.host_max_ext >= 0x80000008) {
+		host(0x80000008, 0, r);
+		pol.phys_bits = r[EAX] & 0xff;
+	}
 	for (unsigned i = 0; i < ARRAY_SIZE(feature_words); i++) {
 		u32 leaf = feature_words[i].leaf;
 		bool there = leaf < 0x80000000 ? leaf <= pol.host_max_basic : leaf <= pol.host_max_ext;
@@ -317,6 +331,12 @@ void cpu_policy_init(cpuid_fn host, u64 xcr0_ok)
 		pol.words[we] = (pol.words[we] & ~AMD_EDX_MIRROR) | (pol.words[w1] & AMD_EDX_MIRROR &
 								    hostw[we]);
 	}
+}
+
+u32 cpu_policy_phys_bits(void)
+{
+	/* SDM Vol. 3A §4.1.4: without leaf 0x80000008, MAXPHYADDR is 36. */
+	return pol.phys_bits >= 32 && pol.phys_bits <= 52 ? pol.phys_bits : 36;
 }
 
 enum cpu_vendor cpu_policy_vendor(void)
@@ -427,7 +447,10 @@ void cpu_policy_cpuid(const struct cpu_view *v, u32 leaf, u32 subleaf, u32 out[4
 	pol.host(leaf, subleaf, r);
 	switch (leaf) {
 	case 0:
-		out[EAX] = max_basic;
+		/* SDM Vol. 4 Table 2-2, IA32_MISC_ENABLE bit 22: with Limit
+		 * CPUID Maxval set, leaf 0 reports at most leaf 2. */
+		out[EAX] = v->limit_maxval && pol.vendor == CPU_VENDOR_INTEL ? MIN(max_basic, 2u)
+									    : max_basic;
 		out[EBX] = r[EBX];
 		out[ECX] = r[ECX];
 		out[EDX] = r[EDX];
@@ -767,12 +790,34 @@ enum msr_result cpu_policy_msr(struct msr_state *s, u32 index, bool write, u64 *
 	}
 }
 
+bool cpu_policy_row(unsigned index, struct cpu_policy_row *out)
+{
+	static const char *const rules[] = { "host", "always", "never" };
+
+	if (index >= ARRAY_SIZE(features))
+		return false;
+	const struct feature *f = &features[index];
+	*out = (struct cpu_policy_row){
+		.name = f->name,
+		.leaf = f->leaf,
+		.reg = f->reg,
+		.bit = f->bit,
+		.rule = rules[f->offer],
+		.needs_xcr0 = f->needs_xcr0,
+		.msrs = f->msrs,
+		.why = f->why,
+		.offered = cpu_policy_offers(f->leaf, 0, f->reg, f->bit),
+	};
+	return true;
+}
+
 const char *cpu_policy_feature(unsigned index, bool *offered, const char **msrs)
 {
-	if (index >= ARRAY_SIZE(features))
+	struct cpu_policy_row r;
+
+	if (!cpu_policy_row(index, &r))
 		return NULL;
-	const struct feature *f = &features[index];
-	*offered = cpu_policy_offers(f->leaf, 0, f->reg, f->bit);
-	*msrs = f->msrs;
-	return f->name;
+	*offered = r.offered;
+	*msrs = r.msrs;
+	return r.name;
 }

@@ -30,6 +30,7 @@ struct cpu_view {
 	bool hvm;            /* an unmodified guest (else paravirtual) */
 	bool apic_enabled;   /* hvm: IA32_APIC_BASE.EN (CPUID.1:EDX.APIC follows it) */
 	bool osxsave;        /* the guest's CR4.OSXSAVE */
+	bool limit_maxval;   /* hvm, Intel: IA32_MISC_ENABLE bit 22 (Limit CPUID Maxval) */
 	u64 xcr0;            /* the guest's XCR0 (leaf 0xD's sizes) */
 	u32 apic_id;         /* hvm: its vCPU's APIC ID */
 	u32 vcpu_count;      /* hvm: vCPUs of the partition */
@@ -46,6 +47,10 @@ struct cpu_view {
 void cpu_policy_init(cpuid_fn host, u64 xcr0_ok);
 
 enum cpu_vendor cpu_policy_vendor(void);
+
+/** MAXPHYADDR as the guest sees it in CPUID.80000008H:EAX[7:0] (36 where
+ *  the leaf is missing, and before cpu_policy_init). */
+u32 cpu_policy_phys_bits(void);
 
 /** CPUID as the guest sees it (leaf, subleaf -> EAX, EBX, ECX, EDX). */
 void cpu_policy_cpuid(const struct cpu_view *v, u32 leaf, u32 subleaf, u32 out[4]);
@@ -90,11 +95,23 @@ enum msr_result cpu_policy_msr(struct msr_state *s, u32 index, bool write, u64 *
 extern const u32 cpu_policy_direct_msrs[];
 extern const unsigned cpu_policy_direct_msr_count;
 
-/**
- * For the README and the tests: the features of the table, one at a time
- * (index from 0; NULL after the last).  *offered says whether this host's
- * policy offers it to hvm guests.
- */
+/** One row of the feature table, for the README and the tests. */
+struct cpu_policy_row {
+	const char *name;
+	u32 leaf;
+	unsigned reg, bit;  /* CPUID.leaf.0:reg[bit], reg 0-3: EAX-EDX */
+	const char *rule;   /* "host" (if the host has it), "always" (emulated), "never" */
+	u64 needs_xcr0;     /* "host" only if guests may enable these XCR0 bits */
+	const char *msrs;   /* the MSRs that come with it and how they behave, or NULL */
+	const char *why;    /* "never": why it is hidden */
+	bool offered;       /* this host's policy offers it to hvm guests */
+};
+
+/** Row index of the table (from 0) into *out; false after the last. */
+bool cpu_policy_row(unsigned index, struct cpu_policy_row *out);
+
+/** The same, short: the row's name (NULL after the last), whether this
+ *  host's policy offers it, and its MSRs. */
 const char *cpu_policy_feature(unsigned index, bool *offered, const char **msrs);
 
 #endif

@@ -15,12 +15,14 @@
 #include "arch/x86/cpu.h"
 #include "drivers/pci.h"
 #include "kernel/channel.h"
+#include "kernel/control_info.h"
 #include "kernel/errno.h"
 #include "kernel/guest_mem.h"
 #include "kernel/lib/format.h"
 #include "kernel/lib/string.h"
 #include "kernel/partition.h"
 #include "kernel/pv_image.h"
+#include "kernel/virt.h"
 
 #define CONSOLE_WRITE_MAX 4096 /* bytes looked at by one HC_CONSOLE_WRITE */
 #define EXIT_BUDGET_NS 10000ULL /* what a call whose work the guest sizes may take */
@@ -217,12 +219,27 @@ static s64 hc_partition_ctl(struct partition *p, const struct hc_args *a)
 			 op == PARTITION_CTL_STOP ? "stopped" : "restarted", p->cfg->name);
 		partition_stop(t, why);
 	}
-	if (op != PARTITION_CTL_STOP) {
-		if (op == PARTITION_CTL_RESTART)
-			t->restarts++;
+	if (op == PARTITION_CTL_RESTART)
+		partition_request_restart(t, p->cfg->name);
+	else if (op == PARTITION_CTL_START)
 		partition_request_start(t, p->cfg->name);
-	}
 	return 0;
+}
+
+/* The three calls of ABI 1.1 are kernel/control_info.c's. */
+static s64 hc_schedule_info(struct partition *p, const struct hc_args *a)
+{
+	return control_info_schedule(p, a->a0);
+}
+
+static s64 hc_api_config(struct partition *p, const struct hc_args *a)
+{
+	return control_info_api_config(p, a->a0);
+}
+
+static s64 hc_api_file(struct partition *p, const struct hc_args *a)
+{
+	return control_info_api_file(p, a->a0, a->a1, a->a2);
 }
 
 /* The calls, by number.  caps: what the caller must hold (CAP_*). */
@@ -244,6 +261,9 @@ static const struct {
 	[HC_PARTITION_STATS] = { hc_partition_stats, CAP_CONTROL },
 	[HC_CONSOLE_READ] = { hc_console_read, CAP_CONTROL },
 	[HC_PARTITION_CTL] = { hc_partition_ctl, CAP_CONTROL },
+	[HC_SCHEDULE_INFO] = { hc_schedule_info, CAP_CONTROL },
+	[HC_API_CONFIG] = { hc_api_config, CAP_CONTROL },
+	[HC_API_FILE] = { hc_api_file, CAP_CONTROL },
 };
 
 bool hypercall_needs(u64 nr, u32 *caps)
@@ -254,13 +274,33 @@ bool hypercall_needs(u64 nr, u32 *caps)
 	return true;
 }
 
-s64 hypercall_dispatch(struct partition *p, u64 nr, u64 a0, u64 a1, u64 a2, u64 a3)
+/* The table lookup, inlined into both entry points below. */
+static inline s64 dispatch(struct partition *p, u64 nr, const struct hc_args *args)
 {
-	const struct hc_args args = { a0, a1, a2, a3 };
-
 	if (nr >= ARRAY_SIZE(calls) || !calls[nr].fn)
 		return -E_NOSYS;
 	if ((calls[nr].caps & p->cfg->caps) != calls[nr].caps)
 		return -E_PERM;
-	return calls[nr].fn(p, &args);
+	return calls[nr].fn(p, args);
+}
+
+s64 hypercall_dispatch(struct partition *p, u64 nr, u64 a0, u64 a1, u64 a2, u64 a3)
+{
+	const struct hc_args args = { a0, a1, a2, a3 };
+
+	return dispatch(p, nr, &args);
+}
+
+void hypercall_exit(struct partition *p, const struct vm_exit *e)
+{
+	struct guest_regs *r = &p->vcpu.regs;
+
+	/* DESIGN.md: hypercalls from guest user mode are undefined. */
+	if (r->cpl != 0) {
+		virt->inject(&p->vcpu, EVENT_EXCEPTION, VECTOR_UD, false, 0);
+		return;
+	}
+	const struct hc_args args = { r->rdi, r->rsi, r->rdx, r->r10 };
+	r->rax = (u64)dispatch(p, r->rax, &args);
+	r->rip += e->insn_len;
 }

@@ -53,7 +53,9 @@ struct kind_exits {
 	void (*hlt)(struct partition *p, const struct vm_exit *e);
 	void (*hypercall)(struct partition *p, const struct vm_exit *e);
 	void (*xsetbv)(struct partition *p, const struct vm_exit *e);
-	void (*intr_window)(struct partition *p, const struct vm_exit *e);
+	/** The guest took the interrupt the kind offered (vm_exit.irq_taken,
+	 *  virt.h): called first at such an exit, before it is handled. */
+	void (*irq_taken)(struct partition *p, u8 vector);
 	/** Fills the kind's part of the guest state CPUID depends on (hvm:
 	 *  the local APIC's state, the vCPU count); NULL: the defaults. */
 	void (*cpu_view)(const struct partition *p, struct cpu_view *v);

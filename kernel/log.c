@@ -24,7 +24,6 @@
 #include "kernel/console.h"
 #include "kernel/lib/format.h"
 #include "kernel/lib/string.h"
-#include "kernel/screen.h"
 
 #include <stdarg.h>
 
@@ -269,7 +268,7 @@ void hv_stop(int code, const char *why)
 	/* The end of the run: what is queued goes out first, in order. */
 	log_context = NULL;
 	log_queued_mode = false;
-	screen_report();
+	console_mirror_report(); /* the screen's drawing figures */
 	log_line("run ended: code %d (%s)", code, why);
 	if (port < 0 && running_under_qemu())
 		port = 0xf4;

@@ -20,6 +20,7 @@
 #include "drivers/pci.h"
 #include "drivers/uart16550.h"
 #include "kernel/config.h"
+#include "kernel/control_info.h"
 #include "kernel/cpu_policy.h"
 #include "kernel/errno.h"
 #include "kernel/lib/format.h"
@@ -154,16 +155,21 @@ static void check_files(const struct boot_info *bi, const char *path)
 
 	strlcpy(err.file, path, sizeof(err.file));
 	for (unsigned i = 0; i < config.partition_count; i++) {
-		const struct config_partition *p = &config.partitions[i];
-		const char *names[2] = { p->image, p->initrd };
-		unsigned lines[2] = { p->image_line, p->initrd_line };
-		for (int k = 0; k < 2; k++) {
-			if (!names[k][0] || boot_find_module(bi, names[k]))
+		const char *names[CONFIG_PARTITION_FILES];
+		unsigned lines[CONFIG_PARTITION_FILES];
+		unsigned n = config_partition_files(&config.partitions[i], names, lines);
+		for (unsigned k = 0; k < n; k++) {
+			if (boot_find_module(bi, names[k]))
 				continue;
 			err.line = lines[k];
-			snprintf(err.reason, sizeof(err.reason),
-				 "file '%s' not found on the boot volume (\\partita\\%s)",
-				 names[k], names[k]);
+			if (bi->source == BOOT_SOURCE_MULTIBOOT2)
+				snprintf(err.reason, sizeof(err.reason),
+					 "file '%s' not loaded (no Multiboot2 module named '%s')",
+					 names[k], names[k]);
+			else
+				snprintf(err.reason, sizeof(err.reason),
+					 "file '%s' not found on the boot volume (\\partita\\%s)",
+					 names[k], names[k]);
 			config_refused(&err);
 		}
 	}
@@ -283,6 +289,7 @@ void core_main(u64 boot_info_phys)
 	if (virt_init())
 		hv_stop(HV_EXIT_BOOT, "partitions cannot run on this machine");
 	sched_init(&config);
+	control_info_init(&config, bi);
 	if (!partitions_create(&config, bi))
 		log_line("no partition could be created");
 	screen_check_devices();

@@ -221,6 +221,14 @@ int partition_request_start(struct partition *p, const char *by)
 	return 0;
 }
 
+int partition_request_restart(struct partition *p, const char *by)
+{
+	if (p->state == PARTITION_UNUSABLE)
+		return -E_NOTSUP;
+	p->restarts++;
+	return partition_request_start(p, by);
+}
+
 /* The start proper, on RAM that is all zero: the kind loads the image and
  * resets the vCPU; then the partition runs from its first instruction. */
 static void start_now(struct partition *p)
@@ -356,7 +364,7 @@ enum partition_action partition_next_action(struct partition *p, u64 now, u64 *u
 			return PARTITION_IDLE;
 		}
 		wake(p, p->kind == &pv_kind); /* the deadline: HC_WAIT returns 0 */
-		/* fall through */
+		fallthrough;
 	case PARTITION_RUNNABLE:
 		return p->yielded ? PARTITION_IDLE : PARTITION_RUN;
 	default:

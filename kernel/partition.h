@@ -144,6 +144,10 @@ void partition_destroy(struct partition *p);
  */
 int partition_request_start(struct partition *p, const char *by);
 
+/** partition_request_start, counted as a restart (HC_PARTITION_CTL's
+ *  restart; partition_fault counts the restarts after faults). */
+int partition_request_restart(struct partition *p, const char *by);
+
 /**
  * Continues the start of a STARTING partition until it is done or until the
  * deadline (ns) is near.  Returns true when p became RUNNABLE (or failed to

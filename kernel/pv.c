@@ -69,19 +69,6 @@ static void pv_hlt(struct partition *p, const struct vm_exit *e)
 	partition_yield(p);
 }
 
-static void pv_hypercall(struct partition *p, const struct vm_exit *e)
-{
-	struct guest_regs *r = &p->vcpu.regs;
-
-	/* DESIGN.md: hypercalls from guest user mode are undefined. */
-	if (r->cpl != 0) {
-		virt->inject(&p->vcpu, EVENT_EXCEPTION, VECTOR_UD, false, 0);
-		return;
-	}
-	r->rax = (u64)hypercall_dispatch(p, r->rax, r->rdi, r->rsi, r->rdx, r->r10);
-	r->rip += e->insn_len;
-}
-
 static void pv_xsetbv(struct partition *p, const struct vm_exit *e)
 {
 	(void)e;
@@ -93,7 +80,7 @@ const struct kind_exits pv_exits = {
 	.msr = pv_msr,
 	.npf = pv_npf,
 	.hlt = pv_hlt,
-	.hypercall = pv_hypercall,
+	.hypercall = hypercall_exit,
 	.xsetbv = pv_xsetbv,
 	.back_to_scheduler = false,
 	.xcr0_own = false,

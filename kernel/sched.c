@@ -17,6 +17,7 @@
 #include "arch/x86/vcpu_state.h"
 #include "drivers/iommu.h"
 #include "drivers/uart16550.h"
+#include "kernel/lateness.h"
 #include "kernel/dma.h"
 #include "kernel/kind.h"
 #include "kernel/log.h"
@@ -152,6 +153,7 @@ static void window_started(struct partition *p, u64 planned, u64 actual)
 	if (late > late_max_ns)
 		late_max_ns = late;
 	start_count++;
+	lateness_window_started(p->id, late, actual);
 }
 
 /* DMA isolation: a blocked DMA is its device owner's fault. */

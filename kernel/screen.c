@@ -153,7 +153,7 @@ static void mirror_paint(u64 deadline_tsc, bool idle)
 	window_allowance = took < window_allowance ? window_allowance - took : 0;
 }
 
-static const struct console_mirror screen_mirror = { mirror_put, mirror_paint };
+static const struct console_mirror screen_mirror = { mirror_put, mirror_paint, screen_report };
 
 void screen_init(const struct boot_info *bi)
 {

@@ -78,7 +78,8 @@ enum vm_exit_reason {
 	VMEXIT_NPF,        /* nested page fault / EPT violation: exit.npf */
 	VMEXIT_HLT,
 	VMEXIT_HYPERCALL,  /* vmmcall / vmcall */
-	VMEXIT_INTR_WINDOW,/* the guest can take an interrupt now */
+	VMEXIT_INTR_WINDOW,/* the guest can take an interrupt now (VMX's
+	                    * interrupt window; the next irq_offer delivers) */
 	VMEXIT_EXTINT,     /* a host interrupt arrived (e.g. the window timer) */
 	VMEXIT_TIMER,      /* the back end's own preemption timer expired */
 	VMEXIT_SHUTDOWN,   /* triple fault */
@@ -118,6 +119,11 @@ struct vm_exit {
 			u32 error_code;
 		} exception;
 	};
+	/* The external interrupt offered by irq_offer that the guest took
+	 * during this run (its delivery through the guest's IDT began and
+	 * was not cut short by the exit); set by every run. */
+	bool irq_taken;
+	u8 irq_vector;
 };
 
 enum event_kind { EVENT_INTERRUPT, EVENT_NMI, EVENT_EXCEPTION };
@@ -206,17 +212,22 @@ struct virt_ops {
 	 *  host when the caller enables interrupts again. */
 	void (*run)(struct vcpu *v, struct vm_exit *exit);
 
-	/** Queues an event for delivery at the next entry. */
+	/** Queues an exception or NMI for delivery at the next entry.
+	 *  External interrupts go through irq_offer. */
 	void (*inject)(struct vcpu *v, enum event_kind kind, u8 vector,
 		       bool has_error, u32 error_code);
 
-	/** True if an external interrupt injected now would be taken at the
-	 *  next entry: RFLAGS.IF set, no interrupt shadow, no event queued. */
-	bool (*interruptible)(struct vcpu *v);
-
-	/** Asks for (or cancels) a VMEXIT_INTR_WINDOW exit as soon as the
-	 *  guest can take an interrupt. */
-	void (*irq_window)(struct vcpu *v, bool enable);
+	/**
+	 * Offers external interrupt vector (0-255) to the guest for the next
+	 * run, or withdraws the offer (vector < 0).  The offer replaces any
+	 * earlier one.  The CPU delivers the vector through the guest's IDT
+	 * once the guest can take it (RFLAGS.IF set, no interrupt shadow, no
+	 * other event being injected), as a PC's CPU takes INTR; the run's
+	 * vm_exit says whether it did (irq_taken), so the caller acknowledges
+	 * it in its interrupt controller only then.  An offer the guest did
+	 * not take lapses at the exit: offer again before every run.
+	 */
+	void (*irq_offer)(struct vcpu *v, int vector);
 
 	/** Second-level tables: the format and the leaf bits for rights. */
 	const struct pt_format *slat_format;

@@ -20,28 +20,32 @@
 #include "kernel/log.h"
 #include "kernel/partition.h"
 
+/* The statistics' kind of each exit (PARTITA_EXIT_*), as a table: it is
+ * counted on every exit. */
+static const u8 exit_kinds[VMEXIT_OTHER + 1] = {
+	[VMEXIT_HYPERCALL] = PARTITA_EXIT_HYPERCALL,
+	[VMEXIT_CPUID] = PARTITA_EXIT_CPUID,
+	[VMEXIT_IO] = PARTITA_EXIT_IO,
+	[VMEXIT_MSR] = PARTITA_EXIT_MSR,
+	[VMEXIT_NPF] = PARTITA_EXIT_MMIO,
+	[VMEXIT_HLT] = PARTITA_EXIT_HLT,
+	[VMEXIT_EXTINT] = PARTITA_EXIT_INTR,
+	[VMEXIT_TIMER] = PARTITA_EXIT_INTR,
+	[VMEXIT_INTR_WINDOW] = PARTITA_EXIT_INTR,
+	[VMEXIT_NONE] = PARTITA_EXIT_OTHER,
+	[VMEXIT_SHUTDOWN] = PARTITA_EXIT_OTHER,
+	[VMEXIT_VIRT_INSN] = PARTITA_EXIT_OTHER,
+	[VMEXIT_EXCEPTION] = PARTITA_EXIT_OTHER,
+	[VMEXIT_INVALID] = PARTITA_EXIT_OTHER,
+	[VMEXIT_XSETBV] = PARTITA_EXIT_OTHER,
+	[VMEXIT_RDPMC] = PARTITA_EXIT_OTHER,
+	[VMEXIT_OTHER] = PARTITA_EXIT_OTHER,
+};
+
 static enum partita_exit_kind exit_kind(enum vm_exit_reason r)
 {
-	switch (r) {
-	case VMEXIT_HYPERCALL:
-		return PARTITA_EXIT_HYPERCALL;
-	case VMEXIT_CPUID:
-		return PARTITA_EXIT_CPUID;
-	case VMEXIT_IO:
-		return PARTITA_EXIT_IO;
-	case VMEXIT_MSR:
-		return PARTITA_EXIT_MSR;
-	case VMEXIT_NPF:
-		return PARTITA_EXIT_MMIO;
-	case VMEXIT_HLT:
-		return PARTITA_EXIT_HLT;
-	case VMEXIT_EXTINT:
-	case VMEXIT_TIMER:
-	case VMEXIT_INTR_WINDOW:
-		return PARTITA_EXIT_INTR;
-	default:
-		return PARTITA_EXIT_OTHER;
-	}
+	return (unsigned)r < ARRAY_SIZE(exit_kinds) ? (enum partita_exit_kind)exit_kinds[r]
+						    : PARTITA_EXIT_OTHER;
 }
 
 /* Measures XSAVE sizes for an XCR0 (CPUID leaf 0xD's EBX values depend on
@@ -112,19 +116,21 @@ static void handle_rdpmc(struct partition *p, const struct vm_exit *e)
 	r->rip += e->insn_len;
 }
 
-void vmexit_handle(struct partition *p, struct vm_exit *e)
+/* The dispatcher, inlined into the run loop (it runs on every exit) and
+ * behind vmexit_handle(). */
+static inline __attribute__((always_inline)) void handle_exit(struct partition *p,
+							      struct vm_exit *e)
 {
 	const struct kind_exits *k = p->kind->exits;
 	struct guest_regs *r = &p->vcpu.regs;
 
 	p->stats.exits[exit_kind(e->reason)]++;
+	if (e->irq_taken && k->irq_taken)
+		k->irq_taken(p, e->irq_vector);
 	switch (e->reason) {
 	case VMEXIT_EXTINT:
 	case VMEXIT_TIMER:
-		break;
-	case VMEXIT_INTR_WINDOW:
-		if (k->intr_window)
-			k->intr_window(p, e);
+	case VMEXIT_INTR_WINDOW: /* the kind's next offer delivers */
 		break;
 	case VMEXIT_CPUID:
 		handle_cpuid(p, e);
@@ -177,10 +183,15 @@ void vmexit_handle(struct partition *p, struct vm_exit *e)
 	}
 }
 
+void vmexit_handle(struct partition *p, struct vm_exit *e)
+{
+	handle_exit(p, e);
+}
+
 /* Where XSETBV does not exit (QEMU's SVM emulation has no intercept for
  * it), the guest changed XCR0 behind the hypervisor's back: a valid value is
  * the guest's own (hvm), anything else stops it. */
-static void xcr0_changed(struct partition *p, u64 window_end_tsc)
+static void xcr0_changed(struct partition *p)
 {
 	u64 x = fpu_read_xcr0();
 
@@ -189,11 +200,9 @@ static void xcr0_changed(struct partition *p, u64 window_end_tsc)
 		return;
 	}
 	fpu_load_xcr0(p->vcpu.lazy.fpu->xcr0);
-	log_set_context(&p->console, window_end_tsc);
 	partition_fault(p, "XCR0 set to %#llx by XSETBV without an exit (%s)",
 			(unsigned long long)x,
 			p->kind->exits->xcr0_own ? "a value XSETBV must refuse" : "not allowed");
-	log_set_context(NULL, 0);
 }
 
 /* The interrupt that ended a run (or a timer that fell due while the
@@ -209,41 +218,63 @@ enum run_end vmexit_run(struct partition *p, u64 until_tsc, u64 window_end_tsc,
 			u64 sink_ready_tsc)
 {
 	const struct kind_exits *k = p->kind->exits;
+	const u64 host_xcr0 = fpu_host_xcr0();
 	struct vm_exit exit;
+	enum run_end end;
 
 	p->run_until_tsc = until_tsc;
+	/* What the hypervisor prints from here on is about p: it goes to p's
+	 * console, before p's window ends. */
+	log_set_context(&p->console, window_end_tsc);
+	/* Each run's start is the end of the last exit's handling: the few
+	 * checks between count as the guest's time. */
+	u64 t0 = rdtsc();
 	for (;;) {
-		fpu_load_xcr0(p->vcpu.lazy.fpu->xcr0);
-		u64 t0 = rdtsc();
+		u64 guest_xcr0 = p->vcpu.lazy.fpu->xcr0;
+		if (guest_xcr0 != host_xcr0)
+			fpu_load_xcr0(guest_xcr0);
 		virt->run(&p->vcpu, &exit);
 		u64 t1 = rdtsc();
 		p->cpu_tsc += t1 - t0;
-		if (fpu_has_xsave && fpu_read_xcr0() != p->vcpu.lazy.fpu->xcr0) {
-			xcr0_changed(p, window_end_tsc);
-			if (!partition_is_live(p)) {
-				take_interrupts();
-				return RUN_STATE;
+		if (fpu_has_xsave) {
+			u64 now_xcr0 = fpu_read_xcr0();
+			if (now_xcr0 != guest_xcr0) {
+				xcr0_changed(p);
+				if (!partition_is_live(p)) {
+					take_interrupts();
+					end = RUN_STATE;
+					break;
+				}
 			}
+			if (now_xcr0 != host_xcr0)
+				fpu_load_xcr0(host_xcr0);
 		}
-		fpu_load_xcr0(fpu_host_xcr0());
-		log_set_context(&p->console, window_end_tsc);
-		vmexit_handle(p, &exit);
-		log_set_context(NULL, 0);
+		handle_exit(p, &exit);
 		u64 t2 = rdtsc();
 		if (t2 - t1 > p->exit_max_tsc)
 			p->exit_max_tsc = t2 - t1;
 		if (exit.reason == VMEXIT_EXTINT || t2 >= until_tsc) {
 			take_interrupts();
-			return RUN_TIME;
+			end = RUN_TIME;
+			break;
 		}
-		if (p->state != PARTITION_RUNNABLE || p->yielded)
-			return RUN_STATE;
-		if (k->back_to_scheduler)
-			return RUN_EXIT;
+		if (p->state != PARTITION_RUNNABLE || p->yielded) {
+			end = RUN_STATE;
+			break;
+		}
+		if (k->back_to_scheduler) {
+			end = RUN_EXIT;
+			break;
+		}
 		/* Its console has lines to send and the UART may have room:
 		 * the scheduler sends them (outside the handler's time, which
 		 * would grow its guard) before it re-enters. */
-		if (console_pending(&p->console) && t2 >= sink_ready_tsc)
-			return RUN_CONSOLE;
+		if (t2 >= sink_ready_tsc && console_pending(&p->console)) {
+			end = RUN_CONSOLE;
+			break;
+		}
+		t0 = t2;
 	}
+	log_set_context(NULL, 0);
+	return end;
 }

@@ -20,6 +20,10 @@ sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
 import harness  # noqa: E402
 
 ICOUNT = ["-icount", "shift=5,sleep=off"]
+# RDRAND gives KASLR a new placement at each boot (without it, under
+# -icount, every boot picks the same one); both boots get it.
+CPU_DIRECT = "qemu64,+rdrand"
+CPU_PARTITION = ["-cpu", "qemu64,+svm,+npt,+rdrand"]
 UPTIME = re.compile(r"partita-test: uptime (\d+\.\d+) s")
 CMDLINE = "console=ttyS0 tsc=reliable"
 
@@ -27,7 +31,7 @@ CMDLINE = "console=ttyS0 tsc=reliable"
 def direct_boot():
     build = os.path.join(ROOT, "build", "guests")
     cmd = ["qemu-system-x86_64", "-nodefaults", "-machine", "q35", "-m", "256M", "-accel", "tcg",
-           "-cpu", "qemu64", "-kernel", os.path.join(build, "vmlinuz"),
+           "-cpu", CPU_DIRECT, "-kernel", os.path.join(build, "vmlinuz"),
            "-initrd", os.path.join(build, "initrd.gz"), "-append", CMDLINE,
            "-serial", "stdio", "-display", "none", "-no-reboot", "-monitor", "none"] + ICOUNT
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=600,
@@ -41,7 +45,7 @@ def direct_boot():
 def partition_boot():
     case = harness.Case("bench-linux", "tests/integration/configs/linux.conf",
                         [("uptime", UPTIME.pattern)], exit_code=0, timeout=600,
-                        qemu_args=["-m", "1G"] + ICOUNT)
+                        qemu_args=["-m", "1G"] + CPU_PARTITION + ICOUNT)
     results = harness.run_case(case)
     failed = [r for r in results if not r[1]]
     if failed:

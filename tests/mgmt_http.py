@@ -7,13 +7,15 @@ benchmark (tests/bench_api.py), and by hand:
     python3 tests/mgmt_http.py [--port 8080] GET /api/partitions
     python3 tests/mgmt_http.py POST /api/partitions/spin/restart
 
-It speaks HTTP/1.1 over a plain socket (one request per connection, as the
-server does), so that the tests can also send what no HTTP library would:
-garbage, oversized heads.  Only 127.0.0.1 is ever contacted.
+It speaks HTTP/1.1 over a plain socket, or over TLS when given an
+ssl.SSLContext (tls=; see context()), one request per connection, so that
+the tests can also send what no HTTP library would: garbage, oversized
+heads.  Only 127.0.0.1 is ever contacted.
 """
 import argparse
 import json
 import socket
+import ssl
 import sys
 import time
 
@@ -31,24 +33,41 @@ class Response:
         return f"<{self.status} {self.reason}, {len(self.body)} bytes>"
 
 
-def raw(port, data, timeout=10.0):
-    """Sends data (bytes) on a new connection, reads until the server closes;
-    returns the bytes received (a reset after a response keeps what came)."""
+def context(cafile):
+    """A client TLS context that trusts only cafile (the management
+    partition's certificate) and checks the name "localhost"."""
+    return ssl.create_default_context(cafile=cafile)
+
+
+def raw(port, data, timeout=10.0, tls=None):
+    """Sends data (bytes) on a new connection (TLS if tls is a context),
+    reads until the server closes; returns the bytes received (a reset
+    after a response keeps what came)."""
     chunks = []
-    with socket.create_connection((HOST, port), timeout=timeout) as s:
+    sock = socket.create_connection((HOST, port), timeout=timeout)
+    if tls:
+        try:
+            sock = tls.wrap_socket(sock, server_hostname="localhost")
+        except Exception:
+            sock.close()
+            raise
+    with sock as s:
         try:
             s.sendall(data)
-        except (BrokenPipeError, ConnectionResetError):
+        except (BrokenPipeError, ConnectionResetError, ssl.SSLEOFError):
             pass  # the server answered and closed before taking it all
+        # Our FIN (plain TCP only: an SSLSocket drops its TLS state on
+        # shutdown; over TLS the request's Connection: close ends it).
         try:
-            s.shutdown(socket.SHUT_WR)
+            if not tls:
+                s.shutdown(socket.SHUT_WR)
         except OSError:
             pass
         deadline = time.time() + timeout
         while time.time() < deadline:
             try:
                 b = s.recv(65536)
-            except ConnectionResetError:
+            except (ConnectionResetError, ssl.SSLEOFError, ssl.SSLZeroReturnError):
                 break
             if not b:
                 break
@@ -77,27 +96,30 @@ def parse(data):
     return Response(int(parts[1]), parts[2] if len(parts) > 2 else "", headers, body)
 
 
-def request(port, method, path, body=b"", headers=None, timeout=10.0):
-    """One well-formed request; returns a Response."""
+def request(port, method, path, body=b"", headers=None, timeout=10.0, tls=None, token=None):
+    """One well-formed request; returns a Response.  token: sent as a
+    bearer credential."""
     h = {"Host": f"localhost:{port}", "User-Agent": "partita-tests", "Connection": "close"}
+    if token:
+        h["Authorization"] = f"Bearer {token}"
     h.update(headers or {})
     if body or method == "POST":
         h["Content-Length"] = str(len(body))
     head = f"{method} {path} HTTP/1.1\r\n" + "".join(f"{k}: {v}\r\n" for k, v in h.items())
-    return parse(raw(port, head.encode() + b"\r\n" + body, timeout))
+    return parse(raw(port, head.encode() + b"\r\n" + body, timeout, tls))
 
 
-def wait_ready(port, tries=60, pause=1.0):
+def wait_ready(port, tries=60, pause=1.0, tls=None, token=None):
     """Polls GET /api/partitions until it answers 200 (at most `tries`
     attempts); returns (ok, attempts, last error)."""
     err = None
     for i in range(1, tries + 1):
         try:
-            r = request(port, "GET", "/api/partitions", timeout=5)
+            r = request(port, "GET", "/api/partitions", timeout=5, tls=tls, token=token)
             if r.status == 200:
                 return True, i, None
             err = f"status {r.status}"
-        except (OSError, ValueError) as e:
+        except (OSError, ValueError, ssl.SSLError) as e:
             err = f"{type(e).__name__}: {e}"
         time.sleep(pause)
     return False, tries, err

@@ -54,13 +54,24 @@ OK_RE = re.compile(r"^\[\s+OK\s+\] (\S+)")
 FAIL_RE = re.compile(r"^\[\s+FAILED\s+\] (\S+)$")
 
 
+PY_RE = re.compile(r"^(test\w+) \(.*\) \.\.\. (ok|FAIL|ERROR|skipped.*)$")
+
+
 def run_unit(binary, tally):
-    """Runs one cmocka binary and records each of its test functions."""
+    """Runs one cmocka binary, or one Python unittest file (*.py, verbose),
+    and records each of its test functions."""
     name = os.path.basename(binary)
-    proc = subprocess.run([binary], capture_output=True, text=True, timeout=300)
+    py = binary.endswith(".py")
+    proc = subprocess.run([sys.executable, binary] if py else [binary],
+                          capture_output=True, text=True, timeout=300)
     out = proc.stdout + proc.stderr
-    passed = [m.group(1) for m in map(OK_RE.match, out.splitlines()) if m]
-    failed = [m.group(1) for m in map(FAIL_RE.match, out.splitlines()) if m]
+    if py:
+        res = [m.groups() for m in map(PY_RE.match, out.splitlines()) if m]
+        passed = [t for t, r in res if r == "ok" or r.startswith("skipped")]
+        failed = [t for t, r in res if r in ("FAIL", "ERROR")]
+    else:
+        passed = [m.group(1) for m in map(OK_RE.match, out.splitlines()) if m]
+        failed = [m.group(1) for m in map(FAIL_RE.match, out.splitlines()) if m]
     for t in passed:
         tally.record(f"unit/{name}/{t}", True)
     for t in failed:
@@ -71,8 +82,39 @@ def run_unit(binary, tally):
         sys.stdout.write(out[-4000:])
 
 
+DONE_RE = re.compile(r"^Done (\d+) runs in (\d+) second")
+
+
+def run_check(spec, tally):
+    """Runs one whole-tree check, NAME=COMMAND (a shell command run from the
+    top of the tree): it passes when the command exits 0.  A libFuzzer run's
+    detail is its number of executions."""
+    name, _, command = spec.partition("=")
+    start = time.time()
+    try:
+        proc = subprocess.run(command, shell=True, cwd=ROOT, capture_output=True,
+                              text=True, timeout=1200)
+        out, rc = proc.stdout + proc.stderr, proc.returncode
+    except subprocess.TimeoutExpired as e:
+        out, rc = (e.stdout or b"").decode(errors="replace") if isinstance(e.stdout, bytes) \
+            else (e.stdout or ""), "timeout after 1200 s"
+    lines = [l for l in out.splitlines() if l.strip()]
+    done = [m for m in map(DONE_RE.match, lines) if m]
+    if done:
+        detail = f"({done[-1].group(1)} executions in {done[-1].group(2)} s)"
+    else:
+        detail = f"({time.time() - start:.0f} s)"
+    if rc == 0:
+        tally.record(f"check/{name}", True, detail)
+    else:
+        tally.record(f"check/{name}", False, f"exit status {rc}; output below")
+        sys.stdout.write("\n".join(lines[-40:]) + "\n")
+
+
 def main():
     ap = argparse.ArgumentParser()
+    ap.add_argument("--check", action="append", default=[], metavar="NAME=COMMAND",
+                    help="a whole-tree check: passes when COMMAND exits 0")
     ap.add_argument("--unit", nargs="*", default=[])
     ap.add_argument("--integration", action="store_true")
     ap.add_argument("--full", action="store_true", help="also the slow cases")
@@ -81,6 +123,8 @@ def main():
     args = ap.parse_args()
 
     tally = Tally()
+    for c in args.check:
+        run_check(c, tally)
     for b in args.unit:
         run_unit(b, tally)
 

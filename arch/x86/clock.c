@@ -7,7 +7,9 @@
  * only gated one-shot here because its counter cannot be read race-free.
  * Each measurement is taken three times and the median kept, which drops a
  * window stretched by an SMI or, under an emulator, by the host's scheduler.
- * No floating point: the core is built with -mgeneral-regs-only.
+ * No floating point: the core is built with -mgeneral-regs-only.  The time
+ * base that results (TSC frequency and boot TSC, and the conversions) is in
+ * arch/x86/tsc.c, which logs nothing, so that the log can use it.
  */
 #include "arch/x86/clock.h"
 
@@ -17,9 +19,6 @@
 #include "kernel/log.h"
 #include "kernel/mm.h"
 
-/* Used before calibration, and if calibration fails: high, so that delays
- * err on the long side. */
-#define TSC_HZ_GUESS 4000000000ULL
 
 #define PM_TIMER_HZ 3579545ULL
 #define PIT_HZ 1193182ULL
@@ -56,8 +55,6 @@ static volatile u8 *hpet_regs; /* through the direct map */
 static u16 pm_port;
 static u64 ref_last_raw, ref_extended;
 
-static u64 tsc_hz;
-static u64 tsc_at_boot;
 static bool tsc_invariant;
 
 static u64 hpet_read64(u32 reg)
@@ -195,12 +192,6 @@ static u64 tsc_per_ref_window(u64 ticks, u64 *ref_elapsed)
 	return rdtsc() - t0;
 }
 
-/* a * b / c without overflow as long as c * b and the result fit 64 bits. */
-static u64 mul_div(u64 a, u64 b, u64 c)
-{
-	return (a / c) * b + (a % c) * b / c;
-}
-
 /*
  * One gated PIT channel 2 countdown of CALIBRATION_MS: mode 0 raises OUT2
  * when the count reaches zero, which port 0x61 bit 5 shows (8254 data
@@ -250,7 +241,7 @@ static u64 measure_tsc_hz(void)
 		} else {
 			u64 elapsed = 0;
 			u64 cycles = tsc_per_ref_window(ref_hz * CALIBRATION_MS / 1000, &elapsed);
-			hz[i] = cycles ? mul_div(cycles, ref_hz, elapsed) : 0;
+			hz[i] = cycles ? clock_mul_div(cycles, ref_hz, elapsed) : 0;
 		}
 		if (hz[i] == 0)
 			return 0;
@@ -308,32 +299,26 @@ int clock_init(const struct acpi_info *acpi)
 		log_line("clock: no reference clock works; TSC frequency %s from CPUID",
 			 hz ? "taken" : "guessed, not");
 		if (!hz)
-			hz = TSC_HZ_GUESS;
+			hz = CLOCK_TSC_HZ_GUESS;
 		ref_kind = REF_NONE;
 		ref_hz = 0;
 		err = -E_IO;
 	}
-	tsc_hz = hz;
-	tsc_at_boot = rdtsc();
+	clock_set_tsc_base(hz, rdtsc());
 
 	if (!err)
 		log_line("clock: TSC %s MHz, measured against the %s (%s MHz)",
-			 clock_format_mhz(tsc_text, sizeof(tsc_text), tsc_hz), clock_ref_name(),
+			 clock_format_mhz(tsc_text, sizeof(tsc_text), hz), clock_ref_name(),
 			 clock_format_mhz(ref_text, sizeof(ref_text), ref_hz));
 	else
 		log_line("clock: TSC %s MHz (not measured)",
-			 clock_format_mhz(tsc_text, sizeof(tsc_text), tsc_hz));
+			 clock_format_mhz(tsc_text, sizeof(tsc_text), hz));
 	if (tsc_invariant)
 		log_line("clock: TSC is invariant (CPUID 0x80000007 EDX bit 8)");
 	else
 		log_line("clock: TSC is not invariant (CPUID 0x80000007 EDX bit 8 clear); "
 			 "its rate may change with power states");
 	return err;
-}
-
-u64 clock_tsc_hz(void)
-{
-	return tsc_hz ? tsc_hz : TSC_HZ_GUESS;
 }
 
 bool clock_tsc_invariant(void)
@@ -358,33 +343,4 @@ const char *clock_ref_name(void)
 u64 clock_ref_hz(void)
 {
 	return ref_hz;
-}
-
-u64 clock_tsc_to_ns(u64 cycles)
-{
-	return mul_div(cycles, NSEC_PER_SEC, clock_tsc_hz());
-}
-
-u64 clock_ns_to_tsc(u64 ns)
-{
-	return mul_div(ns, clock_tsc_hz(), NSEC_PER_SEC);
-}
-
-void clock_delay_us(u64 us)
-{
-	u64 start = rdtsc();
-	u64 cycles = mul_div(us, clock_tsc_hz(), 1000000);
-
-	while (rdtsc() - start < cycles)
-		cpu_relax();
-}
-
-u64 clock_now_ns(void)
-{
-	return clock_tsc_to_ns(rdtsc() - tsc_at_boot);
-}
-
-u64 clock_tsc_at(u64 ns)
-{
-	return tsc_at_boot + clock_ns_to_tsc(ns);
 }

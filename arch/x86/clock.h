@@ -11,6 +11,9 @@
 #include "kernel/lib/types.h"
 
 #define NSEC_PER_SEC 1000000000ULL
+/* The TSC frequency used before calibration, and if calibration fails:
+ * high, so that delays err on the long side. */
+#define CLOCK_TSC_HZ_GUESS 4000000000ULL
 
 /**
  * Picks the reference clock from what ACPI reported (HPET, else PM timer,
@@ -57,6 +60,13 @@ u64 clock_now_ns(void);
 
 /** The TSC value at time ns of clock_now_ns()'s clock. */
 u64 clock_tsc_at(u64 ns);
+
+/** Sets the time base (clock_init() does): the TSC frequency, and the TSC
+ *  value at clock_now_ns() == 0. */
+void clock_set_tsc_base(u64 hz, u64 tsc_at_zero);
+
+/** a * b / c without overflow as long as c * b and the result fit 64 bits. */
+u64 clock_mul_div(u64 a, u64 b, u64 c);
 
 /** Converts TSC cycles to nanoseconds and back, without overflow for any
  *  result that fits 64 bits. */

@@ -8,6 +8,37 @@
 
 #include "kernel/lib/types.h"
 
+struct cpuid_regs {
+	u32 eax, ebx, ecx, edx;
+};
+
+#ifdef PARTITA_FAKE_ARCH
+/* The host tests of the core (tests/unit/fake_arch.c) provide these as
+ * functions: ports, MSRs, CPUID, the TSC and interrupts are the test's. */
+void outb(u16 port, u8 v);
+void outw(u16 port, u16 v);
+void outl(u16 port, u32 v);
+u8 inb(u16 port);
+u16 inw(u16 port);
+u32 inl(u16 port);
+u64 rdmsr(u32 msr);
+void wrmsr(u32 msr, u64 v);
+struct cpuid_regs cpuid(u32 leaf, u32 subleaf);
+u64 rdtsc(void);
+u64 read_cr0(void);
+u64 read_cr2(void);
+u64 read_cr3(void);
+u64 read_cr4(void);
+void write_cr0(u64 v);
+void write_cr3(u64 v);
+void write_cr4(u64 v);
+void cpu_relax(void);
+void irq_disable(void);
+void irq_enable(void);
+void cpu_halt(void);
+void cpu_wait_irq(void);
+u64 read_rflags(void);
+#else
 static inline void outb(u16 port, u8 v) { asm volatile("outb %0, %1" : : "a"(v), "Nd"(port)); }
 static inline void outw(u16 port, u16 v) { asm volatile("outw %0, %1" : : "a"(v), "Nd"(port)); }
 static inline void outl(u16 port, u32 v) { asm volatile("outl %0, %1" : : "a"(v), "Nd"(port)); }
@@ -26,10 +57,6 @@ static inline void wrmsr(u32 msr, u64 v)
 {
 	asm volatile("wrmsr" : : "c"(msr), "a"((u32)v), "d"((u32)(v >> 32)) : "memory");
 }
-
-struct cpuid_regs {
-	u32 eax, ebx, ecx, edx;
-};
 
 static inline struct cpuid_regs cpuid(u32 leaf, u32 subleaf)
 {
@@ -68,6 +95,7 @@ static inline u64 read_rflags(void)
 	asm volatile("pushfq; popq %0" : "=r"(v));
 	return v;
 }
+#endif /* PARTITA_FAKE_ARCH */
 
 #define MSR_EFER 0xc0000080
 #define MSR_APIC_BASE 0x1b

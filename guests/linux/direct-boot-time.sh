@@ -5,7 +5,7 @@
 # boot time of the same kernel and initramfs in a partition.
 #
 # usage: guests/linux/direct-boot-time.sh [BUILD]
-# environment: QEMU_EXTRA  more QEMU options (e.g. "-cpu qemu64,+svm,+npt" to
+# environment: QEMU_EXTRA  more QEMU options (e.g. "-cpu qemu64,+svm,+npt,+rdrand" to
 #                          match the partition's CPU model, or "-icount shift=0")
 #              TIMEOUT     seconds before giving up (default 120)
 # Prints one line, e.g. "7.91"; exits 1 (printing nothing) if the line never

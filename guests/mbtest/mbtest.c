@@ -3,8 +3,10 @@
  * an hvm partition gives it (kernel/hvm/hvm.h): the boot state, CPUID (the
  * hypervisor bit and leaf 0x40000000 "PartitaHV", no VMX or SVM), the 16550
  * UART (its lines appear on the partition's console), local APIC timer
- * interrupts one-shot and periodic, the CMOS RTC, and an unknown port
- * reading all-ones.  Each check prints "mbtest: ok NAME" or "mbtest: FAIL
+ * interrupts one-shot and periodic, each interrupt taken once and only with
+ * interrupts enabled, the CMOS RTC, an unknown port reading all-ones, and
+ * (platform.c) the I/O APIC, the MADT, MCFG and PCI.  Each check prints
+ * "mbtest: ok NAME" or "mbtest: FAIL
  * NAME at FILE:LINE"; at the end the kernel writes the number of the first
  * failed check (0: all passed) to the debug-exit port 0xf4.
  *
@@ -13,6 +15,8 @@
  */
 #include <stdbool.h>
 #include <stdint.h>
+
+#include "mbtest.h"
 
 #define MB1_BOOT_MAGIC 0x2badb002u
 #define COM1 0x3f8
@@ -36,12 +40,15 @@ enum check {
 	CHECK_UART,
 	CHECK_APIC_ONESHOT,
 	CHECK_APIC_PERIODIC,
+	CHECK_IRQ_ONCE,
 	CHECK_RTC,
 	CHECK_UNKNOWN_PORT,
 };
 
 volatile uint32_t timer_ticks, spurious_count;
+volatile uint32_t slow_depth, slow_violations, slow_spin;
 void timer_stub(void);
+void slow_timer_stub(void);
 void spurious_stub(void);
 void exception_stub(void);
 void mbtest_main(uint32_t magic, uint32_t info);
@@ -95,13 +102,13 @@ static void putc(char c)
 	outb(COM1, (uint8_t)c);
 }
 
-static void puts(const char *s)
+void puts(const char *s)
 {
 	while (*s)
 		putc(*s++);
 }
 
-static void putu(uint32_t v)
+void putu(uint32_t v)
 {
 	char b[11];
 	int i = 10;
@@ -112,14 +119,14 @@ static void putu(uint32_t v)
 	puts(b + i);
 }
 
-static void puthex(uint32_t v)
+void puthex(uint32_t v)
 {
 	puts("0x");
 	for (int i = 28; i >= 0; i -= 4)
 		putc("0123456789abcdef"[(v >> i) & 15]);
 }
 
-static bool report(enum check n, const char *name, bool ok, const char *file, int line)
+bool report(unsigned n, const char *name, bool ok, const char *file, int line)
 {
 	puts(ok ? "mbtest: ok " : "mbtest: FAIL ");
 	puts(name);
@@ -147,8 +154,10 @@ struct idt_entry {
 
 static struct idt_entry idt[256] __attribute__((aligned(8)));
 
-static void idt_set(unsigned v, void (*fn)(void), uint16_t cs)
+void idt_set(unsigned v, void (*fn)(void), uint16_t cs)
 {
+	if (!cs)
+		__asm__ volatile("mov %%cs, %0" : "=r"(cs));
 	uint32_t a = (uint32_t)fn;
 	idt[v] = (struct idt_entry){ (uint16_t)a, cs, 0, 0x8e /* P, 32-bit interrupt gate */,
 				     (uint16_t)(a >> 16) };
@@ -267,6 +276,54 @@ static void check_apic_timer(void)
 	}
 }
 
+/*
+ * An external interrupt is taken only at an instruction boundary with
+ * RFLAGS.IF set, and once per acceptance (SDM Vol. 3A §6.8.1 "Masking
+ * Maskable Hardware Interrupts"; the interrupt gate clears IF, §6.12.1.3).
+ * The handler (slow_timer_stub) spins for about 40000 instructions before
+ * its EOI, so that the emulator's loop stops (a timer deadline, the end of
+ * the partition's window, a kick) while it runs: an interrupt delivered a
+ * second time or into code with IF clear, as QEMU's TCG does with an
+ * EVENTINJ interrupt (arch/x86/svm/svm.c, svm_irq_offer), shows as a
+ * nested entry or a frame with IF clear.  The timer's period is twice the
+ * spin's measured time, so the main loop still runs between two ticks.
+ */
+static void spin(uint32_t n)
+{
+	__asm__ volatile("1: dec %0\n\tjnz 1b" : "+c"(n));
+}
+
+static void check_interrupt_once(void)
+{
+	timer_ticks = slow_depth = slow_violations = 0;
+	slow_spin = 20000;
+	lapic_write(LAPIC_TIMER_DIV, 0x3); /* divide by 16 */
+	lapic_write(LAPIC_LVT_TIMER, 1u << 16); /* masked: only counts */
+	lapic_write(LAPIC_TIMER_INIT, 0xffffffffu);
+	spin(slow_spin);
+	uint32_t spin_time = 0xffffffffu - lapic_read(LAPIC_TIMER_CUR);
+	uint32_t period = spin_time < 0x10000000u ? 2 * spin_time + 1000 : 0x20000000u;
+
+	idt_set(TIMER_VECTOR, slow_timer_stub, 0);
+	lapic_write(LAPIC_LVT_TIMER, TIMER_VECTOR | (1u << 17));
+	lapic_write(LAPIC_TIMER_INIT, period);
+	__asm__ volatile("sti");
+	for (uint32_t i = 0; i < SPIN_LIMIT && timer_ticks < 50; i++)
+		__asm__ volatile("pause");
+	__asm__ volatile("cli");
+	lapic_write(LAPIC_LVT_TIMER, 1u << 16);
+	lapic_write(LAPIC_TIMER_INIT, 0);
+	idt_set(TIMER_VECTOR, timer_stub, 0);
+	puts("mbtest: ");
+	putu(timer_ticks);
+	puts(" timer interrupts (period ");
+	putu(period);
+	puts(" x 16 bus clocks), ");
+	putu(slow_violations);
+	puts(" nested or with IF clear\n");
+	CHECK(CHECK_IRQ_ONCE, "interrupt-once", timer_ticks >= 50 && !slow_violations);
+}
+
 static uint8_t cmos(uint8_t reg)
 {
 	outb(0x70, reg);
@@ -327,8 +384,10 @@ void mbtest_main(uint32_t magic, uint32_t info)
 	check_cpuid();
 	check_uart();
 	check_apic_timer();
+	check_interrupt_once();
 	check_rtc();
 	check_unknown_port();
+	check_platform();
 	puts("mbtest: done, first failure ");
 	putu(first_failure);
 	puts("\n");

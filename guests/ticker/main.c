@@ -9,7 +9,10 @@
  *
  * A start that falls in none of its windows prints "FAIL ...", and so does
  * one that is not its next window in time order (windows in between passed
- * without it running).  After TICKER_LINES window starts it prints a summary:
+ * without it running).  It prints the first TICKER_LINES starts, and after
+ * them every start that is later than all before it ("(latest so far)"), so
+ * a summary's maximum can be traced to its window.  After TICKER_LINES
+ * window starts it prints a summary:
  *
  *   20 window starts, late min 1.110 us, max 1.250 us, 0 outside its windows, 0 missed
  *
@@ -136,15 +139,17 @@ static void window_start(const struct partita_start_info *si, struct tally *t, u
 		       (unsigned long long)(instance - t->last_instance - 1));
 	}
 	t->last_instance = instance;
+	bool latest = t->starts > 1 && best > t->late_max;
 	if (t->starts == 1 || best < t->late_min)
 		t->late_min = best;
 	if (t->starts == 1 || best > t->late_max)
 		t->late_max = best;
-	if (print) {
+	if (print || latest) {
 		fmt_us(late, sizeof(late), best);
-		printf("window %llu start +%s us in frame %llu (planned +%llu us, late %s us)\n",
+		printf("window %llu start +%s us in frame %llu (planned +%llu us, late %s us)%s\n",
 		       (unsigned long long)t->starts, at, (unsigned long long)frame,
-		       (unsigned long long)(si->windows[w_best].offset_ns / 1000), late);
+		       (unsigned long long)(si->windows[w_best].offset_ns / 1000), late,
+		       print ? "" : " (latest so far)");
 	}
 }
 

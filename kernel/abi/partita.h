@@ -24,7 +24,7 @@
 #include "kernel/abi/errno.h"
 
 #define PARTITA_ABI_MAJOR 1
-#define PARTITA_ABI_MINOR 0
+#define PARTITA_ABI_MINOR 1 /* 1: HC_SCHEDULE_INFO, HC_API_CONFIG, HC_API_FILE */
 #define PARTITA_ABI_VERSION ((PARTITA_ABI_MAJOR << 16) | PARTITA_ABI_MINOR)
 
 #define PARTITA_CPUID_BASE 0x40000000u
@@ -176,5 +176,83 @@ struct partita_partition_stats {
 	uint64_t console_bytes;  /* total written to its console */
 };
 _Static_assert(sizeof(struct partita_partition_stats) == 96, "ABI");
+
+/*
+ * ABI 1.1: what the management partition (guests/mgmt) needs beyond the
+ * control calls above, all with the `control` capability only (else
+ * -E_PERM).
+ */
+
+/** HC_SCHEDULE_INFO(gpa struct partita_schedule_info) -> 0: the cyclic
+ *  schedule of every CPU, and counters of each partition (window-start
+ *  lateness, console position). */
+#define HC_SCHEDULE_INFO 20
+/** HC_API_CONFIG(gpa struct partita_api_config) -> 0: the caller's own
+ *  api_* settings from the config. */
+#define HC_API_CONFIG 21
+/** HC_API_FILE(PARTITA_API_FILE_*, gpa buf, len) -> bytes copied: one of the
+ *  caller's own api_* files, whole; -E_NOENT if the config names none,
+ *  -E_RANGE if len is smaller than the file (partita_api_config has the
+ *  sizes), -E_NOTSUP for a file larger than PARTITA_API_FILE_MAX. */
+#define HC_API_FILE 22
+#define PARTITA_API_FILE_MAX 65536
+
+#define PARTITA_SCHEDULE_MAX_WINDOWS 128 /* CONFIG_MAX_PARTITIONS * CONFIG_MAX_WINDOWS */
+#define PARTITA_SCHEDULE_MAX_PARTITIONS 16
+
+/** One window of the schedule: on `cpu`, from offset_ns for length_ns in
+ *  every major frame, owned by partition `partition` (its id). */
+struct partita_schedule_window {
+	uint32_t partition;
+	uint32_t cpu;
+	uint64_t offset_ns;
+	uint64_t length_ns;
+};
+_Static_assert(sizeof(struct partita_schedule_window) == 24, "ABI");
+
+/** Counters of one partition that partita_partition_stats lacks: its
+ *  window-start lateness as the scheduler measured it (the delay between a
+ *  window's planned and actual start), and how far its console has come. */
+struct partita_partition_counters {
+	uint64_t late_sum_ns;        /* over every window start since boot */
+	uint64_t late_starts;        /* window starts counted in late_sum_ns */
+	uint64_t late_max_last_s_ns; /* the worst start in the last whole second
+	                              * of HC_TIME ([now/1s - 1, now/1s) s); 0 if
+	                              * none */
+	uint64_t console_total;      /* bytes ever put into its console's tail
+	                              * (HC_CONSOLE_READ's last bytes end here;
+	                              * carriage returns are not counted) */
+};
+_Static_assert(sizeof(struct partita_partition_counters) == 32, "ABI");
+
+/** HC_SCHEDULE_INFO's answer.  Every CPU's frame has the same length and
+ *  starts at the same epoch: frame k starts at epoch_ns + k * frame_ns. */
+struct partita_schedule_info {
+	uint64_t frame_ns;
+	uint64_t epoch_ns;
+	uint64_t now_ns;          /* HC_TIME when this was written */
+	uint32_t window_count;    /* windows[], by CPU, then by offset */
+	uint32_t partition_count; /* counters[], by partition id */
+	struct partita_schedule_window windows[PARTITA_SCHEDULE_MAX_WINDOWS];
+	struct partita_partition_counters counters[PARTITA_SCHEDULE_MAX_PARTITIONS];
+};
+_Static_assert(sizeof(struct partita_schedule_info) == 3616, "ABI");
+
+#define PARTITA_API_TLS (1u << 0)         /* api_tls = yes (the default) */
+#define PARTITA_API_PUBLIC_READ (1u << 1) /* api_public_read = yes */
+
+#define PARTITA_API_FILE_CERT 0  /* api_cert */
+#define PARTITA_API_FILE_KEY 1   /* api_key */
+#define PARTITA_API_FILE_TOKEN 2 /* api_token */
+#define PARTITA_API_FILES 3
+
+/** HC_API_CONFIG's answer: flags, and the size of each api_* file (0 when
+ *  the config names none), indexed by PARTITA_API_FILE_*. */
+struct partita_api_config {
+	uint32_t flags; /* PARTITA_API_* */
+	uint32_t reserved;
+	uint64_t file_size[PARTITA_API_FILES];
+};
+_Static_assert(sizeof(struct partita_api_config) == 32, "ABI");
 
 #endif

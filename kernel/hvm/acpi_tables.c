@@ -6,14 +6,17 @@
  *   +0x000  RSDP  (36 bytes; 16-byte aligned so that a legacy scan of
  *                  0xe0000-0xfffff finds it, 5.2.5.1)
  *   +0x040  FACS  (64, 64-byte aligned, 5.2.10)
- *   +0x080  RSDT  (36 + 2 * 4)
- *   +0x0c0  XSDT  (36 + 2 * 8)
+ *   +0x080  RSDT  (36 + 3 * 4)
+ *   +0x0c0  XSDT  (36 + 3 * 8)
  *   +0x100  FADT  (276, revision 6)
- *   +0x220  DSDT  (36 + AML)
- *   +0x260  MADT  (44 + 8 per CPU)
+ *   +0x220  MCFG  (44 + 16; PCI Firmware Specification 3.0, 4.1.2)
+ *   +0x260  DSDT  (36 + AML, at most 0xda0 bytes)
+ *   +0x1000 MADT  (44 + 12 + 2 * 10 + 8 per CPU)
  */
 #include "kernel/hvm/acpi_tables.h"
 #include "kernel/errno.h"
+#include "kernel/hvm/vioapic.h"
+#include "kernel/hvm/vpci.h"
 #include "kernel/lib/string.h"
 #include "kernel/lib/bytes.h"
 
@@ -22,8 +25,9 @@
 #define OFF_RSDT 0x080
 #define OFF_XSDT 0x0c0
 #define OFF_FADT 0x100
-#define OFF_DSDT 0x220
-#define OFF_MADT 0x260
+#define OFF_MCFG 0x220
+#define OFF_DSDT 0x260
+#define OFF_MADT 0x1000
 
 #define HDR_SIZE 36  /* 5.2.6 System Description Table Header */
 #define RSDP_SIZE 36 /* 5.2.5.3, revision 2 */
@@ -31,24 +35,193 @@
 #define FADT_SIZE 276 /* revision 6: ends with the Hypervisor Vendor Identity */
 #define MADT_FIXED 44
 #define MADT_LAPIC_SIZE 8
+#define MADT_IOAPIC_SIZE 12
+#define MADT_ISO_SIZE 10
+#define MADT_ISO_COUNT 2
+#define MADT_PLATFORM (MADT_IOAPIC_SIZE + MADT_ISO_COUNT * MADT_ISO_SIZE)
+#define MCFG_SIZE (44 + 16)
+#define TABLE_COUNT 3 /* FADT, MADT, MCFG in the RSDT and the XSDT */
 
 static const char oem_id[6] = { 'P', 'A', 'R', 'T', 'I', 'T' };
 static const char oem_table_id[8] = { 'P', 'A', 'R', 'T', 'I', 'T', 'A', ' ' };
 
-/* The DSDT's AML (20.2 "AML Grammar Definition"):
- *   DefName(NameOp 0x08, NameSeg "_S5_", DefPackage(PackageOp 0x12,
- *     PkgLength 8 (one byte, counts itself, 20.2.4), NumElements 4,
- *     BytePrefix 5, BytePrefix 5, ZeroOp, ZeroOp))
- * i.e. Name (_S5, Package () { 5, 5, 0, 0 }): SLP_TYPa = SLP_TYPb = 5. */
-static const u8 dsdt_aml[] = {
-	0x08, '_',
-	'S',  '5',
-	'_',  0x12,
-	0x08, 0x04,
-	0x0a, HVM_ACPI_SLP_TYP_S5,
-	0x0a, HVM_ACPI_SLP_TYP_S5,
+/* The DSDT's AML (ACPI 6.0 chapter 20 "AML Grammar Definition"):
+ *
+ *   Name (_S5, Package () { 5, 5, 0, 0 })     SLP_TYPa = SLP_TYPb = 5
+ *   Scope (\_SB) {
+ *     Device (PCI0) {                         the host bridge (6.1, 6.2)
+ *       Name (_HID, EisaId ("PNP0A08"))       PCI Express root bridge
+ *       Name (_CID, EisaId ("PNP0A03"))       PCI root bridge
+ *       Name (_UID, 0)  Name (_SEG, 0)  Name (_BBN, 0)
+ *       Name (_CRS, ResourceTemplate () {     6.4 resource descriptors
+ *         WordBusNumber: buses 0-255
+ *         IO: 0xcf8-0xcff (the configuration ports, consumed)
+ *         WordIO: 0x0000-0x0cf7 and 0x0d00-0xffff (forwarded to the bus)
+ *         DWordMemory: VPCI_MMIO_BASE-VPCI_MMIO_END (the BAR window)
+ *       })
+ *       Name (_PRT, Package () {               6.2.13: INTx routing
+ *         Package () { 0xDDDDFFFF, P, Zero, GSI }   for slots 1-31, pins
+ *       })                                    0-3 (vpci_intx_gsi)
+ *     }
+ *   }
+ *
+ * Packages carry a PkgLength (20.2.4) that counts itself: aml_open leaves
+ * room for the longest form and aml_close writes the shortest one. */
+static const u8 aml_s5[] = {
+	0x08, '_', 'S', '5', '_', 0x12, 0x08, 0x04, 0x0a, HVM_ACPI_SLP_TYP_S5, 0x0a, HVM_ACPI_SLP_TYP_S5,
 	0x00, 0x00,
 };
+
+struct aml {
+	u8 *b;
+	u32 n;
+};
+
+static void aml_bytes(struct aml *a, const void *p, u32 len)
+{
+	memcpy(a->b + a->n, p, len);
+	a->n += len;
+}
+
+static void aml_byte(struct aml *a, u8 v)
+{
+	a->b[a->n++] = v;
+}
+
+static u32 aml_open(struct aml *a)
+{
+	u32 at = a->n;
+	a->n += 3;
+	return at;
+}
+
+static void aml_close(struct aml *a, u32 at)
+{
+	u32 body = a->n - (at + 3);
+	u32 len_bytes = body + 1 < 64 ? 1 : body + 2 < 4096 ? 2 : 3;
+	u32 total = body + len_bytes;
+
+	memmove(a->b + at + len_bytes, a->b + at + 3, body);
+	if (len_bytes == 1) {
+		a->b[at] = (u8)total;
+	} else if (len_bytes == 2) {
+		a->b[at] = (u8)(0x40 | (total & 0xf));
+		a->b[at + 1] = (u8)(total >> 4);
+	} else {
+		a->b[at] = (u8)(0x80 | (total & 0xf));
+		a->b[at + 1] = (u8)(total >> 4);
+		a->b[at + 2] = (u8)(total >> 12);
+	}
+	a->n = at + total;
+}
+
+/* Name (seg, DWordConst v) or Name (seg, Zero). */
+static void aml_name_dword(struct aml *a, const char seg[4], u32 v)
+{
+	aml_byte(a, 0x08); /* NameOp */
+	aml_bytes(a, seg, 4);
+	aml_byte(a, 0x0c); /* DWordPrefix */
+	aml_bytes(a, &v, 4);
+}
+
+static void aml_name_zero(struct aml *a, const char seg[4])
+{
+	aml_byte(a, 0x08);
+	aml_bytes(a, seg, 4);
+	aml_byte(a, 0x00); /* ZeroOp */
+}
+
+/* EisaId ("PNPxxxx") as the DWord AML stores (byte order PN P x x x x):
+ * three 5-bit letters, then four hex digits. */
+static u32 eisa_pnp(u16 product)
+{
+	u16 vendor = (u16)((('P' - 0x40) << 10) | (('N' - 0x40) << 5) | ('P' - 0x40));
+	return (u32)(vendor >> 8) | (u32)(vendor & 0xff) << 8 | (u32)(product >> 8) << 16 |
+	       (u32)(product & 0xff) << 24;
+}
+
+/* 6.4.3.5.3 Word Address Space Descriptor: type 0 memory, 1 I/O, 2 bus. */
+static void crs_word(struct aml *a, u8 type, u8 type_flags, u16 min, u16 max)
+{
+	u8 d[16] = { 0x88, 13, 0, type, 0x0c /* MinFixed, MaxFixed, producer */, type_flags };
+	u16 len = (u16)(max - min + 1);
+	memcpy(d + 8, &min, 2);
+	memcpy(d + 10, &max, 2);
+	memcpy(d + 14, &len, 2);
+	aml_bytes(a, d, sizeof(d));
+}
+
+static u32 build_dsdt_aml(u8 *out)
+{
+	struct aml a = { out, 0 };
+
+	aml_bytes(&a, aml_s5, sizeof(aml_s5));
+	aml_byte(&a, 0x10); /* ScopeOp */
+	u32 scope = aml_open(&a);
+	aml_bytes(&a, "\\_SB_", 5);
+	aml_byte(&a, 0x5b); /* DeviceOp */
+	aml_byte(&a, 0x82);
+	u32 dev = aml_open(&a);
+	aml_bytes(&a, "PCI0", 4);
+	aml_name_dword(&a, "_HID", eisa_pnp(0x0a08));
+	aml_name_dword(&a, "_CID", eisa_pnp(0x0a03));
+	aml_name_zero(&a, "_UID");
+	aml_name_zero(&a, "_SEG");
+	aml_name_zero(&a, "_BBN");
+	aml_byte(&a, 0x08);
+	aml_bytes(&a, "_CRS", 4);
+	aml_byte(&a, 0x11); /* BufferOp */
+	u32 buf = aml_open(&a);
+	u32 size_at = a.n;
+	aml_byte(&a, 0x0a); /* BytePrefix: the buffer's size, patched below */
+	aml_byte(&a, 0);
+	u32 data = a.n;
+	crs_word(&a, 2, 0, 0, VPCI_ECAM_BUS_LAST);
+	/* 6.4.2.5 I/O Port Descriptor: decodes 16 bits, 0xcf8, 8 ports */
+	static const u8 io_cf8[] = { 0x47, 0x01, 0xf8, 0x0c, 0xf8, 0x0c, 0x01, 0x08 };
+	aml_bytes(&a, io_cf8, sizeof(io_cf8));
+	crs_word(&a, 1, 3 /* ISA and non-ISA ranges */, 0x0000, 0x0cf7);
+	crs_word(&a, 1, 3, 0x0d00, 0xffff);
+	/* 6.4.3.5.2 DWord Address Space Descriptor: memory, read/write,
+	 * non-cacheable */
+	u8 mem[26] = { 0x87, 23, 0, 0, 0x0c, 0x01 };
+	u32 min = (u32)VPCI_MMIO_BASE, max = (u32)(VPCI_MMIO_END - 1), len = max - min + 1;
+	memcpy(mem + 10, &min, 4);
+	memcpy(mem + 14, &max, 4);
+	memcpy(mem + 22, &len, 4);
+	aml_bytes(&a, mem, sizeof(mem));
+	static const u8 end_tag[] = { 0x79, 0x00 }; /* 6.4.2.9, checksum 0: none */
+	aml_bytes(&a, end_tag, sizeof(end_tag));
+	a.b[size_at + 1] = (u8)(a.n - data);
+	aml_close(&a, buf);
+	/* _PRT: one package per slot and pin, with a global interrupt (the
+	 * source is Zero, the index the GSI; 6.2.13). */
+	aml_byte(&a, 0x08);
+	aml_bytes(&a, "_PRT", 4);
+	aml_byte(&a, 0x12); /* PackageOp */
+	u32 prt = aml_open(&a);
+	aml_byte(&a, 31 * 4); /* NumElements */
+	for (unsigned slot = 1; slot < 32; slot++) {
+		for (unsigned pin = 0; pin < 4; pin++) {
+			aml_byte(&a, 0x12);
+			u32 e = aml_open(&a);
+			aml_byte(&a, 4);
+			u32 addr = slot << 16 | 0xffff; /* any function of the slot */
+			aml_byte(&a, 0x0c);
+			aml_bytes(&a, &addr, 4);
+			aml_byte(&a, 0x0a); /* BytePrefix */
+			aml_byte(&a, (u8)pin);
+			aml_byte(&a, 0x00); /* Source: Zero */
+			aml_byte(&a, 0x0a);
+			aml_byte(&a, (u8)vpci_intx_gsi(slot, pin + 1));
+			aml_close(&a, e);
+		}
+	}
+	aml_close(&a, prt);
+	aml_close(&a, dev);
+	aml_close(&a, scope);
+	return a.n;
+}
 
 static u8 checksum(const u8 *p, u64 len)
 {
@@ -90,7 +263,7 @@ static void gas_io(u8 *p, u64 off, u8 bit_width, u8 access_size, u64 port)
 
 u64 acpi_tables_size(unsigned cpu_count)
 {
-	return OFF_MADT + MADT_FIXED + (u64)cpu_count * MADT_LAPIC_SIZE;
+	return OFF_MADT + MADT_FIXED + MADT_PLATFORM + (u64)cpu_count * MADT_LAPIC_SIZE;
 }
 
 static void build_fadt(u8 *t, u64 base)
@@ -102,7 +275,7 @@ static void build_fadt(u8 *t, u64 base)
 	wr32(t, 36, (u32)facs);		     /* FIRMWARE_CTRL */
 	wr32(t, 40, (u32)dsdt);		     /* DSDT */
 	wr8(t, 45, 0);			     /* Preferred_PM_Profile: unspecified */
-	wr16(t, 46, HVM_ACPI_SCI_IRQ);	     /* SCI_INT: an 8259 input (no IOAPIC) */
+	wr16(t, 46, HVM_ACPI_SCI_IRQ);	     /* SCI_INT: ISA IRQ 9 (an override in the MADT) */
 	wr32(t, 48, 0);			     /* SMI_CMD 0: ACPI mode is fixed on (4.8.2.1.1) */
 	wr32(t, 56, HVM_ACPI_PM1A_EVT);	     /* PM1a_EVT_BLK */
 	wr32(t, 64, HVM_ACPI_PM1A_CNT);	     /* PM1a_CNT_BLK */
@@ -113,8 +286,8 @@ static void build_fadt(u8 *t, u64 base)
 	wr16(t, 98, 1001);		     /* P_LVL3_LAT > 1000: C3 not supported */
 	wr8(t, 108, HVM_ACPI_CENTURY_INDEX); /* CENTURY */
 	/* IAPC_BOOT_ARCH (5.2.9.3): LEGACY_DEVICES (UART, PIT, PIC, RTC),
-	 * no 8042, VGA not present, MSI not supported (no PCI here). */
-	wr16(t, 109, (1u << 0) | (1u << 2) | (1u << 3));
+	 * no 8042, VGA not present; MSI works (bit 3 clear). */
+	wr16(t, 109, (1u << 0) | (1u << 2));
 	/* Flags (Table 5-35): WBINVD (must be set), PROC_C1 (HLT),
 	 * PWR_BUTTON and SLP_BUTTON (no fixed-feature buttons).
 	 * HW_REDUCED_ACPI (bit 20) is clear: the 8259s and the RTC exist. */
@@ -133,6 +306,8 @@ int acpi_tables_build(u8 *ram, u64 ram_size, u64 at_gpa, u64 room, unsigned cpu_
 {
 	u64 size;
 	u8 *a, *t;
+
+	_Static_assert(OFF_MCFG + MCFG_SIZE <= OFF_DSDT, "MCFG overlaps the DSDT");
 
 	if (cpu_count == 0 || cpu_count > HVM_ACPI_MAX_CPUS) {
 		*why = "ACPI tables: CPU count must be 1 to 255";
@@ -162,42 +337,73 @@ int acpi_tables_build(u8 *ram, u64 ram_size, u64 at_gpa, u64 room, unsigned cpu_
 
 	/* DSDT (5.2.11.1): revision 2, 64-bit AML integers. */
 	t = a + OFF_DSDT;
-	header(t, "DSDT", HDR_SIZE + sizeof(dsdt_aml), 2);
-	memcpy(t + HDR_SIZE, dsdt_aml, sizeof(dsdt_aml));
-	seal(t, HDR_SIZE + sizeof(dsdt_aml));
+	u32 dsdt_len = HDR_SIZE + build_dsdt_aml(t + HDR_SIZE);
+	header(t, "DSDT", dsdt_len, 2);
+	seal(t, dsdt_len);
+
+	/* MCFG (PCI Firmware Specification 3.0, 4.1.2): 8 reserved bytes,
+	 * then one allocation: ECAM base, segment 0, buses 0-255. */
+	t = a + OFF_MCFG;
+	header(t, "MCFG", MCFG_SIZE, 1);
+	wr64(t, 44, VPCI_ECAM_BASE);
+	wr16(t, 52, 0);
+	wr8(t, 54, 0);
+	wr8(t, 55, VPCI_ECAM_BUS_LAST);
+	seal(t, MCFG_SIZE);
 
 	build_fadt(a + OFF_FADT, at_gpa);
 
 	/* MADT (5.2.12): local APIC address, PCAT_COMPAT (the 8259s are
-	 * there), one Processor Local APIC structure per CPU (5.2.12.2:
-	 * type 0, length 8, UID, APIC ID, flags: enabled).  No IOAPIC entry,
-	 * hence no interrupt source overrides (5.2.12.5 remaps IOAPIC inputs). */
+	 * there too), one Processor Local APIC structure per CPU (5.2.12.2:
+	 * type 0, length 8, UID, APIC ID, flags: enabled), the I/O APIC
+	 * (5.2.12.3) with GSIs 0-23, and the interrupt source overrides of a PC
+	 * (5.2.12.5): ISA IRQ 0 (the PIT) is GSI 2, and the SCI, IRQ 9, is
+	 * level-triggered, active low (5.2.12.5 "MPS INTI flags"). */
 	t = a + OFF_MADT;
-	u32 madt_len = (u32)(MADT_FIXED + (u64)cpu_count * MADT_LAPIC_SIZE);
+	u32 madt_len = (u32)(MADT_FIXED + MADT_PLATFORM + (u64)cpu_count * MADT_LAPIC_SIZE);
 	header(t, "APIC", madt_len, 4);
 	wr32(t, 36, 0xfee00000u);
 	wr32(t, 40, 1u << 0); /* PCAT_COMPAT */
-	for (unsigned i = 0; i < cpu_count; i++) {
-		u8 *e = t + MADT_FIXED + (u64)i * MADT_LAPIC_SIZE;
+	u8 *e = t + MADT_FIXED;
+	for (unsigned i = 0; i < cpu_count; i++, e += MADT_LAPIC_SIZE) {
 		wr8(e, 0, 0);
 		wr8(e, 1, MADT_LAPIC_SIZE);
 		wr8(e, 2, (u8)i);
 		wr8(e, 3, (u8)i);
 		wr32(e, 4, 1u << 0); /* enabled */
 	}
+	wr8(e, 0, 1);
+	wr8(e, 1, MADT_IOAPIC_SIZE);
+	wr8(e, 2, VIOAPIC_ID);
+	wr32(e, 4, (u32)VIOAPIC_BASE);
+	wr32(e, 8, 0); /* GSI base */
+	e += MADT_IOAPIC_SIZE;
+	static const struct { u8 irq; u32 gsi; u16 flags; } iso[MADT_ISO_COUNT] = {
+		{ 0, 2, 0x0000 },		 /* conforms to the bus: edge, high */
+		{ HVM_ACPI_SCI_IRQ, HVM_ACPI_SCI_IRQ, 0x000f }, /* level, active low */
+	};
+	for (unsigned i = 0; i < MADT_ISO_COUNT; i++, e += MADT_ISO_SIZE) {
+		wr8(e, 0, 2);
+		wr8(e, 1, MADT_ISO_SIZE);
+		wr8(e, 2, 0); /* bus: ISA */
+		wr8(e, 3, iso[i].irq);
+		wr32(e, 4, iso[i].gsi);
+		wr16(e, 8, iso[i].flags);
+	}
 	seal(t, madt_len);
 
-	/* RSDT (5.2.7) and XSDT (5.2.8): FADT and MADT. */
+	/* RSDT (5.2.7) and XSDT (5.2.8): FADT, MADT and MCFG. */
+	static const u32 listed[TABLE_COUNT] = { OFF_FADT, OFF_MADT, OFF_MCFG };
 	t = a + OFF_RSDT;
-	header(t, "RSDT", HDR_SIZE + 2 * 4, 1);
-	wr32(t, HDR_SIZE, (u32)(at_gpa + OFF_FADT));
-	wr32(t, HDR_SIZE + 4, (u32)(at_gpa + OFF_MADT));
-	seal(t, HDR_SIZE + 2 * 4);
+	header(t, "RSDT", HDR_SIZE + TABLE_COUNT * 4, 1);
+	for (unsigned i = 0; i < TABLE_COUNT; i++)
+		wr32(t, HDR_SIZE + 4 * i, (u32)(at_gpa + listed[i]));
+	seal(t, HDR_SIZE + TABLE_COUNT * 4);
 	t = a + OFF_XSDT;
-	header(t, "XSDT", HDR_SIZE + 2 * 8, 1);
-	wr64(t, HDR_SIZE, at_gpa + OFF_FADT);
-	wr64(t, HDR_SIZE + 8, at_gpa + OFF_MADT);
-	seal(t, HDR_SIZE + 2 * 8);
+	header(t, "XSDT", HDR_SIZE + TABLE_COUNT * 8, 1);
+	for (unsigned i = 0; i < TABLE_COUNT; i++)
+		wr64(t, HDR_SIZE + 8 * i, at_gpa + listed[i]);
+	seal(t, HDR_SIZE + TABLE_COUNT * 8);
 
 	/* RSDP (5.2.5.3): the checksum covers the first 20 bytes (the ACPI
 	 * 1.0 part), the extended checksum all 36. */

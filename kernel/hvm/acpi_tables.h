@@ -1,10 +1,12 @@
 /*
  * The ACPI tables of an hvm partition, built in its RAM at start: RSDP
- * (revision 2), RSDT and XSDT, FADT (revision 6), FACS, MADT and a DSDT whose
- * only content is the \_S5 sleep package.  They describe the platform of
- * hvm.h: local APICs at 0xfee00000, the 8259 pair (PCAT_COMPAT), no IOAPIC,
- * no PM timer, the CMOS RTC with its century byte, and the power-off
- * register below.  References: ACPI 6.0 specification, chapter 5.
+ * (revision 2), RSDT and XSDT, FADT (revision 6), FACS, MADT, MCFG and a
+ * DSDT with the \_S5 sleep package and the PCI host bridge.  They describe
+ * the platform of hvm.h: local APICs at 0xfee00000, the I/O APIC at
+ * 0xfec00000 with a PC's interrupt source overrides, the 8259 pair
+ * (PCAT_COMPAT), the PCI bus with its ECAM window (vpci.h), no PM timer, the
+ * CMOS RTC with its century byte, and the power-off register below.
+ * References: ACPI 6.0 specification, chapters 5, 6 and 20.
  *
  * Power-off (ACPI 6.0 4.8.3.2.1 "PM1 Control Registers", 7.3.4.5 "\_S5"):
  * the FADT's PM1a control block is the 16-bit I/O port HVM_ACPI_PM1A_CNT.

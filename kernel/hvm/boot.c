@@ -78,7 +78,13 @@ static int hvm_create(struct partition *p, const char **why)
 		return err;
 	}
 	p->hvm = phys_to_virt(pa);
-	if ((err = slat_map(&p->slat, gpa(0), p->ram, p->ram_size, SLAT_RWX))) {
+	/* RAM, except behind the device windows below 4 GiB (linux_boot.h):
+	 * accesses there must exit to the devices. */
+	err = slat_map(&p->slat, gpa(0), p->ram, MIN(p->ram_size, HVM_BOOT_MMIO_HOLE), SLAT_RWX);
+	if (!err && p->ram_size > GiB(4))
+		err = slat_map(&p->slat, gpa(GiB(4)), hpa(p->ram.v + GiB(4)), p->ram_size - GiB(4),
+			       SLAT_RWX);
+	if (err) {
 		page_free(pa, ALIGN_UP(sizeof(struct hvm), PAGE_SIZE) >> PAGE_SHIFT);
 		p->hvm = NULL;
 		*why = "cannot map its memory";
@@ -105,14 +111,12 @@ static int hvm_start(struct partition *p, const struct kind_start *ks, const cha
 	(void)ks;
 	*why = "its ACPI tables do not fit";
 	err = acpi_tables_build(ram, p->ram_size, HVM_ACPI_GPA, HVM_ACPI_ROOM, 1, &rsdp, why);
-	/* Two facts of this platform Linux cannot find out well by itself:
+	/* One fact of this platform Linux cannot find out well by itself:
 	 * the TSC's rate (it would measure it against the PIT through
-	 * thousands of port exits in a few milliseconds), and that there is
-	 * no IO-APIC (without "noapic" it masks LINT0 and waits for legacy
-	 * interrupts from an IO-APIC; with it they come through the 8259 and
-	 * LINT0 in ExtINT mode). */
+	 * thousands of port exits in a few milliseconds).  The I/O APIC is in
+	 * the MADT, so Linux routes the PIT and the UART through it. */
 	static char cmdline[CONFIG_CMDLINE_MAX + 48];
-	snprintf(cmdline, sizeof(cmdline), "%s tsc_early_khz=%llu noapic", c->cmdline,
+	snprintf(cmdline, sizeof(cmdline), "%s tsc_early_khz=%llu", c->cmdline,
 		 (unsigned long long)(clock_tsc_hz() / 1000));
 	if (!err && p->hvm_format == HVM_FORMAT_BZIMAGE)
 		err = linux_boot_load(ram, p->ram_size, module_data(p->image), p->image->size,

@@ -1,7 +1,8 @@
 /*
  * The virtual platform of an hvm partition (see hvm.h): dispatch of port
- * I/O, MMIO and MSRs to the device models, interrupt routing (APIC first,
- * the 8259 through LINT0/ExtINT), device timers, and the "unknown access"
+ * I/O, MMIO and MSRs to the device models, interrupt routing (ISA lines to
+ * both the 8259 and the I/O APIC; the APIC first, the 8259 through LINT0
+ * or I/O APIC pin 0 in ExtINT mode), device timers, and the "unknown access"
  * policy: reads of all-ones, writes ignored, one log line per port or page.
  * Pure logic: the time of every access comes in as an argument.
  */
@@ -11,16 +12,43 @@
 #include "kernel/log.h"
 
 #define PIT_IRQ 0
+#define PIT_IOAPIC_PIN 2 /* the MADT's override: IRQ0 -> GSI 2 */
+#define SCI_IOAPIC_PIN 9 /* active low (the MADT's override for the SCI) */
+#define PCI_INTX_PINS (((1u << VPCI_INTX_GSI_COUNT) - 1) << VPCI_INTX_GSI_BASE) /* active low */
 #define UNKNOWN_PORT_TAG (1u << 31)
 #define UNKNOWN_WRITE_TAG (1u << 30)
+
+/* The local APIC's EOI of a level vector reaches the I/O APIC. */
+static void lapic_eoi(void *ctx, u8 vector)
+{
+	vioapic_eoi(ctx, vector);
+}
+
+/* A PCI INTx line (wired-OR on the bus) reaches its I/O APIC pin. */
+static void pci_intx(void *ctx, unsigned gsi, bool asserted)
+{
+	vioapic_set_pin(ctx, gsi, asserted);
+}
+
+/* An ISA interrupt line: the 8259 sees it on its IRQ input, the I/O APIC
+ * on its pin (IRQ0 on pin 2: the 8259's INTR holds pin 0). */
+static void isa_irq(struct hvm *h, unsigned irq, bool level)
+{
+	vpic_set_irq(&h->pic, irq, level);
+	vioapic_set_pin(&h->ioapic, irq == PIT_IRQ ? PIT_IOAPIC_PIN : irq, level);
+}
 
 void hvm_reset(struct hvm *h, const struct hvm_setup *s)
 {
 	memset(h, 0, sizeof(*h));
 	h->name = s->name ? s->name : "?";
 	vlapic_reset(&h->lapic, h->name, s->tsc_hz, s->tsc_at_zero);
+	vioapic_reset(&h->ioapic, &h->lapic, (1u << SCI_IOAPIC_PIN) | PCI_INTX_PINS);
+	vlapic_set_eoi_hook(&h->lapic, lapic_eoi, &h->ioapic);
 	vpic_reset(&h->pic);
 	vpit_reset(&h->pit);
+	vpci_reset(&h->pci, &h->lapic, h->name);
+	vpci_set_intx_hook(&h->pci, pci_intx, &h->ioapic);
 	vuart_reset(&h->uart, s->console);
 	vcmos_reset(&h->cmos, s->wall_epoch);
 }
@@ -56,7 +84,7 @@ static void unknown_port(struct hvm *h, u16 port, bool in)
 
 static void uart_irq_update(struct hvm *h)
 {
-	vpic_set_irq(&h->pic, VUART_IRQ, vuart_irq(&h->uart));
+	isa_irq(h, VUART_IRQ, vuart_irq(&h->uart));
 }
 
 /* One byte at one port.  False if no device answers there. */
@@ -99,7 +127,7 @@ static bool port_byte(struct hvm *h, u64 now, u16 port, bool in, u8 *v)
 			 * transmitter sets it again: lower the line first so
 			 * the edge-triggered IRQ4 sees a new edge. */
 			if (off == 0 && !(h->uart.lcr & 0x80))
-				vpic_set_irq(&h->pic, VUART_IRQ, false);
+				isa_irq(h, VUART_IRQ, false);
 			vuart_write(&h->uart, off, *v);
 		}
 		uart_irq_update(h);
@@ -123,6 +151,11 @@ int hvm_port_io(struct hvm *h, u64 now, u16 port, unsigned size, bool in, u32 *v
 		*code = (int)(*value & 0xff);
 		return HVM_EXIT_REQUESTED;
 	}
+	/* The PCI configuration ports; then the fixed devices, byte by byte;
+	 * what none of them answers may be a PCI device's I/O BAR. */
+	if (port + size > VPCI_CONFIG_ADDRESS && port < VPCI_CONFIG_DATA + 4 &&
+	    vpci_port_io(&h->pci, port, size, in, value))
+		return 0;
 	for (unsigned i = 0; i < size; i++) {
 		u8 b = in ? 0xff : (u8)(*value >> (8 * i));
 		u16 p = (u16)(port + i);
@@ -132,6 +165,8 @@ int hvm_port_io(struct hvm *h, u64 now, u16 port, unsigned size, bool in, u32 *v
 		}
 		result |= (u32)b << (8 * i);
 	}
+	if (unknown && vpci_port_io(&h->pci, port, size, in, value))
+		return 0;
 	if (unknown)
 		unknown_port(h, port, in);
 	if (in)
@@ -154,6 +189,15 @@ void hvm_mmio(struct hvm *h, u64 now, u64 gpa, unsigned size, bool write, u64 *v
 			*value = vlapic_mmio_read(&h->lapic, now, (u32)(gpa & 0xfff), size);
 		return;
 	}
+	if (page == HVM_IOAPIC_BASE) {
+		if (write)
+			vioapic_mmio_write(&h->ioapic, (u32)(gpa & 0xfff), size, *value);
+		else
+			*value = vioapic_mmio_read(&h->ioapic, (u32)(gpa & 0xfff), size);
+		return;
+	}
+	if (vpci_mmio(&h->pci, gpa, size, write, value))
+		return;
 	if (!write)
 		*value = size == 8 ? ~0ULL : (1ULL << (8 * size)) - 1;
 	u32 key = (u32)(page >> PAGE_SHIFT) & ~(UNKNOWN_PORT_TAG | UNKNOWN_WRITE_TAG);
@@ -170,13 +214,19 @@ int hvm_msr(struct hvm *h, u64 now, u32 index, bool write, u64 *value)
 	return vlapic_msr_read(&h->lapic, now, index, value);
 }
 
+/* The 8259's INTR reaches the CPU through LINT0 or I/O APIC pin 0. */
+static bool pic_reaches_cpu(const struct hvm *h)
+{
+	return vlapic_accepts_pic(&h->lapic) || vioapic_passes_pic(&h->ioapic);
+}
+
 int hvm_pending_vector(struct hvm *h)
 {
 	int v = vlapic_pending(&h->lapic);
 
 	if (v >= 0)
 		return v;
-	if (vlapic_accepts_pic(&h->lapic))
+	if (pic_reaches_cpu(h))
 		return vpic_pending(&h->pic);
 	return -1;
 }
@@ -189,7 +239,7 @@ void hvm_ack_vector(struct hvm *h, int vector)
 		vlapic_ack(&h->lapic, vector);
 		return;
 	}
-	if (vlapic_accepts_pic(&h->lapic) && vpic_pending(&h->pic) == vector)
+	if (pic_reaches_cpu(h) && vpic_pending(&h->pic) == vector)
 		vpic_ack(&h->pic);
 }
 
@@ -203,8 +253,8 @@ u64 hvm_update_timers(struct hvm *h, u64 now)
 	uart_irq_update(h);
 	if (irq0) {
 		/* IRQ0 is edge-triggered: one pulse per rising OUT0 */
-		vpic_set_irq(&h->pic, PIT_IRQ, true);
-		vpic_set_irq(&h->pic, PIT_IRQ, false);
+		isa_irq(h, PIT_IRQ, true);
+		isa_irq(h, PIT_IRQ, false);
 	}
 	if (!pit_next)
 		return apic_next;

@@ -5,6 +5,7 @@
  *
  *   local APIC  xAPIC MMIO at 0xfee00000 and x2APIC MSRs; timer one-shot,
  *               periodic and TSC-deadline                    (vlapic.c)
+ *   I/O APIC    82093AA MMIO at 0xfec00000, 24 pins           (vioapic.c)
  *   8259 PICs   ports 0x20-0x21, 0xa0-0xa1, ELCR 0x4d0-0x4d1 (vpic.c)
  *   8254 PIT    ports 0x40-0x43, and port 0x61 (channel 2 gate/output)
  *                                                             (vpit.c)
@@ -12,7 +13,15 @@
  *                                                             (vuart.c)
  *   CMOS/RTC    ports 0x70-0x71                               (vcmos.c)
  *   debug exit  port 0xf4: a write ends the partition with that code
- *   ACPI        RSDP, XSDT, MADT, FADT, DSDT in guest RAM     (acpi_tables.c)
+ *   PCI bus     0xcf8/0xcfc and ECAM at 0xe0000000; host bridge 00:00.0;
+ *               BARs, MSI and MSI-X of virtual devices        (vpci.c)
+ *   ACPI        RSDP, XSDT, MADT, FADT, MCFG, DSDT in guest RAM
+ *                                                             (acpi_tables.c)
+ *
+ * Interrupts: the ISA lines of the PIT (IRQ0) and the UART (IRQ4) reach
+ * both the 8259 pair and the I/O APIC (IRQ0 on pin 2, the others on the pin
+ * of their number), as on a PC; the MADT's interrupt source overrides say
+ * so.  The guest chooses which one it unmasks.
  *
  * Every other port reads all-ones and ignores writes; every other MMIO
  * address outside RAM does the same; each unknown port or page is logged
@@ -26,7 +35,9 @@
 #ifndef PARTITA_HVM_H
 #define PARTITA_HVM_H
 
+#include "kernel/hvm/vioapic.h"
 #include "kernel/hvm/vlapic.h"
+#include "kernel/hvm/vpci.h"
 #include "kernel/hvm/vpic.h"
 #include "kernel/hvm/vpit.h"
 #include "kernel/hvm/vuart.h"
@@ -36,7 +47,7 @@
 struct console;
 
 #define HVM_LAPIC_BASE 0xfee00000ULL
-#define HVM_IOAPIC_BASE 0xfec00000ULL /* not emulated: reads all-ones */
+#define HVM_IOAPIC_BASE VIOAPIC_BASE
 #define HVM_UNKNOWN_LOG_MAX 32        /* distinct unknown ports/pages logged */
 
 /** What hvm_reset needs from the partition and the clock. */
@@ -53,10 +64,12 @@ struct hvm_setup {
 struct hvm {
 	const char *name;
 	struct vlapic lapic;
+	struct vioapic ioapic;
 	struct vpic pic;
 	struct vpit pit;
 	struct vuart uart;
 	struct vcmos cmos;
+	struct vpci pci;
 	/* ports and MMIO pages already reported as unknown */
 	u32 unknown_seen[HVM_UNKNOWN_LOG_MAX];
 	unsigned unknown_count;
@@ -91,7 +104,8 @@ int hvm_msr(struct hvm *h, u64 now, u32 index, bool write, u64 *value);
 /** The vector the guest should take next (highest priority pending and not
  *  masked by the APIC's TPR/ISR or the PIC), or -1.  The APIC first; the
  *  8259's output when the APIC passes it (globally or software disabled, or
- *  LINT0 unmasked ExtINT).  No side effects. */
+ *  LINT0 unmasked ExtINT) or the I/O APIC's pin 0 does (ExtINT).  No side
+ *  effects. */
 int hvm_pending_vector(struct hvm *h);
 
 /** The guest took vector (it was injected): move it from pending to in

@@ -84,15 +84,14 @@ unsigned hvm_boot_memory_map(u64 ram_size, struct hvm_mem_range r[HVM_MEM_RANGES
 	r[n++] = (struct hvm_mem_range){ HVM_BOOT_LOW_RAM_END,
 					 HVM_BOOT_HIGH_RAM - HVM_BOOT_LOW_RAM_END,
 					 HVM_MEM_RESERVED };
-	if (ram_size <= HVM_BOOT_MMIO_HOLE) {
-		r[n++] = (struct hvm_mem_range){ HVM_BOOT_HIGH_RAM, ram_size - HVM_BOOT_HIGH_RAM,
-						 HVM_MEM_RAM };
-		return n;
-	}
-	/* RAM behind the APIC windows is hidden; what lies beyond 4 GiB is
-	 * reported there (the second-level tables map it the same way). */
-	r[n++] = (struct hvm_mem_range){ HVM_BOOT_HIGH_RAM, HVM_BOOT_MMIO_HOLE - HVM_BOOT_HIGH_RAM,
+	/* RAM behind the device windows is hidden; what lies beyond 4 GiB is
+	 * reported there (the second-level tables map it the same way).  The
+	 * ECAM window is reserved, as firmware does, so that an OS trusts
+	 * the MCFG table (Linux checks it against the e820 map). */
+	r[n++] = (struct hvm_mem_range){ HVM_BOOT_HIGH_RAM,
+					 MIN(ram_size, HVM_BOOT_MMIO_HOLE) - HVM_BOOT_HIGH_RAM,
 					 HVM_MEM_RAM };
+	r[n++] = (struct hvm_mem_range){ HVM_BOOT_ECAM_BASE, HVM_BOOT_ECAM_SIZE, HVM_MEM_RESERVED };
 	if (ram_size > GiB(4))
 		r[n++] = (struct hvm_mem_range){ GiB(4), ram_size - GiB(4), HVM_MEM_RAM };
 	return n;

@@ -23,10 +23,12 @@
  *   0x100000-M          usable RAM: the kernel, at its preferred address
  *                (Debian: 16 MiB) or the lowest aligned address from 1 MiB;
  *                the initrd at the top, below initrd_addr_max, page aligned
- *   0xfec00000-4 GiB    if M is larger: reserved in the maps (IOAPIC and local
- *                APIC windows); the RAM behind it must not be mapped by the
- *                second-level tables, or the APIC page would be RAM
- *   4 GiB-M             usable RAM (only if M > 0xfec00000)
+ *   0xe0000000-4 GiB    device windows, never RAM (the RAM behind them, if M is
+ *                larger, is hidden and not mapped by the second-level tables):
+ *     0xe0000000-0xefffffff  PCI ECAM (vpci.h), reserved in the maps
+ *     0xf0000000-0xfebfffff  PCI BARs
+ *     0xfec00000  I/O APIC, 0xfee00000 local APIC
+ *   4 GiB-M             usable RAM (only if M > 0xe0000000)
  *
  * Nothing else above 1 MiB is reserved.
  */
@@ -50,7 +52,9 @@
 #define HVM_BOOT_HIGH_RAM 0x100000ULL	/* 1 MiB */
 #define HVM_BOOT_RAM_MIN MiB(4)
 #define HVM_BOOT_RAM_MAX GiB(16)	 /* the PDs end at 0xb3000 */
-#define HVM_BOOT_MMIO_HOLE 0xfec00000ULL /* APIC windows up to 4 GiB */
+#define HVM_BOOT_MMIO_HOLE 0xe0000000ULL /* device windows up to 4 GiB */
+#define HVM_BOOT_ECAM_BASE 0xe0000000ULL /* = VPCI_ECAM_BASE */
+#define HVM_BOOT_ECAM_SIZE 0x10000000ULL
 
 /* Segment selectors in the boot GDT (boot.rst "32-bit BOOT PROTOCOL" names
  * them __BOOT_CS and __BOOT_DS; Multiboot uses the same slots). */
@@ -108,10 +112,17 @@ struct hvm_mem_range {
 };
 #define HVM_MEM_RAM 1
 #define HVM_MEM_RESERVED 2
-#define HVM_MEM_RANGES_MAX 4
+#define HVM_MEM_RANGES_MAX 5
 
 /** Fills r with the memory map of the layout above (sorted, without
  *  overlaps) and returns the number of ranges. */
+/** True if gpa is RAM of a partition of ram_size bytes (not in the device
+ *  windows below 4 GiB). */
+static inline bool hvm_boot_is_ram(u64 ram_size, u64 gpa)
+{
+	return gpa < ram_size && (gpa < HVM_BOOT_MMIO_HOLE || gpa >= GiB(4));
+}
+
 unsigned hvm_boot_memory_map(u64 ram_size, struct hvm_mem_range r[HVM_MEM_RANGES_MAX]);
 
 /** Writes the boot GDT at HVM_BOOT_GDT_GPA: a 64-bit code segment at 0x10

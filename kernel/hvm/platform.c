@@ -16,6 +16,7 @@
 #include "kernel/hvm/acpi_tables.h"
 #include "kernel/hvm/decode.h"
 #include "kernel/hvm/hvm.h"
+#include "kernel/hvm/linux_boot.h"
 #include "kernel/lib/format.h"
 #include "kernel/lib/string.h"
 #include "kernel/log.h"
@@ -31,6 +32,7 @@ static void hvm_cpu_view(const struct partition *p, struct cpu_view *v)
 {
 	v->apic_enabled = vlapic_hw_enabled(&p->hvm->lapic);
 	v->apic_bus_hz = VLAPIC_BUS_HZ;
+	v->limit_maxval = p->msrs.misc_enable & (1ULL << 22);
 }
 
 static void handle_io(struct partition *p, const struct vm_exit *e)
@@ -207,7 +209,7 @@ static void handle_mmio(struct partition *p, const struct vm_exit *e)
 	u8 bytes[15];
 	unsigned n = 0;
 
-	if (e->npf.gpa < p->ram_size) {
+	if (hvm_boot_is_ram(p->ram_size, e->npf.gpa)) {
 		partition_fault(p, "unexpected fault on its own RAM at %#llx",
 				(unsigned long long)e->npf.gpa);
 		return;
@@ -255,42 +257,44 @@ static void handle_xsetbv(struct partition *p, const struct vm_exit *e)
 	r->rip += e->insn_len;
 }
 
-static void handle_intr_window(struct partition *p, const struct vm_exit *e)
-{
-	(void)e;
-	virt->irq_window(&p->vcpu, false);
-}
-
+/* VMCALL/VMMCALL from an unmodified guest: CPUID.1:ECX[31] told it a
+ * hypervisor is there, and a guest that probes with the instruction gets an
+ * answer instead of #UD: no call is offered to hvm partitions, so every
+ * number gives -E_NOSYS in RAX, and execution goes on after the whole
+ * instruction (issue 10). */
 static void handle_hypercall(struct partition *p, const struct vm_exit *e)
 {
-	(void)e;
-	virt->inject(&p->vcpu, EVENT_EXCEPTION, VECTOR_UD, false, 0);
+	if (!e->insn_len) {
+		virt->inject(&p->vcpu, EVENT_EXCEPTION, VECTOR_UD, false, 0);
+		return;
+	}
+	p->vcpu.regs.rax = (u64)-E_NOSYS;
+	p->vcpu.regs.rip += e->insn_len;
+}
+
+/* The guest took the offered vector (virt.h, irq_offer): it moves from
+ * pending to in service now (APIC IRR -> ISR, or the 8259's INTA), as
+ * when a PC's CPU acknowledges INTR, and before the exit that ended the run
+ * is handled, which may be the handler's EOI. */
+static void hvm_irq_taken(struct partition *p, u8 vector)
+{
+	hvm_ack_vector(p->hvm, vector);
 }
 
 /* Before the scheduler decides: device timers advance; an interrupt the
- * guest can take wakes it from HLT (SDM Vol. 2 "HLT") and is injected, or
- * an interrupt window is asked for. */
+ * guest can take wakes it from HLT (SDM Vol. 2 "HLT"), and the highest one
+ * pending is offered for its next run.  The CPU delivers the offer when the
+ * guest's RFLAGS.IF and interrupt shadow let it, and hvm_irq_taken
+ * acknowledges it then; an offer not taken lapses and is made anew here,
+ * so it always names the vector the APIC and the 8259 would present now. */
 static u64 hvm_prepare(struct partition *p, u64 now)
 {
 	u64 next = hvm_update_timers(p->hvm, now);
 	int vector = hvm_pending_vector(p->hvm);
 
-	if (vector < 0)
-		return next;
-	if (p->state == PARTITION_WAITING) {
-		if (!(p->vcpu.regs.rflags & RFLAGS_IF))
-			return next;
+	if (vector >= 0 && p->state == PARTITION_WAITING && (p->vcpu.regs.rflags & RFLAGS_IF))
 		partition_wake(p);
-	}
-	if (p->state != PARTITION_RUNNABLE)
-		return next;
-	if (virt->interruptible(&p->vcpu)) {
-		virt->inject(&p->vcpu, EVENT_INTERRUPT, (u8)vector, false, 0);
-		hvm_ack_vector(p->hvm, vector);
-		virt->irq_window(&p->vcpu, false);
-	} else {
-		virt->irq_window(&p->vcpu, true);
-	}
+	virt->irq_offer(&p->vcpu, p->state == PARTITION_RUNNABLE ? vector : -1);
 	return next;
 }
 
@@ -301,7 +305,7 @@ const struct kind_exits hvm_exits = {
 	.hlt = handle_hlt,
 	.hypercall = handle_hypercall,
 	.xsetbv = handle_xsetbv,
-	.intr_window = handle_intr_window,
+	.irq_taken = hvm_irq_taken,
 	.cpu_view = hvm_cpu_view,
 	.prepare = hvm_prepare,
 	.back_to_scheduler = true,

@@ -7,6 +7,7 @@
  * CPUs, and INIT/SIPI/SMI/NMI, is ignored and reported once.
  */
 #include "kernel/hvm/vlapic.h"
+#include "kernel/cpu_policy.h"
 #include "kernel/errno.h"
 #include "kernel/lib/string.h"
 #include "kernel/log.h"
@@ -272,16 +273,26 @@ void vlapic_ack(struct vlapic *a, int vector)
 	set_bit(a->isr, (unsigned)vector);
 }
 
-/* EOI: the highest in-service vector is done (§11.8.5).  With no I/O APIC
- * there is nobody to broadcast a level EOI to. */
+/* EOI: the highest in-service vector is done (§11.8.5); a level-triggered
+ * one (TMR set) is broadcast to the I/O APIC, which clears its remote IRR. */
 static void eoi(struct vlapic *a)
 {
 	int v = highest_bit(a->isr);
+	bool level;
 
 	if (v < 0)
 		return;
+	level = test_bit(a->tmr, (unsigned)v);
 	clear_bit(a->isr, (unsigned)v);
 	clear_bit(a->tmr, (unsigned)v);
+	if (level && a->eoi_hook)
+		a->eoi_hook(a->eoi_ctx, (u8)v);
+}
+
+void vlapic_set_eoi_hook(struct vlapic *a, void (*hook)(void *ctx, u8 vector), void *ctx)
+{
+	a->eoi_hook = hook;
+	a->eoi_ctx = ctx;
 }
 
 bool vlapic_accepts_pic(const struct vlapic *a)
@@ -459,8 +470,14 @@ u64 vlapic_mmio_read(struct vlapic *a, u64 now, u32 offset, unsigned size)
 
 	offset &= 0xfff;
 	/* Only bytes 0-3 of each 16-byte slot hold the register (§11.4.1). */
-	if ((offset & 0xf) + size > 4 || !reg_read(a, now, offset & ~0xfu, &v))
+	if ((offset & 0xf) + size > 4)
 		return 0;
+	if (!reg_read(a, now, offset & ~0xfu, &v)) {
+		/* §11.5.3: an access to an unimplemented register, read or
+		 * write, sets "illegal register address". */
+		esr_set(a, ESR_ILLEGAL_REGISTER);
+		return 0;
+	}
 	v >>= 8 * (offset & 3);
 	return size >= 4 ? v : v & ((1u << (8 * size)) - 1);
 }
@@ -495,10 +512,12 @@ void vlapic_mmio_write(struct vlapic *a, u64 now, u32 offset, unsigned size, u64
 	}
 }
 
-/* The APIC base MSR (§11.4.4) and its mode transitions (§11.12.5). */
+/* The APIC base MSR (§11.4.4) and its mode transitions (§11.12.5): the
+ * base's bits reach MAXPHYADDR - 1, those above are reserved (#GP). */
 static int apic_base_write(struct vlapic *a, u64 value)
 {
-	const u64 valid = 0x000ffffffffff000ULL | APIC_BASE_BSP | APIC_BASE_EXTD | APIC_BASE_EN;
+	const u64 base_bits = ((1ULL << cpu_policy_phys_bits()) - 1) & PAGE_MASK;
+	const u64 valid = base_bits | APIC_BASE_BSP | APIC_BASE_EXTD | APIC_BASE_EN;
 	u64 old = a->apic_base & (APIC_BASE_EN | APIC_BASE_EXTD);
 	u64 new = value & (APIC_BASE_EN | APIC_BASE_EXTD);
 
@@ -616,4 +635,40 @@ int vlapic_msr_write(struct vlapic *a, u64 now, u32 index, u64 value)
 		}
 		return -E_INVAL; /* read-only or reserved */
 	}
+}
+
+/* ------------------------------------- messages (I/O APIC and MSI) -- */
+
+bool vlapic_message_matches(const struct vlapic *a, u8 dest, bool logical)
+{
+	if (!logical)
+		return dest == 0xff || (vlapic_x2apic(a) ? a->id == dest : (a->id & 0xff) == dest);
+	if (vlapic_x2apic(a)) {
+		u32 ldr = x2apic_ldr(a);
+		return (ldr >> 16) == 0 && (dest & ldr & 0xffff);
+	}
+	u32 ldr = a->ldr >> 24;
+	if ((a->dfr >> 28) == 0xf) /* flat model, §11.6.2.2 */
+		return dest & ldr;
+	/* cluster model: cluster in 7:4 (15 is broadcast), members in 3:0 */
+	return ((dest >> 4) == 0xf || (dest >> 4) == (ldr >> 4)) && (dest & ldr & 0xf);
+}
+
+bool vlapic_deliver(struct vlapic *a, u8 dest, bool logical, unsigned mode, u8 vector, bool level)
+{
+	if (!vlapic_message_matches(a, dest, logical))
+		return false;
+	if (mode == VLAPIC_DM_FIXED || mode == VLAPIC_DM_LOWEST) {
+		/* one CPU: lowest priority arbitration always picks it */
+		if (!vlapic_sw_enabled(a))
+			return false;
+		vlapic_set_irq(a, vector, level);
+		return vector >= 16;
+	}
+	if (!a->msg_logged) {
+		a->msg_logged = true;
+		log_line("hvm: partition %s: interrupt message with delivery mode %u (vector 0x%x) "
+			 "not delivered (logged once)", a->name, mode, vector);
+	}
+	return false;
 }

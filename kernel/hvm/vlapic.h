@@ -93,7 +93,13 @@ struct vlapic {
 	u64 timer_next;     /* ns of the next expiry, 0: none */
 	u64 tsc_deadline;   /* IA32_TSC_DEADLINE as written, 0: disarmed */
 
+	/* Level-triggered EOIs are broadcast to the I/O APIC (§11.8.5) through
+	 * this hook (NULL: nobody listens); set by vlapic_set_eoi_hook. */
+	void (*eoi_hook)(void *ctx, u8 vector);
+	void *eoi_ctx;
+
 	bool ipi_logged;    /* an IPI we cannot deliver was reported */
+	bool msg_logged;    /* a message (IOAPIC/MSI) we cannot deliver was reported */
 	bool base_logged;   /* a relocation of the APIC page was reported */
 };
 
@@ -141,6 +147,38 @@ u32 vlapic_ppr(const struct vlapic *a);
 /** Whether the 8259's INTR reaches the vCPU: APIC globally disabled, or
  *  software-disabled, or LINT0 unmasked in ExtINT mode. */
 bool vlapic_accepts_pic(const struct vlapic *a);
+
+/** Calls hook(ctx, vector) on every EOI of a level-triggered vector (its
+ *  TMR bit was set), which the APIC broadcasts to the I/O APICs (§11.8.5;
+ *  the version register does not offer EOI-broadcast suppression).  Set it
+ *  after vlapic_reset, which clears it. */
+void vlapic_set_eoi_hook(struct vlapic *a, void (*hook)(void *ctx, u8 vector), void *ctx);
+
+/* Delivery modes of interrupt messages (IOAPIC redirection entries, MSI
+ * data; SDM §11.11.2, 82093AA datasheet 3.2.4). */
+#define VLAPIC_DM_FIXED 0
+#define VLAPIC_DM_LOWEST 1
+#define VLAPIC_DM_SMI 2
+#define VLAPIC_DM_NMI 4
+#define VLAPIC_DM_INIT 5
+#define VLAPIC_DM_EXTINT 7
+
+/** Whether an interrupt message for the 8-bit destination dest (physical:
+ *  an APIC ID, 0xff broadcast; logical: a message destination address
+ *  matched against LDR/DFR, §11.6.2) reaches this APIC.  In x2APIC mode a
+ *  physical dest is compared with the x2APIC ID and a logical one with
+ *  cluster 0 of the logical x2APIC ID (§11.12.10). */
+bool vlapic_message_matches(const struct vlapic *a, u8 dest, bool logical);
+
+/**
+ * An interrupt message from the I/O APIC or an MSI (SDM §11.11): delivers
+ * vector to this APIC if dest matches (vlapic_message_matches).  Fixed and
+ * lowest priority set IRR (and TMR if level); SMI, NMI, INIT, ExtINT and the
+ * reserved modes are not delivered by this platform and are reported once.
+ * Returns true if the APIC accepted the interrupt (IRR set).
+ */
+bool vlapic_deliver(struct vlapic *a, u8 dest, bool logical, unsigned mode, u8 vector,
+		    bool level);
 
 /** Fires the timer if due at now.  Returns the ns of its next expiry, or 0. */
 u64 vlapic_update_timer(struct vlapic *a, u64 now);

@@ -49,5 +49,7 @@ static inline gpa_t gpa(u64 v) { return (gpa_t){ v }; }
 #define __noreturn __attribute__((noreturn))
 #define __printf(a, b) __attribute__((format(printf, a, b)))
 #define __unused __attribute__((unused))
+/* Marks an intended fall-through between case labels (gcc and clang). */
+#define fallthrough __attribute__((fallthrough))
 
 #endif

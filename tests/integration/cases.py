@@ -157,9 +157,9 @@ CASES += [
           ("restart count rises", r"^\[control\] ok: its restart count rose by one \(1\)$"),
           ("error returns", r"^\[control\] ok: ctl restart of itself: -E_INVAL \(-22\)$"),
           ("all checks passed", r"^\[control\] all control checks passed: 0 failures$")],
-         timeout=30, forbid=DEFAULT_FORBID + FAILS),
+         qemu_args=ICOUNT, timeout=60, forbid=DEFAULT_FORBID + FAILS),
     Case("pv-control-without-cap", CONF + "control-nocap.conf",
          [("refused", r"^\[control\] ok: partition restart of another: -E_PERM \(-1\)$"),
           ("all refused", r"^\[control\] done: 0 failures$")],
-         timeout=30, forbid=DEFAULT_FORBID + FAILS + [r"by partition control"]),
+         qemu_args=ICOUNT, timeout=60, forbid=DEFAULT_FORBID + FAILS + [r"by partition control"]),
 ]

@@ -38,9 +38,16 @@ ATTACK_CONTAINED = [
 ATTACK_FORBID = [r"restarted \(restart 13\)", r"was not stopped"]
 
 MBTEST_CHECKS = ["multiboot", "cpuid-hypervisor-bit", "cpuid-signature", "cpuid-no-vmx-svm",
-                 "uart", "apic-timer-oneshot", "apic-timer-periodic", "rtc",
-                 "unknown-port-all-ones"]
+                 "uart", "apic-timer-oneshot", "apic-timer-periodic", "interrupt-once", "rtc",
+                 "unknown-port-all-ones",
+                 # guests/mbtest/platform.c: I/O APIC, ACPI, PCI
+                 "acpi-madt-ioapic", "acpi-mcfg", "ioapic-registers", "ioapic-pit-edge",
+                 "ioapic-level-eoi", "pci-config-cf8", "pci-config-ecam", "x2apic"]
 
 
 def mbtest_ok():
     return [(f"mbtest {c}", rf"^\[mbtest\] mbtest: ok {c}$") for c in MBTEST_CHECKS]
+
+# The /init prints the kernel's _text from /proc/kallsyms: anything but the
+# link address 0xffffffff81000000 means KASLR moved it.
+KASLR_LINE = r"^\[linux\] partita-test: kernel: (?!ffffffff81000000)ffffffff[89ab][0-9a-f]{7} T _text$"

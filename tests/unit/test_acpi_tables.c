@@ -103,9 +103,9 @@ static void rsdp_is_valid(void **state)
 	assert_int_equal(sum(rsdp, 36), 0);
 	/* RSDT and XSDT list the same tables. */
 	uint64_t rsdt = r32(rsdp + 16), xsdt = r64(rsdp + 24);
-	assert_int_equal(check_table(rsdt, "RSDT"), 36 + 2 * 4);
-	assert_int_equal(check_table(xsdt, "XSDT"), 36 + 2 * 8);
-	for (int i = 0; i < 2; i++)
+	assert_int_equal(check_table(rsdt, "RSDT"), 36 + 3 * 4);
+	assert_int_equal(check_table(xsdt, "XSDT"), 36 + 3 * 8);
+	for (int i = 0; i < 3; i++)
 		assert_int_equal(r32(rsdt + 36 + 4 * i), r64(xsdt + 36 + 8 * i));
 	/* Everything lies inside the area. */
 	assert_true(acpi_tables_size(1) <= HVM_ACPI_ROOM);
@@ -141,8 +141,135 @@ static void fadt_fields(void **state)
 	uint32_t dlen = check_table(dsdt, "DSDT");
 	static const uint8_t s5[] = { 0x08, '_',  'S', '5',  '_', 0x12, 0x08,
 				      0x04, 0x0a, 5,   0x0a, 5,	  0x00, 0x00 };
-	assert_int_equal(dlen, 36 + sizeof(s5));
+	assert_true(dlen > 36 + sizeof(s5));
 	assert_memory_equal(ram + dsdt + 36, s5, sizeof(s5));
+	/* IAPC_BOOT_ARCH: MSI is supported (bit 3 clear) */
+	assert_int_equal(r16(fadt + 109) & 8, 0);
+	/* The DSDT does not run into the MADT. */
+	assert_true(dsdt + dlen <= find_in_xsdt(HVM_ACPI_GPA, "APIC"));
+}
+
+/* Decodes an AML PkgLength (ACPI 6.0 20.2.4) at p: the length, and the
+ * bytes the encoding takes in *n. */
+static uint32_t pkg_length(const uint8_t *p, unsigned *n)
+{
+	unsigned follow = p[0] >> 6;
+	uint32_t len = follow ? p[0] & 0xf : p[0] & 0x3f;
+	for (unsigned i = 0; i < follow; i++)
+		len |= (uint32_t)p[1 + i] << (4 + 8 * i);
+	*n = 1 + follow;
+	return len;
+}
+
+/* The DSDT's host bridge, decoded as an AML parser would: Scope (\_SB),
+ * Device (PCI0) with _HID PNP0A08, _CID PNP0A03 and a _CRS whose
+ * descriptors cover the buses, the I/O ranges and the BAR window. */
+static void dsdt_host_bridge(void **state)
+{
+	(void)state;
+	uint64_t fadt = find_in_xsdt(build(1), "FACP");
+	uint64_t dsdt = r32(fadt + 40);
+	uint32_t dlen = r32(dsdt + 4);
+	const uint8_t *p = ram + dsdt + 36 + 14, *end = ram + dsdt + dlen;
+	unsigned n;
+	assert_int_equal(p[0], 0x10); /* ScopeOp */
+	uint32_t scope_len = pkg_length(p + 1, &n);
+	assert_ptr_equal(p + 1 + scope_len, end); /* the scope ends the table */
+	p += 1 + n;
+	assert_memory_equal(p, "\\_SB_", 5);
+	p += 5;
+	assert_int_equal(p[0], 0x5b);
+	assert_int_equal(p[1], 0x82);
+	uint32_t dev_len = pkg_length(p + 2, &n);
+	assert_ptr_equal(p + 2 + dev_len, end);
+	p += 2 + n;
+	assert_memory_equal(p, "PCI0", 4);
+	p += 4;
+	static const uint8_t hid[] = { 0x08, '_', 'H', 'I', 'D', 0x0c, 0x41, 0xd0, 0x0a, 0x08 };
+	static const uint8_t cid[] = { 0x08, '_', 'C', 'I', 'D', 0x0c, 0x41, 0xd0, 0x0a, 0x03 };
+	assert_memory_equal(p, hid, sizeof(hid));
+	p += sizeof(hid);
+	assert_memory_equal(p, cid, sizeof(cid));
+	p += sizeof(cid);
+	for (int i = 0; i < 3; i++, p += 6) /* _UID, _SEG, _BBN: Zero */
+		assert_int_equal(p[5], 0x00);
+	assert_memory_equal(p, "\x08_CRS\x11", 6);
+	uint32_t buf_len = pkg_length(p + 6, &n);
+	const uint8_t *b = p + 6 + n;
+	const uint8_t *crs_end = p + 6 + buf_len;
+	assert_int_equal(b[0], 0x0a);
+	const uint8_t *d = b + 2, *dend = d + b[1];
+	assert_ptr_equal(dend, crs_end);
+	unsigned kinds = 0;
+	while (d < dend) {
+		if (d[0] == 0x79) { /* end tag */
+			assert_ptr_equal(d + 2, dend);
+			kinds |= 1u << 7;
+			break;
+		}
+		if (d[0] & 0x80) { /* large descriptor */
+			unsigned len = d[1] | d[2] << 8;
+			if (d[0] == 0x88 && d[3] == 2) { /* bus numbers 0-255 */
+				assert_int_equal(r16(d - ram + 8), 0);
+				assert_int_equal(r16(d - ram + 10), 255);
+				kinds |= 1u << 0;
+			}
+			if (d[0] == 0x88 && d[3] == 1)
+				kinds |= 1u << 1;
+			if (d[0] == 0x87 && d[3] == 0) { /* the BAR window */
+				assert_int_equal(r32(d - ram + 10), 0xf0000000u);
+				assert_int_equal(r32(d - ram + 14), 0xfebfffffu);
+				assert_int_equal(r32(d - ram + 22), 0x0ec00000u);
+				kinds |= 1u << 2;
+			}
+			d += 3 + len;
+		} else {
+			if (d[0] == 0x47) /* the configuration ports */
+				assert_int_equal(r16(d - ram + 2), 0xcf8);
+			d += 1 + (d[0] & 7);
+		}
+	}
+	assert_int_equal(kinds, 0x87);
+
+	/* _PRT (6.2.13): 31 slots x 4 pins, each Package { 0xSSSSFFFF, pin,
+	 * Zero, GSI } with GSI 16 + (slot + pin) % 4; it ends the device. */
+	p = crs_end;
+	assert_memory_equal(p, "\x08_PRT\x12", 6);
+	uint32_t prt_len = pkg_length(p + 6, &n);
+	assert_ptr_equal(p + 6 + prt_len, end);
+	const uint8_t *q = p + 6 + n;
+	assert_int_equal(*q++, 124);
+	for (unsigned slot = 1; slot < 32; slot++) {
+		for (unsigned pin = 0; pin < 4; pin++) {
+			assert_int_equal(q[0], 0x12);
+			uint32_t elen = pkg_length(q + 1, &n);
+			const uint8_t *e = q + 1 + n, *eend = q + 1 + elen;
+			assert_int_equal(e[0], 4);
+			assert_int_equal(e[1], 0x0c);
+			assert_int_equal(r32(e + 2 - ram), slot << 16 | 0xffff);
+			assert_int_equal(e[6], 0x0a);
+			assert_int_equal(e[7], pin);
+			assert_int_equal(e[8], 0x00);
+			assert_int_equal(e[9], 0x0a);
+			assert_int_equal(e[10], 16 + (slot + pin) % 4);
+			assert_ptr_equal(e + 11, eend);
+			q = eend;
+		}
+	}
+	assert_ptr_equal(q, end);
+}
+
+/* MCFG: one allocation for segment 0, buses 0-255 at 0xe0000000. */
+static void mcfg_allocation(void **state)
+{
+	(void)state;
+	uint64_t mcfg = find_in_xsdt(build(1), "MCFG");
+	assert_true(mcfg);
+	assert_int_equal(check_table(mcfg, "MCFG"), 60);
+	assert_int_equal(r64(mcfg + 44), 0xe0000000ull);
+	assert_int_equal(r16(mcfg + 52), 0);
+	assert_int_equal(ram[mcfg + 54], 0);
+	assert_int_equal(ram[mcfg + 55], 255);
 }
 
 /* Parses the MADT as an OS does: fixed part, then type/length entries. */
@@ -154,15 +281,33 @@ static void madt_parses_back(void **state)
 		uint64_t madt = find_in_xsdt(build(cpus), "APIC");
 		assert_true(madt);
 		uint32_t len = check_table(madt, "APIC");
-		assert_int_equal(len, 44 + 8 * cpus);
+		assert_int_equal(len, 44 + 8 * cpus + 12 + 2 * 10);
 		assert_int_equal(r32(madt + 36), 0xfee00000u);
 		assert_int_equal(r32(madt + 40), 1); /* PCAT_COMPAT */
-		unsigned lapics = 0;
+		unsigned lapics = 0, ioapics = 0, overrides = 0;
 		for (uint32_t off = 44; off < len; off += ram[madt + off + 1]) {
 			assert_true(ram[madt + off + 1] >= 2);
 			assert_true(off + ram[madt + off + 1] <= len);
-			assert_int_not_equal(ram[madt + off], 1); /* no IOAPIC */
-			assert_int_not_equal(ram[madt + off], 2); /* no override */
+			if (ram[madt + off] == 1) { /* the I/O APIC */
+				assert_int_equal(ram[madt + off + 1], 12);
+				assert_int_equal(ram[madt + off + 2], 1);
+				assert_int_equal(r32(madt + off + 4), 0xfec00000u);
+				assert_int_equal(r32(madt + off + 8), 0);
+				ioapics++;
+			}
+			if (ram[madt + off] == 2) { /* overrides: IRQ0 -> 2, SCI */
+				assert_int_equal(ram[madt + off + 1], 10);
+				assert_int_equal(ram[madt + off + 2], 0);
+				if (ram[madt + off + 3] == 0) {
+					assert_int_equal(r32(madt + off + 4), 2);
+					assert_int_equal(r16(madt + off + 8), 0);
+				} else {
+					assert_int_equal(ram[madt + off + 3], 9);
+					assert_int_equal(r32(madt + off + 4), 9);
+					assert_int_equal(r16(madt + off + 8), 0xf);
+				}
+				overrides++;
+			}
 			if (ram[madt + off] == 0) {
 				assert_int_equal(ram[madt + off + 1], 8);
 				assert_int_equal(ram[madt + off + 2], lapics); /* UID */
@@ -172,6 +317,8 @@ static void madt_parses_back(void **state)
 			}
 		}
 		assert_int_equal(lapics, cpus);
+		assert_int_equal(ioapics, 1);
+		assert_int_equal(overrides, 2);
 	}
 }
 
@@ -222,6 +369,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(rsdp_is_valid, setup, teardown),
 		cmocka_unit_test_setup_teardown(fadt_fields, setup, teardown),
 		cmocka_unit_test_setup_teardown(madt_parses_back, setup, teardown),
+		cmocka_unit_test_setup_teardown(dsdt_host_bridge, setup, teardown),
+		cmocka_unit_test_setup_teardown(mcfg_allocation, setup, teardown),
 		cmocka_unit_test(poweroff_value),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

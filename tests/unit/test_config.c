@@ -860,6 +860,96 @@ static void test_errno_name(void **state)
 	assert_string_equal(errno_name(INT32_MIN), "E_?");
 }
 
+/* ----------------------------------------------------- management API -- */
+
+#define CONTROL "[partition m]\nkind = pv\nmemory = 8M\nimage = m.elf\ncaps = control\n"
+
+static void test_api_defaults(void **state)
+{
+	(void)state;
+	expect_ok(CONTROL);
+	const struct config_api *a = &cfg.partitions[0].api;
+	assert_true(a->tls);
+	assert_false(a->public_read);
+	assert_string_equal(a->cert, "");
+	assert_string_equal(a->key, "");
+	assert_string_equal(a->token, "");
+	/* Defaults hold for partitions without control too. */
+	expect_ok(MINIMAL);
+	assert_true(cfg.partitions[0].api.tls);
+}
+
+static void test_api_keys(void **state)
+{
+	(void)state;
+	expect_ok(CONTROL "api_cert = mgmt.crt\n"
+			  "api_key = mgmt.key\n"
+			  "api_token = api.token\n"
+			  "api_public_read = yes\n"
+			  "api_tls = yes\n");
+	const struct config_api *a = &cfg.partitions[0].api;
+	assert_true(a->tls);
+	assert_true(a->public_read);
+	assert_string_equal(a->cert, "mgmt.crt");
+	assert_int_equal(a->cert_line, 6);
+	assert_string_equal(a->key, "mgmt.key");
+	assert_int_equal(a->key_line, 7);
+	assert_string_equal(a->token, "api.token");
+	assert_int_equal(a->token_line, 8);
+	assert_int_equal(a->public_read_line, 9);
+	assert_int_equal(a->tls_line, 10);
+
+	expect_ok(CONTROL "api_tls = no\napi_token = t\n");
+	assert_false(cfg.partitions[0].api.tls);
+	assert_string_equal(cfg.partitions[0].api.token, "t");
+
+	/* caps may come after the api keys. */
+	expect_ok("[partition m]\nkind = pv\nmemory = 8M\nimage = m.elf\n"
+		  "api_tls = no\ncaps = control\n");
+}
+
+static void test_api_refused(void **state)
+{
+	(void)state;
+	expect_error(MINIMAL "api_tls = no\n", 5, "api_tls is for the management API, and "
+						  "[partition a] has no caps = control");
+	expect_error(MINIMAL "window = 0ms 1ms\napi_token = t\n", 6,
+		     "api_token is for the management API");
+	expect_error(CONTROL "api_cert = c.pem\n", 6,
+		     "api_cert without api_key in [partition m]: the server needs both");
+	expect_error(CONTROL "api_key = k.pem\n", 6, "api_key without api_cert");
+	expect_error(CONTROL "api_tls = no\napi_key = k.pem\n", 7,
+		     "api_key given, but api_tls = no (line 6) serves plain HTTP");
+	expect_error(CONTROL "api_cert = c\napi_key = k\napi_tls = no\n", 6,
+		     "api_cert given, but api_tls = no (line 8)");
+	expect_error(CONTROL "api_tls = maybe\n", 6, "api_tls 'maybe'");
+	expect_error(CONTROL "api_cert = ../c.pem\napi_key = k\n", 6,
+		     "api_cert '../c.pem': bad character '/'");
+	expect_error(CONTROL "api_token = a\napi_token = b\n", 7, "api_token");
+	expect_error(CONTROL "api_public_read = 1\n", 6, "api_public_read '1'");
+}
+
+static void test_partition_files(void **state)
+{
+	const char *names[CONFIG_PARTITION_FILES];
+	unsigned lines[CONFIG_PARTITION_FILES];
+
+	(void)state;
+	expect_ok(CONTROL "api_cert = c.pem\napi_key = k.pem\napi_token = t\n");
+	assert_int_equal(config_partition_files(&cfg.partitions[0], names, lines), 4);
+	assert_string_equal(names[0], "m.elf");
+	assert_int_equal(lines[0], 4);
+	assert_string_equal(names[1], "c.pem");
+	assert_int_equal(lines[1], 6);
+	assert_string_equal(names[2], "k.pem");
+	assert_string_equal(names[3], "t");
+	assert_int_equal(lines[3], 8);
+	expect_ok("[partition l]\nkind = hvm\nmemory = 64M\nimage = bz\ninitrd = i.gz\n");
+	assert_int_equal(config_partition_files(&cfg.partitions[0], names, lines), 2);
+	assert_string_equal(names[1], "i.gz");
+	assert_int_equal(lines[1], 5);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -905,6 +995,10 @@ int main(void)
 		cmocka_unit_test(test_parse_resets_output),
 		cmocka_unit_test(test_check_hand_built),
 		cmocka_unit_test(test_errno_name),
+		cmocka_unit_test(test_api_defaults),
+		cmocka_unit_test(test_api_keys),
+		cmocka_unit_test(test_api_refused),
+		cmocka_unit_test(test_partition_files),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

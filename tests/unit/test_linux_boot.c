@@ -113,8 +113,9 @@ static void loads_a_good_image(void **state)
 	assert_true(rd + sizeof(initrd) <= RAM_SIZE);
 	assert_true(rd + sizeof(initrd) > RAM_SIZE - 4096);
 	assert_memory_equal(ram + rd, initrd, sizeof(initrd));
-	/* e820: usable low memory, reserved legacy area, RAM from 1 MiB. */
-	assert_int_equal(rd8(ram, zp + 0x1e8), 3);
+	/* e820: usable low memory, reserved legacy area, RAM from 1 MiB,
+	 * the reserved PCI ECAM window. */
+	assert_int_equal(rd8(ram, zp + 0x1e8), 4);
 	const uint64_t e = zp + 0x2d0;
 	assert_int_equal(rd64(ram, e), 0);
 	assert_int_equal(rd64(ram, e + 8), 0x9fc00);
@@ -125,6 +126,9 @@ static void loads_a_good_image(void **state)
 	assert_int_equal(rd64(ram, e + 40), 0x100000);
 	assert_int_equal(rd64(ram, e + 48), RAM_SIZE - 0x100000);
 	assert_int_equal(rd32(ram, e + 56), 1);
+	assert_int_equal(rd64(ram, e + 60), 0xe0000000ull);
+	assert_int_equal(rd64(ram, e + 68), 0x10000000ull);
+	assert_int_equal(rd32(ram, e + 76), 2);
 	/* The boot structures lie in the reserved area. */
 	assert_true(b.gdt_base >= 0x9fc00 && b.gdt_base < 0x100000);
 	assert_true(b.cr3 >= 0x9fc00 && b.cr3 < 0x100000);
@@ -241,10 +245,19 @@ static void memory_map_above_the_apic_window(void **state)
 	(void)state;
 	struct hvm_mem_range r[HVM_MEM_RANGES_MAX];
 	unsigned n = hvm_boot_memory_map(6ull << 30, r);
-	assert_int_equal(n, 4);
-	assert_int_equal(r[2].base + r[2].length, 0xfec00000ull);
-	assert_int_equal(r[3].base, 4ull << 30);
-	assert_int_equal(r[3].length, 2ull << 30);
+	assert_int_equal(n, 5);
+	assert_int_equal(r[2].base + r[2].length, 0xe0000000ull);
+	assert_int_equal(r[3].base, 0xe0000000ull); /* ECAM, reserved */
+	assert_int_equal(r[3].length, 0x10000000ull);
+	assert_int_equal(r[3].type, HVM_MEM_RESERVED);
+	assert_int_equal(r[4].base, 4ull << 30);
+	assert_int_equal(r[4].length, 2ull << 30);
+	/* what is RAM and what is a device window */
+	assert_true(hvm_boot_is_ram(6ull << 30, 0xdfffffffull));
+	assert_false(hvm_boot_is_ram(6ull << 30, 0xe0000000ull));
+	assert_false(hvm_boot_is_ram(6ull << 30, 0xfec00000ull));
+	assert_true(hvm_boot_is_ram(6ull << 30, 4ull << 30));
+	assert_false(hvm_boot_is_ram(6ull << 30, 6ull << 30));
 	for (unsigned i = 1; i < n; i++)
 		assert_true(r[i].base >= r[i - 1].base + r[i - 1].length);
 }

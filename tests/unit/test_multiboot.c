@@ -113,7 +113,7 @@ static void mb1_with_address_fields(void **state)
 	for (uint32_t p = at; p < at + len; p += rd32(ram, p) + 4, n++)
 		if (rd32(ram, p + 20) == 1)
 			ram_total += rd64(ram, p + 12);
-	assert_int_equal(n, 3);
+	assert_int_equal(n, 4); /* low RAM, legacy area, RAM, PCI ECAM */
 	assert_int_equal(ram_total, RAM_SIZE - (0x100000 - 0x9fc00));
 }
 
@@ -179,7 +179,7 @@ static void mb2_elf32_with_tags(void **state)
 			assert_int_equal(rd32(ram, t + 8), 639);
 		if (type == 6) {
 			assert_int_equal(rd32(ram, t + 8), 24);
-			assert_int_equal((size - 16) / 24, 3);
+			assert_int_equal((size - 16) / 24, 4);
 		}
 		if (type == 15) {
 			assert_int_equal(size, 44);

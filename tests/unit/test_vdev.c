@@ -480,16 +480,23 @@ static void unknown_port_reads_ones_and_logs_once(void **state)
 	int code;
 	assert_int_equal(hvm_port_io(&h, 0, 0x2f9, 1, true, &v, &code), 0);
 	assert_int_equal(v, 0xff);
-	assert_int_equal(hvm_port_io(&h, 0, 0xcfc, 4, true, &v, &code), 0);
+	assert_int_equal(hvm_port_io(&h, 0, 0x2a0, 4, true, &v, &code), 0);
 	assert_int_equal(v, 0xffffffff);
 	assert_int_equal(log_count, 2);
-	assert_string_equal(last_log, "hvm: partition linux: unknown port 0xcfc (read), answered as absent");
-	hvm_port_io(&h, 0, 0xcfc, 4, true, &v, &code);
+	assert_string_equal(last_log, "hvm: partition linux: unknown port 0x2a0 (read), answered as absent");
+	hvm_port_io(&h, 0, 0x2a0, 4, true, &v, &code);
 	assert_int_equal(log_count, 2);
 	v = 0x80000000;
-	hvm_port_io(&h, 0, 0xcf8, 4, false, &v, &code);
+	hvm_port_io(&h, 0, 0x2a0, 4, false, &v, &code);
 	assert_int_equal(log_count, 3);
 	assert_non_null(strstr(last_log, "(write)"));
+	/* the PCI configuration ports are known: never logged */
+	hvm_port_io(&h, 0, 0xcf8, 4, false, &v, &code);
+	hvm_port_io(&h, 0, 0xcfc, 4, true, &v, &code);
+	assert_int_equal(v, 0x29c08086); /* the host bridge */
+	v = 1;
+	hvm_port_io(&h, 0, 0xcfb, 1, false, &v, &code);
+	assert_int_equal(log_count, 3);
 	/* port 0x80 is known (I/O delay) and never logged */
 	out8(0, 0x80, 0);
 	assert_int_equal(log_count, 3);
@@ -514,12 +521,22 @@ static void mmio_lapic_page_and_unknown_pages(void **state)
 	hvm_mmio(&h, 0, HVM_LAPIC_BASE + APIC_SVR, 4, true, &v);
 	assert_true(vlapic_sw_enabled(&h.lapic));
 	assert_int_equal(log_count, 0);
-	hvm_mmio(&h, 0, HVM_IOAPIC_BASE, 4, false, &v);
+	/* the I/O APIC: IOREGSEL, then the version through IOWIN */
+	v = VIOAPIC_REG_VER;
+	hvm_mmio(&h, 0, HVM_IOAPIC_BASE, 4, true, &v);
+	hvm_mmio(&h, 0, HVM_IOAPIC_BASE + 0x10, 4, false, &v);
+	assert_int_equal(v, 0x00170011);
+	/* ECAM: the host bridge's IDs at 0xe0000000 */
+	hvm_mmio(&h, 0, 0xe0000000, 4, false, &v);
+	assert_int_equal(v, 0x29c08086);
+	hvm_mmio(&h, 0, 0xe0008000, 4, false, &v); /* 00:01.0: absent */
 	assert_int_equal(v, 0xffffffff);
-	hvm_mmio(&h, 0, HVM_IOAPIC_BASE + 0x10, 4, true, &v);
+	assert_int_equal(log_count, 0);
+	hvm_mmio(&h, 0, 0xfec01000, 4, false, &v);
+	assert_int_equal(v, 0xffffffff);
 	assert_int_equal(log_count, 1);
 	assert_string_equal(last_log,
-			    "hvm: partition linux: unknown MMIO page 0xfec00000 (read), answered as absent");
+			    "hvm: partition linux: unknown MMIO page 0xfec01000 (read), answered as absent");
 	hvm_mmio(&h, 0, 0xfed00000, 8, false, &v);
 	assert_int_equal(v, ~0ULL);
 	assert_int_equal(log_count, 2);
@@ -581,6 +598,112 @@ static void timers_return_earliest_deadline(void **state)
 	assert_int_equal(hvm_pending_vector(&h), 0xec);
 }
 
+static void ioapic_write(u32 index, u32 value)
+{
+	u64 v = index;
+	hvm_mmio(&h, 0, HVM_IOAPIC_BASE, 4, true, &v);
+	v = value;
+	hvm_mmio(&h, 0, HVM_IOAPIC_BASE + 0x10, 4, true, &v);
+}
+
+static u32 ioapic_read(u32 index)
+{
+	u64 v = index;
+	hvm_mmio(&h, 0, HVM_IOAPIC_BASE, 4, true, &v);
+	hvm_mmio(&h, 0, HVM_IOAPIC_BASE + 0x10, 4, false, &v);
+	return (u32)v;
+}
+
+/* The ISA lines reach the I/O APIC as on a PC: the PIT's IRQ0 on pin 2,
+ * the UART's IRQ4 on pin 4, while the masked 8259 sees them too. */
+static void isa_lines_through_the_ioapic(void **state)
+{
+	(void)state;
+	init_pics();
+	out8(0, 0x21, 0xff); /* the 8259 masked, as Linux leaves it */
+	out8(0, 0xa1, 0xff);
+	u64 v = 0x1ff;
+	hvm_mmio(&h, 0, HVM_LAPIC_BASE + APIC_SVR, 4, true, &v);
+	ioapic_write(0x14, 0x30); /* pin 2: vector 0x30, edge */
+	ioapic_write(0x18, 0x34); /* pin 4: vector 0x34, edge */
+	ioapic_write(0x10, 0x38); /* pin 0: nothing drives it as fixed */
+	out8(0, 0x43, 0x34);
+	out8(0, 0x40, 0xa9);
+	out8(0, 0x40, 0x04); /* 1193 ticks: ~1 ms */
+	hvm_update_timers(&h, 0);
+	assert_int_equal(hvm_pending_vector(&h), -1);
+	hvm_update_timers(&h, 1000000);
+	assert_int_equal(hvm_pending_vector(&h), 0x30);
+	hvm_ack_vector(&h, 0x30);
+	v = 0;
+	hvm_mmio(&h, 0, HVM_LAPIC_BASE + APIC_EOI, 4, true, &v);
+	/* the UART's THRE interrupt */
+	out8(0, 0x3f9, 0x02);
+	assert_int_equal(hvm_pending_vector(&h), 0x34);
+	/* a level entry for the UART: remote IRR until the EOI, cleared by
+	 * the local APIC's EOI broadcast; re-sent while the line is held */
+	hvm_ack_vector(&h, 0x34);
+	v = 0;
+	hvm_mmio(&h, 0, HVM_LAPIC_BASE + APIC_EOI, 4, true, &v);
+	out8(0, 0x3f9, 0x00);
+	ioapic_write(0x18, 0x35 | (1u << 15));
+	out8(0, 0x3f9, 0x02);
+	assert_int_equal(hvm_pending_vector(&h), 0x35);
+	hvm_ack_vector(&h, 0x35);
+	assert_true(ioapic_read(0x18) & (1u << 14));
+	v = 0;
+	hvm_mmio(&h, 0, HVM_LAPIC_BASE + APIC_EOI, 4, true, &v);
+	assert_int_equal(hvm_pending_vector(&h), 0x35);
+	in8(0, 0x3fa); /* IIR read: the line drops */
+	hvm_ack_vector(&h, 0x35);
+	hvm_mmio(&h, 0, HVM_LAPIC_BASE + APIC_EOI, 4, true, &v);
+	assert_int_equal(ioapic_read(0x18) & (1u << 14), 0);
+	assert_int_equal(hvm_pending_vector(&h), -1);
+	assert_int_equal(log_count, 0);
+}
+
+/* With LINT0 masked, I/O APIC pin 0 in ExtINT mode carries the 8259. */
+static void pic_through_ioapic_pin0_extint(void **state)
+{
+	(void)state;
+	init_pics();
+	u64 v = 0x1ff;
+	hvm_mmio(&h, 0, HVM_LAPIC_BASE + APIC_SVR, 4, true, &v);
+	v = APIC_LVT_DM_EXTINT | APIC_LVT_MASKED;
+	hvm_mmio(&h, 0, HVM_LAPIC_BASE + APIC_LVT_LINT0, 4, true, &v);
+	vpic_set_irq(&h.pic, 1, true);
+	assert_int_equal(hvm_pending_vector(&h), -1);
+	ioapic_write(0x10, 7u << 8); /* ExtINT, unmasked, to APIC 0 */
+	assert_int_equal(hvm_pending_vector(&h), 0x31);
+	hvm_ack_vector(&h, 0x31);
+	out8(0, 0x20, 0x0b);
+	assert_int_equal(in8(0, 0x20), 0x02); /* IRQ1 in service on the 8259 */
+}
+
+/* A PCI function's INTA# reaches I/O APIC pin 19 (slot 3), level, active
+ * low as the _PRT and the wiring say. */
+static void pci_intx_through_the_ioapic(void **state)
+{
+	(void)state;
+	static struct vpci_device d;
+	u64 v = 0x1ff;
+	hvm_mmio(&h, 0, HVM_LAPIC_BASE + APIC_SVR, 4, true, &v);
+	vpci_device_init(&d, "intx", 0x1234, 0x0001, 0xff0000, 0, NULL, NULL);
+	assert_int_equal(vpci_device_set_intx_pin(&d, 1), 0);
+	assert_int_equal(vpci_register(&h.pci, &d, VPCI_DEVFN(3, 0)), 0);
+	u32 lvl_low = (1u << 15) | (1u << 13);
+	ioapic_write(0x10 + 2 * 19, lvl_low | 0x51);
+	assert_int_equal(hvm_pending_vector(&h), -1); /* idle: high, inactive */
+	assert_int_equal(vpci_intx(&d, true), 0);
+	assert_int_equal(hvm_pending_vector(&h), 0x51);
+	hvm_ack_vector(&h, 0x51);
+	assert_int_equal(vpci_intx(&d, false), 0);
+	v = 0;
+	hvm_mmio(&h, 0, HVM_LAPIC_BASE + APIC_EOI, 4, true, &v);
+	assert_int_equal(hvm_pending_vector(&h), -1);
+	assert_int_equal(ioapic_read(0x10 + 2 * 19) & (1u << 14), 0);
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup(f, setup)
@@ -611,6 +734,9 @@ int main(void)
 		T(msr_routing),
 		T(apic_before_pic_and_lint0_gate),
 		T(timers_return_earliest_deadline),
+		T(isa_lines_through_the_ioapic),
+		T(pic_through_ioapic_pin0_extint),
+		T(pci_intx_through_the_ioapic),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -156,6 +156,20 @@ static void disabled_apic_drops_interrupts(void **state)
 	assert_int_equal(rd(APIC_ESR), 0x40);
 }
 
+static void reserved_register_sets_esr_on_read_and_write(void **state)
+{
+	(void)state;
+	enable();
+	assert_int_equal(rd(0x050), 0); /* reserved offset */
+	wr(APIC_ESR, 0);
+	assert_int_equal(rd(APIC_ESR), 0x80);
+	wr(0x040, 1);
+	wr(APIC_ESR, 0);
+	assert_int_equal(rd(APIC_ESR), 0x80);
+	wr(APIC_ESR, 0);
+	assert_int_equal(rd(APIC_ESR), 0);
+}
+
 static void self_ipi_by_icr_and_shorthand(void **state)
 {
 	(void)state;
@@ -198,6 +212,8 @@ static void apic_base_transitions(void **state)
 	assert_int_equal(vlapic_msr_write(&a, 0, MSR_IA32_APIC_BASE, b | APIC_BASE_EN | APIC_BASE_EXTD), -E_INVAL);
 	assert_int_equal(vlapic_msr_write(&a, 0, MSR_IA32_APIC_BASE, b | APIC_BASE_EXTD), -E_INVAL);
 	assert_int_equal(vlapic_msr_write(&a, 0, MSR_IA32_APIC_BASE, b | APIC_BASE_EN | 1), -E_INVAL);
+	/* MAXPHYADDR is 36 without a policy: bit 36 is reserved, 35 not */
+	assert_int_equal(vlapic_msr_write(&a, 0, MSR_IA32_APIC_BASE, b | APIC_BASE_EN | 1ULL << 36), -E_INVAL);
 	assert_int_equal(vlapic_msr_write(&a, 0, MSR_IA32_APIC_BASE, b | APIC_BASE_EN), 0);
 	assert_true(vlapic_hw_enabled(&a));
 	assert_false(vlapic_x2apic(&a));
@@ -371,6 +387,7 @@ int main(void)
 		T(pending_respects_ppr_and_eoi_clears_highest_isr),
 		T(nested_eoi_pops_in_priority_order),
 		T(disabled_apic_drops_interrupts),
+		T(reserved_register_sets_esr_on_read_and_write),
 		T(self_ipi_by_icr_and_shorthand),
 		T(init_sipi_to_others_ignored_and_logged_once),
 		T(apic_base_transitions),

@@ -155,7 +155,10 @@ static const u32 vmcb_switched_msrs[] = {
 	0x174,      /* SYSENTER_CS */
 	0x175,      /* SYSENTER_ESP */
 	0x176,      /* SYSENTER_EIP */
-	0x277,      /* PAT: G_PAT with nested paging */
+	/* Not PAT: with nested paging a CPU keeps the guest's PAT in G_PAT
+	 * (§15.25.8), but QEMU's TCG has no G_PAT and lets a guest write the
+	 * one PAT all partitions share.  It exits to the policy, which keeps
+	 * each partition's own (issue 10, hvm-isostate). */
 };
 
 static bool vmcb_switches(u32 msr)
@@ -229,7 +232,10 @@ static int svm_vcpu_create(struct vcpu *v, const struct vcpu_config *cfg, struct
 	 * so a guest cannot touch the host's state or GIF. */
 	c->intercept_misc2 = SVM_INTERCEPT_VMRUN | SVM_INTERCEPT_VMMCALL |
 			     SVM_INTERCEPT_VMLOAD | SVM_INTERCEPT_VMSAVE | SVM_INTERCEPT_STGI |
-			     SVM_INTERCEPT_CLGI | SVM_INTERCEPT_SKINIT | SVM_INTERCEPT_XSETBV;
+			     SVM_INTERCEPT_CLGI | SVM_INTERCEPT_SKINIT | SVM_INTERCEPT_XSETBV |
+			     /* hidden by the CPU policy: #UD, as on a CPU
+			      * without them (issue 10) */
+			     SVM_INTERCEPT_MONITOR | SVM_INTERCEPT_MWAIT | SVM_INTERCEPT_MWAIT_COND;
 	c->iopm_base_pa = svm.iopm.v;
 	c->msrpm_base_pa = svm.msrpm.v;
 	if (cfg->direct_msr_count) {
@@ -274,7 +280,6 @@ static void svm_vcpu_reset(struct vcpu *v, enum vcpu_mode mode)
 	c->event_inj = 0;
 	c->int_ctl = SVM_V_INTR_MASKING;
 	c->int_state = 0;
-	c->intercept_misc1 &= ~SVM_INTERCEPT_VINTR;
 	v->tlb_flush = true;
 }
 
@@ -289,12 +294,54 @@ static void svm_vcpu_destroy(struct vcpu *v)
 	v->arch = NULL;
 }
 
+/*
+ * External interrupts reach the guest as virtual interrupts (§15.21.4):
+ * V_IRQ set, the vector in V_INTR_VECTOR.  With V_INTR_MASKING the CPU takes
+ * a virtual interrupt through the guest's IDT at an instruction boundary
+ * where the guest's RFLAGS.IF is set and no interrupt shadow holds it, as a
+ * PC's CPU takes INTR, and clears V_IRQ when it does; #VMEXIT writes V_IRQ
+ * back, which tells svm_run whether the guest took it.  The platform chose
+ * the vector with its own TPR and ISR, so the guest's V_TPR is ignored
+ * (V_IGN_TPR), and no VINTR intercept is set: the guest takes the interrupt
+ * without an exit once it enables interrupts.
+ *
+ * Not EVENTINJ, which delivers the event at VMRUN whatever the guest's IF
+ * (§15.20) and so needs an interrupt-window exit first whenever IF is
+ * clear.  Above all, QEMU's TCG (7.2, the tests' CPU) mishandles an
+ * injected INTR: helper_vmrun delivers it but leaves its vector behind as
+ * the CPU's pending exception (cs->exception_index), and the next time its
+ * execution loop returns to the top without a #VMEXIT, an exception or an
+ * interrupt in between (an icount deadline, an I/O-thread kick), it
+ * delivers the vector a second time wherever the guest then is, with
+ * interrupts off or not.  Linux's timer interrupt arriving a second time
+ * inside its own handler, before the handler's first port access (which
+ * would have exited), spins forever on the lock the first one holds, with
+ * interrupts off (the KASLR hang of issue 12).  A virtual interrupt goes
+ * through QEMU's ordinary interrupt path, which has no such leftover.
+ */
+static void svm_irq_offer(struct vcpu *v, int vector)
+{
+	struct vmcb_control *c = &vmcb_of(v)->control;
+
+	c->int_ctl &= ~(SVM_V_IRQ | SVM_V_INTR_PRIO_MASK | SVM_V_INTR_VECTOR_MASK);
+	c->int_ctl |= SVM_V_IGN_TPR;
+	if (vector >= 0)
+		c->int_ctl |= SVM_V_IRQ | SVM_V_INTR_PRIO((unsigned)vector >> 4) |
+			      SVM_V_INTR_VECTOR((unsigned)vector);
+}
+
+/* Exceptions and NMIs (§15.20): delivered at VMRUN, before the guest's
+ * first instruction, whatever its RFLAGS.IF.  An external interrupt is
+ * offered instead (svm_irq_offer): complete_events counts on EVENTINJ
+ * never holding one. */
 static void svm_inject(struct vcpu *v, enum event_kind kind, u8 vector, bool has_error,
 		       u32 error_code)
 {
-	u64 type = kind == EVENT_EXCEPTION ? SVM_EVTINJ_TYPE_EXCEPTION
-		   : kind == EVENT_NMI	   ? SVM_EVTINJ_TYPE_NMI
-					   : SVM_EVTINJ_TYPE_INTR;
+	if (kind == EVENT_INTERRUPT) {
+		svm_irq_offer(v, vector);
+		return;
+	}
+	u64 type = kind == EVENT_EXCEPTION ? SVM_EVTINJ_TYPE_EXCEPTION : SVM_EVTINJ_TYPE_NMI;
 	u64 e = SVM_EVTINJ_VALID | type | vector;
 
 	if (has_error)
@@ -302,46 +349,123 @@ static void svm_inject(struct vcpu *v, enum event_kind kind, u8 vector, bool has
 	vmcb_of(v)->control.event_inj = e;
 }
 
-static bool svm_interruptible(struct vcpu *v)
+/* After a run: whether the guest took the offered interrupt, and which
+ * event must be injected again. */
+static void complete_events(struct vmcb *vmcb, struct vm_exit *e, bool offered)
 {
-	const struct vmcb_control *c = &vmcb_of(v)->control;
+	struct vmcb_control *c = &vmcb->control;
+	u64 info = c->exit_int_info;
+	bool cut_short = false;
 
-	return (v->regs.rflags & RFLAGS_IF) && !(c->int_state & 1) &&
-	       !(c->event_inj & SVM_EVTINJ_VALID);
+	/* §15.7.2: an event whose delivery the exit interrupted is in
+	 * EXITINTINFO, and the guest's state is as before its delivery.  An
+	 * exception or NMI is injected again.  An external interrupt can only
+	 * be the offered one (svm_inject offers it too): it was not
+	 * taken, is still pending in the platform and is offered again.
+	 * QEMU records an interrupted virtual interrupt as an exception with
+	 * its vector, 32 or above, which no exception has. */
+	c->event_inj = 0;
+	if (info & SVM_EVTINJ_VALID) {
+		u64 type = info & SVM_EVTINJ_TYPE_MASK;
+		if (type == SVM_EVTINJ_TYPE_INTR ||
+		    (type == SVM_EVTINJ_TYPE_EXCEPTION && (info & SVM_EVTINJ_VECTOR_MASK) >= 32))
+			cut_short = true;
+		else
+			c->event_inj = info;
+	}
+	e->irq_taken = offered && !cut_short && !(c->int_ctl & SVM_V_IRQ);
+	e->irq_vector = e->irq_taken ? (u8)(c->int_ctl >> 32) : 0;
+	/* An offer not taken lapses (virt.h): the platform offers anew. */
+	c->int_ctl &= ~SVM_V_IRQ;
 }
 
-/* §15.21.4: a virtual interrupt (V_IRQ) with the VINTR intercept set exits
- * as soon as the guest could take it; its vector is never delivered. */
-static void svm_irq_window(struct vcpu *v, bool enable)
+/* The length of the intercepted instruction: from NRIP-save where the CPU
+ * has it (§15.7.1), else the one encoding without prefixes that each of
+ * these instructions has (QEMU's TCG has no NRIP-save): CPUID 0f a2, RDMSR
+ * 0f 32, WRMSR 0f 30, RDPMC 0f 33, HLT f4, VMMCALL 0f 01 d9, XSETBV 0f 01
+ * d1. */
+static inline u32 insn_len(const struct vmcb *vmcb, u32 encoding_len)
 {
-	struct vmcb_control *c = &vmcb_of(v)->control;
-
-	if (enable) {
-		c->int_ctl |= SVM_V_IRQ | SVM_V_IGN_TPR | (0xfULL << 16);
-		c->intercept_misc1 |= SVM_INTERCEPT_VINTR;
-	} else {
-		c->int_ctl &= ~(SVM_V_IRQ | SVM_V_IGN_TPR | (0xfULL << 16));
-		c->intercept_misc1 &= ~SVM_INTERCEPT_VINTR;
-	}
+	if (svm.nrip_save && vmcb->control.next_rip > vmcb->save.rip)
+		return (u32)(vmcb->control.next_rip - vmcb->save.rip);
+	return encoding_len;
 }
 
-/* Instruction lengths for exits without NRIP-save (QEMU's TCG has none):
- * the intercepted instructions have one encoding each without prefixes. */
-static u32 fixed_insn_len(u64 code)
+/* CR4 bits this CPU cannot set: the architectural ones whose feature
+ * CPUID lacks, and every bit no CPU defines (APM Vol. 2 §3.1.3). */
+static u64 cr4_reserved(void)
 {
-	switch (code) {
-	case SVM_EXIT_CPUID: /* 0f a2 */
-	case SVM_EXIT_MSR:   /* 0f 32 / 0f 30 */
-	case SVM_EXIT_RDPMC: /* 0f 33 */
-		return 2;
-	case SVM_EXIT_HLT: /* f4 */
-		return 1;
-	case SVM_EXIT_VMMCALL: /* 0f 01 d9 */
-	case SVM_EXIT_XSETBV:  /* 0f 01 d1 */
-		return 3;
-	default:
-		return 0;
-	}
+	struct cpuid_regs l1 = cpuid(1, 0), l7 = { 0 };
+	u64 ok = 1u << 8; /* PCE */
+
+	if (cpuid(0, 0).eax >= 7)
+		l7 = cpuid(7, 0);
+	ok |= l1.edx & (1u << 1) ? 0x3 : 0;             /* VME, PVI */
+	ok |= l1.edx & (1u << 2) ? 1u << 3 : 0;         /* DE */
+	ok |= l1.edx & (1u << 3) ? 1u << 4 : 0;         /* PSE */
+	ok |= l1.edx & (1u << 6) ? 1u << 5 : 0;         /* PAE */
+	ok |= l1.edx & (1u << 7) ? 1u << 6 : 0;         /* MCE */
+	ok |= l1.edx & (1u << 13) ? 1u << 7 : 0;        /* PGE */
+	ok |= l1.edx & (1u << 24) ? 1u << 9 : 0;        /* OSFXSR */
+	ok |= l1.edx & (1u << 25) ? 1u << 10 : 0;       /* OSXMMEXCPT */
+	ok |= l7.ecx & (1u << 2) ? 1u << 11 : 0;        /* UMIP */
+	ok |= l7.ecx & (1u << 16) ? 1u << 12 : 0;       /* LA57 */
+	ok |= l7.ebx & (1u << 0) ? 1u << 16 : 0;        /* FSGSBASE */
+	ok |= l1.ecx & (1u << 17) ? 1u << 17 : 0;       /* PCIDE */
+	ok |= l1.ecx & (1u << 26) ? 1u << 18 : 0;       /* OSXSAVE */
+	ok |= l7.ebx & (1u << 7) ? 1u << 20 : 0;        /* SMEP */
+	ok |= l7.ebx & (1u << 20) ? 1u << 21 : 0;       /* SMAP */
+	ok |= l7.ecx & (1u << 3) ? 1u << 22 : 0;        /* PKE */
+	ok |= l7.ecx & (1u << 7) ? 1u << 23 : 0;        /* CET */
+	return ~ok;
+}
+
+/*
+ * VMRUN refused the guest's state (VMEXIT_INVALID): names the consistency
+ * checks of APM Vol. 2 §15.5.1 that the guest's own state fails, as the
+ * VMX back end does for its entry checks.  The hypervisor's own fields
+ * (intercepts, ASID, permission maps) are right by construction.
+ */
+static void report_invalid_state(const struct vmcb *vmcb, const struct guest_regs *in)
+{
+	/* The control registers as they went in: QEMU's TCG overwrites the
+	 * VMCB's with its own on a refused VMRUN. */
+	const struct vmcb_save *g = &vmcb->save;
+	const struct { u64 cr0, cr3, cr4, efer; } e = { in->cr0, in->cr3, in->cr4,
+							   in->efer | EFER_SVME };
+	const u64 cr0_pe = 1, cr0_nw = 1ULL << 29, cr0_cd = 1ULL << 30, cr0_pg = 1ULL << 31;
+	const u64 cr4_pae = 1ULL << 5, efer_lme = 1ULL << 8, efer_svme = 1ULL << 12;
+	bool long_mode = (e.efer & efer_lme) && (e.cr0 & cr0_pg);
+	unsigned problems = 0;
+
+#define CHECK(bad, what)                                   \
+	do {                                               \
+		if (bad) {                                 \
+			log_line("svm:   guest %s", what); \
+			problems++;                        \
+		}                                          \
+	} while (0)
+	u32 phys_bits = cpuid(0x80000000, 0).eax >= 0x80000008 ? cpuid(0x80000008, 0).eax & 0xff : 36;
+
+	log_line("svm: VMRUN refused the guest's state (VMEXIT_INVALID): CR0 %#llx CR3 %#llx CR4 "
+		 "%#llx EFER %#llx", (unsigned long long)e.cr0, (unsigned long long)e.cr3,
+		 (unsigned long long)e.cr4, (unsigned long long)e.efer);
+	CHECK(!(e.efer & efer_svme), "EFER.SVME is clear");
+	CHECK((e.cr0 & cr0_nw) && !(e.cr0 & cr0_cd), "CR0.NW is set with CR0.CD clear");
+	CHECK(e.cr0 >> 32, "CR0 bits 63:32 are set");
+	CHECK(long_mode ? e.cr3 >> phys_bits : e.cr3 >> 32, "CR3 has bits set above MAXPHYADDR");
+	CHECK(e.cr4 & cr4_reserved(), "CR4 has a bit set that this CPU does not support");
+	CHECK(g->dr6 >> 32, "DR6 bits 63:32 are set");
+	CHECK(g->dr7 >> 32, "DR7 bits 63:32 are set");
+	CHECK(long_mode && !(e.cr4 & cr4_pae), "EFER.LME and CR0.PG are set with CR4.PAE clear");
+	CHECK(long_mode && !(e.cr0 & cr0_pe), "EFER.LME and CR0.PG are set with CR0.PE clear");
+	CHECK(long_mode && (e.cr4 & cr4_pae) && (g->cs.attrib & (1u << 9)) &&
+		      (g->cs.attrib & (1u << 10)),
+	      "CS.L and CS.D are both set in long mode");
+#undef CHECK
+	if (!problems)
+		log_line("svm:   none of the checks done in software failed (QEMU's TCG also gives "
+			 "this exit at a MOV to CR4 that sets a bit the CPU lacks)");
 }
 
 static void decode_exit(struct vmcb *vmcb, struct vm_exit *e)
@@ -349,12 +473,11 @@ static void decode_exit(struct vmcb *vmcb, struct vm_exit *e)
 	const struct vmcb_control *c = &vmcb->control;
 	u64 code = c->exit_code;
 
-	*e = (struct vm_exit){ .raw = code };
+	/* Only the fields of this reason are set (the union's other members
+	 * are not read): this runs on every exit. */
+	e->raw = code;
 	e->qualification = c->exit_info1;
-	if (svm.nrip_save && c->next_rip > vmcb->save.rip)
-		e->insn_len = (u32)(c->next_rip - vmcb->save.rip);
-	else
-		e->insn_len = fixed_insn_len(code);
+	e->insn_len = 0;
 
 	if (code >= SVM_EXIT_EXCP_BASE && code < SVM_EXIT_EXCP_BASE + 32) {
 		e->reason = VMEXIT_EXCEPTION;
@@ -374,12 +497,15 @@ static void decode_exit(struct vmcb *vmcb, struct vm_exit *e)
 		break;
 	case SVM_EXIT_CPUID:
 		e->reason = VMEXIT_CPUID;
+		e->insn_len = insn_len(vmcb, 2);
 		break;
 	case SVM_EXIT_RDPMC:
 		e->reason = VMEXIT_RDPMC;
+		e->insn_len = insn_len(vmcb, 2);
 		break;
 	case SVM_EXIT_HLT:
 		e->reason = VMEXIT_HLT;
+		e->insn_len = insn_len(vmcb, 1);
 		break;
 	case SVM_EXIT_IOIO:
 		/* §15.10.2: EXITINFO1 describes the access, EXITINFO2 is the
@@ -395,6 +521,7 @@ static void decode_exit(struct vmcb *vmcb, struct vm_exit *e)
 	case SVM_EXIT_MSR:
 		e->reason = VMEXIT_MSR;
 		e->msr.write = c->exit_info1 & 1;
+		e->insn_len = insn_len(vmcb, 2);
 		break;
 	case SVM_EXIT_NPF:
 		/* §15.25.6: EXITINFO1 is a page-fault error code, EXITINFO2
@@ -410,6 +537,7 @@ static void decode_exit(struct vmcb *vmcb, struct vm_exit *e)
 		break;
 	case SVM_EXIT_VMMCALL:
 		e->reason = VMEXIT_HYPERCALL;
+		e->insn_len = insn_len(vmcb, 3);
 		break;
 	case SVM_EXIT_VMRUN:
 	case SVM_EXIT_VMLOAD:
@@ -418,13 +546,18 @@ static void decode_exit(struct vmcb *vmcb, struct vm_exit *e)
 	case SVM_EXIT_CLGI:
 	case SVM_EXIT_SKINIT:
 	case SVM_EXIT_INVLPGA:
+	case SVM_EXIT_MONITOR:
+	case SVM_EXIT_MWAIT:
+	case SVM_EXIT_MWAIT_COND:
 		e->reason = VMEXIT_VIRT_INSN;
 		break;
 	case SVM_EXIT_INVALID:
-		e->reason = VMEXIT_INVALID;
+	case (u32)SVM_EXIT_INVALID: /* QEMU's TCG stores -1 as a 32-bit value */
+		e->reason = VMEXIT_INVALID; /* reported by svm_run */
 		break;
 	case SVM_EXIT_XSETBV:
 		e->reason = VMEXIT_XSETBV;
+		e->insn_len = insn_len(vmcb, 3);
 		break;
 	default:
 		e->reason = VMEXIT_OTHER;
@@ -436,7 +569,13 @@ static void svm_run(struct vcpu *v, struct vm_exit *exit)
 {
 	struct vmcb *vmcb = vmcb_of(v);
 	struct vmcb_save *s = &vmcb->save;
+	bool offered = vmcb->control.int_ctl & SVM_V_IRQ;
 
+	/* An instruction the generic code completed (it moved RIP: HLT after
+	 * STI, say) ends the interrupt shadow it ran under (§15.21.5), so an
+	 * offered interrupt is taken before the next one, as on a PC. */
+	if (v->regs.rip != s->rip)
+		vmcb->control.int_state &= ~1ULL;
 	s->rip = v->regs.rip;
 	s->rsp = v->regs.rsp;
 	s->rax = v->regs.rax;
@@ -468,12 +607,19 @@ static void svm_run(struct vcpu *v, struct vm_exit *exit)
 	svm_vmload(svm.host_state.v);
 	svm_stgi();
 
-	v->regs.rip = s->rip;
-	v->regs.rsp = s->rsp;
-	v->regs.rax = s->rax;
-	v->regs.rflags = s->rflags;
-	v->regs.cpl = s->cpl;
-	if (v->hvm) {
+	bool refused = vmcb->control.exit_code == SVM_EXIT_INVALID ||
+		       vmcb->control.exit_code == (u32)SVM_EXIT_INVALID;
+	if (refused) {
+		/* The guest's registers stay as they went in. */
+		report_invalid_state(vmcb, &v->regs);
+	} else {
+		v->regs.rip = s->rip;
+		v->regs.rsp = s->rsp;
+		v->regs.rax = s->rax;
+		v->regs.rflags = s->rflags;
+		v->regs.cpl = s->cpl;
+	}
+	if (v->hvm && !refused) {
 		v->regs.cr0 = s->cr0;
 		v->regs.cr2 = s->cr2;
 		v->regs.cr3 = s->cr3;
@@ -484,12 +630,7 @@ static void svm_run(struct vcpu *v, struct vm_exit *exit)
 				  : (s->cs.attrib & (1u << 10)) ? 32 : 16;
 	}
 	decode_exit(vmcb, exit);
-
-	/* §15.7.2: an event whose delivery the exit interrupted is in
-	 * EXITINTINFO and must be injected again. */
-	vmcb->control.event_inj = 0;
-	if (vmcb->control.exit_int_info & SVM_EVTINJ_VALID)
-		vmcb->control.event_inj = vmcb->control.exit_int_info;
+	complete_events(vmcb, exit, offered);
 }
 
 /* NPT entries are ordinary long-mode page-table entries, walked as user
@@ -517,8 +658,7 @@ const struct virt_ops svm_ops = {
 	.vcpu_reset = svm_vcpu_reset,
 	.run = svm_run,
 	.inject = svm_inject,
-	.interruptible = svm_interruptible,
-	.irq_window = svm_irq_window,
+	.irq_offer = svm_irq_offer,
 	.slat_format = &pt_format_x86,
 	.slat_leaf_flags = npt_leaf_flags,
 };

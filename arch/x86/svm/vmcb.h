@@ -118,12 +118,19 @@ _Static_assert(offsetof(struct vmcb, save.g_pat) == 0x668, "VMCB layout");
 #define SVM_INTERCEPT_STGI (1u << 4)
 #define SVM_INTERCEPT_CLGI (1u << 5)
 #define SVM_INTERCEPT_SKINIT (1u << 6)
+#define SVM_INTERCEPT_MONITOR (1u << 10)
+#define SVM_INTERCEPT_MWAIT (1u << 11)
+#define SVM_INTERCEPT_MWAIT_COND (1u << 12)
 #define SVM_INTERCEPT_XSETBV (1u << 13)
 
-/* int_ctl */
+/* int_ctl (with the vector at offset 0x064: bits 39:32 here) */
 #define SVM_V_IRQ (1ULL << 8)
+#define SVM_V_INTR_PRIO(p) ((u64)((p) & 0xf) << 16)
+#define SVM_V_INTR_PRIO_MASK (0xfULL << 16)
 #define SVM_V_IGN_TPR (1ULL << 20)
 #define SVM_V_INTR_MASKING (1ULL << 24)
+#define SVM_V_INTR_VECTOR(v) ((u64)((v) & 0xff) << 32)
+#define SVM_V_INTR_VECTOR_MASK (0xffULL << 32)
 
 /* event_inj (APM Vol. 2 §15.20) */
 #define SVM_EVTINJ_VALID (1ULL << 31)
@@ -131,6 +138,8 @@ _Static_assert(offsetof(struct vmcb, save.g_pat) == 0x668, "VMCB layout");
 #define SVM_EVTINJ_TYPE_INTR (0ULL << 8)
 #define SVM_EVTINJ_TYPE_NMI (2ULL << 8)
 #define SVM_EVTINJ_TYPE_EXCEPTION (3ULL << 8)
+#define SVM_EVTINJ_TYPE_MASK (7ULL << 8)
+#define SVM_EVTINJ_VECTOR_MASK 0xffULL
 
 /* Exit codes (APM Vol. 2 Appendix C) */
 #define SVM_EXIT_EXCP_BASE 0x40
@@ -154,6 +163,9 @@ _Static_assert(offsetof(struct vmcb, save.g_pat) == 0x668, "VMCB layout");
 #define SVM_EXIT_STGI 0x84
 #define SVM_EXIT_CLGI 0x85
 #define SVM_EXIT_SKINIT 0x86
+#define SVM_EXIT_MONITOR 0x8a
+#define SVM_EXIT_MWAIT 0x8b
+#define SVM_EXIT_MWAIT_COND 0x8c
 #define SVM_EXIT_XSETBV 0x8d
 #define SVM_EXIT_NPF 0x400
 #define SVM_EXIT_INVALID ((u64)-1)

@@ -57,13 +57,22 @@
 #define PIN_OPTIONAL (PIN_PREEMPT_TIMER)
 /* RDPMC exits: the counters count for the whole machine, across
  * partitions; the platform answers for them (kernel/vmexit.c). */
+/* MONITOR and MWAIT exit: the CPU policy hides them, so they raise #UD as
+ * on a CPU without them (issue 10). */
+/* CR8 accesses exit too: without a TPR shadow a guest's MOV CR8 writes the
+ * real local APIC's TPR (SDM Vol. 3A §11.8.6), which the VM exit does not
+ * switch back: the next partition would read it, and a priority of 15
+ * would block the hypervisor's own timer (issue 10, tprattack, isostate).
+ * Each vCPU keeps its own CR8 (struct vmx_vcpu.cr8). */
 #define CPU_REQUIRED (CPU_HLT_EXITING | CPU_USE_MSR_BITMAPS | CPU_SECONDARY_CONTROLS | \
-		      CPU_RDPMC_EXITING | CPU_USE_TSC_OFFSETTING)
+		      CPU_RDPMC_EXITING | CPU_USE_TSC_OFFSETTING | CPU_MONITOR_EXITING | \
+		      CPU_MWAIT_EXITING | CPU_CR8_LOAD_EXITING | CPU_CR8_STORE_EXITING)
 #define CPU2_REQUIRED (CPU2_ENABLE_EPT)
 /* Instructions the guest's CPUID advertises (it is the host's, filtered):
  * without these enables they would raise #UD (§26.6.2). */
-#define CPU2_OPTIONAL (CPU2_ENABLE_VPID | CPU2_ENABLE_RDTSCP | CPU2_ENABLE_INVPCID | \
-		       CPU2_ENABLE_XSAVES)
+/* Not XSAVES/XRSTORS: the policy hides them (IA32_XSS holds supervisor
+ * state nobody switches), and without the enable they raise #UD. */
+#define CPU2_OPTIONAL (CPU2_ENABLE_VPID | CPU2_ENABLE_RDTSCP | CPU2_ENABLE_INVPCID)
 #define EXIT_REQUIRED (EXIT_HOST_ADDR_SPACE_SIZE | EXIT_SAVE_IA32_EFER | EXIT_LOAD_IA32_EFER)
 #define ENTRY_REQUIRED (ENTRY_LOAD_IA32_EFER)
 /* DR7 and IA32_DEBUGCTL switched with the guest's (§27.3.2.1, §28.3.1):
@@ -117,6 +126,9 @@ struct vmx_vcpu {
 	u64 dr6;             /* its DR6, while not loaded (not in the VMCS) */
 	hpa_t msr_bitmap;    /* its own (vcpu_msr_bitmap), or 0: the shared one */
 	u64 dr7;             /* its DR7, without the debug-control VM controls */
+	bool irq_injected;   /* VM_ENTRY_INTR_INFO holds the offered interrupt */
+	u8 irq_vector;       /* ... this one */
+	u64 cr8;             /* its CR8 (task priority), emulated on CR8 exits */
 };
 
 #define DR6_RESET 0xffff0ff0ULL /* SDM Vol. 3B §18.2.3 */
@@ -547,6 +559,7 @@ static void init_guest_state(struct vcpu *v, enum vcpu_mode mode)
 	memset(st->msrs, 0, sizeof(st->msrs));
 	st->dr6 = DR6_RESET;
 	st->dr7 = DR7_RESET;
+	st->cr8 = 0;
 	if (vmx.msr_owner == v)
 		vmx.msr_owner = NULL;
 
@@ -734,6 +747,7 @@ static void vmx_vcpu_reset(struct vcpu *v, enum vcpu_mode mode)
 	vmcs_write(SECONDARY_VM_EXEC_CONTROL,
 		   vmx.cpu2 | (st->unrestricted ? CPU2_UNRESTRICTED_GUEST : 0));
 	init_guest_state(v, mode);
+	st->irq_injected = false;
 	v->tlb_flush = true;
 }
 
@@ -754,6 +768,7 @@ static void vmx_vcpu_destroy(struct vcpu *v)
 	v->arch = NULL;
 }
 
+/* Exceptions and NMIs; external interrupts come through vmx_irq_offer. */
 static void vmx_inject(struct vcpu *v, enum event_kind kind, u8 vector, bool has_error,
 		       u32 error_code)
 {
@@ -779,27 +794,64 @@ static void vmx_inject(struct vcpu *v, enum event_kind kind, u8 vector, bool has
  * one interrupt-window exit.) */
 static bool vmx_interruptible(struct vcpu *v)
 {
-	if (!vmcs_load(v))
-		return false;
 	return (v->regs.rflags & RFLAGS_IF) &&
 	       !(vmcs_read(GUEST_INTERRUPTIBILITY) & (INTR_BLOCK_STI | INTR_BLOCK_MOV_SS)) &&
 	       !(vmcs_read(VM_ENTRY_INTR_INFO) & INTR_INFO_VALID);
 }
 
-/* §26.6.2: "interrupt-window exiting" exits at the first instruction
- * boundary where the guest can take an external interrupt. */
-static void vmx_irq_window(struct vcpu *v, bool enable)
+/* "Interrupt-window exiting" (SDM Vol. 3C §26.6.5 in the numbering of
+ * the 2023 edition) exits at the first instruction boundary where the
+ * guest can take an external interrupt. */
+static void vmx_irq_window(bool enable)
 {
-	u32 cpu;
+	u32 cpu = (u32)vmcs_read(CPU_BASED_VM_EXEC_CONTROL);
 
-	if (!vmcs_load(v))
-		return;
-	cpu = (u32)vmcs_read(CPU_BASED_VM_EXEC_CONTROL);
 	if (enable)
 		cpu |= CPU_INTR_WINDOW_EXITING & vmx.cpu_allowed1;
 	else
 		cpu &= ~CPU_INTR_WINDOW_EXITING | vmx.cpu_allowed0;
 	vmcs_write(CPU_BASED_VM_EXEC_CONTROL, cpu);
+}
+
+/*
+ * An external interrupt for the next entry.  VMX without APIC
+ * virtualization has no pending virtual interrupt the CPU would deliver
+ * by itself, as SVM's V_IRQ is: an injected event (VM-entry
+ * interruption information, §27.6 "Event Injection", 2023 numbering) is
+ * delivered as part of the entry whatever the guest's RFLAGS.IF, and the
+ * entry checks refuse an external interrupt with IF clear or blocking by
+ * STI or MOV SS ("Checks on Guest RIP and RFLAGS", "Checks on Guest
+ * Non-Register State").  So it is injected only when the guest can take
+ * it now; else the interrupt-window exit comes when it can, and the next
+ * offer injects it.  An injected interrupt counts as taken by the entry
+ * that delivers it: if an exit cuts its delivery short, it is in the
+ * IDT-vectoring information and injected again (vmx_run), as the SDM
+ * asks.  Bochs 2.7 delivers the injected event within its VM
+ * entry (VMenterInjectEvents) and keeps nothing of it for later, unlike
+ * QEMU's SVM (see svm_irq_offer).
+ */
+static void vmx_irq_offer(struct vcpu *v, int vector)
+{
+	struct vmx_vcpu *st = vmx_of(v);
+	bool window = false;
+
+	if (!vmcs_load(v))
+		return;
+	if (st->irq_injected) { /* an earlier offer, not run yet */
+		vmcs_write(VM_ENTRY_INTR_INFO, 0);
+		st->irq_injected = false;
+	}
+	if (vector >= 0) {
+		if (vmx_interruptible(v)) {
+			vmcs_write(VM_ENTRY_INTR_INFO,
+				   INTR_INFO_VALID | INTR_TYPE_EXT_INTR << 8 | (u8)vector);
+			st->irq_injected = true;
+			st->irq_vector = (u8)vector;
+		} else {
+			window = true;
+		}
+	}
+	vmx_irq_window(window);
 }
 
 /* ---- Diagnosis of failed entries ----------------------------------------- */
@@ -1218,6 +1270,8 @@ static void decode_exit(struct vm_exit *e)
 	case EXIT_REASON_INVEPT:
 	case EXIT_REASON_INVVPID:
 	case EXIT_REASON_VMFUNC:
+	case EXIT_REASON_MONITOR:
+	case EXIT_REASON_MWAIT:
 		e->reason = VMEXIT_VIRT_INSN;
 		e->insn_len = insn_len;
 		break;
@@ -1345,8 +1399,9 @@ static bool guest_write_cr4(struct vcpu *v, u64 val)
 
 /*
  * A CR-access exit (reason 28): a MOV to CR0/CR4 that would change a bit of
- * the guest/host mask, LMSW, CLTS, or a CR3 access that a CPU without the
- * "true" controls forces to exit (§26.6.6, §26.6.2).  Emulated in place:
+ * the guest/host mask, LMSW, CLTS, a CR3 access that a CPU without the
+ * "true" controls forces to exit, or any CR8 access (§26.6.6, §26.6.2).
+ * Emulated in place:
  * true if the guest can go on (its RIP advanced, or #GP queued), false for
  * an access this back end does not emulate.
  */
@@ -1368,13 +1423,20 @@ static bool handle_cr_access(struct vcpu *v, u64 q, u32 insn_len)
 			ok = guest_write_cr4(v, val);
 		else if (cr == 3)
 			r->cr3 = val;
+		else if (cr == 8 && !(val >> 4))
+			vmx_of(v)->cr8 = val;
+		else if (cr == 8)
+			ok = false; /* SDM Vol. 3A §2.5: CR8 bits 63:4 are reserved */
 		else
 			return false;
 		break;
 	case CR_ACCESS_MOV_FROM:
-		if (cr != 3)
+		if (cr == 8)
+			*guest_reg(r, CR_QUAL_GPR(q)) = vmx_of(v)->cr8;
+		else if (cr == 3)
+			*guest_reg(r, CR_QUAL_GPR(q)) = r->cr3;
+		else
 			return false;
-		*guest_reg(r, CR_QUAL_GPR(q)) = r->cr3;
 		break;
 	case CR_ACCESS_CLTS:
 		r->cr0 &= ~CR0_TS;
@@ -1399,6 +1461,7 @@ static bool handle_cr_access(struct vcpu *v, u64 q, u32 insn_len)
 static void vmx_run(struct vcpu *v, struct vm_exit *exit)
 {
 	struct vmx_vcpu *st = vmx_of(v);
+	bool offered, taken = false;
 	int rc;
 
 	if (!vmcs_load(v)) {
@@ -1406,6 +1469,8 @@ static void vmx_run(struct vcpu *v, struct vm_exit *exit)
 		exit->reason = VMEXIT_INVALID;
 		return;
 	}
+	offered = st->irq_injected;
+	st->irq_injected = false; /* the entry consumes it */
 	guest_msrs_load(v);
 again:
 	write_guest_state(v);
@@ -1429,11 +1494,16 @@ again:
 	u32 reason = (u32)vmcs_read(VM_EXIT_REASON);
 	/* §31.3 "VMLAUNCH": an entry that fails on the guest state or MSR
 	 * loading leaves the VMCS clear. */
-	if (!(reason & EXIT_REASON_ENTRY_FAILURE))
+	if (!(reason & EXIT_REASON_ENTRY_FAILURE)) {
 		st->launched = true;
+		taken = taken || offered;
+	}
+	offered = false;
 
 	read_guest_state(v);
 	decode_exit(exit);
+	exit->irq_taken = taken;
+	exit->irq_vector = taken ? st->irq_vector : 0;
 	/* CR accesses are this back end's business (virt.h has no such exit):
 	 * emulate and go on, unless an event was being delivered. */
 	if (EXIT_REASON_BASIC(reason) == EXIT_REASON_CR_ACCESS &&
@@ -1492,8 +1562,7 @@ const struct virt_ops vmx_ops = {
 	.vcpu_reset = vmx_vcpu_reset,
 	.run = vmx_run,
 	.inject = vmx_inject,
-	.interruptible = vmx_interruptible,
-	.irq_window = vmx_irq_window,
+	.irq_offer = vmx_irq_offer,
 	.slat_format = &pt_format_ept,
 	.slat_leaf_flags = ept_leaf_flags,
 };

@@ -59,6 +59,15 @@
 #define LWIP_TCP_KEEPALIVE 0
 #define LWIP_WND_SCALE 0
 
+/* The application layered TCP API (altcp), so that one server speaks plain
+ * TCP or TLS (altcp_tls over mbedTLS, guests/lib/tls) through the same
+ * calls.  Only the guests that link guests/lib/tls use the TLS layer. */
+#define LWIP_ALTCP 1
+#define LWIP_ALTCP_TLS 1
+#define LWIP_ALTCP_TLS_MBEDTLS 1
+/* TLS over TCP takes two altcp pcbs per connection and per listener. */
+#define MEMP_NUM_ALTCP_PCB (2 * (MEMP_NUM_TCP_PCB + MEMP_NUM_TCP_PCB_LISTEN))
+
 /* Netifs. */
 #define LWIP_NETIF_STATUS_CALLBACK 0
 #define LWIP_NETIF_LINK_CALLBACK 0

@@ -1,6 +1,6 @@
 /*
- * The limits.h of lwIP's freestanding build, for x86-64 (LP64), from the
- * compiler's predefined macros.
+ * The limits.h of the freestanding lwIP and mbedTLS builds, for x86-64
+ * (LP64), from the compiler's predefined macros.
  */
 #ifndef PARTITA_LWIP_LIMITS_H
 #define PARTITA_LWIP_LIMITS_H
