@@ -69,6 +69,7 @@ CORE_OBJS := \
 	arch/x86/vmx/vmx.o \
 	arch/x86/vmx/vmx_entry.o \
 	drivers/uart16550.o \
+	drivers/fbcon.o \
 	drivers/acpi.o \
 	drivers/pci.o \
 	drivers/iommu.o \
@@ -106,6 +107,7 @@ CORE_OBJS := \
 	kernel/hvm/multiboot.o \
 	kernel/hvm/acpi_tables.o \
 	kernel/log.o \
+	kernel/screen.o \
 	kernel/palloc.o \
 	kernel/memory.o \
 	kernel/config.o \
@@ -115,6 +117,34 @@ CORE_OBJS := \
 	kernel/lib/format.o \
 	kernel/lib/elf.o
 CORE_OBJS := $(addprefix $(B)/core/,$(CORE_OBJS))
+CORE_OBJS += $(B)/core/fbfont.o
+
+# The framebuffer console's font: a PSF font of Debian's console-setup-linux
+# package (apt-get download, dpkg -x into $(B)/font; nothing installed, no
+# font data in the repository), turned into a C table by drivers/fbfont.py.
+FONT_PKG := console-setup-linux
+FONT_PSF := Lat15-Terminus16.psf.gz
+FONT_FILE := $(B)/font/usr/share/consolefonts/$(FONT_PSF)
+
+$(FONT_FILE): | deps
+	@mkdir -p $(B)/font/debs
+	@echo "  APT     download $(FONT_PKG)"
+	$(Q)ls $(B)/font/debs/$(FONT_PKG)_*.deb >/dev/null 2>&1 || \
+		(cd $(B)/font/debs && apt-get -q -o APT::Sandbox::User=root download $(FONT_PKG) \
+			>../download.log 2>&1) || { cat $(B)/font/download.log; \
+			echo "error: apt-get download $(FONT_PKG) failed (apt-get update?)"; exit 1; }
+	$(Q)dpkg -x $$(ls $(B)/font/debs/$(FONT_PKG)_*.deb | head -n1) $(B)/font
+	$(Q)test -f $@ || { echo "error: $(FONT_PKG) has no $(FONT_PSF)"; exit 1; }
+	$(Q)touch $@
+
+$(B)/gen/fbfont.c: $(FONT_FILE) drivers/fbfont.py
+	@mkdir -p $(dir $@)
+	@echo "  FONT    $(FONT_PSF) -> $@"
+	$(Q)python3 drivers/fbfont.py $(FONT_FILE) $@
+
+$(B)/core/fbfont.o: $(B)/gen/fbfont.c
+	@echo "  CC      $<"
+	$(Q)$(CC) $(CORE_CFLAGS) -c $< -o $@
 
 $(B)/core/%.o: %.c | deps
 	@mkdir -p $(dir $@)
@@ -149,11 +179,17 @@ LOADER_OBJS := \
 	boot/memmap.o \
 	boot/efi_mem.o \
 	boot/core_image.o \
+	boot/hwcheck.o \
+	drivers/uart16550.o \
 	kernel/config.o \
 	kernel/lib/string.o \
 	kernel/lib/format.o \
 	kernel/lib/elf.o
 LOADER_OBJS := $(addprefix $(B)/loader/,$(LOADER_OBJS))
+# CHECK.EFI: the hardware check alone (boot/check_main.c).
+CHECK_OBJS := boot/check_main.o boot/hwcheck.o boot/efi_util.o drivers/uart16550.o \
+	kernel/lib/string.o kernel/lib/format.o
+CHECK_OBJS := $(addprefix $(B)/loader/,$(CHECK_OBJS))
 
 $(B)/loader/%.o: %.c | deps
 	@mkdir -p $(dir $@)
@@ -172,12 +208,24 @@ $(B)/loader.so: $(LOADER_OBJS)
 		$(EFI_LIB)/crt0-efi-x86_64.o $(LOADER_OBJS) -L$(EFI_LIB) -lefi -lgnuefi \
 		$$($(CC) -print-libgcc-file-name) -o $@
 
+$(B)/check.so: $(CHECK_OBJS)
+	@echo "  LD      $@"
+	$(Q)$(LD) -shared -Bsymbolic -nostdlib -znocombreloc -z defs -T $(EFI_LIB)/elf_x86_64_efi.lds \
+		$(EFI_LIB)/crt0-efi-x86_64.o $(CHECK_OBJS) -L$(EFI_LIB) -lefi -lgnuefi \
+		$$($(CC) -print-libgcc-file-name) -o $@
+
+EFI_SECTIONS := -j .text -j .sdata -j .data -j .rodata -j .dynamic -j .dynsym \
+	-j .rel -j .rela -j .rel.* -j .rela.* -j .reloc
+
 $(B)/esp/EFI/BOOT/BOOTX64.EFI: $(B)/loader.so
 	@mkdir -p $(dir $@)
 	@echo "  EFI     $@"
-	$(Q)$(OBJCOPY) -j .text -j .sdata -j .data -j .rodata -j .dynamic -j .dynsym \
-		-j .rel -j .rela -j .rel.* -j .rela.* -j .reloc \
-		--target efi-app-x86_64 --subsystem=10 $< $@
+	$(Q)$(OBJCOPY) $(EFI_SECTIONS) --target efi-app-x86_64 --subsystem=10 $< $@
+
+$(B)/esp/CHECK.EFI: $(B)/check.so
+	@mkdir -p $(dir $@)
+	@echo "  EFI     $@"
+	$(Q)$(OBJCOPY) $(EFI_SECTIONS) --target efi-app-x86_64 --subsystem=10 $< $@
 
 # ------------------------------------------------------- multiboot2 loader --
 # $(B)/partita-mb2.elf: the Multiboot2 loader that GRUB starts on machines
@@ -547,7 +595,7 @@ DEMO_CONF := guests/demo.conf
 
 .PHONY: all esp
 all: esp
-esp: $(B)/esp/EFI/BOOT/BOOTX64.EFI $(DEMO_CONF) $(B)/guests/vmlinuz $(B)/guests/initrd.gz $(TLS_FILES)
+esp: $(B)/esp/EFI/BOOT/BOOTX64.EFI $(B)/esp/CHECK.EFI $(DEMO_CONF) $(B)/guests/vmlinuz $(B)/guests/initrd.gz $(TLS_FILES)
 	@mkdir -p $(B)/esp/partita
 	$(Q)cp $(DEMO_CONF) $(B)/esp/partita/partita.conf
 	$(Q)for f in $(GUEST_ELFS) $(B)/guests/vmlinuz $(B)/guests/initrd.gz $(TLS_FILES); do \
@@ -590,6 +638,22 @@ run: all
 	$(Q)qemu-system-x86_64 $(QEMU_FLAGS) $(RUN_ICOUNT) $(QEMU_NIC) -drive format=raw,file=fat:rw:$(B)/esp \
 		-serial mon:stdio || true
 
+# The README's screenshot: the demo's paravirtual partitions
+# (docs/screenshot.conf) as `make run` boots them, with OVMF's GOP on QEMU's
+# standard VGA, once the ticker has reported its first 20 windows
+# (tests/screenshot.py reads every cell back first).
+SHOT_CONF := docs/screenshot.conf
+SHOT_WAIT ?= ^\[ticker\] 20 window starts
+.PHONY: screenshot
+screenshot: all
+	$(Q)rm -rf $(B)/shot-esp && mkdir -p $(B)/shot-esp/EFI/BOOT $(B)/shot-esp/partita
+	$(Q)cp $(B)/esp/EFI/BOOT/BOOTX64.EFI $(B)/shot-esp/EFI/BOOT/
+	$(Q)cp $(SHOT_CONF) $(B)/shot-esp/partita/partita.conf
+	$(Q)cp $(GUEST_ELFS) $(B)/shot-esp/partita/
+	$(Q)python3 tests/screenshot.py --out docs/screen.png --wait '$(SHOT_WAIT)' --settle 3 \
+		-- qemu-system-x86_64 $(QEMU_FLAGS) $(RUN_ICOUNT) -vga std \
+		-drive format=raw,file=fat:rw:$(B)/shot-esp
+
 $(B)/partita.img: all
 	@echo "  IMAGE   $@"
 	$(Q)rm -f $@ $@.fat
@@ -597,7 +661,7 @@ $(B)/partita.img: all
 	$(Q)sgdisk -o -n 1:2048:0 -t 1:ef00 -c 1:"Partita ESP" $@ >/dev/null
 	$(Q)truncate -s $$(( (131072 - 2048 - 34) * 512 )) $@.fat
 	$(Q)mkfs.fat -F 32 -n PARTITA $@.fat >/dev/null
-	$(Q)mcopy -s -i $@.fat $(B)/esp/EFI $(B)/esp/partita ::/
+	$(Q)mcopy -s -i $@.fat $(B)/esp/EFI $(B)/esp/partita $(B)/esp/CHECK.EFI ::/
 	$(Q)dd if=$@.fat of=$@ bs=512 seek=2048 conv=notrunc status=none
 	$(Q)rm -f $@.fat
 
@@ -633,6 +697,7 @@ UNIT_TESTS += test_decode test_vlapic test_vdev test_vioapic test_vpci
 UNIT_TESTS += test_linux_boot test_acpi_tables test_multiboot test_console test_iommu_tables
 UNIT_TESTS += test_mb2 test_policy_table
 UNIT_TESTS += test_control_info
+UNIT_TESTS += test_fbcon
 
 UNIT_test_config_SRCS := kernel/config.c kernel/lib/string.c kernel/errno.c
 UNIT_test_format_SRCS := kernel/lib/format.c
@@ -660,6 +725,7 @@ UNIT_test_vpci_SRCS := kernel/hvm/vpci.c kernel/hvm/vlapic.c kernel/cpu_policy.c
 # format.c is built under other names on the host, beside the C library's.
 UNIT_test_format_CFLAGS := -UPARTITA_HOST -Dvsnprintf=hv_vsnprintf -Dsnprintf=hv_snprintf
 UNIT_test_console_SRCS := kernel/console.c kernel/lib/format.c
+UNIT_test_fbcon_SRCS := drivers/fbcon.c $(B)/gen/fbfont.c
 UNIT_test_console_CFLAGS := -Dvsnprintf=hv_vsnprintf -Dsnprintf=hv_snprintf
 
 # Host tests of the core's glue (life cycle, scheduler, exit path,
@@ -813,6 +879,7 @@ help:
 	@echo "make fuzz     fuzz the config parser with libFuzzer (FUZZ_SECONDS=60)"
 	@echo "make fuzz-hypercall  fuzz the hypercalls on the host tests' fake machine (FUZZ_SECONDS=60)"
 	@echo "make coverage line coverage of kernel/ under the host tests (fails below $(COVERAGE_MIN)% for the glue)"
+	@echo "make screenshot  boot the demo's pv partitions with a screen, write docs/screen.png"
 	@echo "make format-check  check the C sources against .clang-format"
 	@echo "make clean    remove $(B)"
 

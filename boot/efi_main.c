@@ -2,10 +2,10 @@
  * The UEFI loader's entry point and its sequence (DESIGN.md, "boot/"): read
  * \partita\partita.conf and the files it names from the ESP (images,
  * initrds, the management API's certificate, key and token), find the ACPI
- * RSDP, reserve a page below 1 MiB for the SMP trampoline, place the embedded
- * core at a 2 MiB aligned physical block, build the initial page tables, fill
- * a struct boot_info, exit boot services and jump to the core with the
- * boot_info's physical address in RDI.
+ * RSDP and the GOP framebuffer, reserve a page below 1 MiB for the SMP
+ * trampoline, place the embedded core at a 2 MiB aligned physical block,
+ * build the initial page tables, fill a struct boot_info, exit boot services
+ * and jump to the core with the boot_info's physical address in RDI.
  *
  * Until ExitBootServices() succeeds every failure is printed (what failed and
  * the EFI status) and returned to the firmware after a short pause; the
@@ -16,6 +16,7 @@
  * the error with file and line on its serial log.
  */
 #include "boot/efi_glue.h"
+#include "boot/hwcheck.h"
 #include "kernel/config.h"
 #include "kernel/lib/format.h"
 #include "kernel/lib/string.h"
@@ -49,7 +50,11 @@ struct loader {
 
 	u64 core_entry; /* virtual */
 	u64 cr3;
+	bool check; /* the config asks for the hardware check only */
 };
+
+/* Seconds the check's report stays up before the firmware takes over. */
+#define CHECK_WAIT_S 30
 
 /* ------------------------------------------------------------ the config */
 
@@ -149,6 +154,11 @@ static EFI_STATUS load_modules(struct loader *l)
 		FreePool(cfg);
 		return EFI_SUCCESS;
 	}
+	if (cfg->check) {
+		l->check = true; /* nothing to load: the check runs instead */
+		FreePool(cfg);
+		return EFI_SUCCESS;
+	}
 	for (i = 0; i < cfg->partition_count; i++) {
 		const char *files[CONFIG_PARTITION_FILES];
 		unsigned lines[CONFIG_PARTITION_FILES];
@@ -188,6 +198,65 @@ static void find_rsdp(struct loader *l)
 		efi_say("ACPI 1.0 RSDP at 0x%llx", (unsigned long long)rsdp10);
 	else
 		efi_say("warning: no ACPI RSDP in the EFI configuration table");
+}
+
+/*
+ * The framebuffer of the Graphics Output Protocol (UEFI 2.10 section 12.9),
+ * in the mode the firmware set, for the core's screen console.  Only 32-bit
+ * pixels the core can draw are handed over: the two 8-bit-per-colour
+ * layouts, or a bit mask that equals one of them.  A BltOnly mode has no
+ * framebuffer at all.
+ */
+static void find_framebuffer(struct loader *l)
+{
+	EFI_GUID guid = EFI_GRAPHICS_OUTPUT_PROTOCOL_GUID;
+	EFI_GRAPHICS_OUTPUT_PROTOCOL *gop = NULL;
+	struct boot_framebuffer *fb = &l->info->fb;
+	EFI_STATUS st;
+
+	st = BS->LocateProtocol(&guid, NULL, (void **)&gop);
+	if (EFI_ERROR(st) || !gop || !gop->Mode || !gop->Mode->Info) {
+		efi_say("no graphics output (GOP): the core's console is the serial line only");
+		return;
+	}
+	const EFI_GRAPHICS_OUTPUT_MODE_INFORMATION *info = gop->Mode->Info;
+	const EFI_PIXEL_BITMASK *m = &info->PixelInformation;
+	u32 format = BOOT_FB_NONE;
+
+	switch (info->PixelFormat) {
+	case PixelRedGreenBlueReserved8BitPerColor:
+		format = BOOT_FB_RGBX;
+		break;
+	case PixelBlueGreenRedReserved8BitPerColor:
+		format = BOOT_FB_BGRX;
+		break;
+	case PixelBitMask:
+		if (m->RedMask == 0xff && m->GreenMask == 0xff00 && m->BlueMask == 0xff0000)
+			format = BOOT_FB_RGBX;
+		else if (m->RedMask == 0xff0000 && m->GreenMask == 0xff00 && m->BlueMask == 0xff)
+			format = BOOT_FB_BGRX;
+		break;
+	default:
+		break;
+	}
+	if (format == BOOT_FB_NONE || !gop->Mode->FrameBufferBase) {
+		efi_say("graphics output mode %u (%ux%u) has no framebuffer the core can draw on "
+			"(pixel format %u)",
+			gop->Mode->Mode, info->HorizontalResolution, info->VerticalResolution,
+			info->PixelFormat);
+		return;
+	}
+	*fb = (struct boot_framebuffer){
+		.base = gop->Mode->FrameBufferBase,
+		.size = gop->Mode->FrameBufferSize,
+		.width = info->HorizontalResolution,
+		.height = info->VerticalResolution,
+		.stride = info->PixelsPerScanLine * 4,
+		.format = format,
+	};
+	efi_say("framebuffer %ux%u at 0x%llx (%llu KiB, stride %u, %s)", fb->width, fb->height,
+		(unsigned long long)fb->base, (unsigned long long)(fb->size >> 10), fb->stride,
+		format == BOOT_FB_RGBX ? "RGBX" : "BGRX");
 }
 
 static void firmware_vendor(struct boot_info *info)
@@ -460,8 +529,11 @@ static EFI_STATUS prepare(struct loader *l)
 	st = load_modules(l);
 	if (EFI_ERROR(st))
 		return st;
+	if (l->check)
+		return EFI_SUCCESS;
 	l->root->Close(l->root);
 	find_rsdp(l);
+	find_framebuffer(l);
 	reserve_trampoline(l);
 	st = load_core(l);
 	if (EFI_ERROR(st))
@@ -509,6 +581,12 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 	st = prepare(&l);
 	if (EFI_ERROR(st))
 		return st;
+	if (l.check) {
+		/* check = yes: the report, then back to the firmware. */
+		bool ok = hwcheck_run();
+		hwcheck_wait(CHECK_WAIT_S);
+		return ok ? EFI_SUCCESS : EFI_UNSUPPORTED;
+	}
 	st = exit_boot_services(&l);
 	if (EFI_ERROR(st)) {
 		/* Boot services may be half gone (UEFI 2.10 section 7.4.6): a

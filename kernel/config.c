@@ -42,6 +42,7 @@ enum key {
 	K_FRAME,
 	K_DEBUG_EXIT,
 	K_EXIT_AFTER_BOOT,
+	K_CHECK,
 	K_END_ON_EXIT,
 	K_KIND,
 	K_MEMORY,
@@ -72,6 +73,7 @@ static const struct {
 	[K_FRAME] = { SECT_HYPERVISOR, "frame", false },
 	[K_DEBUG_EXIT] = { SECT_HYPERVISOR, "debug_exit", false },
 	[K_EXIT_AFTER_BOOT] = { SECT_HYPERVISOR, "exit_after_boot", false },
+	[K_CHECK] = { SECT_HYPERVISOR, "check", false },
 	[K_END_ON_EXIT] = { SECT_HYPERVISOR, "end_on_exit", false },
 	[K_KIND] = { SECT_PARTITION, "kind", false },
 	[K_MEMORY] = { SECT_PARTITION, "memory", false },
@@ -672,6 +674,8 @@ static int set_value(struct parser *p, enum key k, struct str v)
 		return 0;
 	case K_EXIT_AFTER_BOOT:
 		return value_bool(p, k, v, &cfg->exit_after_boot);
+	case K_CHECK:
+		return value_bool(p, k, v, &cfg->check);
 	case K_END_ON_EXIT:
 		if ((rc = check_name(p, "end_on_exit partition", v)))
 			return rc;

@@ -12,6 +12,9 @@
  *                                   isa-debug-exit): the core writes the run's
  *                                   exit code there when the run ends
  *   exit_after_boot = yes           end the run once boot is done (tests)
+ *   check = yes                     the loader runs the hardware check
+ *                                   (boot/hwcheck.h), prints its report and
+ *                                   returns to the firmware; nothing boots
  *   end_on_exit = NAME              end the run when partition NAME exits,
  *                                   with its exit code (tests)
  *
@@ -138,6 +141,7 @@ struct config {
 	u64 frame_ns;
 	int debug_exit_port;  /* -1: none */
 	bool exit_after_boot;
+	bool check; /* the loader's hardware check instead of a boot */
 	char end_on_exit[CONFIG_NAME_MAX]; /* "" if none */
 	unsigned end_on_exit_line;
 	unsigned partition_count;

@@ -25,6 +25,7 @@ static const struct {
 };
 
 static const struct console_sink *sink;
+static const struct console_mirror *mirror;
 /* The console whose line is on the wire (started, not yet ended), or NULL:
  * only it may send until its line ends, so lines never interleave. */
 static const struct console *wire_owner;
@@ -44,6 +45,31 @@ static void fill_measured(u64 took)
 void console_set_sink(const struct console_sink *s)
 {
 	sink = s;
+}
+
+void console_set_mirror(const struct console_mirror *m)
+{
+	mirror = m;
+}
+
+void console_mirror_idle(u64 deadline_tsc)
+{
+	if (mirror)
+		mirror->paint(deadline_tsc, true);
+}
+
+void console_mirror_report(void)
+{
+	if (mirror && mirror->report)
+		mirror->report();
+}
+
+/* One byte to the sink, and to the mirror. */
+static void emit(u8 b)
+{
+	sink->put(b);
+	if (mirror)
+		mirror->put(b);
 }
 
 void console_init(struct console *c, const char *name)
@@ -233,7 +259,7 @@ bool console_hv_line(struct console *c, enum log_kind kind, const char *text, u6
 	return true;
 }
 
-bool console_drain(struct console *c, u64 deadline_tsc)
+static bool drain(struct console *c, u64 deadline_tsc)
 {
 	unsigned room;
 
@@ -257,13 +283,22 @@ bool console_drain(struct console *c, u64 deadline_tsc)
 		}
 		for (; room && console_pending(c); room--) {
 			u8 b = (u8)c->queue[c->sent % CONSOLE_QUEUE];
-			sink->put(b);
+			emit(b);
 			c->sent++;
 			wire_owner = b == '\n' ? NULL : c;
 		}
 		fill_measured(rdtsc() - t0);
 	}
 	return true;
+}
+
+bool console_drain(struct console *c, u64 deadline_tsc)
+{
+	bool empty = drain(c, deadline_tsc);
+
+	if (mirror)
+		mirror->paint(deadline_tsc, false);
+	return empty;
 }
 
 bool console_sink_busy(void)
@@ -285,12 +320,14 @@ void console_drain_sync(struct console *c, unsigned (*wait_room)(void))
 		u64 t0 = rdtsc();
 		for (; room && console_pending(c); room--) {
 			u8 b = (u8)c->queue[c->sent % CONSOLE_QUEUE];
-			sink->put(b);
+			emit(b);
 			c->sent++;
 			wire_owner = b == '\n' ? NULL : c;
 		}
 		fill_measured(rdtsc() - t0);
 	}
+	if (mirror)
+		mirror->paint(~0ULL, true);
 }
 
 u64 console_read_tail(const struct console *c, char *buf, u64 len)

@@ -93,6 +93,30 @@ struct console_sink {
 /** Sets the sink that console_drain feeds (the UART at boot). */
 void console_set_sink(const struct console_sink *sink);
 
+/**
+ * A second reader of every byte sent to the sink (the framebuffer console,
+ * kernel/screen.c).  put() takes a byte and must be cheap (no drawing);
+ * paint() does the drawing, under the drain's deadline: console_drain calls
+ * it once at its end (idle false: the drain's owner pays only for what its
+ * own bytes caused), console_drain_sync with no deadline, and
+ * console_mirror_idle in idle time (idle true: anything left).  Both are
+ * called with the console's lock held.
+ */
+struct console_mirror {
+	void (*put)(u8 byte);
+	void (*paint)(u64 deadline_tsc, bool idle);
+	void (*report)(void); /* logs what it cost, at the end of a run */
+};
+
+/** Sets the mirror (NULL: none). */
+void console_set_mirror(const struct console_mirror *mirror);
+
+/** Lets the mirror draw what is left until deadline_tsc: for idle time. */
+void console_mirror_idle(u64 deadline_tsc);
+
+/** Lets the mirror log its figures (the end of a run; not under the lock). */
+void console_mirror_report(void);
+
 void console_init(struct console *c, const char *name);
 
 /** Bytes free in c's queue. */

@@ -207,8 +207,13 @@ bool log_drain_any(u64 deadline_tsc)
 
 	for (unsigned k = 0; k < console_count && all_empty; k++)
 		all_empty = !console_pending(consoles[k]);
-	if (all_empty)
+	if (all_empty) {
+		/* Idle time: what the screen still has to draw (console.h). */
+		u64 flags = log_lock();
+		console_mirror_idle(deadline_tsc);
+		log_unlock(flags);
 		return true;
+	}
 	u64 flags = log_lock();
 
 	/* A line on the wire first: nobody else may send until it ends. */
@@ -221,6 +226,7 @@ bool log_drain_any(u64 deadline_tsc)
 		}
 	}
 	drain_next = (drain_next + 1) % (console_count ? console_count : 1);
+	console_mirror_idle(deadline_tsc);
 	log_unlock(flags);
 	return all_empty;
 }
@@ -265,6 +271,7 @@ void hv_stop(int code, const char *why)
 	/* The end of the run: what is queued goes out first, in order. */
 	log_context = NULL;
 	log_queued_mode = false;
+	console_mirror_report(); /* the screen's drawing figures */
 	log_line("run ended: code %d (%s)", code, why);
 	if (port < 0 && running_under_qemu())
 		port = 0xf4;

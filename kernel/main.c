@@ -32,6 +32,7 @@
 #include "kernel/mm.h"
 #include "kernel/partition.h"
 #include "kernel/sched.h"
+#include "kernel/screen.h"
 #include "kernel/virt.h"
 
 #define PARTITA_VERSION "0.1.0"
@@ -269,17 +270,21 @@ void core_main(u64 boot_info_phys)
 
 	bool uart = uart_init();
 	log_init();
+	gdt_init();
+	percpu_init_cpu(0); /* GS: the log's per-CPU context, before its first line */
+	traps_init();
+
+	/* The screen first, so that it shows the log from its first line. */
+	bi = check_boot_info(boot_info_phys);
+	if (bi)
+		screen_init(bi);
 	log_line("Partita %s, x86-64 microhypervisor", PARTITA_VERSION);
 	if (!uart)
 		log_line("serial: no 16550 UART at %#x (its scratch register does not answer)",
 			 UART_COM1);
-	gdt_init();
-	percpu_init_cpu(0);
-	traps_init();
-
-	bi = check_boot_info(boot_info_phys);
 	if (!bi)
 		hv_stop(HV_EXIT_BOOT, "bad boot_info");
+	screen_log();
 	core_phys_base = bi->core_phys;
 	log_line("boot: firmware '%s' rev %u.%u, core at %#llx (%llu KiB), %u modules",
 		 bi->firmware_vendor, bi->firmware_revision >> 16,
@@ -322,5 +327,6 @@ void core_main(u64 boot_info_phys)
 	control_info_init(&config, bi);
 	if (!partitions_create(&config, bi))
 		log_line("no partition could be created");
+	screen_check_devices();
 	sched_run();
 }

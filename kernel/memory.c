@@ -80,6 +80,12 @@ int memory_init(const struct boot_info *bi)
 	 * hand out the core's own pages. */
 	palloc_remove(&allocator, bi->core_phys >> PAGE_SHIFT,
 		      ALIGN_UP(bi->core_size, PAGE_SIZE) >> PAGE_SHIFT);
+	/* The framebuffer is device memory; a firmware that calls it usable
+	 * must not get it handed out as a partition's RAM. */
+	if (bi->fb.format != BOOT_FB_NONE && bi->fb.size)
+		palloc_remove(&allocator, bi->fb.base >> PAGE_SHIFT,
+			      (ALIGN_UP(bi->fb.base + bi->fb.size, PAGE_SIZE) >> PAGE_SHIFT) -
+				      (bi->fb.base >> PAGE_SHIFT));
 
 	log_line("memory: %llu MiB usable, %llu MiB free for partitions, top of RAM at %#llx",
 		 (unsigned long long)(stats.usable_bytes >> 20),
