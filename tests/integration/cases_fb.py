@@ -39,7 +39,7 @@ STD_VGA = ["-vga", "std"] + QMP
 BOCHS_DISPLAY = ["-device", "bochs-display"] + QMP
 STATUS = r"^ Partita \| hello cpu0 exited \| spin cpu0 running$"
 SCREEN_LINE = r"^\[hv\] screen: 1280x800 framebuffer at 0x[0-9a-f]+, 160x50 text in font Lat15-Terminus16 \(8x16\)"
-HELLO_ROW = r"^\[hello\] hello from partition 0 'hello': ABI 1\.0, 2 MiB of memory$"
+HELLO_ROW = r"^\[hello\] hello from partition 0 'hello': ABI \d+\.\d+, 2 MiB of memory$"
 
 
 def serial_tail_matches(rows, serial, cols):
