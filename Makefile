@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 # Partita: the one, non-recursive build.
 #
 #   make            core, loader and ESP folder (build/esp)
@@ -779,11 +780,14 @@ unit-test: $(addprefix $(B)/unit/,$(UNIT_TESTS)) lifecycle-check
 # How long each fuzz target runs in `make test` and `make fuzz`.
 FUZZ_SECONDS ?= 60
 
-# Whole-tree checks that open `make test`: the layering of the core's calls
+# Whole-tree checks that open `make test`: the sources against .clang-format,
+# an SPDX line in every source file, the layering of the core's calls
 # and the guests' includes, that only kernel/partition.c writes a
 # partition's life-cycle fields, the core built with clang as well as gcc, and
 # the fuzz targets for FUZZ_SECONDS each.
 TEST_CHECKS := \
+	--check 'format=$(MAKE) --no-print-directory format-check' \
+	--check 'spdx=python3 tests/spdx.py' \
 	--check 'layers=python3 tests/check_layers.py $(B)/core' \
 	--check 'lifecycle=python3 tests/check_lifecycle_owner.py' \
 	--check 'clang-core=$(MAKE) --no-print-directory core-clang' \

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The hand-off from the UEFI loader (boot/) to the core (kernel/).
  *
@@ -60,8 +61,8 @@ struct boot_mem_region {
 /** A file the config names (image, initrd), loaded from the ESP. */
 struct boot_module {
 	char name[BOOT_NAME_MAX]; /* as written in the config, e.g. "hello.elf" */
-	u64 phys;                 /* page aligned */
-	u64 size;                 /* bytes */
+	u64 phys;		  /* page aligned */
+	u64 size;		  /* bytes */
 };
 
 /** Pixel layouts of a linear framebuffer: 32 bits a pixel, the byte order
@@ -75,17 +76,17 @@ enum boot_fb_format {
 /** A linear framebuffer the firmware set up (UEFI GOP, or the Multiboot2
  *  framebuffer tag); format BOOT_FB_NONE if there is none the core can use. */
 struct boot_framebuffer {
-	u64 base;    /* physical */
-	u64 size;    /* bytes */
-	u32 width;   /* pixels */
+	u64 base;  /* physical */
+	u64 size;  /* bytes */
+	u32 width; /* pixels */
 	u32 height;
-	u32 stride;  /* bytes per scan line */
-	u32 format;  /* enum boot_fb_format */
+	u32 stride; /* bytes per scan line */
+	u32 format; /* enum boot_fb_format */
 };
 
 /** What started the core. */
 enum boot_source {
-	BOOT_SOURCE_UEFI = 1,       /* boot/efi_main.c */
+	BOOT_SOURCE_UEFI = 1,	    /* boot/efi_main.c */
 	BOOT_SOURCE_MULTIBOOT2 = 2, /* a Multiboot2 loader (GRUB) */
 };
 
@@ -97,7 +98,7 @@ struct boot_info {
 	u64 core_phys; /* physical base of the core image, 2 MiB aligned */
 	u64 core_size; /* bytes, including bss, page aligned */
 
-	u64 rsdp_phys;       /* ACPI RSDP (2.0+ preferred), 0 if none */
+	u64 rsdp_phys;	     /* ACPI RSDP (2.0+ preferred), 0 if none */
 	u64 trampoline_phys; /* a free page below 1 MiB, 0 if none was found */
 
 	/* The config file exactly as read from the ESP (not terminated). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * CHECK.EFI: the hardware check alone (boot/hwcheck.h), as a UEFI
  * application to start from a firmware's boot menu or shell.  It loads

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The hypervisor core's ELF file, embedded in the loader's read-only data so
  * the ESP holds one binary.  The Makefile passes the file's path as

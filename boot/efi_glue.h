@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Firmware glue shared by the loader's UEFI files (efi_main.c, efi_util.c):
  * messages on the console, page allocation with the loader's memory types,
@@ -56,7 +57,7 @@ EFI_STATUS efi_open_boot_volume(EFI_HANDLE image, EFI_FILE_HANDLE *root);
  * success *phys and *size describe the file; on failure nothing stays
  * allocated.
  */
-EFI_STATUS efi_read_file(EFI_FILE_HANDLE root, const char *path, u32 type,
-			 u64 max_size, u64 *phys, u64 *size);
+EFI_STATUS efi_read_file(EFI_FILE_HANDLE root, const char *path, u32 type, u64 max_size, u64 *phys,
+			 u64 *size);
 
 #endif

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The UEFI loader's entry point and its sequence (DESIGN.md, "boot/"): read
  * \partita\partita.conf and the files it names from the ESP (images,
@@ -64,13 +65,11 @@ static EFI_STATUS read_config(struct loader *l)
 	EFI_STATUS st;
 
 	strlcpy(info->config_path, LOADER_CONFIG_PATH, sizeof(info->config_path));
-	st = efi_read_file(l->root, LOADER_CONFIG_PATH, LOADER_MEM_BOOT_DATA,
-			   CONFIG_MAX_SIZE, &info->config_phys,
-			   &info->config_size);
+	st = efi_read_file(l->root, LOADER_CONFIG_PATH, LOADER_MEM_BOOT_DATA, CONFIG_MAX_SIZE,
+			   &info->config_phys, &info->config_size);
 	if (EFI_ERROR(st))
 		return efi_fail(st, "cannot read %s", LOADER_CONFIG_PATH);
-	efi_say("config %s: %llu bytes", LOADER_CONFIG_PATH,
-		(unsigned long long)info->config_size);
+	efi_say("config %s: %llu bytes", LOADER_CONFIG_PATH, (unsigned long long)info->config_size);
 	return EFI_SUCCESS;
 }
 
@@ -100,8 +99,7 @@ static void want(const char *names[], unsigned *count, const char *name)
 	if (*count < BOOT_MAX_MODULES)
 		names[(*count)++] = name;
 	else
-		efi_warn(EFI_OUT_OF_RESOURCES,
-			 "more than %d files named, %s not loaded",
+		efi_warn(EFI_OUT_OF_RESOURCES, "more than %d files named, %s not loaded",
 			 BOOT_MAX_MODULES, name);
 }
 
@@ -114,22 +112,20 @@ static void load_module(struct loader *l, const char *name)
 
 	if (!module_name_ok(name) || strlen(name) >= sizeof(m->name)) {
 		efi_warn(EFI_INVALID_PARAMETER,
-			 "file name '%s' not loaded (the core will report it)",
-			 name);
+			 "file name '%s' not loaded (the core will report it)", name);
 		return;
 	}
 	snprintf(path, sizeof(path), "%s%s", LOADER_DIR, name);
-	st = efi_read_file(l->root, path, LOADER_MEM_BOOT_DATA,
-			   MODULE_MAX_SIZE, &m->phys, &m->size);
+	st = efi_read_file(l->root, path, LOADER_MEM_BOOT_DATA, MODULE_MAX_SIZE, &m->phys,
+			   &m->size);
 	if (EFI_ERROR(st)) {
-		efi_warn(st, "cannot read %s (not loaded; the core will report it)",
-			 path);
+		efi_warn(st, "cannot read %s (not loaded; the core will report it)", path);
 		return;
 	}
 	strlcpy(m->name, name, sizeof(m->name));
 	info->module_count++;
-	efi_say("module %s: %llu bytes at 0x%llx", name,
-		(unsigned long long)m->size, (unsigned long long)m->phys);
+	efi_say("module %s: %llu bytes at 0x%llx", name, (unsigned long long)m->size,
+		(unsigned long long)m->phys);
 }
 
 /* Parses the config only to learn which files to load, then loads them. */
@@ -143,10 +139,9 @@ static EFI_STATUS load_modules(struct loader *l)
 
 	cfg = AllocatePool(sizeof(*cfg));
 	if (!cfg)
-		return efi_fail(EFI_OUT_OF_RESOURCES, "no memory to parse %s",
-				LOADER_CONFIG_PATH);
-	if (config_parse((const char *)(uintptr_t)l->info->config_phys,
-			 l->info->config_size, LOADER_CONFIG_PATH, cfg, &err)) {
+		return efi_fail(EFI_OUT_OF_RESOURCES, "no memory to parse %s", LOADER_CONFIG_PATH);
+	if (config_parse((const char *)(uintptr_t)l->info->config_phys, l->info->config_size,
+			 LOADER_CONFIG_PATH, cfg, &err)) {
 		config_error_format(&err, msg, sizeof(msg));
 		efi_say("warning: config refused (%s); loading no files, "
 			"the core will report it",
@@ -186,8 +181,7 @@ static void find_rsdp(struct loader *l)
 
 		if (!CompareGuid(&t->VendorGuid, &acpi20)) {
 			l->info->rsdp_phys = (u64)(uintptr_t)t->VendorTable;
-			efi_say("ACPI 2.0 RSDP at 0x%llx",
-				(unsigned long long)l->info->rsdp_phys);
+			efi_say("ACPI 2.0 RSDP at 0x%llx", (unsigned long long)l->info->rsdp_phys);
 			return;
 		}
 		if (!CompareGuid(&t->VendorGuid, &acpi10))
@@ -276,13 +270,11 @@ static void reserve_trampoline(struct loader *l)
 	u64 page = 0;
 	EFI_STATUS st;
 
-	st = efi_alloc_pages(LOADER_MEM_TRAMPOLINE, PAGE_SIZE,
-			     TRAMPOLINE_MAX_ADDR, &page);
+	st = efi_alloc_pages(LOADER_MEM_TRAMPOLINE, PAGE_SIZE, TRAMPOLINE_MAX_ADDR, &page);
 	/* 0 means "none" in boot_info: if page 0 came back, hold it while
 	 * taking another, then give it back. */
 	if (!EFI_ERROR(st) && page == 0) {
-		st = efi_alloc_pages(LOADER_MEM_TRAMPOLINE, PAGE_SIZE,
-				     TRAMPOLINE_MAX_ADDR, &page);
+		st = efi_alloc_pages(LOADER_MEM_TRAMPOLINE, PAGE_SIZE, TRAMPOLINE_MAX_ADDR, &page);
 		efi_free_pages(0, PAGE_SIZE);
 	}
 	if (EFI_ERROR(st) || page == 0) {
@@ -336,9 +328,8 @@ static EFI_STATUS load_core(struct loader *l)
 	l->info->core_phys = phys;
 	l->info->core_size = size;
 	l->core_entry = layout.entry;
-	efi_say("core: %llu KiB at 0x%llx, entry 0x%llx",
-		(unsigned long long)(size >> 10), (unsigned long long)phys,
-		(unsigned long long)layout.entry);
+	efi_say("core: %llu KiB at 0x%llx, entry 0x%llx", (unsigned long long)(size >> 10),
+		(unsigned long long)phys, (unsigned long long)layout.entry);
 	return EFI_SUCCESS;
 }
 
@@ -357,8 +348,7 @@ static UINTN desc_count(const struct loader *l)
 static EFI_STATUS get_map(struct loader *l)
 {
 	l->map_size = l->map_capacity;
-	return BS->GetMemoryMap(&l->map_size, l->map, &l->map_key,
-				&l->desc_size, &l->desc_version);
+	return BS->GetMemoryMap(&l->map_size, l->map, &l->map_key, &l->desc_size, &l->desc_version);
 }
 
 /* Allocates the map buffer and the conversion scratch, with room to spare:
@@ -368,8 +358,7 @@ static EFI_STATUS alloc_map(struct loader *l)
 	UINTN size = 0, n;
 	EFI_STATUS st;
 
-	st = BS->GetMemoryMap(&size, NULL, &l->map_key, &l->desc_size,
-			      &l->desc_version);
+	st = BS->GetMemoryMap(&size, NULL, &l->map_key, &l->desc_size, &l->desc_version);
 	if (st != EFI_BUFFER_TOO_SMALL || l->desc_size == 0)
 		return efi_fail(st, "GetMemoryMap() refuses to give its size");
 	n = size / l->desc_size + MAP_SLACK_DESCRIPTORS;
@@ -456,12 +445,10 @@ static EFI_STATUS build_page_tables(struct loader *l)
 	if (EFI_ERROR(st))
 		return efi_fail(st, "no memory for %llu page-table pages",
 				(unsigned long long)pages);
-	l->cr3 = pt_build((void *)(uintptr_t)mem, top, l->info->core_phys,
-			  l->info->core_size);
+	l->cr3 = pt_build((void *)(uintptr_t)mem, top, l->info->core_phys, l->info->core_size);
 	efi_say("page tables: [0, %llu GiB) at 0 and 0x%llx, core at 0x%llx "
 		"(%llu pages at 0x%llx)",
-		(unsigned long long)(top >> 30),
-		(unsigned long long)DIRECT_MAP_BASE,
+		(unsigned long long)(top >> 30), (unsigned long long)DIRECT_MAP_BASE,
 		(unsigned long long)CORE_VIRT_BASE, (unsigned long long)pages,
 		(unsigned long long)mem);
 	return EFI_SUCCESS;
@@ -498,8 +485,7 @@ static EFI_STATUS alloc_boot_info(struct loader *l)
 	u64 phys;
 	EFI_STATUS st;
 
-	st = efi_alloc_pages(LOADER_MEM_BOOT_DATA, sizeof(struct boot_info), 0,
-			     &phys);
+	st = efi_alloc_pages(LOADER_MEM_BOOT_DATA, sizeof(struct boot_info), 0, &phys);
 	if (EFI_ERROR(st))
 		return efi_fail(st, "no memory for the boot_info");
 	l->info = (struct boot_info *)(uintptr_t)phys;
@@ -555,8 +541,7 @@ static EFI_STATUS prepare(struct loader *l)
 			(unsigned long long)(lost >> 10));
 	efi_say("%u memory regions (from %llu EFI descriptors), %u modules; "
 		"exiting boot services",
-		l->info->mem_count, (unsigned long long)desc_count(l),
-		l->info->module_count);
+		l->info->mem_count, (unsigned long long)desc_count(l), l->info->module_count);
 	return EFI_SUCCESS;
 }
 
@@ -574,9 +559,8 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 	EFI_STATUS st;
 
 	InitializeLib(image, systab);
-	Print(L"partita loader: UEFI %d.%d, firmware %s rev %x\n",
-	      systab->Hdr.Revision >> 16, systab->Hdr.Revision & 0xffff,
-	      systab->FirmwareVendor, systab->FirmwareRevision);
+	Print(L"partita loader: UEFI %d.%d, firmware %s rev %x\n", systab->Hdr.Revision >> 16,
+	      systab->Hdr.Revision & 0xffff, systab->FirmwareVendor, systab->FirmwareRevision);
 
 	st = prepare(&l);
 	if (EFI_ERROR(st))

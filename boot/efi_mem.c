@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * memmove and memcmp for the UEFI loader.  gnu-efi's libefi provides memcpy
  * and memset (which gcc may call for structure copies) but not these two,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Boot-services helpers of the UEFI loader (see efi_glue.h): console
  * messages formatted with the project's snprintf and printed through
@@ -13,15 +14,13 @@
 /* Some firmware FAT drivers misbehave on huge single reads: read in pieces. */
 #define READ_CHUNK MiB(4)
 
-static void vprint(const char *kind, EFI_STATUS st, bool with_status,
-		   const char *fmt, va_list ap)
+static void vprint(const char *kind, EFI_STATUS st, bool with_status, const char *fmt, va_list ap)
 {
 	char msg[MSG_MAX];
 
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	if (with_status)
-		Print(L"partita loader: %a%a: %r\n", (CHAR8 *)kind, (CHAR8 *)msg,
-		      st);
+		Print(L"partita loader: %a%a: %r\n", (CHAR8 *)kind, (CHAR8 *)msg, st);
 	else
 		Print(L"partita loader: %a%a\n", (CHAR8 *)kind, (CHAR8 *)msg);
 }
@@ -85,8 +84,7 @@ EFI_STATUS efi_open_boot_volume(EFI_HANDLE image, EFI_FILE_HANDLE *root)
 	st = BS->HandleProtocol(image, &LoadedImageProtocol, (void **)&loaded);
 	if (EFI_ERROR(st))
 		return st;
-	st = BS->HandleProtocol(loaded->DeviceHandle, &FileSystemProtocol,
-				(void **)&fs);
+	st = BS->HandleProtocol(loaded->DeviceHandle, &FileSystemProtocol, (void **)&fs);
 	if (EFI_ERROR(st))
 		return st;
 	return fs->OpenVolume(fs, root);
@@ -138,8 +136,8 @@ static EFI_STATUS read_all(EFI_FILE_HANDLE file, u8 *dst, u64 size)
 	return EFI_SUCCESS;
 }
 
-EFI_STATUS efi_read_file(EFI_FILE_HANDLE root, const char *path, u32 type,
-			 u64 max_size, u64 *phys, u64 *size)
+EFI_STATUS efi_read_file(EFI_FILE_HANDLE root, const char *path, u32 type, u64 max_size, u64 *phys,
+			 u64 *size)
 {
 	CHAR16 wpath[256];
 	EFI_FILE_HANDLE file;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Validation and placement of the core's ELF64 image (see loader.h).  The
  * core is linked at CORE_VIRT_BASE (linker.ld); the loader copies its PT_LOAD
@@ -14,8 +15,7 @@
 /* The core may span at most one page directory (1 GiB) at CORE_VIRT_BASE. */
 #define CORE_MAX_SPAN GiB(1)
 
-int elf_core_inspect(const void *image, u64 size, struct core_layout *out,
-		     const char **why)
+int elf_core_inspect(const void *image, u64 size, struct core_layout *out, const char **why)
 {
 	struct elf_layout l;
 	int err = elf64_check(image, size, ELF_VADDR, CORE_VIRT_BASE,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The hardware check (see hwcheck.h): what a PC offers that Partita needs,
  * read while the firmware's boot services still run, printed as a report

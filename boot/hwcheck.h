@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The hardware check: can this PC run Partita?  Run by the loader when the
  * config says `check = yes` in [hypervisor], and by CHECK.EFI

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Internal interface of the loaders (boot/): the UEFI loader, and the parts
  * the Multiboot2 loader (mb2_*, mb2.h) shares with it.  The UEFI loader is
@@ -41,8 +42,7 @@ struct core_layout {
  * CORE_VIRT_BASE + 1 GiB, and whose entry lies inside a segment.  Fills
  * *out.  Returns 0, or -E_INVAL with *why set to a short reason.
  */
-int elf_core_inspect(const void *image, u64 size, struct core_layout *out,
-		     const char **why);
+int elf_core_inspect(const void *image, u64 size, struct core_layout *out, const char **why);
 
 /**
  * Copies the PT_LOAD segments of an image that elf_core_inspect() accepted

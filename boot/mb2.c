@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The pure half of the Multiboot2 loader (see mb2.h): reading the MBI that
  * GRUB hands over, naming its modules, translating its memory map types and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Internal interface of the Multiboot2 loader (boot/mb2_*): the layout of
  * the Multiboot2 boot information (MBI) that GRUB hands over, and the pure

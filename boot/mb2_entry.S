@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Entry of the Multiboot2 loader: the Multiboot2 header GRUB looks for, the
  * 32-bit code GRUB jumps to, and the step into 64-bit mode before the C

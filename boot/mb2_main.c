@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The Multiboot2 loader's sequence (DESIGN.md, "boot/": the entry for
  * machines and emulators without UEFI).  GRUB has loaded this loader at

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * From the firmware's memory map to boot_info.mem (see loader.h).  The UEFI
  * map (UEFI 2.10 section 7.2.3, GetMemoryMap()) comes in no promised order and
@@ -64,11 +65,16 @@ int memmap_type_strength(u32 type)
 {
 	/* Usable loses to everything; among the rest, the less usable wins. */
 	static const int strength[] = {
-		[BOOT_MEM_USABLE] = 0,       [BOOT_MEM_ACPI_RECLAIM] = 1,
-		[BOOT_MEM_BOOT_DATA] = 2,    [BOOT_MEM_TRAMPOLINE] = 3,
-		[BOOT_MEM_CORE] = 4,         [BOOT_MEM_ACPI_NVS] = 5,
-		[BOOT_MEM_FIRMWARE_RUNTIME] = 6, [BOOT_MEM_MMIO] = 7,
-		[BOOT_MEM_RESERVED] = 8,     [BOOT_MEM_UNUSABLE] = 9,
+		[BOOT_MEM_USABLE] = 0,
+		[BOOT_MEM_ACPI_RECLAIM] = 1,
+		[BOOT_MEM_BOOT_DATA] = 2,
+		[BOOT_MEM_TRAMPOLINE] = 3,
+		[BOOT_MEM_CORE] = 4,
+		[BOOT_MEM_ACPI_NVS] = 5,
+		[BOOT_MEM_FIRMWARE_RUNTIME] = 6,
+		[BOOT_MEM_MMIO] = 7,
+		[BOOT_MEM_RESERVED] = 8,
+		[BOOT_MEM_UNUSABLE] = 9,
 	};
 
 	if (type >= ARRAY_SIZE(strength) || type == 0)
@@ -118,8 +124,7 @@ static u32 type_at(const struct boot_mem_region *in, size_t n, u64 lo, u64 hi)
 	for (i = 0; i < n && in[i].base < hi; i++) {
 		if (in[i].size == 0 || region_end(&in[i]) <= lo)
 			continue;
-		if (!best || memmap_type_strength(in[i].type) >
-				     memmap_type_strength(best))
+		if (!best || memmap_type_strength(in[i].type) > memmap_type_strength(best))
 			best = in[i].type;
 	}
 	return best;
@@ -154,7 +159,9 @@ size_t memmap_normalize(struct boot_mem_region *in, size_t n, u64 *points,
 			continue;
 		}
 		out[count++] = (struct boot_mem_region){
-			.base = lo, .size = hi - lo, .type = type,
+			.base = lo,
+			.size = hi - lo,
+			.type = type,
 		};
 	}
 	return count;
@@ -201,8 +208,7 @@ u64 memmap_fit(struct boot_mem_region *map, size_t *count, size_t max)
 			break; /* only entries that must stay: cannot happen */
 		if (map[victim].type == BOOT_MEM_USABLE)
 			lost += map[victim].size;
-		memmove(&map[victim], &map[victim + 1],
-			(*count - victim - 1) * sizeof(*map));
+		memmove(&map[victim], &map[victim + 1], (*count - victim - 1) * sizeof(*map));
 		(*count)--;
 	}
 	return lost;

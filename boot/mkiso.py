@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
 """Builds a bootable ISO that starts Partita through GRUB and Multiboot2.
 
     python3 boot/mkiso.py --loader build/partita-mb2.elf \\

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The initial page tables the loader hands to the core (see loader.h).
  * 4-level paging with 2 MiB pages (Intel SDM vol. 3A section 4.5, "4-Level
@@ -76,10 +77,8 @@ u64 pt_build(void *mem, u64 top, u64 core_phys, u64 core_size)
 
 	/* The core: PML4 entry 511, PDPT entry 510, 2 MiB pages. */
 	for (j = 0; j * LARGE_PAGE_SIZE < core_size; j++)
-		core_pd[j] = (core_phys + j * LARGE_PAGE_SIZE) | PTE_P | PTE_RW |
-			     PTE_PS;
-	core_pdpt[(CORE_VIRT_BASE >> 30) % ENTRIES] = phys(core_pd) | PTE_P |
-						       PTE_RW;
+		core_pd[j] = (core_phys + j * LARGE_PAGE_SIZE) | PTE_P | PTE_RW | PTE_PS;
+	core_pdpt[(CORE_VIRT_BASE >> 30) % ENTRIES] = phys(core_pd) | PTE_P | PTE_RW;
 	pml4[(CORE_VIRT_BASE >> 39) % ENTRIES] = phys(core_pdpt) | PTE_P | PTE_RW;
 
 	return phys(pml4);

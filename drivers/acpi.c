@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The ACPI table reader of the core (ACPI 6.5 specification, chapter 5).
  * It follows RSDP -> XSDT (or RSDT) -> each table, through the direct map,
@@ -433,7 +434,8 @@ static void add_scope(struct acpi_iommu *u, u16 first, u16 last, bool bridge, bo
 		u->scope_ignored++;
 		return;
 	}
-	u->scopes[u->scope_count++] = (struct acpi_iommu_scope){ first, last, bridge, aliased, alias };
+	u->scopes[u->scope_count++] =
+		(struct acpi_iommu_scope){ first, last, bridge, aliased, alias };
 }
 
 /* The device entries of one IVHD block (§5.2.2.2).  A range is opened by a
@@ -477,7 +479,8 @@ static void parse_ivhd_entries(const u8 *b, u32 off, u32 len, struct acpi_iommu 
 			break;
 		case IVHD_DEV_RANGE_END:
 			if (open >= 0)
-				add_scope(u, start, devid, false, open == IVHD_DEV_ALIAS_RANGE, alias);
+				add_scope(u, start, devid, false, open == IVHD_DEV_ALIAS_RANGE,
+					  alias);
 			open = -1;
 			break;
 		case IVHD_DEV_SPECIAL:
@@ -513,7 +516,9 @@ static void parse_ivrs(const u8 *t, u32 len, struct acpi_info *out)
 			return;
 		}
 		const u8 *b = t + off;
-		u32 hsize = type == 0x10 ? IVHD_10_SIZE : (type == 0x11 || type == 0x40) ? IVHD_11_SIZE : 0;
+		u32 hsize = type == 0x10		   ? IVHD_10_SIZE :
+			    (type == 0x11 || type == 0x40) ? IVHD_11_SIZE :
+							     0;
 		if (hsize && blen >= hsize && rd16(b, IVHD_SEGMENT) == 0) {
 			/* Firmware may describe one IOMMU by several IVHD types;
 			 * software uses the highest type it knows and ignores the
@@ -558,7 +563,8 @@ static void parse_dmar(const u8 *t, u32 len, struct acpi_info *out)
 		if (type == DMAR_RMRR) {
 			out->reserved_ranges++;
 		} else if (type == DMAR_DRHD && slen >= DRHD_SCOPES && rd16(s, DRHD_SEGMENT) == 0) {
-			struct acpi_iommu *u = iommu_slot(out, ACPI_IOMMU_INTEL, rd64(s, DRHD_BASE));
+			struct acpi_iommu *u =
+				iommu_slot(out, ACPI_IOMMU_INTEL, rd64(s, DRHD_BASE));
 			if (!u) {
 				log_line("acpi: more than %d IOMMUs, DRHD at offset %u ignored",
 					 ACPI_MAX_IOMMUS, off);
@@ -577,7 +583,8 @@ static void parse_dmar(const u8 *t, u32 len, struct acpi_info *out)
 				 * start bus.  Longer paths cross bridges whose bus
 				 * numbers the table does not give: not resolved. */
 				if ((stype == SCOPE_ENDPOINT || stype == SCOPE_BRIDGE) && sl == 8) {
-					u16 bdf = (u16)(rd8(s, so + 5) << 8 | (rd8(s, so + 6) & 0x1f) << 3 |
+					u16 bdf = (u16)(rd8(s, so + 5) << 8 |
+							(rd8(s, so + 6) & 0x1f) << 3 |
 							(rd8(s, so + 7) & 7));
 					add_scope(u, bdf, bdf, stype == SCOPE_BRIDGE, false, 0);
 				} else if (stype == SCOPE_ENDPOINT || stype == SCOPE_BRIDGE) {
@@ -669,7 +676,9 @@ static void log_summary(const struct acpi_info *out)
 			 u->kind == ACPI_IOMMU_AMD ? "AMD-Vi (IVRS)" : "VT-d (DMAR)", u->base,
 			 u->include_all ? "all devices, " : "", u->scope_count,
 			 u->scope_ignored ? ", some entries not understood" : "",
-			 out->reserved_ranges ? ", reserved memory ranges (IVMD/RMRR) not honoured" : "");
+			 out->reserved_ranges ?
+				 ", reserved memory ranges (IVMD/RMRR) not honoured" :
+				 "");
 	}
 }
 

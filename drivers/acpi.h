@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Reading the firmware's ACPI tables at boot: the RSDP, then the XSDT (or
  * RSDT), the MADT (CPUs, local APIC, IOAPICs, interrupt overrides), the FADT
@@ -45,21 +46,21 @@ enum acpi_iommu_kind { ACPI_IOMMU_AMD = 1, ACPI_IOMMU_INTEL = 2 };
  */
 struct acpi_iommu_scope {
 	u16 first, last;
-	bool bridge;	/* Intel: first is a PCI bridge, its buses are covered */
-	bool aliased;	/* AMD: requests arrive as alias, not as their own ID */
+	bool bridge;  /* Intel: first is a PCI bridge, its buses are covered */
+	bool aliased; /* AMD: requests arrive as alias, not as their own ID */
 	u16 alias;
 };
 
 /** One IOMMU, from an IVHD (AMD) or a DRHD (Intel). */
 struct acpi_iommu {
 	enum acpi_iommu_kind kind;
-	u64 base;	/* register block (MMIO) */
-	u16 segment;	/* PCI segment group */
-	u8 type;	/* AMD: IVHD type (10h, 11h, 40h) */
-	u8 flags;	/* AMD: IVHD flags; Intel: DRHD flags */
-	u16 devid;	/* AMD: the IOMMU's own PCI function */
-	u16 cap_offset; /* AMD: its capability block in that function */
-	u64 efr;	/* AMD: EFR image (IVHD 11h/40h), 0 otherwise */
+	u64 base;	  /* register block (MMIO) */
+	u16 segment;	  /* PCI segment group */
+	u8 type;	  /* AMD: IVHD type (10h, 11h, 40h) */
+	u8 flags;	  /* AMD: IVHD flags; Intel: DRHD flags */
+	u16 devid;	  /* AMD: the IOMMU's own PCI function */
+	u16 cap_offset;	  /* AMD: its capability block in that function */
+	u64 efr;	  /* AMD: EFR image (IVHD 11h/40h), 0 otherwise */
 	bool include_all; /* AMD "all" entry, Intel INCLUDE_PCI_ALL */
 	bool has_ioapic;  /* AMD: a special entry names the IOAPIC's ID */
 	u16 ioapic_devid;
@@ -115,9 +116,9 @@ struct acpi_info {
 	/* IVRS or DMAR: the IOMMUs of segment 0, in table order */
 	u32 iommu_count;
 	struct acpi_iommu iommus[ACPI_MAX_IOMMUS];
-	u8 dmar_haw;	   /* DMAR host address width (bits) */
-	u8 dmar_flags;	   /* bit 0 INTR_REMAP, bit 1 X2APIC_OPT_OUT */
-	u32 ivrs_ivinfo;   /* IVRS IVinfo (virtual address size etc.) */
+	u8 dmar_haw;	     /* DMAR host address width (bits) */
+	u8 dmar_flags;	     /* bit 0 INTR_REMAP, bit 1 X2APIC_OPT_OUT */
+	u32 ivrs_ivinfo;     /* IVRS IVinfo (virtual address size etc.) */
 	u32 reserved_ranges; /* IVMD / RMRR entries found (not honoured) */
 };
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * AMD-Vi: the AMD I/O Virtualization Technology (IOMMU), for iommu.c.
  * References (§) are to the "AMD I/O Virtualization Technology (IOMMU)

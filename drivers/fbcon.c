@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The framebuffer text console (see fbcon.h): a grid of cells filled by
  * fbcon_put, and a painter that copies the cells that changed onto the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * A text console on a linear framebuffer (the UEFI GOP's, boot_info.fb):
  * a bitmap font, a status row at the top, a log area below it that scrolls,

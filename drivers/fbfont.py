@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
 """The framebuffer console's font, read from a PC Screen Font (PSF) file.
 
 The font data is not part of this repository: the build takes a PSF font

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Intel VT-d DMA remapping, for iommu.c.  References (§) are to the "Intel
  * Virtualization Technology for Directed I/O Architecture Specification",

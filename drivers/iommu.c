@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The vendor-neutral half of the IOMMU (see iommu.h): picks the vendor
  * driver from the ACPI tables, keeps the domains and which device is

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The IOMMU, vendor-neutral: what the core asks of AMD-Vi (amd_iommu.c) or
  * VT-d (intel_vtd.c).  A *domain* is one set of I/O page tables (an I/O

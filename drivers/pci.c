@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * PCI enumeration and configuration access (see pci.h).  Bus numbers are
  * scanned brute force (every bus the MCFG covers, or 0..255 by ports): no
@@ -30,11 +31,12 @@ static u32 raw_read(u8 bus, u8 dev, u8 fn, unsigned off, unsigned size)
 		u64 pa = ecam_base + ((u64)(bus - bus_first) << 20) + ((u64)dev << 15) +
 			 ((u64)fn << 12) + off;
 		volatile void *p = phys_to_virt(hpa(pa));
-		return size == 1 ? *(volatile u8 *)p : size == 2 ? *(volatile u16 *)p
-								 : *(volatile u32 *)p;
+		return size == 1 ? *(volatile u8 *)p :
+		       size == 2 ? *(volatile u16 *)p :
+				   *(volatile u32 *)p;
 	}
-	outl(PCI_CONFIG_ADDRESS, 0x80000000u | (u32)bus << 16 | (u32)dev << 11 |
-					 (u32)fn << 8 | (off & 0xfc));
+	outl(PCI_CONFIG_ADDRESS,
+	     0x80000000u | (u32)bus << 16 | (u32)dev << 11 | (u32)fn << 8 | (off & 0xfc));
 	u32 v = inl(PCI_CONFIG_DATA);
 	return (v >> (8 * (off & 3))) & (size == 4 ? 0xffffffffu : (1u << (8 * size)) - 1);
 }
@@ -53,8 +55,8 @@ static void raw_write(u8 bus, u8 dev, u8 fn, unsigned off, unsigned size, u32 va
 			*(volatile u32 *)p = value;
 		return;
 	}
-	outl(PCI_CONFIG_ADDRESS, 0x80000000u | (u32)bus << 16 | (u32)dev << 11 |
-					 (u32)fn << 8 | (off & 0xfc));
+	outl(PCI_CONFIG_ADDRESS,
+	     0x80000000u | (u32)bus << 16 | (u32)dev << 11 | (u32)fn << 8 | (off & 0xfc));
 	if (size == 4) {
 		outl(PCI_CONFIG_DATA, value);
 	} else {
@@ -147,11 +149,13 @@ static void log_device(const struct pci_device *d)
 		if (b->kind == PCI_BAR_NONE)
 			continue;
 		len += snprintf(bars + len, sizeof(bars) - len, ", BAR%u %s %#llx+%#llx", i,
-				b->kind == PCI_BAR_IO ? "io" : b->kind == PCI_BAR_MEM64 ? "mem64" : "mem",
+				b->kind == PCI_BAR_IO	 ? "io" :
+				b->kind == PCI_BAR_MEM64 ? "mem64" :
+							   "mem",
 				(unsigned long long)b->base, (unsigned long long)b->size);
 	}
-	log_line("pci: %02x:%02x.%x %04x:%04x class %06x%s", d->bus, d->dev, d->fn,
-		 d->vendor_id, d->device_id, d->class_code, bars);
+	log_line("pci: %02x:%02x.%x %04x:%04x class %06x%s", d->bus, d->dev, d->fn, d->vendor_id,
+		 d->device_id, d->class_code, bars);
 }
 
 void pci_init(const struct acpi_info *acpi)

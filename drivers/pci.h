@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * PCI configuration space and the devices found in it, for passing devices
  * through to partitions.  Access is through ECAM (the MCFG table) where the
@@ -26,7 +27,7 @@ struct pci_bar {
 struct pci_device {
 	u8 bus, dev, fn;
 	u16 vendor_id, device_id;
-	u32 class_code;   /* class << 16 | subclass << 8 | prog-if */
+	u32 class_code; /* class << 16 | subclass << 8 | prog-if */
 	u8 header_type;
 	struct pci_bar bars[6];
 	struct partition *owner; /* passed through to, or NULL */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Polled driver for the 16550 UART at COM1, the hypervisor's console.
  * Register layout: PC16550D datasheet, National Semiconductor (1995).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The 16550 UART that carries the machine's serial console (COM1).
  */

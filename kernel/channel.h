@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Channels: a region of shared memory mapped into exactly two partitions,
  * plus an event in each direction.  The memory is allocated once at boot and
@@ -23,8 +24,8 @@ struct channel {
 	u64 size;
 	struct partition *ends[2];
 	unsigned index[2]; /* the channel's index in each end's list */
-	gpa_t gpa[2];      /* where each end sees it */
-	u64 signals[2];    /* events raised by each end */
+	gpa_t gpa[2];	   /* where each end sees it */
+	u64 signals[2];	   /* events raised by each end */
 };
 
 /** Allocates the memory of every channel of the config (after the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The parser of partita.conf (format, structures and contract in config.h).
  * It reads the text line by line, without copying it, through (pointer,
@@ -104,8 +105,8 @@ struct parser {
 	struct config_error *err;
 	unsigned line;
 	enum section sect;
-	unsigned sect_line;           /* of the current header */
-	unsigned hypervisor_line;     /* 0 until [hypervisor] is seen */
+	unsigned sect_line;		  /* of the current header */
+	unsigned hypervisor_line;	  /* 0 until [hypervisor] is seen */
 	char label[CONFIG_NAME_MAX + 16]; /* "[partition NAME]" for messages */
 	struct config_partition *part;
 	struct config_channel *chan;
@@ -115,18 +116,16 @@ struct parser {
 
 /* ------------------------------------------------------------ messages -- */
 
-static void error_set(struct config_error *err, unsigned line, const char *fmt,
-		      va_list ap) __attribute__((format(printf, 3, 0)));
+static void error_set(struct config_error *err, unsigned line, const char *fmt, va_list ap)
+	__attribute__((format(printf, 3, 0)));
 
-static void error_set(struct config_error *err, unsigned line, const char *fmt,
-		      va_list ap)
+static void error_set(struct config_error *err, unsigned line, const char *fmt, va_list ap)
 {
 	err->line = line;
 	vsnprintf(err->reason, sizeof(err->reason), fmt, ap);
 }
 
-static int fail_at(struct config_error *err, unsigned line, const char *fmt, ...)
-	__printf(3, 4);
+static int fail_at(struct config_error *err, unsigned line, const char *fmt, ...) __printf(3, 4);
 
 static int fail_at(struct config_error *err, unsigned line, const char *fmt, ...)
 {
@@ -183,8 +182,8 @@ static const char *format_time(char *buf, size_t size, u64 ns)
 
 	for (size_t i = 0; i < ARRAY_SIZE(units); i++) {
 		if (ns && ns % units[i].div == 0) {
-			snprintf(buf, size, "%llu%s",
-				 (unsigned long long)(ns / units[i].div), units[i].unit);
+			snprintf(buf, size, "%llu%s", (unsigned long long)(ns / units[i].div),
+				 units[i].unit);
 			return buf;
 		}
 	}
@@ -414,14 +413,12 @@ static int value_size(struct parser *p, enum key k, struct str v, u64 *out)
 	case SCAN_OVERFLOW:
 		return fail(p, "%s '%s': too large", key_name(k), quote(q, v));
 	default:
-		return fail(p, "%s '%s': expected a size like 16M", key_name(k),
-			    quote(q, v));
+		return fail(p, "%s '%s': expected a size like 16M", key_name(k), quote(q, v));
 	}
 	if (*out == 0)
 		return fail(p, "%s '%s': must not be 0", key_name(k), quote(q, v));
 	if (*out % PAGE_SIZE)
-		return fail(p, "%s '%s': not a multiple of 4K", key_name(k),
-			    quote(q, v));
+		return fail(p, "%s '%s': not a multiple of 4K", key_name(k), quote(q, v));
 	return 0;
 }
 
@@ -469,16 +466,15 @@ static int check_name(struct parser *p, const char *what, struct str s)
 	if (s.n == 0)
 		return fail(p, "missing %s name", what);
 	if (s.n > CONFIG_NAME_MAX - 1)
-		return fail(p, "%s name '%s': too long (at most %d characters)", what,
-			    quote(q, s), CONFIG_NAME_MAX - 1);
+		return fail(p, "%s name '%s': too long (at most %d characters)", what, quote(q, s),
+			    CONFIG_NAME_MAX - 1);
 	for (size_t i = 0; i < s.n; i++) {
 		char ch = s.p[i];
 
-		if ((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
-		    ch == '_' || ch == '-')
+		if ((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '_' || ch == '-')
 			continue;
-		return fail(p, "%s name '%s': bad character %s (use a-z, 0-9, _ and -)",
-			    what, quote(q, s), char_desc(c, sizeof(c), ch));
+		return fail(p, "%s name '%s': bad character %s (use a-z, 0-9, _ and -)", what,
+			    quote(q, s), char_desc(c, sizeof(c), ch));
 	}
 	return 0;
 }
@@ -497,12 +493,12 @@ static int value_file(struct parser *p, enum key k, struct str v, char *dst)
 		char ch = v.p[i];
 
 		if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-		    (ch >= '0' && ch <= '9') || ch == '.' || ch == '_' || ch == '-' ||
-		    ch == '+')
+		    (ch >= '0' && ch <= '9') || ch == '.' || ch == '_' || ch == '-' || ch == '+')
 			continue;
-		return fail(p, "%s '%s': bad character %s (a file name in \\partita\\, "
-			    "without directories)", key_name(k), quote(q, v),
-			    char_desc(c, sizeof(c), ch));
+		return fail(p,
+			    "%s '%s': bad character %s (a file name in \\partita\\, "
+			    "without directories)",
+			    key_name(k), quote(q, v), char_desc(c, sizeof(c), ch));
 	}
 	copy_str(dst, CONFIG_FILE_MAX, v);
 	return 0;
@@ -520,8 +516,10 @@ static int value_window(struct parser *p, struct str v)
 	off_s = next_word(&rest);
 	len_s = next_word(&rest);
 	if (len_s.n == 0 || rest.n)
-		return fail(p, "window '%s': expected an offset and a length, like "
-			    "'window = 0ms 2ms'", quote(q, v));
+		return fail(p,
+			    "window '%s': expected an offset and a length, like "
+			    "'window = 0ms 2ms'",
+			    quote(q, v));
 	if ((rc = value_time(p, "window offset", off_s, &off)) ||
 	    (rc = value_time(p, "window length", len_s, &length)))
 		return rc;
@@ -530,8 +528,7 @@ static int value_window(struct parser *p, struct str v)
 	if (off > UINT64_MAX - length)
 		return fail(p, "window '%s': too large", quote(q, v));
 	if (part->window_count >= CONFIG_MAX_WINDOWS)
-		return fail(p, "too many windows in %s (at most %d)", p->label,
-			    CONFIG_MAX_WINDOWS);
+		return fail(p, "too many windows in %s (at most %d)", p->label, CONFIG_MAX_WINDOWS);
 	w = &part->windows[part->window_count++];
 	w->offset_ns = off;
 	w->length_ns = length;
@@ -553,8 +550,7 @@ static int value_caps(struct parser *p, struct str v)
 		if (eq(cap, "control"))
 			p->part->caps |= CAP_CONTROL;
 		else
-			return fail(p, "unknown capability '%s' (known: control)",
-				    quote(q, cap));
+			return fail(p, "unknown capability '%s' (known: control)", quote(q, cap));
 		if (comma == rest.n)
 			return 0;
 		rest = tail(rest, comma + 1);
@@ -590,8 +586,7 @@ static int value_device(struct parser *p, struct str v)
 		goto bad;
 	if (dot < v.n) {
 		/* bus:device.function, PCI Local Bus Spec: 8, 5 and 3 bits. */
-		if (dot < colon ||
-		    !parse_hex_field(head(v, colon), 2, false, &a) ||
+		if (dot < colon || !parse_hex_field(head(v, colon), 2, false, &a) ||
 		    !parse_hex_field(head(tail(v, colon + 1), dot - colon - 1), 2, false, &b) ||
 		    !parse_hex_field(tail(v, dot + 1), 1, true, &f))
 			goto bad;
@@ -607,8 +602,7 @@ static int value_device(struct parser *p, struct str v)
 		    !parse_hex_field(tail(v, colon + 1), 4, true, &b))
 			goto bad;
 		if (a == 0xffff)
-			return fail(p, "device '%s': vendor ffff is not a device",
-				    quote(q, v));
+			return fail(p, "device '%s': vendor ffff is not a device", quote(q, v));
 		d.by_id = true;
 		d.vendor_id = (u16)a;
 		d.device_id = (u16)b;
@@ -616,13 +610,12 @@ static int value_device(struct parser *p, struct str v)
 	for (unsigned i = 0; i < part->device_count; i++) {
 		if (same_device(&part->devices[i], &d)) {
 			format_device(name, sizeof(name), &d);
-			return fail(p, "device %s given twice in %s (first on line %u)",
-				    name, p->label, part->devices[i].line);
+			return fail(p, "device %s given twice in %s (first on line %u)", name,
+				    p->label, part->devices[i].line);
 		}
 	}
 	if (part->device_count >= CONFIG_MAX_DEVICES)
-		return fail(p, "too many devices in %s (at most %d)", p->label,
-			    CONFIG_MAX_DEVICES);
+		return fail(p, "too many devices in %s (at most %d)", p->label, CONFIG_MAX_DEVICES);
 	part->devices[part->device_count++] = d;
 	return 0;
 bad:
@@ -643,8 +636,7 @@ static int value_between(struct parser *p, struct str v)
 	if ((rc = check_name(p, "partition", a)) || (rc = check_name(p, "partition", b)))
 		return rc;
 	if (a.n == b.n && memcmp(a.p, b.p, a.n) == 0)
-		return fail(p, "channel '%s' connects '%s' to itself", ch->name,
-			    quote(q, a));
+		return fail(p, "channel '%s' connects '%s' to itself", ch->name, quote(q, a));
 	copy_str(ch->ends[0], CONFIG_NAME_MAX, a);
 	copy_str(ch->ends[1], CONFIG_NAME_MAX, b);
 	return 0;
@@ -729,8 +721,7 @@ static int set_value(struct parser *p, enum key k, struct str v)
 		else if (eq(v, "restart"))
 			part->on_fault = FAULT_RESTART;
 		else
-			return fail(p, "on_fault '%s': expected halt or restart",
-				    quote(q, v));
+			return fail(p, "on_fault '%s': expected halt or restart", quote(q, v));
 		return 0;
 	case K_DEVICE:
 		return value_device(p, v);
@@ -811,8 +802,7 @@ static int finish_section(struct parser *p)
 		return finish_api(p);
 	} else if (p->sect == SECT_CHANNEL) {
 		if (!p->key_line[K_BETWEEN])
-			return fail_at(p->err, p->sect_line, "missing 'between' in %s",
-				       p->label);
+			return fail_at(p->err, p->sect_line, "missing 'between' in %s", p->label);
 		if (!p->size_given)
 			p->chan->size = CHANNEL_DEFAULT_SIZE;
 	}
@@ -911,8 +901,10 @@ static int parse_header(struct parser *p, struct str s)
 		return start_partition(p, rest);
 	if (eq(word, "channel"))
 		return start_channel(p, rest);
-	return fail(p, "unknown section '[%s]' (expected hypervisor, partition or "
-		    "channel)", quote(q, inner));
+	return fail(p,
+		    "unknown section '[%s]' (expected hypervisor, partition or "
+		    "channel)",
+		    quote(q, inner));
 }
 
 static int parse_line(struct parser *p, struct str line)
@@ -955,8 +947,8 @@ static int parse_line(struct parser *p, struct str line)
 	if (k == KEY_COUNT)
 		return fail(p, "unknown key '%s' in %s", quote(q, key), p->label);
 	if (p->key_line[k] && !keys[k].repeatable)
-		return fail(p, "duplicate key '%s' in %s (first on line %u)",
-			    keys[k].name, p->label, p->key_line[k]);
+		return fail(p, "duplicate key '%s' in %s (first on line %u)", keys[k].name,
+			    p->label, p->key_line[k]);
 	p->key_line[k] = p->line;
 
 	value = tail(s, eq_at + 1);
@@ -970,8 +962,8 @@ static int parse_line(struct parser *p, struct str line)
 	return set_value(p, k, value);
 }
 
-int config_parse(const char *text, size_t len, const char *file,
-		 struct config *out, struct config_error *err)
+int config_parse(const char *text, size_t len, const char *file, struct config *out,
+		 struct config_error *err)
 {
 	struct config_error spare;
 	struct parser p;
@@ -992,8 +984,7 @@ int config_parse(const char *text, size_t len, const char *file,
 		return fail_at(err, 0, "no text");
 
 	/* A UTF-8 byte-order mark, as some Windows editors write. */
-	if (len >= 3 && (u8)text[0] == 0xef && (u8)text[1] == 0xbb &&
-	    (u8)text[2] == 0xbf)
+	if (len >= 3 && (u8)text[0] == 0xef && (u8)text[1] == 0xbb && (u8)text[2] == 0xbf)
 		pos = 3;
 	while (pos < len) {
 		size_t start = pos, end;
@@ -1013,8 +1004,7 @@ int config_parse(const char *text, size_t len, const char *file,
 		if (end > start && text[end - 1] == '\r')
 			end--;
 		if (end - start > CONFIG_MAX_LINE - 1)
-			return fail(&p, "line too long (over %d characters)",
-				    CONFIG_MAX_LINE - 1);
+			return fail(&p, "line too long (over %d characters)", CONFIG_MAX_LINE - 1);
 		if ((rc = parse_line(&p, (struct str){ text + start, end - start })))
 			return rc;
 	}
@@ -1027,12 +1017,10 @@ int config_parse(const char *text, size_t len, const char *file,
 /* A window's end, saturated, for configs not made by config_parse. */
 static u64 window_end(const struct config_window *w)
 {
-	return w->offset_ns > UINT64_MAX - w->length_ns ? UINT64_MAX
-							: w->offset_ns + w->length_ns;
+	return w->offset_ns > UINT64_MAX - w->length_ns ? UINT64_MAX : w->offset_ns + w->length_ns;
 }
 
-static int check_windows(const struct config *cfg, unsigned part_count,
-			 struct config_error *err)
+static int check_windows(const struct config *cfg, unsigned part_count, struct config_error *err)
 {
 	struct slot {
 		u8 part, win;
@@ -1061,8 +1049,7 @@ static int check_windows(const struct config *cfg, unsigned part_count,
 		/* Insertion sort by offset (then by line): at most 128 entries. */
 		for (unsigned i = 1; i < n; i++) {
 			struct slot s = slots[i];
-			const struct config_window *w =
-				&cfg->partitions[s.part].windows[s.win];
+			const struct config_window *w = &cfg->partitions[s.part].windows[s.win];
 			unsigned j = i;
 
 			while (j > 0) {
@@ -1120,8 +1107,7 @@ static int check_windows(const struct config *cfg, unsigned part_count,
 	return 0;
 }
 
-int config_check(const struct config *cfg, const char *file,
-		 struct config_error *err)
+int config_check(const struct config *cfg, const char *file, struct config_error *err)
 {
 	struct config_error spare;
 	unsigned part_count, chan_count;
@@ -1135,7 +1121,8 @@ int config_check(const struct config *cfg, const char *file,
 	chan_count = MIN(cfg->channel_count, (unsigned)CONFIG_MAX_CHANNELS);
 
 	if (part_count == 0)
-		return fail_at(err, 0, "no partitions (at least one [partition NAME] "
+		return fail_at(err, 0,
+			       "no partitions (at least one [partition NAME] "
 			       "section is needed)");
 	if (cfg->frame_ns == 0)
 		return fail_at(err, 0, "the frame is 0");
@@ -1169,15 +1156,17 @@ int config_check(const struct config *cfg, const char *file,
 		for (unsigned j = i + 1; j < part_count; j++) {
 			const struct config_partition *b = &cfg->partitions[j];
 
-			for (unsigned x = 0; x < MIN(a->device_count, (unsigned)CONFIG_MAX_DEVICES); x++) {
-				for (unsigned y = 0; y < MIN(b->device_count, (unsigned)CONFIG_MAX_DEVICES); y++) {
+			for (unsigned x = 0; x < MIN(a->device_count, (unsigned)CONFIG_MAX_DEVICES);
+			     x++) {
+				for (unsigned y = 0;
+				     y < MIN(b->device_count, (unsigned)CONFIG_MAX_DEVICES); y++) {
 					if (!same_device(&a->devices[x], &b->devices[y]))
 						continue;
 					format_device(dev, sizeof(dev), &a->devices[x]);
 					return fail_at(err, b->devices[y].line,
 						       "device %s is given to both '%s' (line %u) "
-						       "and '%s' (line %u)", dev, a->name,
-						       a->devices[x].line, b->name,
+						       "and '%s' (line %u)",
+						       dev, a->name, a->devices[x].line, b->name,
 						       b->devices[y].line);
 				}
 			}
@@ -1200,8 +1189,8 @@ unsigned config_partition_files(const struct config_partition *p,
 				const char *names[CONFIG_PARTITION_FILES],
 				unsigned lines[CONFIG_PARTITION_FILES])
 {
-	const char *all[CONFIG_PARTITION_FILES] = { p->image, p->initrd, p->api.cert,
-						    p->api.key, p->api.token };
+	const char *all[CONFIG_PARTITION_FILES] = { p->image, p->initrd, p->api.cert, p->api.key,
+						    p->api.token };
 	const unsigned at[CONFIG_PARTITION_FILES] = { p->image_line, p->initrd_line,
 						      p->api.cert_line, p->api.key_line,
 						      p->api.token_line };
@@ -1216,8 +1205,7 @@ unsigned config_partition_files(const struct config_partition *p,
 	return n;
 }
 
-const struct config_partition *config_find_partition(const struct config *cfg,
-						     const char *name)
+const struct config_partition *config_find_partition(const struct config *cfg, const char *name)
 {
 	unsigned n;
 

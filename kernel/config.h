@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The partition configuration (partita.conf): its format, the parsed form and
  * the parser.  Pure C with no dependency on the core, so the same file is
@@ -68,15 +69,15 @@
 
 #include "kernel/lib/types.h"
 
-#define CONFIG_NAME_MAX 32      /* including the terminator */
-#define CONFIG_FILE_MAX 64      /* file names, including the terminator */
+#define CONFIG_NAME_MAX 32 /* including the terminator */
+#define CONFIG_FILE_MAX 64 /* file names, including the terminator */
 #define CONFIG_CMDLINE_MAX 256
 #define CONFIG_MAX_PARTITIONS 16
 #define CONFIG_MAX_CHANNELS 16
-#define CONFIG_MAX_WINDOWS 8    /* per partition */
-#define CONFIG_MAX_DEVICES 4    /* per partition */
+#define CONFIG_MAX_WINDOWS 8 /* per partition */
+#define CONFIG_MAX_DEVICES 4 /* per partition */
 #define CONFIG_MAX_CPUS 64
-#define CONFIG_MAX_LINE 512     /* longer lines are refused */
+#define CONFIG_MAX_LINE 512		    /* longer lines are refused */
 #define CONFIG_DEFAULT_FRAME_NS 10000000ULL /* 10 ms */
 
 enum config_kind { PARTITION_PV = 1, PARTITION_HVM = 2 };
@@ -93,15 +94,15 @@ struct config_window {
 /** A passed-through PCI device, by address or by vendor:device ID. */
 struct config_device {
 	bool by_id;
-	u8 bus, dev, fn;        /* when !by_id */
+	u8 bus, dev, fn;	  /* when !by_id */
 	u16 vendor_id, device_id; /* when by_id */
 	unsigned line;
 };
 
 /** The management API's settings of a control partition (api_* keys). */
 struct config_api {
-	bool tls;         /* api_tls; default true */
-	bool public_read; /* api_public_read; default false */
+	bool tls;		    /* api_tls; default true */
+	bool public_read;	    /* api_public_read; default false */
 	char cert[CONFIG_FILE_MAX]; /* "" if none */
 	char key[CONFIG_FILE_MAX];
 	char token[CONFIG_FILE_MAX];
@@ -112,7 +113,7 @@ struct config_partition {
 	char name[CONFIG_NAME_MAX];
 	unsigned line; /* of the [partition] header */
 	enum config_kind kind;
-	u64 memory;    /* bytes */
+	u64 memory; /* bytes */
 	char image[CONFIG_FILE_MAX];
 	unsigned image_line;
 	char initrd[CONFIG_FILE_MAX]; /* "" if none */
@@ -139,9 +140,9 @@ struct config_channel {
 
 struct config {
 	u64 frame_ns;
-	int debug_exit_port;  /* -1: none */
+	int debug_exit_port; /* -1: none */
 	bool exit_after_boot;
-	bool check; /* the loader's hardware check instead of a boot */
+	bool check;			   /* the loader's hardware check instead of a boot */
 	char end_on_exit[CONFIG_NAME_MAX]; /* "" if none */
 	unsigned end_on_exit_line;
 	unsigned partition_count;
@@ -162,8 +163,8 @@ struct config_error {
  * error) into *out.  file is only used in error messages.  Returns 0, or
  * -E_INVAL with *err filled.  Never reads outside text[0..len).
  */
-int config_parse(const char *text, size_t len, const char *file,
-		 struct config *out, struct config_error *err);
+int config_parse(const char *text, size_t len, const char *file, struct config *out,
+		 struct config_error *err);
 
 /**
  * Checks what spans sections: at least one partition, channel ends name
@@ -171,8 +172,7 @@ int config_parse(const char *text, size_t len, const char *file,
  * overflow the frame.  Returns 0 or -E_INVAL with *err filled (the line of
  * the offending entry).
  */
-int config_check(const struct config *cfg, const char *file,
-		 struct config_error *err);
+int config_check(const struct config *cfg, const char *file, struct config_error *err);
 
 /** Formats "file:line: reason" (or "file: reason") into buf. */
 void config_error_format(const struct config_error *err, char *buf, size_t size);
@@ -190,7 +190,6 @@ unsigned config_partition_files(const struct config_partition *p,
 				unsigned lines[CONFIG_PARTITION_FILES]);
 
 /** Looks a partition up by name; NULL if absent. */
-const struct config_partition *config_find_partition(const struct config *cfg,
-						     const char *name);
+const struct config_partition *config_find_partition(const struct config *cfg, const char *name);
 
 #endif

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Consoles and the serial line they share (see console.h): line assembly,
  * sanitising, output queues, rate-limited hypervisor lines, and draining

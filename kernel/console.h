@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Consoles: the partitions' and the hypervisor's own, and the one serial line
  * they share.
@@ -42,13 +43,13 @@
 
 /** What a guest-triggered hypervisor line is about, for rate limiting. */
 enum log_kind {
-	LOG_KIND_OTHER,      /* any line printed while handling its exits */
-	LOG_KIND_LIFE,       /* stopped, restarted, started: always printed */
-	LOG_KIND_UD,         /* #UD injected for a virtualization instruction */
-	LOG_KIND_IO,         /* unknown or unemulated ports */
-	LOG_KIND_MMIO,       /* unknown MMIO */
-	LOG_KIND_MSR,        /* MSR accesses answered with #GP */
-	LOG_KIND_HLT,        /* HLT with interrupts off */
+	LOG_KIND_OTHER, /* any line printed while handling its exits */
+	LOG_KIND_LIFE,	/* stopped, restarted, started: always printed */
+	LOG_KIND_UD,	/* #UD injected for a virtualization instruction */
+	LOG_KIND_IO,	/* unknown or unemulated ports */
+	LOG_KIND_MMIO,	/* unknown MMIO */
+	LOG_KIND_MSR,	/* MSR accesses answered with #GP */
+	LOG_KIND_HLT,	/* HLT with interrupts off */
 	LOG_KIND_COUNT
 };
 
@@ -76,7 +77,7 @@ struct console {
 	u64 queued;
 	u64 sent;
 	u64 suppressed_total; /* guest-triggered [hv] lines not printed */
-	bool unlimited;       /* the hv console: its own lines are not limited */
+	bool unlimited;	      /* the hv console: its own lines are not limited */
 	struct log_limit limits[LOG_KIND_COUNT];
 };
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * HC_SCHEDULE_INFO, HC_API_CONFIG and HC_API_FILE (see control_info.h):
  * what the management partition needs to draw every CPU's schedule and its
@@ -105,9 +106,10 @@ s64 control_info_schedule(struct partition *p, u64 buf)
 		return -E_FAULT;
 	memset(out, 0, sizeof(*out));
 	control_info_fill_schedule(config, out);
-	out->epoch_ns = p->start_info.v ?
-				((const struct partita_start_info *)phys_to_virt(p->start_info))->epoch_ns :
-				0;
+	out->epoch_ns =
+		p->start_info.v ?
+			((const struct partita_start_info *)phys_to_virt(p->start_info))->epoch_ns :
+			0;
 	out->now_ns = now;
 	out->partition_count = config->partition_count;
 	for (unsigned i = 0; i < config->partition_count; i++) {

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * What a control partition learns beyond the partition calls of
  * hypercall.c (ABI 1.1, kernel/abi/partita.h): the cyclic schedule of every

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The one CPU policy (see cpu_policy.h): the feature table, CPUID generated
  * from it, and the MSR table that says how each MSR behaves and which
@@ -30,16 +31,28 @@ struct feature {
 	u32 leaf;
 	u8 reg, bit;
 	u8 offer;
-	u8 vendor;       /* enum cpu_vendor; CPU_VENDOR_OTHER: any */
-	u64 needs_xcr0;  /* OFFER_HOST only if guests may enable these XCR0 bits */
+	u8 vendor;	  /* enum cpu_vendor; CPU_VENDOR_OTHER: any */
+	u64 needs_xcr0;	  /* OFFER_HOST only if guests may enable these XCR0 bits */
 	const char *msrs; /* for the README: the MSRs that come with it */
 	const char *why;  /* OFFER_NEVER: why it is hidden */
 };
 
-#define F(n, l, r, b, o) { n, l, r, b, o, CPU_VENDOR_OTHER, 0, NULL, NULL }
-#define FM(n, l, r, b, o, m) { n, l, r, b, o, CPU_VENDOR_OTHER, 0, m, NULL }
-#define FX(n, l, r, b, x) { n, l, r, b, OFFER_HOST, CPU_VENDOR_OTHER, x, NULL, NULL }
-#define FN(n, l, r, b, why) { n, l, r, b, OFFER_NEVER, CPU_VENDOR_OTHER, 0, NULL, why }
+#define F(n, l, r, b, o)                                       \
+	{                                                      \
+		n, l, r, b, o, CPU_VENDOR_OTHER, 0, NULL, NULL \
+	}
+#define FM(n, l, r, b, o, m)                                \
+	{                                                   \
+		n, l, r, b, o, CPU_VENDOR_OTHER, 0, m, NULL \
+	}
+#define FX(n, l, r, b, x)                                               \
+	{                                                               \
+		n, l, r, b, OFFER_HOST, CPU_VENDOR_OTHER, x, NULL, NULL \
+	}
+#define FN(n, l, r, b, why)                                             \
+	{                                                               \
+		n, l, r, b, OFFER_NEVER, CPU_VENDOR_OTHER, 0, NULL, why \
+	}
 
 /* Why a feature is hidden (the README's words). */
 #define WHY_NOT_VIRT "not virtualized here"
@@ -149,7 +162,7 @@ static const struct feature features[] = {
 	F("prefetchwt1", 7, ECX, 0, OFFER_HOST),
 	FX("avx512vbmi", 7, ECX, 1, XCR0_AVX512),
 	F("umip", 7, ECX, 2, OFFER_HOST),
-	FN("pku", 7, ECX, 3, WHY_STATE),   /* PKRU is outside the saved XCR0 */
+	FN("pku", 7, ECX, 3, WHY_STATE), /* PKRU is outside the saved XCR0 */
 	FN("ospke", 7, ECX, 4, WHY_GUEST),
 	FN("waitpkg", 7, ECX, 5, WHY_NOT_VIRT),
 	FX("avx512_vbmi2", 7, ECX, 6, XCR0_AVX512),
@@ -169,7 +182,7 @@ static const struct feature features[] = {
 	F("movdir64b", 7, ECX, 28, OFFER_HOST),
 	FN("enqcmd", 7, ECX, 29, WHY_NOT_VIRT),
 	FN("sgx_lc", 7, ECX, 30, WHY_NOT_VIRT),
-	FN("pks", 7, ECX, 31, WHY_STATE),  /* IA32_PKRS: not switched */
+	FN("pks", 7, ECX, 31, WHY_STATE), /* IA32_PKRS: not switched */
 	FX("avx512_4vnniw", 7, EDX, 2, XCR0_AVX512),
 	FX("avx512_4fmaps", 7, EDX, 3, XCR0_AVX512),
 	F("fsrm", 7, EDX, 4, OFFER_HOST),
@@ -247,8 +260,9 @@ static const struct {
 	u32 leaf;
 	u8 reg;
 } feature_words[] = {
-	{ 1, ECX }, { 1, EDX }, { 7, EBX }, { 7, ECX }, { 7, EDX },
-	{ 0x80000001, ECX }, { 0x80000001, EDX }, { 0x80000007, EDX }, { 0x80000008, EBX },
+	{ 1, ECX },	     { 1, EDX },	  { 7, EBX },
+	{ 7, ECX },	     { 7, EDX },	  { 0x80000001, ECX },
+	{ 0x80000001, EDX }, { 0x80000007, EDX }, { 0x80000008, EBX },
 };
 
 /* AMD repeats these leaf-1 EDX bits in leaf 0x80000001 EDX (APM Vol. 3
@@ -314,7 +328,8 @@ void cpu_policy_init(cpuid_fn host, u64 xcr0_ok)
 	}
 	for (unsigned i = 0; i < ARRAY_SIZE(feature_words); i++) {
 		u32 leaf = feature_words[i].leaf;
-		bool there = leaf < 0x80000000 ? leaf <= pol.host_max_basic : leaf <= pol.host_max_ext;
+		bool there = leaf < 0x80000000 ? leaf <= pol.host_max_basic :
+						 leaf <= pol.host_max_ext;
 		hostw[i] = 0;
 		if (there) {
 			host(leaf, 0, r);
@@ -328,8 +343,8 @@ void cpu_policy_init(cpuid_fn host, u64 xcr0_ok)
 	/* AMD's mirror of leaf 1 EDX in 0x80000001 EDX. */
 	if (pol.vendor == CPU_VENDOR_AMD) {
 		unsigned w1 = word_index(1, EDX), we = word_index(0x80000001, EDX);
-		pol.words[we] = (pol.words[we] & ~AMD_EDX_MIRROR) | (pol.words[w1] & AMD_EDX_MIRROR &
-								    hostw[we]);
+		pol.words[we] = (pol.words[we] & ~AMD_EDX_MIRROR) |
+				(pol.words[w1] & AMD_EDX_MIRROR & hostw[we]);
 	}
 }
 
@@ -449,8 +464,8 @@ void cpu_policy_cpuid(const struct cpu_view *v, u32 leaf, u32 subleaf, u32 out[4
 	case 0:
 		/* SDM Vol. 4 Table 2-2, IA32_MISC_ENABLE bit 22: with Limit
 		 * CPUID Maxval set, leaf 0 reports at most leaf 2. */
-		out[EAX] = v->limit_maxval && pol.vendor == CPU_VENDOR_INTEL ? MIN(max_basic, 2u)
-									    : max_basic;
+		out[EAX] = v->limit_maxval && pol.vendor == CPU_VENDOR_INTEL ? MIN(max_basic, 2u) :
+									       max_basic;
 		out[EBX] = r[EBX];
 		out[ECX] = r[ECX];
 		out[EDX] = r[EDX];
@@ -568,10 +583,10 @@ const u32 cpu_policy_direct_msrs[] = {
 	0xc0000100, /* FS.base */
 	0xc0000101, /* GS.base */
 	0xc0000102, /* KERNEL_GS_BASE */
-	0x174,      /* SYSENTER_CS */
-	0x175,      /* SYSENTER_ESP */
-	0x176,      /* SYSENTER_EIP */
-	0x277,      /* PAT */
+	0x174,	    /* SYSENTER_CS */
+	0x175,	    /* SYSENTER_ESP */
+	0x176,	    /* SYSENTER_EIP */
+	0x277,	    /* PAT */
 };
 const unsigned cpu_policy_direct_msr_count = ARRAY_SIZE(cpu_policy_direct_msrs);
 
@@ -617,16 +632,15 @@ static bool offers(u32 leaf, unsigned reg, unsigned bit)
 	return cpu_policy_offers(leaf, 0, reg, bit);
 }
 
-#define READ_ONLY(val) \
-	do { \
-		if (write) \
+#define READ_ONLY(val)                 \
+	do {                           \
+		if (write)             \
 			return MSR_GP; \
-		*value = (val); \
-		return MSR_DONE; \
+		*value = (val);        \
+		return MSR_DONE;       \
 	} while (0)
 
-enum msr_result cpu_policy_msr(struct msr_state *s, u32 index, bool write, u64 *value,
-			       u64 host_tsc)
+enum msr_result cpu_policy_msr(struct msr_state *s, u32 index, bool write, u64 *value, u64 host_tsc)
 {
 	bool intel = pol.vendor == CPU_VENDOR_INTEL, amd = pol.vendor == CPU_VENDOR_AMD;
 	u64 v = *value;
@@ -752,8 +766,14 @@ enum msr_result cpu_policy_msr(struct msr_state *s, u32 index, bool write, u64 *
 		if (write && (v >> 32))
 			return MSR_GP;
 		return MSR_TSC_AUX;
-	case 0xc0010000: case 0xc0010001: case 0xc0010002: case 0xc0010003: /* PerfEvtSel0-3 */
-	case 0xc0010004: case 0xc0010005: case 0xc0010006: case 0xc0010007: /* PerfCtr0-3 */
+	case 0xc0010000:
+	case 0xc0010001:
+	case 0xc0010002:
+	case 0xc0010003: /* PerfEvtSel0-3 */
+	case 0xc0010004:
+	case 0xc0010005:
+	case 0xc0010006:
+	case 0xc0010007: /* PerfCtr0-3 */
 		/* AMD's legacy counters exist on every AMD CPU (no CPUID bit,
 		 * APM Vol. 2 §13.2.1): counters that never count. */
 		if (!amd)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The virtual CPU a partition sees: one policy table (cpu_policy.c) decides,
  * per CPU feature, whether it is offered and how the MSRs that belong to it
@@ -27,15 +28,15 @@ enum cpu_vendor { CPU_VENDOR_OTHER, CPU_VENDOR_INTEL, CPU_VENDOR_AMD };
 
 /** What a guest's CPUID depends on besides the host. */
 struct cpu_view {
-	bool hvm;            /* an unmodified guest (else paravirtual) */
-	bool apic_enabled;   /* hvm: IA32_APIC_BASE.EN (CPUID.1:EDX.APIC follows it) */
-	bool osxsave;        /* the guest's CR4.OSXSAVE */
-	bool limit_maxval;   /* hvm, Intel: IA32_MISC_ENABLE bit 22 (Limit CPUID Maxval) */
-	u64 xcr0;            /* the guest's XCR0 (leaf 0xD's sizes) */
-	u32 apic_id;         /* hvm: its vCPU's APIC ID */
-	u32 vcpu_count;      /* hvm: vCPUs of the partition */
-	u32 abi_features;    /* pv: PARTITA_FEATURE_* in leaf 0x40000001 */
-	u64 tsc_hz;          /* leaf 0x40000010 */
+	bool hvm;	   /* an unmodified guest (else paravirtual) */
+	bool apic_enabled; /* hvm: IA32_APIC_BASE.EN (CPUID.1:EDX.APIC follows it) */
+	bool osxsave;	   /* the guest's CR4.OSXSAVE */
+	bool limit_maxval; /* hvm, Intel: IA32_MISC_ENABLE bit 22 (Limit CPUID Maxval) */
+	u64 xcr0;	   /* the guest's XCR0 (leaf 0xD's sizes) */
+	u32 apic_id;	   /* hvm: its vCPU's APIC ID */
+	u32 vcpu_count;	   /* hvm: vCPUs of the partition */
+	u32 abi_features;  /* pv: PARTITA_FEATURE_* in leaf 0x40000001 */
+	u64 tsc_hz;	   /* leaf 0x40000010 */
 	u64 apic_bus_hz;
 	/** The sizes of leaf 0xD for an XCR0 (EBX of subleaf 0, of 1), 0 if
 	 *  it cannot be measured here.  NULL: the host's values. */
@@ -61,12 +62,12 @@ bool cpu_policy_offers(u32 leaf, u32 subleaf, unsigned reg, unsigned bit);
 
 /** The per-vCPU MSR values the policy emulates. */
 struct msr_state {
-	u64 efer;         /* mirrored into guest_regs.efer by the caller */
+	u64 efer; /* mirrored into guest_regs.efer by the caller */
 	u64 misc_enable;
 	u64 mtrr_def_type;
-	u64 pat;          /* when the back end cannot pass PAT through */
-	u64 sysenter[3];  /* likewise for SYSENTER_CS/ESP/EIP */
-	s64 tsc_offset;   /* guest TSC = host TSC + tsc_offset */
+	u64 pat;	 /* when the back end cannot pass PAT through */
+	u64 sysenter[3]; /* likewise for SYSENTER_CS/ESP/EIP */
+	s64 tsc_offset;	 /* guest TSC = host TSC + tsc_offset */
 };
 
 /** The power-on values (Intel SDM Vol. 3A Table 10-1, §12.11.2). */
@@ -74,11 +75,11 @@ void msr_state_reset(struct msr_state *s);
 
 /** What the policy decided about an MSR access. */
 enum msr_result {
-	MSR_DONE,      /* answered (a read filled *value) */
-	MSR_GP,        /* raise #GP: no such MSR here, or a reserved value */
-	MSR_DEVICE,    /* the platform's device (local APIC: 0x1b, 0x6e0,
+	MSR_DONE,    /* answered (a read filled *value) */
+	MSR_GP,	     /* raise #GP: no such MSR here, or a reserved value */
+	MSR_DEVICE,  /* the platform's device (local APIC: 0x1b, 0x6e0,
 	                * 0x800-0x8ff) answers */
-	MSR_TSC_AUX,   /* TSC_AUX: lazily switched state (vcpu_state.h) */
+	MSR_TSC_AUX, /* TSC_AUX: lazily switched state (vcpu_state.h) */
 };
 
 /**
@@ -99,12 +100,12 @@ extern const unsigned cpu_policy_direct_msr_count;
 struct cpu_policy_row {
 	const char *name;
 	u32 leaf;
-	unsigned reg, bit;  /* CPUID.leaf.0:reg[bit], reg 0-3: EAX-EDX */
-	const char *rule;   /* "host" (if the host has it), "always" (emulated), "never" */
-	u64 needs_xcr0;     /* "host" only if guests may enable these XCR0 bits */
-	const char *msrs;   /* the MSRs that come with it and how they behave, or NULL */
-	const char *why;    /* "never": why it is hidden */
-	bool offered;       /* this host's policy offers it to hvm guests */
+	unsigned reg, bit; /* CPUID.leaf.0:reg[bit], reg 0-3: EAX-EDX */
+	const char *rule;  /* "host" (if the host has it), "always" (emulated), "never" */
+	u64 needs_xcr0;	   /* "host" only if guests may enable these XCR0 bits */
+	const char *msrs;  /* the MSRs that come with it and how they behave, or NULL */
+	const char *why;   /* "never": why it is hidden */
+	bool offered;	   /* this host's policy offers it to hvm guests */
 };
 
 /** Row index of the table (from 0) into *out; false after the last. */

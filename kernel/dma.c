@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * DMA isolation of partitions (see dma.h).  The state here is per
  * partition, indexed by its id, and touched on CPU 0 only (partition life

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * DMA isolation of partitions: how the devices a partition owns reach
  * memory.  With an IOMMU that covers the device (drivers/iommu.h) the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Names of the core's error codes (kernel/errno.h), for log lines and the
  * management API: errno_name(-E_INVAL) is "E_INVAL".

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Error codes of the core.  Functions return 0 or one of these, negated.
  * They are the ABI's numbers (kernel/abi/errno.h), so a hypercall can return

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Guest range and image checks (see guest_mem.h); the ELF64 validator
  * itself is kernel/lib/elf.c, shared with the UEFI loader.
@@ -15,8 +16,8 @@ int guest_range_check(u64 gpa, u64 len, u64 ram_start, u64 ram_end)
 	return 0;
 }
 
-int guest_elf_check(const void *image, u64 size, u64 load_start, u64 load_end,
-		    u64 *entry, u64 *image_end, const char **why)
+int guest_elf_check(const void *image, u64 size, u64 load_start, u64 load_end, u64 *entry,
+		    u64 *image_end, const char **why)
 {
 	struct elf_layout l;
 	int err = elf64_check(image, size, ELF_PADDR, load_start, load_end,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Checks of guest-physical ranges that hypercalls receive, as pure functions
  * so the host unit tests cover every edge.  A guest pointer is usable only if
@@ -24,8 +25,8 @@ int guest_range_check(u64 gpa, u64 len, u64 ram_start, u64 ram_end);
  * Returns 0 with *entry and *image_end (first byte after the highest
  * segment), or -E_INVAL with a reason in *why.
  */
-int guest_elf_check(const void *image, u64 size, u64 load_start, u64 load_end,
-		    u64 *entry, u64 *image_end, const char **why);
+int guest_elf_check(const void *image, u64 size, u64 load_start, u64 load_end, u64 *entry,
+		    u64 *image_end, const char **why);
 
 /** Calls fn for each PT_LOAD segment of an image guest_elf_check accepted. */
 void guest_elf_segments(const void *image,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The hypercall ABI of kernel/abi/partita.h, for paravirtual partitions.
  * One table lists every call: its handler and the capability it needs; a
@@ -25,7 +26,7 @@
 #include "kernel/pv_image.h"
 #include "kernel/virt.h"
 
-#define CONSOLE_WRITE_MAX 4096 /* bytes looked at by one HC_CONSOLE_WRITE */
+#define CONSOLE_WRITE_MAX 4096	/* bytes looked at by one HC_CONSOLE_WRITE */
 #define EXIT_BUDGET_NS 10000ULL /* what a call whose work the guest sizes may take */
 
 /* Returns a pointer to [gpa, gpa+len) of p's RAM, or NULL. */
@@ -124,8 +125,7 @@ static s64 hc_shutdown(struct partition *p, const struct hc_args *a)
 /* Configuration space of the caller's own devices only.  The BARs and the
  * expansion ROM stay where the firmware put them: they are mapped into the
  * partition at those addresses. */
-static s64 pci_access(struct partition *p, u64 index, u64 offset, u64 size, u64 value,
-		      bool write)
+static s64 pci_access(struct partition *p, u64 index, u64 offset, u64 size, u64 value, bool write)
 {
 	unsigned limit = pci_has_ecam() ? 4096 : 256;
 

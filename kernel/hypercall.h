@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The hypercalls of paravirtual partitions (kernel/abi/partita.h), behind
  * one table (hypercall.c).

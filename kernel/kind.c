@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The two kinds of partition (kernel/kind.h): each is its image hooks and
  * its exit policy.

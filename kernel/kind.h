@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * What differs between the two kinds of partition, paravirtual (pv) and
  * unmodified (hvm), as one const policy per kind (kind.c).  Generic code has
@@ -24,8 +25,8 @@ struct cpu_view;
 
 /** What a start needs to know that the partition does not hold. */
 struct kind_start {
-	u64 frame_ns;   /* the schedule of its CPU */
-	u64 epoch_ns;   /* 0 until the schedule starts */
+	u64 frame_ns;	/* the schedule of its CPU */
+	u64 epoch_ns;	/* 0 until the schedule starts */
 	u64 dma_offset; /* what its devices add to a guest-physical address */
 };
 

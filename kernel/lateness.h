@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Window-start lateness of every partition, as the scheduler measures it
  * (the delay between a window's planned and actual start): a sum and a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The core's log on the serial console, and the two ways a run ends:
  * hv_stop() for an orderly end (with an exit code for the emulator's
@@ -34,16 +35,16 @@
 static volatile int log_lock_word;
 static volatile bool log_lock_broken;
 static int debug_exit_port = -1;
-static bool log_queued_mode;          /* partitions run: never wait */
+static bool log_queued_mode; /* partitions run: never wait */
 static struct console hv_console;
 /* Per CPU (percpu.h): log_context, the partition whose exit the CPU
  * handles, and log_context_deadline, the TSC at its window's end. */
 #define log_context (this_cpu()->log_context)
 #define log_context_deadline (this_cpu()->log_context_deadline)
-static u64 line_tsc;                  /* what formatting a line costs */
+static u64 line_tsc; /* what formatting a line costs */
 static struct console *consoles[LOG_CONSOLES_MAX];
 static unsigned console_count;
-static unsigned drain_next;           /* round robin of idle draining */
+static unsigned drain_next; /* round robin of idle draining */
 
 static const struct console_sink uart_sink = { uart_tx_room, uart_tx_put };
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The core's log.  Every line goes to the serial console with the prefix
  * "[hv] ", one whole line at a time.  log_line() adds prefix and newline;
@@ -59,10 +60,10 @@ void panic(const char *fmt, ...) __printf(1, 2) __noreturn;
 /* Exit codes of a run, written to the emulator's debug-exit port when the
  * config declares one (QEMU then exits with status (code << 1) | 1). */
 #define HV_EXIT_OK 0
-#define HV_EXIT_CONFIG 2   /* the config or a file it names was refused */
-#define HV_EXIT_PANIC 3    /* hypervisor invariant broken, or CPU exception */
-#define HV_EXIT_BOOT 4     /* boot failed (boot_info, memory, CPU features) */
-#define HV_EXIT_FAULT 5    /* the run ended with a partition stopped by a fault */
+#define HV_EXIT_CONFIG 2 /* the config or a file it names was refused */
+#define HV_EXIT_PANIC 3	 /* hypervisor invariant broken, or CPU exception */
+#define HV_EXIT_BOOT 4	 /* boot failed (boot_info, memory, CPU features) */
+#define HV_EXIT_FAULT 5	 /* the run ended with a partition stopped by a fault */
 
 /**
  * Ends the run: prints "[hv] run ended: code N (why)", writes the code to the

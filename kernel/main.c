@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The core's C entry: brings the machine up in order (console, CPU tables,
  * memory, own page tables, ACPI, clocks, local APIC, the other CPUs), then
@@ -197,10 +198,10 @@ static void check_cpus(const char *path, bool virt_on)
 				 p->name, smp_cpu_count(), smp_cpu_count() == 1 ? "" : "s",
 				 smp_cpu_count() - 1);
 		else
-			snprintf(err.reason, sizeof(err.reason),
-				 "cpu %u of '%s' (APIC ID %u) %s", p->cpu, p->name,
-				 smp_apic_id(p->cpu),
-				 virt_on ? "cannot run partitions (no SVM/VMX on it)" : "did not come up");
+			snprintf(err.reason, sizeof(err.reason), "cpu %u of '%s' (APIC ID %u) %s",
+				 p->cpu, p->name, smp_apic_id(p->cpu),
+				 virt_on ? "cannot run partitions (no SVM/VMX on it)" :
+					   "did not come up");
 		config_refused(&err);
 	}
 }
@@ -223,15 +224,14 @@ static void report_partition(const struct boot_info *bi, const struct config_par
 	for (unsigned w = 0; w < p->window_count && len < sizeof(windows); w++) {
 		format_ns(t1, sizeof(t1), p->windows[w].offset_ns);
 		format_ns(t2, sizeof(t2), p->windows[w].length_ns);
-		len += snprintf(windows + len, sizeof(windows) - len, "%s%s+%s",
-				w ? " " : "", t1, t2);
+		len += snprintf(windows + len, sizeof(windows) - len, "%s%s+%s", w ? " " : "", t1,
+				t2);
 	}
 	log_line("partition %s: %s, %llu MiB, image %s (%llu KiB), cpu %u, windows %s, caps %s, on fault %s",
 		 p->name, p->kind == PARTITION_PV ? "pv" : "hvm",
 		 (unsigned long long)(p->memory >> 20), p->image,
-		 (unsigned long long)((boot_find_module(bi, p->image)->size + 1023) >> 10),
-		 p->cpu, p->window_count ? windows : "none",
-		 p->caps & CAP_CONTROL ? "control" : "none",
+		 (unsigned long long)((boot_find_module(bi, p->image)->size + 1023) >> 10), p->cpu,
+		 p->window_count ? windows : "none", p->caps & CAP_CONTROL ? "control" : "none",
 		 p->on_fault == FAULT_RESTART ? "restart" : "halt");
 }
 
@@ -247,8 +247,8 @@ static void load_config(const struct boot_info *bi)
 		strlcpy(err.reason, "no configuration was loaded", sizeof(err.reason));
 		config_refused(&err);
 	}
-	if (config_parse(phys_to_virt(hpa(bi->config_phys)), bi->config_size, path,
-			 &config, &err) ||
+	if (config_parse(phys_to_virt(hpa(bi->config_phys)), bi->config_size, path, &config,
+			 &err) ||
 	    config_check(&config, path, &err))
 		config_refused(&err);
 	if (config.debug_exit_port >= 0)
@@ -257,8 +257,8 @@ static void load_config(const struct boot_info *bi)
 	check_cpus(path, false);
 
 	format_ns(t, sizeof(t), config.frame_ns);
-	log_line("config: %s, %u partitions, %u channels, frame %s", path,
-		 config.partition_count, config.channel_count, t);
+	log_line("config: %s, %u partitions, %u channels, frame %s", path, config.partition_count,
+		 config.channel_count, t);
 	for (unsigned i = 0; i < config.partition_count; i++)
 		report_partition(bi, &config.partitions[i]);
 }
@@ -287,9 +287,9 @@ void core_main(u64 boot_info_phys)
 	screen_log();
 	core_phys_base = bi->core_phys;
 	log_line("boot: firmware '%s' rev %u.%u, core at %#llx (%llu KiB), %u modules",
-		 bi->firmware_vendor, bi->firmware_revision >> 16,
-		 bi->firmware_revision & 0xffff, (unsigned long long)bi->core_phys,
-		 (unsigned long long)(bi->core_size >> 10), bi->module_count);
+		 bi->firmware_vendor, bi->firmware_revision >> 16, bi->firmware_revision & 0xffff,
+		 (unsigned long long)bi->core_phys, (unsigned long long)(bi->core_size >> 10),
+		 bi->module_count);
 	cpu_report();
 
 	if (memory_init(bi))
@@ -312,8 +312,8 @@ void core_main(u64 boot_info_phys)
 
 	load_config(bi);
 
-	log_line("boot done in %llu ms", (unsigned long long)
-		 ((rdtsc() - tsc_start) / (clock_tsc_hz() / 1000)));
+	log_line("boot done in %llu ms",
+		 (unsigned long long)((rdtsc() - tsc_start) / (clock_tsc_hz() / 1000)));
 	if (config.exit_after_boot)
 		hv_stop(HV_EXIT_OK, "exit_after_boot");
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The core's physical memory: feeds the bitmap allocator (palloc.c) from the
  * loader's memory map and hands out zeroed pages through the direct map.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Physical memory of the core: the direct map and the page allocator.
  *
@@ -16,7 +17,10 @@
 #include "boot/boot_info.h"
 #include "kernel/lib/types.h"
 
-static inline void *phys_to_virt(hpa_t pa) { return (void *)(uintptr_t)(pa.v + DIRECT_MAP_BASE); }
+static inline void *phys_to_virt(hpa_t pa)
+{
+	return (void *)(uintptr_t)(pa.v + DIRECT_MAP_BASE);
+}
 static inline hpa_t virt_to_phys(const void *va)
 {
 	u64 v = (u64)(uintptr_t)va;
@@ -28,8 +32,6 @@ static inline hpa_t virt_to_phys(const void *va)
 
 /** Physical base of the core image, set from boot_info at entry. */
 extern u64 core_phys_base;
-
-
 
 struct boot_info;
 
@@ -56,9 +58,9 @@ u64 memory_top(void);
 bool memory_block_is_ram(u64 base, u64 size);
 
 struct memory_stats {
-	u64 usable_bytes;   /* BOOT_MEM_USABLE in the boot map */
-	u64 free_bytes;     /* in the allocator now */
-	u64 core_bytes;     /* the core image */
+	u64 usable_bytes; /* BOOT_MEM_USABLE in the boot map */
+	u64 free_bytes;	  /* in the allocator now */
+	u64 core_bytes;	  /* the core image */
 	u64 boot_data_bytes;
 };
 void memory_get_stats(struct memory_stats *st);

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Bitmap page allocator (see palloc.h).  First fit from a moving hint, which
  * keeps single-page allocations cheap; multi-page and aligned requests scan
@@ -78,8 +79,7 @@ static u64 first_used(const struct palloc *pa, u64 start, u64 count)
 	return start + count;
 }
 
-static bool search(struct palloc *pa, u64 from, u64 to, u64 count, u64 align,
-		   u64 *first)
+static bool search(struct palloc *pa, u64 from, u64 to, u64 count, u64 align, u64 *first)
 {
 	u64 p = ALIGN_UP(from, align);
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The physical page allocator's pure logic: a bitmap with one bit per 4 KiB
  * page from physical address 0, bit set = page not available.  It knows
@@ -14,7 +15,7 @@ struct palloc {
 	u64 *bitmap;
 	u64 page_count; /* pages covered by the bitmap */
 	u64 free_count;
-	u64 hint;       /* where the next search starts */
+	u64 hint; /* where the next search starts */
 };
 
 /** Bytes of bitmap needed to cover page_count pages. */

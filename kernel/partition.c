@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The partition life cycle (see partition.h): the one table of allowed state
  * transitions, the functions that make them, the creation sequence with its
@@ -34,7 +35,7 @@ struct partition partitions[CONFIG_MAX_PARTITIONS];
 unsigned partition_count;
 
 static const struct config *config; /* end_on_exit, frame */
-static u64 epoch_ns;                /* 0 until the schedule starts */
+static u64 epoch_ns;		    /* 0 until the schedule starts */
 
 /* ------------------------------------------------------ the state table -- */
 
@@ -136,7 +137,8 @@ void partitions_publish_epoch(u64 epoch)
 	for (unsigned i = 0; i < partition_count; i++) {
 		struct partition *p = &partitions[i];
 		if (p->kind == &pv_kind && p->start_info.v)
-			((struct partita_start_info *)phys_to_virt(p->start_info))->epoch_ns = epoch;
+			((struct partita_start_info *)phys_to_virt(p->start_info))->epoch_ns =
+				epoch;
 	}
 }
 
@@ -259,9 +261,10 @@ static void start_now(struct partition *p)
 		return;
 	}
 	if ((err = dma_partition_start(p))) {
-		stop_as(p, PARTITION_FAULTED, err == -E_PERM
-				? "its devices' DMA cannot be isolated and it is not trusted"
-				: "its devices cannot be attached to its IOMMU domain");
+		stop_as(p, PARTITION_FAULTED,
+			err == -E_PERM ?
+				"its devices' DMA cannot be isolated and it is not trusted" :
+				"its devices cannot be attached to its IOMMU domain");
 		return;
 	}
 	set_state(p, PARTITION_RUNNABLE);
@@ -392,8 +395,8 @@ enum partition_action partition_next_action(struct partition *p, u64 now, u64 *u
 
 static struct pci_device *find_device(const struct config_device *cd)
 {
-	return cd->by_id ? pci_find_id(cd->vendor_id, cd->device_id)
-			 : pci_find_bdf(cd->bus, cd->dev, cd->fn);
+	return cd->by_id ? pci_find_id(cd->vendor_id, cd->device_id) :
+			   pci_find_bdf(cd->bus, cd->dev, cd->fn);
 }
 
 static void release_devices(struct partition *p)
@@ -428,10 +431,12 @@ static int map_devices(struct partition *p)
 				continue;
 			u64 start = ALIGN_DOWN(bar->base, PAGE_SIZE);
 			u64 end = ALIGN_UP(bar->base + bar->size, PAGE_SIZE);
-			if (start < ALIGN_UP(p->map_end, LARGE_PAGE_SIZE) || end > GUEST_MAX_ADDRESS) {
+			if (start < ALIGN_UP(p->map_end, LARGE_PAGE_SIZE) ||
+			    end > GUEST_MAX_ADDRESS) {
 				log_line("partition %s: BAR%u of %02x:%02x.%x at %#llx cannot be mapped "
 					 "(it overlaps the partition's memory or lies above 128 TiB)",
-					 c->name, b, d->bus, d->dev, d->fn, (unsigned long long)bar->base);
+					 c->name, b, d->bus, d->dev, d->fn,
+					 (unsigned long long)bar->base);
 				return -E_RANGE;
 			}
 			/* Two small BARs may share a page: map page by page. */
@@ -444,8 +449,8 @@ static int map_devices(struct partition *p)
 		}
 		d->owner = p;
 		p->devices[p->device_count++] = d;
-		log_line("partition %s: owns PCI device %02x:%02x.%x %04x:%04x (polled)",
-			 c->name, d->bus, d->dev, d->fn, d->vendor_id, d->device_id);
+		log_line("partition %s: owns PCI device %02x:%02x.%x %04x:%04x (polled)", c->name,
+			 d->bus, d->dev, d->fn, d->vendor_id, d->device_id);
 	}
 	return 0;
 }

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Partitions: their memory, their vCPU and their life cycle.  This file and
  * partition.c own a partition's state: no other file assigns `state` or the
@@ -53,9 +54,9 @@ enum partition_state {
 
 /** What the scheduler should do with a partition in its window. */
 enum partition_action {
-	PARTITION_IDLE,       /* nothing to run: idle until *until (or the end) */
+	PARTITION_IDLE,	      /* nothing to run: idle until *until (or the end) */
 	PARTITION_START_STEP, /* continue its start (partition_start_step) */
-	PARTITION_RUN,        /* run its vCPU */
+	PARTITION_RUN,	      /* run its vCPU */
 };
 
 /* How many hypercalls copy enough to need a time check (hypercall.c). */
@@ -68,11 +69,11 @@ struct partition {
 
 	/* Life cycle: partition.c only. */
 	enum partition_state state;
-	bool yielded;         /* gave up the rest of its current window */
-	u32 pending_events;   /* event bits not yet taken by HC_WAIT */
-	u64 wait_deadline;    /* ns; 0: none */
-	u64 cleared;          /* bytes of RAM cleared for the start under way */
-	u64 slice_ns;         /* what clearing one slice takes, on average */
+	bool yielded;		     /* gave up the rest of its current window */
+	u32 pending_events;	     /* event bits not yet taken by HC_WAIT */
+	u64 wait_deadline;	     /* ns; 0: none */
+	u64 cleared;		     /* bytes of RAM cleared for the start under way */
+	u64 slice_ns;		     /* what clearing one slice takes, on average */
 	const char *start_requester; /* the partition that asked, or NULL */
 	u64 boot_count;
 	u32 restarts;
@@ -80,9 +81,9 @@ struct partition {
 	char stop_reason[96];
 
 	/* Memory and translation. */
-	hpa_t ram;            /* host base of its RAM */
+	hpa_t ram; /* host base of its RAM */
 	u64 ram_size;
-	u64 map_end;          /* end of RAM and channels: what the guest maps */
+	u64 map_end; /* end of RAM and channels: what the guest maps */
 	struct slat slat;
 	struct vcpu vcpu;
 
@@ -91,10 +92,10 @@ struct partition {
 	const struct boot_module *initrd;
 	u64 entry;
 	u64 image_end;
-	hpa_t start_info;     /* pv: the page behind PV_START_INFO_GPA */
-	struct hvm *hvm;      /* hvm: its virtual platform */
-	int hvm_format;       /* hvm: a bzImage or a Multiboot kernel */
-	bool hlt_reported;    /* HLT with IF=0 was logged in this boot */
+	hpa_t start_info;      /* pv: the page behind PV_START_INFO_GPA */
+	struct hvm *hvm;       /* hvm: its virtual platform */
+	int hvm_format;	       /* hvm: a bzImage or a Multiboot kernel */
+	bool hlt_reported;     /* HLT with IF=0 was logged in this boot */
 	struct msr_state msrs; /* hvm: the MSRs the policy emulates */
 
 	struct pci_device *devices[PARTITA_MAX_DEVICES]; /* passed through */
@@ -102,11 +103,11 @@ struct partition {
 
 	/* Accounting (the exit path and the scheduler). */
 	struct partita_partition_stats stats; /* cpu_time_ns: see cpu_tsc */
-	u64 cpu_tsc;          /* TSC cycles it ran */
-	u64 exit_max_tsc;     /* its slowest exit handler in this window */
-	u64 exit_guard_tsc;   /* the same over past windows, decaying */
-	u64 exit_guard_ns;    /* what the scheduler makes of it (sched.c) */
-	u64 run_until_tsc;    /* when its current run ends (the exit path) */
+	u64 cpu_tsc;			      /* TSC cycles it ran */
+	u64 exit_max_tsc;		      /* its slowest exit handler in this window */
+	u64 exit_guard_tsc;		      /* the same over past windows, decaying */
+	u64 exit_guard_ns;		      /* what the scheduler makes of it (sched.c) */
+	u64 run_until_tsc;		      /* when its current run ends (the exit path) */
 	/* The copying hypercalls (hypercall.c): what each took at most
 	 * (decaying), and whether one was deferred to its next window. */
 	u64 hc_cost_tsc[HC_COSTLY_CALLS];

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The exit policy of paravirtual partitions (the kind_exits hooks of
  * pv_kind, kernel/kind.h).  A paravirtual guest talks to the hypervisor

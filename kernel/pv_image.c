@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Paravirtual partitions: checking, creating and starting their image (see
  * pv_image.h for the guest-physical layout).  These hooks fill the
@@ -120,8 +121,8 @@ static int build_guest_page_tables(struct partition *p)
 			u64 start = ALIGN_DOWN(bar->base, LARGE_PAGE_SIZE);
 			u64 end = ALIGN_UP(bar->base + bar->size, LARGE_PAGE_SIZE);
 			for (u64 a = start; a < end; a += LARGE_PAGE_SIZE) {
-				err = pt_map(&pt, a, a, LARGE_PAGE_SIZE, PTE_P | PTE_W | PTE_PCD | PTE_PWT,
-					     true);
+				err = pt_map(&pt, a, a, LARGE_PAGE_SIZE,
+					     PTE_P | PTE_W | PTE_PCD | PTE_PWT, true);
 				if (err && err != -E_EXIST) /* two BARs in one 2 MiB page */
 					return err;
 			}
@@ -139,7 +140,8 @@ static void fill_start_info(struct partition *p, const struct kind_start *ks)
 	si->magic = PARTITA_START_MAGIC;
 	si->abi_version = PARTITA_ABI_VERSION;
 	si->partition_id = p->id;
-	si->flags = PARTITA_FEATURE_CHANNELS | (c->caps & CAP_CONTROL ? PARTITA_FEATURE_CONTROL : 0);
+	si->flags = PARTITA_FEATURE_CHANNELS |
+		    (c->caps & CAP_CONTROL ? PARTITA_FEATURE_CONTROL : 0);
 	strlcpy(si->name, c->name, sizeof(si->name));
 	si->mem_base = 0;
 	si->mem_size = p->ram_size;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The image side of paravirtual partitions (the kind_image hooks of pv_kind,
  * kernel/kind.h): a static ELF64 program loaded at guest-physical addresses,
@@ -24,7 +25,7 @@
 #define PV_START_INFO_GPA 0x1000ULL
 #define PV_PAGE_TABLE_GPA 0x2000ULL
 #define PV_IMAGE_BASE 0x100000ULL
-#define PV_RAM_START 0x2000ULL   /* hypercall pointers must be at or above */
+#define PV_RAM_START 0x2000ULL /* hypercall pointers must be at or above */
 #define PV_STACK_SIZE KiB(64)
 #define PV_MIN_MEMORY MiB(2)
 #define PV_MAX_MEMORY GiB(16)

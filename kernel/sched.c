@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The cyclic scheduler (see sched.h).  One loop per CPU: find the window the
  * current time falls in, ask the window's partition what it can do
@@ -51,12 +52,12 @@
 /* Window-start skew between CPUs: a histogram of 1 us buckets (the last
  * one holds everything beyond). */
 #define SKEW_BUCKETS 256
-#define SKEW_REPORT_FRAMES 8 /* the housekeeper reports every 8 frames */
+#define SKEW_REPORT_FRAMES 8	 /* the housekeeper reports every 8 frames */
 #define REPORT_ROOM_NS 200000ULL /* in idle time that lasts this long */
 
 struct cpu_sched {
 	struct schedule sched;
-	u64 current;        /* window instance being run: frame * count + index */
+	u64 current;	    /* window instance being run: frame * count + index */
 	u64 sink_ready_tsc; /* when a busy UART has room again */
 	u64 seen_changes;   /* partition_state_changes at the last check */
 	u64 late_max_ns, start_count;
@@ -66,7 +67,7 @@ struct cpu_sched {
 	volatile u64 last_planned, last_actual;
 	/* Statistics (any CPU reads, may be stale). */
 	u64 skew_count, skew_max_ns;
-	u64 skew_max_planned;  /* where the maximum was: the planned start, */
+	u64 skew_max_planned;	/* where the maximum was: the planned start, */
 	unsigned skew_max_peer; /* and the other CPU */
 	u32 skew_hist[SKEW_BUCKETS];
 	volatile u64 halt_wakeups;
@@ -75,7 +76,7 @@ struct cpu_sched {
 static struct cpu_sched cpus[MAX_CPUS];
 static u64 epoch_ns;
 static unsigned housekeeper; /* the first CPU with windows: DMA faults, reports */
-static bool several;        /* more than one CPU is up: kicks, calls, skew */
+static bool several;	     /* more than one CPU is up: kicks, calls, skew */
 static const struct config *sched_cfg;
 
 static struct cpu_sched *me(void)
@@ -120,7 +121,8 @@ static bool under_qemu_tcg(void)
 	if (!(cpuid(1, 0).ecx & CPUID1_ECX_HYPERVISOR))
 		return false;
 	struct cpuid_regs r = cpuid(0x40000000, 0);
-	return r.ebx == 0x54474354 && r.ecx == 0x43544743 && r.edx == 0x47435447; /* "TCGTCGTCGTCG" */
+	return r.ebx == 0x54474354 && r.ecx == 0x43544743 &&
+	       r.edx == 0x47435447; /* "TCGTCGTCGTCG" */
 }
 
 void sched_init(const struct config *cfg)
@@ -186,8 +188,9 @@ static void idle_until(u64 until, struct partition *owner)
 		if (until <= now || __atomic_load_n(&this_cpu()->kick, __ATOMIC_ACQUIRE))
 			return;
 		u64 wake = until, deadline = drain_deadline(until);
-		bool drained = owner ? log_drain_hv(deadline) && log_drain(&owner->console, deadline)
-				     : log_drain_any(deadline);
+		bool drained = owner ? log_drain_hv(deadline) &&
+					       log_drain(&owner->console, deadline) :
+				       log_drain_any(deadline);
 		if (!drained && log_sink_busy())
 			wake = MIN(until, clock_now_ns() + uart_fifo_ns());
 		arm_timer(wake, clock_now_ns());
@@ -212,8 +215,9 @@ static void idle_until(u64 until, struct partition *owner)
 static u64 exit_guard_ns(const struct partition *p, u64 window_ns)
 {
 	u64 tsc = p->exit_max_tsc > p->exit_guard_tsc ? p->exit_max_tsc : p->exit_guard_tsc;
-	u64 ns = tsc == p->exit_guard_tsc && p->exit_guard_ns ? p->exit_guard_ns
-			: clock_tsc_to_ns(tsc + tsc / 4) + EXIT_GUARD_MIN_NS;
+	u64 ns = tsc == p->exit_guard_tsc && p->exit_guard_ns ?
+			 p->exit_guard_ns :
+			 clock_tsc_to_ns(tsc + tsc / 4) + EXIT_GUARD_MIN_NS;
 
 	return MIN(ns, window_ns / 2);
 }
@@ -313,8 +317,8 @@ static void window_started(struct partition *p, u64 planned, u64 actual)
 
 	/* The guard follows the slowest handler, and forgets it slowly. */
 	p->exit_guard_tsc = MAX(p->exit_max_tsc, p->exit_guard_tsc - p->exit_guard_tsc / 8);
-	p->exit_guard_ns = clock_tsc_to_ns(p->exit_guard_tsc + p->exit_guard_tsc / 4) +
-			   EXIT_GUARD_MIN_NS;
+	p->exit_guard_ns =
+		clock_tsc_to_ns(p->exit_guard_tsc + p->exit_guard_tsc / 4) + EXIT_GUARD_MIN_NS;
 	p->exit_max_tsc = 0;
 	partition_window_begins(p);
 	p->stats.windows++;
@@ -436,8 +440,9 @@ void sched_step(void)
 			       now);
 	}
 	u64 run_end = window_end - exit_guard_ns(p, sched->windows[w].length_ns);
-	u64 next_event = p->kind->exits->prepare && (partition_is_live(p))
-				 ? p->kind->exits->prepare(p, now) : 0;
+	u64 next_event = p->kind->exits->prepare && (partition_is_live(p)) ?
+				 p->kind->exits->prepare(p, now) :
+				 0;
 	u64 wait_until;
 
 	switch (partition_next_action(p, now, &wait_until)) {

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The cyclic schedulers, one per CPU, on one common epoch.  Windows come from the config; the
  * end of each is enforced by a one-shot LAPIC timer, whose interrupt ends the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The cyclic schedule of one physical CPU, as pure data: a major frame and
  * its windows sorted by offset, each owned by one partition.  Built from the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The machine's screen: the framebuffer the firmware left (boot_info.fb)
  * shows the same lines as the serial console, under a status row with the

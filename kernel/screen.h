@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The framebuffer console of the core (kernel/screen.c): the serial
  * console's lines and a status row of the partitions, on the screen the

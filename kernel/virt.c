@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Picks the virtualization back end and builds second-level tables in its
  * format (see virt.h).

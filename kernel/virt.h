@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The vendor-neutral virtualization interface.  Each back end (AMD SVM in
  * arch/x86/svm/, Intel VMX in arch/x86/vmx/) fills one const struct virt_ops
@@ -32,7 +33,7 @@ struct guest_regs {
 	u64 cr0, cr2, cr3, cr4, efer;
 	u64 cs_base;
 	u8 cpl;
-	u8 cs_bits;  /* 16, 32 or 64: the code size of CS (L and D bits) */
+	u8 cs_bits; /* 16, 32 or 64: the code size of CS (L and D bits) */
 };
 
 /* The entry stubs in assembly use these offsets (arch/x86/guest_regs.h). */
@@ -50,22 +51,38 @@ _Static_assert(offsetof(struct guest_regs, r15) == REG_R15, "guest_regs layout")
 static inline u64 *guest_reg(struct guest_regs *r, unsigned n)
 {
 	switch (n & 15) {
-	case 0: return &r->rax;
-	case 1: return &r->rcx;
-	case 2: return &r->rdx;
-	case 3: return &r->rbx;
-	case 4: return &r->rsp;
-	case 5: return &r->rbp;
-	case 6: return &r->rsi;
-	case 7: return &r->rdi;
-	case 8: return &r->r8;
-	case 9: return &r->r9;
-	case 10: return &r->r10;
-	case 11: return &r->r11;
-	case 12: return &r->r12;
-	case 13: return &r->r13;
-	case 14: return &r->r14;
-	default: return &r->r15;
+	case 0:
+		return &r->rax;
+	case 1:
+		return &r->rcx;
+	case 2:
+		return &r->rdx;
+	case 3:
+		return &r->rbx;
+	case 4:
+		return &r->rsp;
+	case 5:
+		return &r->rbp;
+	case 6:
+		return &r->rsi;
+	case 7:
+		return &r->rdi;
+	case 8:
+		return &r->r8;
+	case 9:
+		return &r->r9;
+	case 10:
+		return &r->r10;
+	case 11:
+		return &r->r11;
+	case 12:
+		return &r->r12;
+	case 13:
+		return &r->r13;
+	case 14:
+		return &r->r14;
+	default:
+		return &r->r15;
 	}
 }
 
@@ -73,34 +90,34 @@ static inline u64 *guest_reg(struct guest_regs *r, unsigned n)
 enum vm_exit_reason {
 	VMEXIT_NONE = 0,
 	VMEXIT_CPUID,
-	VMEXIT_IO,         /* exit.io */
-	VMEXIT_MSR,        /* exit.msr; RCX holds the index, EDX:EAX the value */
-	VMEXIT_NPF,        /* nested page fault / EPT violation: exit.npf */
+	VMEXIT_IO,  /* exit.io */
+	VMEXIT_MSR, /* exit.msr; RCX holds the index, EDX:EAX the value */
+	VMEXIT_NPF, /* nested page fault / EPT violation: exit.npf */
 	VMEXIT_HLT,
-	VMEXIT_HYPERCALL,  /* vmmcall / vmcall */
-	VMEXIT_INTR_WINDOW,/* the guest can take an interrupt now (VMX's
+	VMEXIT_HYPERCALL,   /* vmmcall / vmcall */
+	VMEXIT_INTR_WINDOW, /* the guest can take an interrupt now (VMX's
 	                    * interrupt window; the next irq_offer delivers) */
-	VMEXIT_EXTINT,     /* a host interrupt arrived (e.g. the window timer) */
-	VMEXIT_TIMER,      /* the back end's own preemption timer expired */
-	VMEXIT_SHUTDOWN,   /* triple fault */
-	VMEXIT_VIRT_INSN,  /* the guest ran VMRUN/VMCALL-family instructions it
+	VMEXIT_EXTINT,	    /* a host interrupt arrived (e.g. the window timer) */
+	VMEXIT_TIMER,	    /* the back end's own preemption timer expired */
+	VMEXIT_SHUTDOWN,    /* triple fault */
+	VMEXIT_VIRT_INSN,   /* the guest ran VMRUN/VMCALL-family instructions it
 	                    * may not: the generic code injects #UD */
-	VMEXIT_EXCEPTION,  /* an intercepted guest exception: exit.exception */
-	VMEXIT_INVALID,    /* entry failed or the guest state is invalid */
-	VMEXIT_XSETBV,     /* ECX = XCR index, EDX:EAX = value */
-	VMEXIT_RDPMC,      /* ECX = counter index */
-	VMEXIT_OTHER,      /* anything else: exit.raw names it */
+	VMEXIT_EXCEPTION,   /* an intercepted guest exception: exit.exception */
+	VMEXIT_INVALID,	    /* entry failed or the guest state is invalid */
+	VMEXIT_XSETBV,	    /* ECX = XCR index, EDX:EAX = value */
+	VMEXIT_RDPMC,	    /* ECX = counter index */
+	VMEXIT_OTHER,	    /* anything else: exit.raw names it */
 };
 
 struct vm_exit {
 	enum vm_exit_reason reason;
-	u32 insn_len;      /* length of the exiting instruction, 0 if unknown */
-	u64 raw;           /* the vendor's exit code, for logs */
+	u32 insn_len;	   /* length of the exiting instruction, 0 if unknown */
+	u64 raw;	   /* the vendor's exit code, for logs */
 	u64 qualification; /* the vendor's extra information, for logs */
 	union {
 		struct {
 			u16 port;
-			u8 size;   /* 1, 2 or 4 */
+			u8 size; /* 1, 2 or 4 */
 			bool in;
 			bool string;
 			bool rep;
@@ -130,17 +147,17 @@ enum event_kind { EVENT_INTERRUPT, EVENT_NMI, EVENT_EXCEPTION };
 
 /** How a vCPU starts (see vcpu_create). */
 enum vcpu_mode {
-	VCPU_MODE_LONG,   /* 64-bit, paging on, flat segments (PV guests, and
+	VCPU_MODE_LONG,	  /* 64-bit, paging on, flat segments (PV guests, and
 	                   * Linux's 64-bit boot protocol) */
 	VCPU_MODE_PROT32, /* 32-bit protected mode, paging off, flat segments
 	                   * (the Multiboot entry state) */
-	VCPU_MODE_REAL,   /* as after reset */
+	VCPU_MODE_REAL,	  /* as after reset */
 };
 
 /** What generic code asks of a new vCPU (virt_ops.vcpu_create). */
 struct vcpu_config {
 	enum vcpu_mode mode;
-	bool hvm;                 /* an unmodified guest (interrupts, MSRs) */
+	bool hvm; /* an unmodified guest (interrupts, MSRs) */
 	/* MSRs the guest may read and write without an exit (the policy's
 	 * list, cpu_policy.c), each only if the back end switches it with its
 	 * VMCB/VMCS or lazily; vcpu_create reports in vcpu.direct_msrs which. */
@@ -152,8 +169,8 @@ struct vcpu_config {
 struct vcpu_boot_segments {
 	u64 gdt_base;
 	u16 gdt_limit;
-	u16 cs;  /* code selector; its hidden state is flat for the mode */
-	u16 ds;  /* data selector for DS, ES, SS, FS, GS */
+	u16 cs; /* code selector; its hidden state is flat for the mode */
+	u16 ds; /* data selector for DS, ES, SS, FS, GS */
 };
 
 struct vcpu {
@@ -163,13 +180,13 @@ struct vcpu {
 	 * when another vCPU runs on the CPU (arch/x86/vcpu_state.h). */
 	struct vcpu_lazy_state lazy;
 	struct vcpu_boot_segments boot_segments;
-	bool hvm;               /* unmodified guest: the platform's MSR policy */
-	u32 direct_msrs;        /* bit i: vcpu_config.direct_msrs[i] does not exit */
-	s64 tsc_offset;         /* the guest's TSC is the host's plus this */
-	void *arch;       /* the back end's state (VMCB or VMCS, ...) */
-	hpa_t arch_page;  /* its control structure's page */
-	u32 asid;         /* address-space tag (ASID / VPID), never 0 */
-	bool tlb_flush;   /* flush this vCPU's guest TLB at the next entry */
+	bool hvm;	 /* unmodified guest: the platform's MSR policy */
+	u32 direct_msrs; /* bit i: vcpu_config.direct_msrs[i] does not exit */
+	s64 tsc_offset;	 /* the guest's TSC is the host's plus this */
+	void *arch;	 /* the back end's state (VMCB or VMCS, ...) */
+	hpa_t arch_page; /* its control structure's page */
+	u32 asid;	 /* address-space tag (ASID / VPID), never 0 */
+	bool tlb_flush;	 /* flush this vCPU's guest TLB at the next entry */
 	/* Control registers: for unmodified guests the back end copies
 	 * CR0/2/3/4, EFER and the CS state into regs around every run; for
 	 * paravirtual ones only when cr_dirty is set (vcpu_reset sets it; a
@@ -191,7 +208,7 @@ struct slat {
 #define SLAT_UC (1u << 3) /* uncached: device memory (BARs) */
 
 struct virt_ops {
-	const char *name;  /* "SVM" or "VMX" */
+	const char *name; /* "SVM" or "VMX" */
 
 	/** Turns virtualization on on the calling CPU.  0 or -E_NOTSUP/-E_IO
 	 *  with a log line saying what is missing. */
@@ -214,8 +231,8 @@ struct virt_ops {
 
 	/** Queues an exception or NMI for delivery at the next entry.
 	 *  External interrupts go through irq_offer. */
-	void (*inject)(struct vcpu *v, enum event_kind kind, u8 vector,
-		       bool has_error, u32 error_code);
+	void (*inject)(struct vcpu *v, enum event_kind kind, u8 vector, bool has_error,
+		       u32 error_code);
 
 	/**
 	 * Offers external interrupt vector (0-255) to the guest for the next

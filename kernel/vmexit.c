@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The one exit path, for both kinds of partition and both back ends: it runs
  * a vCPU until an exit that needs the scheduler, and answers every exit,
@@ -44,8 +45,8 @@ static const u8 exit_kinds[VMEXIT_OTHER + 1] = {
 
 static enum partita_exit_kind exit_kind(enum vm_exit_reason r)
 {
-	return (unsigned)r < ARRAY_SIZE(exit_kinds) ? (enum partita_exit_kind)exit_kinds[r]
-						    : PARTITA_EXIT_OTHER;
+	return (unsigned)r < ARRAY_SIZE(exit_kinds) ? (enum partita_exit_kind)exit_kinds[r] :
+						      PARTITA_EXIT_OTHER;
 }
 
 /* Measures XSAVE sizes for an XCR0 (CPUID leaf 0xD's EBX values depend on
@@ -214,8 +215,7 @@ static void take_interrupts(void)
 	irq_disable();
 }
 
-enum run_end vmexit_run(struct partition *p, u64 until_tsc, u64 window_end_tsc,
-			u64 sink_ready_tsc)
+enum run_end vmexit_run(struct partition *p, u64 until_tsc, u64 window_end_tsc, u64 sink_ready_tsc)
 {
 	const struct kind_exits *k = p->kind->exits;
 	const u64 host_xcr0 = fpu_host_xcr0();

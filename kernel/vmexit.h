@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The one exit path (vmexit.c): runs a partition's vCPU and answers its
  * exits, for both kinds of partition and both back ends.
@@ -24,8 +25,7 @@ enum run_end {
  * (log lines that would not be made before are counted, not made);
  * sink_ready_tsc: when a busy UART has room again.
  */
-enum run_end vmexit_run(struct partition *p, u64 until_tsc, u64 window_end_tsc,
-			u64 sink_ready_tsc);
+enum run_end vmexit_run(struct partition *p, u64 until_tsc, u64 window_end_tsc, u64 sink_ready_tsc);
 
 /** Handles one exit of p's vCPU; may stop or restart p. */
 void vmexit_handle(struct partition *p, struct vm_exit *exit);

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
 """`make bench`: boots the benchmark config under QEMU with -icount shift=0
 and prints a table of Partita's costs, in guest TSC cycles.
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
 """The management API's requests per second, for `make bench` (called by
 tests/bench.py, or alone).
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
 """Channel benchmarks of `make bench`: throughput and latency between two
 partitions over the raw ring and through lwIP TCP, and the ring's throughput
 as a share of the same guest's memcpy bandwidth.

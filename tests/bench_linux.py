@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
 """Linux's boot time in a partition against the same kernel and initramfs
 booted by QEMU directly, in one run of `make bench`.
 

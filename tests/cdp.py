@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
 """A minimal client of the Chrome DevTools Protocol, standard library only,
 for the status page's test in headless Chromium (tests/integration/
 cases_mgmt.py): it starts Chromium with --remote-debugging-port=0, finds the

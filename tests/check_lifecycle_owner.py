@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
 """Fails if a file of kernel/ other than kernel/partition.c writes a
 partition's life-cycle fields (issue 9: "state and the scheduling flags are
 assigned only in kernel/partition.c").

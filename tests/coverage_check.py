@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
 """Fails `make coverage` when a file's line coverage under the host tests is
 below a minimum.  Reads gcovr's --json-summary output.
 

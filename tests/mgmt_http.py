@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
 """Host-side client of the management partition's HTTP API (guests/mgmt).
 
 Used by the integration cases (tests/integration/cases_mgmt.py) and the API

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
 """Partita's test runner: host unit tests, then integration cases that boot
 the real image in QEMU (and Bochs), each checked on its serial log.
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
 """Takes a screenshot of a real run for the README (`make screenshot`).
 
 Boots QEMU with the command given after `--` (plus a QMP socket and the

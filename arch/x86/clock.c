@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The reference clock and TSC calibration.  The TSC is the cheapest clock
  * there is, but its frequency is not architecturally reported everywhere, so
@@ -18,7 +19,6 @@
 #include "kernel/lib/format.h"
 #include "kernel/log.h"
 #include "kernel/mm.h"
-
 
 #define PM_TIMER_HZ 3579545ULL
 #define PIT_HZ 1193182ULL

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Time for the core: a reference clock of known frequency (HPET, ACPI PM
  * timer or PIT, in that order of preference) is used once at boot to measure

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Thin wrappers around x86 instructions used by the core: port I/O, MSRs,
  * control registers, CPUID, TSC, interrupts flag.  Nothing here knows about
@@ -39,12 +40,36 @@ void cpu_halt(void);
 void cpu_wait_irq(void);
 u64 read_rflags(void);
 #else
-static inline void outb(u16 port, u8 v) { asm volatile("outb %0, %1" : : "a"(v), "Nd"(port)); }
-static inline void outw(u16 port, u16 v) { asm volatile("outw %0, %1" : : "a"(v), "Nd"(port)); }
-static inline void outl(u16 port, u32 v) { asm volatile("outl %0, %1" : : "a"(v), "Nd"(port)); }
-static inline u8 inb(u16 port) { u8 v; asm volatile("inb %1, %0" : "=a"(v) : "Nd"(port)); return v; }
-static inline u16 inw(u16 port) { u16 v; asm volatile("inw %1, %0" : "=a"(v) : "Nd"(port)); return v; }
-static inline u32 inl(u16 port) { u32 v; asm volatile("inl %1, %0" : "=a"(v) : "Nd"(port)); return v; }
+static inline void outb(u16 port, u8 v)
+{
+	asm volatile("outb %0, %1" : : "a"(v), "Nd"(port));
+}
+static inline void outw(u16 port, u16 v)
+{
+	asm volatile("outw %0, %1" : : "a"(v), "Nd"(port));
+}
+static inline void outl(u16 port, u32 v)
+{
+	asm volatile("outl %0, %1" : : "a"(v), "Nd"(port));
+}
+static inline u8 inb(u16 port)
+{
+	u8 v;
+	asm volatile("inb %1, %0" : "=a"(v) : "Nd"(port));
+	return v;
+}
+static inline u16 inw(u16 port)
+{
+	u16 v;
+	asm volatile("inw %1, %0" : "=a"(v) : "Nd"(port));
+	return v;
+}
+static inline u32 inl(u16 port)
+{
+	u32 v;
+	asm volatile("inl %1, %0" : "=a"(v) : "Nd"(port));
+	return v;
+}
 
 static inline u64 rdmsr(u32 msr)
 {
@@ -61,7 +86,8 @@ static inline void wrmsr(u32 msr, u64 v)
 static inline struct cpuid_regs cpuid(u32 leaf, u32 subleaf)
 {
 	struct cpuid_regs r;
-	asm volatile("cpuid" : "=a"(r.eax), "=b"(r.ebx), "=c"(r.ecx), "=d"(r.edx)
+	asm volatile("cpuid"
+		     : "=a"(r.eax), "=b"(r.ebx), "=c"(r.ecx), "=d"(r.edx)
 		     : "a"(leaf), "c"(subleaf));
 	return r;
 }
@@ -73,21 +99,65 @@ static inline u64 rdtsc(void)
 	return ((u64)hi << 32) | lo;
 }
 
-static inline u64 read_cr0(void) { u64 v; asm volatile("mov %%cr0, %0" : "=r"(v)); return v; }
-static inline u64 read_cr2(void) { u64 v; asm volatile("mov %%cr2, %0" : "=r"(v)); return v; }
-static inline u64 read_cr3(void) { u64 v; asm volatile("mov %%cr3, %0" : "=r"(v)); return v; }
-static inline u64 read_cr4(void) { u64 v; asm volatile("mov %%cr4, %0" : "=r"(v)); return v; }
-static inline void write_cr0(u64 v) { asm volatile("mov %0, %%cr0" : : "r"(v) : "memory"); }
-static inline void write_cr3(u64 v) { asm volatile("mov %0, %%cr3" : : "r"(v) : "memory"); }
-static inline void write_cr4(u64 v) { asm volatile("mov %0, %%cr4" : : "r"(v) : "memory"); }
+static inline u64 read_cr0(void)
+{
+	u64 v;
+	asm volatile("mov %%cr0, %0" : "=r"(v));
+	return v;
+}
+static inline u64 read_cr2(void)
+{
+	u64 v;
+	asm volatile("mov %%cr2, %0" : "=r"(v));
+	return v;
+}
+static inline u64 read_cr3(void)
+{
+	u64 v;
+	asm volatile("mov %%cr3, %0" : "=r"(v));
+	return v;
+}
+static inline u64 read_cr4(void)
+{
+	u64 v;
+	asm volatile("mov %%cr4, %0" : "=r"(v));
+	return v;
+}
+static inline void write_cr0(u64 v)
+{
+	asm volatile("mov %0, %%cr0" : : "r"(v) : "memory");
+}
+static inline void write_cr3(u64 v)
+{
+	asm volatile("mov %0, %%cr3" : : "r"(v) : "memory");
+}
+static inline void write_cr4(u64 v)
+{
+	asm volatile("mov %0, %%cr4" : : "r"(v) : "memory");
+}
 
-static inline void cpu_relax(void) { asm volatile("pause" ::: "memory"); }
-static inline void irq_disable(void) { asm volatile("cli" ::: "memory"); }
-static inline void irq_enable(void) { asm volatile("sti" ::: "memory"); }
-static inline void cpu_halt(void) { asm volatile("hlt" ::: "memory"); }
+static inline void cpu_relax(void)
+{
+	asm volatile("pause" ::: "memory");
+}
+static inline void irq_disable(void)
+{
+	asm volatile("cli" ::: "memory");
+}
+static inline void irq_enable(void)
+{
+	asm volatile("sti" ::: "memory");
+}
+static inline void cpu_halt(void)
+{
+	asm volatile("hlt" ::: "memory");
+}
 /** Enables interrupts and halts in one step, so a pending interrupt cannot
  *  slip in between (STI's one-instruction interrupt shadow). */
-static inline void cpu_wait_irq(void) { asm volatile("sti; hlt" ::: "memory"); }
+static inline void cpu_wait_irq(void)
+{
+	asm volatile("sti; hlt" ::: "memory");
+}
 
 static inline u64 read_rflags(void)
 {

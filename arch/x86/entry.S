@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Entry of the hypervisor core.  The UEFI loader jumps here in 64-bit mode
  * with interrupts off, its own page tables loaded (identity map, direct map at

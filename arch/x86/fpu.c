@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Guest FPU state switching (see fpu.h).  With XSAVE the whole state the
  * host's XCR0 enables is saved (Intel SDM Vol. 1 §13, AMD APM Vol. 2
@@ -63,7 +64,8 @@ void fpu_init(void)
 		}
 	}
 	if (cpu_index() == 0) /* the others have the same */
-		log_line("fpu: %s, guest state %u bytes", fpu_has_xsave ? "XSAVE" : "FXSAVE", state_size);
+		log_line("fpu: %s, guest state %u bytes", fpu_has_xsave ? "XSAVE" : "FXSAVE",
+			 state_size);
 }
 
 void fpu_state_reset(struct fpu_state *s)
@@ -84,8 +86,9 @@ void fpu_switch(struct fpu_state *s, struct fpu_state *t)
 
 	if (s) {
 		if (fpu_has_xsave)
-			asm volatile("xsave64 %0" : "+m"(s->area) : "a"((u32)host_xcr0),
-				     "d"((u32)(host_xcr0 >> 32)));
+			asm volatile("xsave64 %0"
+				     : "+m"(s->area)
+				     : "a"((u32)host_xcr0), "d"((u32)(host_xcr0 >> 32)));
 		else
 			asm volatile("fxsave64 %0" : "=m"(s->area));
 	}
@@ -97,8 +100,9 @@ void fpu_switch(struct fpu_state *s, struct fpu_state *t)
 		t = &reset_state;
 	}
 	if (fpu_has_xsave)
-		asm volatile("xrstor64 %0" : : "m"(t->area), "a"((u32)host_xcr0),
-			     "d"((u32)(host_xcr0 >> 32)));
+		asm volatile("xrstor64 %0"
+			     :
+			     : "m"(t->area), "a"((u32)host_xcr0), "d"((u32)(host_xcr0 >> 32)));
 	else
 		asm volatile("fxrstor64 %0" : : "m"(t->area));
 }

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * FPU/SSE/AVX state of guests.  The core itself never touches these
  * registers (it is built -mgeneral-regs-only), so they belong to whichever

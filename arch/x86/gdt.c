@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Each CPU's GDT and TSS (one pair per CPU, indexed by its number).  Long mode ignores segment bases and limits
  * for CS/DS/ES/SS, so the descriptors are flat; what the GDT really carries

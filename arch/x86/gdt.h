@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The core's segmentation: one GDT with a flat 64-bit code and data segment
  * and a TSS whose interrupt stack table (IST) gives the double fault, NMI

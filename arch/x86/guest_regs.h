@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Byte offsets of the general registers in struct guest_regs
  * (kernel/virt.h), for the back ends' entry stubs in assembly.  virt.h

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Entry stubs for all 256 interrupt vectors.  Each stub makes every vector
  * look the same to the common path: it pushes a zero where the CPU pushed no

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The local APIC driver (Intel SDM Vol. 3A chapter 11, AMD APM Vol. 2
  * chapter 16).  Register offsets are the xAPIC MMIO offsets; in x2APIC mode

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The local APIC of each CPU, as the core uses it: interrupt acceptance
  * (EOI, the spurious vector), its timer (periodic, one-shot and TSC-deadline)

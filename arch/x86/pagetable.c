@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Four-level translation table builder (see pagetable.h).
  */
@@ -11,17 +12,26 @@ const struct pt_format pt_format_x86 = {
 };
 
 const struct pt_format pt_format_x86_pae = {
-	.present_mask = PTE_P, .large_bit = PTE_PS, .levels = 3, .entry_bytes = 8,
+	.present_mask = PTE_P,
+	.large_bit = PTE_PS,
+	.levels = 3,
+	.entry_bytes = 8,
 	.large_levels = 1u << 1,
 };
 
 const struct pt_format pt_format_x86_32 = {
-	.present_mask = PTE_P, .large_bit = 0, .levels = 2, .entry_bytes = 4,
+	.present_mask = PTE_P,
+	.large_bit = 0,
+	.levels = 2,
+	.entry_bytes = 4,
 	.large_levels = 0,
 };
 
 const struct pt_format pt_format_x86_32_pse = {
-	.present_mask = PTE_P, .large_bit = PTE_PS, .levels = 2, .entry_bytes = 4,
+	.present_mask = PTE_P,
+	.large_bit = PTE_PS,
+	.levels = 2,
+	.entry_bytes = 4,
 	.large_levels = 1u << 1,
 };
 
@@ -125,8 +135,7 @@ static bool range_is_free(const struct pagetable *pt, u64 va, u64 size)
 	return true;
 }
 
-int pt_map(struct pagetable *pt, u64 va, u64 pa, u64 size, u64 leaf_flags,
-	   bool allow_large)
+int pt_map(struct pagetable *pt, u64 va, u64 pa, u64 size, u64 leaf_flags, bool allow_large)
 {
 	bool nomem = false;
 
@@ -138,8 +147,8 @@ int pt_map(struct pagetable *pt, u64 va, u64 pa, u64 size, u64 leaf_flags,
 
 	for (u64 off = 0; off < size;) {
 		u64 v = va + off, p = pa + off;
-		if (allow_large && !(v & (LARGE_PAGE_SIZE - 1)) &&
-		    !(p & (LARGE_PAGE_SIZE - 1)) && size - off >= LARGE_PAGE_SIZE) {
+		if (allow_large && !(v & (LARGE_PAGE_SIZE - 1)) && !(p & (LARGE_PAGE_SIZE - 1)) &&
+		    size - off >= LARGE_PAGE_SIZE) {
 			u64 *pd = walk(pt, v, 1, true, &nomem);
 			u64 *e = pd ? &pd[INDEX(v, 1)] : NULL;
 			/* An empty PD entry can take a large leaf; one that
@@ -211,7 +220,8 @@ int pt_lookup(const struct pagetable *pt, u64 va, u64 *pa, u64 *flags, u64 *page
 			*page_size = psize;
 			return 0;
 		}
-		table = pt->ops.table_virt(pt->ops.ctx, e & (narrow ? 0xfffff000ULL : PTE_ADDR_MASK));
+		table = pt->ops.table_virt(pt->ops.ctx,
+					   e & (narrow ? 0xfffff000ULL : PTE_ADDR_MASK));
 	}
 	return -E_NOENT;
 }

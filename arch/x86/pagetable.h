@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * A builder for x86-64 four-level translation tables, used for the core's
  * own page tables, and shaped so the second-level tables of partitions (AMD
@@ -31,16 +32,16 @@
 struct pt_format {
 	u64 table_flags;  /* flags of an entry that points to a lower table */
 	u64 present_mask; /* an entry is present if any of these bits is set */
-	u64 large_bit;    /* marks a large leaf in a PDE (or PDPTE) */
-	u8 levels;        /* 4 (0 means 4), 3 (PAE) or 2 (32-bit paging) */
-	u8 entry_bytes;   /* 8 (0 means 8), or 4 for 32-bit paging */
+	u64 large_bit;	  /* marks a large leaf in a PDE (or PDPTE) */
+	u8 levels;	  /* 4 (0 means 4), 3 (PAE) or 2 (32-bit paging) */
+	u8 entry_bytes;	  /* 8 (0 means 8), or 4 for 32-bit paging */
 	u8 large_levels;  /* bit l: a leaf may be at level l (0 means 1 and 2) */
 };
 
 extern const struct pt_format pt_format_x86; /* core page tables and NPT */
 /* The guest paging modes, for pt_lookup only (SDM Vol. 3A §4.3-4.5). */
 extern const struct pt_format pt_format_x86_pae;    /* 3 levels, 2 MiB pages */
-extern const struct pt_format pt_format_x86_32;     /* 2 levels, no PSE */
+extern const struct pt_format pt_format_x86_32;	    /* 2 levels, no PSE */
 extern const struct pt_format pt_format_x86_32_pse; /* 2 levels, 4 MiB pages */
 
 struct pt_ops {
@@ -74,8 +75,7 @@ int pt_init(struct pagetable *pt, const struct pt_format *fmt, const struct pt_o
  * Returns 0, -E_INVAL (alignment, range), -E_EXIST, or -E_NOMEM (the range
  * may then be partly mapped: the caller destroys the table).
  */
-int pt_map(struct pagetable *pt, u64 va, u64 pa, u64 size, u64 leaf_flags,
-	   bool allow_large);
+int pt_map(struct pagetable *pt, u64 va, u64 pa, u64 size, u64 leaf_flags, bool allow_large);
 
 /**
  * Removes the leaves covering [va, va+size).  A 2 MiB leaf must be removed

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The core's page tables (see paging.h).  The loader's tables also identity
  * map low memory; the core's do not, so a stray use of a physical address as

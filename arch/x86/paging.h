@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The core's own page tables (the memory map is drawn in kernel/mm.h).
  */

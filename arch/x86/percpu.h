@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Per-CPU data: the one home of everything that exists once per physical
  * CPU.  Each CPU's struct percpu lives in the array percpu[], indexed by the
@@ -29,24 +30,24 @@ struct console;
 
 enum cpu_status {
 	CPU_ABSENT = 0, /* no such MADT entry */
-	CPU_STARTING,   /* INIT-SIPI-SIPI sent, not yet answered */
-	CPU_UP,         /* runs the core's code */
-	CPU_FAILED,     /* did not answer the start-up IPIs */
+	CPU_STARTING,	/* INIT-SIPI-SIPI sent, not yet answered */
+	CPU_UP,		/* runs the core's code */
+	CPU_FAILED,	/* did not answer the start-up IPIs */
 };
 
 struct percpu {
 	struct percpu *self; /* offset 0: this_cpu() reads %gs:0 */
-	unsigned index;      /* the CPU's number, `cpu = N` in the config */
+	unsigned index;	     /* the CPU's number, `cpu = N` in the config */
 	u32 apic_id;
 	volatile u32 status; /* enum cpu_status: the boot CPU and the CPU itself */
-	bool virt_ok;        /* SVM/VMX is on on this CPU */
-	u64 stack_top;       /* its kernel stack (the boot stack on CPU 0) */
+	bool virt_ok;	     /* SVM/VMX is on on this CPU */
+	u64 stack_top;	     /* its kernel stack (the boot stack on CPU 0) */
 
 	/* arch/x86/vcpu_state.c: whose lazily switched state the CPU holds. */
 	struct vcpu_lazy_state *lazy_owner;
 	/* arch/x86/lapic.c: the timer's LVT is in TSC-deadline mode. */
 	bool deadline_armed;
-	u64 lapic_timer_hz;  /* measured on this CPU (equal on all, checked) */
+	u64 lapic_timer_hz; /* measured on this CPU (equal on all, checked) */
 
 	/* kernel/log.c: the partition whose exit this CPU handles. */
 	struct console *log_context;
@@ -55,7 +56,7 @@ struct percpu {
 	/* The back end's per-CPU state (svm.c: host save area and the host
 	 * state VMSAVE keeps; vmx.c: VMXON region, current VMCS, whose
 	 * syscall MSRs are loaded). */
-	u64 virt_area;       /* VM_HSAVE_PA page / VMXON region */
+	u64 virt_area;	     /* VM_HSAVE_PA page / VMXON region */
 	u64 virt_host_state; /* svm: VMSAVE area of the host */
 	u64 vmcs_current;    /* vmx: physical address of the current VMCS */
 	void *vmx_msr_owner; /* vmx: struct vcpu whose lazy MSRs are loaded */

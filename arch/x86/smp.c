@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Bringing up the other CPUs (see smp.h).
  *
@@ -163,7 +164,8 @@ void ap_entry(struct percpu *c)
 	/* From the bottom of its block: three IST stacks, then the kernel
 	 * stack (start_cpu). */
 	for (int i = 0; i < 3; i++)
-		ist_top[i] = c->stack_top - (u64)(AP_STACK_PAGES + (2 - i) * AP_IST_PAGES) * PAGE_SIZE;
+		ist_top[i] =
+			c->stack_top - (u64)(AP_STACK_PAGES + (2 - i) * AP_IST_PAGES) * PAGE_SIZE;
 	write_cr3(paging_root());
 	gdt_init_cpu(c->index, ist_top);
 	percpu_init_cpu(c->index);
@@ -241,7 +243,8 @@ static bool start_cpu(struct percpu *c, u8 *page, u64 page_phys, u64 root)
 	hpa_t stack;
 
 	if (page_alloc(AP_STACK_PAGES + 3 * AP_IST_PAGES, 1, &stack)) {
-		log_line("smp: cpu %u (APIC ID %u): no memory for its stacks", c->index, c->apic_id);
+		log_line("smp: cpu %u (APIC ID %u): no memory for its stacks", c->index,
+			 c->apic_id);
 		return false;
 	}
 	/* Layout from the bottom: three IST stacks, then the kernel stack. */
@@ -327,8 +330,9 @@ void smp_init(const struct acpi_info *acpi, const struct boot_info *bi)
 		len = 0;
 		for (unsigned i = 0; i < cpu_count && len < sizeof(list); i++)
 			if (percpu[i].status != CPU_UP)
-				len += snprintf(list + len, sizeof(list) - len, "%scpu %u (APIC ID %u)",
-						len ? ", " : "", i, percpu[i].apic_id);
+				len += snprintf(list + len, sizeof(list) - len,
+						"%scpu %u (APIC ID %u)", len ? ", " : "", i,
+						percpu[i].apic_id);
 		log_line("smp: %u CPU%s not up: %s", cpu_count - up, cpu_count - up == 1 ? "" : "s",
 			 list);
 	}

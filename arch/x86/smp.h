@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Starting the other CPUs and running code on all of them.  The boot CPU
  * starts every CPU the MADT lists with INIT-SIPI-SIPI through the trampoline

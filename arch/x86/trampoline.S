@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The start-up code of the other CPUs (application processors).  smp.c
  * copies it to the page the loader kept below 1 MiB and names that page in

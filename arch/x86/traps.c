@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The IDT and the C side of every interrupt and exception.  All vectors
  * enter through isr.S, which hands trap_dispatch() a struct trap_frame.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * CPU exceptions and interrupts of the core: the IDT, the register frame the
  * assembly stubs (isr.S) build, and the table of interrupt handlers.  Every

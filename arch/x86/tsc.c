@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The TSC time base (arch/x86/clock.h): after arch/x86/clock.c has measured
  * the TSC's frequency, all of the core's time is TSC time, converted here.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Lazy switching of the guest state no back end switches (vcpu_state.h).
  */
@@ -26,10 +27,18 @@ static u64 read_dr(int n)
 	u64 v = 0;
 
 	switch (n) {
-	case 0: asm volatile("mov %%db0, %0" : "=r"(v)); break;
-	case 1: asm volatile("mov %%db1, %0" : "=r"(v)); break;
-	case 2: asm volatile("mov %%db2, %0" : "=r"(v)); break;
-	default: asm volatile("mov %%db3, %0" : "=r"(v)); break;
+	case 0:
+		asm volatile("mov %%db0, %0" : "=r"(v));
+		break;
+	case 1:
+		asm volatile("mov %%db1, %0" : "=r"(v));
+		break;
+	case 2:
+		asm volatile("mov %%db2, %0" : "=r"(v));
+		break;
+	default:
+		asm volatile("mov %%db3, %0" : "=r"(v));
+		break;
 	}
 	return v;
 }
@@ -37,10 +46,18 @@ static u64 read_dr(int n)
 static void write_dr(int n, u64 v)
 {
 	switch (n) {
-	case 0: asm volatile("mov %0, %%db0" : : "r"(v)); break;
-	case 1: asm volatile("mov %0, %%db1" : : "r"(v)); break;
-	case 2: asm volatile("mov %0, %%db2" : : "r"(v)); break;
-	default: asm volatile("mov %0, %%db3" : : "r"(v)); break;
+	case 0:
+		asm volatile("mov %0, %%db0" : : "r"(v));
+		break;
+	case 1:
+		asm volatile("mov %0, %%db1" : : "r"(v));
+		break;
+	case 2:
+		asm volatile("mov %0, %%db2" : : "r"(v));
+		break;
+	default:
+		asm volatile("mov %0, %%db3" : : "r"(v));
+		break;
 	}
 }
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * CPU state that a guest can change, that neither back end switches at VM
  * entry and exit, and that the core itself never uses: the FPU/SSE/AVX
@@ -23,8 +24,8 @@ struct fpu_state;
 /** The part of a vCPU's state kept here while it is not loaded. */
 struct vcpu_lazy_state {
 	struct fpu_state *fpu; /* its FPU/SSE/AVX registers and XCR0 */
-	u64 dr[4];             /* DR0-DR3 */
-	u64 tsc_aux;           /* IA32_TSC_AUX */
+	u64 dr[4];	       /* DR0-DR3 */
+	u64 tsc_aux;	       /* IA32_TSC_AUX */
 };
 
 /** Makes s the state loaded on this CPU, saving the previous owner's. */

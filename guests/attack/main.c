@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * attack: a hostile paravirtual guest, for a partition with on_fault =
  * restart.  Each boot runs one attack, attack k = boot_count - 1, after the
@@ -69,7 +70,8 @@ static void check_hypercalls(const struct partita_start_info *si)
 
 	EXPECT(hc_version(), PARTITA_ABI_VERSION, "HC_VERSION");
 	EXPECT(hc_call(HC_CONSOLE_WRITE, (long)msg, 0, 0, 0, 0), 0, "console write of 0 bytes");
-	EXPECT(hc_call(HC_CONSOLE_WRITE, 0, 16, 0, 0, 0), -PARTITA_E_FAULT, "console write from gpa 0");
+	EXPECT(hc_call(HC_CONSOLE_WRITE, 0, 16, 0, 0, 0), -PARTITA_E_FAULT,
+	       "console write from gpa 0");
 	EXPECT(hc_call(HC_CONSOLE_WRITE, 0x1000, 16, 0, 0, 0), -PARTITA_E_FAULT,
 	       "console write from the start-info page");
 	EXPECT(hc_call(HC_CONSOLE_WRITE, (long)top, 1, 0, 0, 0), -PARTITA_E_FAULT,
@@ -91,7 +93,8 @@ static void check_hypercalls(const struct partita_start_info *si)
 	EXPECT(info.id == si->partition_id && !strcmp(info.name, si->name), 1,
 	       "partition info names this partition");
 	EXPECT(hc_call(1000, 0, 0, 0, 0, 0), -PARTITA_E_NOSYS, "unknown hypercall 1000");
-	EXPECT(hc_call(0x7fffffff, 0, 0, 0, 0, 0), -PARTITA_E_NOSYS, "unknown hypercall 0x7fffffff");
+	EXPECT(hc_call(0x7fffffff, 0, 0, 0, 0, 0), -PARTITA_E_NOSYS,
+	       "unknown hypercall 0x7fffffff");
 	EXPECT(hc_call(-1L, 0, 0, 0, 0, 0), -PARTITA_E_NOSYS, "unknown hypercall -1");
 	EXPECT(hc_event_signal(99), -PARTITA_E_NOENT, "event signal on channel 99");
 	EXPECT(hc_wait(1), 0, "wait with a deadline in the past");
@@ -171,7 +174,7 @@ static void svm_insn(void *arg)
 static void svm_instructions(void)
 {
 	static const char *const names[] = { "VMRUN", "VMLOAD", "VMSAVE", "STGI",
-					     "CLGI", "SKINIT", "INVLPGA" };
+					     "CLGI",  "SKINIT", "INVLPGA" };
 	struct desc_ptr start_idt;
 	struct trap_info ti;
 

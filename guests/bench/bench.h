@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Helpers shared by the benchmark guests (guests/bench and guests/benchpeer):
  * TSC reads, sorting and summaries of samples, the link between the TSC and
@@ -83,8 +84,8 @@ static inline struct bench_summary bench_summarize(s64 *v, unsigned n)
 
 static inline void bench_print(const char *what, const char *key, struct bench_summary s)
 {
-	printf("%s %s_min=%lld %s_median=%lld %s_max=%lld %s_n=%u\n", what, key,
-	       (long long)s.min, key, (long long)s.median, key, (long long)s.max, key, s.n);
+	printf("%s %s_min=%lld %s_median=%lld %s_max=%lld %s_n=%u\n", what, key, (long long)s.min,
+	       key, (long long)s.median, key, (long long)s.max, key, s.n);
 }
 
 /* ns * hz / 1e9 and back, split so that neither product overflows. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * bench: the benchmark guest of `make bench` (tests/bench.py, configs in
  * tests/bench/).  It measures, in guest TSC cycles, the round trip of a null
@@ -64,10 +65,10 @@ static inline __attribute__((always_inline)) u64 sample(enum op op)
 static void run_samples(enum op op)
 {
 	switch (op) {
-#define LOOP(o)                                                                    \
-	case o:                                                                    \
-		for (unsigned i = 0; i < SAMPLES; i++)                             \
-			samples[i] = (s64)sample(o);                               \
+#define LOOP(o)                                        \
+	case o:                                        \
+		for (unsigned i = 0; i < SAMPLES; i++) \
+			samples[i] = (s64)sample(o);   \
 		break
 		LOOP(OP_NONE);
 		LOOP(OP_VMMCALL);
@@ -100,7 +101,9 @@ static void check_exits(void)
 	u8 v;
 
 	GUEST_ASSERT(hc_version() == PARTITA_ABI_VERSION);
-	asm volatile("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(PARTITA_CPUID_BASE), "c"(0));
+	asm volatile("cpuid"
+		     : "=a"(a), "=b"(b), "=c"(c), "=d"(d)
+		     : "a"(PARTITA_CPUID_BASE), "c"(0));
 	GUEST_ASSERT(b == 0x74726150); /* "Part" */
 	asm volatile("inb $0x80, %%al" : "=a"(v));
 	GUEST_ASSERT(v == 0xff);
@@ -150,8 +153,7 @@ int guest_main(const struct partita_start_info *si)
 	GUEST_ASSERT(si->window_count >= 1 && si->frame_ns);
 	intel = bench_cpu_is_intel();
 	printf("start cpu=%s tsc_hz=%llu frame_ns=%llu windows=%u\n", intel ? "intel" : "amd",
-	       (unsigned long long)si->tsc_hz, (unsigned long long)si->frame_ns,
-	       si->window_count);
+	       (unsigned long long)si->tsc_hz, (unsigned long long)si->frame_ns, si->window_count);
 	check_exits();
 
 	run_samples(OP_NONE);

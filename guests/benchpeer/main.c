@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * benchpeer: the second partition of `make bench`.  Its windows follow the
  * bench partition's back to back, so every window start of either one is a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * chanbench: throughput and latency of a channel between two partitions,
  * over the raw SPSC ring (guests/lib/ring.h), and the same guest's memcpy

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * conflood: floods its console, for the temporal-isolation cases.  It
  * calls HC_CONSOLE_WRITE in a loop, forever, with huge buffers of many
@@ -41,8 +42,8 @@
 static char letters[2 * 65536 + CYCLE];
 static char longline[8192];
 
-static u64 letter_pos;  /* bytes of the letter stream taken so far */
-static u64 hash_bytes;  /* '#' bytes taken so far */
+static u64 letter_pos; /* bytes of the letter stream taken so far */
+static u64 hash_bytes; /* '#' bytes taken so far */
 static u64 short_writes, again_count, marks;
 static bool failed;
 
@@ -117,10 +118,12 @@ static void mark(void)
 	char buf[128];
 
 	letters_to_line_end();
-	int n = snprintf(buf, sizeof(buf), "mark %llu: %llu letter lines, %llu hash bytes, %llu short writes, %llu again\n",
-			 (unsigned long long)marks, (unsigned long long)(letter_pos / 2),
-			 (unsigned long long)hash_bytes, (unsigned long long)short_writes,
-			 (unsigned long long)again_count);
+	int n = snprintf(
+		buf, sizeof(buf),
+		"mark %llu: %llu letter lines, %llu hash bytes, %llu short writes, %llu again\n",
+		(unsigned long long)marks, (unsigned long long)(letter_pos / 2),
+		(unsigned long long)hash_bytes, (unsigned long long)short_writes,
+		(unsigned long long)again_count);
 	send(buf, (u64)n);
 	marks++;
 }
@@ -132,7 +135,8 @@ static u64 to_window_end(const struct partita_start_info *si, u64 now)
 	u64 off = (now - si->epoch_ns) % si->frame_ns;
 
 	for (unsigned w = 0; w < si->window_count && w < PARTITA_MAX_WINDOWS; w++)
-		if (off >= si->windows[w].offset_ns && off < si->windows[w].offset_ns + si->windows[w].length_ns)
+		if (off >= si->windows[w].offset_ns &&
+		    off < si->windows[w].offset_ns + si->windows[w].length_ns)
 			return si->windows[w].offset_ns + si->windows[w].length_ns - off;
 	return 0;
 }
@@ -150,7 +154,9 @@ static long letters_at_window_end(const struct partita_start_info *si, u64 len, 
 
 int guest_main(const struct partita_start_info *si)
 {
-	static const char probe[] = "console-probe: <\x9b" "31m> <\xc2\x9b" "32m> <\x1b[2J> <\xff> <\xc3\xa9> end\n";
+	static const char probe[] = "console-probe: <\x9b"
+				    "31m> <\xc2\x9b"
+				    "32m> <\x1b[2J> <\xff> <\xc3\xa9> end\n";
 
 	for (unsigned i = 0; i < sizeof(letters); i += 2) {
 		letters[i] = (char)('a' + (i / 2) % 26);

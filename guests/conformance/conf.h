@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The conformance kernel's shared declarations: the x86 instructions it
  * uses, the trap machinery (every exception caught, a faulting instruction
@@ -34,9 +35,18 @@ struct frame {
 };
 
 /* ---- Instructions. */
-static inline void outb(u16 p, u8 v) { asm volatile("outb %0, %1" : : "a"(v), "Nd"(p)); }
-static inline void outw(u16 p, u16 v) { asm volatile("outw %0, %1" : : "a"(v), "Nd"(p)); }
-static inline void outl(u16 p, u32 v) { asm volatile("outl %0, %1" : : "a"(v), "Nd"(p)); }
+static inline void outb(u16 p, u8 v)
+{
+	asm volatile("outb %0, %1" : : "a"(v), "Nd"(p));
+}
+static inline void outw(u16 p, u16 v)
+{
+	asm volatile("outw %0, %1" : : "a"(v), "Nd"(p));
+}
+static inline void outl(u16 p, u32 v)
+{
+	asm volatile("outl %0, %1" : : "a"(v), "Nd"(p));
+}
 static inline u8 inb(u16 p)
 {
 	u8 v;
@@ -88,27 +98,54 @@ static inline u64 read_cr3(void)
 	asm volatile("mov %%cr3, %0" : "=r"(v));
 	return v;
 }
-static inline void write_cr3(u64 v) { asm volatile("mov %0, %%cr3" : : "r"(v) : "memory"); }
+static inline void write_cr3(u64 v)
+{
+	asm volatile("mov %0, %%cr3" : : "r"(v) : "memory");
+}
 static inline u64 read_cr8(void)
 {
 	u64 v;
 	asm volatile("mov %%cr8, %0" : "=r"(v));
 	return v;
 }
-static inline void write_cr8(u64 v) { asm volatile("mov %0, %%cr8" : : "r"(v) : "memory"); }
+static inline void write_cr8(u64 v)
+{
+	asm volatile("mov %0, %%cr8" : : "r"(v) : "memory");
+}
 static inline u64 read_flags(void)
 {
 	u64 f;
 	asm volatile("pushfq; popq %0" : "=r"(f));
 	return f;
 }
-static inline void sti(void) { asm volatile("sti" ::: "memory"); }
-static inline void cli(void) { asm volatile("cli" ::: "memory"); }
-static inline void pause(void) { asm volatile("pause" ::: "memory"); }
-static inline u32 mmio_read32(u64 a) { return *(volatile u32 *)(uintptr_t)a; }
-static inline void mmio_write32(u64 a, u32 v) { *(volatile u32 *)(uintptr_t)a = v; }
-static inline u32 lapic_read(u32 reg) { return mmio_read32(LAPIC_BASE + reg); }
-static inline void lapic_write(u32 reg, u32 v) { mmio_write32(LAPIC_BASE + reg, v); }
+static inline void sti(void)
+{
+	asm volatile("sti" ::: "memory");
+}
+static inline void cli(void)
+{
+	asm volatile("cli" ::: "memory");
+}
+static inline void pause(void)
+{
+	asm volatile("pause" ::: "memory");
+}
+static inline u32 mmio_read32(u64 a)
+{
+	return *(volatile u32 *)(uintptr_t)a;
+}
+static inline void mmio_write32(u64 a, u32 v)
+{
+	*(volatile u32 *)(uintptr_t)a = v;
+}
+static inline u32 lapic_read(u32 reg)
+{
+	return mmio_read32(LAPIC_BASE + reg);
+}
+static inline void lapic_write(u32 reg, u32 v)
+{
+	mmio_write32(LAPIC_BASE + reg, v);
+}
 
 /* ---- Faults.  Each *_safe function returns -1 if the instruction
  * completed, else the vector of the exception it raised (the instruction
@@ -120,7 +157,7 @@ int rdmsr_safe(u32 msr, u64 *value);
 int wrmsr_safe(u32 msr, u64 value);
 int write_cr4_safe(u64 value);
 int xsetbv_safe(u32 index, u64 value);
-u64 rdmsr(u32 msr);   /* an exception here fails the sub-test */
+u64 rdmsr(u32 msr); /* an exception here fails the sub-test */
 void wrmsr(u32 msr, u64 value);
 
 /** Per-vector interrupt counts (vectors 32-255, and 2 for NMI). */
@@ -135,12 +172,12 @@ extern volatile enum eoi_kind eoi_kind;
 /* ---- The platform, as found at start (main.c). */
 struct platform {
 	bool intel, amd;
-	bool hypervisor;   /* CPUID.1:ECX[31] */
-	bool partita;      /* leaf 0x40000000 says "PartitaHV" */
-	bool qemu_cpu;     /* the brand string says QEMU: QEMU's CPU emulation */
-	bool bare;         /* no hypervisor at all */
+	bool hypervisor; /* CPUID.1:ECX[31] */
+	bool partita;	 /* leaf 0x40000000 says "PartitaHV" */
+	bool qemu_cpu;	 /* the brand string says QEMU: QEMU's CPU emulation */
+	bool bare;	 /* no hypervisor at all */
 	u64 tsc_hz;
-	u64 ram_top;       /* end of the RAM from 1 MiB (Multiboot mem_upper) */
+	u64 ram_top; /* end of the RAM from 1 MiB (Multiboot mem_upper) */
 	u32 max_leaf, max_ext_leaf;
 	struct cpuid_r l1, l7, e1;
 	const char *cmdline;
@@ -184,7 +221,9 @@ struct subtest {
 	const char *qemu_cpu;
 };
 
-#define SUBTESTS(group) extern const struct subtest group[]; extern const unsigned group##_count
+#define SUBTESTS(group)                      \
+	extern const struct subtest group[]; \
+	extern const unsigned group##_count
 SUBTESTS(tests_cpu);
 SUBTESTS(tests_msr);
 SUBTESTS(tests_apic);

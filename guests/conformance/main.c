@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * conformance: a Multiboot kernel of our own that checks, from inside, that
  * the virtual PC of an hvm partition behaves as a PC does (Intel SDM, AMD
@@ -152,7 +153,7 @@ extern const u64 isr_stubs[256];
 static u64 idt[256][2] __aligned(16);
 
 const char *const vector_names[32] = {
-	"#DE", "#DB", "NMI", "#BP", "#OF", "#BR", "#UD", "#NM", "#DF", "#9", "#TS",
+	"#DE", "#DB", "NMI", "#BP", "#OF", "#BR", "#UD", "#NM", "#DF", "#9",  "#TS",
 	"#NP", "#SS", "#GP", "#PF", "#15", "#MF", "#AC", "#MC", "#XM", "#VE", "#CP",
 	"#22", "#23", "#24", "#25", "#26", "#27", "#HV", "#VC", "#SX", "#31",
 };
@@ -199,9 +200,9 @@ void isr_dispatch(struct frame *f)
 		u64 cr2;
 		asm volatile("mov %%cr2, %0" : "=r"(cr2));
 		snprintf(abort_detail, sizeof(abort_detail),
-			 "unexpected exception %s (error %#llx) at rip %#llx, cr2 %#llx", vector_names[v],
-			 (unsigned long long)f->error_code, (unsigned long long)f->rip,
-			 (unsigned long long)cr2);
+			 "unexpected exception %s (error %#llx) at rip %#llx, cr2 %#llx",
+			 vector_names[v], (unsigned long long)f->error_code,
+			 (unsigned long long)f->rip, (unsigned long long)cr2);
 		if (in_test)
 			conf_longjmp(&test_jmp, 1);
 		printf("FAIL: boot (%s)\n", abort_detail);
@@ -475,8 +476,8 @@ static bool name_in_list(const char *name, const char *list)
 		while (*e && *e != ',' && *e != ' ')
 			e++;
 		size_t len = (size_t)(e - p);
-		if (len && p[len - 1] == '*' ? !strncmp(name, p, len - 1)
-					     : len == n && !strncmp(name, p, n))
+		if (len && p[len - 1] == '*' ? !strncmp(name, p, len - 1) :
+					       len == n && !strncmp(name, p, n))
 			return true;
 		p = *e == ',' ? e + 1 : e;
 	}
@@ -555,8 +556,9 @@ static void run_one(const struct subtest *t)
 		check(false, "%s", abort_detail);
 
 	if (res == RES_FAIL) {
-		const char *why = pf.bare && t->qemu_dev ? t->qemu_dev
-				  : pf.qemu_cpu && t->qemu_cpu ? t->qemu_cpu : NULL;
+		const char *why = pf.bare && t->qemu_dev     ? t->qemu_dev :
+				  pf.qemu_cpu && t->qemu_cpu ? t->qemu_cpu :
+							       NULL;
 		/* Lines stay below the 200 bytes of a Partita console line. */
 		if (why) {
 			printf("SKIP: %s (known QEMU deviation: %.*s)\n", t->name,
@@ -578,7 +580,8 @@ static void run_one(const struct subtest *t)
 	for (unsigned i = 0; i < note_count; i++)
 		printf("  note: %s\n", notes[i]);
 	if (timing)
-		printf("  time: %llu us\n", (unsigned long long)((rdtsc() - t_start) / (pf.tsc_hz / 1000000)));
+		printf("  time: %llu us\n",
+		       (unsigned long long)((rdtsc() - t_start) / (pf.tsc_hz / 1000000)));
 }
 
 static void run_group(const struct subtest *g, unsigned n, bool announce)
@@ -596,12 +599,13 @@ static void platform_init(u32 magic, u32 info)
 	char brand[49];
 
 	pf.max_leaf = r.a;
-	pf.intel = r.b == 0x756e6547;                 /* "Genu" */
-	pf.amd = r.b == 0x68747541;                   /* "Auth" */
+	pf.intel = r.b == 0x756e6547; /* "Genu" */
+	pf.amd = r.b == 0x68747541;   /* "Auth" */
 	pf.l1 = cpuid(1, 0);
 	pf.l7 = pf.max_leaf >= 7 ? cpuid(7, 0) : (struct cpuid_r){ 0, 0, 0, 0 };
 	pf.max_ext_leaf = cpuid(0x80000000, 0).a;
-	pf.e1 = pf.max_ext_leaf >= 0x80000001 ? cpuid(0x80000001, 0) : (struct cpuid_r){ 0, 0, 0, 0 };
+	pf.e1 = pf.max_ext_leaf >= 0x80000001 ? cpuid(0x80000001, 0) :
+						(struct cpuid_r){ 0, 0, 0, 0 };
 	pf.hypervisor = pf.l1.c & (1u << 31);
 	/* QEMU's TCG sets the hypervisor bit with no hypervisor behind it:
 	 * only Partita's signature counts. */
@@ -632,9 +636,12 @@ static void platform_init(u32 magic, u32 info)
 			u64 end = 0x100000;
 			for (int pass = 0; pass < 8; pass++)
 				for (u32 off = 0; off + 24 <= mi[11];) {
-					const volatile u8 *e = (const volatile u8 *)(uintptr_t)(mi[12] + off);
-					u64 base = *(const volatile u64 *)(e + 4), len = *(const volatile u64 *)(e + 12);
-					if (base <= end && base + len > end && base + len <= 0x100000000ULL)
+					const volatile u8 *e =
+						(const volatile u8 *)(uintptr_t)(mi[12] + off);
+					u64 base = *(const volatile u64 *)(e + 4),
+					    len = *(const volatile u64 *)(e + 12);
+					if (base <= end && base + len > end &&
+					    base + len <= 0x100000000ULL)
 						end = base + len;
 					off += *(const volatile u32 *)e + 4;
 				}
@@ -659,8 +666,13 @@ static void platform_init(u32 magic, u32 info)
 	outb(0xa1, 0xff);
 	pf.tsc_hz = tsc_rate();
 	printf("conformance: %s CPU '%s', %s, TSC %llu kHz, RAM to %#llx, cmdline '%s'\n",
-	       pf.intel ? "Intel" : pf.amd ? "AMD" : "other", brand,
-	       pf.partita ? "under Partita" : pf.hypervisor ? "under a hypervisor" : "no hypervisor",
+	       pf.intel ? "Intel" :
+	       pf.amd	? "AMD" :
+			  "other",
+	       brand,
+	       pf.partita    ? "under Partita" :
+	       pf.hypervisor ? "under a hypervisor" :
+			       "no hypervisor",
 	       (unsigned long long)(pf.tsc_hz / 1000), (unsigned long long)pf.ram_top,
 	       pf.cmdline ? pf.cmdline : "");
 }
@@ -681,7 +693,9 @@ void conf_main(u32 magic, u32 info)
 	 * terminal as they are (C1 controls raw and UTF-8-encoded, ESC, a
 	 * lone 0xff), between valid UTF-8; the integration case checks what
 	 * arrives. */
-	printf("console-probe: <\x9b" "31m> <\xc2\x9b" "32m> <\x1b[2J> <\xff> <\xc3\xa9> end\n");
+	printf("console-probe: <\x9b"
+	       "31m> <\xc2\x9b"
+	       "32m> <\x1b[2J> <\xff> <\xc3\xa9> end\n");
 	run_group(tests_cpu, tests_cpu_count, false);
 	run_group(tests_msr, tests_msr_count, false);
 	run_group(tests_apic, tests_apic_count, false);
@@ -690,8 +704,8 @@ void conf_main(u32 magic, u32 info)
 	/* What may stop the partition of a hypervisor that gets it wrong:
 	 * each is announced, so that a log ending there shows where, and the
 	 * counts so far come first. */
-	printf("PROGRESS: %u passed, %u failed, %u skipped before the announced sub-tests\n", passed,
-	       failed, skipped);
+	printf("PROGRESS: %u passed, %u failed, %u skipped before the announced sub-tests\n",
+	       passed, failed, skipped);
 	run_group(tests_cr8, tests_cr8_count, true);
 	run_group(tests_x2apic, tests_x2apic_count, false);
 	run_group(tests_final, tests_final_count, true);

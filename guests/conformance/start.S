@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Entry of the conformance kernel (main.c): the Multiboot 1 header, the
  * switch from the 32-bit protected mode a Multiboot loader leaves (MB1 3.2

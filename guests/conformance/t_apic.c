@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Sub-tests of the local APIC (Intel SDM Vol. 3A chapter 11, "APIC"; the
  * section numbers below are of that chapter): the xAPIC registers (ID,
@@ -41,9 +42,15 @@
 #define MSR_APIC_BASE 0x1b
 #define MSR_TSC_DEADLINE 0x6e0
 
-static const char *vname(int e) { return e >= 0 ? vector_names[e] : "no exception"; }
+static const char *vname(int e)
+{
+	return e >= 0 ? vector_names[e] : "no exception";
+}
 
-static u8 apic_id(void) { return (u8)(lapic_read(APIC_ID) >> 24); }
+static u8 apic_id(void)
+{
+	return (u8)(lapic_read(APIC_ID) >> 24);
+}
 
 bool apic_setup_xapic(void)
 {
@@ -81,7 +88,10 @@ void xapic_send(u32 icr_lo, u8 dest)
 	lapic_write(APIC_ICR_LO, icr_lo);
 }
 
-static bool irr_bit(u8 v) { return lapic_read(APIC_IRR + 0x10 * (v / 32u)) & (1u << (v % 32)); }
+static bool irr_bit(u8 v)
+{
+	return lapic_read(APIC_IRR + 0x10 * (v / 32u)) & (1u << (v % 32));
+}
 
 /* Lets pending interrupts in for a while; the count of vector v after. */
 static u32 settle(u8 v)
@@ -133,9 +143,11 @@ static void t_apic_tpr_ppr(void)
 		u32 n = irq_count[0x81];
 		xapic_send(ICR_SELF | 0x81, 0);
 		settle(0x81);
-		check(irq_count[0x81] == n + 1, "self-IPI 0x81 with TPR %#x: not delivered", tprs[i]);
-		check(seen_ppr == want[i], "PPR in the handler of 0x81 with TPR %#x: expected %#x got %#x",
-		      tprs[i], want[i], seen_ppr);
+		check(irq_count[0x81] == n + 1, "self-IPI 0x81 with TPR %#x: not delivered",
+		      tprs[i]);
+		check(seen_ppr == want[i],
+		      "PPR in the handler of 0x81 with TPR %#x: expected %#x got %#x", tprs[i],
+		      want[i], seen_ppr);
 		check(seen_isr & (1u << (0x81 % 32)), "ISR bit of 0x81 in its handler: clear");
 	}
 	lapic_write(APIC_TPR, 0x95);
@@ -212,7 +224,10 @@ static void t_apic_ldr_dfr(void)
 /* 11.5.3: the ESR shows the errors since it was last written; writing it
  * latches them.  A fixed IPI with a vector below 16 is "send illegal
  * vector" (bit 5); the error LVT then interrupts. */
-static void hook_count(struct frame *f) { irq_count[f->vector & 0xff]++; }
+static void hook_count(struct frame *f)
+{
+	irq_count[f->vector & 0xff]++;
+}
 
 static void t_apic_esr_illegal_vector(void)
 {
@@ -242,12 +257,14 @@ static void t_apic_esr_illegal_register(void)
 	lapic_write(APIC_ESR, 0);
 	u32 w = lapic_read(APIC_ESR);
 	lapic_write(APIC_ESR, 0);
-	check(w & (1u << 7), "ESR after a write to reserved offset 0x40: bit 7 expected, got %#x", w);
+	check(w & (1u << 7), "ESR after a write to reserved offset 0x40: bit 7 expected, got %#x",
+	      w);
 	(void)lapic_read(0x050);
 	lapic_write(APIC_ESR, 0);
 	u32 r = lapic_read(APIC_ESR);
 	lapic_write(APIC_ESR, 0);
-	check(r & (1u << 7), "ESR after a read of reserved offset 0x50: bit 7 expected, got %#x", r);
+	check(r & (1u << 7), "ESR after a read of reserved offset 0x50: bit 7 expected, got %#x",
+	      r);
 }
 
 /* 11.6.1: destination shorthands and physical destinations. */
@@ -268,12 +285,14 @@ static void t_apic_self_ipi(void)
 		{ 0, -2, 0, "physical destination = another APIC ID" },
 	};
 	for (unsigned i = 0; i < ARRAY_SIZE(c); i++) {
-		u8 dest = c[i].dest == -1 ? apic_id() : c[i].dest == -2 ? (u8)(apic_id() + 3) : (u8)c[i].dest;
+		u8 dest = c[i].dest == -1 ? apic_id() :
+			  c[i].dest == -2 ? (u8)(apic_id() + 3) :
+					    (u8)c[i].dest;
 		u32 n = irq_count[VEC_SELF];
 		xapic_send(c[i].lo | VEC_SELF, dest);
 		settle(VEC_SELF);
-		check(irq_count[VEC_SELF] - n == c[i].want, "%s: expected %u interrupts got %u", c[i].what,
-		      c[i].want, irq_count[VEC_SELF] - n);
+		check(irq_count[VEC_SELF] - n == c[i].want, "%s: expected %u interrupts got %u",
+		      c[i].what, c[i].want, irq_count[VEC_SELF] - n);
 		check(!(lapic_read(APIC_ICR_LO) & (1u << 12)), "%s: delivery status still pending",
 		      c[i].what);
 	}
@@ -284,8 +303,10 @@ static void t_apic_icr_readback(void)
 {
 	need_xapic();
 	xapic_send(ICR_FIXED | 0x47, (u8)(apic_id() + 5));
-	check_eq("ICR high after an IPI to another ID", lapic_read(APIC_ICR_HI), (u32)(u8)(apic_id() + 5) << 24);
-	check_eq("ICR low (vector 0x47, fixed, physical, idle)", lapic_read(APIC_ICR_LO) & 0xcdfff, 0x47);
+	check_eq("ICR high after an IPI to another ID", lapic_read(APIC_ICR_HI),
+		 (u32)(u8)(apic_id() + 5) << 24);
+	check_eq("ICR low (vector 0x47, fixed, physical, idle)", lapic_read(APIC_ICR_LO) & 0xcdfff,
+		 0x47);
 	settle(0x47);
 }
 
@@ -315,8 +336,8 @@ static void t_apic_nmi_self(void)
 		pause();
 	delay_ns(200000);
 	check(irq_count[2] >= 1, "NMI IPI to its own APIC ID: the NMI never arrived");
-	check(nmi_nested_inside == 1, "second NMI inside the handler: expected held (count 1) got %u",
-	      nmi_nested_inside);
+	check(nmi_nested_inside == 1,
+	      "second NMI inside the handler: expected held (count 1) got %u", nmi_nested_inside);
 	check_eq("NMIs after the handler's IRET", irq_count[2], 2);
 	u32 n = irq_count[2];
 	xapic_send(ICR_NMI | ICR_ALL, 0);
@@ -336,7 +357,8 @@ static void t_apic_init_sipi_others(void)
 		int dest;
 		const char *what;
 	} ipis[] = {
-		{ ICR_INIT | ICR_ASSERT | ICR_LEVEL | ICR_OTHERS, 0, "INIT assert to all excluding self" },
+		{ ICR_INIT | ICR_ASSERT | ICR_LEVEL | ICR_OTHERS, 0,
+		  "INIT assert to all excluding self" },
 		{ ICR_INIT | ICR_LEVEL | ICR_ALL, 0, "INIT level de-assert to all" },
 		{ ICR_SIPI | ICR_ASSERT | ICR_OTHERS | 0x9f, 0, "SIPI to all excluding self" },
 		{ ICR_INIT | ICR_ASSERT | ICR_LEVEL, -1, "INIT to another APIC ID" },
@@ -348,7 +370,8 @@ static void t_apic_init_sipi_others(void)
 		delay_ns(100000);
 		lapic_write(APIC_ESR, 0);
 		u32 esr = lapic_read(APIC_ESR);
-		check(!(esr & ~before), "ESR after %s: new errors %#x", ipis[i].what, esr & ~before);
+		check(!(esr & ~before), "ESR after %s: new errors %#x", ipis[i].what,
+		      esr & ~before);
 	}
 	check(!(lapic_read(APIC_ICR_LO) & (1u << 12)), "delivery status still pending");
 }
@@ -360,7 +383,8 @@ static void t_apic_sw_disable(void)
 	need_xapic();
 	lapic_write(APIC_SVR, 0xff);
 	lapic_write(APIC_LVT_TIMER, VEC_TIMER);
-	check(lapic_read(APIC_LVT_TIMER) & (1u << 16), "LVT timer unmasked while software-disabled");
+	check(lapic_read(APIC_LVT_TIMER) & (1u << 16),
+	      "LVT timer unmasked while software-disabled");
 	u32 n = irq_count[VEC_SELF];
 	xapic_send(ICR_SELF | VEC_SELF, 0);
 	settle(VEC_SELF);
@@ -387,7 +411,8 @@ static void t_apic_timer_oneshot(void)
 	lapic_write(APIC_TIMER_ICR, count);
 	u32 c1 = lapic_read(APIC_TIMER_CCR);
 	check(c1 > 0 && c1 <= count, "current count just after the start: got %u", c1);
-	check(wait_count(&irq_count[VEC_TIMER], n + 1, 200000000), "one-shot: no interrupt in 200 ms");
+	check(wait_count(&irq_count[VEC_TIMER], n + 1, 200000000),
+	      "one-shot: no interrupt in 200 ms");
 	settle(VEC_TIMER);
 	delay_ns(10000000);
 	settle(VEC_TIMER);
@@ -426,7 +451,8 @@ static void t_apic_timer_masked(void)
 	delay_ns(5000000);
 	settle(VEC_TIMER);
 	check_eq("masked timer: interrupts", irq_count[VEC_TIMER] - n, 0);
-	check_eq("masked timer: current count after 5 ms (1 ms at 1 GHz)", lapic_read(APIC_TIMER_CCR), 0);
+	check_eq("masked timer: current count after 5 ms (1 ms at 1 GHz)",
+		 lapic_read(APIC_TIMER_CCR), 0);
 }
 
 /* The divide configuration: the count falls 16 times slower at divide by
@@ -534,7 +560,8 @@ static void t_apic_timer_tsc_deadline(void)
 
 	n = irq_count[VEC_TIMER];
 	wrmsr(MSR_TSC_DEADLINE, 1); /* in the past: at once */
-	check(wait_count(&irq_count[VEC_TIMER], n + 1, 10000000), "deadline in the past: no interrupt");
+	check(wait_count(&irq_count[VEC_TIMER], n + 1, 10000000),
+	      "deadline in the past: no interrupt");
 
 	n = irq_count[VEC_TIMER];
 	wrmsr(MSR_TSC_DEADLINE, rdtsc() + pf.tsc_hz / 50); /* 20 ms */
@@ -546,7 +573,8 @@ static void t_apic_timer_tsc_deadline(void)
 	lapic_write(APIC_TIMER_ICR, 1000);
 	delay_ns(100000);
 	settle(VEC_TIMER);
-	check_eq("initial count in TSC-deadline mode (ignored): interrupts", irq_count[VEC_TIMER] - n, 0);
+	check_eq("initial count in TSC-deadline mode (ignored): interrupts",
+		 irq_count[VEC_TIMER] - n, 0);
 	check_eq("current count in TSC-deadline mode", lapic_read(APIC_TIMER_CCR), 0);
 
 	wrmsr(MSR_TSC_DEADLINE, rdtsc() + pf.tsc_hz / 50);
@@ -583,8 +611,8 @@ static void t_apic_tsc_deadline_after_tsc_write(void)
 	wrmsr(0x10, rdtsc() - shift);
 	check(fired, "deadline 1 ms ahead after the TSC moved by 2^40: no interrupt within 100 ms");
 	if (fired)
-		check(at >= dl, "it fired before its deadline (TSC %#llx < %#llx)", (unsigned long long)at,
-		      (unsigned long long)dl);
+		check(at >= dl, "it fired before its deadline (TSC %#llx < %#llx)",
+		      (unsigned long long)at, (unsigned long long)dl);
 }
 
 /* CR8 is the TPR's bits 7:4 (SDM 10.8.6.1), both ways, and masks. */
@@ -615,7 +643,8 @@ const struct subtest tests_apic[] = {
 	{ "apic-tpr-masking", t_apic_tpr_masking, NULL, NULL },
 	{ "apic-ldr-dfr", t_apic_ldr_dfr, NULL, NULL },
 	{ "apic-esr-illegal-vector", t_apic_esr_illegal_vector,
-	  "QEMU's APIC delivers fixed IPIs with vectors 0-15 and records no illegal vector in the ESR", NULL },
+	  "QEMU's APIC delivers fixed IPIs with vectors 0-15 and records no illegal vector in the ESR",
+	  NULL },
 	{ "apic-esr-illegal-register", t_apic_esr_illegal_register, NULL, NULL },
 	{ "apic-self-ipi", t_apic_self_ipi, NULL, NULL },
 	{ "apic-icr-readback", t_apic_icr_readback, NULL, NULL },
@@ -645,7 +674,8 @@ static void need_x2apic(void)
 	if ((base & 0xc00) == 0x800) {
 		apic_setup_xapic();
 		if (wrmsr_safe(MSR_APIC_BASE, base | 0x400) >= 0) {
-			check(false, "IA32_APIC_BASE.EXTD offered by CPUID: setting it raised an exception");
+			check(false,
+			      "IA32_APIC_BASE.EXTD offered by CPUID: setting it raised an exception");
 			skip("cannot enter x2APIC mode");
 		}
 	} else if ((base & 0xc00) != 0xc00) {
@@ -662,7 +692,8 @@ static void t_x2apic_registers(void)
 	u64 id = rdmsr(0x802);
 	check_eq("x2APIC ID (MSR 0x802) vs initial APIC ID", id & 0xff, pf.l1.b >> 24);
 	u64 ver = rdmsr(0x803);
-	check((ver & 0xff) >= 0x10 && (ver & 0xff) <= 0x15, "version %#llx", (unsigned long long)ver);
+	check((ver & 0xff) >= 0x10 && (ver & 0xff) <= 0x15, "version %#llx",
+	      (unsigned long long)ver);
 	/* 11.12.10.2: LDR = cluster (ID[19:4]) << 16 | 1 << ID[3:0], read-only. */
 	check_eq("x2APIC LDR (derived from the ID)", rdmsr(0x80d),
 		 ((id >> 4) << 16) | (1u << (id & 0xf)));
@@ -702,7 +733,8 @@ static void t_x2apic_registers(void)
 	};
 	for (unsigned i = 0; i < ARRAY_SIZE(gp); i++) {
 		u64 v;
-		int e = gp[i].write ? wrmsr_safe(gp[i].msr, gp[i].value) : rdmsr_safe(gp[i].msr, &v);
+		int e = gp[i].write ? wrmsr_safe(gp[i].msr, gp[i].value) :
+				      rdmsr_safe(gp[i].msr, &v);
 		check(e == 13, "%s: expected #GP got %s", gp[i].what, vname(e));
 	}
 	settle(0x41);
@@ -750,7 +782,8 @@ static void t_x2apic_timer(void)
 	wrmsr(0x83e, 0xb);
 	wrmsr(0x832, VEC_TIMER);
 	wrmsr(0x838, 5000000);
-	check(wait_count(&irq_count[VEC_TIMER], n + 1, 200000000), "x2APIC one-shot timer: no interrupt");
+	check(wait_count(&irq_count[VEC_TIMER], n + 1, 200000000),
+	      "x2APIC one-shot timer: no interrupt");
 	wrmsr(0x832, 1u << 16);
 	check_eq("x2APIC current count MSR after expiry", rdmsr(0x839), 0);
 }
@@ -793,7 +826,8 @@ static void t_apic_base_disable(void)
 	int e = rdmsr_safe(0x802, &v);
 	check(!(edx & (1u << 9)), "CPUID.1:EDX[9] APIC with IA32_APIC_BASE.EN clear: expected 0");
 	if (pf.l1.c & (1u << 21))
-		check(e == 13, "RDMSR x2APIC ID with the APIC disabled: expected #GP got %s", vname(e));
+		check(e == 13, "RDMSR x2APIC ID with the APIC disabled: expected #GP got %s",
+		      vname(e));
 	wrmsr_safe(MSR_APIC_BASE, (base & ~0xc00ULL) | 0x800);
 }
 

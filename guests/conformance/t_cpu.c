@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Sub-tests of the boot state, CPUID, CR4 and the XSAVE features: what the
  * Multiboot loader hands over, that CPUID describes the CPU consistently
@@ -39,7 +40,8 @@ static void t_multiboot_module(void)
 	const volatile u32 *mod = (const volatile u32 *)(uintptr_t)mi[6];
 	u32 start = mod[0], end = mod[1];
 	check_eq("module size", end - start, CONFORMANCE_MODULE_SIZE);
-	check((start & 0xfff) == 0, "module start %#x: expected page aligned (header flag 0)", start);
+	check((start & 0xfff) == 0, "module start %#x: expected page aligned (header flag 0)",
+	      start);
 	const u8 *m = (const u8 *)(uintptr_t)start;
 	check(!memcmp(m, "CONFORMANCE-MODULE", 18), "module header: expected 'CONFORMANCE-MODULE'");
 	for (u32 i = 64; i < end - start && i < CONFORMANCE_MODULE_SIZE; i++)
@@ -105,14 +107,14 @@ static void t_cpuid_osxsave(void)
  * instruction.  If it resumed inside the instruction, the bytes left would
  * run as another instruction (a2 = MOV moffs64, AL, whose 8-byte address is
  * the next instruction's bytes: a fault, or ESI unset). */
-#define PREFIXED_CPUID(name, bytes)                                                     \
-	static void name(u32 leaf, struct cpuid_r *r, u32 *marker)                      \
-	{                                                                                \
-		asm volatile("xorl %%esi, %%esi\n" bytes "\n"                           \
-			     "movl $0x1234abcd, %%esi\n"                                 \
+#define PREFIXED_CPUID(name, bytes)                                                          \
+	static void name(u32 leaf, struct cpuid_r *r, u32 *marker)                           \
+	{                                                                                    \
+		asm volatile("xorl %%esi, %%esi\n" bytes "\n"                                \
+			     "movl $0x1234abcd, %%esi\n"                                     \
 			     : "=a"(r->a), "=b"(r->b), "=c"(r->c), "=d"(r->d), "=S"(*marker) \
-			     : "a"(leaf), "c"(0)                                         \
-			     : "memory");                                                \
+			     : "a"(leaf), "c"(0)                                             \
+			     : "memory");                                                    \
 	}
 PREFIXED_CPUID(cpuid_66, ".byte 0x66, 0x0f, 0xa2")
 PREFIXED_CPUID(cpuid_2e, ".byte 0x2e, 0x0f, 0xa2")
@@ -122,7 +124,7 @@ PREFIXED_CPUID(cpuid_66_2e_48, ".byte 0x66, 0x2e, 0x48, 0x0f, 0xa2")
 static void t_cpuid_prefixed(void)
 {
 	static void (*const fns[])(u32, struct cpuid_r *, u32 *) = { cpuid_66, cpuid_2e, cpuid_48,
-								      cpuid_66_2e_48 };
+								     cpuid_66_2e_48 };
 	static const char *const names[] = { "66 0f a2", "2e 0f a2", "48 0f a2", "66 2e 48 0f a2" };
 
 	for (unsigned i = 0; i < ARRAY_SIZE(fns); i++) {
@@ -130,8 +132,9 @@ static void t_cpuid_prefixed(void)
 			struct cpuid_r r, want = cpuid(leaf, 0);
 			u32 marker = 0;
 			fns[i](leaf, &r, &marker);
-			check(marker == 0x1234abcd, "%s: the instruction after it did not run (esi %#x)",
-			      names[i], marker);
+			check(marker == 0x1234abcd,
+			      "%s: the instruction after it did not run (esi %#x)", names[i],
+			      marker);
 			check(!memcmp(&r, &want, sizeof(r)),
 			      "%s leaf %u: expected %08x %08x %08x %08x got %08x %08x %08x %08x",
 			      names[i], leaf, want.a, want.b, want.c, want.d, r.a, r.b, r.c, r.d);
@@ -152,34 +155,20 @@ static void cr4_bits(bool offered)
 {
 	const u32 d1 = pf.l1.d, c1 = pf.l1.c, b7 = pf.l7.b, c7 = pf.l7.c;
 	const struct cr4_bit bits[] = {
-		{ 0, "VME", !!(d1 & (1u << 1)) },
-		{ 1, "PVI", !!(d1 & (1u << 1)) },
-		{ 2, "TSD", !!(d1 & (1u << 4)) },
-		{ 3, "DE", !!(d1 & (1u << 2)) },
-		{ 4, "PSE", !!(d1 & (1u << 3)) },
-		{ 6, "MCE", !!(d1 & (1u << 7)) },
-		{ 7, "PGE", !!(d1 & (1u << 13)) },
-		{ 8, "PCE", 1 },
-		{ 9, "OSFXSR", !!(d1 & (1u << 24)) },
-		{ 10, "OSXMMEXCPT", !!(d1 & (1u << 25)) },
-		{ 11, "UMIP", !!(c7 & (1u << 2)) },
-		{ 12, "LA57 (a change in long mode)", -1 },
-		{ 13, "VMXE", !!(c1 & (1u << 5)) },
-		{ 14, "SMXE", !!(c1 & (1u << 6)) },
-		{ 15, "reserved bit 15", 0 },
-		{ 16, "FSGSBASE", !!(b7 & 1u) },
-		{ 17, "PCIDE", !!(c1 & (1u << 17)) },
-		{ 18, "OSXSAVE", !!(c1 & (1u << 26)) },
-		{ 19, "KL", !!(c7 & (1u << 23)) },
-		{ 20, "SMEP", !!(b7 & (1u << 7)) },
-		{ 21, "SMAP", !!(b7 & (1u << 20)) },
-		{ 22, "PKE", !!(c7 & (1u << 3)) },
-		{ 23, "CET", !!(c7 & (1u << 7)) },
-		{ 24, "PKS", !!(c7 & (1u << 31)) },
-		{ 28, "reserved bit 28", 0 },
-		{ 31, "reserved bit 31", 0 },
-		{ 40, "reserved bit 40", 0 },
-		{ 63, "reserved bit 63", 0 },
+		{ 0, "VME", !!(d1 & (1u << 1)) },     { 1, "PVI", !!(d1 & (1u << 1)) },
+		{ 2, "TSD", !!(d1 & (1u << 4)) },     { 3, "DE", !!(d1 & (1u << 2)) },
+		{ 4, "PSE", !!(d1 & (1u << 3)) },     { 6, "MCE", !!(d1 & (1u << 7)) },
+		{ 7, "PGE", !!(d1 & (1u << 13)) },    { 8, "PCE", 1 },
+		{ 9, "OSFXSR", !!(d1 & (1u << 24)) }, { 10, "OSXMMEXCPT", !!(d1 & (1u << 25)) },
+		{ 11, "UMIP", !!(c7 & (1u << 2)) },   { 12, "LA57 (a change in long mode)", -1 },
+		{ 13, "VMXE", !!(c1 & (1u << 5)) },   { 14, "SMXE", !!(c1 & (1u << 6)) },
+		{ 15, "reserved bit 15", 0 },	      { 16, "FSGSBASE", !!(b7 & 1u) },
+		{ 17, "PCIDE", !!(c1 & (1u << 17)) }, { 18, "OSXSAVE", !!(c1 & (1u << 26)) },
+		{ 19, "KL", !!(c7 & (1u << 23)) },    { 20, "SMEP", !!(b7 & (1u << 7)) },
+		{ 21, "SMAP", !!(b7 & (1u << 20)) },  { 22, "PKE", !!(c7 & (1u << 3)) },
+		{ 23, "CET", !!(c7 & (1u << 7)) },    { 24, "PKS", !!(c7 & (1u << 31)) },
+		{ 28, "reserved bit 28", 0 },	      { 31, "reserved bit 31", 0 },
+		{ 40, "reserved bit 40", 0 },	      { 63, "reserved bit 63", 0 },
 	};
 	u64 cr4 = read_cr4();
 
@@ -192,16 +181,21 @@ static void cr4_bits(bool offered)
 		bool was_set = read_cr4() & (1ULL << b->bit);
 		write_cr4_safe(cr4);
 		if (b->present == 1)
-			check(e < 0 && was_set, "CR4.%s (bit %u) offered by CPUID: setting it raised %s",
-			      b->name, b->bit, e >= 0 ? vector_names[e] : "nothing but did not stick");
+			check(e < 0 && was_set,
+			      "CR4.%s (bit %u) offered by CPUID: setting it raised %s", b->name,
+			      b->bit, e >= 0 ? vector_names[e] : "nothing but did not stick");
 		else
 			check(e == 13, "CR4.%s (bit %u)%s: expected #GP got %s", b->name, b->bit,
-			      b->present == 0 ? " hidden by CPUID" : "", e >= 0 ? vector_names[e] : "no exception");
+			      b->present == 0 ? " hidden by CPUID" : "",
+			      e >= 0 ? vector_names[e] : "no exception");
 	}
 	check_eq("CR4 restored", read_cr4(), cr4);
 }
 
-static void t_cr4_offered(void) { cr4_bits(true); }
+static void t_cr4_offered(void)
+{
+	cr4_bits(true);
+}
 
 static void t_cr4_hidden(void)
 {
@@ -223,39 +217,48 @@ static int try_insn(int which)
 	switch (which) {
 	case 0: /* RDRAND */
 		asm volatile("leaq 1f(%%rip), %%r11; movq %%r11, fixup_rip(%%rip)\n"
-			     "rdrand %%eax\n1: movq $0, fixup_rip(%%rip)" ::: "rax", "r11", "memory", "cc");
+			     "rdrand %%eax\n1: movq $0, fixup_rip(%%rip)" ::
+				     : "rax", "r11", "memory", "cc");
 		break;
 	case 1: /* RDSEED */
 		asm volatile("leaq 1f(%%rip), %%r11; movq %%r11, fixup_rip(%%rip)\n"
-			     "rdseed %%eax\n1: movq $0, fixup_rip(%%rip)" ::: "rax", "r11", "memory", "cc");
+			     "rdseed %%eax\n1: movq $0, fixup_rip(%%rip)" ::
+				     : "rax", "r11", "memory", "cc");
 		break;
 	case 2: /* MONITOR (address in RAX, no hints) */
 		asm volatile("leaq 1f(%%rip), %%r11; movq %%r11, fixup_rip(%%rip)\n"
 			     "movq %%rsp, %%rax; xorl %%ecx, %%ecx; xorl %%edx, %%edx\n"
-			     "monitor\n1: movq $0, fixup_rip(%%rip)" ::: "rax", "rcx", "rdx", "r11", "memory");
+			     "monitor\n1: movq $0, fixup_rip(%%rip)" ::
+				     : "rax", "rcx", "rdx", "r11", "memory");
 		break;
 	case 3: /* RDPID */
 		asm volatile("leaq 1f(%%rip), %%r11; movq %%r11, fixup_rip(%%rip)\n"
-			     "rdpid %%rax\n1: movq $0, fixup_rip(%%rip)" ::: "rax", "r11", "memory");
+			     "rdpid %%rax\n1: movq $0, fixup_rip(%%rip)" ::
+				     : "rax", "r11", "memory");
 		break;
 	case 4: /* RDTSCP */
 		asm volatile("leaq 1f(%%rip), %%r11; movq %%r11, fixup_rip(%%rip)\n"
-			     "rdtscp\n1: movq $0, fixup_rip(%%rip)" ::: "rax", "rcx", "rdx", "r11", "memory");
+			     "rdtscp\n1: movq $0, fixup_rip(%%rip)" ::
+				     : "rax", "rcx", "rdx", "r11", "memory");
 		break;
 	case 5: /* INVPCID type 2 (all contexts but globals), descriptor of zeros */ {
 		u64 desc[2] = { 0, 0 };
 		asm volatile("leaq 1f(%%rip), %%r11; movq %%r11, fixup_rip(%%rip)\n"
 			     "movl $2, %%eax; invpcid (%0), %%rax\n1: movq $0, fixup_rip(%%rip)"
-			     : : "r"(desc) : "rax", "r11", "memory");
+			     :
+			     : "r"(desc)
+			     : "rax", "r11", "memory");
 		break;
 	}
 	case 6: /* RDFSBASE (needs CR4.FSGSBASE) */
 		asm volatile("leaq 1f(%%rip), %%r11; movq %%r11, fixup_rip(%%rip)\n"
-			     "rdfsbase %%rax\n1: movq $0, fixup_rip(%%rip)" ::: "rax", "r11", "memory");
+			     "rdfsbase %%rax\n1: movq $0, fixup_rip(%%rip)" ::
+				     : "rax", "r11", "memory");
 		break;
 	case 7: /* RDPKRU (needs CR4.PKE) */
 		asm volatile("leaq 1f(%%rip), %%r11; movq %%r11, fixup_rip(%%rip)\n"
-			     "xorl %%ecx, %%ecx; rdpkru\n1: movq $0, fixup_rip(%%rip)" ::: "rax", "rcx", "rdx", "r11", "memory");
+			     "xorl %%ecx, %%ecx; rdpkru\n1: movq $0, fixup_rip(%%rip)" ::
+				     : "rax", "rcx", "rdx", "r11", "memory");
 		break;
 	}
 	return fault_vector;
@@ -341,12 +344,15 @@ static void t_xsave_xcr0(void)
 	for (unsigned b = 1; b < 63; b++)
 		if (!(s & (1ULL << b))) {
 			int e = xsetbv_safe(0, s | (1ULL << b));
-			check(e == 13, "XSETBV with unsupported XCR0 bit %u: expected #GP got %s", b,
-			      e >= 0 ? vector_names[e] : "no exception");
+			check(e == 13, "XSETBV with unsupported XCR0 bit %u: expected #GP got %s",
+			      b, e >= 0 ? vector_names[e] : "no exception");
 			break;
 		}
 	check_eq("XSETBV XCR1: vector", (u64)xsetbv_safe(1, 1), 13);
-	check_eq("XCR0 afterwards (the last good write)", xgetbv(0), (s & 6) == 6 ? 7 : s & 2 ? 3 : 1);
+	check_eq("XCR0 afterwards (the last good write)", xgetbv(0),
+		 (s & 6) == 6 ? 7 :
+		 s & 2	      ? 3 :
+				1);
 	xsetbv_safe(0, 1);
 }
 
@@ -378,22 +384,28 @@ static void t_xsave_avx_survives(void)
 			in[r][b] = ymm_pattern(r, b), out[r][b] = 0;
 	if (!check(xsetbv_safe(0, 7) < 0, "XSETBV XCR0=7 raised an exception"))
 		return;
-#define YMM_ALL(op, mem)                                                                   \
-	asm volatile(op " 0*32(%0), %%ymm0\n" op " 1*32(%0), %%ymm1\n" op " 2*32(%0), %%ymm2\n"  \
-		     op " 3*32(%0), %%ymm3\n" op " 4*32(%0), %%ymm4\n" op " 5*32(%0), %%ymm5\n"  \
-		     op " 6*32(%0), %%ymm6\n" op " 7*32(%0), %%ymm7\n" op " 8*32(%0), %%ymm8\n"  \
-		     op " 9*32(%0), %%ymm9\n" op " 10*32(%0), %%ymm10\n" op " 11*32(%0), %%ymm11\n" \
-		     op " 12*32(%0), %%ymm12\n" op " 13*32(%0), %%ymm13\n"                        \
-		     op " 14*32(%0), %%ymm14\n" op " 15*32(%0), %%ymm15\n"                        \
-		     : : "r"(mem) : "memory")
-#define YMM_STORE_ALL(mem)                                                                 \
-	asm volatile("vmovdqu %%ymm0, 0*32(%0)\nvmovdqu %%ymm1, 1*32(%0)\nvmovdqu %%ymm2, 2*32(%0)\n" \
-		     "vmovdqu %%ymm3, 3*32(%0)\nvmovdqu %%ymm4, 4*32(%0)\nvmovdqu %%ymm5, 5*32(%0)\n" \
-		     "vmovdqu %%ymm6, 6*32(%0)\nvmovdqu %%ymm7, 7*32(%0)\nvmovdqu %%ymm8, 8*32(%0)\n" \
-		     "vmovdqu %%ymm9, 9*32(%0)\nvmovdqu %%ymm10, 10*32(%0)\nvmovdqu %%ymm11, 11*32(%0)\n" \
-		     "vmovdqu %%ymm12, 12*32(%0)\nvmovdqu %%ymm13, 13*32(%0)\n"                     \
-		     "vmovdqu %%ymm14, 14*32(%0)\nvmovdqu %%ymm15, 15*32(%0)\n"                     \
-		     : : "r"(mem) : "memory")
+#define YMM_ALL(op, mem)                                                                           \
+	asm volatile(op " 0*32(%0), %%ymm0\n" op " 1*32(%0), %%ymm1\n" op " 2*32(%0), %%ymm2\n" op \
+			" 3*32(%0), %%ymm3\n" op " 4*32(%0), %%ymm4\n" op " 5*32(%0), %%ymm5\n" op \
+			" 6*32(%0), %%ymm6\n" op " 7*32(%0), %%ymm7\n" op " 8*32(%0), %%ymm8\n" op \
+			" 9*32(%0), %%ymm9\n" op " 10*32(%0), %%ymm10\n" op                        \
+			" 11*32(%0), %%ymm11\n" op " 12*32(%0), %%ymm12\n" op                      \
+			" 13*32(%0), %%ymm13\n" op " 14*32(%0), %%ymm14\n" op                      \
+			" 15*32(%0), %%ymm15\n"                                                    \
+		     :                                                                             \
+		     : "r"(mem)                                                                    \
+		     : "memory")
+#define YMM_STORE_ALL(mem)                                                                           \
+	asm volatile(                                                                                \
+		"vmovdqu %%ymm0, 0*32(%0)\nvmovdqu %%ymm1, 1*32(%0)\nvmovdqu %%ymm2, 2*32(%0)\n"     \
+		"vmovdqu %%ymm3, 3*32(%0)\nvmovdqu %%ymm4, 4*32(%0)\nvmovdqu %%ymm5, 5*32(%0)\n"     \
+		"vmovdqu %%ymm6, 6*32(%0)\nvmovdqu %%ymm7, 7*32(%0)\nvmovdqu %%ymm8, 8*32(%0)\n"     \
+		"vmovdqu %%ymm9, 9*32(%0)\nvmovdqu %%ymm10, 10*32(%0)\nvmovdqu %%ymm11, 11*32(%0)\n" \
+		"vmovdqu %%ymm12, 12*32(%0)\nvmovdqu %%ymm13, 13*32(%0)\n"                           \
+		"vmovdqu %%ymm14, 14*32(%0)\nvmovdqu %%ymm15, 15*32(%0)\n"                           \
+		:                                                                                    \
+		: "r"(mem)                                                                           \
+		: "memory")
 	YMM_ALL("vmovdqu", in);
 	exits_and_switches();
 	u64 xcr0 = xgetbv(0);
@@ -403,8 +415,9 @@ static void t_xsave_avx_survives(void)
 	YMM_STORE_ALL(out);
 	for (unsigned r = 0; r < 16; r++)
 		for (unsigned b = 0; b < 32; b++)
-			if (!check(out[r][b] == in[r][b], "ymm%u byte %u (%s half): expected %#x got %#x", r,
-				   b, b < 16 ? "xmm" : "upper", in[r][b], out[r][b]))
+			if (!check(out[r][b] == in[r][b],
+				   "ymm%u byte %u (%s half): expected %#x got %#x", r, b,
+				   b < 16 ? "xmm" : "upper", in[r][b], out[r][b]))
 				r = 16, b = 32;
 	asm volatile("vzeroall" ::: "memory");
 	xsetbv_safe(0, 1);
@@ -414,7 +427,7 @@ static void t_xsave_avx_survives(void)
 static void t_fpu_control_survives(void)
 {
 	write_cr4_safe(read_cr4() | (1u << 9) | (1u << 10));
-	u16 fcw = 0x027f, fcw_out = 0; /* round to nearest, 53-bit, all masked but PE */
+	u16 fcw = 0x027f, fcw_out = 0;	   /* round to nearest, 53-bit, all masked but PE */
 	u32 mxcsr = 0x9fc0, mxcsr_out = 0; /* FZ, DAZ, RC=00, all masked */
 	asm volatile("fninit; fldcw %0" : : "m"(fcw));
 	asm volatile("ldmxcsr %0" : : "m"(mxcsr));
@@ -438,18 +451,22 @@ static void t_xsave_features(void)
 	/* XGETBV with ECX=1 (XINUSE) needs CPUID.D.1:EAX[2]. */
 	fault_vector = -1;
 	asm volatile("leaq 1f(%%rip), %%r11; movq %%r11, fixup_rip(%%rip)\n"
-		     "movl $1, %%ecx; xgetbv\n1: movq $0, fixup_rip(%%rip)" ::: "rax", "rcx", "rdx", "r11", "memory");
+		     "movl $1, %%ecx; xgetbv\n1: movq $0, fixup_rip(%%rip)" ::
+			     : "rax", "rcx", "rdx", "r11", "memory");
 	e = fault_vector;
 	if (d1.a & 4)
 		check(e < 0, "XGETBV ECX=1 offered: raised %s", e >= 0 ? vector_names[e] : "");
 	else
-		check(e == 13, "XGETBV ECX=1 hidden: expected #GP got %s", e >= 0 ? vector_names[e] : "nothing");
+		check(e == 13, "XGETBV ECX=1 hidden: expected #GP got %s",
+		      e >= 0 ? vector_names[e] : "nothing");
 	/* XSAVEOPT (D.1:EAX[0]), XSAVEC ([1]), XSAVES ([3]): #UD when hidden. */
 	memset(area, 0, sizeof(area));
 	fault_vector = -1;
 	asm volatile("leaq 1f(%%rip), %%r11; movq %%r11, fixup_rip(%%rip)\n"
 		     "movl $1, %%eax; xorl %%edx, %%edx; xsaveopt64 (%0)\n1: movq $0, fixup_rip(%%rip)"
-		     : : "r"(area) : "rax", "rdx", "r11", "memory");
+		     :
+		     : "r"(area)
+		     : "rax", "rdx", "r11", "memory");
 	e = fault_vector;
 	check(d1.a & 1 ? e < 0 : e == 6, "XSAVEOPT %s: got %s", d1.a & 1 ? "offered" : "hidden",
 	      e >= 0 ? vector_names[e] : "no exception");
@@ -457,7 +474,9 @@ static void t_xsave_features(void)
 	fault_vector = -1;
 	asm volatile("leaq 1f(%%rip), %%r11; movq %%r11, fixup_rip(%%rip)\n"
 		     "movl $1, %%eax; xorl %%edx, %%edx; xsavec64 (%0)\n1: movq $0, fixup_rip(%%rip)"
-		     : : "r"(area) : "rax", "rdx", "r11", "memory");
+		     :
+		     : "r"(area)
+		     : "rax", "rdx", "r11", "memory");
 	e = fault_vector;
 	check(d1.a & 2 ? e < 0 : e == 6, "XSAVEC %s: got %s", d1.a & 2 ? "offered" : "hidden",
 	      e >= 0 ? vector_names[e] : "no exception");
@@ -465,7 +484,9 @@ static void t_xsave_features(void)
 	fault_vector = -1;
 	asm volatile("leaq 1f(%%rip), %%r11; movq %%r11, fixup_rip(%%rip)\n"
 		     "movl $1, %%eax; xorl %%edx, %%edx; xsaves64 (%0)\n1: movq $0, fixup_rip(%%rip)"
-		     : : "r"(area) : "rax", "rdx", "r11", "memory");
+		     :
+		     : "r"(area)
+		     : "rax", "rdx", "r11", "memory");
 	e = fault_vector;
 	check(d1.a & 8 ? e < 0 : e == 6, "XSAVES %s: got %s", d1.a & 8 ? "offered" : "hidden",
 	      e >= 0 ? vector_names[e] : "no exception");

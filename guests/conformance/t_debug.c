@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Sub-tests of debugging and of the hypercall instruction: single-step
  * (RFLAGS.TF) over instructions a hypervisor emulates, hardware
@@ -12,7 +13,10 @@
  */
 #include "guests/conformance/conf.h"
 
-static const char *vname(int e) { return e >= 0 ? vector_names[e] : "no exception"; }
+static const char *vname(int e)
+{
+	return e >= 0 ? vector_names[e] : "no exception";
+}
 
 static volatile u32 db_count;
 static volatile u64 db_rip, db_dr6;
@@ -26,33 +30,33 @@ static void hook_db(struct frame *f)
 		db_rip = f->rip;
 		db_dr6 = dr6;
 	}
-	f->rflags &= ~0x100ULL;                /* TF off: one trap */
-	f->rflags |= 1ULL << 16;               /* RF, for instruction breakpoints */
+	f->rflags &= ~0x100ULL;	 /* TF off: one trap */
+	f->rflags |= 1ULL << 16; /* RF, for instruction breakpoints */
 	asm volatile("mov %0, %%dr6" : : "r"(0xfffe0ff0ULL));
 }
 
 /* Each stepper runs INSN with TF set and returns the address after it. */
-#define STEPPER(name, setup, insn, clobbers...)                                          \
-	static u64 name(void)                                                            \
-	{                                                                                \
-		u64 next;                                                                \
-		asm volatile(setup "\n"                                                  \
-				   "leaq 2f(%%rip), %0\n"                               \
-				   "pushfq\n"                                           \
-				   "orq $0x100, (%%rsp)\n"                              \
-				   "popfq\n" insn "\n"                                  \
-				   "2: nop\n"                                           \
-				   "nop\n"                                              \
-			     : "=&r"(next)                                                \
-			     :                                                            \
-			     : "memory", "cc", ##clobbers);                              \
-		return next;                                                             \
+#define STEPPER(name, setup, insn, clobbers...)             \
+	static u64 name(void)                               \
+	{                                                   \
+		u64 next;                                   \
+		asm volatile(setup "\n"                     \
+				   "leaq 2f(%%rip), %0\n"   \
+				   "pushfq\n"               \
+				   "orq $0x100, (%%rsp)\n"  \
+				   "popfq\n" insn "\n"      \
+				   "2: nop\n"               \
+				   "nop\n"                  \
+			     : "=&r"(next)                  \
+			     :                              \
+			     : "memory", "cc", ##clobbers); \
+		return next;                                \
 	}
 
 STEPPER(step_nop, "", "nop")
 STEPPER(step_cpuid, "xorl %%eax, %%eax; xorl %%ecx, %%ecx", "cpuid", "rax", "rbx", "rcx", "rdx")
-STEPPER(step_cpuid_66, "xorl %%eax, %%eax; xorl %%ecx, %%ecx", ".byte 0x66, 0x0f, 0xa2", "rax", "rbx",
-	"rcx", "rdx")
+STEPPER(step_cpuid_66, "xorl %%eax, %%eax; xorl %%ecx, %%ecx", ".byte 0x66, 0x0f, 0xa2", "rax",
+	"rbx", "rcx", "rdx")
 STEPPER(step_out, "movb $0x5a, %%al; movw $0x3a0, %%dx", "outb %%al, %%dx", "rax", "rdx")
 STEPPER(step_rdmsr, "movl $0x1b, %%ecx", "rdmsr", "rax", "rcx", "rdx")
 STEPPER(step_wrmsr, "movl $0x1b, %%ecx; rdmsr", "wrmsr", "rax", "rcx", "rdx")
@@ -139,21 +143,29 @@ static int hypercall(bool prefixed, u64 *rax, u32 *marker)
 	if (pf.intel && !prefixed)
 		asm volatile("leaq 1f(%%rip), %%r11; movq %%r11, fixup_rip(%%rip)\n"
 			     "xorl %%esi, %%esi\nvmcall\nmovl $0x5151, %%esi\n1: movq $0, fixup_rip(%%rip)"
-			     : "+a"(a), "=S"(m) : : "r11", "rcx", "rdx", "rdi", "r8", "r10", "memory");
+			     : "+a"(a), "=S"(m)
+			     :
+			     : "r11", "rcx", "rdx", "rdi", "r8", "r10", "memory");
 	else if (pf.intel)
 		asm volatile("leaq 1f(%%rip), %%r11; movq %%r11, fixup_rip(%%rip)\n"
 			     "xorl %%esi, %%esi\n.byte 0x66, 0x0f, 0x01, 0xc1\nmovl $0x5151, %%esi\n"
 			     "1: movq $0, fixup_rip(%%rip)"
-			     : "+a"(a), "=S"(m) : : "r11", "rcx", "rdx", "rdi", "r8", "r10", "memory");
+			     : "+a"(a), "=S"(m)
+			     :
+			     : "r11", "rcx", "rdx", "rdi", "r8", "r10", "memory");
 	else if (!prefixed)
 		asm volatile("leaq 1f(%%rip), %%r11; movq %%r11, fixup_rip(%%rip)\n"
 			     "xorl %%esi, %%esi\nvmmcall\nmovl $0x5151, %%esi\n1: movq $0, fixup_rip(%%rip)"
-			     : "+a"(a), "=S"(m) : : "r11", "rcx", "rdx", "rdi", "r8", "r10", "memory");
+			     : "+a"(a), "=S"(m)
+			     :
+			     : "r11", "rcx", "rdx", "rdi", "r8", "r10", "memory");
 	else
 		asm volatile("leaq 1f(%%rip), %%r11; movq %%r11, fixup_rip(%%rip)\n"
 			     "xorl %%esi, %%esi\n.byte 0x66, 0x0f, 0x01, 0xd9\nmovl $0x5151, %%esi\n"
 			     "1: movq $0, fixup_rip(%%rip)"
-			     : "+a"(a), "=S"(m) : : "r11", "rcx", "rdx", "rdi", "r8", "r10", "memory");
+			     : "+a"(a), "=S"(m)
+			     :
+			     : "r11", "rcx", "rdx", "rdi", "r8", "r10", "memory");
 	*rax = a;
 	*marker = m;
 	return fault_vector;
@@ -161,8 +173,8 @@ static int hypercall(bool prefixed, u64 *rax, u32 *marker)
 
 static void check_hypercall(bool prefixed)
 {
-	const char *insn = pf.intel ? (prefixed ? "66 VMCALL" : "VMCALL")
-				    : (prefixed ? "66 VMMCALL" : "VMMCALL");
+	const char *insn = pf.intel ? (prefixed ? "66 VMCALL" : "VMCALL") :
+				      (prefixed ? "66 VMMCALL" : "VMMCALL");
 	u64 rax;
 	u32 marker;
 	int e = hypercall(prefixed, &rax, &marker);
@@ -173,13 +185,19 @@ static void check_hypercall(bool prefixed)
 	}
 	check(e < 0, "%s under a hypervisor: expected an answer, got %s", insn, vname(e));
 	if (e < 0)
-		check(marker == 0x5151, "%s: the instruction after it did not run (resumed inside it?)",
-		      insn);
+		check(marker == 0x5151,
+		      "%s: the instruction after it did not run (resumed inside it?)", insn);
 	note("%s returned RAX %#llx", insn, (unsigned long long)rax);
 }
 
-static void t_hypercall(void) { check_hypercall(false); }
-static void t_hypercall_prefixed(void) { check_hypercall(true); }
+static void t_hypercall(void)
+{
+	check_hypercall(false);
+}
+static void t_hypercall_prefixed(void)
+{
+	check_hypercall(true);
+}
 
 static u64 step_hypercall(void)
 {
@@ -187,11 +205,15 @@ static u64 step_hypercall(void)
 	if (pf.intel)
 		asm volatile("xorl %%eax, %%eax\nleaq 2f(%%rip), %0\npushfq\norq $0x100, (%%rsp)\npopfq\n"
 			     "vmcall\n2: nop\nnop"
-			     : "=&r"(next) : : "rax", "rcx", "rdx", "rsi", "rdi", "r8", "r10", "memory", "cc");
+			     : "=&r"(next)
+			     :
+			     : "rax", "rcx", "rdx", "rsi", "rdi", "r8", "r10", "memory", "cc");
 	else
 		asm volatile("xorl %%eax, %%eax\nleaq 2f(%%rip), %0\npushfq\norq $0x100, (%%rsp)\npopfq\n"
 			     "vmmcall\n2: nop\nnop"
-			     : "=&r"(next) : : "rax", "rcx", "rdx", "rsi", "rdi", "r8", "r10", "memory", "cc");
+			     : "=&r"(next)
+			     :
+			     : "rax", "rcx", "rdx", "rsi", "rdi", "r8", "r10", "memory", "cc");
 	return next;
 }
 

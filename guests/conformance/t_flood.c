@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The hvm log flood: with "logflood" on its command line the conformance
  * kernel, instead of its sub-tests, does forever what makes a hypervisor
@@ -14,7 +15,8 @@ void logflood_main(void)
 	static u8 buf[64];
 	u64 n = 0, next = 1000;
 
-	printf("logflood: REP OUTSB/INSB to port %#x and OUTSB to the UART, forever\n", UNKNOWN_PORT);
+	printf("logflood: REP OUTSB/INSB to port %#x and OUTSB to the UART, forever\n",
+	       UNKNOWN_PORT);
 	for (;;) {
 		u64 c = sizeof(buf);
 		const void *s = buf;
@@ -23,7 +25,10 @@ void logflood_main(void)
 		c = 16;
 		asm volatile("cld; rep insb" : "+c"(c), "+D"(d) : "d"(UNKNOWN_PORT) : "memory");
 		s = "!";
-		asm volatile("outsb" : "+S"(s) : "d"(COM1 + 7) : "memory"); /* the scratch register */
+		asm volatile("outsb"
+			     : "+S"(s)
+			     : "d"(COM1 + 7)
+			     : "memory"); /* the scratch register */
 		if (++n == next) {
 			printf("logflood: %llu rounds\n", (unsigned long long)n);
 			next *= 4;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The hvm variant of the state-isolation pair (guests/isostate): with
  * "isolation seed=N other=M [switches=K]" on its command line the
@@ -13,30 +14,57 @@
 
 void isolation_main(void);
 
-enum { X_STAR, X_LSTAR, X_CSTAR, X_SFMASK, X_SYSENTER_CS, X_SYSENTER_ESP, X_SYSENTER_EIP,
-       X_TSC_AUX, X_PAT, X_EFER_SCE, X_XCR0, X_COUNT };
+enum {
+	X_STAR,
+	X_LSTAR,
+	X_CSTAR,
+	X_SFMASK,
+	X_SYSENTER_CS,
+	X_SYSENTER_ESP,
+	X_SYSENTER_EIP,
+	X_TSC_AUX,
+	X_PAT,
+	X_EFER_SCE,
+	X_XCR0,
+	X_COUNT
+};
 
 static const struct {
 	u32 msr;
 	const char *name;
 } xmsr[X_COUNT] = {
-	{ 0xc0000081, "STAR" },         { 0xc0000082, "LSTAR" },        { 0xc0000083, "CSTAR" },
-	{ 0xc0000084, "SFMASK" },       { 0x174, "SYSENTER_CS" },       { 0x175, "SYSENTER_ESP" },
-	{ 0x176, "SYSENTER_EIP" },      { 0xc0000103, "TSC_AUX" },      { 0x277, "IA32_PAT" },
-	{ 0xc0000080, "EFER.SCE" },     { 0, "XCR0" },
+	{ 0xc0000081, "STAR" },
+	{ 0xc0000082, "LSTAR" },
+	{ 0xc0000083, "CSTAR" },
+	{ 0xc0000084, "SFMASK" },
+	{ 0x174, "SYSENTER_CS" },
+	{ 0x175, "SYSENTER_ESP" },
+	{ 0x176, "SYSENTER_EIP" },
+	{ 0xc0000103, "TSC_AUX" },
+	{ 0x277, "IA32_PAT" },
+	{ 0xc0000080, "EFER.SCE" },
+	{ 0, "XCR0" },
 };
 static bool present[X_COUNT];
 
-static const char *x_name(unsigned i) { return xmsr[i].name; }
+static const char *x_name(unsigned i)
+{
+	return xmsr[i].name;
+}
 
 static u64 x_pattern(unsigned i, unsigned seed)
 {
 	u64 v = iso_pattern(ISO_ITEMS + i, seed);
 
 	switch (i) {
-	case X_LSTAR: case X_CSTAR: case X_SYSENTER_ESP: case X_SYSENTER_EIP:
-		return (v & 0x00007ffffffffff0ULL) | 0xffff800000000000ULL; /* canonical, kernel half */
-	case X_SFMASK: case X_TSC_AUX:
+	case X_LSTAR:
+	case X_CSTAR:
+	case X_SYSENTER_ESP:
+	case X_SYSENTER_EIP:
+		return (v & 0x00007ffffffffff0ULL) |
+		       0xffff800000000000ULL; /* canonical, kernel half */
+	case X_SFMASK:
+	case X_TSC_AUX:
 		return (u32)v;
 	case X_SYSENTER_CS:
 		return v & 0xfff8;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Sub-tests of the legacy devices and of what is not there: the two 8259s
  * (Intel 8259A data sheet; ELCR as on the PIIX/ICH), the 8254 PIT (Intel
@@ -10,7 +11,10 @@
 #include "guests/conformance/conf.h"
 #include "kernel/lib/string.h"
 
-static const char *vname(int e) { return e >= 0 ? vector_names[e] : "no exception"; }
+static const char *vname(int e)
+{
+	return e >= 0 ? vector_names[e] : "no exception";
+}
 
 /* ---- 8259 PICs. */
 
@@ -18,11 +22,11 @@ static void pic_init(u8 master_mask, u8 slave_mask)
 {
 	outb(0x20, 0x11); /* ICW1: edge, cascade, ICW4 */
 	outb(0xa0, 0x11);
-	outb(0x21, VEC_PIC_BASE);     /* ICW2: vector base */
+	outb(0x21, VEC_PIC_BASE); /* ICW2: vector base */
 	outb(0xa1, VEC_PIC_BASE + 8);
-	outb(0x21, 0x04);             /* ICW3: slave on IRQ2 */
-	outb(0xa1, 0x02);             /*       slave ID 2 */
-	outb(0x21, 0x01);             /* ICW4: 8086 mode, normal EOI */
+	outb(0x21, 0x04); /* ICW3: slave on IRQ2 */
+	outb(0xa1, 0x02); /*       slave ID 2 */
+	outb(0x21, 0x01); /* ICW4: 8086 mode, normal EOI */
 	outb(0xa1, 0x01);
 	outb(0x21, master_mask);
 	outb(0xa1, slave_mask);
@@ -96,7 +100,10 @@ static void t_pic_pit_irq0(void)
 
 /* ---- 8254 PIT. */
 
-static u64 tsc_to_us(u64 t) { return t / (pf.tsc_hz / 1000000); }
+static u64 tsc_to_us(u64 t)
+{
+	return t / (pf.tsc_hz / 1000000);
+}
 
 /* Channel 2 in mode 0: OUT (port 0x61 bit 5) low from the count's load,
  * high at the terminal count, 10 ms later; not earlier. */
@@ -156,11 +163,13 @@ static void t_pit_latch_readback(void)
 	u16 c1 = pit_latch(&t1);
 	u64 want = (t1 - t0) * 1193182ULL / pf.tsc_hz, got = (u16)(c0 - c1);
 	check(got + got / 50 + 20 >= want && got <= want + want / 50 + 20,
-	      "count fell by %llu in %llu us of the TSC, expected about %llu", (unsigned long long)got,
-	      (unsigned long long)tsc_to_us(t1 - t0), (unsigned long long)want);
+	      "count fell by %llu in %llu us of the TSC, expected about %llu",
+	      (unsigned long long)got, (unsigned long long)tsc_to_us(t1 - t0),
+	      (unsigned long long)want);
 	outb(0x43, 0xe2); /* read-back: status only, channel 0 */
 	u8 st = inb(0x40);
-	check_eq("read-back status: access mode (5:4) and mode (3:1) of channel 0", st & 0x3e, 0x34);
+	check_eq("read-back status: access mode (5:4) and mode (3:1) of channel 0", st & 0x3e,
+		 0x34);
 	outb(0x43, 0x30);
 	outb(0x40, 1);
 	outb(0x40, 0);
@@ -175,7 +184,10 @@ static u8 cmos(u8 reg)
 	return inb(0x71);
 }
 
-static u8 bcd(u8 v, u8 b) { return b & 4 ? v : (u8)((v >> 4) * 10 + (v & 15)); }
+static u8 bcd(u8 v, u8 b)
+{
+	return b & 4 ? v : (u8)((v >> 4) * 10 + (v & 15));
+}
 
 static void t_cmos_rtc(void)
 {
@@ -218,7 +230,8 @@ static void t_uart_16550(void)
 	u8 ier = inb(COM1 + 1), mcr = inb(COM1 + 4);
 	outb(COM1 + 1, 0);
 	outb(COM1 + 4, 0x10 | 0x0f);
-	check_eq("MSR inputs in loopback with DTR, RTS, OUT1, OUT2 set", inb(COM1 + 6) & 0xf0, 0xf0);
+	check_eq("MSR inputs in loopback with DTR, RTS, OUT1, OUT2 set", inb(COM1 + 6) & 0xf0,
+		 0xf0);
 	while (inb(COM1 + 5) & 1)
 		(void)inb(COM1);
 	outb(COM1, 'Z');
@@ -253,26 +266,37 @@ static void t_ports_string_io(void)
 	u64 rcx, rdi, rsi;
 
 	memset(buf, 0, sizeof(buf));
-	asm volatile("cld; rep insb" : "=c"(rcx), "=D"(rdi) : "c"(16), "D"(buf), "d"(UNKNOWN_PORT) : "memory");
+	asm volatile("cld; rep insb"
+		     : "=c"(rcx), "=D"(rdi)
+		     : "c"(16), "D"(buf), "d"(UNKNOWN_PORT)
+		     : "memory");
 	check_eq("REP INSB: RCX after", rcx, 0);
 	check_eq("REP INSB: RDI advanced by", rdi - (u64)(uintptr_t)buf, 16);
 	bool ones = true;
 	for (int i = 0; i < 16; i++)
 		ones &= buf[i] == 0xff;
-	check(ones && buf[16] == 0, "REP INSB from an unknown port: buffer %02x %02x .. %02x | %02x",
-	      buf[0], buf[1], buf[15], buf[16]);
+	check(ones && buf[16] == 0,
+	      "REP INSB from an unknown port: buffer %02x %02x .. %02x | %02x", buf[0], buf[1],
+	      buf[15], buf[16]);
 	memset(buf, 0, sizeof(buf));
-	asm volatile("cld; rep insl" : "=c"(rcx), "=D"(rdi) : "c"(4), "D"(buf), "d"(UNKNOWN_PORT) : "memory");
+	asm volatile("cld; rep insl"
+		     : "=c"(rcx), "=D"(rdi)
+		     : "c"(4), "D"(buf), "d"(UNKNOWN_PORT)
+		     : "memory");
 	check(rcx == 0 && rdi - (u64)(uintptr_t)buf == 16 && *(u32 *)&buf[12] == 0xffffffff,
 	      "REP INSL: RCX %llu, RDI +%llu, last dword %#x", (unsigned long long)rcx,
 	      (unsigned long long)(rdi - (u64)(uintptr_t)buf), *(u32 *)&buf[12]);
-	asm volatile("cld; rep outsb" : "=c"(rcx), "=S"(rsi) : "c"(8), "S"(buf), "d"(UNKNOWN_PORT) : "memory");
+	asm volatile("cld; rep outsb"
+		     : "=c"(rcx), "=S"(rsi)
+		     : "c"(8), "S"(buf), "d"(UNKNOWN_PORT)
+		     : "memory");
 	check(rcx == 0 && rsi - (u64)(uintptr_t)buf == 8, "REP OUTSB: RCX %llu, RSI +%llu",
 	      (unsigned long long)rcx, (unsigned long long)(rsi - (u64)(uintptr_t)buf));
 	memset(buf, 0, sizeof(buf));
 	asm volatile("std; insb; cld" : "=D"(rdi) : "D"(&buf[8]), "d"(UNKNOWN_PORT) : "memory");
-	check(buf[8] == 0xff && rdi == (u64)(uintptr_t)&buf[7], "INSB with DF=1: byte %#x, RDI %+lld",
-	      buf[8], (long long)(rdi - (u64)(uintptr_t)&buf[8]));
+	check(buf[8] == 0xff && rdi == (u64)(uintptr_t)&buf[7],
+	      "INSB with DF=1: byte %#x, RDI %+lld", buf[8],
+	      (long long)(rdi - (u64)(uintptr_t)&buf[8]));
 	/* OUTS to the UART in loopback comes back on RBR. */
 	u8 mcr = inb(COM1 + 4);
 	outb(COM1 + 4, 0x10 | 0x03);
@@ -306,8 +330,8 @@ static void t_mmio_unknown(void)
 	u32 d = *(volatile u32 *)(p + 0x40);
 	u64 q = *(volatile u64 *)(p + 0x80);
 	check(b == 0xff && w == 0xffff && d == 0xffffffff && q == ~0ULL,
-	      "reads at %#llx: expected all-ones got %#x %#x %#x %#llx", (unsigned long long)MMIO_NOTHING,
-	      b, w, d, (unsigned long long)q);
+	      "reads at %#llx: expected all-ones got %#x %#x %#x %#llx",
+	      (unsigned long long)MMIO_NOTHING, b, w, d, (unsigned long long)q);
 	*(volatile u32 *)(p + 0x40) = 0;
 	d = *(volatile u32 *)(p + 0x40);
 	check_eq("read after a write of 0 (ignored)", d, 0xffffffff);
@@ -348,7 +372,9 @@ static void t_mmio_page_walk(void)
 	fault_vector = -1;
 	asm volatile("leaq 1f(%%rip), %%r11; movq %%r11, fixup_rip(%%rip)\n"
 		     "movl (%1), %0\n1: movq $0, fixup_rip(%%rip)"
-		     : "+r"(v) : "r"(va) : "r11", "memory");
+		     : "+r"(v)
+		     : "r"(va)
+		     : "r11", "memory");
 	int e = fault_vector;
 	u64 err = fault_error, cr2;
 	asm volatile("mov %%cr2, %0" : "=r"(cr2));
@@ -377,10 +403,12 @@ static int int_through_bad_gate(u64 idt_base, u8 vector, u64 *err)
 	fault_vector = -1;
 	if (vector == 0x80)
 		asm volatile("leaq 1f(%%rip), %%r11; movq %%r11, fixup_rip(%%rip)\n"
-			     "int $0x80\n1: movq $0, fixup_rip(%%rip)" ::: "r11", "memory");
+			     "int $0x80\n1: movq $0, fixup_rip(%%rip)" ::
+				     : "r11", "memory");
 	else
 		asm volatile("leaq 1f(%%rip), %%r11; movq %%r11, fixup_rip(%%rip)\n"
-			     "int $0x81\n1: movq $0, fixup_rip(%%rip)" ::: "r11", "memory");
+			     "int $0x81\n1: movq $0, fixup_rip(%%rip)" ::
+				     : "r11", "memory");
 	asm volatile("lidt %0" : : "m"(old));
 	*err = fault_error;
 	return fault_vector;
@@ -431,7 +459,8 @@ static void t_mmio_idt_gate(void)
 	int e = int_through_bad_gate(base, 0x80, &err);
 	check(e == 13, "INT 0x80 through a gate in MMIO: expected #GP got %s", vname(e));
 	if (e == 13)
-		check(err == ram_err, "#GP error code: expected %#llx (as for a bad gate in RAM) got %#llx",
+		check(err == ram_err,
+		      "#GP error code: expected %#llx (as for a bad gate in RAM) got %#llx",
 		      (unsigned long long)ram_err, (unsigned long long)err);
 }
 
@@ -446,8 +475,10 @@ const struct subtest tests_legacy[] = {
 	{ "uart-16550", t_uart_16550, NULL, NULL },
 	{ "ports-unknown", t_ports_unknown, NULL, NULL },
 	{ "ports-string-io", t_ports_string_io, NULL, NULL },
-	{ "mmio-unknown-all-ones", t_mmio_unknown, "QEMU reads unassigned physical memory as 0, a PC as all-ones", NULL },
-	{ "mmio-straddle-ram-top", t_mmio_straddle, "QEMU reads unassigned physical memory as 0, a PC as all-ones", NULL },
+	{ "mmio-unknown-all-ones", t_mmio_unknown,
+	  "QEMU reads unassigned physical memory as 0, a PC as all-ones", NULL },
+	{ "mmio-straddle-ram-top", t_mmio_straddle,
+	  "QEMU reads unassigned physical memory as 0, a PC as all-ones", NULL },
 	{ "idt-gate-error-code", t_idt_gate_error_code, NULL,
 	  "TCG's #GP error code for a bad IDT gate in long mode is vector * 16 + 2, not vector * 8 + 2" },
 };
@@ -455,7 +486,8 @@ const unsigned tests_legacy_count = ARRAY_SIZE(tests_legacy);
 
 const struct subtest tests_final[] = {
 	{ "mmio-page-walk", t_mmio_page_walk,
-	  "QEMU reads unassigned physical memory as 0 (a PTE not present), a PC as all-ones (reserved bits)", NULL },
+	  "QEMU reads unassigned physical memory as 0 (a PTE not present), a PC as all-ones (reserved bits)",
+	  NULL },
 	{ "mmio-idt-gate", t_mmio_idt_gate, NULL, NULL },
 };
 const unsigned tests_final_count = ARRAY_SIZE(tests_final);

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Sub-tests of the MSRs: the time-stamp counter and its companions, the
  * MSRs of the features CPUID offers (they must work) and of those it hides
@@ -8,7 +9,10 @@
  */
 #include "guests/conformance/conf.h"
 
-static const char *vname(int e) { return e >= 0 ? vector_names[e] : "no exception"; }
+static const char *vname(int e)
+{
+	return e >= 0 ? vector_names[e] : "no exception";
+}
 
 /* The MSR must raise #GP on RDMSR and on WRMSR. */
 static void expect_gp(u32 msr, const char *name)
@@ -30,8 +34,8 @@ static void expect_rw(u32 msr, const char *name, u64 value)
 	if (!check(e < 0, "RDMSR %#x (%s): raised %s", msr, name, vname(e)))
 		return;
 	e = wrmsr_safe(msr, value);
-	if (!check(e < 0, "WRMSR %#x (%s) <- %#llx: raised %s", msr, name, (unsigned long long)value,
-		   vname(e)))
+	if (!check(e < 0, "WRMSR %#x (%s) <- %#llx: raised %s", msr, name,
+		   (unsigned long long)value, vname(e)))
 		return;
 	rdmsr_safe(msr, &got);
 	check(got == value, "%s (%#x): wrote %#llx, read back %#llx", name, msr,
@@ -62,8 +66,9 @@ static void t_msr_tsc_write(void)
 	check(t1 >= target && t1 - target < TSC_SLACK,
 	      "RDTSC after WRMSR TSC <- %#llx: expected at most %#llx more, got %#llx",
 	      (unsigned long long)target, (unsigned long long)TSC_SLACK, (unsigned long long)t1);
-	check(m >= t1 && m - t1 < TSC_SLACK, "RDMSR TSC after the write: expected >= %#llx got %#llx",
-	      (unsigned long long)t1, (unsigned long long)m);
+	check(m >= t1 && m - t1 < TSC_SLACK,
+	      "RDMSR TSC after the write: expected >= %#llx got %#llx", (unsigned long long)t1,
+	      (unsigned long long)m);
 	/* Backwards too. */
 	wrmsr(0x10, 1000000);
 	u64 t2 = rdtsc();
@@ -86,8 +91,8 @@ static void t_msr_tsc_adjust(void)
 	u64 t0 = rdtsc();
 	wrmsr(0x3b, adj0 + d);
 	u64 t1 = rdtsc();
-	check(t1 - t0 >= d && t1 - t0 < d + TSC_SLACK, "TSC after TSC_ADJUST += 2^38: moved by %#llx",
-	      (unsigned long long)(t1 - t0));
+	check(t1 - t0 >= d && t1 - t0 < d + TSC_SLACK,
+	      "TSC after TSC_ADJUST += 2^38: moved by %#llx", (unsigned long long)(t1 - t0));
 	wrmsr(0x3b, adj0);
 	u64 t2 = rdtsc();
 	wrmsr(0x10, t2 + d);
@@ -248,8 +253,8 @@ static void t_msr_reserved_bits(void)
 	check(e == 13, "WRMSR APIC_BASE with reserved bit 9: expected #GP got %s", vname(e));
 	if (maxphy < 52) {
 		e = wrmsr_safe(0x1b, v | (1ULL << maxphy));
-		check(e == 13, "WRMSR APIC_BASE with bit %u (MAXPHYADDR): expected #GP got %s", maxphy,
-		      vname(e));
+		check(e == 13, "WRMSR APIC_BASE with bit %u (MAXPHYADDR): expected #GP got %s",
+		      maxphy, vname(e));
 	}
 	wrmsr_safe(0x1b, v);
 	check_eq("IA32_APIC_BASE afterwards", rdmsr(0x1b), v);
@@ -282,7 +287,8 @@ static void t_msr_syscall(void)
 
 static void t_msr_segment_bases(void)
 {
-	static u64 fs_buf[2] = { 0x1111222233334444ULL, 0 }, gs_buf[2] = { 0x5555666677778888ULL, 0 };
+	static u64 fs_buf[2] = { 0x1111222233334444ULL, 0 },
+		   gs_buf[2] = { 0x5555666677778888ULL, 0 };
 	u64 fs0 = rdmsr(0xc0000100), gs0 = rdmsr(0xc0000101), kgs0 = rdmsr(0xc0000102), x;
 
 	wrmsr(0xc0000100, (u64)(uintptr_t)fs_buf);
@@ -311,8 +317,9 @@ static void t_msr_canonical(void)
 		u32 msr;
 		const char *name;
 	} m[] = {
-		{ 0xc0000100, "FS_BASE" }, { 0xc0000101, "GS_BASE" }, { 0xc0000102, "KERNEL_GS_BASE" },
-		{ 0xc0000082, "LSTAR" },   { 0x175, "SYSENTER_ESP" },  { 0x176, "SYSENTER_EIP" },
+		{ 0xc0000100, "FS_BASE" },	  { 0xc0000101, "GS_BASE" },
+		{ 0xc0000102, "KERNEL_GS_BASE" }, { 0xc0000082, "LSTAR" },
+		{ 0x175, "SYSENTER_ESP" },	  { 0x176, "SYSENTER_EIP" },
 	};
 	for (unsigned i = 0; i < ARRAY_SIZE(m); i++) {
 		u64 old;
@@ -322,8 +329,10 @@ static void t_msr_canonical(void)
 		u64 now;
 		rdmsr_safe(m[i].msr, &now);
 		wrmsr_safe(m[i].msr, old);
-		check(e == 13, "WRMSR %s <- 0x8000000000001000 (non-canonical): expected #GP got %s%s",
-		      m[i].name, vname(e), e < 0 && now == 0x8000000000001000ULL ? ", and it stuck" : "");
+		check(e == 13,
+		      "WRMSR %s <- 0x8000000000001000 (non-canonical): expected #GP got %s%s",
+		      m[i].name, vname(e),
+		      e < 0 && now == 0x8000000000001000ULL ? ", and it stuck" : "");
 	}
 }
 
@@ -368,8 +377,8 @@ static void t_msr_mtrr(void)
 		expect_rw(0x201 + 2 * i, "MTRRphysMask", 0xfc0000800ULL & ((1ULL << 36) - 1));
 	}
 	if (cap & (1u << 8)) {
-		static const u32 fixed[] = { 0x250, 0x258, 0x259, 0x268, 0x269, 0x26a, 0x26b,
-					     0x26c, 0x26d, 0x26e, 0x26f };
+		static const u32 fixed[] = { 0x250, 0x258, 0x259, 0x268, 0x269, 0x26a,
+					     0x26b, 0x26c, 0x26d, 0x26e, 0x26f };
 		for (unsigned i = 0; i < ARRAY_SIZE(fixed); i++)
 			expect_rw(fixed[i], "fixed-range MTRR", 0x0606060606060606ULL);
 	}
@@ -394,7 +403,8 @@ static void t_msr_mca(void)
 		expect_readable(0x401 + 4 * i, "MCi_STATUS");
 		check(wrmsr_safe(0x401 + 4 * i, 0) < 0, "WRMSR MC%u_STATUS <- 0 raised", i);
 	}
-	note("MCG_CAP %#llx: %llu banks", (unsigned long long)cap, (unsigned long long)(cap & 0xff));
+	note("MCG_CAP %#llx: %llu banks", (unsigned long long)cap,
+	     (unsigned long long)(cap & 0xff));
 }
 
 /* ---- The MSRs of CPUID features, as one table: each exists if and only
@@ -525,8 +535,8 @@ static void t_msr_hidden_features(void)
 			hidden++;
 			if (f[i].access == MSR_WO) {
 				int e = wrmsr_safe(f[i].msr, f[i].value);
-				check(e == 13, "WRMSR %#x (%s, hidden): expected #GP got %s", f[i].msr,
-				      f[i].name, vname(e));
+				check(e == 13, "WRMSR %#x (%s, hidden): expected #GP got %s",
+				      f[i].msr, f[i].name, vname(e));
 			} else {
 				expect_gp(f[i].msr, f[i].name);
 			}
@@ -551,8 +561,8 @@ static void t_msr_pmu_info(void)
 			expect_rw(0xc0010200 + 2 * i, "PerfEvtSel (core extension)", 0);
 			expect_rw(0xc0010201 + 2 * i, "PerfCtr (core extension)", 0);
 		}
-	note("CPUID.0AH: version %u, %u counters, %u fixed; PDCM %d; AMD PerfCtrExtCore %d", version,
-	     gp, a.d & 0x1f, !!(pf.l1.c & (1u << 15)), !!(pf.e1.c & (1u << 23)));
+	note("CPUID.0AH: version %u, %u counters, %u fixed; PDCM %d; AMD PerfCtrExtCore %d",
+	     version, gp, a.d & 0x1f, !!(pf.l1.c & (1u << 15)), !!(pf.e1.c & (1u << 23)));
 }
 
 /* MSR numbers no PC has: the unallocated parts of the three ranges and
@@ -560,8 +570,8 @@ static void t_msr_pmu_info(void)
  * defines. */
 static void t_msr_unknown(void)
 {
-	static const u32 m[] = { 0x2345, 0x12345678, 0x400000f0, 0x80000000, 0xc0003000,
-				 0xc0021000, 0xdeadbeef, 0xffffffff };
+	static const u32 m[] = { 0x2345,     0x12345678, 0x400000f0, 0x80000000,
+				 0xc0003000, 0xc0021000, 0xdeadbeef, 0xffffffff };
 
 	for (unsigned i = 0; i < ARRAY_SIZE(m); i++)
 		expect_gp(m[i], "no such MSR");
@@ -573,7 +583,8 @@ static void t_msr_bios_sign(void)
 }
 
 const struct subtest tests_msr[] = {
-	{ "msr-tsc-write", t_msr_tsc_write, "TCG's WRMSR to the TSC does not change what RDTSC returns", NULL },
+	{ "msr-tsc-write", t_msr_tsc_write,
+	  "TCG's WRMSR to the TSC does not change what RDTSC returns", NULL },
 	{ "msr-tsc-adjust", t_msr_tsc_adjust, NULL, NULL },
 	{ "msr-tsc-aux", t_msr_tsc_aux, NULL, NULL },
 	{ "msr-misc-enable", t_msr_misc_enable,
@@ -590,17 +601,19 @@ const struct subtest tests_msr[] = {
 	{ "msr-canonical", t_msr_canonical, NULL,
 	  "TCG's WRMSR takes non-canonical addresses in the base and entry-point MSRs" },
 	{ "msr-pat", t_msr_pat, NULL, NULL },
-	{ "msr-pat-invalid", t_msr_pat_invalid, NULL, "TCG's WRMSR IA32_PAT takes reserved memory types" },
+	{ "msr-pat-invalid", t_msr_pat_invalid, NULL,
+	  "TCG's WRMSR IA32_PAT takes reserved memory types" },
 	{ "msr-mtrr", t_msr_mtrr, NULL, NULL },
 	{ "msr-mca", t_msr_mca, NULL, NULL },
 	{ "msr-offered-features", t_msr_offered_features, NULL, NULL },
 	{ "msr-read-only-write-only", t_msr_read_only_write_only,
 	  "TCG takes writes to read-only MSRs (MTRRcap, MCG_CAP) without #GP", NULL },
 	{ "msr-hidden-features", t_msr_hidden_features,
-	  "TCG answers the MSRs of features its CPUID hides (reads 0, writes dropped) without #GP", NULL },
-	{ "msr-pmu-counters", t_msr_pmu_info, NULL, NULL },
-	{ "msr-unknown-gp", t_msr_unknown, "TCG reads unknown MSRs as 0 and drops writes to them, without #GP",
+	  "TCG answers the MSRs of features its CPUID hides (reads 0, writes dropped) without #GP",
 	  NULL },
+	{ "msr-pmu-counters", t_msr_pmu_info, NULL, NULL },
+	{ "msr-unknown-gp", t_msr_unknown,
+	  "TCG reads unknown MSRs as 0 and drops writes to them, without #GP", NULL },
 	{ "msr-bios-sign-id", t_msr_bios_sign, NULL, NULL },
 };
 const unsigned tests_msr_count = ARRAY_SIZE(tests_msr);

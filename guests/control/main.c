@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * control: exercises the control hypercalls (HC_PARTITION_LIST, _STATS,
  * HC_CONSOLE_READ, HC_PARTITION_CTL) from a partition, and ends with exit
@@ -73,16 +74,18 @@ static int without_capability(const struct partita_start_info *si)
 	printf("no control capability: every control call must fail\n");
 	CHECK(!(si->flags & PARTITA_FEATURE_CONTROL), "start info shows no control capability",
 	      si->flags);
-	CHECK(hc_call_whole(HC_PARTITION_LIST, 0, 0, 0, 0) == -PARTITA_E_PERM, "partition list count: -E_PERM",
-	      hc_call_whole(HC_PARTITION_LIST, 0, 0, 0, 0));
+	CHECK(hc_call_whole(HC_PARTITION_LIST, 0, 0, 0, 0) == -PARTITA_E_PERM,
+	      "partition list count: -E_PERM", hc_call_whole(HC_PARTITION_LIST, 0, 0, 0, 0));
 	CHECK(list() == -PARTITA_E_PERM, "partition list: -E_PERM", list());
 	CHECK(stats(0, &st) == -PARTITA_E_PERM, "partition stats: -E_PERM", stats(0, &st));
 	CHECK(hc_call_whole(HC_CONSOLE_READ, 0, (long)buf, sizeof(buf), 0) == -PARTITA_E_PERM,
-	      "console read: -E_PERM", hc_call_whole(HC_CONSOLE_READ, 0, (long)buf, sizeof(buf), 0));
+	      "console read: -E_PERM",
+	      hc_call_whole(HC_CONSOLE_READ, 0, (long)buf, sizeof(buf), 0));
 	for (u32 id = 0; id < 4; id++)
 		if (id != si->partition_id)
 			CHECK(ctl(id, PARTITION_CTL_RESTART) == -PARTITA_E_PERM,
-			      "partition restart of another: -E_PERM", ctl(id, PARTITION_CTL_RESTART));
+			      "partition restart of another: -E_PERM",
+			      ctl(id, PARTITION_CTL_RESTART));
 	CHECK(ctl(999, PARTITION_CTL_STOP) == -PARTITA_E_PERM, "partition stop of bad id: -E_PERM",
 	      ctl(999, PARTITION_CTL_STOP));
 	printf("%s: %u failures\n", failures ? "FAIL" : "done", failures);
@@ -105,19 +108,20 @@ int guest_main(const struct partita_start_info *si)
 	CHECK(r == n, "partition list returns them all", r);
 	for (long i = 0; i < r && i < MAX_PARTS; i++) {
 		const struct partita_partition_info *p = &parts[i];
-		printf("partition %u %s: %s, %llu KiB, caps %#x, restarts %u, exit code %lld\n", p->id,
-		       p->name, state_name(p->state), (unsigned long long)(p->mem_size >> 10),
-		       p->caps, p->restarts, (long long)p->exit_code);
+		printf("partition %u %s: %s, %llu KiB, caps %#x, restarts %u, exit code %lld\n",
+		       p->id, p->name, state_name(p->state),
+		       (unsigned long long)(p->mem_size >> 10), p->caps, p->restarts,
+		       (long long)p->exit_code);
 		if (p->id == si->partition_id)
 			continue;
 		if (!strcmp(p->name, "hello"))
 			hello = (int)p->id;
-		if (!strcmp(p->name, "spin") ||
-		    (target < 0 && p->state == PARTITA_STATE_RUNNING))
+		if (!strcmp(p->name, "spin") || (target < 0 && p->state == PARTITA_STATE_RUNNING))
 			target = (int)p->id;
 	}
 	CHECK(r > 0 && parts[si->partition_id].id == si->partition_id &&
-		      !strcmp(parts[si->partition_id].name, si->name) && parts[si->partition_id].caps,
+		      !strcmp(parts[si->partition_id].name, si->name) &&
+		      parts[si->partition_id].caps,
 	      "the list shows this partition with a capability", parts[si->partition_id].caps);
 	CHECK(list() == r && hc_call_whole(HC_PARTITION_LIST, (long)parts, 1, 0, 0) == 1,
 	      "partition list with room for one writes one", 1);
@@ -142,7 +146,8 @@ int guest_main(const struct partita_start_info *si)
 	CHECK(st1.windows > st0.windows, "its windows grow", st1.windows - st0.windows);
 	CHECK(st1.cpu_time_ns > st0.cpu_time_ns, "its CPU time grows",
 	      (st1.cpu_time_ns - st0.cpu_time_ns) / 1000);
-	CHECK(stats(999, &st0) == -PARTITA_E_NOENT, "stats of bad id 999: -E_NOENT", stats(999, &st0));
+	CHECK(stats(999, &st0) == -PARTITA_E_NOENT, "stats of bad id 999: -E_NOENT",
+	      stats(999, &st0));
 	CHECK(stats((u32)target, NULL) == -PARTITA_E_FAULT, "stats into gpa 0: -E_FAULT",
 	      stats((u32)target, NULL));
 	CHECK(stats((u32)target, (void *)(si->mem_size - 8)) == -PARTITA_E_FAULT,
@@ -173,12 +178,14 @@ int guest_main(const struct partita_start_info *si)
 	/* Error returns of HC_PARTITION_CTL. */
 	CHECK(ctl(999, PARTITION_CTL_STOP) == -PARTITA_E_NOENT, "ctl of bad id 999: -E_NOENT",
 	      ctl(999, PARTITION_CTL_STOP));
-	CHECK(ctl((u32)target, 0) == -PARTITA_E_INVAL, "ctl with op 0: -E_INVAL", ctl((u32)target, 0));
-	CHECK(ctl((u32)target, 77) == -PARTITA_E_INVAL, "ctl with op 77: -E_INVAL", ctl((u32)target, 77));
+	CHECK(ctl((u32)target, 0) == -PARTITA_E_INVAL, "ctl with op 0: -E_INVAL",
+	      ctl((u32)target, 0));
+	CHECK(ctl((u32)target, 77) == -PARTITA_E_INVAL, "ctl with op 77: -E_INVAL",
+	      ctl((u32)target, 77));
 	CHECK(ctl(si->partition_id, PARTITION_CTL_RESTART) == -PARTITA_E_INVAL,
 	      "ctl restart of itself: -E_INVAL", ctl(si->partition_id, PARTITION_CTL_RESTART));
-	CHECK(ctl(si->partition_id, PARTITION_CTL_STOP) == -PARTITA_E_INVAL, "ctl stop of itself: -E_INVAL",
-	      ctl(si->partition_id, PARTITION_CTL_STOP));
+	CHECK(ctl(si->partition_id, PARTITION_CTL_STOP) == -PARTITA_E_INVAL,
+	      "ctl stop of itself: -E_INVAL", ctl(si->partition_id, PARTITION_CTL_STOP));
 	CHECK(ctl((u32)target, PARTITION_CTL_START) == -PARTITA_E_BUSY,
 	      "ctl start of a running partition: -E_BUSY", ctl((u32)target, PARTITION_CTL_START));
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * dmaattack: a partition that owns a virtio-net device and aims it at
  * memory that is not its own, to show what an IOMMU stops.  Its cmdline

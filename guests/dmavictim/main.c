@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * dmavictim: the partition a DMA attack aims at.  It fills a buffer of its
  * own RAM with a pattern, hashes it, prints where the buffer is (for the

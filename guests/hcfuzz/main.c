@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * hcfuzz: random hypercalls, "calls=N" of them (default 500000), from a
  * fixed seed, with random numbers (in and out of range, negative, huge) and
@@ -56,13 +57,39 @@ static u64 edge_value(void)
 {
 	u64 arena = (u64)(uintptr_t)ARENA;
 	const u64 e[] = {
-		0, 1, ~0ULL, ~0ULL - 7, 1ULL << 63, 0x7fffffffffffffffULL, 0xffffffffULL, 0x100000000ULL,
-		0x0000ffffffffffffULL, 0xffff800000000000ULL,
-		si_page, si_page + 8, si_page + 4095,
-		mem_size, mem_size - 1, mem_size - 8, mem_size + 4096, 2 * mem_size,
-		arena, arena + 3, arena + ARENA_SIZE - 1, arena + ARENA_SIZE - 72,
-		arena - 1, arena - 4096, arena + ARENA_SIZE, arena + ARENA_SIZE + 4095,
-		0x1fff, 0x2000, 4096, 72, 96, 4096, 4097,
+		0,
+		1,
+		~0ULL,
+		~0ULL - 7,
+		1ULL << 63,
+		0x7fffffffffffffffULL,
+		0xffffffffULL,
+		0x100000000ULL,
+		0x0000ffffffffffffULL,
+		0xffff800000000000ULL,
+		si_page,
+		si_page + 8,
+		si_page + 4095,
+		mem_size,
+		mem_size - 1,
+		mem_size - 8,
+		mem_size + 4096,
+		2 * mem_size,
+		arena,
+		arena + 3,
+		arena + ARENA_SIZE - 1,
+		arena + ARENA_SIZE - 72,
+		arena - 1,
+		arena - 4096,
+		arena + ARENA_SIZE,
+		arena + ARENA_SIZE + 4095,
+		0x1fff,
+		0x2000,
+		4096,
+		72,
+		96,
+		4096,
+		4097,
 	};
 	return e[rnd() % ARRAY_SIZE(e)];
 }
@@ -70,7 +97,9 @@ static u64 edge_value(void)
 static u64 arg_value(void)
 {
 	switch (rnd() % 8) {
-	case 0: case 1: case 2:
+	case 0:
+	case 1:
+	case 2:
 		return edge_value();
 	case 3:
 		return rnd() % 64;
@@ -125,20 +154,27 @@ static void fix_output(u64 *p, u64 *len)
 }
 
 enum { R_OK, R_NOSYS, R_PERM, R_FAULT, R_INVAL, R_NOENT, R_AGAIN, R_OTHER, R_KINDS };
-static const char *const rnames[] = { "ok", "E_NOSYS", "E_PERM", "E_FAULT",
+static const char *const rnames[] = { "ok",	 "E_NOSYS", "E_PERM",  "E_FAULT",
 				      "E_INVAL", "E_NOENT", "E_AGAIN", "other error" };
 static u64 results[R_KINDS], by_nr[21], avoided, violations, reports;
 
 static int kind(long r)
 {
 	switch (r) {
-	case -PARTITA_E_NOSYS: return R_NOSYS;
-	case -PARTITA_E_PERM: return R_PERM;
-	case -PARTITA_E_FAULT: return R_FAULT;
-	case -PARTITA_E_INVAL: return R_INVAL;
-	case -PARTITA_E_NOENT: return R_NOENT;
-	case -PARTITA_E_AGAIN: return R_AGAIN;
-	default: return r >= 0 ? R_OK : R_OTHER;
+	case -PARTITA_E_NOSYS:
+		return R_NOSYS;
+	case -PARTITA_E_PERM:
+		return R_PERM;
+	case -PARTITA_E_FAULT:
+		return R_FAULT;
+	case -PARTITA_E_INVAL:
+		return R_INVAL;
+	case -PARTITA_E_NOENT:
+		return R_NOENT;
+	case -PARTITA_E_AGAIN:
+		return R_AGAIN;
+	default:
+		return r >= 0 ? R_OK : R_OTHER;
 	}
 }
 
@@ -148,7 +184,8 @@ static void violation(u64 nr, const u64 *a, long r, const char *want)
 	if (reports++ < MAX_REPORTS)
 		printf("FAIL hypercall %#llx (%#llx, %#llx, %#llx, %#llx, %#llx) returned %ld, expected %s\n",
 		       (unsigned long long)nr, (unsigned long long)a[0], (unsigned long long)a[1],
-		       (unsigned long long)a[2], (unsigned long long)a[3], (unsigned long long)a[4], r, want);
+		       (unsigned long long)a[2], (unsigned long long)a[3], (unsigned long long)a[4],
+		       r, want);
 }
 
 static const char text[] = "hcfuzz console write\n";
@@ -188,7 +225,8 @@ static bool one_call(bool control, u32 self, u32 partitions)
 		out_arg = 0, out_len = sizeof(struct partita_partition_info);
 		break;
 	case HC_PARTITION_LIST:
-		if (a[1] > ARENA_SIZE / sizeof(struct partita_partition_info) && touches_ram(a[0], 1))
+		if (a[1] > ARENA_SIZE / sizeof(struct partita_partition_info) &&
+		    touches_ram(a[0], 1))
 			a[1] = rnd() % 8;
 		out_arg = 0, out_len = a[1] * sizeof(struct partita_partition_info);
 		out_checked = a[1] != 0;
@@ -246,8 +284,7 @@ static bool one_call(bool control, u32 self, u32 partitions)
 		 !in_ram(a[out_arg], out_len) && r >= 0)
 		violation(nr, a, r, "-E_FAULT (output outside its RAM)");
 	else if (out_arg >= 0 && out_checked && (control || nr < HC_PARTITION_LIST) && out_len &&
-		 a[out_arg] < si_page + 4096 && a[out_arg] + out_len > si_page &&
-		 r >= 0)
+		 a[out_arg] < si_page + 4096 && a[out_arg] + out_len > si_page && r >= 0)
 		violation(nr, a, r, "-E_FAULT (output into the start-info page)");
 	else if (nr == HC_CONSOLE_WRITE && a[1] && !in_ram(a[0], a[1]) && r >= 0)
 		violation(nr, a, r, "-E_FAULT (console write from outside its RAM)");
@@ -312,7 +349,8 @@ static void wait_for_the_others(u32 self)
 			if (!strcmp(list[i].name, "ticker"))
 				ticker = list[i].id;
 			if (list[i].id != self && !strncmp(list[i].name, "hcfuzz", 6) &&
-			    list[i].state != PARTITA_STATE_EXITED && list[i].state != PARTITA_STATE_FAULTED &&
+			    list[i].state != PARTITA_STATE_EXITED &&
+			    list[i].state != PARTITA_STATE_FAULTED &&
 			    list[i].state != PARTITA_STATE_STOPPED)
 				running = true;
 		}
@@ -354,12 +392,15 @@ int guest_main(const struct partita_start_info *start)
 	}
 	u64 bad = 0;
 	for (u64 i = 0; i < sizeof(region); i++)
-		if ((i < CANARY_SIZE || i >= CANARY_SIZE + ARENA_SIZE) && region[i] != CANARY_BYTE(i)) {
+		if ((i < CANARY_SIZE || i >= CANARY_SIZE + ARENA_SIZE) &&
+		    region[i] != CANARY_BYTE(i)) {
 			if (!bad++)
 				printf("FAIL canary byte at %#llx changed: %#x, expected %#x\n",
-				       (unsigned long long)(uintptr_t)(region + i), region[i], CANARY_BYTE(i));
+				       (unsigned long long)(uintptr_t)(region + i), region[i],
+				       CANARY_BYTE(i));
 		}
-	printf("%llu calls, %llu avoided; by number: ", (unsigned long long)made, (unsigned long long)avoided);
+	printf("%llu calls, %llu avoided; by number: ", (unsigned long long)made,
+	       (unsigned long long)avoided);
 	for (int i = 0; i <= 20; i++)
 		printf("%s%llu", i ? " " : "", (unsigned long long)by_nr[i]);
 	printf(" (0-19, other)\n");
@@ -367,8 +408,9 @@ int guest_main(const struct partita_start_info *start)
 	for (int k = 0; k < R_KINDS; k++)
 		printf(" %s %llu", rnames[k], (unsigned long long)results[k]);
 	printf("\n");
-	printf("hcfuzz %s control: %llu calls, %llu violations, canaries %s\n", control ? "with" : "without",
-	       (unsigned long long)made, (unsigned long long)violations, bad ? "BROKEN" : "intact");
+	printf("hcfuzz %s control: %llu calls, %llu violations, canaries %s\n",
+	       control ? "with" : "without", (unsigned long long)made,
+	       (unsigned long long)violations, bad ? "BROKEN" : "intact");
 	if (control)
 		wait_for_the_others(si->partition_id);
 	return violations || bad ? 1 : 0;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * insnfuzz: runs random byte sequences at CPL 0 and at CPL 3, from a fixed
  * seed, under an IDT that catches every vector, and prints how many
@@ -148,12 +149,12 @@ asm(".pushsection .text.stubs, \"ax\"\n"
     "	movq %r13, 24(%rdi)\n	movq %r14, 32(%rdi)\n	movq %r15, 40(%rdi)\n"
     "	leaq 8(%rsp), %rax\n	movq %rax, 48(%rdi)\n"
     "	movq (%rsp), %rax\n	movq %rax, 56(%rdi)\n"
-    "	movq 8(%rsp), %r11\n"        /* cr3 */
-    "	pushq %r8\n"                 /* SS */
-    "	pushq %rcx\n"                /* RSP */
-    "	pushq $0x102\n"              /* RFLAGS: TF, reserved bit 1; IF clear */
-    "	pushq %rdx\n"                /* CS */
-    "	pushq %rsi\n"                /* RIP */
+    "	movq 8(%rsp), %r11\n" /* cr3 */
+    "	pushq %r8\n"	      /* SS */
+    "	pushq %rcx\n"	      /* RSP */
+    "	pushq $0x102\n"	      /* RFLAGS: TF, reserved bit 1; IF clear */
+    "	pushq %rdx\n"	      /* CS */
+    "	pushq %rsi\n"	      /* RIP */
     "	movq %r9, %rax\n	movq %r9, %rbx\n	movq %r9, %rcx\n	movq %r9, %rdx\n"
     "	movq %r9, %rsi\n	movq %r9, %rdi\n	movq %r9, %rbp\n	movq %r9, %r8\n"
     "	movq %r9, %r10\n	movq %r9, %r12\n	movq %r9, %r13\n	movq %r9, %r14\n"
@@ -217,7 +218,8 @@ static bool acceptable(const u8 *b, unsigned n, bool cpl0)
 		u8 c = b[i];
 		if (c == 0x9d || c == 0xcf)
 			return false; /* POPF, IRET: TF */
-		if ((c >= 0xe4 && c <= 0xe7) || (c >= 0xec && c <= 0xef) || (c >= 0x6c && c <= 0x6f))
+		if ((c >= 0xe4 && c <= 0xe7) || (c >= 0xec && c <= 0xef) ||
+		    (c >= 0x6c && c <= 0x6f))
 			return false; /* port I/O */
 		if (!cpl0)
 			continue;
@@ -226,9 +228,9 @@ static bool acceptable(const u8 *b, unsigned n, bool cpl0)
 		if (c == 0x0f && i + 1 < n) {
 			u8 d = b[i + 1];
 			if (d <= 0x01 || d == 0x05 || d == 0x07 || d == 0x08 || d == 0x09 ||
-			    (d >= 0x20 && d <= 0x23) ||
-			    (d >= 0x30 && d <= 0x37) || d == 0x78 || d == 0x79 || d == 0xa1 ||
-			    d == 0xa9 || d == 0xb2 || d == 0xb4 || d == 0xb5 || d == 0xae || d == 0xc7)
+			    (d >= 0x20 && d <= 0x23) || (d >= 0x30 && d <= 0x37) || d == 0x78 ||
+			    d == 0x79 || d == 0xa1 || d == 0xa9 || d == 0xb2 || d == 0xb4 ||
+			    d == 0xb5 || d == 0xae || d == 0xc7)
 				return false;
 		}
 	}
@@ -240,7 +242,8 @@ static void build_tables(const struct partita_start_info *si)
 	u64 ram = MIN(si->mem_size, 4ULL << 20);
 	u64 sb_c = (u64)(uintptr_t)sb_code, sb_d = (u64)(uintptr_t)sb_data;
 	u64 ist = (u64)(uintptr_t)ist_stack;
-	u64 stubs = (u64)(uintptr_t)fuzz_stubs_start & ~0xfffULL, stubs_end = (u64)(uintptr_t)fuzz_stubs_end;
+	u64 stubs = (u64)(uintptr_t)fuzz_stubs_start & ~0xfffULL,
+	    stubs_end = (u64)(uintptr_t)fuzz_stubs_end;
 
 	full_pml4[0] = (u64)(uintptr_t)full_pdpt | PTE_P | PTE_W | PTE_U;
 	full_pdpt[0] = (u64)(uintptr_t)full_pd | PTE_P | PTE_W | PTE_U;
@@ -251,7 +254,8 @@ static void build_tables(const struct partita_start_info *si)
 		lock_pd[t] = (u64)(uintptr_t)lock_pt[t] | PTE_P | PTE_W | PTE_U;
 	}
 	for (u64 a = 0x1000; a < ram; a += 4096) {
-		u64 *f = &full_pt[a >> 21][(a >> 12) & 511], *l = &lock_pt[a >> 21][(a >> 12) & 511];
+		u64 *f = &full_pt[a >> 21][(a >> 12) & 511],
+		    *l = &lock_pt[a >> 21][(a >> 12) & 511];
 		bool sandbox = a == sb_c || a == sb_d;
 		*f = a | PTE_P | PTE_W | (sandbox ? PTE_U : 0);
 		*l = a | PTE_P | PTE_NX;
@@ -275,7 +279,8 @@ static void build_descriptors(void)
 	gdt[4] = 0x00affb000000ffffULL; /* 0x20 user code, DPL 3 */
 	u64 t = (u64)(uintptr_t)&tss;
 	/* 0x28: 64-bit available TSS (type 9), 16 bytes (SDM Vol. 3A 8.2.3) */
-	gdt[5] = (sizeof(tss) - 1) | ((t & 0xffffff) << 16) | (0x89ULL << 40) | ((t >> 24 & 0xff) << 56);
+	gdt[5] = (sizeof(tss) - 1) | ((t & 0xffffff) << 16) | (0x89ULL << 40) |
+		 ((t >> 24 & 0xff) << 56);
 	gdt[6] = t >> 32;
 	memset(&tss, 0, sizeof(tss));
 	tss.ist[0] = (u64)(uintptr_t)ist_stack + sizeof(ist_stack);
@@ -293,7 +298,8 @@ static void build_descriptors(void)
 	struct __packed {
 		u16 limit;
 		u64 base;
-	} gdtr = { sizeof(gdt) - 1, (u64)(uintptr_t)gdt }, idtr = { sizeof(idt) - 1, (u64)(uintptr_t)idt };
+	} gdtr = { sizeof(gdt) - 1, (u64)(uintptr_t)gdt },
+	  idtr = { sizeof(idt) - 1, (u64)(uintptr_t)idt };
 	asm volatile("lgdt %0\n"
 		     "pushq $0x08\n"
 		     "leaq 1f(%%rip), %%rax\n"
@@ -320,7 +326,8 @@ static int attempt(bool cpl0)
 			   (u64)(uintptr_t)sb_data + 3072, cpl0 ? SEL_KDATA : SEL_UDATA,
 			   (u64)(uintptr_t)sb_data + 1024, cpl0 ? lock_cr3 : full_cr3);
 	asm volatile("movl %0, %%ds; movl %0, %%es; movl %0, %%fs; movl %0, %%gs"
-		     : : "r"((u32)SEL_KDATA));
+		     :
+		     : "r"((u32)SEL_KDATA));
 	return v - 1;
 }
 
@@ -358,7 +365,8 @@ static void report(const char *what, const u64 *c, u64 redrawn)
 			printf("%s vectors:%s\n", what, line);
 			n = 0;
 		}
-		n += snprintf(line + n, sizeof(line) - (size_t)n, " #%u %llu", v, (unsigned long long)c[v]);
+		n += snprintf(line + n, sizeof(line) - (size_t)n, " #%u %llu", v,
+			      (unsigned long long)c[v]);
 	}
 	printf("%s vectors:%s, 32-255 %llu\n", what, n ? line : "", (unsigned long long)high);
 }
@@ -398,7 +406,7 @@ int guest_main(const struct partita_start_info *si)
 		}
 		report(cpl0 ? "CPL 0" : "CPL 3", counts[level], redrawn[level]);
 	}
-	printf("insnfuzz done: %llu attempts at CPL 0, %llu at CPL 3\n", (unsigned long long)total[0],
-	       (unsigned long long)total[1]);
+	printf("insnfuzz done: %llu attempts at CPL 0, %llu at CPL 3\n",
+	       (unsigned long long)total[0], (unsigned long long)total[1]);
 	return 0;
 }

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * State isolation between partitions, from inside: the per-CPU
  * architectural state a guest at CPL 0 can write without MSRs, set to
@@ -26,12 +27,41 @@
 #include "kernel/lib/types.h"
 
 enum iso_item {
-	ISO_RAX, ISO_RBX, ISO_RDX, ISO_RSI, ISO_RDI, ISO_RBP, ISO_R8, ISO_R9, ISO_R10, ISO_R11,
-	ISO_R12, ISO_R13, ISO_R14, ISO_R15, ISO_DF,
-	ISO_DR0, ISO_DR1, ISO_DR2, ISO_DR3, ISO_DR6, ISO_DR7, ISO_CR2, ISO_CR8,
-	ISO_FCW, ISO_ST0, ISO_ST7 = ISO_ST0 + 7, ISO_MXCSR,
-	ISO_XMM0, ISO_XMM15 = ISO_XMM0 + 15, ISO_YMMH0, ISO_YMMH15 = ISO_YMMH0 + 15,
-	ISO_FS_BASE, ISO_GS_BASE, ISO_KERNEL_GS_BASE, ISO_PKRU,
+	ISO_RAX,
+	ISO_RBX,
+	ISO_RDX,
+	ISO_RSI,
+	ISO_RDI,
+	ISO_RBP,
+	ISO_R8,
+	ISO_R9,
+	ISO_R10,
+	ISO_R11,
+	ISO_R12,
+	ISO_R13,
+	ISO_R14,
+	ISO_R15,
+	ISO_DF,
+	ISO_DR0,
+	ISO_DR1,
+	ISO_DR2,
+	ISO_DR3,
+	ISO_DR6,
+	ISO_DR7,
+	ISO_CR2,
+	ISO_CR8,
+	ISO_FCW,
+	ISO_ST0,
+	ISO_ST7 = ISO_ST0 + 7,
+	ISO_MXCSR,
+	ISO_XMM0,
+	ISO_XMM15 = ISO_XMM0 + 15,
+	ISO_YMMH0,
+	ISO_YMMH15 = ISO_YMMH0 + 15,
+	ISO_FS_BASE,
+	ISO_GS_BASE,
+	ISO_KERNEL_GS_BASE,
+	ISO_PKRU,
 	ISO_ITEMS
 };
 
@@ -41,8 +71,8 @@ static const char *const iso_gpr_names[] = { "RAX", "RBX", "RDX", "RSI", "RDI", 
 /** Name of an item, into buf. */
 static inline const char *iso_name(unsigned i, char *buf, unsigned size)
 {
-	static const char *const fixed[] = { "RFLAGS.DF", "DR0", "DR1", "DR2", "DR3", "DR6", "DR7",
-					     "CR2", "CR8 (TPR)", "FCW" };
+	static const char *const fixed[] = { "RFLAGS.DF", "DR0", "DR1", "DR2",	     "DR3",
+					     "DR6",	  "DR7", "CR2", "CR8 (TPR)", "FCW" };
 	const char *n = NULL;
 	unsigned k = 0;
 
@@ -89,8 +119,14 @@ static inline u64 iso_pattern(unsigned i, unsigned seed)
 	switch (i) {
 	case ISO_DF:
 		return seed & 1;
-	case ISO_DR0: case ISO_DR1: case ISO_DR2: case ISO_DR3:
-	case ISO_CR2: case ISO_FS_BASE: case ISO_GS_BASE: case ISO_KERNEL_GS_BASE:
+	case ISO_DR0:
+	case ISO_DR1:
+	case ISO_DR2:
+	case ISO_DR3:
+	case ISO_CR2:
+	case ISO_FS_BASE:
+	case ISO_GS_BASE:
+	case ISO_KERNEL_GS_BASE:
 		return (v & 0x00007ffffffff000ULL) | 0x1000;
 	case ISO_DR6:
 		/* B0-B3 (bits 0-3) and BS (14) writable; the rest reads fixed. */
@@ -99,7 +135,8 @@ static inline u64 iso_pattern(unsigned i, unsigned seed)
 		/* LE, GE, and the R/W and LEN fields of the four breakpoints;
 		 * no L or G enable bit, so no breakpoint fires.  R/W = 10b (I/O)
 		 * needs CR4.DE: avoided by clearing bit 1 of each field. */
-		return 0x400 | (seed & 1 ? 0x100 : 0x200) | ((v << 16) & 0xddddffff0000ULL & 0xffff0000ULL);
+		return 0x400 | (seed & 1 ? 0x100 : 0x200) |
+		       ((v << 16) & 0xddddffff0000ULL & 0xffff0000ULL);
 	case ISO_CR8:
 		return seed & 1 ? 1 : 2;
 	case ISO_FCW:
@@ -162,12 +199,24 @@ static inline u64 iso_read_dr(unsigned n)
 	u64 v = 0;
 
 	switch (n) {
-	case 0: asm volatile("mov %%dr0, %0" : "=r"(v)); break;
-	case 1: asm volatile("mov %%dr1, %0" : "=r"(v)); break;
-	case 2: asm volatile("mov %%dr2, %0" : "=r"(v)); break;
-	case 3: asm volatile("mov %%dr3, %0" : "=r"(v)); break;
-	case 6: asm volatile("mov %%dr6, %0" : "=r"(v)); break;
-	case 7: asm volatile("mov %%dr7, %0" : "=r"(v)); break;
+	case 0:
+		asm volatile("mov %%dr0, %0" : "=r"(v));
+		break;
+	case 1:
+		asm volatile("mov %%dr1, %0" : "=r"(v));
+		break;
+	case 2:
+		asm volatile("mov %%dr2, %0" : "=r"(v));
+		break;
+	case 3:
+		asm volatile("mov %%dr3, %0" : "=r"(v));
+		break;
+	case 6:
+		asm volatile("mov %%dr6, %0" : "=r"(v));
+		break;
+	case 7:
+		asm volatile("mov %%dr7, %0" : "=r"(v));
+		break;
 	}
 	return v;
 }
@@ -175,12 +224,24 @@ static inline u64 iso_read_dr(unsigned n)
 static inline void iso_write_dr(unsigned n, u64 v)
 {
 	switch (n) {
-	case 0: asm volatile("mov %0, %%dr0" : : "r"(v)); break;
-	case 1: asm volatile("mov %0, %%dr1" : : "r"(v)); break;
-	case 2: asm volatile("mov %0, %%dr2" : : "r"(v)); break;
-	case 3: asm volatile("mov %0, %%dr3" : : "r"(v)); break;
-	case 6: asm volatile("mov %0, %%dr6" : : "r"(v)); break;
-	case 7: asm volatile("mov %0, %%dr7" : : "r"(v)); break;
+	case 0:
+		asm volatile("mov %0, %%dr0" : : "r"(v));
+		break;
+	case 1:
+		asm volatile("mov %0, %%dr1" : : "r"(v));
+		break;
+	case 2:
+		asm volatile("mov %0, %%dr2" : : "r"(v));
+		break;
+	case 3:
+		asm volatile("mov %0, %%dr3" : : "r"(v));
+		break;
+	case 6:
+		asm volatile("mov %0, %%dr6" : : "r"(v));
+		break;
+	case 7:
+		asm volatile("mov %0, %%dr7" : : "r"(v));
+		break;
 	}
 }
 
@@ -286,23 +347,31 @@ static inline void iso_set_state(struct iso_state *s, unsigned seed)
 	asm volatile("ldmxcsr %0" : : "m"(mxcsr));
 	for (unsigned r = 0; r < 16; r++)
 		for (unsigned b = 0; b < 16; b++) {
-			s->xmm[r][b] = (u8)(iso_pattern(ISO_XMM0 + r, seed) >> (8 * (b & 7))) ^ (u8)b;
-			s->ymmh[r][b] = (u8)(iso_pattern(ISO_YMMH0 + r, seed) >> (8 * (b & 7))) ^ (u8)b;
+			s->xmm[r][b] = (u8)(iso_pattern(ISO_XMM0 + r, seed) >> (8 * (b & 7))) ^
+				       (u8)b;
+			s->ymmh[r][b] = (u8)(iso_pattern(ISO_YMMH0 + r, seed) >> (8 * (b & 7))) ^
+					(u8)b;
 		}
-#define ISO_XMM_LOAD(m)                                                                      \
-	asm volatile("movdqu 0(%0), %%xmm0\nmovdqu 16(%0), %%xmm1\nmovdqu 32(%0), %%xmm2\n"           \
-		     "movdqu 48(%0), %%xmm3\nmovdqu 64(%0), %%xmm4\nmovdqu 80(%0), %%xmm5\n"             \
-		     "movdqu 96(%0), %%xmm6\nmovdqu 112(%0), %%xmm7\nmovdqu 128(%0), %%xmm8\n"           \
-		     "movdqu 144(%0), %%xmm9\nmovdqu 160(%0), %%xmm10\nmovdqu 176(%0), %%xmm11\n"        \
-		     "movdqu 192(%0), %%xmm12\nmovdqu 208(%0), %%xmm13\nmovdqu 224(%0), %%xmm14\n"       \
-		     "movdqu 240(%0), %%xmm15\n" : : "r"(m) : "memory")
-#define ISO_XMM_STORE(m)                                                                     \
-	asm volatile("movdqu %%xmm0, 0(%0)\nmovdqu %%xmm1, 16(%0)\nmovdqu %%xmm2, 32(%0)\n"           \
-		     "movdqu %%xmm3, 48(%0)\nmovdqu %%xmm4, 64(%0)\nmovdqu %%xmm5, 80(%0)\n"             \
-		     "movdqu %%xmm6, 96(%0)\nmovdqu %%xmm7, 112(%0)\nmovdqu %%xmm8, 128(%0)\n"           \
-		     "movdqu %%xmm9, 144(%0)\nmovdqu %%xmm10, 160(%0)\nmovdqu %%xmm11, 176(%0)\n"        \
-		     "movdqu %%xmm12, 192(%0)\nmovdqu %%xmm13, 208(%0)\nmovdqu %%xmm14, 224(%0)\n"       \
-		     "movdqu %%xmm15, 240(%0)\n" : : "r"(m) : "memory")
+#define ISO_XMM_LOAD(m)                                                                            \
+	asm volatile("movdqu 0(%0), %%xmm0\nmovdqu 16(%0), %%xmm1\nmovdqu 32(%0), %%xmm2\n"        \
+		     "movdqu 48(%0), %%xmm3\nmovdqu 64(%0), %%xmm4\nmovdqu 80(%0), %%xmm5\n"       \
+		     "movdqu 96(%0), %%xmm6\nmovdqu 112(%0), %%xmm7\nmovdqu 128(%0), %%xmm8\n"     \
+		     "movdqu 144(%0), %%xmm9\nmovdqu 160(%0), %%xmm10\nmovdqu 176(%0), %%xmm11\n"  \
+		     "movdqu 192(%0), %%xmm12\nmovdqu 208(%0), %%xmm13\nmovdqu 224(%0), %%xmm14\n" \
+		     "movdqu 240(%0), %%xmm15\n"                                                   \
+		     :                                                                             \
+		     : "r"(m)                                                                      \
+		     : "memory")
+#define ISO_XMM_STORE(m)                                                                           \
+	asm volatile("movdqu %%xmm0, 0(%0)\nmovdqu %%xmm1, 16(%0)\nmovdqu %%xmm2, 32(%0)\n"        \
+		     "movdqu %%xmm3, 48(%0)\nmovdqu %%xmm4, 64(%0)\nmovdqu %%xmm5, 80(%0)\n"       \
+		     "movdqu %%xmm6, 96(%0)\nmovdqu %%xmm7, 112(%0)\nmovdqu %%xmm8, 128(%0)\n"     \
+		     "movdqu %%xmm9, 144(%0)\nmovdqu %%xmm10, 160(%0)\nmovdqu %%xmm11, 176(%0)\n"  \
+		     "movdqu %%xmm12, 192(%0)\nmovdqu %%xmm13, 208(%0)\nmovdqu %%xmm14, 224(%0)\n" \
+		     "movdqu %%xmm15, 240(%0)\n"                                                   \
+		     :                                                                             \
+		     : "r"(m)                                                                      \
+		     : "memory")
 	if (s->avx) {
 		/* upper halves first (VINSERTF128 into YMMn from the XMM
 		 * pattern and the upper pattern), then nothing may touch them:
@@ -311,12 +380,16 @@ static inline void iso_set_state(struct iso_state *s, unsigned seed)
 		for (unsigned r = 0; r < 16; r++)
 			for (unsigned b = 0; b < 16; b++)
 				y[r][b] = s->xmm[r][b], y[r][16 + b] = s->ymmh[r][b];
-		asm volatile("vmovdqu 0(%0), %%ymm0\nvmovdqu 32(%0), %%ymm1\nvmovdqu 64(%0), %%ymm2\n"
-			     "vmovdqu 96(%0), %%ymm3\nvmovdqu 128(%0), %%ymm4\nvmovdqu 160(%0), %%ymm5\n"
-			     "vmovdqu 192(%0), %%ymm6\nvmovdqu 224(%0), %%ymm7\nvmovdqu 256(%0), %%ymm8\n"
-			     "vmovdqu 288(%0), %%ymm9\nvmovdqu 320(%0), %%ymm10\nvmovdqu 352(%0), %%ymm11\n"
-			     "vmovdqu 384(%0), %%ymm12\nvmovdqu 416(%0), %%ymm13\nvmovdqu 448(%0), %%ymm14\n"
-			     "vmovdqu 480(%0), %%ymm15\n" : : "r"(y) : "memory");
+		asm volatile(
+			"vmovdqu 0(%0), %%ymm0\nvmovdqu 32(%0), %%ymm1\nvmovdqu 64(%0), %%ymm2\n"
+			"vmovdqu 96(%0), %%ymm3\nvmovdqu 128(%0), %%ymm4\nvmovdqu 160(%0), %%ymm5\n"
+			"vmovdqu 192(%0), %%ymm6\nvmovdqu 224(%0), %%ymm7\nvmovdqu 256(%0), %%ymm8\n"
+			"vmovdqu 288(%0), %%ymm9\nvmovdqu 320(%0), %%ymm10\nvmovdqu 352(%0), %%ymm11\n"
+			"vmovdqu 384(%0), %%ymm12\nvmovdqu 416(%0), %%ymm13\nvmovdqu 448(%0), %%ymm14\n"
+			"vmovdqu 480(%0), %%ymm15\n"
+			:
+			: "r"(y)
+			: "memory");
 	} else {
 		ISO_XMM_LOAD(s->xmm);
 	}
@@ -359,12 +432,16 @@ static inline void iso_get_state(struct iso_state *s, unsigned seed)
 		asm volatile("fistpll %0" : "=m"(s->v[ISO_ST0 + i]));
 	if (s->avx) {
 		static u8 y[16][32] __aligned(32);
-		asm volatile("vmovdqu %%ymm0, 0(%0)\nvmovdqu %%ymm1, 32(%0)\nvmovdqu %%ymm2, 64(%0)\n"
-			     "vmovdqu %%ymm3, 96(%0)\nvmovdqu %%ymm4, 128(%0)\nvmovdqu %%ymm5, 160(%0)\n"
-			     "vmovdqu %%ymm6, 192(%0)\nvmovdqu %%ymm7, 224(%0)\nvmovdqu %%ymm8, 256(%0)\n"
-			     "vmovdqu %%ymm9, 288(%0)\nvmovdqu %%ymm10, 320(%0)\nvmovdqu %%ymm11, 352(%0)\n"
-			     "vmovdqu %%ymm12, 384(%0)\nvmovdqu %%ymm13, 416(%0)\nvmovdqu %%ymm14, 448(%0)\n"
-			     "vmovdqu %%ymm15, 480(%0)\n" : : "r"(y) : "memory");
+		asm volatile(
+			"vmovdqu %%ymm0, 0(%0)\nvmovdqu %%ymm1, 32(%0)\nvmovdqu %%ymm2, 64(%0)\n"
+			"vmovdqu %%ymm3, 96(%0)\nvmovdqu %%ymm4, 128(%0)\nvmovdqu %%ymm5, 160(%0)\n"
+			"vmovdqu %%ymm6, 192(%0)\nvmovdqu %%ymm7, 224(%0)\nvmovdqu %%ymm8, 256(%0)\n"
+			"vmovdqu %%ymm9, 288(%0)\nvmovdqu %%ymm10, 320(%0)\nvmovdqu %%ymm11, 352(%0)\n"
+			"vmovdqu %%ymm12, 384(%0)\nvmovdqu %%ymm13, 416(%0)\nvmovdqu %%ymm14, 448(%0)\n"
+			"vmovdqu %%ymm15, 480(%0)\n"
+			:
+			: "r"(y)
+			: "memory");
 		for (unsigned r = 0; r < 16; r++)
 			for (unsigned b = 0; b < 16; b++)
 				s->xmm[r][b] = y[r][b], s->ymmh[r][b] = y[r][16 + b];
@@ -498,7 +575,8 @@ static inline int iso_run(struct iso_run_state *r, unsigned seed, unsigned other
 	for (unsigned i = 0; i < n; i++)
 		r->baseline[i] = r->v[i];
 	print("seed %u (other %u): FSGSBASE %s, AVX %s, PKU %s, %u more items; %llu loops a round "
-	      "(%llu us)\n", seed, other, r->st.fsgsbase ? "yes" : "no (descriptor bases)",
+	      "(%llu us)\n",
+	      seed, other, r->st.fsgsbase ? "yes" : "no (descriptor bases)",
 	      r->st.avx ? "yes" : "no", r->st.pku ? "yes" : "no", x ? x->count : 0,
 	      (unsigned long long)loops, (unsigned long long)(round_tsc / (tsc_hz / 1000000)));
 
@@ -511,15 +589,16 @@ static inline int iso_run(struct iso_run_state *r, unsigned seed, unsigned other
 		for (unsigned i = 0; i < n; i++) {
 			if (r->v[i] == r->baseline[i])
 				continue;
-			u64 theirs = i >= ISO_ITEMS ? x->pattern(i - ISO_ITEMS, other)
-				     : i >= ISO_XMM0 && i <= ISO_YMMH15 ? iso_fold_pattern(i, other)
-				     : iso_pattern(i, other);
+			u64 theirs = i >= ISO_ITEMS ? x->pattern(i - ISO_ITEMS, other) :
+				     i >= ISO_XMM0 && i <= ISO_YMMH15 ? iso_fold_pattern(i, other) :
+									iso_pattern(i, other);
 			bool leak = r->v[i] == theirs;
 			if (r->seen[i]++)
 				continue;
 			print("FAIL %s %s: got %#llx, its own %#llx%s (round %llu, %s)\n",
 			      leak ? "leak" : "changed",
-			      i >= ISO_ITEMS ? x->name(i - ISO_ITEMS) : iso_name(i, name, sizeof(name)),
+			      i >= ISO_ITEMS ? x->name(i - ISO_ITEMS) :
+					       iso_name(i, name, sizeof(name)),
 			      (unsigned long long)r->v[i], (unsigned long long)r->baseline[i],
 			      leak ? " (the other partition's)" : "", (unsigned long long)rounds,
 			      across ? "across a switch" : "no switch seen");
@@ -535,7 +614,8 @@ static inline int iso_run(struct iso_run_state *r, unsigned seed, unsigned other
 	for (unsigned i = 0; i < n; i++)
 		items += r->seen[i] != 0;
 	print("seed %u: %llu rounds, %llu across a switch, %llu leaks and %llu changes in %u of %u "
-	      "items\n", seed, (unsigned long long)rounds, (unsigned long long)switched,
+	      "items\n",
+	      seed, (unsigned long long)rounds, (unsigned long long)switched,
 	      (unsigned long long)leaks, (unsigned long long)changes, items, n);
 	return leaks || changes ? 1 : 0;
 }

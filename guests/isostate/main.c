@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * isostate: checks that no CPU state crosses a partition switch.  Two
  * partitions run it with different seeds (cmdline "seed=N other=M"): each

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * guests/lib: x86 instructions a paravirtual guest may want, as inline
  * functions (header only).  Reading the TSC is free (not intercepted); the
@@ -18,7 +19,10 @@ static inline u64 rdtsc(void)
 	return ((u64)hi << 32) | lo;
 }
 
-static inline void cpu_relax(void) { asm volatile("pause" ::: "memory"); }
+static inline void cpu_relax(void)
+{
+	asm volatile("pause" ::: "memory");
+}
 
 static inline u8 inb(u16 port)
 {
@@ -28,7 +32,10 @@ static inline u8 inb(u16 port)
 	return v;
 }
 
-static inline void outb(u16 port, u8 v) { asm volatile("outb %0, %1" : : "a"(v), "Nd"(port)); }
+static inline void outb(u16 port, u8 v)
+{
+	asm volatile("outb %0, %1" : : "a"(v), "Nd"(port));
+}
 
 static inline u64 rdmsr(u32 msr)
 {
@@ -51,7 +58,10 @@ static inline u64 read_cr3(void)
 	return v;
 }
 
-static inline void write_cr3(u64 v) { asm volatile("mov %0, %%cr3" : : "r"(v) : "memory"); }
+static inline void write_cr3(u64 v)
+{
+	asm volatile("mov %0, %%cr3" : : "r"(v) : "memory");
+}
 
 /** A descriptor-table register image, for sidt/lidt and sgdt/lgdt. */
 struct __packed desc_ptr {
@@ -59,8 +69,14 @@ struct __packed desc_ptr {
 	u64 base;
 };
 
-static inline void sidt(struct desc_ptr *d) { asm volatile("sidt %0" : "=m"(*d)); }
-static inline void lidt(const struct desc_ptr *d) { asm volatile("lidt %0" : : "m"(*d)); }
+static inline void sidt(struct desc_ptr *d)
+{
+	asm volatile("sidt %0" : "=m"(*d));
+}
+static inline void lidt(const struct desc_ptr *d)
+{
+	asm volatile("lidt %0" : : "m"(*d));
+}
 
 /* Nanoseconds <-> TSC ticks without 128-bit division (the guests do not link
  * libgcc): exact for any hz below 18 GHz. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * guests/lib: the runtime of paravirtual Partita guests.  A guest's
  * guest_main() is called with the start-info page; returning from it ends the
@@ -17,13 +18,22 @@ int guest_main(const struct partita_start_info *si);
 /** Raw hypercall; uses vmcall or vmmcall as CPUID says. */
 long hc_call(long nr, long a0, long a1, long a2, long a3, long a4);
 
-static inline long hc_version(void) { return hc_call(HC_VERSION, 0, 0, 0, 0, 0); }
+static inline long hc_version(void)
+{
+	return hc_call(HC_VERSION, 0, 0, 0, 0, 0);
+}
 static inline long hc_console_write(const void *buf, u64 len)
 {
 	return hc_call(HC_CONSOLE_WRITE, (long)(uintptr_t)buf, (long)len, 0, 0, 0);
 }
-static inline u64 hc_time(void) { return (u64)hc_call(HC_TIME, 0, 0, 0, 0, 0); }
-static inline long hc_yield(void) { return hc_call(HC_YIELD, 0, 0, 0, 0, 0); }
+static inline u64 hc_time(void)
+{
+	return (u64)hc_call(HC_TIME, 0, 0, 0, 0, 0);
+}
+static inline long hc_yield(void)
+{
+	return hc_call(HC_YIELD, 0, 0, 0, 0, 0);
+}
 /** hc_call for the calls that may answer -PARTITA_E_AGAIN because too
  *  little of this window is left for their copying (kernel/abi/partita.h):
  *  yields and calls again, which the hypervisor then makes. */
@@ -35,8 +45,14 @@ static inline long hc_call_whole(long nr, long a0, long a1, long a2, long a3)
 		hc_yield();
 	return r;
 }
-static inline long hc_wait(u64 deadline_ns) { return hc_call(HC_WAIT, (long)deadline_ns, 0, 0, 0, 0); }
-static inline long hc_event_signal(unsigned channel) { return hc_call(HC_EVENT_SIGNAL, channel, 0, 0, 0, 0); }
+static inline long hc_wait(u64 deadline_ns)
+{
+	return hc_call(HC_WAIT, (long)deadline_ns, 0, 0, 0, 0);
+}
+static inline long hc_event_signal(unsigned channel)
+{
+	return hc_call(HC_EVENT_SIGNAL, channel, 0, 0, 0, 0);
+}
 static inline long hc_partition_info(struct partita_partition_info *out)
 {
 	return hc_call(HC_PARTITION_INFO, (long)(uintptr_t)out, 0, 0, 0, 0);
@@ -72,12 +88,12 @@ int trap_try(void (*fn)(void *arg), void *arg, struct trap_info *info);
 __noreturn void trap_triple_fault(void);
 
 /** Guest-side assertion: prints file and line, then ends the partition. */
-#define GUEST_ASSERT(cond)                                                         \
-	do {                                                                       \
-		if (!(cond)) {                                                     \
+#define GUEST_ASSERT(cond)                                                            \
+	do {                                                                          \
+		if (!(cond)) {                                                        \
 			printf("[test] FAIL %s:%d: %s\n", __FILE__, __LINE__, #cond); \
-			hc_shutdown(1);                                            \
-		}                                                                  \
+			hc_shutdown(1);                                               \
+		}                                                                     \
 	} while (0)
 
 #endif

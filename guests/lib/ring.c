@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * SPSC message rings (see ring.h).  A message is a 4-byte length then its
  * bytes, padded to 8 bytes; one never wraps: when it would, the producer
@@ -9,8 +10,14 @@
 
 #define RING_WRAP 0xffffffffu
 
-static u32 load_acquire(const u32 *p) { return __atomic_load_n(p, __ATOMIC_ACQUIRE); }
-static void store_release(u32 *p, u32 v) { __atomic_store_n(p, v, __ATOMIC_RELEASE); }
+static u32 load_acquire(const u32 *p)
+{
+	return __atomic_load_n(p, __ATOMIC_ACQUIRE);
+}
+static void store_release(u32 *p, u32 v)
+{
+	__atomic_store_n(p, v, __ATOMIC_RELEASE);
+}
 
 /* Bytes one message of len bytes takes: length word plus data, 8-aligned. */
 static u32 record_size(u32 len)
@@ -117,7 +124,8 @@ int ring_attach(struct ring_pair *rp, const struct partita_start_info *si, unsig
 		ring_init_shared(r0, size);
 		ring_init_shared(r1, size);
 	} else {
-		while (load_acquire(&r0->magic) != RING_MAGIC || load_acquire(&r1->magic) != RING_MAGIC)
+		while (load_acquire(&r0->magic) != RING_MAGIC ||
+		       load_acquire(&r1->magic) != RING_MAGIC)
 			hc_yield();
 	}
 	struct ring_shared *tx = ci->side == 0 ? r0 : r1;

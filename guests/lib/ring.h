@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Single-producer, single-consumer message rings over a channel's shared
  * memory (kernel/channel.h).  A channel carries two rings, one per
@@ -21,11 +22,11 @@
 /** Shared header of one ring, at the start of its half of the channel. */
 struct ring_shared {
 	u32 magic;
-	u32 size;       /* bytes of data after the header */
+	u32 size; /* bytes of data after the header */
 	u8 pad0[56];
-	u32 head;       /* written by the producer: bytes produced, mod 2^32 */
+	u32 head; /* written by the producer: bytes produced, mod 2^32 */
 	u8 pad1[60];
-	u32 tail;       /* written by the consumer: bytes consumed, mod 2^32 */
+	u32 tail; /* written by the consumer: bytes consumed, mod 2^32 */
 	u8 pad2[60];
 };
 _Static_assert(sizeof(struct ring_shared) == 192, "ring header");

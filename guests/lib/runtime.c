@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The guest runtime: hypercall entry (vmcall or vmmcall, chosen from the CPU
  * vendor at start), the console printf with its line buffer, and the start
@@ -187,9 +188,8 @@ asm(".pushsection .text\n"
     ".popsection\n");
 
 static const u64 trap_gdt[3] __aligned(16) = {
-	0,
-	0x00af9b000000ffffULL, /* 0x08: 64-bit code, DPL 0 */
-	0x00cf93000000ffffULL, /* 0x10: data */
+	0, 0x00af9b000000ffffULL, /* 0x08: 64-bit code, DPL 0 */
+	0x00cf93000000ffffULL,	  /* 0x10: data */
 };
 static u64 trap_idt[32][2] __aligned(16);
 static struct trap_jmp *trap_catcher;
@@ -197,8 +197,11 @@ static struct trap_info *trap_caught;
 
 void trap_init(void)
 {
-	struct __packed { u16 limit; u64 base; } gdtr = { sizeof(trap_gdt) - 1, (u64)(uintptr_t)trap_gdt },
-						 idtr = { sizeof(trap_idt) - 1, (u64)(uintptr_t)trap_idt };
+	struct __packed {
+		u16 limit;
+		u64 base;
+	} gdtr = { sizeof(trap_gdt) - 1, (u64)(uintptr_t)trap_gdt },
+	  idtr = { sizeof(trap_idt) - 1, (u64)(uintptr_t)trap_idt };
 
 	asm volatile("lgdt %0\n"
 		     "pushq $0x08\n"
@@ -243,7 +246,10 @@ int trap_try(void (*fn)(void *arg), void *arg, struct trap_info *info)
 
 void trap_triple_fault(void)
 {
-	struct __packed { u16 limit; u64 base; } idtr = { 0, 0 };
+	struct __packed {
+		u16 limit;
+		u64 base;
+	} idtr = { 0, 0 };
 
 	console_flush();
 	/* With a zero-limit IDT, #BP cannot be delivered (#GP), nor can #GP

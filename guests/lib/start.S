@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Entry of a paravirtual guest.  The hypervisor starts it in 64-bit mode at
  * CPL 0 with its memory identity mapped, RSP at a stack it reserved, and RDI

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The virtio-net driver (see virtio_net.h).  Section numbers (§) are of the
  * OASIS VIRTIO 1.0 specification.

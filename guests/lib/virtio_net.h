@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * A polled driver for a modern (virtio 1.0) virtio-net PCI device passed
  * through to a paravirtual partition: QEMU's `-device

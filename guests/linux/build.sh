@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-2-Clause
 # Builds the stock-Linux test guest from Debian's packages, without installing
 # anything on this machine:
 #   - the kernel package that linux-image-amd64 depends on, and busybox-static,

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: BSD-2-Clause
 # Boots the Linux test guest (BUILD/guests/vmlinuz and initrd.gz) directly in
 # QEMU, no hypervisor, and prints the wall-clock seconds from QEMU's start to
 # the first "partita-test:" line on the serial port: the reference for the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * logflood: makes the hypervisor log, in a loop and forever, for the
  * temporal-isolation cases: each virtualization instruction a guest may
@@ -19,21 +20,53 @@ static void insn(void *arg)
 	u64 a = (u64)(uintptr_t)area;
 
 	switch ((int)(uintptr_t)arg) {
-	case 0: asm volatile("vmload" : : "a"(a) : "memory"); break;
-	case 1: asm volatile("vmsave" : : "a"(a) : "memory"); break;
-	case 2: asm volatile("vmrun" : : "a"(a) : "memory"); break;
-	case 3: asm volatile("stgi" ::: "memory"); break;
-	case 4: asm volatile("clgi" ::: "memory"); break;
-	case 5: asm volatile("skinit" : : "a"(a) : "memory"); break;
-	case 6: asm volatile("invlpga" : : "a"(0), "c"(0) : "memory"); break;
-	case 7: asm volatile("vmxon %0" : : "m"(a) : "memory", "cc"); break;
-	case 8: asm volatile("vmclear %0" : : "m"(a) : "memory", "cc"); break;
-	case 9: asm volatile("vmptrld %0" : : "m"(a) : "memory", "cc"); break;
-	case 10: { u64 v; asm volatile("vmread %1, %0" : "=r"(v) : "r"(0ULL) : "memory", "cc"); break; }
-	case 11: asm volatile("vmwrite %0, %1" : : "r"(0ULL), "r"(0ULL) : "memory", "cc"); break;
-	case 12: asm volatile("vmlaunch" ::: "memory", "cc"); break;
-	case 13: asm volatile("vmresume" ::: "memory", "cc"); break;
-	case 14: asm volatile("vmxoff" ::: "memory", "cc"); break;
+	case 0:
+		asm volatile("vmload" : : "a"(a) : "memory");
+		break;
+	case 1:
+		asm volatile("vmsave" : : "a"(a) : "memory");
+		break;
+	case 2:
+		asm volatile("vmrun" : : "a"(a) : "memory");
+		break;
+	case 3:
+		asm volatile("stgi" ::: "memory");
+		break;
+	case 4:
+		asm volatile("clgi" ::: "memory");
+		break;
+	case 5:
+		asm volatile("skinit" : : "a"(a) : "memory");
+		break;
+	case 6:
+		asm volatile("invlpga" : : "a"(0), "c"(0) : "memory");
+		break;
+	case 7:
+		asm volatile("vmxon %0" : : "m"(a) : "memory", "cc");
+		break;
+	case 8:
+		asm volatile("vmclear %0" : : "m"(a) : "memory", "cc");
+		break;
+	case 9:
+		asm volatile("vmptrld %0" : : "m"(a) : "memory", "cc");
+		break;
+	case 10: {
+		u64 v;
+		asm volatile("vmread %1, %0" : "=r"(v) : "r"(0ULL) : "memory", "cc");
+		break;
+	}
+	case 11:
+		asm volatile("vmwrite %0, %1" : : "r"(0ULL), "r"(0ULL) : "memory", "cc");
+		break;
+	case 12:
+		asm volatile("vmlaunch" ::: "memory", "cc");
+		break;
+	case 13:
+		asm volatile("vmresume" ::: "memory", "cc");
+		break;
+	case 14:
+		asm volatile("vmxoff" ::: "memory", "cc");
+		break;
 	}
 }
 

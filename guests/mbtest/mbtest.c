@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * mbtest: a Multiboot 1 kernel of our own that checks the virtual platform
  * an hvm partition gives it (kernel/hvm/hvm.h): the boot state, CPUID (the
@@ -297,7 +298,7 @@ static void check_interrupt_once(void)
 {
 	timer_ticks = slow_depth = slow_violations = 0;
 	slow_spin = 20000;
-	lapic_write(LAPIC_TIMER_DIV, 0x3); /* divide by 16 */
+	lapic_write(LAPIC_TIMER_DIV, 0x3);	/* divide by 16 */
 	lapic_write(LAPIC_LVT_TIMER, 1u << 16); /* masked: only counts */
 	lapic_write(LAPIC_TIMER_INIT, 0xffffffffu);
 	spin(slow_spin);

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * What the parts of the Multiboot test kernel share (mbtest.c: output,
  * check reports, the IDT; platform.c: the I/O APIC, ACPI and PCI checks).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * mbtest's checks of the interrupt controller and bus of the virtual PC
  * (kernel/hvm/vioapic.h, vpci.h, acpi_tables.h), as an OS would find them:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Entry of the Multiboot test kernel (mbtest.c): the Multiboot 1 header
  * (Multiboot Specification 0.6.96, 3.1: magic, flags, checksum; flags bit 1

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The management API and the status page, over the control hypercalls
  * (HC_PARTITION_LIST, _STATS, HC_CONSOLE_READ, HC_PARTITION_CTL,
@@ -223,7 +224,8 @@ static struct api_reply console(struct http_out *body, const struct partita_part
 
 	for (int tries = 0; tries < 4; tries++) {
 		u64 before = schedule_info() ? sched.counters[p->id].console_total : 0;
-		len = hc_call_whole(HC_CONSOLE_READ, p->id, (long)console_buf, sizeof(console_buf), 0);
+		len = hc_call_whole(HC_CONSOLE_READ, p->id, (long)console_buf, sizeof(console_buf),
+				    0);
 		total = schedule_info() ? sched.counters[p->id].console_total : 0;
 		if (len < 0 || before == total)
 			break;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The status page's files (status.html, status.js, status.css), embedded
  * as they are in the image's read-only data, so the partition serves the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The management API's bearer token (RFC 6750) and the rate limit on bad
  * ones.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The history behind the status page's plots, kept by the management
  * partition itself: once a second (HC_TIME), each partition's share of its

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The management partition's HTTP/1.1 server, on lwIP's application
  * layered TCP API (altcp), so that the same code speaks HTTPS (altcp_tls

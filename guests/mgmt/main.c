@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * mgmt: the management partition.  With the `control` capability and a
  * virtio-net NIC passed through (guests/lib/virtio_net.c), it runs lwIP with

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The management partition (guests/mgmt): internal interfaces between its
  * HTTP server (http.c), its API (api.c), the status page's files (assets.S),

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 // The status page of Partita's management partition (guests/mgmt), drawn
 // from the API every two seconds: the schedule of each CPU as an SVG
 // timeline of one major frame (one rect.window per window, coloured by

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * pingpong: two partitions joined by a channel.  Side 0 ("ping") sends
  * messages of varying sizes with a known pattern, side 1 ("pong") sends each

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * spin: a partition that never gives the CPU back.  It prints one line at
  * start, then loops forever without a hypercall, a HLT or any other exit.

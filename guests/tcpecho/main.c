@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * tcpecho: TCP over a channel, through lwIP and the channel netif
  * (guests/lib/lwip).  Side 0 of channel 0 is the client, side 1 the echo
@@ -164,13 +165,17 @@ static bool client_run_until(const bool *flag, u32 want)
 			last_rx = cl.rx_off;
 			last = hc_time();
 		} else if (hc_time() - last > STALL_NS) {
-			printf("[test] FAIL stalled: %u bytes sent, %u received\n", cl.tx_off, cl.rx_off);
+			printf("[test] FAIL stalled: %u bytes sent, %u received\n", cl.tx_off,
+			       cl.rx_off);
 			return false;
 		}
 	}
 }
 
-static u64 us_of(u64 ticks, u64 hz) { return tsc_to_ns(ticks, hz) / 1000; }
+static u64 us_of(u64 ticks, u64 hz)
+{
+	return tsc_to_ns(ticks, hz) / 1000;
+}
 
 static int client(const struct partita_start_info *si)
 {
@@ -210,7 +215,8 @@ static int client(const struct partita_start_info *si)
 	}
 	printf("round trip of %u bytes, %u times: min %llu us, mean %llu us, max %llu us\n",
 	       ROUND_TRIP_BYTES, ROUND_TRIPS, (unsigned long long)us_of(best, hz),
-	       (unsigned long long)us_of(sum / ROUND_TRIPS, hz), (unsigned long long)us_of(worst, hz));
+	       (unsigned long long)us_of(sum / ROUND_TRIPS, hz),
+	       (unsigned long long)us_of(worst, hz));
 
 	u32 start = cl.tx_end;
 	t0 = rdtsc();
@@ -222,7 +228,8 @@ static int client(const struct partita_start_info *si)
 	if (us == 0)
 		us = 1;
 	u32 bulk = cl.rx_off - start;
-	printf("%u bytes sent, %u bytes echoed and checked byte for byte\n", cl.tx_off - start, bulk);
+	printf("%u bytes sent, %u bytes echoed and checked byte for byte\n", cl.tx_off - start,
+	       bulk);
 	/* KB = 1000 bytes. */
 	printf("throughput %llu KB/s each way (%u bytes out and back in %llu ms)\n",
 	       (unsigned long long)((u64)bulk * 1000 / us), bulk, (unsigned long long)(us / 1000));

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * ticker: shows the cyclic schedule from inside a partition.  It reads the
  * TSC in a tight loop; a jump of more than TICKER_GAP_NS between two reads
@@ -35,8 +36,8 @@
 #include "kernel/lib/format.h"
 #include "kernel/lib/string.h"
 
-#define TICKER_GAP_NS 200000ULL     /* 200 us off the CPU: a new window */
-#define TICKER_EARLY_NS 20000ULL    /* a start this much before plan still counts */
+#define TICKER_GAP_NS 200000ULL	 /* 200 us off the CPU: a new window */
+#define TICKER_EARLY_NS 20000ULL /* a start this much before plan still counts */
 #define TICKER_LINES 20
 #define TICKER_SUMMARY_EVERY 500
 
@@ -80,7 +81,7 @@ static void fmt_us(char *buf, size_t size, s64 ns)
 struct tally {
 	u64 starts;
 	u64 outside;
-	u64 missed;       /* windows of its own that passed without a start seen */
+	u64 missed;	   /* windows of its own that passed without a start seen */
 	u64 last_instance; /* frame * window_count + rank of the last start */
 	s64 late_min, late_max;
 };
@@ -132,7 +133,8 @@ static void window_start(const struct partita_start_info *si, struct tally *t, u
 	u64 rank = 0, instance;
 	for (unsigned w = 0; w < si->window_count && w < PARTITA_MAX_WINDOWS; w++)
 		rank += si->windows[w].offset_ns < si->windows[w_best].offset_ns;
-	instance = (u64)((s64)frame + (best < 0 && (s64)off > half ? 1 : 0)) * si->window_count + rank;
+	instance =
+		(u64)((s64)frame + (best < 0 && (s64)off > half ? 1 : 0)) * si->window_count + rank;
 	if (t->starts > 1 && instance > t->last_instance + 1) {
 		t->missed += instance - t->last_instance - 1;
 		printf("FAIL %llu of its windows passed without running before this start\n",
@@ -198,8 +200,9 @@ int guest_main(const struct partita_start_info *si)
 		u64 now = rdtsc();
 		if (now - prev > gap) {
 			window_start(si, &t, now, t.starts < TICKER_LINES);
-			if (test ? t.starts == exit_after
-				 : t.starts == TICKER_LINES || t.starts % TICKER_SUMMARY_EVERY == 0) {
+			if (test ? t.starts == exit_after :
+				   t.starts == TICKER_LINES ||
+					    t.starts % TICKER_SUMMARY_EVERY == 0) {
 				summary(&t);
 				if (test)
 					return t.outside || t.missed ? 1 : 0;

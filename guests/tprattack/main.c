@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * tprattack: raises its task priority to the highest class (MOV CR8 <- 15,
  * which blocks every maskable interrupt below vector 0xf0 while it holds,
@@ -16,7 +17,8 @@ int guest_main(const struct partita_start_info *si)
 
 	asm volatile("mov %0, %%cr8" : : "r"(15ULL));
 	asm volatile("mov %%cr8, %0" : "=r"(cr8));
-	printf("CR8 is %llu; spinning with every interrupt class blocked\n", (unsigned long long)cr8);
+	printf("CR8 is %llu; spinning with every interrupt class blocked\n",
+	       (unsigned long long)cr8);
 	for (;;)
 		asm volatile("pause" ::: "memory");
 }

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Partita's guest ABI: hypercall numbers and the structures paravirtual
  * guests share with the hypervisor.  Included by the core and by guests/lib;
@@ -34,19 +35,19 @@
 
 /* Hypercall numbers. */
 enum partita_hypercall {
-	HC_VERSION = 0,         /* () -> PARTITA_ABI_VERSION */
-	HC_CONSOLE_WRITE = 1,   /* (gpa buf, len) -> bytes taken */
-	HC_TIME = 2,            /* () -> nanoseconds since the hypervisor booted */
-	HC_YIELD = 3,           /* () -> 0: gives up the rest of this window */
-	HC_WAIT = 4,            /* (deadline_ns) -> pending event bits, cleared;
+	HC_VERSION = 0,	       /* () -> PARTITA_ABI_VERSION */
+	HC_CONSOLE_WRITE = 1,  /* (gpa buf, len) -> bytes taken */
+	HC_TIME = 2,	       /* () -> nanoseconds since the hypervisor booted */
+	HC_YIELD = 3,	       /* () -> 0: gives up the rest of this window */
+	HC_WAIT = 4,	       /* (deadline_ns) -> pending event bits, cleared;
 	                         * 0 if the deadline passed first.  deadline 0:
 	                         * no deadline.  Returns at once if any are pending. */
-	HC_EVENT_SIGNAL = 5,    /* (channel index) -> 0: raises the peer's event */
-	HC_PARTITION_INFO = 6,  /* (gpa struct partita_partition_info) -> 0, own */
-	HC_SHUTDOWN = 7,        /* (exit code) -> does not return */
-	HC_PCI_READ = 8,        /* (device index, offset, size) -> value: the
+	HC_EVENT_SIGNAL = 5,   /* (channel index) -> 0: raises the peer's event */
+	HC_PARTITION_INFO = 6, /* (gpa struct partita_partition_info) -> 0, own */
+	HC_SHUTDOWN = 7,       /* (exit code) -> does not return */
+	HC_PCI_READ = 8,       /* (device index, offset, size) -> value: the
 	                         * configuration space of a passed-through device */
-	HC_PCI_WRITE = 9,       /* (device index, offset, size, value) -> 0; BARs
+	HC_PCI_WRITE = 9,      /* (device index, offset, size, value) -> 0; BARs
 	                         * and the expansion ROM are fixed (-E_PERM) */
 
 	/* With the `control` capability only (else -E_PERM).  The calls that
@@ -54,12 +55,12 @@ enum partita_hypercall {
 	 * HC_API_FILE) may answer -E_AGAIN when too little of the caller's run
 	 * is left for them: the caller yields and calls again, and the second
 	 * try is made whatever the time (guests/lib: hc_call_whole). */
-	HC_PARTITION_LIST = 16, /* (gpa info array, count) -> partitions written;
+	HC_PARTITION_LIST = 16,	 /* (gpa info array, count) -> partitions written;
 	                         * the number of partitions if count is 0 */
-	HC_PARTITION_STATS = 17,/* (id, gpa struct partita_partition_stats) -> 0 */
-	HC_CONSOLE_READ = 18,   /* (id, gpa buf, len) -> bytes: the tail of that
+	HC_PARTITION_STATS = 17, /* (id, gpa struct partita_partition_stats) -> 0 */
+	HC_CONSOLE_READ = 18,	 /* (id, gpa buf, len) -> bytes: the tail of that
 	                         * partition's console, at most len bytes */
-	HC_PARTITION_CTL = 19,  /* (id, PARTITION_CTL_*) -> 0 */
+	HC_PARTITION_CTL = 19,	 /* (id, PARTITION_CTL_*) -> 0 */
 };
 
 #define PARTITION_CTL_STOP 1
@@ -80,9 +81,9 @@ struct partita_device_info {
 	uint16_t vendor_id, device_id;
 	uint32_t class_code;
 	struct {
-		uint64_t gpa;   /* 0 if the BAR is absent */
+		uint64_t gpa; /* 0 if the BAR is absent */
 		uint64_t size;
-		uint32_t kind;  /* 0 none, 1 mem32, 2 mem64, 3 io */
+		uint32_t kind; /* 0 none, 1 mem32, 2 mem64, 3 io */
 		uint32_t reserved;
 	} bars[6];
 };
@@ -90,19 +91,19 @@ _Static_assert(sizeof(struct partita_device_info) == 160, "ABI");
 
 enum partita_state {
 	PARTITA_STATE_STOPPED = 0,
-	PARTITA_STATE_RUNNING = 1,  /* runnable or running in its windows */
-	PARTITA_STATE_WAITING = 2,  /* in HC_WAIT */
-	PARTITA_STATE_FAULTED = 3,  /* stopped by a fault, not restarted */
-	PARTITA_STATE_EXITED = 4,   /* stopped by HC_SHUTDOWN */
+	PARTITA_STATE_RUNNING = 1, /* runnable or running in its windows */
+	PARTITA_STATE_WAITING = 2, /* in HC_WAIT */
+	PARTITA_STATE_FAULTED = 3, /* stopped by a fault, not restarted */
+	PARTITA_STATE_EXITED = 4,  /* stopped by HC_SHUTDOWN */
 };
 
 /** A channel as one of its two partitions sees it. */
 struct partita_channel_info {
 	char name[PARTITA_NAME_MAX];
-	uint64_t gpa;   /* shared memory, in this partition's address space */
-	uint64_t size;  /* bytes */
-	uint32_t peer;  /* partition id of the other end */
-	uint32_t side;  /* 0 or 1: which end this partition is */
+	uint64_t gpa;  /* shared memory, in this partition's address space */
+	uint64_t size; /* bytes */
+	uint32_t peer; /* partition id of the other end */
+	uint32_t side; /* 0 or 1: which end this partition is */
 };
 _Static_assert(sizeof(struct partita_channel_info) == 56, "ABI");
 
@@ -111,19 +112,19 @@ _Static_assert(sizeof(struct partita_channel_info) == 56, "ABI");
  * address passed in RDI at entry.
  */
 struct partita_start_info {
-	uint32_t magic;           /* PARTITA_START_MAGIC */
+	uint32_t magic; /* PARTITA_START_MAGIC */
 	uint32_t abi_version;
 	uint32_t partition_id;
-	uint32_t flags;           /* PARTITA_FEATURE_* */
+	uint32_t flags; /* PARTITA_FEATURE_* */
 	char name[PARTITA_NAME_MAX];
-	uint64_t mem_base;        /* guest-physical base of the partition's RAM */
+	uint64_t mem_base; /* guest-physical base of the partition's RAM */
 	uint64_t mem_size;
-	uint64_t image_end;       /* first free byte after the loaded image */
-	uint64_t stack_top;       /* RSP at entry */
-	uint64_t tsc_hz;          /* TSC ticks per second */
-	uint64_t boot_count;      /* 1 at the first start, +1 per restart */
+	uint64_t image_end;  /* first free byte after the loaded image */
+	uint64_t stack_top;  /* RSP at entry */
+	uint64_t tsc_hz;     /* TSC ticks per second */
+	uint64_t boot_count; /* 1 at the first start, +1 per restart */
 	uint32_t channel_count;
-	uint32_t window_count;    /* this partition's windows, below */
+	uint32_t window_count; /* this partition's windows, below */
 	struct partita_channel_info channels[PARTITA_MAX_CHANNELS];
 	/* The cyclic schedule of this partition's CPU: frame k starts at
 	 * epoch_ns + k * frame_ns (HC_TIME's clock). */
@@ -148,14 +149,14 @@ _Static_assert(sizeof(struct partita_start_info) == 1608, "ABI");
 /** One partition, for HC_PARTITION_INFO and HC_PARTITION_LIST. */
 struct partita_partition_info {
 	uint32_t id;
-	uint32_t state;      /* enum partita_state */
-	uint32_t kind;       /* 1 pv, 2 hvm */
+	uint32_t state; /* enum partita_state */
+	uint32_t kind;	/* 1 pv, 2 hvm */
 	uint32_t cpu;
 	char name[PARTITA_NAME_MAX];
 	uint64_t mem_size;
 	uint32_t caps;
 	uint32_t restarts;
-	int64_t exit_code;   /* of the last HC_SHUTDOWN, or -1 */
+	int64_t exit_code; /* of the last HC_SHUTDOWN, or -1 */
 };
 _Static_assert(sizeof(struct partita_partition_info) == 72, "ABI");
 
@@ -164,9 +165,9 @@ enum partita_exit_kind {
 	PARTITA_EXIT_CPUID,
 	PARTITA_EXIT_IO,
 	PARTITA_EXIT_MSR,
-	PARTITA_EXIT_MMIO,   /* and nested page faults */
+	PARTITA_EXIT_MMIO, /* and nested page faults */
 	PARTITA_EXIT_HLT,
-	PARTITA_EXIT_INTR,   /* external interrupt, timer */
+	PARTITA_EXIT_INTR, /* external interrupt, timer */
 	PARTITA_EXIT_OTHER,
 	PARTITA_EXIT_KINDS
 };
@@ -174,10 +175,10 @@ enum partita_exit_kind {
 /** Statistics of one partition (HC_PARTITION_STATS). */
 struct partita_partition_stats {
 	uint64_t exits[PARTITA_EXIT_KINDS];
-	uint64_t cpu_time_ns;    /* time spent running in its windows */
-	uint64_t windows;        /* windows started */
+	uint64_t cpu_time_ns;	    /* time spent running in its windows */
+	uint64_t windows;	    /* windows started */
 	uint64_t max_start_late_ns; /* worst lateness of a window start */
-	uint64_t console_bytes;  /* total written to its console */
+	uint64_t console_bytes;	    /* total written to its console */
 };
 _Static_assert(sizeof(struct partita_partition_stats) == 96, "ABI");
 
@@ -218,12 +219,12 @@ _Static_assert(sizeof(struct partita_schedule_window) == 24, "ABI");
  *  window-start lateness as the scheduler measured it (the delay between a
  *  window's planned and actual start), and how far its console has come. */
 struct partita_partition_counters {
-	uint64_t late_sum_ns;        /* over every window start since boot */
-	uint64_t late_starts;        /* window starts counted in late_sum_ns */
+	uint64_t late_sum_ns;	     /* over every window start since boot */
+	uint64_t late_starts;	     /* window starts counted in late_sum_ns */
 	uint64_t late_max_last_s_ns; /* the worst start in the last whole second
 	                              * of HC_TIME ([now/1s - 1, now/1s) s); 0 if
 	                              * none */
-	uint64_t console_total;      /* bytes ever put into its console's tail
+	uint64_t console_total;	     /* bytes ever put into its console's tail
 	                              * (HC_CONSOLE_READ's last bytes end here;
 	                              * carriage returns are not counted) */
 };
@@ -234,19 +235,19 @@ _Static_assert(sizeof(struct partita_partition_counters) == 32, "ABI");
 struct partita_schedule_info {
 	uint64_t frame_ns;
 	uint64_t epoch_ns;
-	uint64_t now_ns;          /* HC_TIME when this was written */
-	uint32_t window_count;    /* windows[], by CPU, then by offset */
+	uint64_t now_ns;	  /* HC_TIME when this was written */
+	uint32_t window_count;	  /* windows[], by CPU, then by offset */
 	uint32_t partition_count; /* counters[], by partition id */
 	struct partita_schedule_window windows[PARTITA_SCHEDULE_MAX_WINDOWS];
 	struct partita_partition_counters counters[PARTITA_SCHEDULE_MAX_PARTITIONS];
 };
 _Static_assert(sizeof(struct partita_schedule_info) == 3616, "ABI");
 
-#define PARTITA_API_TLS (1u << 0)         /* api_tls = yes (the default) */
+#define PARTITA_API_TLS (1u << 0)	  /* api_tls = yes (the default) */
 #define PARTITA_API_PUBLIC_READ (1u << 1) /* api_public_read = yes */
 
-#define PARTITA_API_FILE_CERT 0  /* api_cert */
-#define PARTITA_API_FILE_KEY 1   /* api_key */
+#define PARTITA_API_FILE_CERT 0	 /* api_cert */
+#define PARTITA_API_FILE_KEY 1	 /* api_key */
 #define PARTITA_API_FILE_TOKEN 2 /* api_token */
 #define PARTITA_API_FILES 3
 

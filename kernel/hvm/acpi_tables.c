@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * ACPI tables for hvm partitions (see acpi_tables.h for what they describe
  * and the power-off register).  Section numbers are those of the ACPI 6.0
@@ -68,7 +69,12 @@ static const char oem_table_id[8] = { 'P', 'A', 'R', 'T', 'I', 'T', 'A', ' ' };
  * Packages carry a PkgLength (20.2.4) that counts itself: aml_open leaves
  * room for the longest form and aml_close writes the shortest one. */
 static const u8 aml_s5[] = {
-	0x08, '_', 'S', '5', '_', 0x12, 0x08, 0x04, 0x0a, HVM_ACPI_SLP_TYP_S5, 0x0a, HVM_ACPI_SLP_TYP_S5,
+	0x08, '_',
+	'S',  '5',
+	'_',  0x12,
+	0x08, 0x04,
+	0x0a, HVM_ACPI_SLP_TYP_S5,
+	0x0a, HVM_ACPI_SLP_TYP_S5,
 	0x00, 0x00,
 };
 
@@ -378,8 +384,12 @@ int acpi_tables_build(u8 *ram, u64 ram_size, u64 at_gpa, u64 room, unsigned cpu_
 	wr32(e, 4, (u32)VIOAPIC_BASE);
 	wr32(e, 8, 0); /* GSI base */
 	e += MADT_IOAPIC_SIZE;
-	static const struct { u8 irq; u32 gsi; u16 flags; } iso[MADT_ISO_COUNT] = {
-		{ 0, 2, 0x0000 },		 /* conforms to the bus: edge, high */
+	static const struct {
+		u8 irq;
+		u32 gsi;
+		u16 flags;
+	} iso[MADT_ISO_COUNT] = {
+		{ 0, 2, 0x0000 }, /* conforms to the bus: edge, high */
 		{ HVM_ACPI_SCI_IRQ, HVM_ACPI_SCI_IRQ, 0x000f }, /* level, active low */
 	};
 	for (unsigned i = 0; i < MADT_ISO_COUNT; i++, e += MADT_ISO_SIZE) {

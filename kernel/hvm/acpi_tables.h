@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The ACPI tables of an hvm partition, built in its RAM at start: RSDP
  * (revision 2), RSDT and XSDT, FADT (revision 6), FACS, MADT, MCFG and a

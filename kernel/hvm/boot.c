@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Unmodified partitions: checking, creating and starting their image (the
  * kind_image hooks of hvm_kind, kernel/kind.h).  The format is recognized
@@ -96,7 +97,8 @@ static int hvm_create(struct partition *p, const char **why)
 static void hvm_destroy(struct partition *p)
 {
 	if (p->hvm)
-		page_free(virt_to_phys(p->hvm), ALIGN_UP(sizeof(struct hvm), PAGE_SIZE) >> PAGE_SHIFT);
+		page_free(virt_to_phys(p->hvm),
+			  ALIGN_UP(sizeof(struct hvm), PAGE_SIZE) >> PAGE_SHIFT);
 	p->hvm = NULL;
 }
 
@@ -135,8 +137,8 @@ static int hvm_start(struct partition *p, const struct kind_start *ks, const cha
 		.wall_epoch = 0,
 	};
 	hvm_reset(p->hvm, &setup);
-	p->vcpu.boot_segments = (struct vcpu_boot_segments){ boot.gdt_base, boot.gdt_limit,
-							     boot.cs, boot.ds };
+	p->vcpu.boot_segments =
+		(struct vcpu_boot_segments){ boot.gdt_base, boot.gdt_limit, boot.cs, boot.ds };
 	virt->vcpu_reset(&p->vcpu, boot.mode);
 	p->vcpu.regs.rip = boot.rip;
 	p->vcpu.regs.rsp = boot.rsp;

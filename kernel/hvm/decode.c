@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Instruction decoding for emulated MMIO (see decode.h).  The layout of an
  * instruction is SDM Vol. 2A §2.1 (prefixes, opcode, ModRM, SIB,
@@ -12,7 +13,7 @@ struct cursor {
 	const u8 *bytes;
 	unsigned avail; /* min(len, 15) */
 	unsigned pos;
-	bool overlong;  /* the instruction went past 15 bytes */
+	bool overlong; /* the instruction went past 15 bytes */
 };
 
 static int take(struct cursor *c, unsigned n, u64 *value)
@@ -146,17 +147,24 @@ int decode_insn(const u8 *bytes, unsigned len, enum decode_mode mode, struct dec
 	}
 
 	switch (opcode) {
-	case 0x88: case 0x89: case 0x8a: case 0x8b:
+	case 0x88:
+	case 0x89:
+	case 0x8a:
+	case 0x8b:
 		d.op = opcode & 2 ? DECODE_OP_LOAD : DECODE_OP_STORE;
 		d.size = opcode & 1 ? osz : 1;
 		break;
-	case 0xc6: case 0xc7:
+	case 0xc6:
+	case 0xc7:
 		d.op = DECODE_OP_STORE;
 		d.size = opcode & 1 ? osz : 1;
 		d.has_imm = true;
 		imm_size = d.size == 8 ? 4 : d.size; /* imm32 sign-extended */
 		break;
-	case 0xa0: case 0xa1: case 0xa2: case 0xa3:
+	case 0xa0:
+	case 0xa1:
+	case 0xa2:
+	case 0xa3:
 		/* MOV AL/eAX <-> moffs: the offset is address-sized. */
 		d.op = opcode & 2 ? DECODE_OP_STORE : DECODE_OP_LOAD;
 		d.size = opcode & 1 ? osz : 1;
@@ -166,15 +174,28 @@ int decode_insn(const u8 *bytes, unsigned len, enum decode_mode mode, struct dec
 		if (err)
 			goto fail;
 		break;
-	case 0x0fb6: case 0x0fb7: case 0x0fbe: case 0x0fbf:
+	case 0x0fb6:
+	case 0x0fb7:
+	case 0x0fbe:
+	case 0x0fbf:
 		d.op = DECODE_OP_LOAD;
 		d.size = opcode & 1 ? 2 : 1;
 		d.sign_extend = opcode & 8;
 		break;
-	case 0x08: case 0x09: case 0x0a: case 0x0b:
-	case 0x20: case 0x21: case 0x22: case 0x23:
-	case 0x30: case 0x31: case 0x32: case 0x33: {
-		static const enum decode_op to_mem[4] = { DECODE_OP_OR, DECODE_OP_AND, 0, DECODE_OP_XOR };
+	case 0x08:
+	case 0x09:
+	case 0x0a:
+	case 0x0b:
+	case 0x20:
+	case 0x21:
+	case 0x22:
+	case 0x23:
+	case 0x30:
+	case 0x31:
+	case 0x32:
+	case 0x33: {
+		static const enum decode_op to_mem[4] = { DECODE_OP_OR, DECODE_OP_AND, 0,
+							  DECODE_OP_XOR };
 		static const enum decode_op to_reg[4] = { DECODE_OP_OR_LOAD, DECODE_OP_AND_LOAD, 0,
 							  DECODE_OP_XOR_LOAD };
 		unsigned k = (opcode >> 4) == 0 ? 0 : (opcode >> 4) == 2 ? 1 : 3;
@@ -182,22 +203,27 @@ int decode_insn(const u8 *bytes, unsigned len, enum decode_mode mode, struct dec
 		d.size = opcode & 1 ? osz : 1;
 		break;
 	}
-	case 0x80: case 0x81: case 0x83:
+	case 0x80:
+	case 0x81:
+	case 0x83:
 		d.size = opcode == 0x80 ? 1 : osz;
 		imm_size = opcode == 0x81 ? (d.size == 8 ? 4 : d.size) : 1;
 		d.has_imm = true;
 		break; /* the operation is ModRM.reg, checked below */
-	case 0x84: case 0x85:
+	case 0x84:
+	case 0x85:
 		d.op = DECODE_OP_TEST;
 		d.size = opcode & 1 ? osz : 1;
 		break;
-	case 0xf6: case 0xf7:
+	case 0xf6:
+	case 0xf7:
 		d.op = DECODE_OP_TEST;
 		d.size = opcode & 1 ? osz : 1;
 		d.has_imm = true;
 		imm_size = d.size == 8 ? 4 : d.size;
 		break;
-	case 0x86: case 0x87:
+	case 0x86:
+	case 0x87:
 		d.op = DECODE_OP_XCHG;
 		d.size = opcode & 1 ? osz : 1;
 		break;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Decoding of the x86 instructions an unmodified guest uses to touch MMIO
  * (local APIC, I/O APIC, HPET): enough to learn the access's length,
@@ -28,32 +29,32 @@
 enum decode_mode { DECODE_MODE_16, DECODE_MODE_32, DECODE_MODE_64 };
 
 enum decode_op {
-	DECODE_OP_LOAD,   /* reg <- mem (with zero/sign extension if set) */
-	DECODE_OP_STORE,  /* mem <- reg, or mem <- imm when has_imm */
-	DECODE_OP_OR,     /* mem <- mem op (reg or imm); flags */
+	DECODE_OP_LOAD,	 /* reg <- mem (with zero/sign extension if set) */
+	DECODE_OP_STORE, /* mem <- reg, or mem <- imm when has_imm */
+	DECODE_OP_OR,	 /* mem <- mem op (reg or imm); flags */
 	DECODE_OP_AND,
 	DECODE_OP_XOR,
-	DECODE_OP_OR_LOAD,  /* reg <- reg op mem; flags (0A/0B, 22/23, 32/33) */
+	DECODE_OP_OR_LOAD, /* reg <- reg op mem; flags (0A/0B, 22/23, 32/33) */
 	DECODE_OP_AND_LOAD,
 	DECODE_OP_XOR_LOAD,
-	DECODE_OP_TEST,   /* flags of mem & (reg or imm); memory only read */
-	DECODE_OP_XCHG,   /* reg <-> mem */
+	DECODE_OP_TEST, /* flags of mem & (reg or imm); memory only read */
+	DECODE_OP_XCHG, /* reg <-> mem */
 };
 
 /** A decoded memory-access instruction. */
 struct decoded_insn {
-	u8 len;            /* bytes, to advance RIP by */
+	u8 len; /* bytes, to advance RIP by */
 	enum decode_op op;
-	u8 size;           /* bytes of the memory access: 1, 2, 4 or 8 */
-	u8 reg_size;       /* bytes of the register operand (MOVZX/MOVSX: the
+	u8 size;	  /* bytes of the memory access: 1, 2, 4 or 8 */
+	u8 reg_size;	  /* bytes of the register operand (MOVZX/MOVSX: the
 	                    * destination's size, else == size) */
-	u8 reg;            /* register number 0-15 (RAX=0 ... R15=15) */
-	bool reg_high8;    /* AH/CH/DH/BH: bits 15:8 of register reg */
-	bool sign_extend;  /* MOVSX: memory value sign-extended into reg */
-	bool has_imm;      /* the source is imm, not reg */
-	u64 imm;           /* immediate, sign-extended to size bytes */
-	bool mem_read;     /* the access reads memory */
-	bool mem_write;    /* the access writes memory */
+	u8 reg;		  /* register number 0-15 (RAX=0 ... R15=15) */
+	bool reg_high8;	  /* AH/CH/DH/BH: bits 15:8 of register reg */
+	bool sign_extend; /* MOVSX: memory value sign-extended into reg */
+	bool has_imm;	  /* the source is imm, not reg */
+	u64 imm;	  /* immediate, sign-extended to size bytes */
+	bool mem_read;	  /* the access reads memory */
+	bool mem_write;	  /* the access writes memory */
 };
 
 /**

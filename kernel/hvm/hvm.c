@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The virtual platform of an hvm partition (see hvm.h): dispatch of port
  * I/O, MMIO and MSRs to the device models, interrupt routing (ISA lines to
@@ -68,7 +69,8 @@ static void logged(struct hvm *h, u32 key)
 {
 	h->unknown_seen[h->unknown_count++] = key;
 	if (h->unknown_count == HVM_UNKNOWN_LOG_MAX)
-		log_guest(LOG_KIND_IO, "hvm: partition %s: %u unknown ports/pages seen, no more are logged",
+		log_guest(LOG_KIND_IO,
+			  "hvm: partition %s: %u unknown ports/pages seen, no more are logged",
 			  h->name, HVM_UNKNOWN_LOG_MAX);
 }
 
@@ -91,19 +93,29 @@ static void uart_irq_update(struct hvm *h)
 static bool port_byte(struct hvm *h, u64 now, u16 port, bool in, u8 *v)
 {
 	switch (port) {
-	case 0x20: case 0x21: case 0xa0: case 0xa1: case 0x4d0: case 0x4d1:
+	case 0x20:
+	case 0x21:
+	case 0xa0:
+	case 0xa1:
+	case 0x4d0:
+	case 0x4d1:
 		if (in)
 			*v = vpic_read(&h->pic, port);
 		else
 			vpic_write(&h->pic, port, *v);
 		return true;
-	case 0x40: case 0x41: case 0x42: case 0x43: case 0x61:
+	case 0x40:
+	case 0x41:
+	case 0x42:
+	case 0x43:
+	case 0x61:
 		if (in)
 			*v = vpit_read(&h->pit, now, port);
 		else
 			vpit_write(&h->pit, now, port, *v);
 		return true;
-	case 0x70: case 0x71:
+	case 0x70:
+	case 0x71:
 		if (in)
 			*v = vcmos_read(&h->cmos, now, port);
 		else
@@ -202,7 +214,8 @@ void hvm_mmio(struct hvm *h, u64 now, u64 gpa, unsigned size, bool write, u64 *v
 		*value = size == 8 ? ~0ULL : (1ULL << (8 * size)) - 1;
 	u32 key = (u32)(page >> PAGE_SHIFT) & ~(UNKNOWN_PORT_TAG | UNKNOWN_WRITE_TAG);
 	if (not_yet_logged(h, key) &&
-	    log_guest(LOG_KIND_MMIO, "hvm: partition %s: unknown MMIO page 0x%llx (%s), answered as absent",
+	    log_guest(LOG_KIND_MMIO,
+		      "hvm: partition %s: unknown MMIO page 0x%llx (%s), answered as absent",
 		      h->name, (unsigned long long)page, write ? "write" : "read"))
 		logged(h, key);
 }

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The virtual platform of an unmodified (hvm) partition: what a stock Linux
  * kernel or a Multiboot kernel finds in place of a PC.  One struct hvm per
@@ -48,16 +49,16 @@ struct console;
 
 #define HVM_LAPIC_BASE 0xfee00000ULL
 #define HVM_IOAPIC_BASE VIOAPIC_BASE
-#define HVM_UNKNOWN_LOG_MAX 32        /* distinct unknown ports/pages logged */
+#define HVM_UNKNOWN_LOG_MAX 32 /* distinct unknown ports/pages logged */
 
 /** What hvm_reset needs from the partition and the clock. */
 struct hvm_setup {
-	const char *name;        /* partition name, for log lines */
+	const char *name;	 /* partition name, for log lines */
 	struct console *console; /* where the UART's output goes */
-	u64 tsc_hz;              /* clock_tsc_hz() */
-	u64 tsc_at_zero;         /* the TSC when clock_now_ns() was 0:
+	u64 tsc_hz;		 /* clock_tsc_hz() */
+	u64 tsc_at_zero;	 /* the TSC when clock_now_ns() was 0:
 	                          * rdtsc() - clock_ns_to_tsc(clock_now_ns()) */
-	u64 wall_epoch;          /* wall clock (s since 1970, UTC) at ns 0, for
+	u64 wall_epoch;		 /* wall clock (s since 1970, UTC) at ns 0, for
 	                          * the RTC; 0 if unknown (shows 1970) */
 };
 

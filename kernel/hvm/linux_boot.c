@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The Linux/x86 boot protocol for hvm partitions (see linux_boot.h for the
  * guest-physical layout).  References are to Documentation/x86/boot.rst:

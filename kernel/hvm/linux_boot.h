@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Loading an unmodified guest: the Linux/x86 boot protocol (bzImage, 64-bit
  * entry) and, in multiboot.h, Multiboot 1 and 2.  The loaders are pure

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Multiboot 1 and 2 loaders (see multiboot.h).  "MB1 n" cites the
  * Multiboot Specification version 0.6.96, "MB2 n" the Multiboot2

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Multiboot loaders for hvm partitions: Multiboot 1 (specification 0.6.96)
  * and Multiboot 2 (specification 2.0).  The image is loaded by its address

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The exit policy of unmodified (hvm) partitions (the kind_exits hooks of
  * hvm_kind, kernel/kind.h): port and MSR exits, MMIO through the instruction
@@ -43,7 +44,8 @@ static void handle_io(struct partition *p, const struct vm_exit *e)
 
 	if (e->io.string) {
 		/* INS/OUTS: not used by the guests this platform is for. */
-		log_guest(LOG_KIND_IO, "partition %s: string I/O at port %#x is not emulated; skipped",
+		log_guest(LOG_KIND_IO,
+			  "partition %s: string I/O at port %#x is not emulated; skipped",
 			  p->cfg->name, e->io.port);
 		r->rip += e->insn_len;
 		return;
@@ -61,8 +63,8 @@ static void handle_io(struct partition *p, const struct vm_exit *e)
 			partition_exit(p, 0, "powered off (ACPI S5)");
 		return;
 	}
-	if (hvm_port_io(p->hvm, clock_now_ns(), e->io.port, e->io.size, e->io.in, &value,
-			&code) == HVM_EXIT_REQUESTED) {
+	if (hvm_port_io(p->hvm, clock_now_ns(), e->io.port, e->io.size, e->io.in, &value, &code) ==
+	    HVM_EXIT_REQUESTED) {
 		char why[48];
 		snprintf(why, sizeof(why), "debug exit with code %d", code);
 		partition_exit(p, code, why);
@@ -169,7 +171,8 @@ static int guest_read_byte(struct partition *p, u64 gva, u8 *out)
 			gva &= 0xffffffff;
 		}
 		/* The PAE PDPT is 32 bytes, 32-byte aligned: inside RAM too. */
-		pt.root = pt.root_phys + 32 <= p->ram_size ? partition_gpa_ptr(p, pt.root_phys) : NULL;
+		pt.root = pt.root_phys + 32 <= p->ram_size ? partition_gpa_ptr(p, pt.root_phys) :
+							     NULL;
 		if (pt_lookup(&pt, gva, &gpa_addr, &flags, &size))
 			return -E_FAULT;
 	}
@@ -215,17 +218,21 @@ static void handle_mmio(struct partition *p, const struct vm_exit *e)
 		return;
 	}
 	if (e->npf.fetch) {
-		partition_fault(p, "executes outside its RAM at %#llx", (unsigned long long)e->npf.gpa);
+		partition_fault(p, "executes outside its RAM at %#llx",
+				(unsigned long long)e->npf.gpa);
 		return;
 	}
 	while (n < sizeof(bytes) && guest_read_byte(p, r->cs_base + r->rip + n, &bytes[n]) == 0)
 		n++;
-	enum decode_mode mode = r->cs_bits == 64 ? DECODE_MODE_64
-				: r->cs_bits == 32 ? DECODE_MODE_32 : DECODE_MODE_16;
+	enum decode_mode mode = r->cs_bits == 64 ? DECODE_MODE_64 :
+				r->cs_bits == 32 ? DECODE_MODE_32 :
+						   DECODE_MODE_16;
 	if (decode_insn(bytes, n, mode, &insn)) {
-		partition_fault(p, "MMIO at %#llx by an instruction it cannot emulate (rip %#llx: %02x %02x %02x %02x)",
-				(unsigned long long)e->npf.gpa, (unsigned long long)r->rip, bytes[0],
-				bytes[1], bytes[2], bytes[3]);
+		partition_fault(
+			p,
+			"MMIO at %#llx by an instruction it cannot emulate (rip %#llx: %02x %02x %02x %02x)",
+			(unsigned long long)e->npf.gpa, (unsigned long long)r->rip, bytes[0],
+			bytes[1], bytes[2], bytes[3]);
 		return;
 	}
 	decode_emulate(&insn, r, &ops, &access);
@@ -238,7 +245,8 @@ static void handle_hlt(struct partition *p, const struct vm_exit *e)
 	r->rip += e->insn_len;
 	if (!(r->rflags & RFLAGS_IF) && !p->hlt_reported) {
 		p->hlt_reported = true;
-		log_guest(LOG_KIND_HLT, "partition %s: HLT with interrupts off at %#llx: it stays halted",
+		log_guest(LOG_KIND_HLT,
+			  "partition %s: HLT with interrupts off at %#llx: it stays halted",
 			  p->cfg->name, (unsigned long long)(r->rip - e->insn_len));
 	}
 	partition_wait(p, 0); /* until an interrupt wakes it (hvm_prepare) */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Unmodified (hvm) partitions: how they are created and started from a
  * Linux bzImage or a Multiboot kernel (boot.c: hvm_image), and how their

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The MC146818A RTC and CMOS RAM (see vcmos.h).  Register layout from the
  * datasheet's "Address Map" (Figure 2) and "Register A/B/C/D" sections;
@@ -64,7 +65,7 @@ void vcmos_reset(struct vcmos *c, u64 epoch_at_zero)
 {
 	memset(c, 0, sizeof(*c));
 	c->epoch_at_zero = epoch_at_zero;
-	c->ram[REG_A] = 0x26; /* 32.768 kHz time base, 1024 Hz rate */
+	c->ram[REG_A] = 0x26;  /* 32.768 kHz time base, 1024 Hz rate */
 	c->ram[REG_B] = B_24H; /* BCD, 24 hours, no interrupts */
 	c->ram[REG_D] = 0x80;  /* VRT: valid RAM and time */
 }
@@ -104,7 +105,8 @@ static void render(const struct vcmos *c, u64 secs, u8 out[10])
 	memcpy(out, c->ram, 10); /* alarms */
 	out[REG_SEC] = bin ? (u8)tm.sec : to_bcd(tm.sec);
 	out[REG_MIN] = bin ? (u8)tm.min : to_bcd(tm.min);
-	out[REG_HOUR] = (u8)((bin ? hour : to_bcd(hour)) | (!(c->ram[REG_B] & B_24H) && pm ? 0x80 : 0));
+	out[REG_HOUR] =
+		(u8)((bin ? hour : to_bcd(hour)) | (!(c->ram[REG_B] & B_24H) && pm ? 0x80 : 0));
 	out[REG_WDAY] = (u8)(tm.wday + 1); /* 1 = Sunday */
 	out[REG_MDAY] = bin ? (u8)tm.mday : to_bcd(tm.mday);
 	out[REG_MONTH] = bin ? (u8)tm.month : to_bcd(tm.month);

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The CMOS RTC and NVRAM (Motorola MC146818A datasheet) at ports 0x70
  * (index; bit 7 masks NMI) and 0x71 (data).  The time registers (0-9) show
@@ -17,12 +18,12 @@
 #define VCMOS_CENTURY 0x32
 
 struct vcmos {
-	u8 index;          /* last index written to port 0x70, bit 7 clear */
+	u8 index;	   /* last index written to port 0x70, bit 7 clear */
 	bool nmi_masked;   /* bit 7 of the last index write */
-	u8 ram[128];       /* alarms, A, B, NVRAM (time registers computed) */
+	u8 ram[128];	   /* alarms, A, B, NVRAM (time registers computed) */
 	u64 epoch_at_zero; /* wall clock seconds since 1970 at ns 0 */
-	s64 offset;        /* seconds the guest moved the clock by */
-	u8 frozen[10];     /* time registers while B.SET holds the update */
+	s64 offset;	   /* seconds the guest moved the clock by */
+	u8 frozen[10];	   /* time registers while B.SET holds the update */
 };
 
 void vcmos_reset(struct vcmos *c, u64 epoch_at_zero);

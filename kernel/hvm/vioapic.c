@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The virtual 82093AA I/O APIC (see vioapic.h).  Section numbers are those
  * of the 82093AA datasheet; message delivery is the local APIC's

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The virtual I/O APIC of an hvm partition: one Intel 82093AA (datasheet
  * order 290566, "82093AA I/O Advanced Programmable Interrupt Controller")

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The virtual local APIC (see vlapic.h).  References are to the Intel SDM
  * Vol. 3A, chapter 11 "Advanced Programmable Interrupt Controller (APIC)".
@@ -18,12 +19,10 @@ _Static_assert(VLAPIC_BUS_HZ == 1000000000ULL, "timer tick arithmetic assumes 1 
 
 /* Writable bits of each LVT entry (§11.5.1, Figure 11-8). */
 static const u32 lvt_writable[LVT_COUNT] = {
-	[LVT_TIMER] = 0x700ff,   /* vector, mask, timer mode (17-18) */
-	[LVT_THERMAL] = 0x107ff, /* vector, delivery mode, mask */
-	[LVT_PERF] = 0x107ff,
-	[LVT_LINT0] = 0x1a7ff,   /* + polarity (13), trigger mode (15) */
-	[LVT_LINT1] = 0x1a7ff,
-	[LVT_ERROR] = 0x100ff,   /* vector, mask */
+	[LVT_TIMER] = 0x700ff,				/* vector, mask, timer mode (17-18) */
+	[LVT_THERMAL] = 0x107ff,			/* vector, delivery mode, mask */
+	[LVT_PERF] = 0x107ff,	 [LVT_LINT0] = 0x1a7ff, /* + polarity (13), trigger mode (15) */
+	[LVT_LINT1] = 0x1a7ff,	 [LVT_ERROR] = 0x100ff, /* vector, mask */
 };
 
 /* ESR bits (§11.5.3, Figure 11-9). */
@@ -154,9 +153,9 @@ static void timer_start(struct vlapic *a, u64 now, u32 count)
 	}
 	a->timer_start = now;
 	a->timer_period = (u64)count * timer_divisor(a);
-	a->timer_next = now + (timer_mode(a) == APIC_LVT_TIMER_PERIODIC
-				       ? MAX(a->timer_period, VLAPIC_MIN_PERIOD_NS)
-				       : a->timer_period);
+	a->timer_next = now + (timer_mode(a) == APIC_LVT_TIMER_PERIODIC ?
+				       MAX(a->timer_period, VLAPIC_MIN_PERIOD_NS) :
+				       a->timer_period);
 }
 
 static u32 timer_current(const struct vlapic *a, u64 now)
@@ -191,8 +190,8 @@ u64 vlapic_update_timer(struct vlapic *a, u64 now)
 		 * coalesced into one interrupt, as an unserviced IRR bit
 		 * would on hardware; the phase is kept. */
 		if (a->timer_period >= VLAPIC_MIN_PERIOD_NS)
-			a->timer_next = a->timer_start +
-					((now - a->timer_start) / a->timer_period + 1) * a->timer_period;
+			a->timer_next = a->timer_start + ((now - a->timer_start) / a->timer_period +
+							  1) * a->timer_period;
 		else
 			a->timer_next = now + VLAPIC_MIN_PERIOD_NS;
 		break;
@@ -314,8 +313,8 @@ static u32 x2apic_ldr(const struct vlapic *a)
 static bool ipi_reaches_self(const struct vlapic *a, u32 lo, u32 dest)
 {
 	switch ((lo >> 18) & 3) { /* destination shorthand, §11.6.1 */
-	case 1: /* self */
-	case 2: /* all including self */
+	case 1:			  /* self */
+	case 2:			  /* all including self */
 		return true;
 	case 3: /* all excluding self */
 		return false;
@@ -356,8 +355,8 @@ static void send_ipi(struct vlapic *a, u32 lo, u32 dest)
 		vlapic_set_irq(a, (u8)lo, false);
 	if (((mode != 0 && mode != 1) || !self) && !a->ipi_logged) {
 		a->ipi_logged = true;
-		log_line("hvm: partition %s: IPI 0x%x to 0x%x ignored (one vCPU; logged once)", a->name,
-			 lo, dest);
+		log_line("hvm: partition %s: IPI 0x%x to 0x%x ignored (one vCPU; logged once)",
+			 a->name, lo, dest);
 	}
 }
 
@@ -369,21 +368,51 @@ static bool reg_read(struct vlapic *a, u64 now, u32 reg, u32 *out)
 	u32 v;
 
 	switch (reg) {
-	case APIC_ID: v = a->id << 24; break;
-	case APIC_VER: v = VLAPIC_VERSION | ((LVT_COUNT - 1) << 16); break;
-	case APIC_TPR: v = a->tpr; break;
-	case APIC_APR: v = 0; break;
-	case APIC_PPR: v = vlapic_ppr(a); break;
-	case APIC_EOI: v = 0; break;
-	case APIC_LDR: v = a->ldr; break;
-	case APIC_DFR: v = a->dfr; break;
-	case APIC_SVR: v = a->svr; break;
-	case APIC_ESR: v = a->esr; break;
-	case APIC_ICR_LO: v = a->icr_lo; break; /* delivery status: always idle */
-	case APIC_ICR_HI: v = a->icr_hi; break;
-	case APIC_TIMER_ICR: v = a->timer_initial; break;
-	case APIC_TIMER_CCR: v = timer_current(a, now); break;
-	case APIC_TIMER_DCR: v = a->timer_dcr; break;
+	case APIC_ID:
+		v = a->id << 24;
+		break;
+	case APIC_VER:
+		v = VLAPIC_VERSION | ((LVT_COUNT - 1) << 16);
+		break;
+	case APIC_TPR:
+		v = a->tpr;
+		break;
+	case APIC_APR:
+		v = 0;
+		break;
+	case APIC_PPR:
+		v = vlapic_ppr(a);
+		break;
+	case APIC_EOI:
+		v = 0;
+		break;
+	case APIC_LDR:
+		v = a->ldr;
+		break;
+	case APIC_DFR:
+		v = a->dfr;
+		break;
+	case APIC_SVR:
+		v = a->svr;
+		break;
+	case APIC_ESR:
+		v = a->esr;
+		break;
+	case APIC_ICR_LO:
+		v = a->icr_lo;
+		break; /* delivery status: always idle */
+	case APIC_ICR_HI:
+		v = a->icr_hi;
+		break;
+	case APIC_TIMER_ICR:
+		v = a->timer_initial;
+		break;
+	case APIC_TIMER_CCR:
+		v = timer_current(a, now);
+		break;
+	case APIC_TIMER_DCR:
+		v = a->timer_dcr;
+		break;
 	default:
 		if (reg >= APIC_ISR && reg < APIC_ISR + 0x80)
 			v = a->isr[(reg - APIC_ISR) >> 4];
@@ -519,7 +548,7 @@ static int apic_base_write(struct vlapic *a, u64 value)
 	const u64 base_bits = ((1ULL << cpu_policy_phys_bits()) - 1) & PAGE_MASK;
 	const u64 valid = base_bits | APIC_BASE_BSP | APIC_BASE_EXTD | APIC_BASE_EN;
 	u64 old = a->apic_base & (APIC_BASE_EN | APIC_BASE_EXTD);
-	u64 new = value & (APIC_BASE_EN | APIC_BASE_EXTD);
+	u64 new = value &(APIC_BASE_EN | APIC_BASE_EXTD);
 
 	if (value & ~valid)
 		return -E_INVAL;
@@ -532,7 +561,8 @@ static int apic_base_write(struct vlapic *a, u64 value)
 	if ((value & PAGE_MASK & 0x000fffffffffffffULL) != 0xfee00000ULL && !a->base_logged) {
 		a->base_logged = true;
 		log_line("hvm: partition %s: APIC base moved to 0x%llx: not supported, the APIC "
-			 "stays at 0xfee00000", a->name, (unsigned long long)(value & PAGE_MASK));
+			 "stays at 0xfee00000",
+			 a->name, (unsigned long long)(value & PAGE_MASK));
 	}
 	if (new == 0 && old != 0)
 		regs_reset(a); /* a disabled APIC comes back as after reset */
@@ -556,7 +586,7 @@ int vlapic_msr_read(struct vlapic *a, u64 now, u32 index, u64 *value)
 	if (index < MSR_X2APIC_FIRST || index > MSR_X2APIC_LAST)
 		return -E_NOENT;
 	if (!vlapic_x2apic(a))
-		return -E_INVAL; /* §11.12.2 */
+		return -E_INVAL;		   /* §11.12.2 */
 	u32 reg = (index - MSR_X2APIC_FIRST) << 4; /* §11.12.1.2, Table 11-6 */
 	switch (reg) {
 	case APIC_ID:
@@ -668,7 +698,8 @@ bool vlapic_deliver(struct vlapic *a, u8 dest, bool logical, unsigned mode, u8 v
 	if (!a->msg_logged) {
 		a->msg_logged = true;
 		log_line("hvm: partition %s: interrupt message with delivery mode %u (vector 0x%x) "
-			 "not delivered (logged once)", a->name, mode, vector);
+			 "not delivered (logged once)",
+			 a->name, mode, vector);
 	}
 	return false;
 }

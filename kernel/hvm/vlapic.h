@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The virtual local APIC of an hvm partition's single vCPU (Intel SDM Vol. 3A
  * ch. 11): xAPIC registers through MMIO, x2APIC through MSRs 0x800-0x8ff,
@@ -17,8 +18,9 @@
 #include "kernel/lib/types.h"
 
 #define VLAPIC_BUS_HZ 1000000000ULL
-#define VLAPIC_VERSION 0x14          /* integrated APIC (SDM §11.4.8) */
-#define VLAPIC_MIN_PERIOD_NS 50000ULL /* periodic timers faster than this
+#define VLAPIC_VERSION 0x14 /* integrated APIC (SDM §11.4.8) */
+#define VLAPIC_MIN_PERIOD_NS \
+	50000ULL /* periodic timers faster than this
                                        * are slowed (no interrupt storms) */
 
 /* Register offsets in the xAPIC page (SDM Table 11-1). */
@@ -73,12 +75,12 @@
 enum vlapic_lvt { LVT_TIMER, LVT_THERMAL, LVT_PERF, LVT_LINT0, LVT_LINT1, LVT_ERROR, LVT_COUNT };
 
 struct vlapic {
-	const char *name;   /* partition name, for log lines */
+	const char *name; /* partition name, for log lines */
 	u64 tsc_hz;
-	u64 tsc_at_zero;    /* guest TSC value at ns 0 */
+	u64 tsc_at_zero; /* guest TSC value at ns 0 */
 
-	u64 apic_base;      /* IA32_APIC_BASE */
-	u32 id;             /* x2APIC id (xAPIC: bits 31:24 of the register) */
+	u64 apic_base; /* IA32_APIC_BASE */
+	u32 id;	       /* x2APIC id (xAPIC: bits 31:24 of the register) */
 	u32 tpr, ldr, dfr, svr;
 	u32 esr, esr_pending;
 	u32 icr_lo, icr_hi;
@@ -88,19 +90,19 @@ struct vlapic {
 	/* Timer (SDM §11.5.4). */
 	u32 timer_initial;
 	u32 timer_dcr;
-	u64 timer_start;    /* ns when the count was (re)loaded */
-	u64 timer_period;   /* ns of one full count (periodic), 0: not running */
-	u64 timer_next;     /* ns of the next expiry, 0: none */
-	u64 tsc_deadline;   /* IA32_TSC_DEADLINE as written, 0: disarmed */
+	u64 timer_start;  /* ns when the count was (re)loaded */
+	u64 timer_period; /* ns of one full count (periodic), 0: not running */
+	u64 timer_next;	  /* ns of the next expiry, 0: none */
+	u64 tsc_deadline; /* IA32_TSC_DEADLINE as written, 0: disarmed */
 
 	/* Level-triggered EOIs are broadcast to the I/O APIC (§11.8.5) through
 	 * this hook (NULL: nobody listens); set by vlapic_set_eoi_hook. */
 	void (*eoi_hook)(void *ctx, u8 vector);
 	void *eoi_ctx;
 
-	bool ipi_logged;    /* an IPI we cannot deliver was reported */
-	bool msg_logged;    /* a message (IOAPIC/MSI) we cannot deliver was reported */
-	bool base_logged;   /* a relocation of the APIC page was reported */
+	bool ipi_logged;  /* an IPI we cannot deliver was reported */
+	bool msg_logged;  /* a message (IOAPIC/MSI) we cannot deliver was reported */
+	bool base_logged; /* a relocation of the APIC page was reported */
 };
 
 /** Power-on state (SDM §11.4.7.1), except LINT0 = ExtINT and LINT1 = NMI as
@@ -177,8 +179,7 @@ bool vlapic_message_matches(const struct vlapic *a, u8 dest, bool logical);
  * reserved modes are not delivered by this platform and are reported once.
  * Returns true if the APIC accepted the interrupt (IRR set).
  */
-bool vlapic_deliver(struct vlapic *a, u8 dest, bool logical, unsigned mode, u8 vector,
-		    bool level);
+bool vlapic_deliver(struct vlapic *a, u8 dest, bool logical, unsigned mode, u8 vector, bool level);
 
 /** Fires the timer if due at now.  Returns the ns of its next expiry, or 0. */
 u64 vlapic_update_timer(struct vlapic *a, u64 now);

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The virtual PCI bus (see vpci.h).  References: PCI Local Bus
  * Specification 3.0 (configuration header 6.1, BARs 6.2.5.1, MSI 6.8.1,

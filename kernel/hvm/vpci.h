@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The virtual PCI bus of an hvm partition: PCI segment 0, bus 0, with a
  * host bridge at 00:00.0, configuration space through the PC's type 1

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The 8259A pair (see vpic.h).  References are to the Intel 8259A datasheet
  * (order 231468): "Interrupt Sequence", "Programming the 8259A" (ICW1-4,
@@ -218,13 +219,13 @@ static void ocw2(struct vpic_chip *c, u8 v)
 		if (irq == 8)
 			break;
 		irq = (irq + c->priority_add) & 7;
-		c->isr &= (u8)~(1u << irq);
+		c->isr &= (u8) ~(1u << irq);
 		if (cmd == 5)
 			c->priority_add = (u8)((irq + 1) & 7);
 		break;
 	case 3: /* specific EOI */
 	case 7: /* rotate on specific EOI */
-		c->isr &= (u8)~(1u << level);
+		c->isr &= (u8) ~(1u << level);
 		if (cmd == 7)
 			c->priority_add = (u8)((level + 1) & 7);
 		break;
@@ -251,7 +252,8 @@ void vpic_write(struct vpic *p, u16 port, u8 v)
 			/* ICW1: the edge-sense circuit is reset, IMR cleared,
 			 * IR7 lowest priority, special mask mode off, reads
 			 * return IRR; without IC4 the ICW4 functions are 0. */
-			u8 elcr = c->elcr, mask = c->elcr_mask, base = c->vector_base, icw3 = c->icw3;
+			u8 elcr = c->elcr, mask = c->elcr_mask, base = c->vector_base,
+			   icw3 = c->icw3;
 			memset(c, 0, sizeof(*c));
 			c->elcr = elcr;
 			c->elcr_mask = mask;

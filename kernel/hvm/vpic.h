@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The two cascaded 8259A programmable interrupt controllers of a PC (Intel
  * 8259A datasheet; ELCR from the PIIX/ICH datasheets): master at 0x20-0x21
@@ -13,21 +14,21 @@
 
 struct vpic_chip {
 	u8 irr, isr, imr;
-	u8 lines;           /* input levels as last driven */
-	u8 elcr;            /* 1: level triggered */
-	u8 elcr_mask;       /* which ELCR bits exist */
-	u8 vector_base;     /* ICW2 & 0xf8 */
-	u8 priority_add;    /* line with the highest priority (rotation) */
+	u8 lines;	 /* input levels as last driven */
+	u8 elcr;	 /* 1: level triggered */
+	u8 elcr_mask;	 /* which ELCR bits exist */
+	u8 vector_base;	 /* ICW2 & 0xf8 */
+	u8 priority_add; /* line with the highest priority (rotation) */
 	u8 icw3;
-	u8 init_step;       /* 0: ready; 2, 3, 4: expecting ICW2..4 */
+	u8 init_step; /* 0: ready; 2, 3, 4: expecting ICW2..4 */
 	bool icw4_needed;
-	bool single;        /* ICW1 SNGL */
-	bool auto_eoi;      /* ICW4 AEOI */
+	bool single;   /* ICW1 SNGL */
+	bool auto_eoi; /* ICW4 AEOI */
 	bool rotate_on_aeoi;
-	bool sfnm;          /* special fully nested mode (ICW4) */
-	bool special_mask;  /* OCW3 SMM */
-	bool read_isr;      /* OCW3 RR/RIS: port reads return ISR */
-	bool poll;          /* OCW3 P: the next read is a poll */
+	bool sfnm;	   /* special fully nested mode (ICW4) */
+	bool special_mask; /* OCW3 SMM */
+	bool read_isr;	   /* OCW3 RR/RIS: port reads return ISR */
+	bool poll;	   /* OCW3 P: the next read is a poll */
 };
 
 struct vpic {

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The 8254 (see vpit.h).  References are to the Intel 8254 datasheet:
  * "Control Word Format", "Read-Back Command", "Counter Latch Command",

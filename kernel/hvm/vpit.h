@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The 8254 programmable interval timer (Intel 8254 datasheet, order 231164)
  * at ports 0x40-0x43, with the PC's port 0x61 (channel 2 gate in bit 0,
@@ -20,30 +21,30 @@
 #define VPIT_MIN_PERIOD_NS 50000ULL /* channel 0 interrupts no faster */
 
 struct vpit_channel {
-	u8 mode;          /* 0-5 */
-	u8 rw;            /* 1 LSB, 2 MSB, 3 LSB then MSB */
+	u8 mode; /* 0-5 */
+	u8 rw;	 /* 1 LSB, 2 MSB, 3 LSB then MSB */
 	bool bcd;
-	bool write_msb;   /* rw 3: the next write is the MSB */
-	bool read_msb;    /* rw 3: the next read is the MSB */
-	u8 write_lsb;     /* the LSB waiting for its MSB */
+	bool write_msb; /* rw 3: the next write is the MSB */
+	bool read_msb;	/* rw 3: the next read is the MSB */
+	u8 write_lsb;	/* the LSB waiting for its MSB */
 	bool count_latched;
 	u16 latch;
-	bool latch_msb;   /* rw 3: the latched MSB is next */
+	bool latch_msb; /* rw 3: the latched MSB is next */
 	bool status_latched;
 	u8 status;
-	bool null_count;  /* a count was written and not yet loaded */
+	bool null_count; /* a count was written and not yet loaded */
 	bool gate;
-	bool counting;    /* a count is loaded and the counter runs */
-	u32 reload;       /* 1-65536 */
-	u64 load_time;    /* ns when counting (re)started */
-	u64 base_ticks;   /* ticks counted before load_time (gate pauses) */
-	u64 edges_seen;   /* channel 0: output rising edges already raised */
-	u64 next_irq;     /* channel 0: ns of the next rising edge, 0: none */
+	bool counting;	/* a count is loaded and the counter runs */
+	u32 reload;	/* 1-65536 */
+	u64 load_time;	/* ns when counting (re)started */
+	u64 base_ticks; /* ticks counted before load_time (gate pauses) */
+	u64 edges_seen; /* channel 0: output rising edges already raised */
+	u64 next_irq;	/* channel 0: ns of the next rising edge, 0: none */
 };
 
 struct vpit {
 	struct vpit_channel ch[3];
-	u8 port61;        /* bits 0-3 as written */
+	u8 port61; /* bits 0-3 as written */
 };
 
 void vpit_reset(struct vpit *t);

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The 16550A (see vuart.h).  Register map and bits from the PC16550D
  * datasheet, Table II "Summary of Registers"; interrupt priorities from
@@ -15,8 +16,8 @@
 #include "kernel/console.h"
 #include "kernel/lib/string.h"
 
-#define IER_RDI 0x01   /* received data available */
-#define IER_THRI 0x02  /* transmitter holding register empty */
+#define IER_RDI 0x01  /* received data available */
+#define IER_THRI 0x02 /* transmitter holding register empty */
 #define LCR_DLAB 0x80
 #define MCR_LOOP 0x10
 #define LSR_DR 0x01

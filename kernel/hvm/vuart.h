@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * A 16550A UART at 0x3f8-0x3ff (COM1, IRQ4) whose transmitter writes into
  * the partition's console (National Semiconductor / TI PC16550D datasheet).
@@ -20,9 +21,9 @@ struct console;
 struct vuart {
 	struct console *console; /* where THR bytes go; NULL: dropped */
 	u8 ier, lcr, mcr, scr, fcr, dll, dlm;
-	u8 rbr;          /* loopback: the last byte sent */
-	bool rx_ready;   /* loopback: rbr holds a byte */
-	bool thre_irq;   /* THRE interrupt pending (cleared by IIR read or a
+	u8 rbr;		 /* loopback: the last byte sent */
+	bool rx_ready;	 /* loopback: rbr holds a byte */
+	bool thre_irq;	 /* THRE interrupt pending (cleared by IIR read or a
 	                  * THR write, set again when THR empties) */
 	bool tx_blocked; /* the console was full after the last THR write */
 };

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * ELF64 executables (see elf.h).
  */
@@ -65,7 +66,8 @@ int elf64_check(const void *image, u64 size, enum elf_addr by, u64 lo, u64 hi,
 	if (eh.phentsize != sizeof(struct elf64_phdr) || eh.phnum == 0 ||
 	    eh.phnum > ELF_MAX_PHDRS || eh.phoff > size || eh.phoff % 8 ||
 	    (u64)eh.phnum * sizeof(struct elf64_phdr) > size - eh.phoff)
-		return refuse(why, "bad program header table (missing, misaligned or outside the file)");
+		return refuse(why,
+			      "bad program header table (missing, misaligned or outside the file)");
 	for (unsigned i = 0; i < eh.phnum; i++) {
 		struct elf64_phdr ph;
 		phdr_at(image, &eh, i, &ph);

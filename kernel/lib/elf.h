@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Checks and walks ELF64 executables: the core's image (the UEFI loader)
  * and paravirtual guests' images (the core), one validator for both.  Pure

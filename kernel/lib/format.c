@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * A small vsnprintf for the freestanding core and loader (see format.h).
  * Output beyond the buffer is counted but dropped, so callers can detect
@@ -40,7 +41,7 @@ static void put_padding(struct out *o, char c, int n)
 struct spec {
 	bool left;
 	bool zero;
-	bool alt;   /* '#': 0x prefix for %x, 0X for %X, leading 0 for %o */
+	bool alt; /* '#': 0x prefix for %x, 0X for %X, leading 0 for %o */
 	int width;
 	int precision; /* -1: none */
 };
@@ -60,8 +61,8 @@ static void put_string(struct out *o, const char *s, const struct spec *sp)
 		put_padding(o, ' ', sp->width - len);
 }
 
-static void put_number(struct out *o, u64 v, bool negative, unsigned base,
-		       bool upper, const char *prefix, const struct spec *sp)
+static void put_number(struct out *o, u64 v, bool negative, unsigned base, bool upper,
+		       const char *prefix, const struct spec *sp)
 {
 	const char *digits = upper ? "0123456789ABCDEF" : "0123456789abcdef";
 	char tmp[24];
@@ -189,8 +190,8 @@ int vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
 				s = (short)s;
 			else if (lng == -2)
 				s = (signed char)s;
-			put_number(&o, s < 0 ? (u64)0 - (u64)s : (u64)s, s < 0, 10,
-				   false, NULL, &sp);
+			put_number(&o, s < 0 ? (u64)0 - (u64)s : (u64)s, s < 0, 10, false, NULL,
+				   &sp);
 			break;
 		case 'u':
 		case 'x':
@@ -205,12 +206,14 @@ int vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
 			else if (lng == -2)
 				u = (unsigned char)u;
 			put_number(&o, u, false,
-				   *fmt == 'o' ? 8 : *fmt == 'u' ? 10 : 16,
+				   *fmt == 'o' ? 8 :
+				   *fmt == 'u' ? 10 :
+						 16,
 				   *fmt == 'X', alt_prefix(*fmt, u, &sp), &sp);
 			break;
 		case 'p':
-			put_number(&o, (u64)(uintptr_t)va_arg(ap, void *), false,
-				   16, false, "0x", &sp);
+			put_number(&o, (u64)(uintptr_t)va_arg(ap, void *), false, 16, false, "0x",
+				   &sp);
 			break;
 		case 'c':
 			if (!sp.left)

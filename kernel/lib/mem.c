@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * memcpy, memmove, memset and memcmp for the freestanding core.  Kept apart
  * from string.c because the UEFI loader takes these four from gnu-efi's libefi

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * String helpers for the freestanding core and the loader (see string.h).
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The few C string and memory functions the core needs.  The core is
  * freestanding, so these are its own; the host unit tests use the C library's

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Basic integer and address types shared by the core, the loader and the
  * host unit tests.  Host-physical and guest-physical addresses are wrapped in
@@ -22,12 +23,22 @@ typedef int32_t s32;
 typedef int64_t s64;
 
 /** A host-physical address. */
-typedef struct { u64 v; } hpa_t;
+typedef struct {
+	u64 v;
+} hpa_t;
 /** A guest-physical address, meaningful only together with its partition. */
-typedef struct { u64 v; } gpa_t;
+typedef struct {
+	u64 v;
+} gpa_t;
 
-static inline hpa_t hpa(u64 v) { return (hpa_t){ v }; }
-static inline gpa_t gpa(u64 v) { return (gpa_t){ v }; }
+static inline hpa_t hpa(u64 v)
+{
+	return (hpa_t){ v };
+}
+static inline gpa_t gpa(u64 v)
+{
+	return (gpa_t){ v };
+}
 
 #define KiB(x) ((u64)(x) << 10)
 #define MiB(x) ((u64)(x) << 20)
@@ -38,8 +49,8 @@ static inline gpa_t gpa(u64 v) { return (gpa_t){ v }; }
 #define PAGE_MASK (~(PAGE_SIZE - 1))
 #define LARGE_PAGE_SIZE (2ULL << 20)
 
-#define ALIGN_UP(x, a) (((x) + ((a) - 1)) & ~((u64)(a) - 1))
-#define ALIGN_DOWN(x, a) ((x) & ~((u64)(a) - 1))
+#define ALIGN_UP(x, a) (((x) + ((a)-1)) & ~((u64)(a)-1))
+#define ALIGN_DOWN(x, a) ((x) & ~((u64)(a)-1))
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #define MIN(a, b) ((a) < (b) ? (a) : (b))
 #define MAX(a, b) ((a) > (b) ? (a) : (b))

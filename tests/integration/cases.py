@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """The integration cases: each boots the real BOOTX64.EFI with one config.
 
 Expectations are regular expressions over serial lines.  Configs live in

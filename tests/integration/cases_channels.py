@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """Integration cases of channels between partitions (shared memory, rings,
 events)."""
 from harness import Case

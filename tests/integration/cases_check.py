@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """Integration cases of the hardware check (boot/hwcheck.c): `check = yes`
 in [hypervisor] makes the loader print the report and return to the
 firmware, and CHECK.EFI does the same on its own.  OVMF's console includes

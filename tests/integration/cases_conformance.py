@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """The conformance kernel (guests/conformance) on the virtual PC of an hvm
 partition, on SVM (QEMU) and VMX (Bochs), and booted by QEMU directly with
 no hypervisor as the reference.  Each case fails on any FAIL line of the

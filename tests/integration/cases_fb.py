@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """Integration cases of the framebuffer console (kernel/screen.c,
 drivers/fbcon.c), in QEMU with OVMF's GOP on `-vga std` and on
 `-device bochs-display`.

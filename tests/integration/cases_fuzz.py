@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """Fuzzing in every `make test` (issue 10): the hypercall fuzzer
 (guests/hcfuzz: 500,000 random hypercalls in a partition with `control`
 and as many in one without, 10^6 in all on SVM) and the instruction

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """Integration cases of unmodified (hvm) partitions: the project's Multiboot
 test kernel checks the virtual platform, and Debian's stock Linux kernel
 boots to its /init beside a paravirtual partition that keeps its windows.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """Integration cases of DMA isolation (drivers/iommu.h, kernel/dma.h), in
 QEMU with `-device amd-iommu` and, separately, `-device intel-iommu` (q35).
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """Isolation cases of issue 10, on SVM (QEMU) and VMX (Bochs).
 
 State: two partitions of guests/isostate (paravirtual) or of the

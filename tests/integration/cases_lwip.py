@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """Integration cases of lwIP in paravirtual guests: TCP over a channel
 (guests/tcpecho through the channel netif of guests/lib/lwip)."""
 from harness import Case

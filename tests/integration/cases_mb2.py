@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """Integration cases of the BIOS boot path: GRUB starts the Multiboot2 loader
 (build/partita-mb2.elf) from a CD, with the config and its files as
 Multiboot2 modules (boot/mkiso.py, one ISO per case in its work folder).

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """Integration cases of the management partition (guests/mgmt): its API
 over the passed-through virtio-net NIC, over HTTPS (the default: altcp_tls
 with mbedTLS, the certificate, key and token that `make` generates in

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """Cases of several CPUs (issue 11): bring-up, one cyclic schedule per CPU,
 events and control operations across CPUs.
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """Integration cases of the Intel VMX back end, in Bochs (corei7_skylake_x:
 VMX with EPT, VPID, unrestricted guest and the VMX-preemption timer), booting
 the same BOOTX64.EFI through OVMF as the QEMU/SVM cases.

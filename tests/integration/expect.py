@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """Expectations shared by the integration cases of both back ends: what a
 paravirtual partition prints and what the hypervisor reports of the attack
 guest and of the Multiboot test kernel do not depend on SVM or VMX."""

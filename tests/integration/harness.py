@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """Boots one integration case in an emulator and checks its serial log.
 
 A case names a config; the harness builds a private ESP folder for it

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """Reads the core's framebuffer console back from a QEMU screendump.
 
 QMP's `screendump` writes the display as a binary PPM (P6).  Every text cell

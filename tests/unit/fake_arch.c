@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The fake machine of the host tests of the core (see fake_arch.h): what
  * arch/x86/, drivers/ and memory.c give the generic core, made of host

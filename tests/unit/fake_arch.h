@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * A fake machine for host tests of the generic core (as Hafnium's
  * arch/fake): the real kernel/partition.c, sched.c, vmexit.c, hypercall.c,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The fake virtualization back end of the host tests (see fake_virt.h).
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * A fake virtualization back end for host tests of the core (virt_ops of
  * kernel/virt.h): each vCPU replays a script of exits the test queued, in

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * libFuzzer target for the config parser: any bytes go through
  * config_parse() and, when accepted, config_check().  Beyond the sanitizers,

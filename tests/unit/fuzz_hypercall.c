@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The hypercall decoder under libFuzzer (issue 9, item 7): random registers
  * into the hypercalls of real partitions on the fake machine (fake_arch.c,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Unit tests of the ACPI tables built for hvm partitions
  * (kernel/hvm/acpi_tables.c): checksums, lengths, the links between tables,

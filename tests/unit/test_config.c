@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Host unit tests of the config parser (kernel/config.c): valid configs with
  * their exact parsed values, and refused ones with the exact line and a
@@ -54,8 +55,7 @@ static void expect_ok(const char *text)
 		fail_msg("refused: line %u: %s", err.line, err.reason);
 }
 
-static void expect_error_n(const char *text, size_t len, unsigned line,
-			   const char *reason)
+static void expect_error_n(const char *text, size_t len, unsigned line, const char *reason)
 {
 	int rc = parse_n(text, len);
 
@@ -65,8 +65,8 @@ static void expect_error_n(const char *text, size_t len, unsigned line,
 		fail_msg("accepted, expected line %u: %s", line, reason);
 	assert_int_equal(rc, -E_INVAL);
 	if (err.line != line || !strstr(err.reason, reason))
-		fail_msg("got line %u '%s', expected line %u '%s'", err.line,
-			 err.reason, line, reason);
+		fail_msg("got line %u '%s', expected line %u '%s'", err.line, err.reason, line,
+			 reason);
 	assert_string_equal(err.file, "t.conf");
 }
 
@@ -204,8 +204,7 @@ static void test_sizes(void **state)
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		snprintf(text, sizeof(text),
-			 "[partition a]\nkind = pv\nmemory = %s\nimage = a\n",
+		snprintf(text, sizeof(text), "[partition a]\nkind = pv\nmemory = %s\nimage = a\n",
 			 cases[i].text);
 		expect_ok(text);
 		assert_int_equal(cfg.partitions[0].memory, cases[i].bytes);
@@ -229,15 +228,14 @@ static void test_size_errors(void **state)
 		{ "5000", "memory '5000': not a multiple of 4K" },
 		{ "1M1", "expected a size like 16M" },
 		{ "18446744073709551616", "too large" }, /* 2^64 */
-		{ "17179869184G", "too large" },         /* 2^64 bytes */
+		{ "17179869184G", "too large" },	 /* 2^64 bytes */
 		{ "0x10000000000000000", "too large" },
 	};
 	char text[200];
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		snprintf(text, sizeof(text),
-			 "[partition a]\nkind = pv\nmemory = %s\nimage = a\n",
+		snprintf(text, sizeof(text), "[partition a]\nkind = pv\nmemory = %s\nimage = a\n",
 			 cases[i].text);
 		expect_error(text, 3, cases[i].reason);
 	}
@@ -262,8 +260,7 @@ static void test_times(void **state)
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		snprintf(text, sizeof(text), "[hypervisor]\nframe = %s\n" MINIMAL,
-			 cases[i].text);
+		snprintf(text, sizeof(text), "[hypervisor]\nframe = %s\n" MINIMAL, cases[i].text);
 		expect_ok(text);
 		assert_int_equal(cfg.frame_ns, cases[i].ns);
 	}
@@ -272,8 +269,7 @@ static void test_times(void **state)
 static void test_time_errors(void **state)
 {
 	(void)state;
-	expect_error("[hypervisor]\nframe = 10\n", 2,
-		     "frame '10': expected a time like 10ms");
+	expect_error("[hypervisor]\nframe = 10\n", 2, "frame '10': expected a time like 10ms");
 	expect_error("[hypervisor]\nframe = 1.5ms\n", 2, "expected a time like 10ms");
 	expect_error("[hypervisor]\nframe = 10 ms\n", 2, "expected a time like 10ms");
 	expect_error("[hypervisor]\nframe = 10MS\n", 2, "expected a time like 10ms");
@@ -315,12 +311,9 @@ static void test_windows(void **state)
 	expect_error(MINIMAL "window = 0ms 0ms\n", 5, "window '0ms 0ms': zero length");
 	expect_error(MINIMAL "window = 0ms 0\n", 5, "zero length");
 	expect_error(MINIMAL "window = 0ms\n", 5, "expected an offset and a length");
-	expect_error(MINIMAL "window = 0ms 1ms 2ms\n", 5,
-		     "expected an offset and a length");
-	expect_error(MINIMAL "window = 0ms 2\n", 5,
-		     "window length '2': expected a time like 10ms");
-	expect_error(MINIMAL "window = x 2ms\n", 5,
-		     "window offset 'x': expected a time like 10ms");
+	expect_error(MINIMAL "window = 0ms 1ms 2ms\n", 5, "expected an offset and a length");
+	expect_error(MINIMAL "window = 0ms 2\n", 5, "window length '2': expected a time like 10ms");
+	expect_error(MINIMAL "window = x 2ms\n", 5, "window offset 'x': expected a time like 10ms");
 	expect_error(MINIMAL "window = 18446744073709551615ns 1ns\n", 5, "too large");
 }
 
@@ -335,8 +328,7 @@ static void test_too_many_windows(void **state)
 	expect_ok(text);
 	assert_int_equal(cfg.partitions[0].window_count, CONFIG_MAX_WINDOWS);
 	snprintf(text + n, sizeof(text) - n, "window = 100ms 1ms\n");
-	expect_error(text, 7 + CONFIG_MAX_WINDOWS,
-		     "too many windows in [partition a] (at most 8)");
+	expect_error(text, 7 + CONFIG_MAX_WINDOWS, "too many windows in [partition a] (at most 8)");
 }
 
 static void test_window_after_frame(void **state)
@@ -407,8 +399,7 @@ static void test_duplicate_key(void **state)
 	(void)state;
 	expect_error(MINIMAL "memory = 32M\n", 5,
 		     "duplicate key 'memory' in [partition a] (first on line 3)");
-	expect_error("[hypervisor]\nframe = 1ms\n\nframe = 2ms\n", 4,
-		     "duplicate key 'frame'");
+	expect_error("[hypervisor]\nframe = 1ms\n\nframe = 2ms\n", 4, "duplicate key 'frame'");
 }
 
 static void test_duplicate_names(void **state)
@@ -420,7 +411,7 @@ static void test_duplicate_names(void **state)
 		     "duplicate channel name 'c'");
 	/* Channels and partitions have separate name spaces. */
 	expect_ok(MINIMAL "[partition b]\nkind = pv\nmemory = 4K\nimage = b\n"
-		  "[channel a]\nbetween = a b\n");
+			  "[channel a]\nbetween = a b\n");
 }
 
 static void test_names(void **state)
@@ -435,8 +426,7 @@ static void test_names(void **state)
 	assert_string_equal(cfg.partitions[0].name, "abcdefghijklmnopqrstuvwxyz01234");
 	expect_error("[partition abcdefghijklmnopqrstuvwxyz012345]\n", 1,
 		     "too long (at most 31 characters)");
-	expect_error("[partition Hello]\n", 1,
-		     "partition name 'Hello': bad character 'H'");
+	expect_error("[partition Hello]\n", 1, "partition name 'Hello': bad character 'H'");
 	expect_error("[partition a b]\n", 1, "partition name 'a b': bad character byte 0x20");
 	expect_error("[partition a.b]\n", 1, "bad character '.'");
 	expect_error("[partition]\n", 1, "missing partition name");
@@ -505,12 +495,10 @@ static void test_no_final_newline(void **state)
 	/* The last value ends exactly at the end of the buffer. */
 	expect_ok("[partition a]\nkind = pv\nimage = a\nmemory = 16M");
 	assert_int_equal(cfg.partitions[0].memory, 16ULL << 20);
-	expect_error("[partition a]\nkind = pv\nimage = a\nmemory = 16", 4,
-		     "not a multiple of 4K");
+	expect_error("[partition a]\nkind = pv\nimage = a\nmemory = 16", 4, "not a multiple of 4K");
 	expect_error("[partition a]\nkind = pv\nimage = a\nmemory = 16\r", 4,
 		     "not a multiple of 4K");
-	expect_error("[partition a]\nkind = pv\nimage = a\nmemory =", 4,
-		     "missing value");
+	expect_error("[partition a]\nkind = pv\nimage = a\nmemory =", 4, "missing value");
 	expect_error("[partition a", 1, "lacks its ']'");
 }
 
@@ -546,8 +534,7 @@ static void test_required_keys(void **state)
 		     "missing 'kind' in [partition hello]");
 	expect_error("[partition hello]\nkind = hvm\nimage = a\n", 1,
 		     "missing 'memory' in [partition hello]");
-	expect_error(MINIMAL "[channel c]\nsize = 4K\n", 5,
-		     "missing 'between' in [channel c]");
+	expect_error(MINIMAL "[channel c]\nsize = 4K\n", 5, "missing 'between' in [channel c]");
 }
 
 static void test_too_many_partitions(void **state)
@@ -575,13 +562,11 @@ static void test_too_many_channels(void **state)
 
 	(void)state;
 	for (int i = 0; i < CONFIG_MAX_CHANNELS; i++)
-		n += snprintf(text + n, sizeof(text) - n,
-			      "[channel c%d]\nbetween = a b\n", i);
+		n += snprintf(text + n, sizeof(text) - n, "[channel c%d]\nbetween = a b\n", i);
 	expect_ok(text);
 	assert_int_equal(cfg.channel_count, CONFIG_MAX_CHANNELS);
 	snprintf(text + n, sizeof(text) - n, "[channel more]\n");
-	expect_error(text, 9 + 2 * CONFIG_MAX_CHANNELS,
-		     "too many channels (at most 16)");
+	expect_error(text, 9 + 2 * CONFIG_MAX_CHANNELS, "too many channels (at most 16)");
 }
 
 static void test_devices(void **state)
@@ -602,17 +587,16 @@ static void test_devices(void **state)
 	assert_int_equal(p->devices[2].line, 7);
 
 	static const char *const bad[] = {
-		"00:03", "0:3", "1af4:100", "1af4:10000", "zz:00.0", "000:00.0",
-		"00:000.0", "00:00.00", "00:00.", ":00.0", "00.0:1", "00:03.0 x",
-		"00:03.0.1", "1af4-1000", "00:0x3.0",
+		"00:03",    "0:3",	 "1af4:100",  "1af4:10000", "zz:00.0",
+		"000:00.0", "00:000.0",	 "00:00.00",  "00:00.",	    ":00.0",
+		"00.0:1",   "00:03.0 x", "00:03.0.1", "1af4-1000",  "00:0x3.0",
 	};
 	char text[200];
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		snprintf(text, sizeof(text), MINIMAL "device = %s\n", bad[i]);
 		expect_error(text, 5, "expected bb:dd.f or vvvv:dddd (hex)");
 	}
-	expect_error(MINIMAL "device = 00:20.0\n", 5,
-		     "device '00:20.0': device number above 1f");
+	expect_error(MINIMAL "device = 00:20.0\n", 5, "device '00:20.0': device number above 1f");
 	expect_error(MINIMAL "device = 00:03.8\n", 5, "function number above 7");
 	expect_error(MINIMAL "device = ffff:0001\n", 5, "vendor ffff");
 	expect_error(MINIMAL "device = 00:03.0\ndevice = 0:3.0\n", 6,
@@ -703,8 +687,7 @@ static void test_files(void **state)
 	expect_error("[partition a]\nimage = ..\n", 2, "not a file name");
 	snprintf(text, sizeof(text), "[partition a]\nimage = %064d\n", 0);
 	expect_error(text, 2, "too long (at most 63 characters)");
-	snprintf(text, sizeof(text),
-		 "[partition a]\nkind=hvm\nmemory=4K\nimage = %063d\n", 0);
+	snprintf(text, sizeof(text), "[partition a]\nkind=hvm\nmemory=4K\nimage = %063d\n", 0);
 	expect_ok(text);
 	assert_int_equal(strlen(cfg.partitions[0].image), 63);
 	expect_error(MINIMAL "initrd = i.gz\n", 5,
@@ -715,7 +698,7 @@ static void test_channels(void **state)
 {
 	(void)state;
 	expect_ok(MINIMAL "[partition b]\nkind = pv\nmemory = 4K\nimage = b\n"
-		  "[channel c]\nbetween =  b \t a\n");
+			  "[channel c]\nbetween =  b \t a\n");
 	assert_string_equal(cfg.channels[0].ends[0], "b");
 	assert_string_equal(cfg.channels[0].ends[1], "a");
 	assert_int_equal(cfg.channels[0].size, 4096); /* the default */
@@ -729,8 +712,7 @@ static void test_channels(void **state)
 		     "channel 'c' connects 'a' to itself");
 	expect_error(MINIMAL "[channel c]\nbetween = a\n", 6,
 		     "between 'a': expected two partition names");
-	expect_error(MINIMAL "[channel c]\nbetween = a b c\n", 6,
-		     "expected two partition names");
+	expect_error(MINIMAL "[channel c]\nbetween = a b c\n", 6, "expected two partition names");
 	expect_error(MINIMAL "[channel c]\nbetween = a B\n", 6, "bad character 'B'");
 	expect_error(MINIMAL "[channel c]\nbetween = a b\nsize = 100\n", 7,
 		     "size '100': not a multiple of 4K");
@@ -911,8 +893,9 @@ static void test_api_keys(void **state)
 static void test_api_refused(void **state)
 {
 	(void)state;
-	expect_error(MINIMAL "api_tls = no\n", 5, "api_tls is for the management API, and "
-						  "[partition a] has no caps = control");
+	expect_error(MINIMAL "api_tls = no\n", 5,
+		     "api_tls is for the management API, and "
+		     "[partition a] has no caps = control");
 	expect_error(MINIMAL "window = 0ms 1ms\napi_token = t\n", 6,
 		     "api_token is for the management API");
 	expect_error(CONTROL "api_cert = c.pem\n", 6,

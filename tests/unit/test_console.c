@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Unit tests of kernel/console.c: line assembly and sanitising, the output
  * queue (nothing lost, a full queue refuses), the bounded cost of a write,
@@ -76,7 +77,8 @@ static void control_and_bad_utf8_become_question_marks(void **state)
 	/* ESC, BEL, DEL; valid "é" (C3 A9) and "€" (E2 82 AC) stay; a C1 CSI
 	 * (C2 9B), a lone continuation byte, an overlong NUL (C0 80), a
 	 * surrogate (ED A0 80) and F5 are replaced. */
-	const char in[] = "a\x1b[2Jb\x07\x7f \xc3\xa9\xe2\x82\xac \xc2\x9b \x80 \xc0\x80 \xed\xa0\x80 \xf5\n";
+	const char in[] =
+		"a\x1b[2Jb\x07\x7f \xc3\xa9\xe2\x82\xac \xc2\x9b \x80 \xc0\x80 \xed\xa0\x80 \xf5\n";
 	console_write(&a, in, sizeof(in) - 1, ~0ULL);
 	drain_all(&a);
 	assert_string_equal(wire, "[alpha] a?[2Jb?? \xc3\xa9\xe2\x82\xac ?? ? ?? ??? ?\r\n");
@@ -236,7 +238,8 @@ static void hv_lines_are_rate_limited_with_a_count(void **state)
 	console_hv_line(&a, LOG_KIND_UD, "ud", 2);
 	drain_all(&a);
 	char expect[64];
-	snprintf(expect, sizeof(expect), "[hv] ud (%u similar lines suppressed)\r\n", 100 - admitted);
+	snprintf(expect, sizeof(expect), "[hv] ud (%u similar lines suppressed)\r\n",
+		 100 - admitted);
 	assert_non_null(strstr(wire, expect));
 }
 

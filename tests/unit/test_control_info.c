@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Host unit tests of the pure parts of kernel/control_info.c: the schedule
  * of every CPU as HC_SCHEDULE_INFO gives it (from a parsed config), and the

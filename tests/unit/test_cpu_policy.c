@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Host tests of the CPU policy (kernel/cpu_policy.c): CPUID as pv and hvm
  * guests see it on an AMD and an Intel host (fake_arch.c's two profiles,

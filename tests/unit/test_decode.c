@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Unit tests of the MMIO instruction decoder (kernel/hvm/decode.c): a table
  * of real encodings (assembled once with GNU as and copied here, so the
@@ -34,47 +35,62 @@ struct row {
 #define B(...) { __VA_ARGS__ }, sizeof((u8[]){ __VA_ARGS__ })
 
 static const struct row rows[] = {
-	{ "mov %eax,0xb0(%rdx)", M64, B(0x89, 0x82, 0xb0, 0, 0, 0), 6, DECODE_OP_STORE, 4, 4, 0, 0, 0, 0, 0 },
+	{ "mov %eax,0xb0(%rdx)", M64, B(0x89, 0x82, 0xb0, 0, 0, 0), 6, DECODE_OP_STORE, 4, 4, 0, 0,
+	  0, 0, 0 },
 	{ "mov 0x20(%rdi),%ecx", M64, B(0x8b, 0x4f, 0x20), 3, DECODE_OP_LOAD, 4, 4, 1, 0, 0, 0, 0 },
 	{ "mov %r9,(%rax)", M64, B(0x4c, 0x89, 0x08), 3, DECODE_OP_STORE, 8, 8, 9, 0, 0, 0, 0 },
-	{ "mov (%rax,%rbx,4),%r10d", M64, B(0x44, 0x8b, 0x14, 0x98), 4, DECODE_OP_LOAD, 4, 4, 10, 0, 0, 0, 0 },
-	{ "movl $0x12345678,0x300(%rcx)", M64, B(0xc7, 0x81, 0x00, 0x03, 0, 0, 0x78, 0x56, 0x34, 0x12), 10,
-	  DECODE_OP_STORE, 4, 4, 0, 0, 0, 1, 0x12345678 },
+	{ "mov (%rax,%rbx,4),%r10d", M64, B(0x44, 0x8b, 0x14, 0x98), 4, DECODE_OP_LOAD, 4, 4, 10, 0,
+	  0, 0, 0 },
+	{ "movl $0x12345678,0x300(%rcx)", M64,
+	  B(0xc7, 0x81, 0x00, 0x03, 0, 0, 0x78, 0x56, 0x34, 0x12), 10, DECODE_OP_STORE, 4, 4, 0, 0,
+	  0, 1, 0x12345678 },
 	{ "movq $-1,0(%rip)", M64, B(0x48, 0xc7, 0x05, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff), 11,
 	  DECODE_OP_STORE, 8, 8, 0, 0, 0, 1, ~0ULL },
-	{ "movb $0x7f,(%rax)", M64, B(0xc6, 0x00, 0x7f), 3, DECODE_OP_STORE, 1, 1, 0, 0, 0, 1, 0x7f },
-	{ "movw $0x1234,(%rbx)", M64, B(0x66, 0xc7, 0x03, 0x34, 0x12), 5, DECODE_OP_STORE, 2, 2, 0, 0, 0, 1, 0x1234 },
+	{ "movb $0x7f,(%rax)", M64, B(0xc6, 0x00, 0x7f), 3, DECODE_OP_STORE, 1, 1, 0, 0, 0, 1,
+	  0x7f },
+	{ "movw $0x1234,(%rbx)", M64, B(0x66, 0xc7, 0x03, 0x34, 0x12), 5, DECODE_OP_STORE, 2, 2, 0,
+	  0, 0, 1, 0x1234 },
 	{ "mov %ah,(%rcx)", M64, B(0x88, 0x21), 2, DECODE_OP_STORE, 1, 1, 0, 1, 0, 0, 0 },
 	{ "mov %sil,(%rcx)", M64, B(0x40, 0x88, 0x31), 3, DECODE_OP_STORE, 1, 1, 6, 0, 0, 0, 0 },
 	{ "movzbl (%rax),%eax", M64, B(0x0f, 0xb6, 0x00), 3, DECODE_OP_LOAD, 1, 4, 0, 0, 0, 0, 0 },
-	{ "movzwq 0x10(%rdx),%r8", M64, B(0x4c, 0x0f, 0xb7, 0x42, 0x10), 5, DECODE_OP_LOAD, 2, 8, 8, 0, 0, 0, 0 },
-	{ "movsbl (%rax),%edx", M64, B(0x0f, 0xbe, 0x10), 3, DECODE_OP_LOAD, 1, 4, 2, 0, 1, 0, 0 },
-	{ "movswq (%rax),%rcx", M64, B(0x48, 0x0f, 0xbf, 0x08), 4, DECODE_OP_LOAD, 2, 8, 1, 0, 1, 0, 0 },
-	{ "orl $0x100,0xf0(%rax)", M64, B(0x81, 0x88, 0xf0, 0, 0, 0, 0x00, 0x01, 0, 0), 10, DECODE_OP_OR, 4, 4, 0,
-	  0, 0, 1, 0x100 },
-	{ "andl $-2,(%rax)", M64, B(0x83, 0x20, 0xfe), 3, DECODE_OP_AND, 4, 4, 0, 0, 0, 1, 0xfffffffe },
-	{ "or %edx,(%rax)", M64, B(0x09, 0x10), 2, DECODE_OP_OR, 4, 4, 2, 0, 0, 0, 0 },
-	{ "and (%rax),%r11d", M64, B(0x44, 0x23, 0x18), 3, DECODE_OP_AND_LOAD, 4, 4, 11, 0, 0, 0, 0 },
-	{ "testl $0x1000,0x300(%rdx)", M64, B(0xf7, 0x82, 0x00, 0x03, 0, 0, 0x00, 0x10, 0, 0), 10, DECODE_OP_TEST,
-	  4, 4, 0, 0, 0, 1, 0x1000 },
-	{ "xchg %eax,0xb0(%rcx)", M64, B(0x87, 0x81, 0xb0, 0, 0, 0), 6, DECODE_OP_XCHG, 4, 4, 0, 0, 0, 0, 0 },
-	{ "movabs 0xfee000b0,%eax", M64, B(0xa1, 0xb0, 0x00, 0xe0, 0xfe, 0, 0, 0, 0), 9, DECODE_OP_LOAD, 4, 4, 0,
+	{ "movzwq 0x10(%rdx),%r8", M64, B(0x4c, 0x0f, 0xb7, 0x42, 0x10), 5, DECODE_OP_LOAD, 2, 8, 8,
 	  0, 0, 0, 0 },
-	{ "movl $0,%fs:(%rax)", M64, B(0x64, 0xc7, 0x00, 0, 0, 0, 0), 7, DECODE_OP_STORE, 4, 4, 0, 0, 0, 1, 0 },
-	{ "lock orl $1,(%rax)", M64, B(0xf0, 0x83, 0x08, 0x01), 4, DECODE_OP_OR, 4, 4, 0, 0, 0, 1, 1 },
+	{ "movsbl (%rax),%edx", M64, B(0x0f, 0xbe, 0x10), 3, DECODE_OP_LOAD, 1, 4, 2, 0, 1, 0, 0 },
+	{ "movswq (%rax),%rcx", M64, B(0x48, 0x0f, 0xbf, 0x08), 4, DECODE_OP_LOAD, 2, 8, 1, 0, 1, 0,
+	  0 },
+	{ "orl $0x100,0xf0(%rax)", M64, B(0x81, 0x88, 0xf0, 0, 0, 0, 0x00, 0x01, 0, 0), 10,
+	  DECODE_OP_OR, 4, 4, 0, 0, 0, 1, 0x100 },
+	{ "andl $-2,(%rax)", M64, B(0x83, 0x20, 0xfe), 3, DECODE_OP_AND, 4, 4, 0, 0, 0, 1,
+	  0xfffffffe },
+	{ "or %edx,(%rax)", M64, B(0x09, 0x10), 2, DECODE_OP_OR, 4, 4, 2, 0, 0, 0, 0 },
+	{ "and (%rax),%r11d", M64, B(0x44, 0x23, 0x18), 3, DECODE_OP_AND_LOAD, 4, 4, 11, 0, 0, 0,
+	  0 },
+	{ "testl $0x1000,0x300(%rdx)", M64, B(0xf7, 0x82, 0x00, 0x03, 0, 0, 0x00, 0x10, 0, 0), 10,
+	  DECODE_OP_TEST, 4, 4, 0, 0, 0, 1, 0x1000 },
+	{ "xchg %eax,0xb0(%rcx)", M64, B(0x87, 0x81, 0xb0, 0, 0, 0), 6, DECODE_OP_XCHG, 4, 4, 0, 0,
+	  0, 0, 0 },
+	{ "movabs 0xfee000b0,%eax", M64, B(0xa1, 0xb0, 0x00, 0xe0, 0xfe, 0, 0, 0, 0), 9,
+	  DECODE_OP_LOAD, 4, 4, 0, 0, 0, 0, 0 },
+	{ "movl $0,%fs:(%rax)", M64, B(0x64, 0xc7, 0x00, 0, 0, 0, 0), 7, DECODE_OP_STORE, 4, 4, 0,
+	  0, 0, 1, 0 },
+	{ "lock orl $1,(%rax)", M64, B(0xf0, 0x83, 0x08, 0x01), 4, DECODE_OP_OR, 4, 4, 0, 0, 0, 1,
+	  1 },
 	{ "mov 0x12345678(%rax,%rcx,8),%eax", M64, B(0x8b, 0x84, 0xc8, 0x78, 0x56, 0x34, 0x12), 7,
 	  DECODE_OP_LOAD, 4, 4, 0, 0, 0, 0, 0 },
 	{ "mov 0(%rbp),%eax", M64, B(0x8b, 0x45, 0x00), 3, DECODE_OP_LOAD, 4, 4, 0, 0, 0, 0, 0 },
-	{ "mov 0x12345678(,%rcx,1),%eax", M64, B(0x8b, 0x04, 0x0d, 0x78, 0x56, 0x34, 0x12), 7, DECODE_OP_LOAD,
+	{ "mov 0x12345678(,%rcx,1),%eax", M64, B(0x8b, 0x04, 0x0d, 0x78, 0x56, 0x34, 0x12), 7,
+	  DECODE_OP_LOAD, 4, 4, 0, 0, 0, 0, 0 },
+	{ "mov %eax,0xfee000b0 (32-bit)", M32, B(0xa3, 0xb0, 0x00, 0xe0, 0xfe), 5, DECODE_OP_STORE,
 	  4, 4, 0, 0, 0, 0, 0 },
-	{ "mov %eax,0xfee000b0 (32-bit)", M32, B(0xa3, 0xb0, 0x00, 0xe0, 0xfe), 5, DECODE_OP_STORE, 4, 4, 0, 0,
-	  0, 0, 0 },
-	{ "mov 0xfee00020,%eax (32-bit)", M32, B(0xa1, 0x20, 0x00, 0xe0, 0xfe), 5, DECODE_OP_LOAD, 4, 4, 0, 0, 0,
-	  0, 0 },
-	{ "mov %ax,(%ebx) (32-bit)", M32, B(0x66, 0x89, 0x03), 3, DECODE_OP_STORE, 2, 2, 0, 0, 0, 0, 0 },
+	{ "mov 0xfee00020,%eax (32-bit)", M32, B(0xa1, 0x20, 0x00, 0xe0, 0xfe), 5, DECODE_OP_LOAD,
+	  4, 4, 0, 0, 0, 0, 0 },
+	{ "mov %ax,(%ebx) (32-bit)", M32, B(0x66, 0x89, 0x03), 3, DECODE_OP_STORE, 2, 2, 0, 0, 0, 0,
+	  0 },
 	{ "mov %ax,(%bx) (16-bit)", M16, B(0x89, 0x07), 2, DECODE_OP_STORE, 2, 2, 0, 0, 0, 0, 0 },
-	{ "mov %eax,0x1234 (16-bit)", M16, B(0x66, 0xa3, 0x34, 0x12), 4, DECODE_OP_STORE, 4, 4, 0, 0, 0, 0, 0 },
-	{ "mov 0x10(%bp,%si),%ax (16-bit)", M16, B(0x8b, 0x42, 0x10), 3, DECODE_OP_LOAD, 2, 2, 0, 0, 0, 0, 0 },
+	{ "mov %eax,0x1234 (16-bit)", M16, B(0x66, 0xa3, 0x34, 0x12), 4, DECODE_OP_STORE, 4, 4, 0,
+	  0, 0, 0, 0 },
+	{ "mov 0x10(%bp,%si),%ax (16-bit)", M16, B(0x8b, 0x42, 0x10), 3, DECODE_OP_LOAD, 2, 2, 0, 0,
+	  0, 0, 0 },
 };
 
 static void decodes_real_encodings(void **state)
@@ -153,9 +169,9 @@ static void unhandled_prefixes_and_opcodes_are_refused(void **state)
 	const u8 rep_stos[] = { 0xf3, 0xab };
 	const u8 rep_mov[] = { 0xf3, 0x89, 0x00 };
 	const u8 add[] = { 0x01, 0x00 };
-	const u8 grp1_add[] = { 0x83, 0x00, 0x01 }; /* addl $1,(%rax): /0 */
+	const u8 grp1_add[] = { 0x83, 0x00, 0x01 };   /* addl $1,(%rax): /0 */
 	const u8 c7_1[] = { 0xc7, 0x08, 0, 0, 0, 0 }; /* C7 /1 is not MOV */
-	const u8 rex_in_32[] = { 0x48, 0x89, 0x00 }; /* dec %eax in 32-bit */
+	const u8 rex_in_32[] = { 0x48, 0x89, 0x00 };  /* dec %eax in 32-bit */
 	assert_int_equal(decode_insn(addr32, 3, M64, &d), -E_NOTSUP);
 	assert_int_equal(decode_insn(rep_stos, 2, M64, &d), -E_NOTSUP);
 	assert_int_equal(decode_insn(rep_mov, 3, M64, &d), -E_NOTSUP);
@@ -278,14 +294,14 @@ static void emulated_or_and_test_set_flags(void **state)
 	assert_int_equal(c.value, 0x1ff);
 	assert_int_equal(c.reads, 1);
 	assert_int_equal(c.writes, 1);
-	assert_false(r.rflags & 0x1);   /* CF cleared */
+	assert_false(r.rflags & 0x1);	/* CF cleared */
 	assert_false(r.rflags & 0x800); /* OF cleared */
-	assert_false(r.rflags & 0x40);  /* not zero */
-	assert_true(r.rflags & 0x4);    /* 0xff: eight ones, even parity */
+	assert_false(r.rflags & 0x40);	/* not zero */
+	assert_true(r.rflags & 0x4);	/* 0xff: eight ones, even parity */
 	const u8 testl[] = { 0xf7, 0x82, 0x00, 0x03, 0, 0, 0x00, 0x10, 0, 0 }; /* testl $0x1000 */
 	run(testl, sizeof(testl), M64, &r, &c);
-	assert_true(r.rflags & 0x40); /* 0x1ff & 0x1000 == 0 */
-	assert_int_equal(c.writes, 1); /* TEST does not write */
+	assert_true(r.rflags & 0x40);		/* 0x1ff & 0x1000 == 0 */
+	assert_int_equal(c.writes, 1);		/* TEST does not write */
 	const u8 andl[] = { 0x83, 0x20, 0xfe }; /* andl $-2 */
 	c.value = 0x80000001;
 	run(andl, sizeof(andl), M64, &r, &c);

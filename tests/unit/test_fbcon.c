@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Unit tests of drivers/fbcon.c on a framebuffer in host memory, with the
  * font the build generates: text lands in the right cells with the font's
@@ -253,8 +254,8 @@ static void a_stretched_estimate_recovers(void **state)
 static void random_paints_converge(void **state)
 {
 	(void)state;
-	static const char *const words[] = { "[hv] ", "[alpha] ", "x", "yy ", "zzzz",
-					     "0123456789", "\t", "\n", "\n", "[", "]" };
+	static const char *const words[] = { "[hv] ", "[alpha] ", "x",	"yy ", "zzzz", "0123456789",
+					     "\t",    "\n",	  "\n", "[",   "]" };
 	unsigned seed = 12345;
 	for (int round = 0; round < 300; round++) {
 		int n = (int)((seed = seed * 1103515245 + 12345) >> 16) % 12;

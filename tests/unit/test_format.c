@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Host unit tests of the core's own vsnprintf (kernel/lib/format.c).  The
  * Makefile builds format.c here as hv_snprintf/hv_vsnprintf, so each case
@@ -21,20 +22,18 @@
 
 #include <cmocka.h>
 
-int hv_snprintf(char *buf, size_t size, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+int hv_snprintf(char *buf, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 #define BUF 256
 
 /* Both outputs, for buffer size sz, into buffers prefilled with a pattern. */
-static void compare(const char *fmt, const char *hv, int hv_rc, const char *lc,
-		    int lc_rc, size_t sz, const char *file, int line)
+static void compare(const char *fmt, const char *hv, int hv_rc, const char *lc, int lc_rc,
+		    size_t sz, const char *file, int line)
 {
 	if (hv_rc == lc_rc && memcmp(hv, lc, BUF) == 0)
 		return;
-	print_error("format \"%s\" with size %zu: hv \"%.*s\" (%d), libc \"%.*s\" (%d)\n",
-		    fmt, sz, (int)strnlen(hv, 64), hv, hv_rc, (int)strnlen(lc, 64), lc,
-		    lc_rc);
+	print_error("format \"%s\" with size %zu: hv \"%.*s\" (%d), libc \"%.*s\" (%d)\n", fmt, sz,
+		    (int)strnlen(hv, 64), hv, hv_rc, (int)strnlen(lc, 64), lc, lc_rc);
 	_fail(file, line);
 }
 
@@ -42,31 +41,30 @@ static void compare(const char *fmt, const char *hv, int hv_rc, const char *lc,
  * SAME(fmt, args...): the core's output equals the C library's, for the full
  * buffer and for every smaller size (including 0).
  */
-#define SAME(...)                                                              \
-	do {                                                                   \
-		char hv_[BUF], lc_[BUF];                                       \
-		int full_ = snprintf(NULL, 0, __VA_ARGS__);                    \
-		assert_true(full_ >= 0 && full_ < BUF - 1);                    \
-		for (size_t sz_ = 0; sz_ <= (size_t)full_ + 1; sz_++) {       \
-			memset(hv_, 0x5a, BUF);                                \
-			memset(lc_, 0x5a, BUF);                                \
-			int hr_ = hv_snprintf(sz_ ? hv_ : NULL, sz_, __VA_ARGS__); \
-			int lr_ = snprintf(sz_ ? lc_ : NULL, sz_, __VA_ARGS__); \
-			compare(FIRST(__VA_ARGS__), hv_, hr_, lc_, lr_, sz_,   \
-				__FILE__, __LINE__);                           \
-		}                                                              \
+#define SAME(...)                                                                                 \
+	do {                                                                                      \
+		char hv_[BUF], lc_[BUF];                                                          \
+		int full_ = snprintf(NULL, 0, __VA_ARGS__);                                       \
+		assert_true(full_ >= 0 && full_ < BUF - 1);                                       \
+		for (size_t sz_ = 0; sz_ <= (size_t)full_ + 1; sz_++) {                           \
+			memset(hv_, 0x5a, BUF);                                                   \
+			memset(lc_, 0x5a, BUF);                                                   \
+			int hr_ = hv_snprintf(sz_ ? hv_ : NULL, sz_, __VA_ARGS__);                \
+			int lr_ = snprintf(sz_ ? lc_ : NULL, sz_, __VA_ARGS__);                   \
+			compare(FIRST(__VA_ARGS__), hv_, hr_, lc_, lr_, sz_, __FILE__, __LINE__); \
+		}                                                                                 \
 	} while (0)
 #define FIRST(...) FIRST_(__VA_ARGS__, 0)
 #define FIRST_(a, ...) (a)
 
 /* The core's output alone, for behaviour C leaves undefined or that differs
  * on purpose. */
-#define EXPECT(expected, ...)                                                  \
-	do {                                                                   \
-		char b_[BUF];                                                  \
-		int r_ = hv_snprintf(b_, sizeof(b_), __VA_ARGS__);             \
-		assert_string_equal(b_, expected);                             \
-		assert_int_equal(r_, strlen(expected));                        \
+#define EXPECT(expected, ...)                                      \
+	do {                                                       \
+		char b_[BUF];                                      \
+		int r_ = hv_snprintf(b_, sizeof(b_), __VA_ARGS__); \
+		assert_string_equal(b_, expected);                 \
+		assert_int_equal(r_, strlen(expected));            \
 	} while (0)
 
 static void test_plain(void **state)
@@ -93,8 +91,8 @@ static void test_signed(void **state)
 	SAME("%lld", -1LL);
 	SAME("%zd", (ssize_t)-5);
 	SAME("%hd", (short)-32768);
-	SAME("%hd", 70000);   /* converted to short */
-	SAME("%hhd", 300);    /* converted to signed char */
+	SAME("%hd", 70000); /* converted to short */
+	SAME("%hhd", 300);  /* converted to signed char */
 	SAME("%hhd", -129);
 }
 
@@ -154,19 +152,19 @@ static void test_width_precision(void **state)
 	SAME("[%-5d]", 42);
 	SAME("[%05d]", 42);
 	SAME("[%05d]", -42);
-	SAME("[%-05d]", -42);  /* '-' wins over '0' */
+	SAME("[%-05d]", -42); /* '-' wins over '0' */
 	SAME("[%1d]", -12345);
 	SAME("[%.5d]", 42);
 	SAME("[%.5d]", -42);
 	SAME("[%8.3d]", -5);
 	SAME("[%-8.3d]", -5);
-	SAME("[%08.3d]", 5);   /* '0' ignored with a precision */
+	SAME("[%08.3d]", 5); /* '0' ignored with a precision */
 	SAME("[%.3x]", 0xau);
 	SAME("[%*d]", 6, 123);
 	SAME("[%*d]", -6, 123); /* negative width: left-justified */
 	SAME("[%-*d]", 6, 123);
 	SAME("[%.*d]", 4, 7);
-	SAME("[%.*d]", -1, 7);  /* negative precision: as if none */
+	SAME("[%.*d]", -1, 7); /* negative precision: as if none */
 	SAME("[%*.*d]", 8, 4, -7);
 	SAME("[%20llu]", (unsigned long long)UINT64_MAX);
 	SAME("[%-24lld]", (long long)INT64_MIN);
@@ -219,10 +217,10 @@ static void test_mixed(void **state)
 {
 	(void)state;
 	SAME("%s=%d (0x%x)", "a", 1, 2u);
-	SAME("[%s] cpu %u: %lu exits, %llu ns, rip %016llx", "linux", 3u,
-	     123456UL, 9876543210ULL, 0xffffffff81000000ULL);
-	SAME("%d %i %u %x %X %o %c %s %p %%", -1, 2, 3u, 0xabu, 0xcdu, 9u, 'z',
-	     "str", (void *)0x10);
+	SAME("[%s] cpu %u: %lu exits, %llu ns, rip %016llx", "linux", 3u, 123456UL, 9876543210ULL,
+	     0xffffffff81000000ULL);
+	SAME("%d %i %u %x %X %o %c %s %p %%", -1, 2, 3u, 0xabu, 0xcdu, 9u, 'z', "str",
+	     (void *)0x10);
 }
 
 static void test_truncation(void **state)
@@ -259,7 +257,7 @@ static void test_core_specific(void **state)
 	(void)state;
 	EXPECT("(null)", "%s", (const char *)NULL);
 	EXPECT("[  (null)]", "[%8s]", (const char *)NULL);
-	EXPECT("abc", "abc%");   /* a lone '%' at the end is dropped */
+	EXPECT("abc", "abc%");	 /* a lone '%' at the end is dropped */
 	EXPECT("abc", "abc%-5"); /* so is an unfinished conversion */
 	EXPECT("abc", "abc%l");
 	EXPECT("0x0", "%p", (void *)0); /* glibc prints "(nil)" */

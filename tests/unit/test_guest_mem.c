@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Unit tests of the checks applied to guest pointers and guest images
  * (kernel/guest_mem.c): every hypercall pointer goes through
@@ -29,7 +30,8 @@ static void refuses_ranges_outside(void **state)
 {
 	(void)state;
 	assert_int_equal(guest_range_check(0, 1, RAM_START, RAM_END), -E_FAULT);
-	assert_int_equal(guest_range_check(0x1000, 8, RAM_START, RAM_END), -E_FAULT); /* start-info */
+	assert_int_equal(guest_range_check(0x1000, 8, RAM_START, RAM_END),
+			 -E_FAULT); /* start-info */
 	assert_int_equal(guest_range_check(RAM_START - 1, 2, RAM_START, RAM_END), -E_FAULT);
 	assert_int_equal(guest_range_check(RAM_END - 15, 16, RAM_START, RAM_END), -E_FAULT);
 	assert_int_equal(guest_range_check(RAM_END, 1, RAM_START, RAM_END), -E_FAULT);
@@ -41,7 +43,8 @@ static void refuses_wrapping_ranges(void **state)
 	(void)state;
 	assert_int_equal(guest_range_check(RAM_START, UINT64_MAX, RAM_START, RAM_END), -E_FAULT);
 	assert_int_equal(guest_range_check(UINT64_MAX, 2, RAM_START, RAM_END), -E_FAULT);
-	assert_int_equal(guest_range_check(RAM_END - 8, UINT64_MAX - 4, RAM_START, RAM_END), -E_FAULT);
+	assert_int_equal(guest_range_check(RAM_END - 8, UINT64_MAX - 4, RAM_START, RAM_END),
+			 -E_FAULT);
 }
 
 /* A minimal ELF64 image: header, one program header, code bytes. */
@@ -50,9 +53,18 @@ struct image {
 	size_t size;
 };
 
-static void put16(uint8_t *p, uint16_t v) { memcpy(p, &v, 2); }
-static void put32(uint8_t *p, uint32_t v) { memcpy(p, &v, 4); }
-static void put64(uint8_t *p, uint64_t v) { memcpy(p, &v, 8); }
+static void put16(uint8_t *p, uint16_t v)
+{
+	memcpy(p, &v, 2);
+}
+static void put32(uint8_t *p, uint32_t v)
+{
+	memcpy(p, &v, 4);
+}
+static void put64(uint8_t *p, uint64_t v)
+{
+	memcpy(p, &v, 8);
+}
 
 static void make_image(struct image *im, uint64_t paddr, uint64_t filesz, uint64_t memsz,
 		       uint64_t entry)
@@ -97,7 +109,8 @@ static void accepts_a_good_image(void **state)
 	const char *why = NULL;
 	(void)state;
 	make_image(&im, 0x100000, 0x100, 0x5000, 0x100010);
-	assert_int_equal(guest_elf_check(im.bytes, im.size, 0x100000, 0x3f0000, &entry, &end, &why), 0);
+	assert_int_equal(guest_elf_check(im.bytes, im.size, 0x100000, 0x3f0000, &entry, &end, &why),
+			 0);
 	assert_int_equal(entry, 0x100010);
 	assert_int_equal(end, 0x105000);
 }

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Host tests of the hypercalls (kernel/hypercall.c) on the fake machine,
  * against real partitions from a real config: every argument check and
@@ -160,8 +161,8 @@ FAKE_TEST(hc_control_calls_need_the_capability)
 			continue;
 		/* Exactly the calls 16-22 need `control` (ABI 1.1 added
 		 * 20-22: schedule, API config and files). */
-		assert_int_equal(caps, nr >= HC_PARTITION_LIST && nr <= HC_API_FILE ? CAP_CONTROL
-										      : 0);
+		assert_int_equal(caps,
+				 nr >= HC_PARTITION_LIST && nr <= HC_API_FILE ? CAP_CONTROL : 0);
 		if (!caps)
 			continue;
 		/* Refused before any argument is looked at, however good. */

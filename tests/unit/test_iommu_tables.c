@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Unit tests of the IOMMU table parsers of drivers/acpi.c: IVRS (AMD-Vi:
  * IVHD blocks, their device entries, which IVHD type wins) and DMAR (VT-d:

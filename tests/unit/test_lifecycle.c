@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Host tests of the partition life cycle (kernel/partition.c) on the fake
  * machine (fake_arch.h): the transition table, pair by pair, against the

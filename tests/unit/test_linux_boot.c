@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Unit tests of the Linux boot protocol loader (kernel/hvm/linux_boot.c)
  * with a synthetic bzImage: the setup header checks, where the kernel, the
@@ -39,14 +40,14 @@ static void make_image(void)
 	wr8(image, 0x201, 0x6a); /* header ends at 0x26c */
 	memcpy(image + 0x202, "HdrS", 4);
 	wr16(image, 0x206, 0x020f);
-	wr8(image, 0x211, 0x01);	 /* LOADED_HIGH */
+	wr8(image, 0x211, 0x01);	/* LOADED_HIGH */
 	wr32(image, 0x22c, 0x7fffffff); /* initrd_addr_max */
-	wr32(image, 0x230, 0x200000);	 /* kernel_alignment */
-	wr8(image, 0x234, 1);		 /* relocatable */
-	wr16(image, 0x236, 0x3);	 /* XLF_KERNEL_64 | ABOVE_4G */
-	wr32(image, 0x238, 2047);	 /* cmdline_size */
-	wr64(image, 0x258, 0x1000000);	 /* pref_address */
-	wr32(image, 0x260, 0x800000);	 /* init_size */
+	wr32(image, 0x230, 0x200000);	/* kernel_alignment */
+	wr8(image, 0x234, 1);		/* relocatable */
+	wr16(image, 0x236, 0x3);	/* XLF_KERNEL_64 | ABOVE_4G */
+	wr32(image, 0x238, 2047);	/* cmdline_size */
+	wr64(image, 0x258, 0x1000000);	/* pref_address */
+	wr32(image, 0x260, 0x800000);	/* init_size */
 	for (unsigned i = 0; i < KERNEL_BYTES; i++)
 		image[(SETUP_SECTS + 1) * 512 + i] = (uint8_t)(i * 7 + 1);
 	for (unsigned i = 0; i < sizeof(initrd); i++)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Unit tests of the UEFI loader's pure C parts (boot/loader.h): the memory
  * map conversion (memmap.c), the validation and copy of the core's ELF image

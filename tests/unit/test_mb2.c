@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Unit tests of the Multiboot2 loader's pure C part (boot/mb2.c): reading an
  * MBI (Multiboot2 Specification 2.0, section 3.6) that the tests build tag

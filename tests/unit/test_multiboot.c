@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Unit tests of the Multiboot 1 and 2 loaders (kernel/hvm/multiboot.c) with
  * synthetic images: header detection, loading by the address fields and by
@@ -44,11 +45,11 @@ static void mb1_address_image(uint32_t off, uint32_t flags)
 	wr32(img, off, 0x1badb002);
 	wr32(img, off + 4, flags);
 	wr32(img, off + 8, (uint32_t) - (0x1badb002u + flags));
-	wr32(img, off + 12, 0x100000 + off);		       /* header_addr */
-	wr32(img, off + 16, 0x100000);			       /* load_addr */
-	wr32(img, off + 20, 0x100000 + sizeof(img));	       /* load_end_addr */
+	wr32(img, off + 12, 0x100000 + off);		      /* header_addr */
+	wr32(img, off + 16, 0x100000);			      /* load_addr */
+	wr32(img, off + 20, 0x100000 + sizeof(img));	      /* load_end_addr */
 	wr32(img, off + 24, 0x100000 + sizeof(img) + 0x1000); /* bss_end */
-	wr32(img, off + 28, 0x101000);			       /* entry */
+	wr32(img, off + 28, 0x101000);			      /* entry */
 }
 
 /* An ELF32 image: one PT_LOAD of the file's second page at paddr 2 MiB,
@@ -63,16 +64,16 @@ static void elf32_image(void)
 	wr16(img, 18, 3);
 	wr32(img, 20, 1);
 	wr32(img, 24, 0xc0200010); /* entry (virtual) */
-	wr32(img, 28, 52);	    /* phoff */
+	wr32(img, 28, 52);	   /* phoff */
 	wr16(img, 40, 52);
 	wr16(img, 42, 32);
 	wr16(img, 44, 1);
-	wr32(img, 52, 1);	    /* PT_LOAD */
-	wr32(img, 56, 0x1000);	    /* offset */
+	wr32(img, 52, 1);	   /* PT_LOAD */
+	wr32(img, 56, 0x1000);	   /* offset */
 	wr32(img, 60, 0xc0200000); /* vaddr */
 	wr32(img, 64, 0x200000);   /* paddr */
-	wr32(img, 68, 0x2000);	    /* filesz */
-	wr32(img, 72, 0x3000);	    /* memsz */
+	wr32(img, 68, 0x2000);	   /* filesz */
+	wr32(img, 72, 0x3000);	   /* memsz */
 }
 
 static void mb1_with_address_fields(void **state)

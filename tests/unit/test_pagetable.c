@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Unit tests of the four-level table builder (arch/x86/pagetable.c), on heap
  * memory where a table's "physical" address is its pointer.
@@ -137,7 +138,9 @@ static void maps_the_higher_half(void **state)
 {
 	u64 pa, flags, size;
 	(void)state;
-	assert_int_equal(pt_map(&pt, 0xffffffff80000000ULL, 0x200000, 0x5000, PTE_P | PTE_NX, false), 0);
+	assert_int_equal(pt_map(&pt, 0xffffffff80000000ULL, 0x200000, 0x5000, PTE_P | PTE_NX,
+				false),
+			 0);
 	assert_int_equal(pt_lookup(&pt, 0xffffffff80004008ULL, &pa, &flags, &size), 0);
 	assert_int_equal(pa, 0x204008);
 	assert_true(flags & PTE_NX);
@@ -185,7 +188,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(maps_and_translates_4k, setup, teardown),
 		cmocka_unit_test_setup_teardown(uses_2m_pages_when_aligned, setup, teardown),
-		cmocka_unit_test_setup_teardown(no_2m_pages_when_refused_or_misaligned, setup, teardown),
+		cmocka_unit_test_setup_teardown(no_2m_pages_when_refused_or_misaligned, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(refuses_overlap_without_change, setup, teardown),
 		cmocka_unit_test_setup_teardown(rejects_bad_ranges, setup, teardown),
 		cmocka_unit_test_setup_teardown(maps_the_higher_half, setup, teardown),

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Unit tests of the page allocator's pure logic (kernel/palloc.c).
  */

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
 """Host tests of tools/partitactl against a stand-in of the management API:
 an HTTPS server in this process (a self-signed certificate that openssl
 makes for the run, in a temporary folder) that answers like guests/mgmt/api.c

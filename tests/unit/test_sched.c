@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Host tests of the cyclic scheduler (kernel/sched.c) on the fake machine:
  * the real scheduler, life cycle and exit path run real partitions from a

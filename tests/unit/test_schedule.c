@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Unit tests of the cyclic schedule tables (kernel/schedule.c), built from
  * configs parsed by the real parser.
@@ -27,10 +28,11 @@ static void parse(const char *text)
 
 #define MS 1000000ULL
 
-static const char *three = "[hypervisor]\nframe = 10ms\n"
-			   "[partition a]\nkind = pv\nmemory = 4M\nimage = a.elf\nwindow = 5ms 2ms\n"
-			   "[partition b]\nkind = pv\nmemory = 4M\nimage = b.elf\nwindow = 0ms 3ms\nwindow = 8ms 1ms\n"
-			   "[partition c]\nkind = pv\nmemory = 4M\nimage = c.elf\ncpu = 1\nwindow = 0ms 9ms\n";
+static const char *three =
+	"[hypervisor]\nframe = 10ms\n"
+	"[partition a]\nkind = pv\nmemory = 4M\nimage = a.elf\nwindow = 5ms 2ms\n"
+	"[partition b]\nkind = pv\nmemory = 4M\nimage = b.elf\nwindow = 0ms 3ms\nwindow = 8ms 1ms\n"
+	"[partition c]\nkind = pv\nmemory = 4M\nimage = c.elf\ncpu = 1\nwindow = 0ms 9ms\n";
 
 static void builds_sorted_windows_of_one_cpu(void **state)
 {

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Unit tests of the legacy PC devices of an hvm partition and of their
  * dispatch: 8259A PICs (kernel/hvm/vpic.c), 8254 PIT (vpit.c), MC146818
@@ -73,7 +74,9 @@ static int setup(void **state)
 	out_len = 0;
 	console_room_left = CONSOLE_QUEUE;
 	memset(out, 0, sizeof(out));
-	struct hvm_setup s = { .name = "linux", .console = &con, .tsc_hz = 1000000000ULL,
+	struct hvm_setup s = { .name = "linux",
+			       .console = &con,
+			       .tsc_hz = 1000000000ULL,
 			       .wall_epoch = 1700000000ULL /* 2023-11-14 22:13:20 UTC */ };
 	hvm_reset(&h, &s);
 	return 0;
@@ -174,7 +177,7 @@ static void pic_level_mode_via_elcr(void **state)
 	init_pics();
 	out8(0, 0x4d1, 0xff);
 	assert_int_equal(in8(0, 0x4d1), 0xde); /* IRQ8 and 13 are always edge */
-	out8(0, 0x4d1, 0x08);                  /* IRQ11 level */
+	out8(0, 0x4d1, 0x08);		       /* IRQ11 level */
 	vpic_set_irq(&h.pic, 11, true);
 	assert_int_equal(vpic_ack(&h.pic), 0x3b);
 	out8(0, 0xa0, 0x20);
@@ -211,7 +214,7 @@ static void pic_poll_command(void **state)
 
 /* ------------------------------------------------------------- PIT -- */
 
-#define PIT_TICK_NS(t) ((t) * 1000000000ULL / VPIT_HZ)
+#define PIT_TICK_NS(t) ((t)*1000000000ULL / VPIT_HZ)
 
 static void pit_mode2_counts_and_raises_irq0(void **state)
 {
@@ -293,7 +296,8 @@ static void pit_read_back_status(void **state)
 	(void)state;
 	out8(0, 0x43, 0x36); /* ch0 lobyte/hibyte mode 3 */
 	out8(0, 0x43, 0xe2); /* read back status of ch0 */
-	assert_int_equal(in8(0, 0x40), 0x40 | 0x30 | 0x06 | 0x80); /* null count, rw3, mode 3, out high */
+	assert_int_equal(in8(0, 0x40),
+			 0x40 | 0x30 | 0x06 | 0x80); /* null count, rw3, mode 3, out high */
 	out8(0, 0x40, 0x00);
 	out8(0, 0x40, 0x10);
 	out8(0, 0x43, 0xe2);
@@ -460,7 +464,7 @@ static void uart_busy_while_console_full(void **state)
 	out8(0, 0x20, 0x20);
 	console_room_left = CONSOLE_LINE_WORST - 1;
 	assert_int_equal(in8(0, 0x3fd) & 0x60, 0); /* THRE, TEMT clear */
-	out8(0, 0x3f8, 'a');                       /* written anyway: lost */
+	out8(0, 0x3f8, 'a');			   /* written anyway: lost */
 	assert_int_equal(out_len, 0);
 	assert_int_equal(hvm_pending_vector(&h), -1);
 	hvm_update_timers(&h, 1000);
@@ -483,7 +487,8 @@ static void unknown_port_reads_ones_and_logs_once(void **state)
 	assert_int_equal(hvm_port_io(&h, 0, 0x2a0, 4, true, &v, &code), 0);
 	assert_int_equal(v, 0xffffffff);
 	assert_int_equal(log_count, 2);
-	assert_string_equal(last_log, "hvm: partition linux: unknown port 0x2a0 (read), answered as absent");
+	assert_string_equal(last_log,
+			    "hvm: partition linux: unknown port 0x2a0 (read), answered as absent");
 	hvm_port_io(&h, 0, 0x2a0, 4, true, &v, &code);
 	assert_int_equal(log_count, 2);
 	v = 0x80000000;
@@ -535,8 +540,9 @@ static void mmio_lapic_page_and_unknown_pages(void **state)
 	hvm_mmio(&h, 0, 0xfec01000, 4, false, &v);
 	assert_int_equal(v, 0xffffffff);
 	assert_int_equal(log_count, 1);
-	assert_string_equal(last_log,
-			    "hvm: partition linux: unknown MMIO page 0xfec01000 (read), answered as absent");
+	assert_string_equal(
+		last_log,
+		"hvm: partition linux: unknown MMIO page 0xfec01000 (read), answered as absent");
 	hvm_mmio(&h, 0, 0xfed00000, 8, false, &v);
 	assert_int_equal(v, ~0ULL);
 	assert_int_equal(log_count, 2);

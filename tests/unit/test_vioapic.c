@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Unit tests of the virtual I/O APIC (kernel/hvm/vioapic.c) and of the
  * local APIC's side of it (messages, level EOI broadcast; vlapic.c):

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Unit tests of the virtual local APIC (kernel/hvm/vlapic.c): registers in
  * xAPIC (MMIO) and x2APIC (MSR) form, APIC base transitions, priorities,
@@ -58,7 +59,8 @@ static void enable(void)
 static void to_x2apic(void)
 {
 	assert_int_equal(vlapic_msr_write(&a, 0, MSR_IA32_APIC_BASE,
-					  0xfee00000ULL | APIC_BASE_EN | APIC_BASE_EXTD), 0);
+					  0xfee00000ULL | APIC_BASE_EN | APIC_BASE_EXTD),
+			 0);
 }
 
 static void reset_state_is_xapic_software_disabled(void **state)
@@ -204,16 +206,22 @@ static void apic_base_transitions(void **state)
 	const u64 b = 0xfee00000ULL;
 	/* xAPIC -> x2APIC ok; x2APIC -> xAPIC #GP; x2APIC -> disabled ok;
 	 * disabled -> x2APIC #GP; EN=0 EXTD=1 #GP; reserved bits #GP */
-	assert_int_equal(vlapic_msr_write(&a, 0, MSR_IA32_APIC_BASE, b | APIC_BASE_EN | APIC_BASE_EXTD), 0);
+	assert_int_equal(vlapic_msr_write(&a, 0, MSR_IA32_APIC_BASE,
+					  b | APIC_BASE_EN | APIC_BASE_EXTD),
+			 0);
 	assert_true(vlapic_x2apic(&a));
 	assert_int_equal(vlapic_msr_write(&a, 0, MSR_IA32_APIC_BASE, b | APIC_BASE_EN), -E_INVAL);
 	assert_int_equal(vlapic_msr_write(&a, 0, MSR_IA32_APIC_BASE, b), 0);
 	assert_false(vlapic_hw_enabled(&a));
-	assert_int_equal(vlapic_msr_write(&a, 0, MSR_IA32_APIC_BASE, b | APIC_BASE_EN | APIC_BASE_EXTD), -E_INVAL);
+	assert_int_equal(vlapic_msr_write(&a, 0, MSR_IA32_APIC_BASE,
+					  b | APIC_BASE_EN | APIC_BASE_EXTD),
+			 -E_INVAL);
 	assert_int_equal(vlapic_msr_write(&a, 0, MSR_IA32_APIC_BASE, b | APIC_BASE_EXTD), -E_INVAL);
-	assert_int_equal(vlapic_msr_write(&a, 0, MSR_IA32_APIC_BASE, b | APIC_BASE_EN | 1), -E_INVAL);
+	assert_int_equal(vlapic_msr_write(&a, 0, MSR_IA32_APIC_BASE, b | APIC_BASE_EN | 1),
+			 -E_INVAL);
 	/* MAXPHYADDR is 36 without a policy: bit 36 is reserved, 35 not */
-	assert_int_equal(vlapic_msr_write(&a, 0, MSR_IA32_APIC_BASE, b | APIC_BASE_EN | 1ULL << 36), -E_INVAL);
+	assert_int_equal(vlapic_msr_write(&a, 0, MSR_IA32_APIC_BASE, b | APIC_BASE_EN | 1ULL << 36),
+			 -E_INVAL);
 	assert_int_equal(vlapic_msr_write(&a, 0, MSR_IA32_APIC_BASE, b | APIC_BASE_EN), 0);
 	assert_true(vlapic_hw_enabled(&a));
 	assert_false(vlapic_x2apic(&a));
@@ -230,9 +238,9 @@ static void x2apic_msrs(void **state)
 	assert_int_equal(vlapic_msr_read(&a, 0, 0x808, &v), -E_INVAL);
 	to_x2apic();
 	assert_int_equal(vlapic_msr_write(&a, 0, 0x80f, 0x1ff), 0); /* SVR */
-	assert_int_equal(vlapic_msr_read(&a, 0, 0x802, &v), 0);     /* ID: 32-bit form */
+	assert_int_equal(vlapic_msr_read(&a, 0, 0x802, &v), 0);	    /* ID: 32-bit form */
 	assert_int_equal(v, 0);
-	assert_int_equal(vlapic_msr_read(&a, 0, 0x80d, &v), 0);     /* LDR derived */
+	assert_int_equal(vlapic_msr_read(&a, 0, 0x80d, &v), 0); /* LDR derived */
 	assert_int_equal(v, 1);
 	assert_int_equal(vlapic_msr_read(&a, 0, 0x80e, &v), -E_INVAL); /* no DFR */
 	assert_int_equal(vlapic_msr_write(&a, 0, 0x80d, 0), -E_INVAL); /* LDR read-only */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Host tests of the one exit path (kernel/vmexit.c) on the fake machine:
  * every exit reason for both kinds of partition (the pv policy of

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Unit tests of the virtual PCI bus (kernel/hvm/vpci.c): the host bridge,
  * type 1 configuration through 0xcf8/0xcfc and ECAM at every size and

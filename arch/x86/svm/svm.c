@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The AMD SVM back end: turns SVM on, keeps one VMCB per vCPU, runs guests
  * with nested paging, and translates #VMEXIT codes into struct vm_exit.
@@ -21,12 +22,12 @@
 #define MSRPM_PAGES 2 /* 8 KiB: two bits per MSR in three ranges */
 
 static struct {
-	bool nrip_save;     /* CPUID 8000_000A EDX[3] */
+	bool nrip_save;	    /* CPUID 8000_000A EDX[3] */
 	bool flush_by_asid; /* CPUID 8000_000A EDX[6] */
-	u32 asid_count;     /* CPUID 8000_000A EBX */
+	u32 asid_count;	    /* CPUID 8000_000A EBX */
 	u32 next_asid;
-	bool asid_shared;   /* more vCPUs than ASIDs: flush at every entry */
-	bool ready;         /* the shared part below is set up */
+	bool asid_shared; /* more vCPUs than ASIDs: flush at every entry */
+	bool ready;	  /* the shared part below is set up */
 	/* Per CPU (percpu.h): virt_area, its VM_HSAVE_PA page, and
 	 * virt_host_state, the host FS/GS/TR/... VMSAVE keeps for it. */
 	hpa_t iopm;
@@ -60,7 +61,8 @@ static int svm_cpu_enable(void)
 	}
 	/* §15.30.1: VM_CR.SVMDIS set by firmware means SVM is off for good. */
 	if (rdmsr(MSR_VM_CR) & (1u << 4)) {
-		log_line("svm: disabled by the firmware (VM_CR.SVMDIS); enable it in the setup menu");
+		log_line(
+			"svm: disabled by the firmware (VM_CR.SVMDIS); enable it in the setup menu");
 		return -E_NOTSUP;
 	}
 	r = cpuid(0x8000000a, 0);
@@ -106,9 +108,9 @@ static int svm_cpu_enable(void)
  * type:4 S:1 DPL:2 P:1 AVL:1 L:1 DB:1 G:1. */
 #define SEG_CODE64 0x029b /* execute/read, accessed, S, P, L */
 #define SEG_CODE32 0x0c9b /* execute/read, accessed, S, P, DB, G */
-#define SEG_DATA 0x0c93   /* read/write, accessed, S, P, DB, G */
+#define SEG_DATA 0x0c93	  /* read/write, accessed, S, P, DB, G */
 #define SEG_TSS64 0x008b  /* 64-bit busy TSS, P */
-#define SEG_LDT 0x0082    /* LDT, P */
+#define SEG_LDT 0x0082	  /* LDT, P */
 
 static void set_seg(struct vmcb_seg *s, u16 sel, u16 attrib, u32 limit, u64 base)
 {
@@ -175,10 +177,10 @@ static const u32 vmcb_switched_msrs[] = {
 	0xc0000100, /* FS.base */
 	0xc0000101, /* GS.base */
 	0xc0000102, /* KernelGSbase */
-	0x174,      /* SYSENTER_CS */
-	0x175,      /* SYSENTER_ESP */
-	0x176,      /* SYSENTER_EIP */
-	/* Not PAT: with nested paging a CPU keeps the guest's PAT in G_PAT
+	0x174,	    /* SYSENTER_CS */
+	0x175,	    /* SYSENTER_ESP */
+	0x176,	    /* SYSENTER_EIP */
+		    /* Not PAT: with nested paging a CPU keeps the guest's PAT in G_PAT
 	 * (§15.25.8), but QEMU's TCG has no G_PAT and lets a guest write the
 	 * one PAT all partitions share.  It exits to the policy, which keeps
 	 * each partition's own (issue 10, hvm-isostate). */
@@ -207,7 +209,7 @@ static void msrpm_allow(u8 *pm, u32 msr)
 		base = 0x1000, msr -= 0xc0010000;
 	else
 		return;
-	pm[base + msr / 4] &= (u8)~(3u << (2 * (msr % 4)));
+	pm[base + msr / 4] &= (u8) ~(3u << (2 * (msr % 4)));
 }
 
 /* A vCPU's own MSR permission map: everything exits but the MSRs of cfg's
@@ -247,15 +249,14 @@ static int svm_vcpu_create(struct vcpu *v, const struct vcpu_config *cfg, struct
 	/* RDPMC: the counters count for the whole machine, across partitions;
 	 * the platform answers for them (kernel/vmexit.c). */
 	c->intercept_misc1 = SVM_INTERCEPT_INTR | SVM_INTERCEPT_CPUID | SVM_INTERCEPT_HLT |
-			     SVM_INTERCEPT_RDPMC |
-			     SVM_INTERCEPT_INVD | SVM_INTERCEPT_INVLPGA | SVM_INTERCEPT_IOIO |
-			     SVM_INTERCEPT_MSR | SVM_INTERCEPT_TASK_SWITCH |
+			     SVM_INTERCEPT_RDPMC | SVM_INTERCEPT_INVD | SVM_INTERCEPT_INVLPGA |
+			     SVM_INTERCEPT_IOIO | SVM_INTERCEPT_MSR | SVM_INTERCEPT_TASK_SWITCH |
 			     SVM_INTERCEPT_SHUTDOWN | SVM_INTERCEPT_INIT;
 	/* §15.5.1: VMRUN must be intercepted; the other SVM instructions are,
 	 * so a guest cannot touch the host's state or GIF. */
-	c->intercept_misc2 = SVM_INTERCEPT_VMRUN | SVM_INTERCEPT_VMMCALL |
-			     SVM_INTERCEPT_VMLOAD | SVM_INTERCEPT_VMSAVE | SVM_INTERCEPT_STGI |
-			     SVM_INTERCEPT_CLGI | SVM_INTERCEPT_SKINIT | SVM_INTERCEPT_XSETBV |
+	c->intercept_misc2 = SVM_INTERCEPT_VMRUN | SVM_INTERCEPT_VMMCALL | SVM_INTERCEPT_VMLOAD |
+			     SVM_INTERCEPT_VMSAVE | SVM_INTERCEPT_STGI | SVM_INTERCEPT_CLGI |
+			     SVM_INTERCEPT_SKINIT | SVM_INTERCEPT_XSETBV |
 			     /* hidden by the CPU policy: #UD, as on a CPU
 			      * without them (issue 10) */
 			     SVM_INTERCEPT_MONITOR | SVM_INTERCEPT_MWAIT | SVM_INTERCEPT_MWAIT_COND;
@@ -423,23 +424,23 @@ static u64 cr4_reserved(void)
 
 	if (cpuid(0, 0).eax >= 7)
 		l7 = cpuid(7, 0);
-	ok |= l1.edx & (1u << 1) ? 0x3 : 0;             /* VME, PVI */
-	ok |= l1.edx & (1u << 2) ? 1u << 3 : 0;         /* DE */
-	ok |= l1.edx & (1u << 3) ? 1u << 4 : 0;         /* PSE */
-	ok |= l1.edx & (1u << 6) ? 1u << 5 : 0;         /* PAE */
-	ok |= l1.edx & (1u << 7) ? 1u << 6 : 0;         /* MCE */
-	ok |= l1.edx & (1u << 13) ? 1u << 7 : 0;        /* PGE */
-	ok |= l1.edx & (1u << 24) ? 1u << 9 : 0;        /* OSFXSR */
-	ok |= l1.edx & (1u << 25) ? 1u << 10 : 0;       /* OSXMMEXCPT */
-	ok |= l7.ecx & (1u << 2) ? 1u << 11 : 0;        /* UMIP */
-	ok |= l7.ecx & (1u << 16) ? 1u << 12 : 0;       /* LA57 */
-	ok |= l7.ebx & (1u << 0) ? 1u << 16 : 0;        /* FSGSBASE */
-	ok |= l1.ecx & (1u << 17) ? 1u << 17 : 0;       /* PCIDE */
-	ok |= l1.ecx & (1u << 26) ? 1u << 18 : 0;       /* OSXSAVE */
-	ok |= l7.ebx & (1u << 7) ? 1u << 20 : 0;        /* SMEP */
-	ok |= l7.ebx & (1u << 20) ? 1u << 21 : 0;       /* SMAP */
-	ok |= l7.ecx & (1u << 3) ? 1u << 22 : 0;        /* PKE */
-	ok |= l7.ecx & (1u << 7) ? 1u << 23 : 0;        /* CET */
+	ok |= l1.edx & (1u << 1) ? 0x3 : 0;	  /* VME, PVI */
+	ok |= l1.edx & (1u << 2) ? 1u << 3 : 0;	  /* DE */
+	ok |= l1.edx & (1u << 3) ? 1u << 4 : 0;	  /* PSE */
+	ok |= l1.edx & (1u << 6) ? 1u << 5 : 0;	  /* PAE */
+	ok |= l1.edx & (1u << 7) ? 1u << 6 : 0;	  /* MCE */
+	ok |= l1.edx & (1u << 13) ? 1u << 7 : 0;  /* PGE */
+	ok |= l1.edx & (1u << 24) ? 1u << 9 : 0;  /* OSFXSR */
+	ok |= l1.edx & (1u << 25) ? 1u << 10 : 0; /* OSXMMEXCPT */
+	ok |= l7.ecx & (1u << 2) ? 1u << 11 : 0;  /* UMIP */
+	ok |= l7.ecx & (1u << 16) ? 1u << 12 : 0; /* LA57 */
+	ok |= l7.ebx & (1u << 0) ? 1u << 16 : 0;  /* FSGSBASE */
+	ok |= l1.ecx & (1u << 17) ? 1u << 17 : 0; /* PCIDE */
+	ok |= l1.ecx & (1u << 26) ? 1u << 18 : 0; /* OSXSAVE */
+	ok |= l7.ebx & (1u << 7) ? 1u << 20 : 0;  /* SMEP */
+	ok |= l7.ebx & (1u << 20) ? 1u << 21 : 0; /* SMAP */
+	ok |= l7.ecx & (1u << 3) ? 1u << 22 : 0;  /* PKE */
+	ok |= l7.ecx & (1u << 7) ? 1u << 23 : 0;  /* CET */
 	return ~ok;
 }
 
@@ -454,8 +455,9 @@ static void report_invalid_state(const struct vmcb *vmcb, const struct guest_reg
 	/* The control registers as they went in: QEMU's TCG overwrites the
 	 * VMCB's with its own on a refused VMRUN. */
 	const struct vmcb_save *g = &vmcb->save;
-	const struct { u64 cr0, cr3, cr4, efer; } e = { in->cr0, in->cr3, in->cr4,
-							   in->efer | EFER_SVME };
+	const struct {
+		u64 cr0, cr3, cr4, efer;
+	} e = { in->cr0, in->cr3, in->cr4, in->efer | EFER_SVME };
 	const u64 cr0_pe = 1, cr0_nw = 1ULL << 29, cr0_cd = 1ULL << 30, cr0_pg = 1ULL << 31;
 	const u64 cr4_pae = 1ULL << 5, efer_lme = 1ULL << 8, efer_svme = 1ULL << 12;
 	bool long_mode = (e.efer & efer_lme) && (e.cr0 & cr0_pg);
@@ -468,11 +470,13 @@ static void report_invalid_state(const struct vmcb *vmcb, const struct guest_reg
 			problems++;                        \
 		}                                          \
 	} while (0)
-	u32 phys_bits = cpuid(0x80000000, 0).eax >= 0x80000008 ? cpuid(0x80000008, 0).eax & 0xff : 36;
+	u32 phys_bits = cpuid(0x80000000, 0).eax >= 0x80000008 ? cpuid(0x80000008, 0).eax & 0xff :
+								 36;
 
 	log_line("svm: VMRUN refused the guest's state (VMEXIT_INVALID): CR0 %#llx CR3 %#llx CR4 "
-		 "%#llx EFER %#llx", (unsigned long long)e.cr0, (unsigned long long)e.cr3,
-		 (unsigned long long)e.cr4, (unsigned long long)e.efer);
+		 "%#llx EFER %#llx",
+		 (unsigned long long)e.cr0, (unsigned long long)e.cr3, (unsigned long long)e.cr4,
+		 (unsigned long long)e.efer);
 	CHECK(!(e.efer & efer_svme), "EFER.SVME is clear");
 	CHECK((e.cr0 & cr0_nw) && !(e.cr0 & cr0_cd), "CR0.NW is set with CR0.CD clear");
 	CHECK(e.cr0 >> 32, "CR0 bits 63:32 are set");
@@ -575,7 +579,7 @@ static void decode_exit(struct vmcb *vmcb, struct vm_exit *e)
 		e->reason = VMEXIT_VIRT_INSN;
 		break;
 	case SVM_EXIT_INVALID:
-	case (u32)SVM_EXIT_INVALID: /* QEMU's TCG stores -1 as a 32-bit value */
+	case (u32)SVM_EXIT_INVALID:	    /* QEMU's TCG stores -1 as a 32-bit value */
 		e->reason = VMEXIT_INVALID; /* reported by svm_run */
 		break;
 	case SVM_EXIT_XSETBV:
@@ -651,8 +655,9 @@ static void svm_run(struct vcpu *v, struct vm_exit *exit)
 		v->regs.cr4 = s->cr4;
 		v->regs.efer = s->efer & ~EFER_SVME;
 		v->regs.cs_base = s->cs.base;
-		v->regs.cs_bits = (s->cs.attrib & (1u << 9)) && (s->efer & EFER_LMA) ? 64
-				  : (s->cs.attrib & (1u << 10)) ? 32 : 16;
+		v->regs.cs_bits = (s->cs.attrib & (1u << 9)) && (s->efer & EFER_LMA) ? 64 :
+				  (s->cs.attrib & (1u << 10))			     ? 32 :
+										       16;
 	}
 	decode_exit(vmcb, exit);
 	complete_events(vmcb, exit, offered);

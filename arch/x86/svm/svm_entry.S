@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * svm_enter(struct guest_regs *regs, u64 vmcb_pa): one trip into an SVM
  * guest.  VMRUN saves and restores only part of the host state (AMD APM Vol.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The raw SVM instructions (AMD APM Vol. 3, "VMRUN", "VMLOAD", "VMSAVE",
  * "CLGI", "STGI").  Only the SVM back end includes this file.
@@ -7,10 +8,22 @@
 
 #include "kernel/lib/types.h"
 
-static inline void svm_clgi(void) { asm volatile("clgi" ::: "memory"); }
-static inline void svm_stgi(void) { asm volatile("stgi" ::: "memory"); }
-static inline void svm_vmsave(u64 pa) { asm volatile("vmsave %%rax" : : "a"(pa) : "memory"); }
-static inline void svm_vmload(u64 pa) { asm volatile("vmload %%rax" : : "a"(pa) : "memory"); }
+static inline void svm_clgi(void)
+{
+	asm volatile("clgi" ::: "memory");
+}
+static inline void svm_stgi(void)
+{
+	asm volatile("stgi" ::: "memory");
+}
+static inline void svm_vmsave(u64 pa)
+{
+	asm volatile("vmsave %%rax" : : "a"(pa) : "memory");
+}
+static inline void svm_vmload(u64 pa)
+{
+	asm volatile("vmload %%rax" : : "a"(pa) : "memory");
+}
 
 struct guest_regs;
 /** Enters the guest of the VMCB at vmcb_pa (svm_entry.S): VMLOAD, VMRUN,

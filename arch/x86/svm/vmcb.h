@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The VMCB (AMD APM Vol. 2 Appendix B, "Layout of VMCB"): a 4 KiB page with
  * the control area at offset 0 and the state-save area at 0x400.  Only the
@@ -18,63 +19,63 @@ struct vmcb_seg {
 } __packed;
 
 struct vmcb_control {
-	u32 intercept_cr;        /* 0x000: bits 0-15 reads, 16-31 writes */
-	u32 intercept_dr;        /* 0x004 */
-	u32 intercept_exceptions;/* 0x008: one bit per vector */
-	u32 intercept_misc1;     /* 0x00c */
-	u32 intercept_misc2;     /* 0x010 */
-	u32 intercept_misc3;     /* 0x014 */
+	u32 intercept_cr;	  /* 0x000: bits 0-15 reads, 16-31 writes */
+	u32 intercept_dr;	  /* 0x004 */
+	u32 intercept_exceptions; /* 0x008: one bit per vector */
+	u32 intercept_misc1;	  /* 0x00c */
+	u32 intercept_misc2;	  /* 0x010 */
+	u32 intercept_misc3;	  /* 0x014 */
 	u8 reserved1[0x03c - 0x018];
 	u16 pause_filter_threshold; /* 0x03c */
-	u16 pause_filter_count;     /* 0x03e */
-	u64 iopm_base_pa;        /* 0x040 */
-	u64 msrpm_base_pa;       /* 0x048 */
-	u64 tsc_offset;          /* 0x050 */
-	u32 asid;                /* 0x058 */
-	u8 tlb_control;          /* 0x05c */
+	u16 pause_filter_count;	    /* 0x03e */
+	u64 iopm_base_pa;	    /* 0x040 */
+	u64 msrpm_base_pa;	    /* 0x048 */
+	u64 tsc_offset;		    /* 0x050 */
+	u32 asid;		    /* 0x058 */
+	u8 tlb_control;		    /* 0x05c */
 	u8 reserved2[3];
-	u64 int_ctl;             /* 0x060: V_TPR, V_IRQ, V_INTR_MASKING, vector */
-	u64 int_state;           /* 0x068: bit 0 interrupt shadow */
-	u64 exit_code;           /* 0x070 */
-	u64 exit_info1;          /* 0x078 */
-	u64 exit_info2;          /* 0x080 */
-	u64 exit_int_info;       /* 0x088 */
-	u64 np_enable;           /* 0x090: bit 0 nested paging */
+	u64 int_ctl;	   /* 0x060: V_TPR, V_IRQ, V_INTR_MASKING, vector */
+	u64 int_state;	   /* 0x068: bit 0 interrupt shadow */
+	u64 exit_code;	   /* 0x070 */
+	u64 exit_info1;	   /* 0x078 */
+	u64 exit_info2;	   /* 0x080 */
+	u64 exit_int_info; /* 0x088 */
+	u64 np_enable;	   /* 0x090: bit 0 nested paging */
 	u8 reserved3[0x0a8 - 0x098];
-	u64 event_inj;           /* 0x0a8 */
-	u64 n_cr3;               /* 0x0b0 */
-	u64 virt_ext;            /* 0x0b8 */
-	u32 clean;               /* 0x0c0: VMCB clean bits */
+	u64 event_inj; /* 0x0a8 */
+	u64 n_cr3;     /* 0x0b0 */
+	u64 virt_ext;  /* 0x0b8 */
+	u32 clean;     /* 0x0c0: VMCB clean bits */
 	u32 reserved4;
-	u64 next_rip;            /* 0x0c8: with NRIP-save */
-	u8 insn_len;             /* 0x0d0: with decode assists */
-	u8 insn_bytes[15];       /* 0x0d1 */
+	u64 next_rip;	   /* 0x0c8: with NRIP-save */
+	u8 insn_len;	   /* 0x0d0: with decode assists */
+	u8 insn_bytes[15]; /* 0x0d1 */
 	u8 reserved5[0x400 - 0x0e0];
 } __packed;
 
 struct vmcb_save {
 	struct vmcb_seg es, cs, ss, ds, fs, gs, gdtr, ldtr, idtr, tr; /* 0x400 */
 	u8 reserved1[0x4cb - 0x4a0];
-	u8 cpl;                  /* 0x4cb */
+	u8 cpl; /* 0x4cb */
 	u32 reserved2;
-	u64 efer;                /* 0x4d0 */
+	u64 efer; /* 0x4d0 */
 	u8 reserved3[0x548 - 0x4d8];
-	u64 cr4;                 /* 0x548 */
-	u64 cr3;                 /* 0x550 */
-	u64 cr0;                 /* 0x558 */
-	u64 dr7;                 /* 0x560 */
-	u64 dr6;                 /* 0x568 */
-	u64 rflags;              /* 0x570 */
-	u64 rip;                 /* 0x578 */
+	u64 cr4;    /* 0x548 */
+	u64 cr3;    /* 0x550 */
+	u64 cr0;    /* 0x558 */
+	u64 dr7;    /* 0x560 */
+	u64 dr6;    /* 0x568 */
+	u64 rflags; /* 0x570 */
+	u64 rip;    /* 0x578 */
 	u8 reserved4[0x5d8 - 0x580];
-	u64 rsp;                 /* 0x5d8 */
+	u64 rsp; /* 0x5d8 */
 	u8 reserved5[0x5f8 - 0x5e0];
-	u64 rax;                 /* 0x5f8 */
-	u64 star, lstar, cstar, sfmask, kernel_gs_base;   /* 0x600 */
-	u64 sysenter_cs, sysenter_esp, sysenter_eip;      /* 0x628 */
-	u64 cr2;                 /* 0x640 */
+	u64 rax;					/* 0x5f8 */
+	u64 star, lstar, cstar, sfmask, kernel_gs_base; /* 0x600 */
+	u64 sysenter_cs, sysenter_esp, sysenter_eip;	/* 0x628 */
+	u64 cr2;					/* 0x640 */
 	u8 reserved6[0x668 - 0x648];
-	u64 g_pat;               /* 0x668 */
+	u64 g_pat; /* 0x668 */
 	u8 reserved7[0x1000 - 0x670];
 } __packed;
 
@@ -125,11 +126,11 @@ _Static_assert(offsetof(struct vmcb, save.g_pat) == 0x668, "VMCB layout");
 
 /* int_ctl (with the vector at offset 0x064: bits 39:32 here) */
 #define SVM_V_IRQ (1ULL << 8)
-#define SVM_V_INTR_PRIO(p) ((u64)((p) & 0xf) << 16)
+#define SVM_V_INTR_PRIO(p) ((u64)((p)&0xf) << 16)
 #define SVM_V_INTR_PRIO_MASK (0xfULL << 16)
 #define SVM_V_IGN_TPR (1ULL << 20)
 #define SVM_V_INTR_MASKING (1ULL << 24)
-#define SVM_V_INTR_VECTOR(v) ((u64)((v) & 0xff) << 32)
+#define SVM_V_INTR_VECTOR(v) ((u64)((v)&0xff) << 32)
 #define SVM_V_INTR_VECTOR_MASK (0xffULL << 32)
 
 /* event_inj (APM Vol. 2 §15.20) */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * VMCS field encodings, control bits, exit reasons and capability MSRs of
  * Intel VMX.  References: Intel SDM Vol. 3D Appendix B ("Field Encoding in
@@ -35,14 +36,14 @@
 #define FEATURE_CONTROL_VMXON_OUTSIDE_SMX (1ULL << 2)
 
 /* IA32_VMX_BASIC (Appendix A.1) */
-#define VMX_BASIC_REVISION(b) ((u32)(b) & 0x7fffffffu)
+#define VMX_BASIC_REVISION(b) ((u32)(b)&0x7fffffffu)
 #define VMX_BASIC_REGION_SIZE(b) ((u32)((b) >> 32) & 0x1fffu)
 #define VMX_BASIC_32BIT_ADDR (1ULL << 48)
 #define VMX_BASIC_MEMTYPE(b) ((u32)((b) >> 50) & 0xfu)
 #define VMX_BASIC_TRUE_CTLS (1ULL << 55)
 
 /* IA32_VMX_MISC (Appendix A.6) */
-#define VMX_MISC_PREEMPT_RATE(m) ((u32)(m) & 0x1fu)
+#define VMX_MISC_PREEMPT_RATE(m) ((u32)(m)&0x1fu)
 #define VMX_MISC_STORE_LMA (1ULL << 5)
 
 /* IA32_VMX_EPT_VPID_CAP (Appendix A.10) */
@@ -116,7 +117,7 @@
 
 /* Interruption-information fields (§26.8.3 entry, §26.9.2 exit, §26.9.3
  * IDT-vectoring): vector 7:0, type 10:8, error code valid 11, valid 31. */
-#define INTR_INFO_VECTOR(x) ((x) & 0xffu)
+#define INTR_INFO_VECTOR(x) ((x)&0xffu)
 #define INTR_INFO_TYPE(x) (((x) >> 8) & 7u)
 #define INTR_INFO_DELIVER_CODE (1u << 11)
 #define INTR_INFO_VALID (1u << 31)
@@ -130,7 +131,7 @@
 /* Segment access rights in the VMCS (§26.4.1): the descriptor's
  * type:4 S:1 DPL:2 P:1, reserved 11:8, AVL:12 L:13 D/B:14 G:15, and bit 16
  * "segment unusable". */
-#define AR_TYPE(ar) ((ar) & 0xfu)
+#define AR_TYPE(ar) ((ar)&0xfu)
 #define AR_S (1u << 4)
 #define AR_DPL(ar) (((ar) >> 5) & 3u)
 #define AR_P (1u << 7)
@@ -317,13 +318,13 @@ enum vmcs_field {
 
 /* Exit reason field (§26.9.1): basic reason 15:0, bit 31 "VM-entry
  * failure". */
-#define EXIT_REASON_BASIC(r) ((r) & 0xffffu)
+#define EXIT_REASON_BASIC(r) ((r)&0xffffu)
 #define EXIT_REASON_ENTRY_FAILURE (1u << 31)
 
 /* Exit qualification of control-register accesses (§28.2.1, Table 28-3):
  * the register in 3:0, the access type in 5:4, the general register of a MOV
  * in 11:8, the LMSW source operand in 31:16. */
-#define CR_QUAL_CR(q) ((unsigned)(q) & 0xfu)
+#define CR_QUAL_CR(q) ((unsigned)(q)&0xfu)
 #define CR_QUAL_TYPE(q) (((unsigned)(q) >> 4) & 3u)
 #define CR_QUAL_GPR(q) (((unsigned)(q) >> 8) & 0xfu)
 #define CR_QUAL_LMSW_DATA(q) ((u16)((q) >> 16))

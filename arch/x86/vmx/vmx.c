@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The Intel VMX back end: turns VMX on, keeps one VMCS per vCPU, runs guests
  * with EPT and VPID, and translates VM exits into struct vm_exit.  Intel SDM
@@ -73,9 +74,10 @@
  * switch back: the next partition would read it, and a priority of 15
  * would block the hypervisor's own timer (issue 10, tprattack, isostate).
  * Each vCPU keeps its own CR8 (struct vmx_vcpu.cr8). */
-#define CPU_REQUIRED (CPU_HLT_EXITING | CPU_USE_MSR_BITMAPS | CPU_SECONDARY_CONTROLS | \
-		      CPU_RDPMC_EXITING | CPU_USE_TSC_OFFSETTING | CPU_MONITOR_EXITING | \
-		      CPU_MWAIT_EXITING | CPU_CR8_LOAD_EXITING | CPU_CR8_STORE_EXITING)
+#define CPU_REQUIRED                                                                               \
+	(CPU_HLT_EXITING | CPU_USE_MSR_BITMAPS | CPU_SECONDARY_CONTROLS | CPU_RDPMC_EXITING |      \
+	 CPU_USE_TSC_OFFSETTING | CPU_MONITOR_EXITING | CPU_MWAIT_EXITING | CPU_CR8_LOAD_EXITING | \
+	 CPU_CR8_STORE_EXITING)
 #define CPU2_REQUIRED (CPU2_ENABLE_EPT)
 /* Instructions the guest's CPUID advertises (it is the host's, filtered):
  * without these enables they would raise #UD (§26.6.2). */
@@ -101,24 +103,24 @@
 #define CPU_DEFAULT1_RESERVED 0x04006172u
 
 static struct {
-	u64 basic;           /* IA32_VMX_BASIC */
-	u64 ept_vpid_cap;    /* IA32_VMX_EPT_VPID_CAP */
-	u64 misc;            /* IA32_VMX_MISC */
+	u64 basic;	  /* IA32_VMX_BASIC */
+	u64 ept_vpid_cap; /* IA32_VMX_EPT_VPID_CAP */
+	u64 misc;	  /* IA32_VMX_MISC */
 	u64 cr0_fixed0, cr0_fixed1, cr4_fixed0, cr4_fixed1;
 	u32 pin, cpu, cpu2, exit, entry; /* the computed control words */
-	u32 cpu_allowed0, cpu_allowed1; /* processor-based, for irq_window */
-	bool vpid;           /* VPIDs in use (else every entry flushes) */
-	bool unrestricted;   /* unrestricted guest available (hvm vCPUs use it) */
-	bool preempt_timer;  /* VMX-preemption timer in use (vmx_run) */
-	bool pat;            /* IA32_PAT switched by the VMCS (load and save) */
+	u32 cpu_allowed0, cpu_allowed1;	 /* processor-based, for irq_window */
+	bool vpid;			 /* VPIDs in use (else every entry flushes) */
+	bool unrestricted;		 /* unrestricted guest available (hvm vCPUs use it) */
+	bool preempt_timer;		 /* VMX-preemption timer in use (vmx_run) */
+	bool pat;			 /* IA32_PAT switched by the VMCS (load and save) */
 	u16 next_vpid;
-	bool ready;          /* the shared part is set up (first vmx_cpu_enable) */
+	bool ready; /* the shared part is set up (first vmx_cpu_enable) */
 	hpa_t io_bitmaps;
 	hpa_t msr_bitmap;
 	/* Per CPU (percpu.h): virt_area, its VMXON region; vmcs_current, the
 	 * physical address of its current VMCS (0: none); vmx_msr_owner, the
 	 * vCPU whose syscall MSRs it holds (NULL: none). */
-	bool write_failed;   /* a VMWRITE failed since the flag was cleared */
+	bool write_failed; /* a VMWRITE failed since the flag was cleared */
 } vmx;
 
 #define vmx_current (this_cpu()->vmcs_current)
@@ -131,27 +133,43 @@ static const u32 lazy_msrs[] = { MSR_KERNEL_GS_BASE, MSR_STAR, MSR_LSTAR, MSR_CS
 struct vmx_vcpu {
 	hpa_t vmcs;
 	u64 eptp;
-	bool launched;       /* VMLAUNCH done: the next entry is VMRESUME */
-	bool unrestricted;   /* runs with "unrestricted guest" (PE, PG its own) */
+	bool launched;	   /* VMLAUNCH done: the next entry is VMRESUME */
+	bool unrestricted; /* runs with "unrestricted guest" (PE, PG its own) */
 	enum vcpu_mode mode;
-	u64 exit_rip;        /* guest RIP at the last exit */
+	u64 exit_rip;		  /* guest RIP at the last exit */
 	u64 msrs[LAZY_MSR_COUNT]; /* its values of lazy_msrs, while not loaded */
-	u64 dr6;             /* its DR6, while not loaded (not in the VMCS) */
-	hpa_t msr_bitmap;    /* its own (vcpu_msr_bitmap), or 0: the shared one */
-	u64 dr7;             /* its DR7, without the debug-control VM controls */
-	bool irq_injected;   /* VM_ENTRY_INTR_INFO holds the offered interrupt */
-	u8 irq_vector;       /* ... this one */
-	u64 cr8;             /* its CR8 (task priority), emulated on CR8 exits */
-	int host_cpu;        /* the CPU whose host state the VMCS holds, -1: none */
+	u64 dr6;		  /* its DR6, while not loaded (not in the VMCS) */
+	hpa_t msr_bitmap;	  /* its own (vcpu_msr_bitmap), or 0: the shared one */
+	u64 dr7;		  /* its DR7, without the debug-control VM controls */
+	bool irq_injected;	  /* VM_ENTRY_INTR_INFO holds the offered interrupt */
+	u8 irq_vector;		  /* ... this one */
+	u64 cr8;		  /* its CR8 (task priority), emulated on CR8 exits */
+	int host_cpu;		  /* the CPU whose host state the VMCS holds, -1: none */
 };
 
 #define DR6_RESET 0xffff0ff0ULL /* SDM Vol. 3B §18.2.3 */
 #define DR7_RESET 0x400ULL
 
-static inline u64 read_dr6(void) { u64 v; asm volatile("mov %%db6, %0" : "=r"(v)); return v; }
-static inline void write_dr6(u64 v) { asm volatile("mov %0, %%db6" : : "r"(v)); }
-static inline u64 read_dr7(void) { u64 v; asm volatile("mov %%db7, %0" : "=r"(v)); return v; }
-static inline void write_dr7(u64 v) { asm volatile("mov %0, %%db7" : : "r"(v)); }
+static inline u64 read_dr6(void)
+{
+	u64 v;
+	asm volatile("mov %%db6, %0" : "=r"(v));
+	return v;
+}
+static inline void write_dr6(u64 v)
+{
+	asm volatile("mov %0, %%db6" : : "r"(v));
+}
+static inline u64 read_dr7(void)
+{
+	u64 v;
+	asm volatile("mov %%db7, %0" : "=r"(v));
+	return v;
+}
+static inline void write_dr7(u64 v)
+{
+	asm volatile("mov %0, %%db7" : : "r"(v));
+}
 
 static struct vmx_vcpu *vmx_of(struct vcpu *v)
 {
@@ -238,12 +256,12 @@ static int setup_controls(void)
 	io = cpu_allowed1 & CPU_USE_IO_BITMAPS ? CPU_USE_IO_BITMAPS : CPU_UNCOND_IO_EXITING;
 
 	if ((err = adjust_controls("pin-based",
-				   true_ctls ? MSR_IA32_VMX_TRUE_PINBASED_CTLS
-					     : MSR_IA32_VMX_PINBASED_CTLS,
+				   true_ctls ? MSR_IA32_VMX_TRUE_PINBASED_CTLS :
+					       MSR_IA32_VMX_PINBASED_CTLS,
 				   PIN_REQUIRED, PIN_OPTIONAL, &vmx.pin)) ||
 	    (err = adjust_controls("processor-based",
-				   true_ctls ? MSR_IA32_VMX_TRUE_PROCBASED_CTLS
-					     : MSR_IA32_VMX_PROCBASED_CTLS,
+				   true_ctls ? MSR_IA32_VMX_TRUE_PROCBASED_CTLS :
+					       MSR_IA32_VMX_PROCBASED_CTLS,
 				   CPU_REQUIRED | io, 0, &vmx.cpu)) ||
 	    (err = adjust_controls("secondary processor-based", MSR_IA32_VMX_PROCBASED_CTLS2,
 				   CPU2_REQUIRED, CPU2_OPTIONAL, &vmx.cpu2)) ||
@@ -251,12 +269,13 @@ static int setup_controls(void)
 				   true_ctls ? MSR_IA32_VMX_TRUE_EXIT_CTLS : MSR_IA32_VMX_EXIT_CTLS,
 				   EXIT_REQUIRED, EXIT_OPTIONAL, &vmx.exit)) ||
 	    (err = adjust_controls("VM-entry",
-				   true_ctls ? MSR_IA32_VMX_TRUE_ENTRY_CTLS
-					     : MSR_IA32_VMX_ENTRY_CTLS,
+				   true_ctls ? MSR_IA32_VMX_TRUE_ENTRY_CTLS :
+					       MSR_IA32_VMX_ENTRY_CTLS,
 				   ENTRY_REQUIRED | ENTRY_IA32E_MODE_GUEST, ENTRY_OPTIONAL,
 				   &vmx.entry)))
 		return err;
-	u64 cpu_cap = rdmsr(true_ctls ? MSR_IA32_VMX_TRUE_PROCBASED_CTLS : MSR_IA32_VMX_PROCBASED_CTLS);
+	u64 cpu_cap =
+		rdmsr(true_ctls ? MSR_IA32_VMX_TRUE_PROCBASED_CTLS : MSR_IA32_VMX_PROCBASED_CTLS);
 	vmx.cpu_allowed0 = (u32)cpu_cap;
 	vmx.cpu_allowed1 = (u32)(cpu_cap >> 32);
 	/* IA-32e mode guest follows the guest's EFER.LMA at each entry. */
@@ -306,8 +325,8 @@ static int check_ept(void)
 		log_line("vmx: EPT without INVEPT is not supported");
 		return -E_NOTSUP;
 	}
-	if (vmx.vpid &&
-	    (!(cap & VPID_CAP_INVVPID) || !(cap & (VPID_CAP_INVVPID_SINGLE | VPID_CAP_INVVPID_ALL)))) {
+	if (vmx.vpid && (!(cap & VPID_CAP_INVVPID) ||
+			 !(cap & (VPID_CAP_INVVPID_SINGLE | VPID_CAP_INVVPID_ALL)))) {
 		log_line("vmx: VPID without INVVPID: running without VPIDs");
 		vmx.cpu2 &= ~CPU2_ENABLE_VPID;
 		vmx.vpid = false;
@@ -327,7 +346,8 @@ static int check_feature_control(void)
 		return 0;
 	}
 	if (!(fc & FEATURE_CONTROL_VMXON_OUTSIDE_SMX)) {
-		log_line("vmx: disabled by the firmware (IA32_FEATURE_CONTROL locked without VMXON outside SMX); enable VT-x in the setup menu");
+		log_line(
+			"vmx: disabled by the firmware (IA32_FEATURE_CONTROL locked without VMXON outside SMX); enable VT-x in the setup menu");
 		return -E_NOTSUP;
 	}
 	return 0;
@@ -384,10 +404,12 @@ static int vmx_setup_shared(void)
 	log_line("vmx: enabled, EPT (2 MiB pages), %s, %s, %s",
 		 vmx.vpid ? "VPID" : "no VPID (the TLB is flushed at every entry and exit)",
 		 vmx.unrestricted ? "unrestricted guest" : "no unrestricted guest",
-		 vmx.preempt_timer ? "preemption timer" : "no preemption timer (windows end by the LAPIC timer only)");
+		 vmx.preempt_timer ? "preemption timer" :
+				     "no preemption timer (windows end by the LAPIC timer only)");
 	log_line("vmx: VMCS revision %#x, %s controls: pin %#x, cpu %#x, cpu2 %#x, exit %#x, entry %#x",
-		 VMX_BASIC_REVISION(vmx.basic), vmx.basic & VMX_BASIC_TRUE_CTLS ? "true" : "default",
-		 vmx.pin, vmx.cpu, vmx.cpu2, vmx.exit, vmx.entry);
+		 VMX_BASIC_REVISION(vmx.basic),
+		 vmx.basic & VMX_BASIC_TRUE_CTLS ? "true" : "default", vmx.pin, vmx.cpu, vmx.cpu2,
+		 vmx.exit, vmx.entry);
 	return 0;
 }
 
@@ -456,13 +478,27 @@ static u16 read_sel(int which)
 	u16 s = 0;
 
 	switch (which) {
-	case 0: asm volatile("mov %%cs, %0" : "=r"(s)); break;
-	case 1: asm volatile("mov %%ss, %0" : "=r"(s)); break;
-	case 2: asm volatile("mov %%ds, %0" : "=r"(s)); break;
-	case 3: asm volatile("mov %%es, %0" : "=r"(s)); break;
-	case 4: asm volatile("mov %%fs, %0" : "=r"(s)); break;
-	case 5: asm volatile("mov %%gs, %0" : "=r"(s)); break;
-	default: asm volatile("str %0" : "=r"(s)); break;
+	case 0:
+		asm volatile("mov %%cs, %0" : "=r"(s));
+		break;
+	case 1:
+		asm volatile("mov %%ss, %0" : "=r"(s));
+		break;
+	case 2:
+		asm volatile("mov %%ds, %0" : "=r"(s));
+		break;
+	case 3:
+		asm volatile("mov %%es, %0" : "=r"(s));
+		break;
+	case 4:
+		asm volatile("mov %%fs, %0" : "=r"(s));
+		break;
+	case 5:
+		asm volatile("mov %%gs, %0" : "=r"(s));
+		break;
+	default:
+		asm volatile("str %0" : "=r"(s));
+		break;
 	}
 	return s;
 }
@@ -525,8 +561,8 @@ static void write_controls(struct vcpu *v)
 		vmcs_write(IO_BITMAP_A, vmx.io_bitmaps.v);
 		vmcs_write(IO_BITMAP_B, vmx.io_bitmaps.v + PAGE_SIZE);
 	}
-	vmcs_write(MSR_BITMAP, vmx_of(v)->msr_bitmap.v ? vmx_of(v)->msr_bitmap.v
-						       : vmx.msr_bitmap.v);
+	vmcs_write(MSR_BITMAP,
+		   vmx_of(v)->msr_bitmap.v ? vmx_of(v)->msr_bitmap.v : vmx.msr_bitmap.v);
 	if (vmx.cpu2 & CPU2_ENABLE_XSAVES)
 		vmcs_write(XSS_EXIT_BITMAP, 0);
 	if (vmx.vpid)
@@ -553,7 +589,7 @@ static void write_seg(enum vmcs_field sel, u16 selector, u32 ar, u32 limit, u64 
  * segments. */
 #define AR_CODE64 (0xbu | AR_S | AR_P | AR_L | AR_G) /* execute/read, accessed */
 #define AR_CODE32 (0xbu | AR_S | AR_P | AR_DB | AR_G)
-#define AR_DATA (0x3u | AR_S | AR_P | AR_DB | AR_G)  /* read/write, accessed */
+#define AR_DATA (0x3u | AR_S | AR_P | AR_DB | AR_G) /* read/write, accessed */
 #define AR_TSS64_BUSY (0xbu | AR_P)
 #define AR_CODE16 (0xbu | AR_S | AR_P)
 #define AR_DATA16 (0x3u | AR_S | AR_P)
@@ -640,8 +676,8 @@ static void msr_bitmap_allow(u8 *bm, u32 msr)
 		base = 1024, msr -= 0xc0000000;
 	else
 		return;
-	bm[base + msr / 8] &= (u8)~(1u << (msr % 8));
-	bm[base + 2048 + msr / 8] &= (u8)~(1u << (msr % 8));
+	bm[base + msr / 8] &= (u8) ~(1u << (msr % 8));
+	bm[base + 2048 + msr / 8] &= (u8) ~(1u << (msr % 8));
 }
 
 /* The MSRs this back end switches for a guest (§26.4.1, §26.4.2: guest-state
@@ -650,12 +686,18 @@ static void msr_bitmap_allow(u8 *bm, u32 msr)
 static bool vmx_switches(u32 msr)
 {
 	switch (msr) {
-	case MSR_STAR: case MSR_LSTAR: case MSR_CSTAR: case MSR_SFMASK:
-	case MSR_KERNEL_GS_BASE:                    /* guest_msrs_load */
-	case MSR_FS_BASE: case MSR_GS_BASE:         /* GUEST_FS/GS_BASE */
-	case 0x174: case 0x175: case 0x176:         /* GUEST_SYSENTER_* */
+	case MSR_STAR:
+	case MSR_LSTAR:
+	case MSR_CSTAR:
+	case MSR_SFMASK:
+	case MSR_KERNEL_GS_BASE: /* guest_msrs_load */
+	case MSR_FS_BASE:
+	case MSR_GS_BASE: /* GUEST_FS/GS_BASE */
+	case 0x174:
+	case 0x175:
+	case 0x176: /* GUEST_SYSENTER_* */
 		return true;
-	case MSR_IA32_PAT:                          /* GUEST_IA32_PAT */
+	case MSR_IA32_PAT: /* GUEST_IA32_PAT */
 		return vmx.pat;
 	default:
 		return false;
@@ -722,7 +764,8 @@ static int vmx_vcpu_create(struct vcpu *v, const struct vcpu_config *cfg, struct
 	v->hvm = cfg->hvm;
 	/* §27.3.1.1: without unrestricted guest, CR0.PE and PG must be 1. */
 	if (mode != VCPU_MODE_LONG && !vmx.unrestricted) {
-		log_line("vmx: a vCPU with paging off needs \"unrestricted guest\", which this CPU lacks");
+		log_line(
+			"vmx: a vCPU with paging off needs \"unrestricted guest\", which this CPU lacks");
 		return -E_NOTSUP;
 	}
 	if (vmx.next_vpid == 0) {
@@ -753,7 +796,8 @@ static int vmx_vcpu_create(struct vcpu *v, const struct vcpu_config *cfg, struct
 	 * after the revision id is in place; VMPTRLD makes it current. */
 	*(u32 *)phys_to_virt(st->vmcs) = VMX_BASIC_REVISION(vmx.basic);
 	if (!vmx_clear(st->vmcs.v) || !vmcs_load(v)) {
-		log_line("vmx: cannot initialise the VMCS at %#llx", (unsigned long long)st->vmcs.v);
+		log_line("vmx: cannot initialise the VMCS at %#llx",
+			 (unsigned long long)st->vmcs.v);
 		err = -E_IO;
 		goto err_vmcs;
 	}
@@ -788,7 +832,8 @@ static void vmx_vcpu_reset(struct vcpu *v, enum vcpu_mode mode)
 		return;
 	/* A restart may start in another mode than the vCPU was made for. */
 	if (mode != VCPU_MODE_LONG && !vmx.unrestricted) {
-		log_line("vmx: a vCPU with paging off needs \"unrestricted guest\"; left in 64-bit mode");
+		log_line(
+			"vmx: a vCPU with paging off needs \"unrestricted guest\"; left in 64-bit mode");
 		mode = VCPU_MODE_LONG;
 	}
 	st->mode = mode;
@@ -826,9 +871,9 @@ static void vmx_vcpu_destroy(struct vcpu *v)
 static void vmx_inject(struct vcpu *v, enum event_kind kind, u8 vector, bool has_error,
 		       u32 error_code)
 {
-	u32 type = kind == EVENT_EXCEPTION ? INTR_TYPE_HW_EXCEPTION
-		   : kind == EVENT_NMI	   ? INTR_TYPE_NMI
-					   : INTR_TYPE_EXT_INTR;
+	u32 type = kind == EVENT_EXCEPTION ? INTR_TYPE_HW_EXCEPTION :
+		   kind == EVENT_NMI	   ? INTR_TYPE_NMI :
+					     INTR_TYPE_EXT_INTR;
 	u32 info = INTR_INFO_VALID | type << 8 | vector;
 
 	if (!vmcs_load(v))
@@ -1063,11 +1108,13 @@ static void diagnose_guest(void)
 			continue;
 		}
 		if (ar & 0xfffe0f00u) {
-			log_line("vmx:   guest %s access rights %#x: reserved bits set", seg_names[i], ar);
+			log_line("vmx:   guest %s access rights %#x: reserved bits set",
+				 seg_names[i], ar);
 			problems++;
 		}
 		if (!(ar & AR_P)) {
-			log_line("vmx:   guest %s access rights %#x: not present", seg_names[i], ar);
+			log_line("vmx:   guest %s access rights %#x: not present", seg_names[i],
+				 ar);
 			problems++;
 		}
 		if (tr || ldtr) {
@@ -1078,7 +1125,8 @@ static void diagnose_guest(void)
 				problems++;
 			}
 		} else if (!(ar & AR_S)) {
-			log_line("vmx:   guest %s access rights %#x: S must be 1", seg_names[i], ar);
+			log_line("vmx:   guest %s access rights %#x: S must be 1", seg_names[i],
+				 ar);
 			problems++;
 		} else if (code && !(AR_TYPE(ar) & 8)) {
 			log_line("vmx:   guest CS access rights %#x: not a code segment", ar);
@@ -1090,8 +1138,8 @@ static void diagnose_guest(void)
 		/* §27.3.1.2: the granularity must agree with the limit. */
 		if (((limit & 0xfff) != 0xfff && (ar & AR_G)) ||
 		    ((limit & 0xfff00000) && !(ar & AR_G))) {
-			log_line("vmx:   guest %s limit %#x disagrees with G in %#x", seg_names[i], limit,
-				 ar);
+			log_line("vmx:   guest %s limit %#x disagrees with G in %#x", seg_names[i],
+				 limit, ar);
 			problems++;
 		}
 	}
@@ -1139,7 +1187,10 @@ static void report_entry_failure(struct vcpu *v, int rc, struct vm_exit *e)
 
 /* ---- Running a guest ----------------------------------------------------- */
 
-static inline void write_cr2(u64 v) { asm volatile("mov %0, %%cr2" : : "r"(v) : "memory"); }
+static inline void write_cr2(u64 v)
+{
+	asm volatile("mov %0, %%cr2" : : "r"(v) : "memory");
+}
 
 /* The bits of CR0/CR4 the guest may not change (§26.6.6): the fixed ones,
  * and VMXE, which the guest sees as 0 through the read shadow. */
@@ -1214,7 +1265,9 @@ static void read_guest_state(struct vcpu *v)
 	v->regs.cpl = (u8)AR_DPL((u32)vmcs_read(GUEST_SS_AR));
 	u32 cs_ar = (u32)vmcs_read(GUEST_CS_AR);
 	v->regs.cs_base = vmcs_read(GUEST_CS_BASE);
-	v->regs.cs_bits = (cs_ar & AR_L) && (v->regs.efer & EFER_LMA) ? 64 : cs_ar & AR_DB ? 32 : 16;
+	v->regs.cs_bits = (cs_ar & AR_L) && (v->regs.efer & EFER_LMA) ? 64 :
+			  cs_ar & AR_DB				      ? 32 :
+									16;
 }
 
 #define X2APIC_TIMER_CURRENT 0x839 /* x2APIC MSR of the current count */
@@ -1500,9 +1553,8 @@ static bool handle_cr_access(struct vcpu *v, u64 q, u32 insn_len)
 		break;
 	}
 	if (!ok) {
-		vmcs_write(VM_ENTRY_INTR_INFO,
-			   INTR_INFO_VALID | INTR_TYPE_HW_EXCEPTION << 8 | INTR_INFO_DELIVER_CODE |
-				   VECTOR_GP);
+		vmcs_write(VM_ENTRY_INTR_INFO, INTR_INFO_VALID | INTR_TYPE_HW_EXCEPTION << 8 |
+						       INTR_INFO_DELIVER_CODE | VECTOR_GP);
 		vmcs_write(VM_ENTRY_EXCEPTION_ERROR_CODE, 0);
 		return true;
 	}

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * int vmx_enter(struct guest_regs *regs, bool launched): one trip into a VMX
  * guest, and vmx_exit_stub, where the processor comes back at the VM exit.

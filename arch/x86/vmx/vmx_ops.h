@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The raw VMX instructions (Intel SDM Vol. 3C §31.3, "VMX Instruction
  * Reference"): VMXON, VMCLEAR, VMPTRLD, VMREAD, VMWRITE, INVEPT, INVVPID.
@@ -49,10 +50,7 @@ static inline bool vmx_read(enum vmcs_field field, u64 *value)
 	bool fail;
 	u64 v;
 
-	asm volatile("vmread %2, %1; setna %0"
-		     : "=q"(fail), "=r"(v)
-		     : "r"((u64)field)
-		     : "cc");
+	asm volatile("vmread %2, %1; setna %0" : "=q"(fail), "=r"(v) : "r"((u64)field) : "cc");
 	*value = v;
 	return !fail;
 }

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The assert.h of the freestanding lwIP and mbedTLS builds.  mbedTLS
  * includes it for static_assert (C11's _Static_assert); its run-time

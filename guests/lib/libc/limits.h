@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The limits.h of the freestanding lwIP and mbedTLS builds, for x86-64
  * (LP64), from the compiler's predefined macros.

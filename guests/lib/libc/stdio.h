@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The stdio.h of the freestanding lwIP and mbedTLS builds: the formatting
  * functions the guest runtime provides (guests/lib/runtime.c, and

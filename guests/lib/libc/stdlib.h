@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The stdlib.h of the freestanding lwIP and mbedTLS builds.  lwIP allocates
  * from its own pools (MEM_LIBC_MALLOC = 0) and needs only atoi (defined by

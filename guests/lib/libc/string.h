@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The string.h of the freestanding lwIP and mbedTLS builds: the functions
  * they call, which the guest runtime provides (kernel/lib/mem.c and

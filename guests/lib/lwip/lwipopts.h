@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * lwIP's configuration for Partita's paravirtual guests: NO_SYS=1 (no
  * threads; the guest's main loop polls its netifs and calls

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The channel netif (see netif_channel.h): Ethernet frames as messages of a
  * channel's SPSC rings.
@@ -136,7 +137,8 @@ static struct pbuf *channel_recv(struct netif_channel *nc)
 		/* A frame larger than the MTU, a corrupt ring or an empty
 		 * message: the peer does not speak this protocol.  Stop using
 		 * the link rather than read garbage. */
-		printf("netif_channel: channel '%s': bad frame (%d), link down\n", nc->info->name, n);
+		printf("netif_channel: channel '%s': bad frame (%d), link down\n", nc->info->name,
+		       n);
 		nc->broken = true;
 		netif_set_link_down(&nc->netif);
 		return NULL;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * An lwIP netif over a channel (kernel/channel.h): a virtual Ethernet link
  * between two partitions.  Each frame is one message of the channel's ring
@@ -32,9 +33,9 @@ struct netif_channel {
 	struct ring_pair rings;
 	const struct partita_channel_info *info;
 	bool signal_pending; /* frames sent since the peer was last signalled */
-	bool broken;         /* the peer wrote a frame we cannot parse */
+	bool broken;	     /* the peer wrote a frame we cannot parse */
 	u64 tx_frames, rx_frames, tx_bytes, rx_bytes;
-	u64 tx_queued;       /* frames that found the ring full and were queued */
+	u64 tx_queued; /* frames that found the ring full and were queued */
 	u64 tx_drops, rx_drops;
 	struct pbuf *queue[NETIF_CHANNEL_QUEUE]; /* waiting for room in the ring */
 	unsigned queue_head, queue_count;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The virtio-net netif (see netif_virtio.h).  Frames are copied both ways
  * between lwIP's pbufs and the driver's buffers: one 1.5 KB copy a frame is

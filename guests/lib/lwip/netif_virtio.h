@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * An lwIP netif over the virtio-net driver (guests/lib/virtio_net.h): the
  * partition's passed-through NIC as an Ethernet interface with a static

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * lwIP's port to Partita's paravirtual guests (NO_SYS=1): the clock
  * (sys_now, from HC_TIME), random numbers (RDRAND when CPUID has it, else

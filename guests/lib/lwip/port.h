@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * lwIP's port to Partita's paravirtual guests: what guests and netifs call
  * besides lwIP's own API.  See port.c.

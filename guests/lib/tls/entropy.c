@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Entropy for mbedTLS (and for secrets a guest makes, such as the
  * management API's token) from the CPU: RDSEED where CPUID offers it, else

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The C library functions mbedTLS calls that the guest runtime does not
  * have: calloc and free, over a static arena of TLS_ARENA_SIZE bytes, and

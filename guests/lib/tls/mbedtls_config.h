@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * mbedTLS's configuration for Partita's paravirtual guests (given to every
  * mbedTLS and altcp_tls file as MBEDTLS_CONFIG_FILE, in place of mbedTLS's

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * guests/lib/tls: what a paravirtual guest needs around mbedTLS (built from
  * Debian's source package with guests/lib/tls/mbedtls_config.h) and lwIP's

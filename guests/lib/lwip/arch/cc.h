@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * lwIP's compiler and platform header for Partita's paravirtual guests
  * (x86-64, GCC, freestanding).  Diagnostics go to the partition's console
