@@ -91,4 +91,18 @@ int pt_lookup(const struct pagetable *pt, u64 va, u64 *pa, u64 *flags, u64 *page
 /** Frees every table (leaves point to memory the table does not own). */
 void pt_destroy(struct pagetable *pt);
 
+/**
+ * The leaf flags of a long-mode page-table entry, used as a second-level
+ * table (AMD's nested paging, §15.25.5, and the host tests' fake back end):
+ * present and user at every level (nested walks are user accesses),
+ * writable if write, no-execute unless exec, and PCD+PWT (PAT entry 3, UC
+ * at reset; UC wins when the nested and guest types combine, §15.25.8) if
+ * uncached.
+ */
+static inline u64 pt_x86_slat_leaf_flags(bool write, bool exec, bool uncached)
+{
+	return PTE_P | PTE_U | (write ? PTE_W : 0) | (exec ? 0 : PTE_NX) |
+	       (uncached ? PTE_PCD | PTE_PWT : 0);
+}
+
 #endif

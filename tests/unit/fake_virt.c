@@ -9,6 +9,7 @@
 
 #include "arch/x86/clock.h"
 #include "arch/x86/cpu.h"
+#include "arch/x86/pagetable.h"
 #include "kernel/errno.h"
 #include "kernel/mm.h"
 #include "tests/unit/fake_arch.h"
@@ -177,17 +178,10 @@ static void fake_irq_offer(struct vcpu *v, int vector)
 	f->offers++;
 }
 
+/* The fake's second-level tables are NPT's: long-mode entries. */
 static u64 fake_leaf_flags(unsigned rights)
 {
-	u64 f = PTE_P | PTE_U;
-
-	if (rights & SLAT_W)
-		f |= PTE_W;
-	if (!(rights & SLAT_X))
-		f |= PTE_NX;
-	if (rights & SLAT_UC)
-		f |= PTE_PCD | PTE_PWT;
-	return f;
+	return pt_x86_slat_leaf_flags(rights & SLAT_W, rights & SLAT_X, rights & SLAT_UC);
 }
 
 const struct virt_ops svm_ops = {

@@ -663,21 +663,10 @@ static void svm_run(struct vcpu *v, struct vm_exit *exit)
 	complete_events(vmcb, exit, offered);
 }
 
-/* NPT entries are ordinary long-mode page-table entries, walked as user
- * accesses (§15.25.5), so every level needs U. */
+/* NPT entries are ordinary long-mode page-table entries (pagetable.h). */
 static u64 npt_leaf_flags(unsigned rights)
 {
-	u64 f = PTE_P | PTE_U;
-
-	if (rights & SLAT_W)
-		f |= PTE_W;
-	if (!(rights & SLAT_X))
-		f |= PTE_NX;
-	/* PAT entry 3 (PCD+PWT) is UC at reset; the nested and guest types
-	 * combine, and UC wins (§15.25.8). */
-	if (rights & SLAT_UC)
-		f |= PTE_PCD | PTE_PWT;
-	return f;
+	return pt_x86_slat_leaf_flags(rights & SLAT_W, rights & SLAT_X, rights & SLAT_UC);
 }
 
 const struct virt_ops svm_ops = {
