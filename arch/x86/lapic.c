@@ -413,20 +413,46 @@ void lapic_send_startup(u32 apic_id, u64 page)
 	send_icr(apic_id, ICR_STARTUP | ICR_LEVEL_ASSERT | (u32)(page >> 12));
 }
 
+/* The timer's current count and the TSC at the same instant: the count is
+ * read between two TSC reads, and a pair is kept only if those are close.
+ * An emulator's vCPU thread (or an SMI) can stop between two reads for
+ * milliseconds; a pair with a wide bracket would skew the rate, so the
+ * tightest of a few tries is kept. */
+static u32 paired_read(u64 *tsc)
+{
+	const u64 bound = clock_tsc_hz() / 100000; /* 10 us */
+	u64 best_width = ~0ULL, best_tsc = 0;
+	u32 best_count = 0;
+
+	for (int i = 0; i < 16; i++) {
+		u64 t0 = rdtsc();
+		u32 count = lapic_read(LAPIC_TIMER_CURRENT);
+		u64 t1 = rdtsc();
+		if (t1 - t0 < best_width) {
+			best_width = t1 - t0;
+			best_tsc = t0 + (t1 - t0) / 2;
+			best_count = count;
+		}
+		if (best_width <= bound)
+			break;
+	}
+	*tsc = best_tsc;
+	return best_count;
+}
+
 /* One measurement of the timer against the TSC over window cycles. */
 static u64 check_once(u64 window)
 {
 	lapic_write(LAPIC_LVT_TIMER, LVT_MASKED | LVT_TIMER_ONESHOT);
 	lapic_write(LAPIC_TIMER_DIVIDE, timer_divide);
 	lapic_write(LAPIC_TIMER_INITIAL, 0xffffffffu);
-	u64 t0 = rdtsc();
-	u32 start = lapic_read(LAPIC_TIMER_CURRENT);
-	u64 t;
-	while ((t = rdtsc()) - t0 < window)
+	u64 t0, t;
+	u32 start = paired_read(&t0);
+	while (rdtsc() - t0 < window)
 		cpu_relax();
-	u32 end = lapic_read(LAPIC_TIMER_CURRENT);
+	u32 end = paired_read(&t);
 	lapic_write(LAPIC_TIMER_INITIAL, 0);
-	if (end == 0 || end >= start)
+	if (end == 0 || end >= start || t <= t0)
 		return 0;
 	return (u64)(start - end) * NSEC_PER_SEC / clock_tsc_to_ns(t - t0);
 }
