@@ -242,6 +242,13 @@ void log_break_lock(void)
 	log_lock_broken = true;
 }
 
+static bool (*stop_others)(u64 timeout_ns);
+
+void log_set_stop_others(bool (*fn)(u64 timeout_ns))
+{
+	stop_others = fn;
+}
+
 void hv_set_debug_exit(int port)
 {
 	debug_exit_port = port;
@@ -269,6 +276,14 @@ void hv_stop(int code, const char *why)
 {
 	int port = debug_exit_port;
 
+	/* The other CPUs stop first: none may still add to a console that
+	 * is being sent for the last time.  10 ms is ample for an IPI; a CPU
+	 * that does not answer (interrupts off in a stuck handler) is not
+	 * waited for. */
+	irq_disable();
+	if (stop_others && !stop_others(10000000ULL))
+		for (;;)
+			cpu_halt();
 	/* The end of the run: what is queued goes out first, in order. */
 	log_context = NULL;
 	log_queued_mode = false;

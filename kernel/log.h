@@ -79,6 +79,13 @@ void hv_stop(int code, const char *why) __noreturn;
  */
 void log_break_lock(void);
 
+/**
+ * Gives hv_stop() the way to stop the other CPUs before it prints the last
+ * lines (smp_stop_others): it returns false if another CPU is stopping the
+ * machine already, and then this one only halts.
+ */
+void log_set_stop_others(bool (*stop_others)(u64 timeout_ns));
+
 /** Sets the debug-exit port hv_stop() uses (-1: none). */
 void hv_set_debug_exit(int port);
 

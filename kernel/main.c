@@ -309,6 +309,7 @@ void core_main(u64 boot_info_phys)
 	pci_init(&acpi);
 	iommu_init(&acpi); /* DMA isolation; without an IOMMU, `trusted` rules */
 	smp_init(&acpi, bi);
+	log_set_stop_others(smp_stop_others);
 
 	load_config(bi);
 

@@ -485,6 +485,7 @@ static void __noreturn sched_cpu_loop(void)
 
 	if (!cs->sched.window_count) {
 		irq_disable();
+		this_cpu()->quiet = true;
 		lapic_timer_stop();
 		for (;;) {
 			cpu_halt();

@@ -64,6 +64,9 @@ struct percpu {
 	/* Any CPU: a wake-up request (kernel/sched.c), set before the IPI. */
 	volatile u32 kick;
 	u64 ipis_received;
+	/* This CPU: it halts for good with interrupts off (no windows), so an
+	 * end of the run need not wait for it (smp_stop_others). */
+	volatile bool quiet;
 	/* Any CPU: one function call for this CPU to run (smp_call), guarded
 	 * by call_lock; call_done is set by this CPU when it ran. */
 	volatile u32 call_lock;

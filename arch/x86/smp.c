@@ -108,6 +108,45 @@ static void kick_irq(struct trap_frame *f)
 	lapic_eoi();
 }
 
+static u32 stopping;	     /* a CPU ends the run */
+static u32 stopped_count;    /* CPUs that took the stop IPI */
+
+static void __noreturn stop_here(void)
+{
+	__atomic_add_fetch(&stopped_count, 1, __ATOMIC_ACQ_REL);
+	for (;;) {
+		irq_disable();
+		cpu_halt();
+	}
+}
+
+static void stop_irq(struct trap_frame *f)
+{
+	(void)f;
+	lapic_eoi();
+	stop_here();
+}
+
+bool smp_stop_others(u64 timeout_ns)
+{
+	u32 expected = 0;
+
+	if (!__atomic_compare_exchange_n(&stopping, &expected, 1, false, __ATOMIC_ACQ_REL,
+					 __ATOMIC_ACQUIRE))
+		return false;
+	unsigned waiting = 0;
+	for (unsigned i = 0; i < cpu_count; i++) {
+		if (i == cpu_index() || percpu[i].status != CPU_UP || percpu[i].quiet)
+			continue;
+		lapic_send_ipi(percpu[i].apic_id, SMP_STOP_VECTOR);
+		waiting++;
+	}
+	u64 t0 = rdtsc(), limit = clock_ns_to_tsc(timeout_ns);
+	while (__atomic_load_n(&stopped_count, __ATOMIC_ACQUIRE) < waiting && rdtsc() - t0 < limit)
+		cpu_relax();
+	return true;
+}
+
 void smp_kick(unsigned cpu)
 {
 	if (cpu >= cpu_count || cpu == cpu_index() || percpu[cpu].status != CPU_UP)
@@ -289,8 +328,8 @@ void smp_init(const struct acpi_info *acpi, const struct boot_info *bi)
 	percpu[0].apic_id = lapic_id();
 	percpu[0].status = CPU_UP;
 	percpu[0].stack_top = 0;
-	if (irq_register(SMP_KICK_VECTOR, kick_irq))
-		panic("smp: vector %#x taken", SMP_KICK_VECTOR);
+	if (irq_register(SMP_KICK_VECTOR, kick_irq) || irq_register(SMP_STOP_VECTOR, stop_irq))
+		panic("smp: vector %#x or %#x taken", SMP_KICK_VECTOR, SMP_STOP_VECTOR);
 
 	/* CPU numbers: the boot CPU, then the MADT's others in order. */
 	for (u32 i = 0; i < acpi->cpu_count; i++) {

@@ -20,6 +20,8 @@
 
 /** The vector of the scheduler's wake-up IPI (smp_kick). */
 #define SMP_KICK_VECTOR 0x31
+/** The vector that stops a CPU for good at the end of a run. */
+#define SMP_STOP_VECTOR 0x32
 
 /**
  * Starts every other CPU of the MADT (at most MAX_CPUS in all) and waits
@@ -52,6 +54,15 @@ unsigned smp_enable_virt(void);
  * returns.  The boot CPU calls it when the schedule's epoch is fixed.
  */
 void smp_release(void (*fn)(void));
+
+/**
+ * The end of a run: stops every other CPU (an IPI on SMP_STOP_VECTOR; each
+ * one halts for good with interrupts off, whatever it ran) and waits up to
+ * timeout_ns for them, so that what the caller prints last is not mixed
+ * with their output.  Returns false, at once, if another CPU is already
+ * stopping the machine: then the caller should halt.
+ */
+bool smp_stop_others(u64 timeout_ns);
 
 /** Wakes CPU cpu from a halt or ends its guest's run: sets its kick flag
  *  and sends SMP_KICK_VECTOR (nothing if cpu is the caller). */
