@@ -386,6 +386,8 @@ static void run(struct partition *p, u64 until, u64 run_end, u64 window_end, boo
 	arm_timer(until, clock_now_ns());
 	/* A kick taken in arm_timer's window would not end the run: decide
 	 * again first (smp_call waits for this CPU). */
+	if (several && __atomic_load_n(&this_cpu()->kick, __ATOMIC_ACQUIRE))
+		return;
 	vmexit_run(p, clock_tsc_at(until), clock_tsc_at(window_end), me()->sink_ready_tsc);
 }
 
