@@ -54,6 +54,10 @@ struct kind_exits {
 	void (*hlt)(struct partition *p, const struct vm_exit *e);
 	void (*hypercall)(struct partition *p, const struct vm_exit *e);
 	void (*xsetbv)(struct partition *p, const struct vm_exit *e);
+	/** The number of prefix bytes before the opcode at the guest's RIP,
+	 *  for an exit whose insn_len is unprefixed (virt.h); NULL: none
+	 *  (a paravirtual guest uses the plain encodings). */
+	u32 (*insn_prefixes)(struct partition *p);
 	/** The guest took the interrupt the kind offered (vm_exit.irq_taken,
 	 *  virt.h): called first at such an exit, before it is handled. */
 	void (*irq_taken)(struct partition *p, u8 vector);

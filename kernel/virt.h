@@ -111,7 +111,11 @@ enum vm_exit_reason {
 
 struct vm_exit {
 	enum vm_exit_reason reason;
-	u32 insn_len;	   /* length of the exiting instruction, 0 if unknown */
+	u32 insn_len; /* length of the exiting instruction, 0 if unknown */
+	/* insn_len is the length of the instruction's one encoding without
+	 * prefixes: the CPU did not say (SVM without NRIP-save), and a
+	 * prefixed instruction is longer (the kind may count its prefixes). */
+	bool insn_len_unprefixed;
 	u64 raw;	   /* the vendor's exit code, for logs */
 	u64 qualification; /* the vendor's extra information, for logs */
 	union {
@@ -245,6 +249,15 @@ struct virt_ops {
 	 * not take lapses at the exit: offer again before every run.
 	 */
 	void (*irq_offer)(struct vcpu *v, int vector);
+
+	/**
+	 * The instruction an exit handler just completed ran with RFLAGS.TF
+	 * set: queues the single-step trap the CPU would have raised after
+	 * it, a #DB with DR6.BS set (Intel SDM Vol. 3B §17.3.1.4, AMD APM
+	 * Vol. 2 §13.1.3.1), unless an exception is already queued for the
+	 * next entry (that one comes first; the guest's handler then sees TF).
+	 */
+	void (*single_step)(struct vcpu *v);
 
 	/** Second-level tables: the format and the leaf bits for rights. */
 	const struct pt_format *slat_format;

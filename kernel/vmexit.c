@@ -126,6 +126,8 @@ static inline __attribute__((always_inline)) void handle_exit(struct partition *
 	struct guest_regs *r = &p->vcpu.regs;
 
 	p->stats.exits[exit_kind(e->reason)]++;
+	if (e->insn_len_unprefixed && k->insn_prefixes)
+		e->insn_len += k->insn_prefixes(p);
 	if (e->irq_taken && k->irq_taken)
 		k->irq_taken(p, e->irq_vector);
 	switch (e->reason) {
@@ -249,7 +251,14 @@ enum run_end vmexit_run(struct partition *p, u64 until_tsc, u64 window_end_tsc, 
 			if (now_xcr0 != host_xcr0)
 				fpu_load_xcr0(host_xcr0);
 		}
+		u64 rip = p->vcpu.regs.rip;
+		bool tf = p->vcpu.regs.rflags & RFLAGS_TF;
 		handle_exit(p, &exit);
+		/* An instruction completed by the handler traps as it would
+		 * have on the CPU (HLT is over only when the guest wakes). */
+		if (tf && p->vcpu.regs.rip != rip && exit.reason != VMEXIT_HLT &&
+		    partition_is_live(p))
+			virt->single_step(&p->vcpu);
 		u64 t2 = rdtsc();
 		if (t2 - t1 > p->exit_max_tsc)
 			p->exit_max_tsc = t2 - t1;

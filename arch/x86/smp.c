@@ -108,8 +108,8 @@ static void kick_irq(struct trap_frame *f)
 	lapic_eoi();
 }
 
-static u32 stopping;	     /* a CPU ends the run */
-static u32 stopped_count;    /* CPUs that took the stop IPI */
+static u32 stopping;	  /* a CPU ends the run */
+static u32 stopped_count; /* CPUs that took the stop IPI */
 
 static void __noreturn stop_here(void)
 {

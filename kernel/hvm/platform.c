@@ -203,6 +203,27 @@ static void mmio_write(void *ctx, unsigned size, u64 value)
 	hvm_mmio(a->p->hvm, clock_now_ns(), a->gpa, size, true, &value);
 }
 
+/* The prefixes before the opcode at RIP: legacy prefixes (SDM Vol. 2
+ * §2.1.1) and, in 64-bit mode, REX (§2.2.1).  An instruction has at most
+ * 15 bytes (§2.3.11); more prefixes than that, or bytes it cannot read,
+ * count as none (the unprefixed length stands). */
+static u32 hvm_insn_prefixes(struct partition *p)
+{
+	const struct guest_regs *r = &p->vcpu.regs;
+	u8 b;
+
+	for (u32 n = 0; n < 14; n++) {
+		if (guest_read_byte(p, r->cs_base + r->rip + n, &b))
+			return 0;
+		bool legacy = b == 0xf0 || b == 0xf2 || b == 0xf3 || b == 0x2e || b == 0x36 ||
+			      b == 0x3e || b == 0x26 || b == 0x64 || b == 0x65 || b == 0x66 ||
+			      b == 0x67;
+		if (!legacy && !(r->cs_bits == 64 && (b & 0xf0) == 0x40))
+			return n;
+	}
+	return 0;
+}
+
 static void handle_mmio(struct partition *p, const struct vm_exit *e)
 {
 	static const struct decode_mem_ops ops = { mmio_read, mmio_write };
@@ -313,6 +334,7 @@ const struct kind_exits hvm_exits = {
 	.hlt = handle_hlt,
 	.hypercall = handle_hypercall,
 	.xsetbv = handle_xsetbv,
+	.insn_prefixes = hvm_insn_prefixes,
 	.irq_taken = hvm_irq_taken,
 	.cpu_view = hvm_cpu_view,
 	.prepare = hvm_prepare,

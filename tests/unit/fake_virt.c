@@ -170,6 +170,13 @@ static void fake_inject(struct vcpu *v, enum event_kind kind, u8 vector, bool ha
 	f->injects++;
 }
 
+static void fake_single_step(struct vcpu *v)
+{
+	struct fake_vcpu *f = v->arch;
+
+	f->single_steps++;
+}
+
 static void fake_irq_offer(struct vcpu *v, int vector)
 {
 	struct fake_vcpu *f = v->arch;
@@ -193,6 +200,7 @@ const struct virt_ops svm_ops = {
 	.run = fake_run,
 	.inject = fake_inject,
 	.irq_offer = fake_irq_offer,
+	.single_step = fake_single_step,
 	.slat_format = &pt_format_x86,
 	.slat_leaf_flags = fake_leaf_flags,
 };

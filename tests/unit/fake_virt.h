@@ -49,6 +49,7 @@ struct fake_vcpu {
 	u8 inject_vector;
 	bool inject_has_error;
 	unsigned injects;
+	unsigned single_steps; /* single-step traps queued */
 	/* The last irq_offer (-1: withdrawn), and how many so far. */
 	int offered;
 	unsigned offers;

@@ -557,6 +557,38 @@ FAKE_TEST(run_loop_ends_for_the_right_reasons)
 	assert_true(h->cpu_tsc > 0);
 }
 
+static void set_tf(struct partition *x, void *ctx)
+{
+	(void)ctx;
+	x->vcpu.regs.rflags |= RFLAGS_TF;
+}
+
+/* An instruction the hypervisor completes with TF set traps as on the CPU
+ * (SDM Vol. 3B 17.3.1.4): one single-step each; none for an exit that
+ * completes nothing (a host interrupt) or for HLT (over when it wakes). */
+FAKE_TEST(run_loop_single_steps_completed_instructions)
+{
+	setup();
+	u64 far = ~0ULL / 2;
+	struct fake_exit x = { .e = make(VMEXIT_CPUID, 2), .fn = set_tf };
+	fake_push(h, &x);
+	assert_int_equal(vmexit_run(h, far, far, far), RUN_EXIT);
+	assert_int_equal(fake_vcpu(h)->single_steps, 1);
+	fake_push_reason(h, VMEXIT_EXTINT, 10);
+	assert_int_equal(vmexit_run(h, far, far, far), RUN_TIME);
+	assert_int_equal(fake_vcpu(h)->single_steps, 1);
+	h->vcpu.regs.rflags &= ~RFLAGS_TF;
+	fake_push_cpuid(h, 0, 0);
+	assert_int_equal(vmexit_run(h, far, far, far), RUN_EXIT);
+	assert_int_equal(fake_vcpu(h)->single_steps, 1);
+	/* pv: the hypercall instruction too. */
+	struct fake_exit y = { .e = make(VMEXIT_CPUID, 2), .fn = set_tf };
+	fake_push(p, &y);
+	fake_push_hypercall(p, HC_YIELD, 0, 0, 0, 0);
+	assert_int_equal(vmexit_run(p, far, far, far), RUN_STATE);
+	assert_int_equal(fake_vcpu(p)->single_steps, 2);
+}
+
 static void set_xcr0(struct partition *x, void *ctx)
 {
 	(void)x;
@@ -604,6 +636,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(pv_exits_that_end_nothing),
 		cmocka_unit_test(pv_cpuid),
+		cmocka_unit_test(run_loop_single_steps_completed_instructions),
 		cmocka_unit_test(pv_ports),
 		cmocka_unit_test(pv_msr_npf_xsetbv_faults),
 		cmocka_unit_test(pv_hlt_yields),

@@ -373,6 +373,20 @@ static void svm_inject(struct vcpu *v, enum event_kind kind, u8 vector, bool has
 	vmcb_of(v)->control.event_inj = e;
 }
 
+#define DR6_BS (1ULL << 14) /* single step (APM Vol. 2 §13.1.1.3) */
+
+static void svm_single_step(struct vcpu *v)
+{
+	struct vmcb *vmcb = vmcb_of(v);
+
+	if (vmcb->control.event_inj & SVM_EVTINJ_VALID)
+		return;
+	/* The guest's DR6 is the VMCB's (§15.5.1): the trap sets BS in it
+	 * as the CPU's own single step would. */
+	vmcb->save.dr6 |= DR6_BS;
+	vmcb->control.event_inj = SVM_EVTINJ_VALID | SVM_EVTINJ_TYPE_EXCEPTION | VECTOR_DB;
+}
+
 /* After a run: whether the guest took the offered interrupt, and which
  * event must be injected again. */
 static void complete_events(struct vmcb *vmcb, struct vm_exit *e, bool offered)
@@ -408,10 +422,11 @@ static void complete_events(struct vmcb *vmcb, struct vm_exit *e, bool offered)
  * these instructions has (QEMU's TCG has no NRIP-save): CPUID 0f a2, RDMSR
  * 0f 32, WRMSR 0f 30, RDPMC 0f 33, HLT f4, VMMCALL 0f 01 d9, XSETBV 0f 01
  * d1. */
-static inline u32 insn_len(const struct vmcb *vmcb, u32 encoding_len)
+static inline u32 insn_len(const struct vmcb *vmcb, struct vm_exit *e, u32 encoding_len)
 {
 	if (svm.nrip_save && vmcb->control.next_rip > vmcb->save.rip)
 		return (u32)(vmcb->control.next_rip - vmcb->save.rip);
+	e->insn_len_unprefixed = true;
 	return encoding_len;
 }
 
@@ -505,6 +520,7 @@ static void decode_exit(struct vmcb *vmcb, struct vm_exit *e)
 	e->raw = code;
 	e->qualification = c->exit_info1;
 	e->insn_len = 0;
+	e->insn_len_unprefixed = false;
 
 	if (code >= SVM_EXIT_EXCP_BASE && code < SVM_EXIT_EXCP_BASE + 32) {
 		e->reason = VMEXIT_EXCEPTION;
@@ -524,15 +540,15 @@ static void decode_exit(struct vmcb *vmcb, struct vm_exit *e)
 		break;
 	case SVM_EXIT_CPUID:
 		e->reason = VMEXIT_CPUID;
-		e->insn_len = insn_len(vmcb, 2);
+		e->insn_len = insn_len(vmcb, e, 2);
 		break;
 	case SVM_EXIT_RDPMC:
 		e->reason = VMEXIT_RDPMC;
-		e->insn_len = insn_len(vmcb, 2);
+		e->insn_len = insn_len(vmcb, e, 2);
 		break;
 	case SVM_EXIT_HLT:
 		e->reason = VMEXIT_HLT;
-		e->insn_len = insn_len(vmcb, 1);
+		e->insn_len = insn_len(vmcb, e, 1);
 		break;
 	case SVM_EXIT_IOIO:
 		/* §15.10.2: EXITINFO1 describes the access, EXITINFO2 is the
@@ -548,7 +564,7 @@ static void decode_exit(struct vmcb *vmcb, struct vm_exit *e)
 	case SVM_EXIT_MSR:
 		e->reason = VMEXIT_MSR;
 		e->msr.write = c->exit_info1 & 1;
-		e->insn_len = insn_len(vmcb, 2);
+		e->insn_len = insn_len(vmcb, e, 2);
 		break;
 	case SVM_EXIT_NPF:
 		/* §15.25.6: EXITINFO1 is a page-fault error code, EXITINFO2
@@ -564,7 +580,7 @@ static void decode_exit(struct vmcb *vmcb, struct vm_exit *e)
 		break;
 	case SVM_EXIT_VMMCALL:
 		e->reason = VMEXIT_HYPERCALL;
-		e->insn_len = insn_len(vmcb, 3);
+		e->insn_len = insn_len(vmcb, e, 3);
 		break;
 	case SVM_EXIT_VMRUN:
 	case SVM_EXIT_VMLOAD:
@@ -584,7 +600,7 @@ static void decode_exit(struct vmcb *vmcb, struct vm_exit *e)
 		break;
 	case SVM_EXIT_XSETBV:
 		e->reason = VMEXIT_XSETBV;
-		e->insn_len = insn_len(vmcb, 3);
+		e->insn_len = insn_len(vmcb, e, 3);
 		break;
 	default:
 		e->reason = VMEXIT_OTHER;
@@ -678,6 +694,7 @@ const struct virt_ops svm_ops = {
 	.run = svm_run,
 	.inject = svm_inject,
 	.irq_offer = svm_irq_offer,
+	.single_step = svm_single_step,
 	.slat_format = &pt_format_x86,
 	.slat_leaf_flags = npt_leaf_flags,
 };

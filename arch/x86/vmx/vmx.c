@@ -887,6 +887,19 @@ static void vmx_inject(struct vcpu *v, enum event_kind kind, u8 vector, bool has
 	vmcs_write(VM_ENTRY_INTR_INFO, info);
 }
 
+#define PENDING_DBG_BS (1ULL << 14) /* §24.4.2: a single-step trap pending */
+
+/* §26.7.3: a debug exception pending in the guest state is delivered right
+ * after VM entry, with DR6 updated by the CPU, as the trap of the
+ * instruction before would have been. */
+static void vmx_single_step(struct vcpu *v)
+{
+	if (!vmcs_load(v) || (vmcs_read(VM_ENTRY_INTR_INFO) & INTR_INFO_VALID))
+		return;
+	vmcs_write(GUEST_PENDING_DBG_EXCEPTIONS,
+		   vmcs_read(GUEST_PENDING_DBG_EXCEPTIONS) | PENDING_DBG_BS);
+}
+
 /* §26.4.2 interruptibility state: blocking by STI (bit 0) or MOV SS (1).
  * (After an instruction the generic code completed, write_guest_state
  * clears them at the next entry; until then they count, at the price of
@@ -1669,6 +1682,7 @@ const struct virt_ops vmx_ops = {
 	.run = vmx_run,
 	.inject = vmx_inject,
 	.irq_offer = vmx_irq_offer,
+	.single_step = vmx_single_step,
 	.slat_format = &pt_format_ept,
 	.slat_leaf_flags = ept_leaf_flags,
 };
