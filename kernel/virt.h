@@ -204,6 +204,10 @@ struct slat {
 	struct pagetable pt;
 };
 
+/* Segment registers as instructions number them (SDM Vol. 2 §3.4.2.1
+ * "Sreg"; also SVM's and VMX's instruction information). */
+enum segment_reg { SEG_ES, SEG_CS, SEG_SS, SEG_DS, SEG_FS, SEG_GS };
+
 /* Access rights of a second-level mapping. */
 #define SLAT_R (1u << 0)
 #define SLAT_W (1u << 1)
@@ -258,6 +262,10 @@ struct virt_ops {
 	 * next entry (that one comes first; the guest's handler then sees TF).
 	 */
 	void (*single_step)(struct vcpu *v);
+
+	/** The base of the guest's segment register seg (SEG_ES .. SEG_GS,
+	 *  the instruction encoding's numbering), as of its last exit. */
+	u64 (*segment_base)(struct vcpu *v, unsigned seg);
 
 	/** Second-level tables: the format and the leaf bits for rights. */
 	const struct pt_format *slat_format;

@@ -36,18 +36,114 @@ static void hvm_cpu_view(const struct partition *p, struct cpu_view *v)
 	v->limit_maxval = p->msrs.misc_enable & (1ULL << 22);
 }
 
+static u8 *guest_byte(struct partition *p, u64 gva, bool write);
+static int guest_read_byte(struct partition *p, u64 gva, u8 *out);
+static int port_access(struct partition *p, const struct vm_exit *e, u32 *value);
+
+/* Iterations of a REP INS/OUTS done in one exit: the rest re-executes the
+ * instruction (RCX and RSI/RDI say where it is), as an interrupted REP
+ * string instruction does on the CPU (SDM Vol. 1 §7.3.9.1), so a long one
+ * never holds the exit handler. */
+#define STRING_IO_PER_EXIT 256
+
+/*
+ * INS and OUTS (SDM Vol. 2 "INS", "OUTS"): ES:[rDI] or seg:[rSI] (DS unless
+ * overridden) with the address size of the instruction, stepping by the
+ * access size, backwards with RFLAGS.DF.  The prefixes come from the
+ * instruction bytes, the segment bases from the back end.  Memory the
+ * guest's tables do not map to its RAM stops the partition (a PC would
+ * fault with #PF or #GP, which this platform does not synthesise).
+ */
+static void handle_string_io(struct partition *p, const struct vm_exit *e)
+{
+	struct guest_regs *r = &p->vcpu.regs;
+	unsigned seg = SEG_DS, asize = r->cs_bits;
+	bool rep = e->io.rep;
+	u8 b = 0;
+
+	for (u32 n = 0; n < 14; n++) {
+		if (guest_read_byte(p, r->cs_base + r->rip + n, &b))
+			break;
+		if (b == 0x26 || b == 0x2e || b == 0x36 || b == 0x3e)
+			seg = (b >> 3) & 3; /* ES 0, CS 1, SS 2, DS 3 */
+		else if (b == 0x64 || b == 0x65)
+			seg = b == 0x64 ? SEG_FS : SEG_GS;
+		else if (b == 0x67)
+			asize = r->cs_bits == 64 ? 32 : r->cs_bits == 32 ? 16 : 32;
+		else if (b == 0xf2 || b == 0xf3)
+			rep = true;
+		else if (!(b == 0x66 || b == 0xf0 || (r->cs_bits == 64 && (b & 0xf0) == 0x40)))
+			break;
+	}
+	if (b < 0x6c || b > 0x6f) {
+		partition_fault(p,
+				"string I/O at port %#x by an instruction it cannot read (rip %#llx)",
+				e->io.port, (unsigned long long)r->rip);
+		return;
+	}
+	if (e->io.in)
+		seg = SEG_ES; /* INS writes ES:[rDI], no override (SDM "INS") */
+	u64 mask = asize == 64 ? ~0ULL : asize == 32 ? 0xffffffffULL : 0xffffULL;
+	u64 *index = e->io.in ? &r->rdi : &r->rsi;
+	u64 base = seg == SEG_CS		      ? r->cs_base :
+		   (r->cs_bits == 64 && seg < SEG_FS) ? 0 :
+							virt->segment_base(&p->vcpu, seg);
+	u64 step = r->rflags & RFLAGS_DF ? (u64) - (s64)e->io.size : e->io.size;
+	u64 count = rep ? r->rcx & mask : 1;
+
+	for (unsigned i = 0; count && i < STRING_IO_PER_EXIT; i++) {
+		u8 *bytes[4];
+		for (unsigned k = 0; k < e->io.size; k++) {
+			u64 at = base + ((*index + k) & mask);
+			if (!(bytes[k] = guest_byte(p, r->cs_bits == 64 ? at : at & 0xffffffff,
+						    e->io.in))) {
+				partition_fault(p, "%s at port %#x: %s %#llx is not in its RAM",
+						e->io.in ? "INS" : "OUTS", e->io.port,
+						e->io.in ? "destination" : "source",
+						(unsigned long long)(base + (*index & mask)));
+				return;
+			}
+		}
+		u32 value = 0;
+		if (!e->io.in)
+			for (unsigned k = 0; k < e->io.size; k++)
+				value |= (u32)*bytes[k] << (8 * k);
+		if (port_access(p, e, &value))
+			return; /* the partition ended (debug exit) */
+		if (e->io.in)
+			for (unsigned k = 0; k < e->io.size; k++)
+				*bytes[k] = (u8)(value >> (8 * k));
+		*index = (*index & ~mask) | ((*index + step) & mask);
+		count--;
+		if (rep)
+			r->rcx = (r->rcx & ~mask) | (count & mask);
+	}
+	if (!count)
+		r->rip += e->insn_len;
+}
+
+/* One access to the platform's ports; nonzero if it ended the partition. */
+static int port_access(struct partition *p, const struct vm_exit *e, u32 *value)
+{
+	int code = 0;
+
+	if (hvm_port_io(p->hvm, clock_now_ns(), e->io.port, e->io.size, e->io.in, value, &code) ==
+	    HVM_EXIT_REQUESTED) {
+		char why[48];
+		snprintf(why, sizeof(why), "debug exit with code %d", code);
+		partition_exit(p, code, why);
+		return 1;
+	}
+	return 0;
+}
+
 static void handle_io(struct partition *p, const struct vm_exit *e)
 {
 	struct guest_regs *r = &p->vcpu.regs;
 	u32 value = (u32)r->rax;
-	int code = 0;
 
 	if (e->io.string) {
-		/* INS/OUTS: not used by the guests this platform is for. */
-		log_guest(LOG_KIND_IO,
-			  "partition %s: string I/O at port %#x is not emulated; skipped",
-			  p->cfg->name, e->io.port);
-		r->rip += e->insn_len;
+		handle_string_io(p, e);
 		return;
 	}
 	/* The ACPI PM1a blocks (acpi_tables.h): ACPI is always enabled
@@ -63,13 +159,8 @@ static void handle_io(struct partition *p, const struct vm_exit *e)
 			partition_exit(p, 0, "powered off (ACPI S5)");
 		return;
 	}
-	if (hvm_port_io(p->hvm, clock_now_ns(), e->io.port, e->io.size, e->io.in, &value, &code) ==
-	    HVM_EXIT_REQUESTED) {
-		char why[48];
-		snprintf(why, sizeof(why), "debug exit with code %d", code);
-		partition_exit(p, code, why);
+	if (port_access(p, e, &value))
 		return;
-	}
 	if (e->io.in) {
 		u64 mask = e->io.size == 4 ? 0xffffffffULL : (1ULL << (8 * e->io.size)) - 1;
 		/* A 32-bit result zero-extends into RAX; 8/16-bit ones merge. */
@@ -145,13 +236,15 @@ static void *guest_table_virt(void *ctx, u64 phys)
 	return partition_gpa_ptr(g->p, phys);
 }
 
-/* Reads guest-virtual memory by walking the guest's own page tables with
- * the core's walker (arch/x86/pagetable.c, in the guest's paging mode:
- * SDM Vol. 3A §4.1.1); every table and the data must lie in its RAM. */
-static int guest_read_byte(struct partition *p, u64 gva, u8 *out)
+/* The byte at guest-virtual gva, found by walking the guest's own page
+ * tables with the core's walker (arch/x86/pagetable.c, in the guest's paging
+ * mode: SDM Vol. 3A §4.1.1); every table and the byte must lie in its RAM.
+ * For a write, the page must be writable as the guest's access would need
+ * (§4.6: a user access, or a supervisor one with CR0.WP).  NULL if not. */
+static u8 *guest_byte(struct partition *p, u64 gva, bool write)
 {
 	const struct guest_regs *r = &p->vcpu.regs;
-	u64 gpa_addr = gva, flags, size;
+	u64 gpa_addr = gva, flags = PTE_W | PTE_U, size;
 
 	if (r->cr0 & CR0_PG) {
 		struct guest_tables g = { p };
@@ -174,11 +267,22 @@ static int guest_read_byte(struct partition *p, u64 gva, u8 *out)
 		pt.root = pt.root_phys + 32 <= p->ram_size ? partition_gpa_ptr(p, pt.root_phys) :
 							     NULL;
 		if (pt_lookup(&pt, gva, &gpa_addr, &flags, &size))
-			return -E_FAULT;
+			return NULL;
 	}
+	if (write && !(flags & PTE_W) && (r->cpl == 3 || (r->cr0 & CR0_WP)))
+		return NULL;
 	if (gpa_addr >= p->ram_size)
+		return NULL;
+	return partition_gpa_ptr(p, gpa_addr);
+}
+
+static int guest_read_byte(struct partition *p, u64 gva, u8 *out)
+{
+	const u8 *b = guest_byte(p, gva, false);
+
+	if (!b)
 		return -E_FAULT;
-	*out = *(u8 *)partition_gpa_ptr(p, gpa_addr);
+	*out = *b;
 	return 0;
 }
 

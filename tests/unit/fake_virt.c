@@ -177,6 +177,13 @@ static void fake_single_step(struct vcpu *v)
 	f->single_steps++;
 }
 
+static u64 fake_segment_base(struct vcpu *v, unsigned seg)
+{
+	(void)v;
+	(void)seg;
+	return 0;
+}
+
 static void fake_irq_offer(struct vcpu *v, int vector)
 {
 	struct fake_vcpu *f = v->arch;
@@ -201,6 +208,7 @@ const struct virt_ops svm_ops = {
 	.inject = fake_inject,
 	.irq_offer = fake_irq_offer,
 	.single_step = fake_single_step,
+	.segment_base = fake_segment_base,
 	.slat_format = &pt_format_x86,
 	.slat_leaf_flags = fake_leaf_flags,
 };

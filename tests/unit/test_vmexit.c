@@ -278,13 +278,8 @@ FAKE_TEST(hvm_ports)
 	assert_int_equal(port_in(HVM_ACPI_PM1A_EVT, 2) & 0xffff, 0);
 	port_out(HVM_ACPI_PM1A_CNT, 2, 1); /* not S5 */
 	assert_int_equal(h->state, PARTITION_RUNNABLE);
-	/* String I/O is skipped. */
-	struct vm_exit s = io(0x3f8, 1, false);
-	s.io.string = true;
-	handle(h, s);
-	fake_expect_serial("string I/O at port 0x3f8 is not emulated");
-	assert_int_equal(h->vcpu.regs.rip, rip + 9);
-	assert_int_equal(h->stats.exits[PARTITA_EXIT_IO], 9);
+	assert_int_equal(h->vcpu.regs.rip, rip + 8);
+	assert_int_equal(h->stats.exits[PARTITA_EXIT_IO], 8);
 	/* S5 powers it off. */
 	port_out(HVM_ACPI_PM1A_CNT, 2,
 		 HVM_ACPI_PM1_SLP_EN | (HVM_ACPI_SLP_TYP_S5 << HVM_ACPI_PM1_SLP_TYP_SHIFT));
@@ -296,6 +291,66 @@ FAKE_TEST(hvm_ports)
 	assert_int_equal(h->state, PARTITION_EXITED);
 	assert_int_equal(h->exit_code, 3);
 	assert_string_equal(h->stop_reason, "debug exit with code 3");
+}
+
+/* INS/OUTS (SDM Vol. 2): from the instruction bytes at RIP, through its
+ * RAM, RCX counted down, RDI/RSI stepped (backwards with DF), a long REP
+ * cut into pieces that re-execute, memory outside RAM stops it. */
+FAKE_TEST(hvm_string_io)
+{
+	struct guest_regs *r;
+
+	setup();
+	r = &h->vcpu.regs;
+	u8 *code = partition_gpa_ptr(h, 0x100040);
+	u8 *buf = partition_gpa_ptr(h, 0x200000);
+	r->cs_bits = 32;
+	r->rip = 0x100040;
+	memcpy(code, "\xf3\x6c", 2); /* rep insb from an unknown port: all ones */
+	memset(buf, 0, 64);
+	r->rdi = 0x200000;
+	r->rcx = 16;
+	struct vm_exit e = io(0x3a0, 1, true);
+	e.io.string = e.io.rep = true;
+	e.insn_len = 2;
+	handle(h, e);
+	assert_int_equal(r->rcx, 0);
+	assert_int_equal(r->rdi, 0x200010);
+	assert_int_equal(r->rip, 0x100042);
+	assert_int_equal(buf[15], 0xff);
+	assert_int_equal(buf[16], 0);
+	/* rep outsw with DF: RSI steps back by 2. */
+	r->rip = 0x100040;
+	memcpy(code, "\x66\xf3\x6f", 3);
+	r->rsi = 0x200020;
+	r->rcx = 3;
+	r->rflags |= RFLAGS_DF;
+	e = io(0x3a0, 2, false);
+	e.io.string = e.io.rep = true;
+	e.insn_len = 3;
+	handle(h, e);
+	assert_int_equal(r->rsi, 0x20001a);
+	assert_int_equal(r->rip, 0x100043);
+	r->rflags &= ~RFLAGS_DF;
+	/* A long REP is done in pieces: the instruction stays at RIP. */
+	r->rip = 0x100040;
+	memcpy(code, "\xf3\x6c", 2);
+	r->rdi = 0x200000;
+	r->rcx = 1000;
+	e = io(0x3a0, 1, true);
+	e.io.string = e.io.rep = true;
+	e.insn_len = 2;
+	handle(h, e);
+	assert_true(r->rcx > 0 && r->rcx < 1000);
+	assert_int_equal(r->rip, 0x100040);
+	while (r->rcx)
+		handle(h, e);
+	assert_int_equal(r->rdi, 0x200000 + 1000);
+	assert_int_equal(r->rip, 0x100042);
+	/* A 32-bit address size wraps RDI; a destination beyond RAM stops it. */
+	r->rdi = 0xfffffff0;
+	r->rcx = 1;
+	faults(h, e, "destination 0xfffffff0 is not in its RAM");
 }
 
 static u64 msr(u32 index, bool write, u64 value)
@@ -636,6 +691,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(pv_exits_that_end_nothing),
 		cmocka_unit_test(pv_cpuid),
+		cmocka_unit_test(hvm_string_io),
 		cmocka_unit_test(run_loop_single_steps_completed_instructions),
 		cmocka_unit_test(pv_ports),
 		cmocka_unit_test(pv_msr_npf_xsetbv_faults),

@@ -387,6 +387,16 @@ static void svm_single_step(struct vcpu *v)
 	vmcb->control.event_inj = SVM_EVTINJ_VALID | SVM_EVTINJ_TYPE_EXCEPTION | VECTOR_DB;
 }
 
+/* The VMCB holds every segment after the run (svm_enter's VMSAVE has FS
+ * and GS, §15.5.2). */
+static u64 svm_segment_base(struct vcpu *v, unsigned seg)
+{
+	const struct vmcb_save *s = &vmcb_of(v)->save;
+	const struct vmcb_seg *all[] = { &s->es, &s->cs, &s->ss, &s->ds, &s->fs, &s->gs };
+
+	return seg < ARRAY_SIZE(all) ? all[seg]->base : 0;
+}
+
 /* After a run: whether the guest took the offered interrupt, and which
  * event must be injected again. */
 static void complete_events(struct vmcb *vmcb, struct vm_exit *e, bool offered)
@@ -695,6 +705,7 @@ const struct virt_ops svm_ops = {
 	.inject = svm_inject,
 	.irq_offer = svm_irq_offer,
 	.single_step = svm_single_step,
+	.segment_base = svm_segment_base,
 	.slat_format = &pt_format_x86,
 	.slat_leaf_flags = npt_leaf_flags,
 };

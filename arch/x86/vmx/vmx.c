@@ -900,6 +900,16 @@ static void vmx_single_step(struct vcpu *v)
 		   vmcs_read(GUEST_PENDING_DBG_EXCEPTIONS) | PENDING_DBG_BS);
 }
 
+static u64 vmx_segment_base(struct vcpu *v, unsigned seg)
+{
+	static const u32 field[] = { GUEST_ES_BASE, GUEST_CS_BASE, GUEST_SS_BASE,
+				     GUEST_DS_BASE, GUEST_FS_BASE, GUEST_GS_BASE };
+
+	if (seg >= ARRAY_SIZE(field) || !vmcs_load(v))
+		return 0;
+	return vmcs_read(field[seg]);
+}
+
 /* §26.4.2 interruptibility state: blocking by STI (bit 0) or MOV SS (1).
  * (After an instruction the generic code completed, write_guest_state
  * clears them at the next entry; until then they count, at the price of
@@ -1683,6 +1693,7 @@ const struct virt_ops vmx_ops = {
 	.inject = vmx_inject,
 	.irq_offer = vmx_irq_offer,
 	.single_step = vmx_single_step,
+	.segment_base = vmx_segment_base,
 	.slat_format = &pt_format_ept,
 	.slat_leaf_flags = ept_leaf_flags,
 };
