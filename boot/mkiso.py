@@ -40,11 +40,12 @@ menuentry "Partita ({config})" {{
 
 
 def config_files(path):
-    """The files a config names (image =, initrd =), in order, each once."""
+    """The files a config names (image =, initrd =, module = FILE ARGS), in
+    order, each once."""
     names = []
     with open(path, errors="replace") as f:
         for line in f:
-            m = re.match(r"\s*(image|initrd)\s*=\s*([^\s#]+)", line)
+            m = re.match(r"\s*(image|initrd|module)\s*=\s*([^\s#]+)", line)
             if m and m.group(2) not in names:
                 names.append(m.group(2))
     return names
