@@ -7,7 +7,7 @@
 
 The ISO holds /boot/partita-mb2.elf (the Multiboot2 loader, which embeds the
 core), /partita/partita.conf (the config) and every file the config names
-(image =, initrd =) that exists in the --files folder, and a grub.cfg that
+(image =, initrd =, module =) that exists in the --files folder, and a grub.cfg that
 loads them all as Multiboot2 modules, each named by the file name the config
 uses, the config as partita.conf.  A file the config names but --files lacks
 is left out, so the core reports it as it does for a missing file on the ESP.

@@ -656,14 +656,13 @@ static int value_module(struct parser *p, struct str v)
 	int rc;
 
 	if (part->module_count >= CONFIG_MAX_MODULES)
-		return fail(p, "too many modules in %s (at most %d)", p->label,
-			    CONFIG_MAX_MODULES);
+		return fail(p, "too many modules in %s (at most %d)", p->label, CONFIG_MAX_MODULES);
 	m = &part->modules[part->module_count];
 	if ((rc = value_file(p, K_MODULE, file, m->file)))
 		return rc;
 	if (!copy_str(m->args, CONFIG_MODULE_ARGS_MAX, rest))
-		return fail(p, "module %s: its string is too long (at most %d characters)",
-			    m->file, CONFIG_MODULE_ARGS_MAX - 1);
+		return fail(p, "module %s: its string is too long (at most %d characters)", m->file,
+			    CONFIG_MODULE_ARGS_MAX - 1);
 	m->line = p->line;
 	part->module_count++;
 	return 0;
@@ -1223,11 +1222,9 @@ unsigned config_partition_files(const struct config_partition *p,
 				const char *names[CONFIG_PARTITION_FILES],
 				unsigned lines[CONFIG_PARTITION_FILES])
 {
-	const char *all[5] = { p->image, p->initrd, p->api.cert, p->api.key,
-						    p->api.token };
-	const unsigned at[5] = { p->image_line, p->initrd_line,
-						      p->api.cert_line, p->api.key_line,
-						      p->api.token_line };
+	const char *all[5] = { p->image, p->initrd, p->api.cert, p->api.key, p->api.token };
+	const unsigned at[5] = { p->image_line, p->initrd_line, p->api.cert_line, p->api.key_line,
+				 p->api.token_line };
 	unsigned n = 0;
 
 	for (unsigned i = 0; i < 5; i++) {

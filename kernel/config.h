@@ -83,10 +83,12 @@
 #define CONFIG_MAX_WINDOWS 8 /* per partition */
 #define CONFIG_MAX_DEVICES 4 /* per partition */
 #define CONFIG_MAX_MODULES 8 /* per partition */
-#define CONFIG_MODULE_ARGS_MAX 128 /* a module's string, including the terminator */
 #define CONFIG_MAX_CPUS 64
 #define CONFIG_MAX_LINE 512		    /* longer lines are refused */
 #define CONFIG_DEFAULT_FRAME_NS 10000000ULL /* 10 ms */
+
+/* A module's string (module = FILE ARGS), including the terminator. */
+#define CONFIG_MODULE_ARGS_MAX 128
 
 enum config_kind { PARTITION_PV = 1, PARTITION_HVM = 2 };
 enum fault_action { FAULT_HALT = 0, FAULT_RESTART = 1 };

@@ -202,17 +202,17 @@ int hvm_boot_check_config(const struct config_partition *c, const struct boot_in
 	if (format == HVM_FORMAT_MULTIBOOT && c->initrd[0]) {
 		err->line = c->initrd_line;
 		snprintf(err->reason, sizeof(err->reason),
-			 "initrd is for Linux kernels, and '%s' of [partition %s] is a Multiboot "
-			 "kernel: give its files as module = FILE [ARGS]",
-			 c->image, c->name);
+			 "initrd is for Linux kernels, and the image of [partition %s] is a "
+			 "Multiboot kernel: give its files as module = FILE [ARGS]",
+			 c->name);
 		return -E_INVAL;
 	}
 	if (format == HVM_FORMAT_BZIMAGE && c->module_count) {
 		err->line = c->modules[0].line;
 		snprintf(err->reason, sizeof(err->reason),
-			 "module is for Multiboot kernels, and '%s' of [partition %s] is a Linux "
-			 "bzImage: give its ramdisk as initrd",
-			 c->image, c->name);
+			 "module is for Multiboot kernels, and the image of [partition %s] is a "
+			 "Linux bzImage: give its ramdisk as initrd",
+			 c->name);
 		return -E_INVAL;
 	}
 	return 0;

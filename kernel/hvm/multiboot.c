@@ -267,9 +267,8 @@ static int plan_modules(struct plan *pl, u64 ram_size, const struct multiboot_mo
 			*why = "a module without its bytes";
 			return -E_INVAL;
 		}
-		if (mods[i].string &&
-		    strnlen(mods[i].string, MULTIBOOT_MODULE_STRING_MAX + 1) >
-			    MULTIBOOT_MODULE_STRING_MAX) {
+		if (mods[i].string && strnlen(mods[i].string, MULTIBOOT_MODULE_STRING_MAX + 1) >
+					      MULTIBOOT_MODULE_STRING_MAX) {
 			*why = "a module's string is longer than 127 bytes";
 			return -E_INVAL;
 		}
@@ -622,9 +621,10 @@ int multiboot_load(u8 *ram, u64 ram_size, const void *image, u64 size, const cha
 		*why = "no Multiboot header (magic and checksum) in the first 8 or 32 KiB";
 		return -E_INVAL;
 	}
-	err = version == 2 ? load_mb2(ram, ram_size, image, size, cmdline, mods, mod_count,
-				      rsdp_gpa, &b, why) :
-			     load_mb1(ram, ram_size, image, size, cmdline, mods, mod_count, &b, why);
+	err = version == 2 ?
+		      load_mb2(ram, ram_size, image, size, cmdline, mods, mod_count, rsdp_gpa, &b,
+			       why) :
+		      load_mb1(ram, ram_size, image, size, cmdline, mods, mod_count, &b, why);
 	if (err)
 		return err;
 	/* MB1 3.2 / MB2 3.3 "Machine state": 32-bit protected mode, paging

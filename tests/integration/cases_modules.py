@@ -103,13 +103,13 @@ CASES = [
     Case("config-module-for-linux", CONF + "mbmod-linux.conf",
          [("refused at the module's line",
            r"^\[hv\] config error: \\partita\\partita\.conf:11: module is for Multiboot kernels, "
-           r"and 'vmlinuz' of \[partition linux\] is a Linux bzImage: give its ramdisk as "
+           r"and the image of \[partition linux\] is a Linux bzImage: give its ramdisk as "
            r"initrd$"), REFUSED],
          exit_code=2),
     Case("config-initrd-for-multiboot", CONF + "mbmod-initrd.conf",
          [("refused at the initrd's line, pointing at module",
            r"^\[hv\] config error: \\partita\\partita\.conf:11: initrd is for Linux kernels, "
-           r"and 'mbtest\.elf' of \[partition mbtest\] is a Multiboot kernel: give its files as "
+           r"and the image of \[partition mbtest\] is a Multiboot kernel: give its files as "
            r"module = FILE \[ARGS\]$"), REFUSED],
          exit_code=2),
 ]

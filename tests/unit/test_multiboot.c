@@ -85,8 +85,8 @@ static void mb1_with_address_fields(void **state)
 	mb1_address_image(0x40, (1u << 16) | 3);
 	assert_int_equal(multiboot_detect(img, sizeof(img)), 1);
 	memset(ram + 0x100000 + sizeof(img), 0xcc, 0x1000);
-	assert_int_equal(multiboot_load(ram, RAM_SIZE, img, sizeof(img), "mb args", NULL, 0, 0xe0000,
-					&b, &why),
+	assert_int_equal(multiboot_load(ram, RAM_SIZE, img, sizeof(img), "mb args", NULL, 0,
+					0xe0000, &b, &why),
 			 0);
 	assert_int_equal(b.mode, VCPU_MODE_PROT32);
 	assert_int_equal(b.rax, 0x2badb002);
@@ -128,7 +128,8 @@ static void mb1_elf32(void **state)
 	wr32(img, 0x800, 0x1badb002);
 	wr32(img, 0x804, 2);
 	wr32(img, 0x808, (uint32_t) - (0x1badb002u + 2));
-	assert_int_equal(multiboot_load(ram, RAM_SIZE, img, sizeof(img), NULL, NULL, 0, 0, &b, &why),
+	assert_int_equal(multiboot_load(ram, RAM_SIZE, img, sizeof(img), NULL, NULL, 0, 0, &b,
+					&why),
 			 0);
 	assert_int_equal(b.rip, 0x200010); /* entry translated to physical */
 	assert_memory_equal(ram + 0x200000, img + 0x1000, 0x2000);
@@ -163,7 +164,8 @@ static void mb2_elf32_with_tags(void **state)
 	assert_int_equal(multiboot_detect(img, sizeof(img)), 2);
 	memcpy(ram + 0xe0000, "RSD PTR ", 8);
 	ram[0xe0000 + 35] = 0x77;
-	assert_int_equal(multiboot_load(ram, RAM_SIZE, img, sizeof(img), "two", NULL, 0, 0xe0000, &b, &why),
+	assert_int_equal(multiboot_load(ram, RAM_SIZE, img, sizeof(img), "two", NULL, 0, 0xe0000,
+					&b, &why),
 			 0);
 	assert_int_equal(b.rax, 0x36d76289);
 	assert_int_equal(b.rip, 0x200010);
@@ -258,8 +260,9 @@ static void mb1_no_modules(void **state)
 	const char *why = NULL;
 
 	mb1_address_image(0x40, (1u << 16) | 3);
-	assert_int_equal(
-		multiboot_load(ram, RAM_SIZE, img, sizeof(img), NULL, NULL, 0, 0, &b, &why), 0);
+	assert_int_equal(multiboot_load(ram, RAM_SIZE, img, sizeof(img), NULL, NULL, 0, 0, &b,
+					&why),
+			 0);
 	assert_false(rd32(ram, b.rbx) & (1u << 3));
 	assert_int_equal(rd32(ram, b.rbx + 20), 0);
 }
