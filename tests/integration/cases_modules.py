@@ -23,6 +23,7 @@ from expect import mbtest_ok
 from harness import Case, DEFAULT_FORBID
 
 CONF = "tests/integration/configs/"
+BUILD_GUESTS = os.path.join(os.path.dirname(__file__), "..", "..", "build", "guests")
 ICOUNT = ["-icount", "shift=5,sleep=off"]
 
 # The files the mbmod configs name, and their sizes: one that crosses
@@ -81,6 +82,18 @@ def module_checks(version):
          r"^\[hv\] partition mbtest stopped: debug exit with code 0$")]
 
 
+def prepare_grub(case, workdir):
+    """prepare hook of the GRUB case: the expected CRC-32 of each module is
+    the one of the file in the build (conformance.mod, mbtest.elf)."""
+    lines = []
+    for n, (name, string) in enumerate([("conformance.mod", "gamma"), ("mbtest.elf", "")]):
+        data = open(os.path.join(BUILD_GUESTS, name), "rb").read()
+        lines.append((f"module {n} ({name}) through GRUB: crc32 and string",
+                      rf"^\[mbtest\] mbtest: module {n}: {len(data)} bytes at 0x[0-9a-f]{{5}}000, "
+                      rf"crc32 0x{zlib.crc32(data):08x}, string '{string}'$"))
+    return None, lines
+
+
 FORBID = DEFAULT_FORBID + [r"mbtest: FAIL", r"\[hv\] vmx: .*failed"]
 REFUSED = ("boot stopped", r"^\[hv\] boot stopped: the configuration was refused$")
 
@@ -93,6 +106,14 @@ CASES = [
          timeout=240, forbid=FORBID, prepare=prepare_modules("mbmod.conf")),
     Case("vmx-mbtest2-modules", CONF + "mbmod2.conf", module_checks(2), exit_code=0, emulator="bochs",
          timeout=240, forbid=FORBID, prepare=prepare_modules("mbmod2.conf")),
+    # Through BIOS, GRUB and the Multiboot2 loader (QEMU with SeaBIOS).
+    Case("mb2-qemu-mbtest2-modules", CONF + "mbmod-grub.conf",
+         [("two modules", r"^\[mbtest\] mbtest: 2 modules \(expected 2\)$"),
+          ("modules check passed", r"^\[mbtest\] mbtest: ok modules$"),
+          ("debug exit ends the partition",
+           r"^\[hv\] partition mbtest stopped: debug exit with code 0$")],
+         exit_code=0, emulator="qemu-iso", qemu_args=ICOUNT, timeout=90, forbid=FORBID,
+         prepare=prepare_grub),
     # A module's file missing from the boot volume: refused with its line.
     Case("config-module-missing", CONF + "mbmod-missing.conf",
          [("refused naming file and line",
