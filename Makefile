@@ -321,6 +321,7 @@ endef
 #     guests/linux/direct-boot-time.sh times the same kernel booted by QEMU.
 #   $(B)/guests/mbtest.elf: the Multiboot 1 test kernel (guests/mbtest), ELF32
 #     linked at 1 MiB; `qemu-system-x86_64 -kernel` boots it too.
+#     $(B)/guests/mbtest2.elf: the same with a Multiboot 2 header.
 LINUX_STAMP := $(B)/linux/.built
 
 $(LINUX_STAMP): guests/linux/build.sh guests/linux/init | deps
@@ -334,7 +335,8 @@ MBTEST_CFLAGS := -m32 -std=gnu11 -O2 -g -ffreestanding -nostdlib -fno-pic -fno-p
 	-fno-stack-protector -mgeneral-regs-only -fno-common -fno-asynchronous-unwind-tables \
 	-Wall -Wextra -Werror -Wshadow -Wundef -MMD -MP
 MBTEST_OBJS := $(B)/guests/mbtest-obj/start.o $(B)/guests/mbtest-obj/mbtest.o \
-	$(B)/guests/mbtest-obj/platform.o
+	$(B)/guests/mbtest-obj/platform.o $(B)/guests/mbtest-obj/bootinfo.o
+MBTEST2_OBJS := $(B)/guests/mbtest-obj/start-mb2.o $(filter-out %/start.o,$(MBTEST_OBJS))
 
 $(B)/guests/mbtest-obj/%.o: guests/mbtest/%.c | deps
 	@mkdir -p $(dir $@)
@@ -346,14 +348,24 @@ $(B)/guests/mbtest-obj/%.o: guests/mbtest/%.S | deps
 	@echo "  AS      $< (mbtest, 32-bit)"
 	$(Q)$(CC) $(MBTEST_CFLAGS) -c $< -o $@
 
+$(B)/guests/mbtest-obj/start-mb2.o: guests/mbtest/start.S | deps
+	@mkdir -p $(dir $@)
+	@echo "  AS      $< (mbtest, 32-bit, Multiboot 2)"
+	$(Q)$(CC) $(MBTEST_CFLAGS) -DMBTEST_MB2 -c $< -o $@
+
 $(B)/guests/mbtest.elf: $(MBTEST_OBJS) guests/mbtest/mbtest.ld
 	@echo "  LD      $@"
 	$(Q)$(LD) -m elf_i386 -nostdlib -static -z noexecstack --no-warn-rwx-segments \
 		-T guests/mbtest/mbtest.ld -o $@ $(MBTEST_OBJS)
 
+$(B)/guests/mbtest2.elf: $(MBTEST2_OBJS) guests/mbtest/mbtest.ld
+	@echo "  LD      $@"
+	$(Q)$(LD) -m elf_i386 -nostdlib -static -z noexecstack --no-warn-rwx-segments \
+		-T guests/mbtest/mbtest.ld -o $@ $(MBTEST2_OBJS)
+
 .PHONY: linux mbtest
 linux: $(B)/guests/vmlinuz $(B)/guests/initrd.gz
-mbtest: $(B)/guests/mbtest.elf
+mbtest: $(B)/guests/mbtest.elf $(B)/guests/mbtest2.elf
 
 # $(B)/guests/conformance.elf: the conformance kernel (guests/conformance),
 #   a Multiboot 1 kernel that switches to long mode itself: 64-bit code

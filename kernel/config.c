@@ -18,6 +18,9 @@
  *    ms or s suffix (a bare 0 is allowed);
  *  - image and initrd are plain file names ([A-Za-z0-9._+-], no directories);
  *    initrd is refused for pv partitions;
+ *  - module = FILE [ARGS]: the first word is a file name as above, the rest
+ *    of the value (trimmed, up to a '#') its string, kept as written;
+ *    repeatable, refused for pv partitions;
  *  - a channel's size is optional and defaults to 4K;
  *  - a key that is not repeatable may not be given twice in one section;
  *  - the api_* keys are refused outside a partition with caps = control (the
@@ -63,6 +66,7 @@ enum key {
 	K_API_PUBLIC_READ,
 	K_BETWEEN,
 	K_SIZE,
+	K_MODULE,
 	KEY_COUNT
 };
 
@@ -94,6 +98,7 @@ static const struct {
 	[K_API_PUBLIC_READ] = { SECT_PARTITION, "api_public_read", false },
 	[K_BETWEEN] = { SECT_CHANNEL, "between", false },
 	[K_SIZE] = { SECT_CHANNEL, "size", false },
+	[K_MODULE] = { SECT_PARTITION, "module", true },
 };
 
 #define QUOTE_MAX 40 /* characters of a value quoted in a message */
@@ -642,6 +647,27 @@ static int value_between(struct parser *p, struct str v)
 	return 0;
 }
 
+/* module = FILE [ARGS] */
+static int value_module(struct parser *p, struct str v)
+{
+	struct config_partition *part = p->part;
+	struct config_module *m;
+	struct str rest = v, file = next_word(&rest);
+	int rc;
+
+	if (part->module_count >= CONFIG_MAX_MODULES)
+		return fail(p, "too many modules in %s (at most %d)", p->label, CONFIG_MAX_MODULES);
+	m = &part->modules[part->module_count];
+	if ((rc = value_file(p, K_MODULE, file, m->file)))
+		return rc;
+	if (!copy_str(m->args, CONFIG_MODULE_ARGS_MAX, rest))
+		return fail(p, "module %s: its string is too long (at most %d characters)", m->file,
+			    CONFIG_MODULE_ARGS_MAX - 1);
+	m->line = p->line;
+	part->module_count++;
+	return 0;
+}
+
 static int set_value(struct parser *p, enum key k, struct str v)
 {
 	struct config *cfg = p->cfg;
@@ -747,6 +773,8 @@ static int set_value(struct parser *p, enum key k, struct str v)
 	case K_SIZE:
 		p->size_given = true;
 		return value_size(p, k, v, &p->chan->size);
+	case K_MODULE:
+		return value_module(p, v);
 	case KEY_COUNT:
 		break;
 	}
@@ -798,6 +826,11 @@ static int finish_section(struct parser *p)
 		if (part->kind == PARTITION_PV && part->initrd[0])
 			return fail_at(p->err, part->initrd_line,
 				       "initrd is only for hvm partitions, and '%s' is pv",
+				       part->name);
+		if (part->kind == PARTITION_PV && part->module_count)
+			return fail_at(p->err, part->modules[0].line,
+				       "module is only for hvm partitions (Multiboot kernels), "
+				       "and '%s' is pv",
 				       part->name);
 		return finish_api(p);
 	} else if (p->sect == SECT_CHANNEL) {
@@ -1189,18 +1222,20 @@ unsigned config_partition_files(const struct config_partition *p,
 				const char *names[CONFIG_PARTITION_FILES],
 				unsigned lines[CONFIG_PARTITION_FILES])
 {
-	const char *all[CONFIG_PARTITION_FILES] = { p->image, p->initrd, p->api.cert, p->api.key,
-						    p->api.token };
-	const unsigned at[CONFIG_PARTITION_FILES] = { p->image_line, p->initrd_line,
-						      p->api.cert_line, p->api.key_line,
-						      p->api.token_line };
+	const char *all[5] = { p->image, p->initrd, p->api.cert, p->api.key, p->api.token };
+	const unsigned at[5] = { p->image_line, p->initrd_line, p->api.cert_line, p->api.key_line,
+				 p->api.token_line };
 	unsigned n = 0;
 
-	for (unsigned i = 0; i < CONFIG_PARTITION_FILES; i++) {
+	for (unsigned i = 0; i < 5; i++) {
 		if (!all[i][0])
 			continue;
 		names[n] = all[i];
 		lines[n++] = at[i];
+	}
+	for (unsigned i = 0; i < MIN(p->module_count, (unsigned)CONFIG_MAX_MODULES); i++) {
+		names[n] = p->modules[i].file;
+		lines[n++] = p->modules[i].line;
 	}
 	return n;
 }

@@ -23,7 +23,11 @@
  *   kind = pv | hvm                 required
  *   memory = 16M                    required; K, M, G suffixes; multiple of 4K
  *   image = hello.elf               required; a file in \partita\ on the ESP
- *   initrd = initrd.gz              optional (hvm)
+ *   initrd = initrd.gz              optional (hvm, Linux kernel)
+ *   module = FILE [ARGS]            a Multiboot module (hvm, Multiboot kernel);
+ *                                   repeatable, at most CONFIG_MAX_MODULES;
+ *                                   ARGS (the rest of the value, up to '#')
+ *                                   is the module's string
  *   cmdline = console=ttyS0 quiet   optional, the rest of the line
  *   cpu = 0                         physical CPU index, default 0
  *   window = 0ms 2ms                offset and length inside the frame;
@@ -51,7 +55,9 @@
  *   between = NAME NAME             the two partitions it connects
  *   size = 64K                      shared memory, multiple of 4K
  *
- * Details: a channel's size defaults to 4K; initrd is refused for pv;
+ * Details: a channel's size defaults to 4K; initrd and module are refused
+ * for pv (and, once the image is known, initrd for a Multiboot kernel and
+ * module for a Linux one: kernel/hvm/boot.c);
  * file names are plain names ([A-Za-z0-9._+-], no directories); a key other
  * than window and device may appear once per section; booleans are yes/no or
  * true/false; times need a unit unless 0; a UTF-8 byte-order mark is
@@ -76,9 +82,13 @@
 #define CONFIG_MAX_CHANNELS 16
 #define CONFIG_MAX_WINDOWS 8 /* per partition */
 #define CONFIG_MAX_DEVICES 4 /* per partition */
+#define CONFIG_MAX_MODULES 8 /* per partition */
 #define CONFIG_MAX_CPUS 64
 #define CONFIG_MAX_LINE 512		    /* longer lines are refused */
 #define CONFIG_DEFAULT_FRAME_NS 10000000ULL /* 10 ms */
+
+/* A module's string (module = FILE ARGS), including the terminator. */
+#define CONFIG_MODULE_ARGS_MAX 128
 
 enum config_kind { PARTITION_PV = 1, PARTITION_HVM = 2 };
 enum fault_action { FAULT_HALT = 0, FAULT_RESTART = 1 };
@@ -109,6 +119,13 @@ struct config_api {
 	unsigned tls_line, cert_line, key_line, token_line, public_read_line;
 };
 
+/** A Multiboot module: a file and the string the kernel sees with it. */
+struct config_module {
+	char file[CONFIG_FILE_MAX];
+	char args[CONFIG_MODULE_ARGS_MAX]; /* "" if none */
+	unsigned line;
+};
+
 struct config_partition {
 	char name[CONFIG_NAME_MAX];
 	unsigned line; /* of the [partition] header */
@@ -129,6 +146,8 @@ struct config_partition {
 	unsigned device_count;
 	struct config_device devices[CONFIG_MAX_DEVICES];
 	struct config_api api;
+	unsigned module_count;
+	struct config_module modules[CONFIG_MAX_MODULES];
 };
 
 struct config_channel {
@@ -177,11 +196,12 @@ int config_check(const struct config *cfg, const char *file, struct config_error
 /** Formats "file:line: reason" (or "file: reason") into buf. */
 void config_error_format(const struct config_error *err, char *buf, size_t size);
 
-#define CONFIG_PARTITION_FILES 5 /* image, initrd, api_cert, api_key, api_token */
+/* image, initrd, api_cert, api_key, api_token, then the modules */
+#define CONFIG_PARTITION_FILES (5 + CONFIG_MAX_MODULES)
 
 /**
  * The files a partition names (image, initrd, api_cert, api_key,
- * api_token), those given only: fills names[] and lines[] (each with room
+ * api_token, each module's file), those given only: fills names[] and lines[] (each with room
  * for CONFIG_PARTITION_FILES) and returns the count.  What the loader must
  * load and the core must find.
  */

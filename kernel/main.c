@@ -27,6 +27,7 @@
 #include "kernel/control_info.h"
 #include "kernel/cpu_policy.h"
 #include "kernel/errno.h"
+#include "kernel/hvm/platform.h"
 #include "kernel/lib/format.h"
 #include "kernel/lib/string.h"
 #include "kernel/log.h"
@@ -254,6 +255,9 @@ static void load_config(const struct boot_info *bi)
 	if (config.debug_exit_port >= 0)
 		hv_set_debug_exit(config.debug_exit_port);
 	check_files(bi, path);
+	for (unsigned i = 0; i < config.partition_count; i++)
+		if (hvm_boot_check_config(&config.partitions[i], bi, &err))
+			config_refused(&err);
 	check_cpus(path, false);
 
 	format_ns(t, sizeof(t), config.frame_ns);

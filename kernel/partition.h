@@ -90,6 +90,7 @@ struct partition {
 	/* Its image (kind-specific loaders fill these). */
 	const struct boot_module *image;
 	const struct boot_module *initrd;
+	const struct boot_module *modules[CONFIG_MAX_MODULES]; /* hvm: Multiboot modules */
 	u64 entry;
 	u64 image_end;
 	hpa_t start_info;      /* pv: the page behind PV_START_INFO_GPA */

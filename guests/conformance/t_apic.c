@@ -486,20 +486,27 @@ static void t_apic_timer_divide(void)
 }
 
 /* The current count, and the TSC when it was read (from reads just
- * before and after that were close, not split by a window end). */
+ * before and after that were close, not split by a window end): the
+ * closest pair of up to 10 tries, since under an emulator every read's
+ * exit may take longer than 200 us (Bochs: about 4 instructions a us), and
+ * the last try is then no better than a split one. */
 static u32 ccr_at(u64 *tsc)
 {
-	u64 a = 0, b = 0;
+	u64 best = ~0ull;
 	u32 c = 0;
 
 	for (int i = 0; i < 10; i++) {
-		a = rdtsc();
-		c = lapic_read(APIC_TIMER_CCR);
-		b = rdtsc();
+		u64 a = rdtsc();
+		u32 v = lapic_read(APIC_TIMER_CCR);
+		u64 b = rdtsc();
+		if (b - a < best) {
+			best = b - a;
+			*tsc = a + (b - a) / 2;
+			c = v;
+		}
 		if (b - a < pf.tsc_hz / 5000) /* 200 us */
 			break;
 	}
-	*tsc = a + (b - a) / 2;
 	return c;
 }
 

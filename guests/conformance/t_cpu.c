@@ -23,7 +23,7 @@ static void t_multiboot_info(void)
 	check(mi[0] & (1u << 6), "flags bit 6 (memory map): expected set, flags %#x", mi[0]);
 }
 
-/* The module the test configs give (`initrd =`, `-initrd`): the file the
+/* The module the test configs give (`module =`, QEMU's `-initrd`): the file the
  * build writes, CONFORMANCE_MODULE_SIZE bytes: a header line, then
  * byte i = (i * 131 + 7) & 0xff. */
 #define CONFORMANCE_MODULE_SIZE 8192u

@@ -1,12 +1,15 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * mbtest: a Multiboot 1 kernel of our own that checks the virtual platform
+ * mbtest: a Multiboot kernel of our own (mbtest.elf: Multiboot 1;
+ * mbtest2.elf: the same built with a Multiboot 2 header) that checks the
+ * virtual platform
  * an hvm partition gives it (kernel/hvm/hvm.h): the boot state, CPUID (the
  * hypervisor bit and leaf 0x40000000 "PartitaHV", no VMX or SVM), the 16550
  * UART (its lines appear on the partition's console), local APIC timer
  * interrupts one-shot and periodic, each interrupt taken once and only with
- * interrupts enabled, the CMOS RTC, an unknown port reading all-ones, and
- * (platform.c) the I/O APIC, the MADT, MCFG and PCI.  Each check prints
+ * interrupts enabled, the CMOS RTC, an unknown port reading all-ones,
+ * (platform.c) the I/O APIC, the MADT, MCFG and PCI, and (bootinfo.c) the
+ * boot modules.  Each check prints
  * "mbtest: ok NAME" or "mbtest: FAIL
  * NAME at FILE:LINE"; at the end the kernel writes the number of the first
  * failed check (0: all passed) to the debug-exit port 0xf4.
@@ -19,7 +22,6 @@
 
 #include "mbtest.h"
 
-#define MB1_BOOT_MAGIC 0x2badb002u
 #define COM1 0x3f8
 #define DEBUG_EXIT 0xf4
 #define UNKNOWN_PORT 0x3a0 /* nothing there on a PC or in a partition */
@@ -44,6 +46,7 @@ enum check {
 	CHECK_IRQ_ONCE,
 	CHECK_RTC,
 	CHECK_UNKNOWN_PORT,
+	CHECK_MODULES = 30,
 };
 
 volatile uint32_t timer_ticks, spurious_count;
@@ -371,17 +374,10 @@ static void check_unknown_port(void)
 void mbtest_main(uint32_t magic, uint32_t info)
 {
 	puts("mbtest: start\n");
-	/* Multiboot 1 3.2: EAX holds the magic, EBX the information, whose
-	 * flags bit 0 says mem_lower/mem_upper are valid. */
-	bool boot_ok = magic == MB1_BOOT_MAGIC && info && (*(volatile uint32_t *)info & 1);
-	if (boot_ok) {
-		puts("mbtest: memory ");
-		putu(((volatile uint32_t *)info)[1]);
-		puts(" KiB low, ");
-		putu(((volatile uint32_t *)info)[2]);
-		puts(" KiB high\n");
-	}
-	CHECK(CHECK_BOOT, "multiboot", boot_ok);
+	/* Multiboot 1 3.2 / Multiboot 2 3.3: EAX holds the magic, EBX the
+	 * information, which must give mem_lower/mem_upper (MB1 flags bit 0,
+	 * the MB2 basic memory tag). */
+	CHECK(CHECK_BOOT, "multiboot", boot_info_read(magic, info));
 	check_cpuid();
 	check_uart();
 	check_apic_timer();
@@ -389,6 +385,7 @@ void mbtest_main(uint32_t magic, uint32_t info)
 	check_rtc();
 	check_unknown_port();
 	check_platform();
+	check_modules(CHECK_MODULES);
 	puts("mbtest: done, first failure ");
 	putu(first_failure);
 	puts("\n");

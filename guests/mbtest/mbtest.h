@@ -22,4 +22,10 @@ void idt_set(unsigned v, void (*fn)(void), uint16_t cs);
  * through 0xcf8/0xcfc and ECAM.  Their check numbers start at 40. */
 void check_platform(void);
 
+/* bootinfo.c: reads the Multiboot 1 or 2 information (by the magic) and
+ * prints it; false unless the magic is known and memory is given.  Then
+ * check_modules reports check n, "modules". */
+bool boot_info_read(uint32_t magic, uint32_t info);
+void check_modules(unsigned n);
+
 #endif

@@ -1,19 +1,37 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Entry of the Multiboot test kernel (mbtest.c): the Multiboot 1 header
- * (Multiboot Specification 0.6.96, 3.1: magic, flags, checksum; flags bit 1
- * asks for memory information; no address fields, the ELF headers are used),
- * a stack, and the interrupt stubs.  32-bit protected mode, paging off, as
- * the boot loader leaves it (3.2 "Machine state").
+ * (Multiboot Specification 0.6.96, 3.1: magic, flags, checksum; flags bit 0
+ * asks for page-aligned modules, bit 1 for memory information; no address
+ * fields, the ELF headers are used) or, built with MBTEST_MB2 (mbtest2.elf),
+ * the Multiboot2 header (Multiboot2 Specification 2.0, 3.1: magic,
+ * architecture 0, length, checksum, then the module-alignment tag and the
+ * end tag), a stack, and the interrupt stubs.  32-bit protected mode, paging
+ * off, as the boot loader leaves it (3.2 / MB2 3.3 "Machine state").
  */
-	.set MB_MAGIC, 0x1badb002
-	.set MB_FLAGS, (1 << 1)
-
 	.section .multiboot, "a"
+#ifdef MBTEST_MB2
+	.set MB2_MAGIC, 0xe85250d6
+	.set MB2_LENGTH, mb2_header_end - mb2_header
+	.align 8
+mb2_header:
+	.long MB2_MAGIC
+	.long 0			/* i386 protected mode */
+	.long MB2_LENGTH
+	.long -(MB2_MAGIC + MB2_LENGTH)
+	.short 6, 0		/* module alignment (3.1.12): page aligned */
+	.long 8
+	.short 0, 0		/* end */
+	.long 8
+mb2_header_end:
+#else
+	.set MB_MAGIC, 0x1badb002
+	.set MB_FLAGS, (1 << 0) | (1 << 1)
 	.align 4
 	.long MB_MAGIC
 	.long MB_FLAGS
 	.long -(MB_MAGIC + MB_FLAGS)
+#endif
 
 	.text
 	.code32

@@ -5,7 +5,8 @@
  * from the image: a Linux bzImage (linux_boot.c) or a Multiboot 1/2 kernel
  * (multiboot.c); the ACPI tables are built per partition (acpi_tables.c).
  * These hooks fill the partition's fields and return an error with a
- * reason; partition.c owns the life cycle around them.
+ * reason; partition.c owns the life cycle around them.  A Multiboot
+ * kernel's modules (`module =`) are found here and copied by multiboot.c.
  */
 #include "arch/x86/clock.h"
 #include "arch/x86/cpu.h"
@@ -21,6 +22,9 @@
 #include "kernel/lib/string.h"
 #include "kernel/mm.h"
 #include "kernel/partition.h"
+
+_Static_assert(CONFIG_MAX_MODULES == MULTIBOOT_MODULES_MAX, "module limits");
+_Static_assert(CONFIG_MODULE_ARGS_MAX - 1 == MULTIBOOT_MODULE_STRING_MAX, "module strings");
 
 #define HVM_MIN_MEMORY MiB(4)
 #define HVM_MAX_MEMORY GiB(16)
@@ -61,6 +65,27 @@ static int hvm_check(struct partition *p, const struct boot_info *bi, struct vcp
 	if (p->hvm_format == HVM_FORMAT_NONE) {
 		*why = "its image is neither a Linux bzImage nor a Multiboot kernel";
 		return -E_INVAL;
+	}
+	/* The boot refuses these earlier (hvm_boot_check_config), with the
+	 * line; a partition made otherwise is refused here. */
+	if (p->hvm_format == HVM_FORMAT_MULTIBOOT && c->initrd[0]) {
+		*why = "initrd is for Linux kernels: give a Multiboot kernel's files as module";
+		return -E_INVAL;
+	}
+	if (p->hvm_format == HVM_FORMAT_BZIMAGE && c->module_count) {
+		*why = "module is for Multiboot kernels: give a Linux kernel's ramdisk as initrd";
+		return -E_INVAL;
+	}
+	if (c->module_count > CONFIG_MAX_MODULES) {
+		*why = "too many modules";
+		return -E_INVAL;
+	}
+	for (unsigned i = 0; i < c->module_count; i++) {
+		p->modules[i] = boot_find_module(bi, c->modules[i].file);
+		if (!p->modules[i]) {
+			*why = "a module's file was not loaded";
+			return -E_INVAL;
+		}
 	}
 	p->ram_size = c->memory;
 	p->map_end = p->ram_size;
@@ -124,9 +149,15 @@ static int hvm_start(struct partition *p, const struct kind_start *ks, const cha
 		err = linux_boot_load(ram, p->ram_size, module_data(p->image), p->image->size,
 				      p->initrd ? module_data(p->initrd) : NULL,
 				      p->initrd ? p->initrd->size : 0, cmdline, rsdp, &boot, why);
-	else if (!err)
+	else if (!err) {
+		struct multiboot_module mods[MULTIBOOT_MODULES_MAX];
+		for (unsigned i = 0; i < c->module_count; i++)
+			mods[i] = (struct multiboot_module){ module_data(p->modules[i]),
+							     p->modules[i]->size,
+							     c->modules[i].args };
 		err = multiboot_load(ram, p->ram_size, module_data(p->image), p->image->size,
-				     c->cmdline, rsdp, &boot, why);
+				     c->cmdline, mods, c->module_count, rsdp, &boot, why);
+	}
 	if (err)
 		return err;
 	struct hvm_setup setup = {
@@ -153,7 +184,38 @@ static int hvm_start(struct partition *p, const struct kind_start *ks, const cha
 
 static u64 hvm_start_bytes(const struct partition *p)
 {
-	return (p->image ? p->image->size : 0) + (p->initrd ? p->initrd->size : 0);
+	u64 bytes = (p->image ? p->image->size : 0) + (p->initrd ? p->initrd->size : 0);
+
+	for (unsigned i = 0; i < p->cfg->module_count; i++)
+		bytes += p->modules[i] ? p->modules[i]->size : 0;
+	return bytes;
+}
+
+int hvm_boot_check_config(const struct config_partition *c, const struct boot_info *bi,
+			  struct config_error *err)
+{
+	const struct boot_module *image = boot_find_module(bi, c->image);
+	int format = image ? image_format(image) : HVM_FORMAT_NONE;
+
+	if (c->kind != PARTITION_HVM)
+		return 0;
+	if (format == HVM_FORMAT_MULTIBOOT && c->initrd[0]) {
+		err->line = c->initrd_line;
+		snprintf(err->reason, sizeof(err->reason),
+			 "initrd is for Linux kernels, and the image of [partition %s] is a "
+			 "Multiboot kernel: give its files as module = FILE [ARGS]",
+			 c->name);
+		return -E_INVAL;
+	}
+	if (format == HVM_FORMAT_BZIMAGE && c->module_count) {
+		err->line = c->modules[0].line;
+		snprintf(err->reason, sizeof(err->reason),
+			 "module is for Multiboot kernels, and the image of [partition %s] is a "
+			 "Linux bzImage: give its ramdisk as initrd",
+			 c->name);
+		return -E_INVAL;
+	}
+	return 0;
 }
 
 const struct kind_image hvm_image = {

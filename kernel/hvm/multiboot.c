@@ -22,6 +22,7 @@
 /* MB1 3.3 "Boot information format": flags of the information. */
 #define MB1_INFO_MEMORY (1u << 0)
 #define MB1_INFO_CMDLINE (1u << 2)
+#define MB1_INFO_MODS (1u << 3)
 #define MB1_INFO_MMAP (1u << 6)
 #define MB1_INFO_LOADER_NAME (1u << 9)
 #define MB1_INFO_SIZE 88
@@ -104,6 +105,9 @@ struct plan {
 	struct segment seg[MAX_SEGMENTS];
 	unsigned count;
 	u64 entry;
+	const struct multiboot_module *mods;
+	unsigned mod_count;
+	u64 mod_at[MULTIBOOT_MODULES_MAX];
 };
 
 static int add_segment(struct plan *pl, u64 ram_size, u64 file_size, u64 offset, u64 paddr,
@@ -237,6 +241,51 @@ static int plan_elf(struct plan *pl, u64 ram_size, const u8 *img, u64 size, cons
 	return 0;
 }
 
+/*
+ * The modules go after the kernel's highest byte, in order, each page
+ * aligned: GRUB aligns every module to 4 KiB (MULTIBOOT_MOD_ALIGN) for both
+ * versions, which is what MB1 flag 0 (3.1.2) and the MB2 module-alignment
+ * tag (3.1.12) ask for.  Nothing else lies above 1 MiB (the information,
+ * the GDT and the ACPI tables are below it, linux_boot.h), and everything
+ * must end below add_segment's limit: the information holds 32-bit
+ * addresses (MB1 3.3 mods, MB2 3.6.6).  A module of 0 bytes gets start ==
+ * end at the next page.
+ */
+static int plan_modules(struct plan *pl, u64 ram_size, const struct multiboot_module *mods,
+			unsigned count, const char **why)
+{
+	u64 limit = MIN(MIN(ram_size, HVM_BOOT_MMIO_HOLE), GiB(4)), at = 0;
+
+	if (count > MULTIBOOT_MODULES_MAX) {
+		*why = "more than 8 modules";
+		return -E_INVAL;
+	}
+	for (unsigned i = 0; i < pl->count; i++)
+		at = MAX(at, pl->seg[i].paddr + pl->seg[i].memsz);
+	for (unsigned i = 0; i < count; i++) {
+		if (!mods[i].data && mods[i].size) {
+			*why = "a module without its bytes";
+			return -E_INVAL;
+		}
+		if (mods[i].string && strnlen(mods[i].string, MULTIBOOT_MODULE_STRING_MAX + 1) >
+					      MULTIBOOT_MODULE_STRING_MAX) {
+			*why = "a module's string is longer than 127 bytes";
+			return -E_INVAL;
+		}
+		at = ALIGN_UP(at, PAGE_SIZE);
+		if (at > limit || mods[i].size > limit - at) {
+			*why = "the modules do not fit in RAM after the kernel (below the device "
+			       "windows and 4 GiB)";
+			return -E_INVAL;
+		}
+		pl->mod_at[i] = at;
+		at += mods[i].size;
+	}
+	pl->mods = mods;
+	pl->mod_count = count;
+	return 0;
+}
+
 static void apply(u8 *ram, const u8 *img, const struct plan *pl)
 {
 	for (unsigned i = 0; i < pl->count; i++) {
@@ -244,6 +293,14 @@ static void apply(u8 *ram, const u8 *img, const struct plan *pl)
 		memcpy(ram + s->paddr, img + s->offset, s->filesz);
 		memset(ram + s->paddr + s->filesz, 0, s->memsz - s->filesz);
 	}
+	for (unsigned i = 0; i < pl->mod_count; i++)
+		if (pl->mods[i].size)
+			memcpy(ram + pl->mod_at[i], pl->mods[i].data, pl->mods[i].size);
+}
+
+static const char *mod_string(const struct plan *pl, unsigned i)
+{
+	return pl->mods[i].string ? pl->mods[i].string : "";
 }
 
 static int check_cmdline(const char *cmdline, u64 *len, const char **why)
@@ -268,7 +325,8 @@ static int check_rsdp(u64 ram_size, u64 rsdp_gpa, const char **why)
 /* ---- Multiboot 1 ---------------------------------------------------- */
 
 static int load_mb1(u8 *ram, u64 ram_size, const u8 *img, u64 size, const char *cmdline,
-		    struct hvm_boot *out, const char **why)
+		    const struct multiboot_module *mods, unsigned mod_count, struct hvm_boot *out,
+		    const char **why)
 {
 	struct hvm_mem_range map[HVM_MEM_RANGES_MAX];
 	struct plan pl = { 0 };
@@ -278,9 +336,9 @@ static int load_mb1(u8 *ram, u64 ram_size, const u8 *img, u64 size, const char *
 	find_mb1(img, size, &hdr);
 	flags = rd32(img, hdr + 4);
 	/* MB1 3.1.2: a boot loader that cannot meet a requirement in bits
-	 * 0-15 must fail.  Bit 0 (page-aligned modules) holds trivially (no
-	 * modules), bit 1 (memory information) is given; bit 2 asks for a
-	 * video mode and there is no display. */
+	 * 0-15 must fail.  Bit 0 (page-aligned modules) always holds
+	 * (plan_modules), bit 1 (memory information) is given; bit 2 asks for
+	 * a video mode and there is no display. */
 	if (flags & 0xffffu & ~(MB1_FLAG_PAGE_ALIGN | MB1_FLAG_MEMORY_INFO)) {
 		*why = (flags & MB1_FLAG_VIDEO_MODE) ?
 			       "Multiboot header requests a video mode (no display)" :
@@ -299,7 +357,8 @@ static int load_mb1(u8 *ram, u64 ram_size, const u8 *img, u64 size, const char *
 	} else if (plan_elf(&pl, ram_size, img, size, why)) {
 		return -E_INVAL;
 	}
-	if (check_cmdline(cmdline, &cmdline_len, why))
+	if (check_cmdline(cmdline, &cmdline_len, why) ||
+	    plan_modules(&pl, ram_size, mods, mod_count, why))
 		return -E_INVAL;
 
 	apply(ram, img, &pl);
@@ -330,6 +389,26 @@ static int load_mb1(u8 *ram, u64 ram_size, const u8 *img, u64 size, const char *
 	wr32(info, 48, (u32)HVM_BOOT_SCRATCH_GPA);
 	memcpy(scratch + mmap_len, LOADER_NAME, sizeof(LOADER_NAME));
 	wr32(info, 64, (u32)(HVM_BOOT_SCRATCH_GPA + mmap_len));
+	/* MB1 3.3 mods: 16-byte entries of mod_start, mod_end (the first
+	 * byte after it), string and a reserved 0, then the strings, each
+	 * 4-byte aligned as GRUB lays them out.  At most 8 x (16 + 128)
+	 * bytes: far inside the scratch area. */
+	if (pl.mod_count) {
+		u64 list = ALIGN_UP(mmap_len + sizeof(LOADER_NAME), 4);
+		u64 str = list + 16 * pl.mod_count;
+		wr32(info, 0, rd32(info, 0) | MB1_INFO_MODS);
+		wr32(info, 20, pl.mod_count);
+		wr32(info, 24, (u32)(HVM_BOOT_SCRATCH_GPA + list));
+		for (unsigned i = 0; i < pl.mod_count; i++, list += 16) {
+			u64 len = strlen(mod_string(&pl, i)) + 1;
+			wr32(scratch, list, (u32)pl.mod_at[i]);
+			wr32(scratch, list + 4, (u32)(pl.mod_at[i] + pl.mods[i].size));
+			wr32(scratch, list + 8, (u32)(HVM_BOOT_SCRATCH_GPA + str));
+			wr32(scratch, list + 12, 0);
+			memcpy(scratch + str, mod_string(&pl, i), len);
+			str = ALIGN_UP(str + len, 4);
+		}
+	}
 
 	out->rax = MB1_BOOT_MAGIC;
 	out->rbx = HVM_BOOT_INFO_GPA;
@@ -344,7 +423,7 @@ static bool mb2_can_provide(u32 type, u64 rsdp_gpa)
 	switch (type) {
 	case MB2_IT_CMDLINE:
 	case MB2_IT_LOADER_NAME:
-	case MB2_IT_MODULE: /* none: no tag is the complete answer */
+	case MB2_IT_MODULE: /* one tag per module; none if there are none */
 	case MB2_IT_MEMINFO:
 	case MB2_IT_MMAP:
 		return true;
@@ -366,7 +445,8 @@ static u8 *mb2_tag(u8 *p, u32 type, u32 size)
 }
 
 static int load_mb2(u8 *ram, u64 ram_size, const u8 *img, u64 size, const char *cmdline,
-		    u64 rsdp_gpa, struct hvm_boot *out, const char **why)
+		    const struct multiboot_module *mods, unsigned mod_count, u64 rsdp_gpa,
+		    struct hvm_boot *out, const char **why)
 {
 	struct hvm_mem_range map[HVM_MEM_RANGES_MAX];
 	struct plan pl = { 0 };
@@ -422,7 +502,7 @@ static int load_mb2(u8 *ram, u64 ram_size, const u8 *img, u64 size, const char *
 			break;
 		case MB2_HT_CONSOLE:	  /* the serial console is there */
 		case MB2_HT_FRAMEBUFFER:  /* no display: no framebuffer tag given */
-		case MB2_HT_MODULE_ALIGN: /* no modules */
+		case MB2_HT_MODULE_ALIGN: /* always page aligned */
 		case MB2_HT_EFI_BS:	  /* EFI-only tags (3.1.9-3.1.11): */
 		case MB2_HT_ENTRY_EFI32:  /* not an EFI boot, so the plain */
 		case MB2_HT_ENTRY_EFI64:  /* entry applies */
@@ -458,7 +538,8 @@ static int load_mb2(u8 *ram, u64 ram_size, const u8 *img, u64 size, const char *
 			pl.entry = entry;
 		}
 	}
-	if (check_cmdline(cmdline, &cmdline_len, why) || check_rsdp(ram_size, rsdp_gpa, why))
+	if (check_cmdline(cmdline, &cmdline_len, why) || check_rsdp(ram_size, rsdp_gpa, why) ||
+	    plan_modules(&pl, ram_size, mods, mod_count, why))
 		return -E_INVAL;
 
 	apply(ram, img, &pl);
@@ -493,6 +574,17 @@ static int load_mb2(u8 *ram, u64 ram_size, const u8 *img, u64 size, const char *
 	memcpy(q, LOADER_NAME, sizeof(LOADER_NAME));
 	p += ALIGN_UP(8 + sizeof(LOADER_NAME), 8);
 
+	/* 3.6.6: mod_start, mod_end (the first byte after it), the string;
+	 * in the given order, as GRUB lists them. */
+	for (unsigned i = 0; i < pl.mod_count; i++) {
+		u64 len = strlen(mod_string(&pl, i)) + 1;
+		q = mb2_tag(p, MB2_IT_MODULE, (u32)(16 + len));
+		wr32(q, 0, (u32)pl.mod_at[i]);
+		wr32(q, 4, (u32)(pl.mod_at[i] + pl.mods[i].size));
+		memcpy(q + 8, mod_string(&pl, i), len);
+		p += ALIGN_UP(16 + len, 8);
+	}
+
 	if (rsdp_gpa) {
 		/* 3.6.15/3.6.16: copies of the RSDP, version 1 (20 bytes)
 		 * and version 2 (36 bytes). */
@@ -515,7 +607,8 @@ static int load_mb2(u8 *ram, u64 ram_size, const u8 *img, u64 size, const char *
 }
 
 int multiboot_load(u8 *ram, u64 ram_size, const void *image, u64 size, const char *cmdline,
-		   u64 rsdp_gpa, struct hvm_boot *out, const char **why)
+		   const struct multiboot_module *mods, unsigned mod_count, u64 rsdp_gpa,
+		   struct hvm_boot *out, const char **why)
 {
 	int version = multiboot_detect(image, size);
 	struct hvm_boot b = { 0 };
@@ -528,8 +621,10 @@ int multiboot_load(u8 *ram, u64 ram_size, const void *image, u64 size, const cha
 		*why = "no Multiboot header (magic and checksum) in the first 8 or 32 KiB";
 		return -E_INVAL;
 	}
-	err = version == 2 ? load_mb2(ram, ram_size, image, size, cmdline, rsdp_gpa, &b, why) :
-			     load_mb1(ram, ram_size, image, size, cmdline, &b, why);
+	err = version == 2 ?
+		      load_mb2(ram, ram_size, image, size, cmdline, mods, mod_count, rsdp_gpa, &b,
+			       why) :
+		      load_mb1(ram, ram_size, image, size, cmdline, mods, mod_count, &b, why);
 	if (err)
 		return err;
 	/* MB1 3.2 / MB2 3.3 "Machine state": 32-bit protected mode, paging

@@ -5,7 +5,9 @@
  * fields (MB1 flag 16, MB2 address tag) or as an ELF32/ELF64 file by its
  * program headers (physical addresses), at or above 1 MiB; the boot
  * information goes to the reserved low memory of linux_boot.h's layout.
- * Modules are not supported (the information lists none).
+ * Modules are copied after the kernel: each page aligned (as GRUB does for
+ * both versions, which meets MB1 flag 0 and the MB2 module-alignment tag),
+ * in the given order, all below the device windows and 4 GiB.
  */
 #ifndef PARTITA_HVM_MULTIBOOT_H
 #define PARTITA_HVM_MULTIBOOT_H
@@ -18,6 +20,17 @@
 #define MB2_HEADER_MAGIC 0xe85250d6u
 #define MB2_BOOT_MAGIC 0x36d76289u
 #define MB2_SEARCH 32768u
+
+#define MULTIBOOT_MODULES_MAX 8
+#define MULTIBOOT_MODULE_STRING_MAX 127 /* bytes, without the NUL */
+
+/** A boot module: its bytes, and the string the kernel sees with it (MB1
+ *  3.3 mods "string", MB2 3.6.6 "string"; NULL is ""). */
+struct multiboot_module {
+	const void *data;
+	u64 size;
+	const char *string;
+};
 
 /** Returns 2 or 1 if the image holds a valid Multiboot 2 or 1 header (2
  *  first when it holds both), else 0. */
@@ -34,6 +47,7 @@ int multiboot_detect(const void *image, u64 size);
  * Returns 0, or -E_INVAL with *why; every check precedes the first write.
  */
 int multiboot_load(u8 *ram, u64 ram_size, const void *image, u64 size, const char *cmdline,
-		   u64 rsdp_gpa, struct hvm_boot *out, const char **why);
+		   const struct multiboot_module *mods, unsigned mod_count, u64 rsdp_gpa,
+		   struct hvm_boot *out, const char **why);
 
 #endif

@@ -62,6 +62,13 @@ static void check_config(void)
 		require(p->cpu < CONFIG_MAX_CPUS);
 		require(p->window_count <= CONFIG_MAX_WINDOWS);
 		require(p->device_count <= CONFIG_MAX_DEVICES);
+		require(p->module_count <= CONFIG_MAX_MODULES);
+		require(!p->module_count || p->kind == PARTITION_HVM);
+		for (unsigned m = 0; m < p->module_count; m++) {
+			check_string(p->modules[m].file, sizeof(p->modules[m].file));
+			check_string(p->modules[m].args, sizeof(p->modules[m].args));
+			require(p->modules[m].file[0] && p->modules[m].line);
+		}
 		require(config_find_partition(&cfg, p->name) == p);
 		for (unsigned w = 0; w < p->window_count; w++)
 			require(p->windows[w].length_ns > 0);

@@ -933,6 +933,62 @@ static void test_partition_files(void **state)
 	assert_int_equal(lines[1], 5);
 }
 
+#define MBK "[partition k]\nkind = hvm\nmemory = 64M\nimage = mb.elf\n"
+
+static void test_modules(void **state)
+{
+	const char *names[CONFIG_PARTITION_FILES];
+	unsigned lines[CONFIG_PARTITION_FILES];
+	const struct config_partition *p;
+
+	(void)state;
+	expect_ok(MBK "module = a.bin\nmodule = b.bin  one  two # a comment\n"
+		      "module = a.bin again\n");
+	p = &cfg.partitions[0];
+	assert_int_equal(p->module_count, 3);
+	assert_string_equal(p->modules[0].file, "a.bin");
+	assert_string_equal(p->modules[0].args, "");
+	assert_int_equal(p->modules[0].line, 5);
+	assert_string_equal(p->modules[1].file, "b.bin");
+	assert_string_equal(p->modules[1].args, "one  two"); /* as written, trimmed */
+	assert_int_equal(p->modules[1].line, 6);
+	assert_string_equal(p->modules[2].args, "again");
+	/* The loader loads, and the core finds, each module's file. */
+	assert_int_equal(config_partition_files(p, names, lines), 4);
+	assert_string_equal(names[0], "mb.elf");
+	assert_string_equal(names[2], "b.bin");
+	assert_int_equal(lines[2], 6);
+	assert_int_equal(lines[3], 7);
+}
+
+static void test_module_errors(void **state)
+{
+	char text[2048], arg[200];
+
+	(void)state;
+	/* At most CONFIG_MAX_MODULES. */
+	strcpy(text, MBK);
+	for (int i = 0; i < CONFIG_MAX_MODULES; i++)
+		strcat(text, "module = m.bin\n");
+	expect_ok(text);
+	strcat(text, "module = m.bin\n");
+	expect_error(text, 5 + CONFIG_MAX_MODULES, "too many modules in [partition k] (at most 8)");
+	expect_error(MBK "module = ../m.bin x\n", 5, "module '../m.bin': bad character '/'");
+	expect_error(MBK "module =   # nothing\n", 5, "missing value for 'module'");
+	/* The string: at most 127 characters. */
+	memset(arg, 'a', 127);
+	arg[127] = 0;
+	snprintf(text, sizeof(text), MBK "module = m.bin %s\n", arg);
+	expect_ok(text);
+	snprintf(text, sizeof(text), MBK "module = m.bin %sb\n", arg);
+	expect_error(text, 5, "module m.bin: its string is too long (at most 127 characters)");
+	/* Not for pv partitions. */
+	expect_error(MINIMAL "module = m.bin\n", 5,
+		     "module is only for hvm partitions (Multiboot kernels), and 'a' is pv");
+	expect_error(MINIMAL "module = m.bin\n[partition b]\nkind = pv\nmemory = 4M\nimage = b\n",
+		     5, "and 'a' is pv");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -982,6 +1038,8 @@ int main(void)
 		cmocka_unit_test(test_api_keys),
 		cmocka_unit_test(test_api_refused),
 		cmocka_unit_test(test_partition_files),
+		cmocka_unit_test(test_modules),
+		cmocka_unit_test(test_module_errors),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

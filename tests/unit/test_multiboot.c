@@ -85,8 +85,8 @@ static void mb1_with_address_fields(void **state)
 	mb1_address_image(0x40, (1u << 16) | 3);
 	assert_int_equal(multiboot_detect(img, sizeof(img)), 1);
 	memset(ram + 0x100000 + sizeof(img), 0xcc, 0x1000);
-	assert_int_equal(multiboot_load(ram, RAM_SIZE, img, sizeof(img), "mb args", 0xe0000, &b,
-					&why),
+	assert_int_equal(multiboot_load(ram, RAM_SIZE, img, sizeof(img), "mb args", NULL, 0,
+					0xe0000, &b, &why),
 			 0);
 	assert_int_equal(b.mode, VCPU_MODE_PROT32);
 	assert_int_equal(b.rax, 0x2badb002);
@@ -128,7 +128,9 @@ static void mb1_elf32(void **state)
 	wr32(img, 0x800, 0x1badb002);
 	wr32(img, 0x804, 2);
 	wr32(img, 0x808, (uint32_t) - (0x1badb002u + 2));
-	assert_int_equal(multiboot_load(ram, RAM_SIZE, img, sizeof(img), NULL, 0, &b, &why), 0);
+	assert_int_equal(multiboot_load(ram, RAM_SIZE, img, sizeof(img), NULL, NULL, 0, 0, &b,
+					&why),
+			 0);
 	assert_int_equal(b.rip, 0x200010); /* entry translated to physical */
 	assert_memory_equal(ram + 0x200000, img + 0x1000, 0x2000);
 	assert_string_equal((char *)ram + rd32(ram, b.rbx + 16), "");
@@ -162,7 +164,8 @@ static void mb2_elf32_with_tags(void **state)
 	assert_int_equal(multiboot_detect(img, sizeof(img)), 2);
 	memcpy(ram + 0xe0000, "RSD PTR ", 8);
 	ram[0xe0000 + 35] = 0x77;
-	assert_int_equal(multiboot_load(ram, RAM_SIZE, img, sizeof(img), "two", 0xe0000, &b, &why),
+	assert_int_equal(multiboot_load(ram, RAM_SIZE, img, sizeof(img), "two", NULL, 0, 0xe0000,
+					&b, &why),
 			 0);
 	assert_int_equal(b.rax, 0x36d76289);
 	assert_int_equal(b.rip, 0x200010);
@@ -194,11 +197,159 @@ static void mb2_elf32_with_tags(void **state)
 	assert_int_equal(seen & 0xc057, 0xc057); /* 0,1,2,4,6,14,15 */
 }
 
+/* Two modules of odd sizes and a third of 0 bytes. */
+static uint8_t mod_a[5000], mod_b[3];
+static const struct multiboot_module mods[3] = {
+	{ mod_a, sizeof(mod_a), "alpha one  two" },
+	{ mod_b, sizeof(mod_b), NULL },
+	{ NULL, 0, "empty" },
+};
+
+static void fill_mods(void)
+{
+	for (unsigned i = 0; i < sizeof(mod_a); i++)
+		mod_a[i] = (uint8_t)(i * 7 + 1);
+	memcpy(mod_b, "xyz", 3);
+}
+
+/* Each module page aligned, after the kernel and after the one before it,
+ * holding its bytes; its string as given. */
+static void check_mod(unsigned i, uint32_t start, uint32_t end, const char *string,
+		      uint64_t kernel_end, uint32_t *prev_end)
+{
+	assert_int_equal(start % 4096, 0);
+	assert_true(start >= kernel_end);
+	assert_true(start >= *prev_end);
+	assert_int_equal(end - start, mods[i].size);
+	if (mods[i].size)
+		assert_memory_equal(ram + start, mods[i].data, mods[i].size);
+	assert_string_equal(string, mods[i].string ? mods[i].string : "");
+	*prev_end = end;
+}
+
+static void mb1_modules(void **state)
+{
+	(void)state;
+	struct hvm_boot b;
+	const char *why = NULL;
+	uint32_t prev = 0;
+
+	fill_mods();
+	mb1_address_image(0x40, (1u << 16) | 3); /* flag 0: page-aligned modules */
+	assert_int_equal(multiboot_load(ram, RAM_SIZE, img, sizeof(img), "k", mods, 3, 0, &b, &why),
+			 0);
+	uint64_t mbi = b.rbx;
+	assert_true(rd32(ram, mbi) & (1u << 3));
+	assert_int_equal(rd32(ram, mbi + 20), 3);
+	uint32_t list = rd32(ram, mbi + 24);
+	assert_true(list >= 0xc4000 && list < 0xe0000);
+	for (unsigned i = 0; i < 3; i++) {
+		uint32_t e = list + 16 * i;
+		check_mod(i, rd32(ram, e), rd32(ram, e + 4), (char *)ram + rd32(ram, e + 8),
+			  0x100000 + sizeof(img) + 0x1000, &prev);
+		assert_int_equal(rd32(ram, e + 12), 0);
+	}
+	/* The kernel's own bytes are intact. */
+	assert_memory_equal(ram + 0x100000, img, sizeof(img));
+}
+
+static void mb1_no_modules(void **state)
+{
+	(void)state;
+	struct hvm_boot b;
+	const char *why = NULL;
+
+	mb1_address_image(0x40, (1u << 16) | 3);
+	assert_int_equal(multiboot_load(ram, RAM_SIZE, img, sizeof(img), NULL, NULL, 0, 0, &b,
+					&why),
+			 0);
+	assert_false(rd32(ram, b.rbx) & (1u << 3));
+	assert_int_equal(rd32(ram, b.rbx + 20), 0);
+}
+
+static void mb2_modules(void **state)
+{
+	(void)state;
+	struct hvm_boot b;
+	const char *why = NULL;
+	const uint32_t h = 0x800;
+	uint32_t prev = 0;
+	unsigned n = 0;
+
+	fill_mods();
+	elf32_image();
+	/* header 16 + module alignment 8 + end 8 */
+	wr32(img, h, 0xe85250d6);
+	wr32(img, h + 4, 0);
+	wr32(img, h + 8, 32);
+	wr32(img, h + 12, (uint32_t) - (0xe85250d6u + 32));
+	wr16(img, h + 16, 6);
+	wr32(img, h + 20, 8);
+	wr16(img, h + 24, 0);
+	wr32(img, h + 28, 8);
+	assert_int_equal(multiboot_load(ram, RAM_SIZE, img, sizeof(img), "", mods, 3, 0, &b, &why),
+			 0);
+	uint64_t mbi = b.rbx, end = mbi + rd32(ram, mbi);
+	for (uint64_t t = mbi + 8; t < end; t = (t + rd32(ram, t + 4) + 7) & ~7ull) {
+		uint32_t type = rd32(ram, t), size = rd32(ram, t + 4);
+		if (type == 0)
+			break;
+		if (type != 3)
+			continue;
+		assert_true(n < 3);
+		assert_int_equal(size, 16 + strlen((char *)ram + t + 16) + 1);
+		check_mod(n, rd32(ram, t + 8), rd32(ram, t + 12), (char *)ram + t + 16,
+			  0x200000 + 0x3000, &prev);
+		n++;
+	}
+	assert_int_equal(n, 3);
+	assert_memory_equal(ram + 0x200000, img + 0x1000, 0x2000);
+}
+
+static void module_refusals(void **state)
+{
+	(void)state;
+	struct hvm_boot b;
+	const char *why = NULL;
+	static uint8_t big[RAM_SIZE - 0x100000];
+	char long_string[130];
+	struct multiboot_module m[9];
+
+	/* The kernel ends at 0x104000 (bss included): 15 MiB does not fit after it. */
+	mb1_address_image(0x40, (1u << 16) | 3);
+	m[0] = (struct multiboot_module){ big, sizeof(big), "" };
+	assert_int_equal(multiboot_load(ram, RAM_SIZE, img, sizeof(img), NULL, m, 1, 0, &b, &why),
+			 -E_INVAL);
+	assert_non_null(strstr(why, "do not fit"));
+	/* Exactly to the end of RAM fits. */
+	m[0].size = RAM_SIZE - 0x104000;
+	assert_int_equal(multiboot_load(ram, RAM_SIZE, img, sizeof(img), NULL, m, 1, 0, &b, &why),
+			 0);
+	memset(ram, 0, RAM_SIZE);
+	m[0].size = RAM_SIZE - 0x104000 + 1;
+	assert_int_equal(multiboot_load(ram, RAM_SIZE, img, sizeof(img), NULL, m, 1, 0, &b, &why),
+			 -E_INVAL);
+	memset(long_string, 'x', sizeof(long_string) - 1);
+	long_string[sizeof(long_string) - 1] = 0;
+	m[0] = (struct multiboot_module){ mod_b, sizeof(mod_b), long_string };
+	assert_int_equal(multiboot_load(ram, RAM_SIZE, img, sizeof(img), NULL, m, 1, 0, &b, &why),
+			 -E_INVAL);
+	assert_non_null(strstr(why, "string"));
+	for (unsigned i = 0; i < 9; i++)
+		m[i] = (struct multiboot_module){ mod_b, sizeof(mod_b), "" };
+	assert_int_equal(multiboot_load(ram, RAM_SIZE, img, sizeof(img), NULL, m, 9, 0, &b, &why),
+			 -E_INVAL);
+	assert_non_null(strstr(why, "more than 8"));
+	/* Nothing was written by the refusals. */
+	for (uint64_t i = 0x100000; i < RAM_SIZE; i += 256)
+		assert_int_equal(ram[i], 0);
+}
+
 static void refuse(const char *expect)
 {
 	struct hvm_boot b;
 	const char *why = NULL;
-	if (multiboot_load(ram, RAM_SIZE, img, sizeof(img), NULL, 0, &b, &why) != -E_INVAL)
+	if (multiboot_load(ram, RAM_SIZE, img, sizeof(img), NULL, NULL, 0, 0, &b, &why) != -E_INVAL)
 		fail_msg("accepted an image that should fail with \"%s\"", expect);
 	assert_non_null(why);
 	if (!strstr(why, expect))
@@ -286,6 +437,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(mb1_elf32, setup, teardown),
 		cmocka_unit_test_setup_teardown(mb2_elf32_with_tags, setup, teardown),
 		cmocka_unit_test_setup_teardown(refusals, setup, teardown),
+		cmocka_unit_test_setup_teardown(mb1_modules, setup, teardown),
+		cmocka_unit_test_setup_teardown(mb1_no_modules, setup, teardown),
+		cmocka_unit_test_setup_teardown(mb2_modules, setup, teardown),
+		cmocka_unit_test_setup_teardown(module_refusals, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
