@@ -100,6 +100,10 @@ CORE_OBJS := \
 	kernel/hvm/vlapic.o \
 	kernel/hvm/vioapic.o \
 	kernel/hvm/vpci.o \
+	kernel/hvm/virtq.o \
+	kernel/hvm/virtio_pci.o \
+	kernel/hvm/virtio_blk.o \
+	kernel/hvm/disk.o \
 	kernel/hvm/vpic.o \
 	kernel/hvm/vpit.o \
 	kernel/hvm/vuart.o \
@@ -699,6 +703,7 @@ UNIT_TESTS += test_linux_boot test_acpi_tables test_multiboot test_console test_
 UNIT_TESTS += test_mb2 test_policy_table
 UNIT_TESTS += test_control_info
 UNIT_TESTS += test_fbcon
+UNIT_TESTS += test_virtio
 
 UNIT_test_config_SRCS := kernel/config.c kernel/lib/string.c kernel/errno.c
 UNIT_test_format_SRCS := kernel/lib/format.c
@@ -722,6 +727,8 @@ UNIT_test_vdev_SRCS := kernel/hvm/hvm.c kernel/hvm/vlapic.c kernel/hvm/vpic.c ke
 	kernel/cpu_policy.c
 UNIT_test_vioapic_SRCS := kernel/hvm/vioapic.c kernel/hvm/vlapic.c kernel/cpu_policy.c
 UNIT_test_vpci_SRCS := kernel/hvm/vpci.c kernel/hvm/vlapic.c kernel/cpu_policy.c
+UNIT_test_virtio_SRCS := kernel/hvm/virtq.c kernel/hvm/virtio_pci.c kernel/hvm/virtio_blk.c \
+	kernel/hvm/vpci.c kernel/hvm/vlapic.c kernel/cpu_policy.c
 
 # format.c is built under other names on the host, beside the C library's.
 UNIT_test_format_CFLAGS := -UPARTITA_HOST -Dvsnprintf=hv_vsnprintf -Dsnprintf=hv_snprintf
@@ -741,6 +748,7 @@ CORE_HOST_SRCS := kernel/partition.c kernel/sched.c kernel/vmexit.c kernel/hyper
 	kernel/hvm/vlapic.c kernel/hvm/vpic.c kernel/hvm/vpit.c kernel/hvm/vuart.c \
 	kernel/hvm/vcmos.c kernel/hvm/decode.c kernel/hvm/linux_boot.c kernel/hvm/multiboot.c \
 	kernel/hvm/acpi_tables.c kernel/hvm/vioapic.c kernel/hvm/vpci.c kernel/lateness.c \
+	kernel/hvm/virtq.c kernel/hvm/virtio_pci.c kernel/hvm/virtio_blk.c kernel/hvm/disk.c \
 	kernel/control_info.c tests/unit/fake_arch.c \
 	tests/unit/fake_virt.c
 CORE_HOST_HDRS := tests/unit/fake_arch.h tests/unit/fake_virt.h

@@ -16,6 +16,7 @@
 #include "kernel/errno.h"
 #include "kernel/hvm/acpi_tables.h"
 #include "kernel/hvm/decode.h"
+#include "kernel/hvm/disk.h"
 #include "kernel/hvm/hvm.h"
 #include "kernel/hvm/linux_boot.h"
 #include "kernel/lib/format.h"
@@ -59,14 +60,17 @@ static void handle_io(struct partition *p, const struct vm_exit *e)
 				 (e->io.port == HVM_ACPI_PM1A_CNT ? 1 : 0);
 		r->rip += e->insn_len;
 		if (!e->io.in && e->io.port == HVM_ACPI_PM1A_CNT && e->io.size == 2 &&
-		    hvm_acpi_is_poweroff((u16)value))
+		    hvm_acpi_is_poweroff((u16)value)) {
+			hvm_disk_report(p);
 			partition_exit(p, 0, "powered off (ACPI S5)");
+		}
 		return;
 	}
 	if (hvm_port_io(p->hvm, clock_now_ns(), e->io.port, e->io.size, e->io.in, &value, &code) ==
 	    HVM_EXIT_REQUESTED) {
 		char why[48];
 		snprintf(why, sizeof(why), "debug exit with code %d", code);
+		hvm_disk_report(p);
 		partition_exit(p, code, why);
 		return;
 	}
