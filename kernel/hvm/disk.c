@@ -114,13 +114,16 @@ void hvm_disk_report(struct partition *p)
 	if (!p->disk || !p->hvm)
 		return;
 	b = &p->hvm->blk;
-	log_line("hvm: partition %s: virtio-blk at its end: %llu reads, %llu writes, %llu "
-		 "flushes, %llu errors, stopped %llu times; layer %llu of %llu blocks; base %s "
-		 "crc32 %08x",
-		 p->cfg->name, (unsigned long long)b->reads, (unsigned long long)b->writes,
-		 (unsigned long long)b->flushes, (unsigned long long)b->errors,
-		 (unsigned long long)b->vdev.stop_count,
-		 (unsigned long long)b->disk.layer.slots_used,
-		 (unsigned long long)b->disk.layer.slot_count, p->disk->name,
-		 hvm_disk_crc32(phys_to_virt(hpa(p->disk->phys)), p->disk->size));
+	/* Once per end of the partition, beside its "stopped" line (a life
+	 * line, never dropped at its window's end). */
+	log_guest(LOG_KIND_LIFE,
+		  "hvm: partition %s: virtio-blk at its end: %llu reads, %llu writes, %llu "
+		  "flushes, %llu errors, stopped %llu times; layer %llu of %llu blocks; base %s "
+		  "crc32 %08x",
+		  p->cfg->name, (unsigned long long)b->reads, (unsigned long long)b->writes,
+		  (unsigned long long)b->flushes, (unsigned long long)b->errors,
+		  (unsigned long long)b->vdev.stop_count,
+		  (unsigned long long)b->disk.layer.slots_used,
+		  (unsigned long long)b->disk.layer.slot_count, p->disk->name,
+		  hvm_disk_crc32(phys_to_virt(hpa(p->disk->phys)), p->disk->size));
 }

@@ -160,22 +160,22 @@ static u8 request(struct virtio_blk *b, u32 *used)
 			b->writes++;
 		if (type == VIRTIO_BLK_T_IN && !err)
 			*used = (u32)(len + 1);
-		if (err == -E_NOSPC && !b->full_logged) {
-			b->full_logged = true;
-			log_guest(LOG_KIND_IO,
-				  "hvm: partition %s: virtio-blk: the disk layer is full "
-				  "(%llu blocks): writes fail",
-				  b->vdev.partition, (unsigned long long)b->disk.layer.slot_count);
-		}
+		/* once: a line the log suppressed is tried at the next one */
+		if (err == -E_NOSPC && !b->full_logged)
+			b->full_logged =
+				log_guest(LOG_KIND_IO,
+					  "hvm: partition %s: virtio-blk: the disk layer is full "
+					  "(%llu blocks): writes fail",
+					  b->vdev.partition,
+					  (unsigned long long)b->disk.layer.slot_count);
 		return err ? VIRTIO_BLK_S_IOERR : VIRTIO_BLK_S_OK;
 	case VIRTIO_BLK_T_FLUSH:
 		/* The layer is the partition's RAM: written is stable. */
 		b->flushes++;
-		if (!b->flush_logged) {
-			b->flush_logged = true;
-			log_guest(LOG_KIND_IO, "hvm: partition %s: virtio-blk: first flush",
-				  b->vdev.partition);
-		}
+		if (!b->flush_logged)
+			b->flush_logged = log_guest(LOG_KIND_IO,
+						    "hvm: partition %s: virtio-blk: first flush",
+						    b->vdev.partition);
 		return VIRTIO_BLK_S_OK;
 	case VIRTIO_BLK_T_GET_ID:
 		len = MIN(c->writable - 1, (u64)sizeof(b->id));
