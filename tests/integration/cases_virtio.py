@@ -21,14 +21,14 @@ ICOUNT = ["-icount", "shift=5,sleep=off"]
 LINUX_CPU = ["-cpu", "qemu64,+svm,+npt,+rdrand"]
 
 
-def base_crc_check(lines):
-    """Both partitions' end lines name the base image's CRC-32, the same as
+def base_crc_check(lines, names=("a", "b")):
+    """Each partition's end line names the base image's CRC-32, the same as
     the file's on the host."""
     path = os.path.join(BUILD, "guests", "disk.img")
     with open(path, "rb") as f:
         want = zlib.crc32(f.read()) & 0xffffffff
     results = []
-    for name in ("a", "b"):
+    for name in names:
         rx = re.compile(rf"^\[hv\] hvm: partition {name}: virtio-blk at its end: .* base disk\.img crc32 ([0-9a-f]{{8}})$")
         got = [int(m.group(1), 16) for m in map(rx.match, lines) if m]
         ok = got == [want]
@@ -42,6 +42,7 @@ def disk_expect(name, other):
     return [
         (f"{name}: virtio-blk probed", rf"^\[{name}\] \[\s*\d+\.\d+\] virtio_blk virtio0: \[vda\] 16384 512-byte logical blocks"),
         (f"{name}: vda writable", p + r"vda 16384 sectors, read-only 0$"),
+        (f"{name}: queue interrupt by MSI-X", rf"^\[{name}\] partita-test: virtio irq: \d+:\s+[1-9]\d*\s+PCI-MSIX-0000:00:04\.0\s+1-edge\s+virtio0-req\.0$"),
         (f"{name}: base file read", p + r"base says: partita base image$"),
         (f"{name}: sync", p + r"synced$"),
         (f"{name}: own file after remount", p + rf"after remount: written by {name}$"),
@@ -63,4 +64,16 @@ CASES = [
          forbid=DEFAULT_FORBID + [r"Kernel panic", r"virtio-blk stopped",
                                   r"partition [ab] stopped: (?!powered off)",
                                   r"partita-test: insmod .* failed"]),
+]
+
+# make test-full: the same disk test on VMX (Bochs), one partition; Linux in
+# Bochs takes minutes (cases_vmx.py's vmx-linux).
+CASES += [
+    Case("vmx-virtio-blk", CONF + "vmx-virtio-blk.conf",
+         disk_expect("a", "b"),
+         log_check=lambda lines: base_crc_check(lines, ("a",)),
+         exit_code=0, emulator="bochs", timeout=2400, slow=True,
+         forbid=DEFAULT_FORBID + [r"Kernel panic", r"virtio-blk stopped",
+                                  r"partition a stopped: (?!powered off)",
+                                  r"partita-test: insmod .* failed", r"\[hv\] vmx: .*failed"]),
 ]
