@@ -302,6 +302,10 @@ static void hvm_irq_taken(struct partition *p, u8 vector)
 static u64 hvm_prepare(struct partition *p, u64 now)
 {
 	u64 next = hvm_update_timers(p->hvm, now);
+	/* virtio-blk requests an exit left: now, in its own window; if more
+	 * are left, its run ends at once to come back here */
+	if (virtio_blk_poll(&p->hvm->blk))
+		next = now;
 	int vector = hvm_pending_vector(p->hvm);
 
 	if (vector >= 0 && p->state == PARTITION_WAITING && (p->vcpu.regs.rflags & RFLAGS_IF))

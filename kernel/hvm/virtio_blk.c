@@ -17,6 +17,13 @@
 #define PCI_CLASS_STORAGE_OTHER 0x018000
 #define REQ_HEADER 16 /* le32 type, le32 reserved, le64 sector */
 #define SEG_MAX (VIRTIO_BLK_QUEUE_SIZE - 2)
+/* Bounds on the work of one exit, so a partition's requests are copied in
+ * its own window (DESIGN: time isolation): a buffer at most SIZE_MAX bytes
+ * (VIRTIO_BLK_F_SIZE_MAX), so a request moves at most SEG_MAX * SIZE_MAX
+ * (about 4 MiB); after WORK_BYTES the rest of the queue waits for the
+ * partition's next run (virtio_blk_poll from its prepare hook). */
+#define SIZE_MAX_BYTES (16 * 1024)
+#define WORK_BYTES (2 * 1024 * 1024)
 
 u64 blk_layer_map_bytes(u64 disk_size)
 {
@@ -141,6 +148,9 @@ static u8 request(struct virtio_blk *b, u32 *used)
 	*used = 1;
 	if (c->readable < REQ_HEADER || virtq_chain_read(c, 0, hdr, REQ_HEADER) != REQ_HEADER)
 		return VIRTIO_BLK_S_IOERR;
+	for (unsigned i = 0; i < c->count; i++)
+		if (c->seg[i].len > SIZE_MAX_BYTES)
+			return VIRTIO_BLK_S_IOERR; /* larger than size_max */
 	u32 type = rd32(hdr, 0);
 	u64 sector = rd64(hdr, 8);
 	u64 len, pos;
@@ -193,11 +203,14 @@ static void blk_notify(struct virtio_dev *v, unsigned q)
 	struct virtq *vq = &v->queue[q];
 	const char *why = "";
 	bool any = false;
+	u64 work = 0;
 	int got;
 
+	b->pending = false;
 	do {
 		while ((got = virtq_pop(vq, &v->mem, &b->chain, &why)) > 0) {
 			u32 used;
+			work += b->chain.readable + b->chain.writable;
 			if (!b->chain.writable) {
 				virtio_pci_stop(v, "a request without a status byte");
 				return;
@@ -208,14 +221,30 @@ static void blk_notify(struct virtio_dev *v, unsigned q)
 			virtq_chain_write(&b->chain, b->chain.writable - 1, &status, 1);
 			virtq_push(vq, b->chain.head, used);
 			any = true;
+			if (work >= WORK_BYTES) {
+				b->pending = true; /* the rest at its next run */
+				break;
+			}
 		}
 		if (got < 0) {
 			virtio_pci_stop(v, why);
 			return;
 		}
-	} while (virtq_publish_avail_event(vq));
+	} while (!b->pending && virtq_publish_avail_event(vq));
 	if (any)
 		virtio_pci_used(v, q);
+}
+
+bool virtio_blk_poll(struct virtio_blk *b)
+{
+	struct virtio_dev *v = &b->vdev;
+
+	if (!b->pending)
+		return false;
+	b->pending = false;
+	if (!v->stopped && v->queue[0].enabled && (v->status & VIRTIO_STATUS_DRIVER_OK))
+		blk_notify(v, 0);
+	return b->pending;
 }
 
 static const struct virtio_dev_ops blk_ops = {
@@ -230,20 +259,22 @@ int virtio_blk_attach(struct virtio_blk *b, struct vpci *bus, const struct virtq
 
 	if ((err = blk_disk_init(&disk, base, size, layer, layer_size)))
 		return err;
-	u64 features = VIRTIO_BLK_F_SEG_MAX | VIRTIO_BLK_F_FLUSH | (layer ? 0 : VIRTIO_BLK_F_RO);
+	u64 features = VIRTIO_BLK_F_SIZE_MAX | VIRTIO_BLK_F_SEG_MAX | VIRTIO_BLK_F_FLUSH |
+		       (layer ? 0 : VIRTIO_BLK_F_RO);
 	if ((err = virtio_pci_init(&b->vdev, bus, VIRTIO_BLK_SLOT, VIRTIO_ID_BLOCK,
 				   PCI_CLASS_STORAGE_OTHER, 1, VIRTIO_BLK_QUEUE_SIZE, features,
 				   &blk_ops, mem, partition, "virtio-blk")))
 		return err;
 	b->disk = disk;
 	b->reads = b->writes = b->flushes = b->errors = 0;
-	b->full_logged = b->flush_logged = false;
+	b->full_logged = b->flush_logged = b->pending = false;
 	snprintf(b->id, sizeof(b->id), "partita-%s", b->vdev.partition);
-	/* 5.2.4: capacity in sectors at 0, seg_max at 12 (size_max,
-	 * geometry, blk_size and the rest are not offered: zero). */
+	/* 5.2.4: capacity in sectors at 0, size_max at 8, seg_max at 12
+	 * (geometry, blk_size and the rest are not offered: zero). */
 	struct virtio_dev *v = &b->vdev;
 	v->config_len = 0x3c;
 	wr64(v->config, 0, size / VIRTIO_BLK_SECTOR);
+	wr32(v->config, 8, SIZE_MAX_BYTES);
 	wr32(v->config, 12, SEG_MAX);
 	return 0;
 }

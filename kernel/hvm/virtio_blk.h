@@ -20,6 +20,10 @@
  *                         is touched.  A restart of the partition starts
  *                         with an empty layer.
  *
+ * Work: one buffer is at most 16 KiB (VIRTIO_BLK_F_SIZE_MAX; a larger one
+ * is answered IOERR), one exit handles about 2 MiB of requests, the rest
+ * waits for the partition's next run (virtio_blk_poll).
+ *
  * Requests (5.2.6): IN, OUT, FLUSH (VIRTIO_BLK_F_FLUSH: the layer is RAM,
  * so a flush has nothing to wait for, and is counted), GET_ID; any other
  * type is answered UNSUPP.  A request past the end of the disk, or whose
@@ -48,6 +52,7 @@
 #define VIRTIO_BLK_S_UNSUPP 2
 
 /* Feature bits (5.2.3). */
+#define VIRTIO_BLK_F_SIZE_MAX (1ULL << 1)
 #define VIRTIO_BLK_F_SEG_MAX (1ULL << 2)
 #define VIRTIO_BLK_F_RO (1ULL << 5)
 #define VIRTIO_BLK_F_FLUSH (1ULL << 9)
@@ -97,6 +102,7 @@ struct virtio_blk {
 	char id[20]; /* GET_ID's answer (5.2.6: 20 bytes, no NUL if full) */
 	u64 reads, writes, flushes, errors;
 	bool full_logged, flush_logged;
+	bool pending; /* requests left for the next run (virtio_blk_poll) */
 	struct virtq_chain chain;
 };
 
@@ -107,5 +113,10 @@ struct virtio_blk {
  */
 int virtio_blk_attach(struct virtio_blk *b, struct vpci *bus, const struct virtq_mem *mem,
 		      const char *partition, const u8 *base, u64 size, u8 *layer, u64 layer_size);
+
+/** Goes on with the requests one exit left (each exit copies at most about
+ *  2 MiB plus one request, so the work stays in the partition's window).
+ *  Returns true if some are still left. */
+bool virtio_blk_poll(struct virtio_blk *b);
 
 #endif

@@ -693,6 +693,35 @@ static void test_blk_hostile(void **state)
 	assert_int_equal(mmio_rd(BAR0 + 0x1c, 2), 0);
 }
 
+/* One exit copies about 2 MiB; the rest waits for virtio_blk_poll.  And a
+ * buffer larger than size_max (16 KiB) is an I/O error. */
+static void test_blk_work_bound(void **state)
+{
+	(void)state;
+	cfg_wr(PCI_COMMAND, 2, PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER);
+	avail_idx = used_seen = 0;
+	driver_init(VIRTIO_F_VERSION_1, false);
+	assert_int_equal(mmio_rd(BAR0 + VIRTIO_DEVICE_OFF + 8, 4), 16384); /* size_max */
+	assert_int_equal(submit(VIRTIO_BLK_T_IN, 0, 16384, NULL), VIRTIO_BLK_S_OK);
+	assert_int_equal(submit(VIRTIO_BLK_T_IN, 0, 32768, NULL), VIRTIO_BLK_S_IOERR);
+	used_seen = rd16(ram, USED_GPA + 2);
+	/* 100 requests of 32 KiB + 17 bytes each, two descriptors apiece */
+	wr32(ram, REQ_GPA, VIRTIO_BLK_T_IN);
+	for (unsigned r = 0; r < 100; r++) {
+		bput_desc(2 * r, REQ_GPA, 16, VIRTQ_DESC_F_NEXT, (u16)(2 * r + 1));
+		bput_desc(2 * r + 1, BUF_GPA, 32769, VIRTQ_DESC_F_WRITE, 0);
+		wr16(ram, AVAIL_GPA + 4 + 2 * (avail_idx % BQ), (u16)(2 * r));
+		avail_idx++;
+	}
+	wr16(ram, AVAIL_GPA + 2, avail_idx);
+	mmio_wr(BAR0 + VIRTIO_NOTIFY_OFF, 2, 0);
+	assert_int_equal((u16)(rd16(ram, USED_GPA + 2) - used_seen), 64);
+	assert_true(blk.pending);
+	assert_false(virtio_blk_poll(&blk));
+	assert_int_equal((u16)(rd16(ram, USED_GPA + 2) - used_seen), 100);
+	assert_false(virtio_blk_poll(&blk));
+}
+
 static void test_blk_read_only(void **state)
 {
 	(void)state;
@@ -728,6 +757,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_blk_pci, blk_setup, blk_teardown),
 		cmocka_unit_test_setup_teardown(test_blk_requests, blk_setup, blk_teardown),
 		cmocka_unit_test_setup_teardown(test_blk_hostile, blk_setup, blk_teardown),
+		cmocka_unit_test_setup_teardown(test_blk_work_bound, blk_setup, blk_teardown),
 		cmocka_unit_test_setup_teardown(test_blk_read_only, blk_setup, blk_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
