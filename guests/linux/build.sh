@@ -106,9 +106,19 @@ disk_tree=$work/disk-tree
 rm -rf "$disk_tree"
 mkdir -p "$disk_tree"
 echo "partita base image" >"$disk_tree/hello.txt"
+# The same bytes at every build (the cases compare the image's CRC-32 with
+# the hypervisor's): fixed times, UUID and directory hash seed.
+touch -d @1700000000 "$disk_tree/hello.txt" "$disk_tree"
 rm -f "$out/disk.img.tmp"
-mke2fs -q -F -t ext2 -b 4096 -L partita -E root_owner=0:0 -d "$disk_tree" "$out/disk.img.tmp" 8M ||
-	die "mke2fs -d failed"
+E2FSPROGS_FAKE_TIME=1700000000 mke2fs -q -F -t ext2 -b 4096 -L partita \
+	-U 7061722d-7469-7461-2d64-69736b000001 \
+	-E root_owner=0:0,hash_seed=7061722d-7469-7461-2d68-617368000001 \
+	-d "$disk_tree" "$out/disk.img.tmp" 8M || die "mke2fs -d failed"
+# mke2fs -d copies each file's ctime, which touch cannot set: debugfs does.
+for f in / /hello.txt; do
+	E2FSPROGS_FAKE_TIME=1700000000 debugfs -w -R "set_inode_field $f ctime 20231114221320" \
+		"$out/disk.img.tmp" >/dev/null 2>&1 || die "debugfs failed"
+done
 mv "$out/disk.img.tmp" "$out/disk.img"
 echo "  MKE2FS  $out/disk.img"
 
