@@ -331,7 +331,7 @@ $(LINUX_STAMP): guests/linux/build.sh guests/linux/init | deps
 	$(Q)bash guests/linux/build.sh $(B)
 	$(Q)touch $@
 
-$(B)/guests/vmlinuz $(B)/guests/initrd.gz: $(LINUX_STAMP)
+$(B)/guests/vmlinuz $(B)/guests/initrd.gz $(B)/guests/disk.img: $(LINUX_STAMP)
 	$(Q)test -f $@ || { rm -f $(LINUX_STAMP); echo "error: $@ missing; run make again"; exit 1; }
 
 MBTEST_CFLAGS := -m32 -std=gnu11 -O2 -g -ffreestanding -nostdlib -fno-pic -fno-pie \
@@ -356,7 +356,7 @@ $(B)/guests/mbtest.elf: $(MBTEST_OBJS) guests/mbtest/mbtest.ld
 		-T guests/mbtest/mbtest.ld -o $@ $(MBTEST_OBJS)
 
 .PHONY: linux mbtest
-linux: $(B)/guests/vmlinuz $(B)/guests/initrd.gz
+linux: $(B)/guests/vmlinuz $(B)/guests/initrd.gz $(B)/guests/disk.img
 mbtest: $(B)/guests/mbtest.elf
 
 # $(B)/guests/conformance.elf: the conformance kernel (guests/conformance),
@@ -411,6 +411,7 @@ bench: all linux
 	$(Q)python3 tests/bench.py
 	$(Q)python3 tests/bench_channels.py
 	$(Q)python3 tests/bench_linux.py
+	$(Q)python3 tests/bench_virtio.py
 
 # ------------------------------------------------------ Debian source packages --
 # lwIP and mbedTLS are not in the repository: their sources come from
@@ -600,10 +601,10 @@ DEMO_CONF := guests/demo.conf
 
 .PHONY: all esp
 all: esp
-esp: $(B)/esp/EFI/BOOT/BOOTX64.EFI $(B)/esp/CHECK.EFI $(DEMO_CONF) $(B)/guests/vmlinuz $(B)/guests/initrd.gz $(TLS_FILES)
+esp: $(B)/esp/EFI/BOOT/BOOTX64.EFI $(B)/esp/CHECK.EFI $(DEMO_CONF) $(B)/guests/vmlinuz $(B)/guests/initrd.gz $(B)/guests/disk.img $(TLS_FILES)
 	@mkdir -p $(B)/esp/partita
 	$(Q)cp $(DEMO_CONF) $(B)/esp/partita/partita.conf
-	$(Q)for f in $(GUEST_ELFS) $(B)/guests/vmlinuz $(B)/guests/initrd.gz $(TLS_FILES); do \
+	$(Q)for f in $(GUEST_ELFS) $(B)/guests/vmlinuz $(B)/guests/initrd.gz $(B)/guests/disk.img $(TLS_FILES); do \
 		cp $$f $(B)/esp/partita/; done
 	@echo "  ESP     $(B)/esp (partita.conf from $(DEMO_CONF))"
 

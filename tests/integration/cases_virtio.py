@@ -77,3 +77,19 @@ CASES += [
                                   r"partition a stopped: (?!powered off)",
                                   r"partita-test: insmod .* failed", r"\[hv\] vmx: .*failed"]),
 ]
+
+# A disk without a layer is read-only (VIRTIO_BLK_F_RO); the same run is
+# make bench's virtio-blk row (tests/bench_virtio.py): 16 sequential reads
+# of the whole disk with O_DIRECT, timed by the guest under -icount.
+CASES += [
+    Case("virtio-blk-readonly", CONF + "bench-virtio-blk.conf",
+         [("virtio-blk probed", r"^\[linux\] \[\s*\d+\.\d+\] virtio_blk virtio0: \[vda\] 16384 512-byte logical blocks"),
+          ("vda read-only", r"^\[linux\] partita-test: disk: vda 16384 sectors, read-only 1$"),
+          ("sequential reads timed", r"^\[linux\] partita-test: bench: disk read 128 MiB in \d+\.\d+ s; tmpfs read 128 MiB in \d+\.\d+ s$"),
+          ("no write reached it", r"^\[hv\] hvm: partition linux: virtio-blk at its end: [1-9]\d* reads, 0 writes, \d+ flushes, 0 errors, stopped 0 times; layer 0 of 0 blocks"),
+          ("powers off", r"^\[hv\] partition linux stopped: powered off \(ACPI S5\)$")],
+         log_check=lambda lines: base_crc_check(lines, ("linux",)),
+         exit_code=0, timeout=600, qemu_args=["-m", "1G"] + LINUX_CPU + ICOUNT,
+         forbid=DEFAULT_FORBID + [r"Kernel panic", r"virtio-blk stopped",
+                                  r"partition linux stopped: (?!powered off)"]),
+]
