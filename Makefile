@@ -100,6 +100,10 @@ CORE_OBJS := \
 	kernel/hvm/vlapic.o \
 	kernel/hvm/vioapic.o \
 	kernel/hvm/vpci.o \
+	kernel/hvm/virtq.o \
+	kernel/hvm/virtio_pci.o \
+	kernel/hvm/virtio_blk.o \
+	kernel/hvm/disk.o \
 	kernel/hvm/vpic.o \
 	kernel/hvm/vpit.o \
 	kernel/hvm/vuart.o \
@@ -328,7 +332,7 @@ $(LINUX_STAMP): guests/linux/build.sh guests/linux/init | deps
 	$(Q)bash guests/linux/build.sh $(B)
 	$(Q)touch $@
 
-$(B)/guests/vmlinuz $(B)/guests/initrd.gz: $(LINUX_STAMP)
+$(B)/guests/vmlinuz $(B)/guests/initrd.gz $(B)/guests/disk.img: $(LINUX_STAMP)
 	$(Q)test -f $@ || { rm -f $(LINUX_STAMP); echo "error: $@ missing; run make again"; exit 1; }
 
 MBTEST_CFLAGS := -m32 -std=gnu11 -O2 -g -ffreestanding -nostdlib -fno-pic -fno-pie \
@@ -364,7 +368,7 @@ $(B)/guests/mbtest2.elf: $(MBTEST2_OBJS) guests/mbtest/mbtest.ld
 		-T guests/mbtest/mbtest.ld -o $@ $(MBTEST2_OBJS)
 
 .PHONY: linux mbtest
-linux: $(B)/guests/vmlinuz $(B)/guests/initrd.gz
+linux: $(B)/guests/vmlinuz $(B)/guests/initrd.gz $(B)/guests/disk.img
 mbtest: $(B)/guests/mbtest.elf $(B)/guests/mbtest2.elf
 
 # $(B)/guests/conformance.elf: the conformance kernel (guests/conformance),
@@ -419,6 +423,7 @@ bench: all linux
 	$(Q)python3 tests/bench.py
 	$(Q)python3 tests/bench_channels.py
 	$(Q)python3 tests/bench_linux.py
+	$(Q)python3 tests/bench_virtio.py
 
 # ------------------------------------------------------ Debian source packages --
 # lwIP and mbedTLS are not in the repository: their sources come from
@@ -608,10 +613,10 @@ DEMO_CONF := guests/demo.conf
 
 .PHONY: all esp
 all: esp
-esp: $(B)/esp/EFI/BOOT/BOOTX64.EFI $(B)/esp/CHECK.EFI $(DEMO_CONF) $(B)/guests/vmlinuz $(B)/guests/initrd.gz $(TLS_FILES)
+esp: $(B)/esp/EFI/BOOT/BOOTX64.EFI $(B)/esp/CHECK.EFI $(DEMO_CONF) $(B)/guests/vmlinuz $(B)/guests/initrd.gz $(B)/guests/disk.img $(TLS_FILES)
 	@mkdir -p $(B)/esp/partita
 	$(Q)cp $(DEMO_CONF) $(B)/esp/partita/partita.conf
-	$(Q)for f in $(GUEST_ELFS) $(B)/guests/vmlinuz $(B)/guests/initrd.gz $(TLS_FILES); do \
+	$(Q)for f in $(GUEST_ELFS) $(B)/guests/vmlinuz $(B)/guests/initrd.gz $(B)/guests/disk.img $(TLS_FILES); do \
 		cp $$f $(B)/esp/partita/; done
 	@echo "  ESP     $(B)/esp (partita.conf from $(DEMO_CONF))"
 
@@ -711,6 +716,7 @@ UNIT_TESTS += test_linux_boot test_acpi_tables test_multiboot test_console test_
 UNIT_TESTS += test_mb2 test_policy_table
 UNIT_TESTS += test_control_info
 UNIT_TESTS += test_fbcon
+UNIT_TESTS += test_virtio
 
 UNIT_test_config_SRCS := kernel/config.c kernel/lib/string.c kernel/errno.c
 UNIT_test_format_SRCS := kernel/lib/format.c
@@ -734,6 +740,8 @@ UNIT_test_vdev_SRCS := kernel/hvm/hvm.c kernel/hvm/vlapic.c kernel/hvm/vpic.c ke
 	kernel/cpu_policy.c
 UNIT_test_vioapic_SRCS := kernel/hvm/vioapic.c kernel/hvm/vlapic.c kernel/cpu_policy.c
 UNIT_test_vpci_SRCS := kernel/hvm/vpci.c kernel/hvm/vlapic.c kernel/cpu_policy.c
+UNIT_test_virtio_SRCS := kernel/hvm/virtq.c kernel/hvm/virtio_pci.c kernel/hvm/virtio_blk.c \
+	kernel/hvm/vpci.c kernel/hvm/vlapic.c kernel/cpu_policy.c
 
 # format.c is built under other names on the host, beside the C library's.
 UNIT_test_format_CFLAGS := -UPARTITA_HOST -Dvsnprintf=hv_vsnprintf -Dsnprintf=hv_snprintf
@@ -753,6 +761,7 @@ CORE_HOST_SRCS := kernel/partition.c kernel/sched.c kernel/vmexit.c kernel/hyper
 	kernel/hvm/vlapic.c kernel/hvm/vpic.c kernel/hvm/vpit.c kernel/hvm/vuart.c \
 	kernel/hvm/vcmos.c kernel/hvm/decode.c kernel/hvm/linux_boot.c kernel/hvm/multiboot.c \
 	kernel/hvm/acpi_tables.c kernel/hvm/vioapic.c kernel/hvm/vpci.c kernel/lateness.c \
+	kernel/hvm/virtq.c kernel/hvm/virtio_pci.c kernel/hvm/virtio_blk.c kernel/hvm/disk.c \
 	kernel/control_info.c tests/unit/fake_arch.c \
 	tests/unit/fake_virt.c
 CORE_HOST_HDRS := tests/unit/fake_arch.h tests/unit/fake_virt.h

@@ -7,7 +7,7 @@
 
 The ISO holds /boot/partita-mb2.elf (the Multiboot2 loader, which embeds the
 core), /partita/partita.conf (the config) and every file the config names
-(image =, initrd =, module =) that exists in the --files folder, and a grub.cfg that
+(image =, initrd =, module =, disk =) that exists in the --files folder, and a grub.cfg that
 loads them all as Multiboot2 modules, each named by the file name the config
 uses, the config as partita.conf.  A file the config names but --files lacks
 is left out, so the core reports it as it does for a missing file on the ESP.
@@ -40,12 +40,12 @@ menuentry "Partita ({config})" {{
 
 
 def config_files(path):
-    """The files a config names (image =, initrd =, module = FILE ARGS), in
+    """The files a config names (image =, initrd =, module = FILE ARGS, disk =), in
     order, each once."""
     names = []
     with open(path, errors="replace") as f:
         for line in f:
-            m = re.match(r"\s*(image|initrd|module)\s*=\s*([^\s#]+)", line)
+            m = re.match(r"\s*(image|initrd|module|disk)\s*=\s*([^\s#]+)", line)
             if m and m.group(2) not in names:
                 names.append(m.group(2))
     return names

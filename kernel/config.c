@@ -67,6 +67,9 @@ enum key {
 	K_BETWEEN,
 	K_SIZE,
 	K_MODULE,
+	K_DISK,
+	K_DISK_WRITES,
+	K_DISK_LAYER,
 	KEY_COUNT
 };
 
@@ -99,6 +102,9 @@ static const struct {
 	[K_BETWEEN] = { SECT_CHANNEL, "between", false },
 	[K_SIZE] = { SECT_CHANNEL, "size", false },
 	[K_MODULE] = { SECT_PARTITION, "module", true },
+	[K_DISK] = { SECT_PARTITION, "disk", false },
+	[K_DISK_WRITES] = { SECT_PARTITION, "disk_writes", false },
+	[K_DISK_LAYER] = { SECT_PARTITION, "disk_layer", false },
 };
 
 #define QUOTE_MAX 40 /* characters of a value quoted in a message */
@@ -775,6 +781,21 @@ static int set_value(struct parser *p, enum key k, struct str v)
 		return value_size(p, k, v, &p->chan->size);
 	case K_MODULE:
 		return value_module(p, v);
+	case K_DISK:
+		part->disk_line = p->line;
+		return value_file(p, k, v, part->disk);
+	case K_DISK_WRITES:
+		part->disk_writes_line = p->line;
+		if (eq(v, "none"))
+			part->disk_layer_on = false;
+		else if (eq(v, "layer"))
+			part->disk_layer_on = true;
+		else
+			return fail(p, "disk_writes '%s': expected none or layer", quote(q, v));
+		return 0;
+	case K_DISK_LAYER:
+		part->disk_layer_line = p->line;
+		return value_size(p, k, v, &part->disk_layer);
 	case KEY_COUNT:
 		break;
 	}
@@ -810,10 +831,40 @@ static int finish_api(struct parser *p)
 	return 0;
 }
 
+/* The disk keys of a finished partition section (virtio-blk, issue 13). */
+static int finish_disk(struct parser *p)
+{
+	struct config_partition *part = p->part;
+
+	if (part->kind == PARTITION_PV && part->disk[0])
+		return fail_at(p->err, part->disk_line,
+			       "disk is only for hvm partitions, and '%s' is pv", part->name);
+	if (!part->disk[0] && (part->disk_writes_line || part->disk_layer_line))
+		return fail_at(p->err,
+			       part->disk_writes_line ? part->disk_writes_line :
+							part->disk_layer_line,
+			       "%s without disk in %s",
+			       part->disk_writes_line ? "disk_writes" : "disk_layer", p->label);
+	if (part->disk_layer_line && !part->disk_layer_on)
+		return fail_at(p->err, part->disk_layer_line,
+			       "disk_layer without disk_writes = layer in %s", p->label);
+	if (part->disk_layer_on && !part->disk_layer_line)
+		part->disk_layer = ALIGN_DOWN(part->memory / 4, PAGE_SIZE);
+	if (part->disk_layer_on && part->disk_layer >= part->memory)
+		return fail_at(p->err,
+			       part->disk_layer_line ? part->disk_layer_line :
+						       part->disk_writes_line,
+			       "disk_layer (%llu K) must be less than memory (%llu K) in %s",
+			       (unsigned long long)(part->disk_layer >> 10),
+			       (unsigned long long)(part->memory >> 10), p->label);
+	return 0;
+}
+
 /* Checks what a finished section must contain; errors name its header. */
 static int finish_section(struct parser *p)
 {
 	struct config_partition *part = p->part;
+	int rc;
 
 	if (p->sect == SECT_PARTITION) {
 		static const enum key required[] = { K_KIND, K_MEMORY, K_IMAGE };
@@ -832,6 +883,8 @@ static int finish_section(struct parser *p)
 				       "module is only for hvm partitions (Multiboot kernels), "
 				       "and '%s' is pv",
 				       part->name);
+		if ((rc = finish_disk(p)))
+			return rc;
 		return finish_api(p);
 	} else if (p->sect == SECT_CHANNEL) {
 		if (!p->key_line[K_BETWEEN])
@@ -1222,12 +1275,12 @@ unsigned config_partition_files(const struct config_partition *p,
 				const char *names[CONFIG_PARTITION_FILES],
 				unsigned lines[CONFIG_PARTITION_FILES])
 {
-	const char *all[5] = { p->image, p->initrd, p->api.cert, p->api.key, p->api.token };
-	const unsigned at[5] = { p->image_line, p->initrd_line, p->api.cert_line, p->api.key_line,
-				 p->api.token_line };
+	const char *all[6] = { p->image, p->initrd, p->api.cert, p->api.key, p->api.token, p->disk };
+	const unsigned at[6] = { p->image_line,	  p->initrd_line,    p->api.cert_line,
+				 p->api.key_line, p->api.token_line, p->disk_line };
 	unsigned n = 0;
 
-	for (unsigned i = 0; i < 5; i++) {
+	for (unsigned i = 0; i < 6; i++) {
 		if (!all[i][0])
 			continue;
 		names[n] = all[i];

@@ -37,6 +37,14 @@
  *   device = 00:03.0 | 1af4:1000    PCI device passed through; repeatable
  *   trusted = yes                   may own a device whose DMA no IOMMU
  *                                   isolates (checked at boot)
+ *   disk = root.img                 hvm: a raw image (whole 512-byte
+ *                                   sectors) as a virtio-blk disk, shared
+ *                                   read-only with every partition naming it
+ *   disk_writes = none | layer      none (default): the disk is read-only;
+ *                                   layer: writes go to a private
+ *                                   copy-on-write layer
+ *   disk_layer = 16M                the layer's size, taken from memory
+ *                                   (default a quarter of it)
  *
  *   The management API of a partition with caps = control (guests/mgmt;
  *   the hypervisor hands these to it through HC_API_CONFIG/HC_API_FILE):
@@ -148,6 +156,11 @@ struct config_partition {
 	struct config_api api;
 	unsigned module_count;
 	struct config_module modules[CONFIG_MAX_MODULES];
+	/* virtio-blk (hvm): disk image, its layer (disk_writes = layer) */
+	char disk[CONFIG_FILE_MAX]; /* "" if none */
+	bool disk_layer_on;
+	u64 disk_layer; /* bytes of the layer, inside memory */
+	unsigned disk_line, disk_writes_line, disk_layer_line;
 };
 
 struct config_channel {
@@ -196,12 +209,12 @@ int config_check(const struct config *cfg, const char *file, struct config_error
 /** Formats "file:line: reason" (or "file: reason") into buf. */
 void config_error_format(const struct config_error *err, char *buf, size_t size);
 
-/* image, initrd, api_cert, api_key, api_token, then the modules */
-#define CONFIG_PARTITION_FILES (5 + CONFIG_MAX_MODULES)
+/* image, initrd, api_cert, api_key, api_token, disk, then the modules */
+#define CONFIG_PARTITION_FILES (6 + CONFIG_MAX_MODULES)
 
 /**
  * The files a partition names (image, initrd, api_cert, api_key,
- * api_token, each module's file), those given only: fills names[] and lines[] (each with room
+ * api_token, disk, each module's file), those given only: fills names[] and lines[] (each with room
  * for CONFIG_PARTITION_FILES) and returns the count.  What the loader must
  * load and the core must find.
  */

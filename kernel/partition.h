@@ -93,11 +93,14 @@ struct partition {
 	const struct boot_module *modules[CONFIG_MAX_MODULES]; /* hvm: Multiboot modules */
 	u64 entry;
 	u64 image_end;
-	hpa_t start_info;      /* pv: the page behind PV_START_INFO_GPA */
-	struct hvm *hvm;       /* hvm: its virtual platform */
-	int hvm_format;	       /* hvm: a bzImage or a Multiboot kernel */
-	bool hlt_reported;     /* HLT with IF=0 was logged in this boot */
-	struct msr_state msrs; /* hvm: the MSRs the policy emulates */
+	hpa_t start_info;		/* pv: the page behind PV_START_INFO_GPA */
+	struct hvm *hvm;		/* hvm: its virtual platform */
+	int hvm_format;			/* hvm: a bzImage or a Multiboot kernel */
+	bool hlt_reported;		/* HLT with IF=0 was logged in this boot */
+	struct msr_state msrs;		/* hvm: the MSRs the policy emulates */
+	const struct boot_module *disk; /* hvm: virtio-blk's image, or NULL */
+	hpa_t disk_layer;		/* hvm: its copy-on-write layer (0: none) */
+	u64 disk_layer_size;
 
 	struct pci_device *devices[PARTITA_MAX_DEVICES]; /* passed through */
 	unsigned device_count;

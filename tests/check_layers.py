@@ -44,7 +44,7 @@ LAYERS = [
     ("life cycle", ["kernel/partition", "kernel/kind"]),
     ("screen", ["kernel/screen"]),
     ("kinds", ["kernel/pv", "kernel/pv_image", "kernel/hypercall", "kernel/control_info",
-               "kernel/hvm/platform", "kernel/hvm/boot"]),
+               "kernel/hvm/platform", "kernel/hvm/boot", "kernel/hvm/disk"]),
     ("exit path", ["kernel/vmexit"]),
     ("scheduler", ["kernel/sched"]),
     ("boot", ["kernel/main", "arch/x86/entry"]),

@@ -8,7 +8,16 @@
 #   - an initramfs (newc cpio, gzip) holding busybox, a /bin/sh link to it and
 #     guests/linux/init, packed with busybox's own cpio (this machine has no
 #     cpio command).
-# Produces BUILD/guests/vmlinuz and BUILD/guests/initrd.gz.
+#   - the kernel modules for virtio-blk and ext2 (virtio, virtio_ring,
+#     virtio_pci and its modern/legacy helpers, virtio_blk; ext4, which
+#     serves ext2, with jbd2, mbcache, crc16, crc32c) from the same kernel
+#     package, with their dependencies in load order (read from each .ko's
+#     depends= field: the package has no modules.dep), in /lib/modules;
+#   - BUILD/guests/disk.img, an 8 MiB ext2 image made with e2fsprogs'
+#     `mke2fs -d` from a small tree (no root needed), the base disk of the
+#     virtio-blk cases.
+# Produces BUILD/guests/vmlinuz, BUILD/guests/initrd.gz and
+# BUILD/guests/disk.img.
 #
 # usage: guests/linux/build.sh [BUILD]      (BUILD defaults to ./build)
 set -euo pipefail
@@ -66,6 +75,52 @@ install -m 0755 "$here/init" "$root/init"
 if [ "$(id -u)" = 0 ]; then
 	mknod -m 600 "$root/dev/console" c 5 1
 fi
+
+# Modules, each after what it depends on.
+kmod=$(ls -d "$work"/kernel/lib/modules/* | head -n1)
+[ -d "$kmod" ] || die "no /lib/modules/* in $kdeb"
+mkdir -p "$root/lib/modules"
+: >"$root/lib/modules/load.order"
+declare -A module_done
+add_module() {
+	local name=${1//-/_} ko dep
+	[ -n "${module_done[$name]:-}" ] && return 0
+	module_done[$name]=1
+	ko=$(find "$kmod/kernel" -name "$name.ko" -o -name "${name//_/-}.ko" | head -n1)
+	[ -n "$ko" ] || die "module $name not in $kdeb"
+	for dep in $(strings -a "$ko" | sed -n 's/^depends=//p' | tr ',' ' '); do
+		add_module "$dep"
+	done
+	cp "$ko" "$root/lib/modules/"
+	echo "$(basename "$ko")" >>"$root/lib/modules/load.order"
+}
+for m in virtio_pci virtio_blk crc32c_generic ext4; do
+	add_module "$m"
+done
+echo "  MODULES $(tr '\n' ' ' <"$root/lib/modules/load.order")"
+
+# The base disk image of the virtio-blk cases.
+command -v mke2fs >/dev/null || PATH=$PATH:/usr/sbin:/sbin
+command -v mke2fs >/dev/null || die "mke2fs not found (apt-get install e2fsprogs)"
+disk_tree=$work/disk-tree
+rm -rf "$disk_tree"
+mkdir -p "$disk_tree"
+echo "partita base image" >"$disk_tree/hello.txt"
+# The same bytes at every build (the cases compare the image's CRC-32 with
+# the hypervisor's): fixed times, UUID and directory hash seed.
+touch -d @1700000000 "$disk_tree/hello.txt" "$disk_tree"
+rm -f "$out/disk.img.tmp"
+E2FSPROGS_FAKE_TIME=1700000000 mke2fs -q -F -t ext2 -b 4096 -L partita \
+	-U 7061722d-7469-7461-2d64-69736b000001 \
+	-E root_owner=0:0,hash_seed=7061722d-7469-7461-2d68-617368000001 \
+	-d "$disk_tree" "$out/disk.img.tmp" 8M || die "mke2fs -d failed"
+# mke2fs -d copies each file's ctime, which touch cannot set: debugfs does.
+for f in / /hello.txt; do
+	E2FSPROGS_FAKE_TIME=1700000000 debugfs -w -R "set_inode_field $f ctime 20231114221320" \
+		"$out/disk.img.tmp" >/dev/null 2>&1 || die "debugfs failed"
+done
+mv "$out/disk.img.tmp" "$out/disk.img"
+echo "  MKE2FS  $out/disk.img"
 
 echo "  CPIO    $out/initrd.gz"
 (cd "$root" && find . | sort | "$busybox" cpio -o -H newc 2>/dev/null) | gzip -9 >"$out/initrd.gz.tmp"

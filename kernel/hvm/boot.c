@@ -13,6 +13,7 @@
 #include "kernel/channel.h"
 #include "kernel/errno.h"
 #include "kernel/hvm/acpi_tables.h"
+#include "kernel/hvm/disk.h"
 #include "kernel/hvm/hvm.h"
 #include "kernel/hvm/linux_boot.h"
 #include "kernel/hvm/multiboot.h"
@@ -89,6 +90,9 @@ static int hvm_check(struct partition *p, const struct boot_info *bi, struct vcp
 	}
 	p->ram_size = c->memory;
 	p->map_end = p->ram_size;
+	int err = hvm_disk_check(p, bi, why);
+	if (err)
+		return err;
 	vcfg->mode = p->hvm_format == HVM_FORMAT_BZIMAGE ? VCPU_MODE_LONG : VCPU_MODE_PROT32;
 	vcfg->hvm = true;
 	return 0;
@@ -104,6 +108,11 @@ static int hvm_create(struct partition *p, const char **why)
 		return err;
 	}
 	p->hvm = phys_to_virt(pa);
+	if ((err = hvm_disk_create(p, why))) {
+		page_free(pa, ALIGN_UP(sizeof(struct hvm), PAGE_SIZE) >> PAGE_SHIFT);
+		p->hvm = NULL;
+		return err;
+	}
 	/* RAM, except behind the device windows below 4 GiB (linux_boot.h):
 	 * accesses there must exit to the devices. */
 	err = slat_map(&p->slat, gpa(0), p->ram, MIN(p->ram_size, HVM_BOOT_MMIO_HOLE), SLAT_RWX);
@@ -111,6 +120,7 @@ static int hvm_create(struct partition *p, const char **why)
 		err = slat_map(&p->slat, gpa(GiB(4)), hpa(p->ram.v + GiB(4)), p->ram_size - GiB(4),
 			       SLAT_RWX);
 	if (err) {
+		hvm_disk_destroy(p);
 		page_free(pa, ALIGN_UP(sizeof(struct hvm), PAGE_SIZE) >> PAGE_SHIFT);
 		p->hvm = NULL;
 		*why = "cannot map its memory";
@@ -121,6 +131,7 @@ static int hvm_create(struct partition *p, const char **why)
 
 static void hvm_destroy(struct partition *p)
 {
+	hvm_disk_destroy(p);
 	if (p->hvm)
 		page_free(virt_to_phys(p->hvm),
 			  ALIGN_UP(sizeof(struct hvm), PAGE_SIZE) >> PAGE_SHIFT);
@@ -168,6 +179,8 @@ static int hvm_start(struct partition *p, const struct kind_start *ks, const cha
 		.wall_epoch = 0,
 	};
 	hvm_reset(p->hvm, &setup);
+	if ((err = hvm_disk_start(p, why)))
+		return err;
 	p->vcpu.boot_segments =
 		(struct vcpu_boot_segments){ boot.gdt_base, boot.gdt_limit, boot.cs, boot.ds };
 	virt->vcpu_reset(&p->vcpu, boot.mode);

@@ -18,6 +18,9 @@
  *               BARs, MSI and MSI-X of virtual devices        (vpci.c)
  *   ACPI        RSDP, XSDT, MADT, FADT, MCFG, DSDT in guest RAM
  *                                                             (acpi_tables.c)
+ *   virtio-blk  PCI 00:04.0 when the config names a disk: a shared image
+ *               and a private copy-on-write layer   (virtio_blk.c, over
+ *               virtio_pci.c and virtq.c)
  *
  * Interrupts: the ISA lines of the PIT (IRQ0) and the UART (IRQ4) reach
  * both the 8259 pair and the I/O APIC (IRQ0 on pin 2, the others on the pin
@@ -43,6 +46,7 @@
 #include "kernel/hvm/vpit.h"
 #include "kernel/hvm/vuart.h"
 #include "kernel/hvm/vcmos.h"
+#include "kernel/hvm/virtio_blk.h"
 #include "kernel/lib/types.h"
 
 struct console;
@@ -71,6 +75,7 @@ struct hvm {
 	struct vuart uart;
 	struct vcmos cmos;
 	struct vpci pci;
+	struct virtio_blk blk; /* on the bus only if the partition has a disk */
 	/* ports and MMIO pages already reported as unknown */
 	u32 unknown_seen[HVM_UNKNOWN_LOG_MAX];
 	unsigned unknown_count;

@@ -16,6 +16,7 @@
 #include "kernel/errno.h"
 #include "kernel/hvm/acpi_tables.h"
 #include "kernel/hvm/decode.h"
+#include "kernel/hvm/disk.h"
 #include "kernel/hvm/hvm.h"
 #include "kernel/hvm/linux_boot.h"
 #include "kernel/lib/format.h"
@@ -155,8 +156,10 @@ static void handle_io(struct partition *p, const struct vm_exit *e)
 				 (e->io.port == HVM_ACPI_PM1A_CNT ? 1 : 0);
 		r->rip += e->insn_len;
 		if (!e->io.in && e->io.port == HVM_ACPI_PM1A_CNT && e->io.size == 2 &&
-		    hvm_acpi_is_poweroff((u16)value))
+		    hvm_acpi_is_poweroff((u16)value)) {
+			hvm_disk_report(p);
 			partition_exit(p, 0, "powered off (ACPI S5)");
+		}
 		return;
 	}
 	if (port_access(p, e, &value))
@@ -423,6 +426,10 @@ static void hvm_irq_taken(struct partition *p, u8 vector)
 static u64 hvm_prepare(struct partition *p, u64 now)
 {
 	u64 next = hvm_update_timers(p->hvm, now);
+	/* virtio-blk requests an exit left: now, in its own window; if more
+	 * are left, its run ends at once to come back here */
+	if (virtio_blk_poll(&p->hvm->blk))
+		next = now;
 	int vector = hvm_pending_vector(p->hvm);
 
 	if (vector >= 0 && p->state == PARTITION_WAITING && (p->vcpu.regs.rflags & RFLAGS_IF))

@@ -124,6 +124,16 @@ int vpci_device_add_msi(struct vpci_device *d)
 	return 0;
 }
 
+int vpci_device_add_vendor_cap(struct vpci_device *d, const u8 *body, unsigned len)
+{
+	unsigned off;
+
+	if (len > VPCI_CFG_SIZE - CAP_FIRST || !(off = cap_alloc(d, len + 2, PCI_CAP_ID_VNDR)))
+		return -E_INVAL;
+	memcpy(d->cfg + off + 2, body, len); /* read-only: no write mask */
+	return 0;
+}
+
 /* True if [off, off + len) lies in memory BAR bar. */
 static bool in_mem_bar(const struct vpci_device *d, unsigned bar, u64 off, u64 len)
 {

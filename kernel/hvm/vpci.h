@@ -76,6 +76,7 @@ struct vlapic;
 #define PCI_STATUS_CAP_LIST (1u << 4)
 #define PCI_CAP_ID_MSI 0x05
 #define PCI_CAP_ID_MSIX 0x11
+#define PCI_CAP_ID_VNDR 0x09
 
 enum vpci_bar_kind { VPCI_BAR_NONE, VPCI_BAR_MEM32, VPCI_BAR_MEM64, VPCI_BAR_IO };
 
@@ -155,6 +156,11 @@ int vpci_device_add_bar(struct vpci_device *d, unsigned index, enum vpci_bar_kin
 /** Adds an MSI capability (64-bit address, one vector).  0 or -E_INVAL
  *  (no room, already there). */
 int vpci_device_add_msi(struct vpci_device *d);
+
+/** Adds a vendor-specific capability (PCI 3.0, 6.7: ID 0x09) whose bytes
+ *  after the ID and next pointer are body[0..len), read-only.  0 or
+ *  -E_INVAL (no room). */
+int vpci_device_add_vendor_cap(struct vpci_device *d, const u8 *body, unsigned len);
 
 /** Adds an MSI-X capability with count (1-VPCI_MSIX_MAX) vectors, its table
  *  at table_off of BAR table_bar and its PBA at pba_off of BAR pba_bar

@@ -92,11 +92,11 @@ class Case:
 
 def config_files(path):
     """The files a config names (image =, initrd =, api_cert =, api_key =,
-    api_token =, module = FILE ARGS), in order."""
+    api_token =, module = FILE ARGS, disk =), in order."""
     names = []
     with open(path, errors="replace") as f:
         for line in f:
-            m = re.match(r"\s*(image|initrd|api_cert|api_key|api_token|module)\s*=\s*([^\s#]+)", line)
+            m = re.match(r"\s*(image|initrd|api_cert|api_key|api_token|module|disk)\s*=\s*([^\s#]+)", line)
             if m:
                 names.append(m.group(2))
     return names

@@ -989,9 +989,47 @@ static void test_module_errors(void **state)
 		     5, "and 'a' is pv");
 }
 
+#define HVM "[partition l]\nkind = hvm\nmemory = 64M\nimage = bz\n"
+
+/* disk, disk_writes, disk_layer (virtio-blk, issue 13). */
+static void test_disk_keys(void **state)
+{
+	const char *names[CONFIG_PARTITION_FILES];
+	unsigned lines[CONFIG_PARTITION_FILES];
+	(void)state;
+
+	expect_ok(HVM "disk = root.img\n");
+	assert_string_equal(cfg.partitions[0].disk, "root.img");
+	assert_false(cfg.partitions[0].disk_layer_on);
+	assert_int_equal(config_partition_files(&cfg.partitions[0], names, lines), 2);
+	assert_string_equal(names[1], "root.img");
+	assert_int_equal(lines[1], 5);
+	expect_ok(HVM "disk_writes = layer\ndisk = root.img\n");
+	assert_true(cfg.partitions[0].disk_layer_on);
+	assert_int_equal(cfg.partitions[0].disk_layer, MiB(16)); /* a quarter */
+	expect_ok(HVM "disk = r\ndisk_writes = layer\ndisk_layer = 1M\n");
+	assert_int_equal(cfg.partitions[0].disk_layer, MiB(1));
+	expect_ok(HVM "disk = r\ndisk_writes = none\n");
+	assert_false(cfg.partitions[0].disk_layer_on);
+	expect_error(HVM "disk = r\ndisk_writes = cow\n", 6,
+		     "disk_writes 'cow': expected none or layer");
+	expect_error(HVM "disk_writes = layer\n", 5, "disk_writes without disk in [partition l]");
+	expect_error(HVM "disk_layer = 1M\n", 5, "disk_layer without disk in [partition l]");
+	expect_error(HVM "disk = r\ndisk_layer = 1M\n", 6,
+		     "disk_layer without disk_writes = layer in [partition l]");
+	expect_error(HVM "disk = r\ndisk_writes = layer\ndisk_layer = 64M\n", 7,
+		     "disk_layer (65536 K) must be less than memory (65536 K) in [partition l]");
+	expect_error(HVM "disk = r\ndisk_writes = layer\ndisk_layer = 1000\n", 7,
+		     "disk_layer '1000': not a multiple of 4K");
+	expect_error(HVM "disk = a/b\n", 5, "disk 'a/b': bad character '/'");
+	expect_error(MINIMAL "disk = r\n", 5, "disk is only for hvm partitions, and 'a' is pv");
+	expect_error(HVM "disk = r\ndisk = s\n", 6, "disk");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_disk_keys),
 		cmocka_unit_test(test_minimal_defaults),
 		cmocka_unit_test(test_full_config),
 		cmocka_unit_test(test_sizes),
