@@ -99,6 +99,7 @@ CORE_OBJS := \
 	kernel/hvm/decode.o \
 	kernel/hvm/vlapic.o \
 	kernel/hvm/vioapic.o \
+	kernel/hvm/viommu.o \
 	kernel/hvm/vpci.o \
 	kernel/hvm/vpic.o \
 	kernel/hvm/vpit.o \
@@ -718,10 +719,11 @@ UNIT_test_vlapic_SRCS := kernel/hvm/vlapic.c kernel/cpu_policy.c
 UNIT_test_policy_table_SRCS := kernel/cpu_policy.c kernel/lib/string.c
 UNIT_test_policy_table_CFLAGS := -DREADME_PATH='"$(CURDIR)/README.md"'
 UNIT_test_vdev_SRCS := kernel/hvm/hvm.c kernel/hvm/vlapic.c kernel/hvm/vpic.c kernel/hvm/vpit.c \
-	kernel/hvm/vuart.c kernel/hvm/vcmos.c kernel/hvm/vioapic.c kernel/hvm/vpci.c \
+	kernel/hvm/vuart.c kernel/hvm/vcmos.c kernel/hvm/vioapic.c kernel/hvm/vpci.c kernel/hvm/viommu.c \
 	kernel/cpu_policy.c
-UNIT_test_vioapic_SRCS := kernel/hvm/vioapic.c kernel/hvm/vlapic.c kernel/cpu_policy.c
-UNIT_test_vpci_SRCS := kernel/hvm/vpci.c kernel/hvm/vlapic.c kernel/cpu_policy.c
+UNIT_test_vioapic_SRCS := kernel/hvm/vioapic.c kernel/hvm/vlapic.c kernel/hvm/viommu.c \
+	kernel/cpu_policy.c
+UNIT_test_vpci_SRCS := kernel/hvm/vpci.c kernel/hvm/vlapic.c kernel/hvm/viommu.c kernel/cpu_policy.c
 
 # format.c is built under other names on the host, beside the C library's.
 UNIT_test_format_CFLAGS := -UPARTITA_HOST -Dvsnprintf=hv_vsnprintf -Dsnprintf=hv_snprintf
@@ -740,7 +742,7 @@ CORE_HOST_SRCS := kernel/partition.c kernel/sched.c kernel/vmexit.c kernel/hyper
 	arch/x86/pagetable.c arch/x86/tsc.c kernel/hvm/platform.c kernel/hvm/boot.c kernel/hvm/hvm.c \
 	kernel/hvm/vlapic.c kernel/hvm/vpic.c kernel/hvm/vpit.c kernel/hvm/vuart.c \
 	kernel/hvm/vcmos.c kernel/hvm/decode.c kernel/hvm/linux_boot.c kernel/hvm/multiboot.c \
-	kernel/hvm/acpi_tables.c kernel/hvm/vioapic.c kernel/hvm/vpci.c kernel/lateness.c \
+	kernel/hvm/acpi_tables.c kernel/hvm/vioapic.c kernel/hvm/vpci.c kernel/hvm/viommu.c kernel/lateness.c \
 	kernel/control_info.c tests/unit/fake_arch.c \
 	tests/unit/fake_virt.c
 CORE_HOST_HDRS := tests/unit/fake_arch.h tests/unit/fake_virt.h

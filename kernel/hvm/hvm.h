@@ -16,7 +16,8 @@
  *   debug exit  port 0xf4: a write ends the partition with that code
  *   PCI bus     0xcf8/0xcfc and ECAM at 0xe0000000; host bridge 00:00.0;
  *               BARs, MSI and MSI-X of virtual devices        (vpci.c)
- *   ACPI        RSDP, XSDT, MADT, FADT, MCFG, DSDT in guest RAM
+ *   VT-d unit   interrupt remapping only, MMIO at 0xfed90000 (viommu.c)
+ *   ACPI        RSDP, XSDT, MADT, FADT, MCFG, DMAR, DSDT in guest RAM
  *                                                             (acpi_tables.c)
  *
  * Interrupts: the ISA lines of the PIT (IRQ0) and the UART (IRQ4) reach
@@ -37,6 +38,7 @@
 #define PARTITA_HVM_H
 
 #include "kernel/hvm/vioapic.h"
+#include "kernel/hvm/viommu.h"
 #include "kernel/hvm/vlapic.h"
 #include "kernel/hvm/vpci.h"
 #include "kernel/hvm/vpic.h"
@@ -60,6 +62,9 @@ struct hvm_setup {
 	                          * rdtsc() - clock_ns_to_tsc(clock_now_ns()) */
 	u64 wall_epoch;		 /* wall clock (s since 1970, UTC) at ns 0, for
 	                          * the RTC; 0 if unknown (shows 1970) */
+	u8 *ram;		 /* the partition's RAM, for the remapping
+	                          * unit's tables (NULL: none) */
+	u64 ram_size;
 };
 
 struct hvm {
@@ -71,6 +76,7 @@ struct hvm {
 	struct vuart uart;
 	struct vcmos cmos;
 	struct vpci pci;
+	struct viommu iommu;
 	/* ports and MMIO pages already reported as unknown */
 	u32 unknown_seen[HVM_UNKNOWN_LOG_MAX];
 	unsigned unknown_count;
