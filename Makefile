@@ -695,7 +695,7 @@ HOST_CFLAGS := -std=gnu11 -g -O1 -DPARTITA_HOST -I. -Wall -Wextra -Werror \
 # Python unit tests (tools/partitactl), run by tests/run.py beside cmocka's.
 PY_UNIT_TESTS := tests/unit/test_partitactl.py
 UNIT_TESTS := test_config test_format test_palloc test_pagetable test_loader test_schedule test_guest_mem
-UNIT_TESTS += test_decode test_vlapic test_vdev test_vioapic test_vpci
+UNIT_TESTS += test_decode test_vlapic test_vdev test_vioapic test_vpci test_viommu
 UNIT_TESTS += test_linux_boot test_acpi_tables test_multiboot test_console test_iommu_tables
 UNIT_TESTS += test_mb2 test_policy_table
 UNIT_TESTS += test_control_info
@@ -722,6 +722,8 @@ UNIT_test_vdev_SRCS := kernel/hvm/hvm.c kernel/hvm/vlapic.c kernel/hvm/vpic.c ke
 	kernel/hvm/vuart.c kernel/hvm/vcmos.c kernel/hvm/vioapic.c kernel/hvm/vpci.c kernel/hvm/viommu.c \
 	kernel/cpu_policy.c
 UNIT_test_vioapic_SRCS := kernel/hvm/vioapic.c kernel/hvm/vlapic.c kernel/hvm/viommu.c \
+	kernel/cpu_policy.c
+UNIT_test_viommu_SRCS := kernel/hvm/viommu.c kernel/hvm/vioapic.c kernel/hvm/vlapic.c \
 	kernel/cpu_policy.c
 UNIT_test_vpci_SRCS := kernel/hvm/vpci.c kernel/hvm/vlapic.c kernel/hvm/viommu.c kernel/cpu_policy.c
 
