@@ -294,8 +294,8 @@ static void build_dmar(u8 *t)
 	u8 *d = t + DMAR_FIXED;
 	wr16(d, 0, 0); /* DRHD */
 	wr16(d, 2, DMAR_DRHD_SIZE + DMAR_SCOPE_SIZE);
-	wr8(d, 4, 0); /* flags: not INCLUDE_PCI_ALL */
-	wr8(d, 5, 0); /* size: one 4 KiB page */
+	wr8(d, 4, 0);  /* flags: not INCLUDE_PCI_ALL */
+	wr8(d, 5, 0);  /* size: one 4 KiB page */
 	wr16(d, 6, 0); /* segment */
 	wr64(d, 8, VIOMMU_BASE);
 	u8 *sc = d + DMAR_DRHD_SIZE;
@@ -351,7 +351,8 @@ int acpi_tables_build(u8 *ram, u64 ram_size, u64 at_gpa, u64 room, unsigned cpu_
 
 	_Static_assert(OFF_MCFG + MCFG_SIZE <= OFF_DSDT, "MCFG overlaps the DSDT");
 	_Static_assert(OFF_RSDT + HDR_SIZE + TABLE_COUNT * 4 <= OFF_FADT, "RSDT overlaps the FADT");
-	_Static_assert(OFF_MADT + MADT_FIXED + MADT_PLATFORM + HVM_ACPI_MAX_CPUS * MADT_LAPIC_SIZE <=
+	_Static_assert(OFF_MADT + MADT_FIXED + MADT_PLATFORM +
+				       HVM_ACPI_MAX_CPUS * MADT_LAPIC_SIZE <=
 			       OFF_XSDT,
 		       "MADT overlaps the XSDT");
 	_Static_assert(OFF_XSDT + HDR_SIZE + TABLE_COUNT * 8 <= OFF_DMAR, "XSDT overlaps the DMAR");

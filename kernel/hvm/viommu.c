@@ -19,8 +19,7 @@
  * MGAW = 47 (48 bits), FRO in 16-byte units at 33:24, NFR - 1 = 0 (one
  * fault recording register) at 47:40, MAMV 0.  No PLMR/PHMR, no RWBF, no
  * caching mode, no posted interrupts, no first-level paging. */
-#define CAP_VALUE                                                                    \
-	(2ULL | (1ULL << 10) | (47ULL << 16) | ((u64)(VTD_FRO / 16) << 24) | (0ULL << 40))
+#define CAP_VALUE (2ULL | (1ULL << 10) | (47ULL << 16) | ((u64)(VTD_FRO / 16) << 24) | (0ULL << 40))
 
 /* ECAP (10.4.3): QI (1), IR (3), EIM (4), IRO in 16-byte units at 17:8.
  * C (coherency, 0) is clear: nothing is ever fetched for DMA here anyway. */
@@ -28,11 +27,11 @@
 
 /* Invalidation descriptors (6.5.2): type in 3:0 (11:9 are the high type
  * bits, 0 here). */
-#define QI_CC 1	  /* context-cache invalidate */
-#define QI_IOTLB 2 /* IOTLB invalidate */
+#define QI_CC 1	    /* context-cache invalidate */
+#define QI_IOTLB 2  /* IOTLB invalidate */
 #define QI_DEVTLB 3 /* device-TLB invalidate */
-#define QI_IEC 4  /* interrupt entry cache invalidate */
-#define QI_WAIT 5 /* invalidation wait */
+#define QI_IEC 4    /* interrupt entry cache invalidate */
+#define QI_WAIT 5   /* invalidation wait */
 #define QI_WAIT_IF (1ULL << 4)
 #define QI_WAIT_SW (1ULL << 5)
 #define ICS_IWC (1u << 0)
@@ -53,8 +52,7 @@
 
 #define FAULT_LOG_FIRST 8 /* faults logged one by one, then every 2^n-th */
 
-void viommu_reset(struct viommu *v, struct vlapic *lapic, u8 *ram, u64 ram_size,
-		  const char *name)
+void viommu_reset(struct viommu *v, struct vlapic *lapic, u8 *ram, u64 ram_size, const char *name)
 {
 	memset(v, 0, sizeof(*v));
 	v->lapic = lapic;

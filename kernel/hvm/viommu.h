@@ -98,13 +98,13 @@ struct vlapic;
 
 /* Interrupt-remapping fault reasons (VT-d spec 7.1.3, Table 7-... "Interrupt
  * Remapping Fault Conditions"). */
-#define VTD_FR_IR_REQ_RSVD 0x20	 /* reserved field in the request */
-#define VTD_FR_IR_INDEX 0x21	 /* index beyond the table size */
+#define VTD_FR_IR_REQ_RSVD 0x20	   /* reserved field in the request */
+#define VTD_FR_IR_INDEX 0x21	   /* index beyond the table size */
 #define VTD_FR_IR_NOT_PRESENT 0x22 /* IRTE present bit clear */
-#define VTD_FR_IR_TABLE 0x23	 /* the table cannot be read */
-#define VTD_FR_IR_IRTE_RSVD 0x24 /* reserved field in the IRTE */
-#define VTD_FR_IR_COMPAT 0x25	 /* compatibility format blocked */
-#define VTD_FR_IR_SID 0x26	 /* source-id verification failed */
+#define VTD_FR_IR_TABLE 0x23	   /* the table cannot be read */
+#define VTD_FR_IR_IRTE_RSVD 0x24   /* reserved field in the IRTE */
+#define VTD_FR_IR_COMPAT 0x25	   /* compatibility format blocked */
+#define VTD_FR_IR_SID 0x26	   /* source-id verification failed */
 
 /** An interrupt as the local APIC gets it (SDM Vol. 3A §11.11, or an IRTE).
  *  dest is 8 bits unless dest32. */
@@ -138,8 +138,7 @@ struct viommu {
 /** Power-on state: IR, QI and translation off, no fault. ram/ram_size is
  *  the partition's RAM (guest-physical 0 at ram[0], with the MMIO hole of
  *  linux_boot.h). */
-void viommu_reset(struct viommu *v, struct vlapic *lapic, u8 *ram, u64 ram_size,
-		  const char *name);
+void viommu_reset(struct viommu *v, struct vlapic *lapic, u8 *ram, u64 ram_size, const char *name);
 
 /** MMIO at offset (0-0xfff) of the register page.  Aligned dword or qword
  *  accesses only (10.4: other sizes are ignored, reads give 0). */

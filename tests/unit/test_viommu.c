@@ -163,7 +163,7 @@ static void registers_at_reset(void **state)
 	assert_int_equal((cap >> 8) & 0x1f, 1u << 2);	       /* SAGAW 4-level */
 	assert_int_equal(ecap & 0x1a, 0x1a);		       /* QI, IR, EIM */
 	assert_int_equal(((ecap >> 8) & 0x3ff) * 16, VTD_IRO);
-	assert_int_equal(ecap & (1ULL << 43), 0);	       /* no scalable mode */
+	assert_int_equal(ecap & (1ULL << 43), 0); /* no scalable mode */
 	assert_int_equal(rd(VTD_CAP + 4), (u32)(cap >> 32));
 	assert_int_equal(rd(VTD_GSTS), 0);
 	assert_int_equal(rd(VTD_FECTL), VTD_FECTL_IM);
