@@ -472,11 +472,15 @@ static void check_x2apic_ir(void)
 	ioapic_write(0x14, 2);
 	pit_run(base, 4);
 	bool remapped = x2apic_count >= 4 && mmio32(base + VTD_FSTS) == 0;
-	/* handle 4: not present, dropped, fault 0x22 from 00:1f.0, index 4 */
+	/* A tick taken into IRR after the last count is delivered now, before
+	 * the count starts again. */
+	__asm__ volatile("sti; nop; nop; cli");
+	/* handle 4: not present, dropped, fault 0x22 from 00:1f.0, index 4;
+	 * the PIT runs until the fault is recorded */
 	x2apic_count = 0;
 	ioapic_write(0x15, (1u << 16) | (4u << 17));
 	ioapic_write(0x14, 2);
-	pit_run(base, 1);
+	pit_run(base, 0xffffffffu);
 	uint32_t frcd_hi = mmio32(base + 0x20c), frcd_sid = mmio32(base + 0x208);
 	uint32_t frcd_fi = mmio32(base + 0x204);
 	bool fault = x2apic_count == 0 && (frcd_hi >> 31) && (frcd_hi & 0xff) == 0x22 &&
