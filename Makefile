@@ -99,6 +99,7 @@ CORE_OBJS := \
 	kernel/hvm/decode.o \
 	kernel/hvm/vlapic.o \
 	kernel/hvm/vioapic.o \
+	kernel/hvm/viommu.o \
 	kernel/hvm/vpci.o \
 	kernel/hvm/virtq.o \
 	kernel/hvm/virtio_pci.o \
@@ -711,7 +712,7 @@ HOST_CFLAGS := -std=gnu11 -g -O1 -DPARTITA_HOST -I. -Wall -Wextra -Werror \
 # Python unit tests (tools/partitactl), run by tests/run.py beside cmocka's.
 PY_UNIT_TESTS := tests/unit/test_partitactl.py
 UNIT_TESTS := test_config test_format test_palloc test_pagetable test_loader test_schedule test_guest_mem
-UNIT_TESTS += test_decode test_vlapic test_vdev test_vioapic test_vpci
+UNIT_TESTS += test_decode test_vlapic test_vdev test_vioapic test_vpci test_viommu
 UNIT_TESTS += test_linux_boot test_acpi_tables test_multiboot test_console test_iommu_tables
 UNIT_TESTS += test_mb2 test_policy_table
 UNIT_TESTS += test_control_info
@@ -736,12 +737,15 @@ UNIT_test_vlapic_SRCS := kernel/hvm/vlapic.c kernel/cpu_policy.c
 UNIT_test_policy_table_SRCS := kernel/cpu_policy.c kernel/lib/string.c
 UNIT_test_policy_table_CFLAGS := -DREADME_PATH='"$(CURDIR)/README.md"'
 UNIT_test_vdev_SRCS := kernel/hvm/hvm.c kernel/hvm/vlapic.c kernel/hvm/vpic.c kernel/hvm/vpit.c \
-	kernel/hvm/vuart.c kernel/hvm/vcmos.c kernel/hvm/vioapic.c kernel/hvm/vpci.c \
+	kernel/hvm/vuart.c kernel/hvm/vcmos.c kernel/hvm/vioapic.c kernel/hvm/vpci.c kernel/hvm/viommu.c \
 	kernel/cpu_policy.c
-UNIT_test_vioapic_SRCS := kernel/hvm/vioapic.c kernel/hvm/vlapic.c kernel/cpu_policy.c
-UNIT_test_vpci_SRCS := kernel/hvm/vpci.c kernel/hvm/vlapic.c kernel/cpu_policy.c
+UNIT_test_vioapic_SRCS := kernel/hvm/vioapic.c kernel/hvm/vlapic.c kernel/hvm/viommu.c \
+	kernel/cpu_policy.c
+UNIT_test_viommu_SRCS := kernel/hvm/viommu.c kernel/hvm/vioapic.c kernel/hvm/vlapic.c \
+	kernel/cpu_policy.c
+UNIT_test_vpci_SRCS := kernel/hvm/vpci.c kernel/hvm/vlapic.c kernel/hvm/viommu.c kernel/cpu_policy.c
 UNIT_test_virtio_SRCS := kernel/hvm/virtq.c kernel/hvm/virtio_pci.c kernel/hvm/virtio_blk.c \
-	kernel/hvm/vpci.c kernel/hvm/vlapic.c kernel/cpu_policy.c
+	kernel/hvm/vpci.c kernel/hvm/vlapic.c kernel/hvm/viommu.c kernel/cpu_policy.c
 
 # format.c is built under other names on the host, beside the C library's.
 UNIT_test_format_CFLAGS := -UPARTITA_HOST -Dvsnprintf=hv_vsnprintf -Dsnprintf=hv_snprintf
@@ -760,7 +764,7 @@ CORE_HOST_SRCS := kernel/partition.c kernel/sched.c kernel/vmexit.c kernel/hyper
 	arch/x86/pagetable.c arch/x86/tsc.c kernel/hvm/platform.c kernel/hvm/boot.c kernel/hvm/hvm.c \
 	kernel/hvm/vlapic.c kernel/hvm/vpic.c kernel/hvm/vpit.c kernel/hvm/vuart.c \
 	kernel/hvm/vcmos.c kernel/hvm/decode.c kernel/hvm/linux_boot.c kernel/hvm/multiboot.c \
-	kernel/hvm/acpi_tables.c kernel/hvm/vioapic.c kernel/hvm/vpci.c kernel/lateness.c \
+	kernel/hvm/acpi_tables.c kernel/hvm/vioapic.c kernel/hvm/vpci.c kernel/hvm/viommu.c kernel/lateness.c \
 	kernel/hvm/virtq.c kernel/hvm/virtio_pci.c kernel/hvm/virtio_blk.c kernel/hvm/disk.c \
 	kernel/control_info.c tests/unit/fake_arch.c \
 	tests/unit/fake_virt.c

@@ -20,6 +20,14 @@
  *                      MSR, the xAPIC page gone, a self-IPI through MSR
  *                      0x83f, the PIT through the I/O APIC to x2APIC ID 0,
  *                      EOIs by MSR 0x80b (SDM Vol. 3A §11.12)
+ *   x2apic-ir          the DMAR table's remapping unit (kernel/hvm/viommu.h)
+ *                      over the I/O APIC: IR, EIM and QI offered; an IRTE
+ *                      table set with SIRTP, an invalidation-wait status
+ *                      written through the queue; with IRE the PIT arrives
+ *                      in x2APIC mode through a remappable pin-2 entry
+ *                      (32-bit destination), and an entry that is not
+ *                      present drops it and records fault 0x22 (VT-d spec
+ *                      5.1, 6.5.2, 7.1, 8.3, 9.10)
  *
  * Paging is off, so MMIO addresses are used as they are.
  */
@@ -43,6 +51,7 @@ enum {
 	CHECK_PCI_CF8,
 	CHECK_PCI_ECAM,
 	CHECK_X2APIC,
+	CHECK_X2APIC_IR,
 };
 #define CHECK(n, name, cond) report(n, name, (cond), __FILE__, __LINE__)
 
@@ -178,7 +187,8 @@ static void check_ioapic_registers(void)
 		masked &= (ioapic_read(0x10 + 2 * pin) & (1u << 16)) != 0;
 	uint32_t ver = ioapic_read(0x01), id = ioapic_read(0x00);
 	/* remote IRR (14) and delivery status (12) are read-only; the high
-	 * dword keeps only the destination */
+	 * dword keeps only the destination and the extended destination
+	 * (55:48, which a PC's I/O APIC passes on for interrupt remapping) */
 	ioapic_write(0x1a, 0xffffffff);
 	ioapic_write(0x1b, 0xffffffff);
 	uint32_t lo = ioapic_read(0x1a), hi = ioapic_read(0x1b);
@@ -198,7 +208,7 @@ static void check_ioapic_registers(void)
 	}
 	CHECK(CHECK_IOAPIC_REGS, "ioapic-registers",
 	      ver == 0x00170011 && (id & 0xf0ffffff) == 0 && masked && lo == 0x1afff &&
-		      hi == 0xff000000 && ro && sel);
+		      hi == 0xffff0000 && ro && sel);
 }
 
 static void check_ioapic_pit(void)
@@ -377,6 +387,132 @@ static void check_x2apic(void)
 	      mode && regs && page_gone && ipi && ioapic && isr_clear && back);
 }
 
+/* ---- interrupt remapping (the VT-d registers at the DRHD's base). */
+
+#define VTD_ECAP 0x10
+#define VTD_GCMD 0x18
+#define VTD_GSTS 0x1c
+#define VTD_FSTS 0x34
+#define VTD_IQT 0x88
+#define VTD_IQA 0x90
+#define VTD_IRTA 0xb8
+#define GCMD_QIE (1u << 26)
+#define GCMD_IRE (1u << 25)
+#define GCMD_SIRTP (1u << 24)
+#define IR_WAIT_STATUS 0x600du
+
+/* 256 IRTEs (S = 7) and a 256-entry queue, each one 4 KiB page */
+static volatile uint64_t ir_table[512] __attribute__((aligned(4096)));
+static volatile uint64_t ir_queue[512] __attribute__((aligned(4096)));
+static volatile uint32_t ir_status;
+
+/* The PIT at 1 kHz until count interrupts came or the unit recorded a
+ * fault (FSTS.PPF), bounded. */
+static void pit_run(uint32_t base, uint32_t count)
+{
+	__asm__ volatile("sti");
+	outb(0x43, 0x34);
+	outb(0x40, 1193 & 0xff);
+	outb(0x40, 1193 >> 8);
+	for (uint32_t i = 0;
+	     i < SPIN_LIMIT && x2apic_count < count && !(mmio32(base + VTD_FSTS) & 2); i++)
+		__asm__ volatile("pause");
+	__asm__ volatile("cli");
+	ioapic_write(0x14, (1u << 16) | 2);
+	outb(0x43, 0x30);
+}
+
+static void check_x2apic_ir(void)
+{
+	const volatile uint8_t *dmar = acpi_table("DMAR");
+	/* DMAR (VT-d 8.1): INTR_REMAP, not X2APIC_OPT_OUT; one DRHD (8.3)
+	 * without INCLUDE_PCI_ALL, its scope the I/O APIC (type 3, ID 1) */
+	bool table = dmar && (dmar[37] & 3) == 1 && dmar[48] == 0 && dmar[49] == 0 &&
+		     !(dmar[52] & 1) && dmar[64] == 3 && dmar[68] == 1 && dmar[70] == 0x1f &&
+		     dmar[71] == 0;
+	if (!table) {
+		CHECK(CHECK_X2APIC_IR, "x2apic-ir", false);
+		return;
+	}
+	uint32_t base = rd32(dmar + 56);
+	bool caps = (mmio32(base + VTD_ECAP) & 0x1a) == 0x1a; /* QI, IR, EIM */
+
+	uint64_t apic_base = rdmsr(0x1b);
+	wrmsr(0x1b, apic_base | (1u << 10));
+	wrmsr(0x80f, 0x1ff);
+	/* IRTE 3: present, the vector, x2APIC ID 0, edge, fixed; source-id
+	 * verified against the I/O APIC's 00:1f.0 */
+	ir_table[6] = 1 | ((uint64_t)X2APIC_IOAPIC_VECTOR << 16);
+	ir_table[7] = 0xf8 | (1ull << 18);
+	ir_table[8] = ir_table[9] = 0; /* IRTE 4: not present */
+	mmio32_write(base + VTD_IRTA, (uint32_t)ir_table | (1u << 11) | 7); /* EIME, S = 7 */
+	mmio32_write(base + VTD_IRTA + 4, 0);
+	mmio32_write(base + VTD_GCMD, GCMD_SIRTP);
+	bool irtps = mmio32(base + VTD_GSTS) & GCMD_SIRTP;
+	mmio32_write(base + VTD_IQT, 0);
+	mmio32_write(base + VTD_IQA, (uint32_t)ir_queue);
+	mmio32_write(base + VTD_IQA + 4, 0);
+	mmio32_write(base + VTD_GCMD, GCMD_QIE);
+	/* interrupt entry cache invalidation, then a wait with status */
+	ir_status = 0;
+	ir_queue[0] = 4;
+	ir_queue[1] = 0;
+	ir_queue[2] = 5 | (1u << 5) | ((uint64_t)IR_WAIT_STATUS << 32);
+	ir_queue[3] = (uint32_t)&ir_status;
+	mmio32_write(base + VTD_IQT, 2 << 4);
+	for (uint32_t i = 0; i < SPIN_LIMIT && ir_status != IR_WAIT_STATUS; i++)
+		__asm__ volatile("pause");
+	bool qi = ir_status == IR_WAIT_STATUS && mmio32(base + VTD_FSTS) == 0;
+	mmio32_write(base + VTD_GCMD, GCMD_QIE | GCMD_IRE);
+	bool ires = mmio32(base + VTD_GSTS) & GCMD_IRE;
+
+	/* pin 2 remappable (bit 48), handle 3 in 63:49, vector field = pin */
+	x2apic_count = 0;
+	ioapic_write(0x15, (1u << 16) | (3u << 17));
+	ioapic_write(0x14, 2);
+	pit_run(base, 4);
+	bool remapped = x2apic_count >= 4 && mmio32(base + VTD_FSTS) == 0;
+	/* A tick taken into IRR after the last count is delivered now, before
+	 * the count starts again. */
+	__asm__ volatile("sti; nop; nop; cli");
+	/* handle 4: not present, dropped, fault 0x22 from 00:1f.0, index 4;
+	 * the PIT runs until the fault is recorded */
+	x2apic_count = 0;
+	ioapic_write(0x15, (1u << 16) | (4u << 17));
+	ioapic_write(0x14, 2);
+	pit_run(base, 0xffffffffu);
+	uint32_t frcd_hi = mmio32(base + 0x20c), frcd_sid = mmio32(base + 0x208);
+	uint32_t frcd_fi = mmio32(base + 0x204);
+	bool fault = x2apic_count == 0 && (frcd_hi >> 31) && (frcd_hi & 0xff) == 0x22 &&
+		     (frcd_sid & 0xffff) == 0xf8 && (frcd_fi >> 16) == 4;
+	mmio32_write(base + 0x20c, 1u << 31); /* clear F, and the overflow */
+	mmio32_write(base + VTD_FSTS, 1);
+	bool cleared = (mmio32(base + VTD_FSTS) & 3) == 0;
+
+	/* everything off again: IR and QI, the entry, x2APIC (§11.12.5) */
+	mmio32_write(base + VTD_GCMD, 0);
+	ioapic_write(0x15, 0);
+	wrmsr(0x1b, apic_base & ~(uint64_t)0xc00);
+	wrmsr(0x1b, apic_base);
+	if (!(caps && irtps && qi && ires && remapped && fault && cleared)) {
+		puts("mbtest: x2apic-ir ");
+		putu(caps);
+		putu(irtps);
+		putu(qi);
+		putu(ires);
+		putu(remapped);
+		putu(fault);
+		putu(cleared);
+		puts(" count ");
+		putu(x2apic_count);
+		puts(" frcd ");
+		puthex(frcd_hi);
+		puts("\n");
+	}
+	CHECK(CHECK_X2APIC_IR, "x2apic-ir",
+	      caps && irtps && qi && ires && remapped && fault && cleared);
+}
+
 void check_platform(void)
 {
 	uint16_t cs;
@@ -392,4 +528,5 @@ void check_platform(void)
 	check_ioapic_level();
 	check_pci();
 	check_x2apic();
+	check_x2apic_ir();
 }

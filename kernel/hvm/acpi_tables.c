@@ -8,15 +8,17 @@
  *                  0xe0000-0xfffff finds it, 5.2.5.1)
  *   +0x040  FACS  (64, 64-byte aligned, 5.2.10)
  *   +0x080  RSDT  (36 + 3 * 4)
- *   +0x0c0  XSDT  (36 + 3 * 8)
  *   +0x100  FADT  (276, revision 6)
  *   +0x220  MCFG  (44 + 16; PCI Firmware Specification 3.0, 4.1.2)
  *   +0x260  DSDT  (36 + AML, at most 0xda0 bytes)
- *   +0x1000 MADT  (44 + 12 + 2 * 10 + 8 per CPU)
+ *   +0x1000 MADT  (44 + 12 + 2 * 10 + 8 per CPU, at most 0x844 bytes)
+ *   +0x1900 XSDT  (36 + 4 * 8)
+ *   +0x1980 DMAR  (48 + 16 + 8; VT-d spec 8.1, 8.3)
  */
 #include "kernel/hvm/acpi_tables.h"
 #include "kernel/errno.h"
 #include "kernel/hvm/vioapic.h"
+#include "kernel/hvm/viommu.h"
 #include "kernel/hvm/vpci.h"
 #include "kernel/lib/string.h"
 #include "kernel/lib/bytes.h"
@@ -24,11 +26,12 @@
 #define OFF_RSDP 0x000
 #define OFF_FACS 0x040
 #define OFF_RSDT 0x080
-#define OFF_XSDT 0x0c0
 #define OFF_FADT 0x100
 #define OFF_MCFG 0x220
 #define OFF_DSDT 0x260
 #define OFF_MADT 0x1000
+#define OFF_XSDT 0x1900
+#define OFF_DMAR 0x1980
 
 #define HDR_SIZE 36  /* 5.2.6 System Description Table Header */
 #define RSDP_SIZE 36 /* 5.2.5.3, revision 2 */
@@ -41,7 +44,11 @@
 #define MADT_ISO_COUNT 2
 #define MADT_PLATFORM (MADT_IOAPIC_SIZE + MADT_ISO_COUNT * MADT_ISO_SIZE)
 #define MCFG_SIZE (44 + 16)
-#define TABLE_COUNT 3 /* FADT, MADT, MCFG in the RSDT and the XSDT */
+#define DMAR_FIXED 48
+#define DMAR_DRHD_SIZE 16
+#define DMAR_SCOPE_SIZE 8 /* one path entry */
+#define DMAR_SIZE (DMAR_FIXED + DMAR_DRHD_SIZE + DMAR_SCOPE_SIZE)
+#define TABLE_COUNT 4 /* FADT, MADT, MCFG, DMAR in the RSDT and the XSDT */
 
 static const char oem_id[6] = { 'P', 'A', 'R', 'T', 'I', 'T' };
 static const char oem_table_id[8] = { 'P', 'A', 'R', 'T', 'I', 'T', 'A', ' ' };
@@ -269,7 +276,36 @@ static void gas_io(u8 *p, u64 off, u8 bit_width, u8 access_size, u64 port)
 
 u64 acpi_tables_size(unsigned cpu_count)
 {
-	return OFF_MADT + MADT_FIXED + MADT_PLATFORM + (u64)cpu_count * MADT_LAPIC_SIZE;
+	(void)cpu_count; /* the DMAR, after the largest MADT, ends them */
+	return OFF_DMAR + DMAR_SIZE;
+}
+
+/* DMAR (VT-d spec 8.1): host address width 48 (N - 1 stored), INTR_REMAP
+ * set and X2APIC_OPT_OUT clear (so the OS may run x2APIC with remapping),
+ * one DRHD (8.3) for the remapping unit of viommu.h, segment 0, without
+ * INCLUDE_PCI_ALL and with a device scope (8.3.1) that lists only the I/O
+ * APIC (type 3, enumeration ID = its APIC ID, path 00:1f.0): no PCI device
+ * is behind it, so no DMA is translated. */
+static void build_dmar(u8 *t)
+{
+	header(t, "DMAR", DMAR_SIZE, 1);
+	wr8(t, 36, 47);
+	wr8(t, 37, 1u << 0); /* INTR_REMAP */
+	u8 *d = t + DMAR_FIXED;
+	wr16(d, 0, 0); /* DRHD */
+	wr16(d, 2, DMAR_DRHD_SIZE + DMAR_SCOPE_SIZE);
+	wr8(d, 4, 0);  /* flags: not INCLUDE_PCI_ALL */
+	wr8(d, 5, 0);  /* size: one 4 KiB page */
+	wr16(d, 6, 0); /* segment */
+	wr64(d, 8, VIOMMU_BASE);
+	u8 *sc = d + DMAR_DRHD_SIZE;
+	wr8(sc, 0, 3); /* IOAPIC */
+	wr8(sc, 1, DMAR_SCOPE_SIZE);
+	wr8(sc, 4, VIOAPIC_ID);
+	wr8(sc, 5, VIOMMU_IOAPIC_BUS);
+	wr8(sc, 6, VIOMMU_IOAPIC_DEV);
+	wr8(sc, 7, VIOMMU_IOAPIC_FN);
+	seal(t, DMAR_SIZE);
 }
 
 static void build_fadt(u8 *t, u64 base)
@@ -314,6 +350,12 @@ int acpi_tables_build(u8 *ram, u64 ram_size, u64 at_gpa, u64 room, unsigned cpu_
 	u8 *a, *t;
 
 	_Static_assert(OFF_MCFG + MCFG_SIZE <= OFF_DSDT, "MCFG overlaps the DSDT");
+	_Static_assert(OFF_RSDT + HDR_SIZE + TABLE_COUNT * 4 <= OFF_FADT, "RSDT overlaps the FADT");
+	_Static_assert(OFF_MADT + MADT_FIXED + MADT_PLATFORM +
+				       HVM_ACPI_MAX_CPUS * MADT_LAPIC_SIZE <=
+			       OFF_XSDT,
+		       "MADT overlaps the XSDT");
+	_Static_assert(OFF_XSDT + HDR_SIZE + TABLE_COUNT * 8 <= OFF_DMAR, "XSDT overlaps the DMAR");
 
 	if (cpu_count == 0 || cpu_count > HVM_ACPI_MAX_CPUS) {
 		*why = "ACPI tables: CPU count must be 1 to 255";
@@ -402,8 +444,10 @@ int acpi_tables_build(u8 *ram, u64 ram_size, u64 at_gpa, u64 room, unsigned cpu_
 	}
 	seal(t, madt_len);
 
-	/* RSDT (5.2.7) and XSDT (5.2.8): FADT, MADT and MCFG. */
-	static const u32 listed[TABLE_COUNT] = { OFF_FADT, OFF_MADT, OFF_MCFG };
+	build_dmar(a + OFF_DMAR);
+
+	/* RSDT (5.2.7) and XSDT (5.2.8): FADT, MADT, MCFG and DMAR. */
+	static const u32 listed[TABLE_COUNT] = { OFF_FADT, OFF_MADT, OFF_MCFG, OFF_DMAR };
 	t = a + OFF_RSDT;
 	header(t, "RSDT", HDR_SIZE + TABLE_COUNT * 4, 1);
 	for (unsigned i = 0; i < TABLE_COUNT; i++)

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The ACPI tables of an hvm partition, built in its RAM at start: RSDP
- * (revision 2), RSDT and XSDT, FADT (revision 6), FACS, MADT, MCFG and a
+ * (revision 2), RSDT and XSDT, FADT (revision 6), FACS, MADT, MCFG, DMAR and a
  * DSDT with the \_S5 sleep package and the PCI host bridge.  They describe
  * the platform of hvm.h: local APICs at 0xfee00000, the I/O APIC at
  * 0xfec00000 with a PC's interrupt source overrides, the 8259 pair

@@ -177,6 +177,8 @@ static int hvm_start(struct partition *p, const struct kind_start *ks, const cha
 		.tsc_hz = clock_tsc_hz(),
 		.tsc_at_zero = rdtsc() - clock_ns_to_tsc(clock_now_ns()),
 		.wall_epoch = 0,
+		.ram = ram,
+		.ram_size = p->ram_size,
 	};
 	hvm_reset(p->hvm, &setup);
 	if ((err = hvm_disk_start(p, why)))

@@ -50,6 +50,9 @@ void hvm_reset(struct hvm *h, const struct hvm_setup *s)
 	vpit_reset(&h->pit);
 	vpci_reset(&h->pci, &h->lapic, h->name);
 	vpci_set_intx_hook(&h->pci, pci_intx, &h->ioapic);
+	viommu_reset(&h->iommu, &h->lapic, s->ram, s->ram_size, h->name);
+	vioapic_set_iommu(&h->ioapic, &h->iommu);
+	vpci_set_iommu(&h->pci, &h->iommu);
 	vuart_reset(&h->uart, s->console);
 	vcmos_reset(&h->cmos, s->wall_epoch);
 }
@@ -206,6 +209,13 @@ void hvm_mmio(struct hvm *h, u64 now, u64 gpa, unsigned size, bool write, u64 *v
 			vioapic_mmio_write(&h->ioapic, (u32)(gpa & 0xfff), size, *value);
 		else
 			*value = vioapic_mmio_read(&h->ioapic, (u32)(gpa & 0xfff), size);
+		return;
+	}
+	if (page == VIOMMU_BASE) {
+		if (write)
+			viommu_mmio_write(&h->iommu, (u32)(gpa & 0xfff), size, *value);
+		else
+			*value = viommu_mmio_read(&h->iommu, (u32)(gpa & 0xfff), size);
 		return;
 	}
 	if (vpci_mmio(&h->pci, gpa, size, write, value))

@@ -16,7 +16,8 @@
  *   debug exit  port 0xf4: a write ends the partition with that code
  *   PCI bus     0xcf8/0xcfc and ECAM at 0xe0000000; host bridge 00:00.0;
  *               BARs, MSI and MSI-X of virtual devices        (vpci.c)
- *   ACPI        RSDP, XSDT, MADT, FADT, MCFG, DSDT in guest RAM
+ *   VT-d unit   interrupt remapping only, MMIO at 0xfed90000 (viommu.c)
+ *   ACPI        RSDP, XSDT, MADT, FADT, MCFG, DMAR, DSDT in guest RAM
  *                                                             (acpi_tables.c)
  *   virtio-blk  PCI 00:04.0 when the config names a disk: a shared image
  *               and a private copy-on-write layer   (virtio_blk.c, over
@@ -40,6 +41,7 @@
 #define PARTITA_HVM_H
 
 #include "kernel/hvm/vioapic.h"
+#include "kernel/hvm/viommu.h"
 #include "kernel/hvm/vlapic.h"
 #include "kernel/hvm/vpci.h"
 #include "kernel/hvm/vpic.h"
@@ -64,6 +66,9 @@ struct hvm_setup {
 	                          * rdtsc() - clock_ns_to_tsc(clock_now_ns()) */
 	u64 wall_epoch;		 /* wall clock (s since 1970, UTC) at ns 0, for
 	                          * the RTC; 0 if unknown (shows 1970) */
+	u8 *ram;		 /* the partition's RAM, for the remapping
+	                          * unit's tables (NULL: none) */
+	u64 ram_size;
 };
 
 struct hvm {
@@ -76,6 +81,7 @@ struct hvm {
 	struct vcmos cmos;
 	struct vpci pci;
 	struct virtio_blk blk; /* on the bus only if the partition has a disk */
+	struct viommu iommu;
 	/* ports and MMIO pages already reported as unknown */
 	u32 unknown_seen[HVM_UNKNOWN_LOG_MAX];
 	unsigned unknown_count;

@@ -6,14 +6,18 @@
  * MSI).  Pure logic over struct vioapic and the local APIC it feeds.
  */
 #include "kernel/hvm/vioapic.h"
+#include "kernel/hvm/viommu.h"
 #include "kernel/hvm/vlapic.h"
 #include "kernel/lib/string.h"
 
 /* Bits of the low dword the guest can write: vector, delivery mode,
  * destination mode, polarity, trigger mode, mask (3.2.4; delivery status
- * and remote IRR are read-only).  High dword: the destination, 63:56. */
+ * and remote IRR are read-only).  High dword: the destination, 63:56, and
+ * the extended destination 55:48 that a PC's I/O APIC passes on in address
+ * bits 11:4 of its message, which carry the interrupt format (bit 48) and
+ * the handle of a remappable-format entry (VT-d spec 5.1.5.1). */
 #define RTE_WRITABLE_LO 0x1afffULL
-#define RTE_WRITABLE_HI 0xff00000000000000ULL
+#define RTE_WRITABLE_HI 0xffff000000000000ULL
 
 void vioapic_reset(struct vioapic *io, struct vlapic *lapic, u32 active_low_lines)
 {
@@ -48,6 +52,20 @@ static void send(struct vioapic *io, unsigned pin)
 
 	if (mode == VLAPIC_DM_EXTINT)
 		return; /* the 8259's INTA answers: vioapic_passes_pic */
+	if (io->iommu) {
+		/* The entry becomes an interrupt message (VT-d spec 5.1.5.1):
+		 * destination 63:56 in address 19:12, 55:48 in 11:4 (format
+		 * and handle 14:0 in a remappable entry), DM or handle 15 (bit
+		 * 11) in address bit 2; vector, delivery and trigger mode in
+		 * the data, asserted.  The remapping unit translates it. */
+		u64 addr = 0xfee00000ULL | ((e >> 56) << 12) | (((e >> 48) & 0xff) << 4) |
+			   (((e >> 11) & 1) << 2);
+		u32 data = (u32)(e & VIOAPIC_RTE_VECTOR) | (mode << 8) | (level ? 1u << 15 : 0) |
+			   (1u << 14);
+		if (viommu_send(io->iommu, VIOMMU_IOAPIC_SID, addr, data, NULL) && level)
+			io->rte[pin] |= VIOAPIC_RTE_REMOTE_IRR;
+		return;
+	}
 	if (vlapic_deliver(io->lapic, (u8)(e >> VIOAPIC_RTE_DEST_SHIFT),
 			   e & VIOAPIC_RTE_DEST_LOGICAL, mode, (u8)(e & VIOAPIC_RTE_VECTOR),
 			   level) &&
@@ -97,6 +115,11 @@ void vioapic_eoi(struct vioapic *io, u8 vector)
 		io->rte[pin] &= ~VIOAPIC_RTE_REMOTE_IRR;
 		update(io, pin);
 	}
+}
+
+void vioapic_set_iommu(struct vioapic *io, struct viommu *iommu)
+{
+	io->iommu = iommu;
 }
 
 bool vioapic_passes_pic(const struct vioapic *io)

@@ -26,6 +26,7 @@
 #include "kernel/lib/types.h"
 
 struct vlapic;
+struct viommu;
 
 #define VIOAPIC_BASE 0xfec00000ULL
 #define VIOAPIC_PINS 24
@@ -53,6 +54,7 @@ struct vlapic;
 
 struct vioapic {
 	struct vlapic *lapic; /* where messages go */
+	struct viommu *iommu; /* NULL, or the remapping unit messages pass */
 	u32 ioregsel;
 	u32 id; /* bits 27:24 of the ID register */
 	u64 rte[VIOAPIC_PINS];
@@ -77,6 +79,11 @@ void vioapic_set_pin(struct vioapic *io, unsigned pin, bool asserted);
 
 /** The local APIC's EOI broadcast for vector (a level interrupt). */
 void vioapic_eoi(struct vioapic *io, u8 vector);
+
+/** Sends every message through iommu (viommu.h: remappable-format entries,
+ *  bit 48, are translated there), or straight to the local APIC (NULL).
+ *  Set after vioapic_reset, which clears it. */
+void vioapic_set_iommu(struct vioapic *io, struct viommu *iommu);
 
 /** Whether pin 0 is an unmasked ExtINT entry aimed at the local APIC: then
  *  the 8259's INTR reaches the CPU through the I/O APIC (virtual wire mode

@@ -703,3 +703,24 @@ bool vlapic_deliver(struct vlapic *a, u8 dest, bool logical, unsigned mode, u8 v
 	}
 	return false;
 }
+
+bool vlapic_deliver32(struct vlapic *a, u32 dest, bool logical, unsigned mode, u8 vector,
+		      bool level)
+{
+	bool match;
+
+	if (!vlapic_x2apic(a))
+		return dest <= 0xff && vlapic_deliver(a, (u8)dest, logical, mode, vector, level);
+	/* §11.12.10: physical 0xffffffff is the broadcast; logical is a
+	 * cluster (31:16) and a bitmap of its 16 members (15:0). */
+	if (!logical) {
+		match = dest == 0xffffffffu || dest == a->id;
+	} else {
+		u32 ldr = x2apic_ldr(a);
+		match = (dest >> 16) == (ldr >> 16) && (dest & ldr & 0xffff);
+	}
+	if (!match)
+		return false;
+	/* the same delivery as an 8-bit message that matched: a broadcast */
+	return vlapic_deliver(a, 0xff, false, mode, vector, level);
+}

@@ -181,6 +181,14 @@ bool vlapic_message_matches(const struct vlapic *a, u8 dest, bool logical);
  */
 bool vlapic_deliver(struct vlapic *a, u8 dest, bool logical, unsigned mode, u8 vector, bool level);
 
+/** vlapic_deliver for a 32-bit destination (an IRTE of an interrupt
+ *  remapping unit in x2APIC mode, VT-d spec 9.10): in x2APIC mode compared
+ *  with the x2APIC ID (0xffffffff: all) or, logical, with the logical
+ *  x2APIC ID's cluster and bitmap (§11.12.10); in xAPIC mode as an 8-bit
+ *  destination if it fits, else nobody's. */
+bool vlapic_deliver32(struct vlapic *a, u32 dest, bool logical, unsigned mode, u8 vector,
+		      bool level);
+
 /** Fires the timer if due at now.  Returns the ns of its next expiry, or 0. */
 u64 vlapic_update_timer(struct vlapic *a, u64 now);
 

@@ -7,6 +7,7 @@
  */
 #include "kernel/hvm/vpci.h"
 #include "kernel/errno.h"
+#include "kernel/hvm/viommu.h"
 #include "kernel/hvm/vlapic.h"
 #include "kernel/lib/bytes.h"
 #include "kernel/lib/string.h"
@@ -202,6 +203,11 @@ void vpci_reset(struct vpci *bus, struct vlapic *lapic, const char *name)
 	vpci_register(bus, &bus->host_bridge, VPCI_DEVFN(0, 0));
 }
 
+void vpci_set_iommu(struct vpci *bus, struct viommu *iommu)
+{
+	bus->iommu = iommu;
+}
+
 int vpci_register(struct vpci *bus, struct vpci_device *d, u8 devfn)
 {
 	struct vpci_device *f0 = bus->fn[devfn & ~7u];
@@ -306,8 +312,18 @@ int vpci_msi_send(struct vlapic *lapic, u64 addr, u32 data)
 
 static int msi_send_logged(struct vpci_device *d, u64 addr, u32 data)
 {
-	int err = vpci_msi_send(d->bus->lapic, addr, data);
+	int err;
 
+	/* Through the remapping unit when there is one (remappable format:
+	 * address bit 4, VT-d spec 5.1.2.2), from the device's source-id
+	 * (bus 0, its devfn); a dropped request is its fault, logged there. */
+	if (d->bus->iommu) {
+		viommu_send(d->bus->iommu, d->devfn, addr, data, &err);
+		if (err == -E_FAULT)
+			return err;
+	} else {
+		err = vpci_msi_send(d->bus->lapic, addr, data);
+	}
 	if (err && !d->bus->msi_logged) {
 		d->bus->msi_logged = true;
 		log_line("hvm: partition %s: PCI %s: MSI to 0x%llx is not an interrupt; dropped "

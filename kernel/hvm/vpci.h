@@ -26,6 +26,7 @@
 #include "kernel/lib/types.h"
 
 struct vlapic;
+struct viommu;
 
 /* Guest-physical layout (also in linux_boot.h's memory map): the ECAM
  * window for buses 0-255, then the window where BARs may be placed, up to
@@ -130,6 +131,7 @@ struct vpci_device {
 
 struct vpci {
 	struct vlapic *lapic;			/* where MSIs go */
+	struct viommu *iommu;			/* NULL, or the unit MSIs pass */
 	const char *name;			/* partition, for log lines */
 	u32 config_address;			/* 0xcf8 */
 	struct vpci_device *fn[VPCI_FUNCTIONS]; /* bus 0, by devfn */
@@ -143,6 +145,11 @@ struct vpci {
 
 /** Empties the bus and registers the host bridge at 00:00.0. */
 void vpci_reset(struct vpci *bus, struct vlapic *lapic, const char *name);
+
+/** Sends the functions' MSIs through iommu (viommu.h), which remaps those
+ *  in remappable format; NULL: straight to the local APIC.  vpci_reset
+ *  clears it. */
+void vpci_set_iommu(struct vpci *bus, struct viommu *iommu);
 
 /** Fills d as a type 0 function with these IDs and class (24 bits: class,
  *  subclass, prog-if), no BARs, no capabilities. */

@@ -19,7 +19,7 @@ OVMF; all of them but vmx-linux are in `make test`.  vmx-linux (Debian's
 kernel to its /init, every instruction emulated) takes 6-9 minutes, so it
 is marked slow and runs in `make test-full` only.
 """
-from cases_hvm import IOAPIC_PCI
+from cases_hvm import IOAPIC_PCI, IR_FORBID, X2APIC_IR
 from expect import ATTACK_CONTAINED, ATTACK_FORBID, HELLO, KASLR_LINE, mbtest_ok
 from harness import Case, DEFAULT_FORBID
 
@@ -131,9 +131,9 @@ CASES = [
           # areas: 82056 kB seen.
           ("kernel's view of memory", r"^\[linux\] partita-test: memory: MemTotal:\s+[5-9]\d{4} kB$"),
           ("placed by KASLR", KASLR_LINE),
-          ] + IOAPIC_PCI + [
+          ] + IOAPIC_PCI + X2APIC_IR + [
           ("powers off through ACPI", r"^\[hv\] partition linux stopped: powered off \(ACPI S5\)$")],
          exit_code=0, emulator="bochs", timeout=LINUX_TIMEOUT, slow=True,
          forbid=DEFAULT_FORBID + [r"partition linux stopped: (?!powered off)", r"Kernel panic",
-                                  r"\[hv\] vmx: .*failed"]),
+                                  r"\[hv\] vmx: .*failed"] + IR_FORBID),
 ]
