@@ -282,10 +282,14 @@ u64 acpi_tables_size(unsigned cpu_count)
 
 /* DMAR (VT-d spec 8.1): host address width 48 (N - 1 stored), INTR_REMAP
  * set and X2APIC_OPT_OUT clear (so the OS may run x2APIC with remapping),
- * one DRHD (8.3) for the remapping unit of viommu.h, segment 0, without
- * INCLUDE_PCI_ALL and with a device scope (8.3.1) that lists only the I/O
- * APIC (type 3, enumeration ID = its APIC ID, path 00:1f.0): no PCI device
- * is behind it, so no DMA is translated. */
+ * one DRHD (8.3) for the remapping unit of viommu.h, segment 0, with
+ * INCLUDE_PCI_ALL (every PCI device's interrupts are remapped by it: Linux
+ * gives a device outside every unit no MSI domain once remapping is on)
+ * and a device scope (8.3.1) with the I/O APIC (type 3, enumeration ID =
+ * its APIC ID, path 00:1f.0).  The unit translates no DMA: the virtual
+ * devices do not offer VIRTIO_F_ACCESS_PLATFORM, so their drivers hand them
+ * guest-physical addresses, as QEMU's virtio devices without
+ * iommu_platform=on do behind its IOMMU. */
 static void build_dmar(u8 *t)
 {
 	header(t, "DMAR", DMAR_SIZE, 1);
@@ -294,7 +298,7 @@ static void build_dmar(u8 *t)
 	u8 *d = t + DMAR_FIXED;
 	wr16(d, 0, 0); /* DRHD */
 	wr16(d, 2, DMAR_DRHD_SIZE + DMAR_SCOPE_SIZE);
-	wr8(d, 4, 0);  /* flags: not INCLUDE_PCI_ALL */
+	wr8(d, 4, 1);  /* flags: INCLUDE_PCI_ALL */
 	wr8(d, 5, 0);  /* size: one 4 KiB page */
 	wr16(d, 6, 0); /* segment */
 	wr64(d, 8, VIOMMU_BASE);
