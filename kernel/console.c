@@ -342,3 +342,59 @@ u64 console_read_tail(const struct console *c, char *buf, u64 len)
 	memcpy(buf + first, c->tail, n - first);
 	return n;
 }
+
+bool console_input_put(struct console *c, u8 byte)
+{
+	if (!c->takes_input || c->input_put - __atomic_load_n(&c->input_got, __ATOMIC_ACQUIRE) >=
+					   CONSOLE_INPUT) {
+		c->input_dropped++;
+		return false;
+	}
+	c->input[c->input_put % CONSOLE_INPUT] = byte;
+	/* Published after the byte: the consumer runs on another CPU. */
+	__atomic_store_n(&c->input_put, c->input_put + 1, __ATOMIC_RELEASE);
+	return true;
+}
+
+int console_input_get(struct console *c)
+{
+	if (!console_input_pending(c))
+		return -1;
+	u8 b = c->input[c->input_got % CONSOLE_INPUT];
+	__atomic_store_n(&c->input_got, c->input_got + 1, __ATOMIC_RELEASE);
+	return b;
+}
+
+enum focus_event console_focus_key(struct console_focus *f, u8 byte, unsigned count,
+				   unsigned *out)
+{
+	if (!f->escape) {
+		if (byte == FOCUS_ESCAPE) {
+			f->escape = true;
+			return FOCUS_NONE;
+		}
+		*out = byte;
+		return FOCUS_BYTE;
+	}
+	f->escape = false;
+	if (byte == FOCUS_ESCAPE) {
+		*out = byte;
+		return FOCUS_BYTE;
+	}
+	if (byte >= '0' && byte <= '9') {
+		*out = (unsigned)(byte - '0');
+		if (*out >= count)
+			return FOCUS_NO_SUCH;
+		f->current = *out;
+		return FOCUS_MOVE;
+	}
+	if (byte == 'n' && count) {
+		f->current = (f->current + 1) % count;
+		*out = f->current;
+		return FOCUS_MOVE;
+	}
+	if (byte == '?' || byte == 'h')
+		return FOCUS_HELP;
+	*out = byte;
+	return FOCUS_UNKNOWN;
+}

@@ -17,6 +17,13 @@
  *     is sent synchronously, then the last lines.
  * One lock covers the queues' readers and the serial line, so a line is
  * never interleaved with another CPU's or an interrupt's output.
+ *
+ * The serial line's input has a focus: the partition that typed bytes go
+ * to (console.h, console_focus_key; Ctrl-T hot keys move it).  Only the
+ * CPU the focused partition runs on polls the UART's receiver
+ * (log_poll_input), in idle time and in that partition's own windows, so
+ * reading input never costs another partition's time.  Bytes go into the
+ * partition's bounded input ring; what finds it full is counted.
  */
 #include "kernel/log.h"
 #include "arch/x86/clock.h"
@@ -45,6 +52,16 @@ static u64 line_tsc; /* what formatting a line costs */
 static struct console *consoles[LOG_CONSOLES_MAX];
 static unsigned console_count;
 static unsigned drain_next; /* round robin of idle draining */
+/* The partitions' consoles in config order (the hot keys' indices), the
+ * focus among them, and the receiver's overruns. */
+static struct console *input_consoles[LOG_CONSOLES_MAX];
+static unsigned input_count;
+static struct console_focus focus;
+static bool focus_chosen;
+static u64 input_overruns;
+#define INPUT_BURST 32 /* bytes taken from the UART per poll at most */
+#define BANNER_MAX 4
+#define BANNER_LEN 160
 
 static const struct console_sink uart_sink = { uart_tx_room, uart_tx_put };
 
@@ -84,6 +101,8 @@ void log_register_console(struct console *c)
 			goto out;
 	if (console_count < LOG_CONSOLES_MAX)
 		consoles[console_count++] = c;
+	if (input_count < LOG_CONSOLES_MAX)
+		input_consoles[input_count++] = c;
 out:
 	log_unlock(flags);
 }
@@ -230,6 +249,110 @@ bool log_drain_any(u64 deadline_tsc)
 	console_mirror_idle(deadline_tsc);
 	log_unlock(flags);
 	return all_empty;
+}
+
+/* The console with the focus; the first one that takes input until a hot
+ * key moves it.  NULL if there are no partitions. */
+static struct console *focus_console(void)
+{
+	if (!input_count)
+		return NULL;
+	if (!focus_chosen) {
+		focus.current = 0;
+		for (unsigned i = 0; i < input_count; i++)
+			if (input_consoles[i]->takes_input) {
+				focus.current = i;
+				break;
+			}
+	}
+	return input_consoles[focus.current % input_count];
+}
+
+bool log_input_here(void)
+{
+	struct console *f = focus_console();
+
+	return f && f->cpu == cpu_index() && uart_present();
+}
+
+bool log_input_focus_is(const struct console *c)
+{
+	return focus_console() == c;
+}
+
+/* The one-line banner of a focus move. */
+static void focus_banner(char *buf, const struct console *from)
+{
+	const struct console *to = input_consoles[focus.current];
+	int n = snprintf(buf, BANNER_LEN, "console: focus on %s (partition %u)", to->name,
+			 focus.current);
+
+	if (!to->takes_input)
+		n += snprintf(buf + n, BANNER_LEN - (unsigned)n,
+			      ": it takes no input, typed bytes are dropped");
+	else
+		n += snprintf(buf + n, BANNER_LEN - (unsigned)n, "; Ctrl-T ? lists the hot keys");
+	if (from && from->takes_input && from->input_dropped)
+		snprintf(buf + n, BANNER_LEN - (unsigned)n, " (%llu bytes typed to %s were dropped)",
+			 (unsigned long long)from->input_dropped, from->name);
+}
+
+unsigned log_poll_input(void)
+{
+	char banner[BANNER_MAX][BANNER_LEN];
+	unsigned banners = 0, delivered = 0;
+
+	if (!log_input_here())
+		return 0;
+	u64 flags = log_lock();
+	if (!focus_chosen) {
+		focus_console();
+		focus_chosen = true;
+		focus_banner(banner[banners++], NULL);
+	}
+	for (unsigned i = 0; i < INPUT_BURST; i++) {
+		int b = uart_rx_get(&input_overruns);
+		if (b < 0)
+			break;
+		struct console *from = input_consoles[focus.current];
+		unsigned out = 0;
+		char *line = banners < BANNER_MAX ? banner[banners] : NULL;
+		switch (console_focus_key(&focus, (u8)b, input_count, &out)) {
+		case FOCUS_NONE:
+			continue;
+		case FOCUS_BYTE:
+			delivered += console_input_put(from, (u8)out);
+			continue;
+		case FOCUS_MOVE:
+			if (line)
+				focus_banner(line, from);
+			break;
+		case FOCUS_NO_SUCH:
+			if (line)
+				snprintf(line, BANNER_LEN,
+					 "console: Ctrl-T %u: no partition %u (0-%u); focus stays on %s",
+					 out, out, input_count - 1, from->name);
+			break;
+		case FOCUS_HELP:
+			if (line)
+				snprintf(line, BANNER_LEN,
+					 "console: hot keys: Ctrl-T 0-9 focus on partition 0-9, Ctrl-T n the next, Ctrl-T Ctrl-T a literal Ctrl-T, Ctrl-T ? this line");
+			break;
+		case FOCUS_UNKNOWN:
+			if (line)
+				snprintf(line, BANNER_LEN,
+					 "console: Ctrl-T 0x%02x is no hot key (Ctrl-T ? lists them)",
+					 out);
+			break;
+		}
+		if (line)
+			banners++;
+	}
+	log_unlock(flags);
+	/* log_line takes the lock itself. */
+	for (unsigned i = 0; i < banners; i++)
+		log_line("%s", banner[i]);
+	return delivered;
 }
 
 bool log_sink_busy(void)

@@ -270,6 +270,62 @@ static void tail_keeps_the_last_bytes(void **state)
 	assert_memory_equal(out, big + sizeof(big) - 10, 10);
 }
 
+/* The input ring is bounded and counts what it drops; a console with no
+ * receiver drops everything. */
+static void input_ring_bounded_and_counted(void **state)
+{
+	(void)state;
+	assert_false(console_input_put(&a, 'x')); /* takes no input */
+	assert_int_equal(a.input_dropped, 1);
+	a.takes_input = true;
+	for (unsigned i = 0; i < CONSOLE_INPUT; i++)
+		assert_true(console_input_put(&a, (u8)i));
+	assert_false(console_input_put(&a, 'z'));
+	assert_int_equal(a.input_dropped, 2);
+	for (unsigned i = 0; i < CONSOLE_INPUT; i++)
+		assert_int_equal(console_input_get(&a), (int)(u8)i);
+	assert_int_equal(console_input_get(&a), -1);
+	assert_true(console_input_put(&a, 'y'));
+	assert_int_equal(console_input_get(&a), 'y');
+}
+
+/* Ctrl-T hot keys: a digit, n (wrapping), Ctrl-T Ctrl-T, help, a digit
+ * with no partition, an unknown key; everything else is the partition's. */
+static void focus_hot_keys(void **state)
+{
+	(void)state;
+	struct console_focus f = { .current = 1 };
+	unsigned out = 99;
+
+	assert_int_equal(console_focus_key(&f, 'l', 3, &out), FOCUS_BYTE);
+	assert_int_equal(out, 'l');
+	assert_int_equal(console_focus_key(&f, FOCUS_ESCAPE, 3, &out), FOCUS_NONE);
+	assert_int_equal(console_focus_key(&f, '0', 3, &out), FOCUS_MOVE);
+	assert_int_equal(f.current, 0);
+	assert_int_equal(console_focus_key(&f, '0', 3, &out), FOCUS_BYTE); /* no longer escaped */
+	console_focus_key(&f, FOCUS_ESCAPE, 3, &out);
+	assert_int_equal(console_focus_key(&f, 'n', 3, &out), FOCUS_MOVE);
+	assert_int_equal(out, 1);
+	console_focus_key(&f, FOCUS_ESCAPE, 3, &out);
+	console_focus_key(&f, 'n', 3, &out);
+	console_focus_key(&f, FOCUS_ESCAPE, 3, &out);
+	assert_int_equal(console_focus_key(&f, 'n', 3, &out), FOCUS_MOVE);
+	assert_int_equal(f.current, 0); /* wrapped */
+	console_focus_key(&f, FOCUS_ESCAPE, 3, &out);
+	assert_int_equal(console_focus_key(&f, FOCUS_ESCAPE, 3, &out), FOCUS_BYTE);
+	assert_int_equal(out, FOCUS_ESCAPE);
+	console_focus_key(&f, FOCUS_ESCAPE, 3, &out);
+	assert_int_equal(console_focus_key(&f, '7', 3, &out), FOCUS_NO_SUCH);
+	assert_int_equal(out, 7);
+	assert_int_equal(f.current, 0);
+	console_focus_key(&f, FOCUS_ESCAPE, 3, &out);
+	assert_int_equal(console_focus_key(&f, '?', 3, &out), FOCUS_HELP);
+	console_focus_key(&f, FOCUS_ESCAPE, 3, &out);
+	assert_int_equal(console_focus_key(&f, 'q', 3, &out), FOCUS_UNKNOWN);
+	assert_int_equal(out, 'q');
+	assert_int_equal(f.current, 0);
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup(f, setup)
@@ -285,6 +341,8 @@ int main(void)
 		T(hv_lines_are_rate_limited_with_a_count),
 		T(unlimited_console_is_not_limited),
 		T(tail_keeps_the_last_bytes),
+		T(input_ring_bounded_and_counted),
+		T(focus_hot_keys),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
