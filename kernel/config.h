@@ -33,6 +33,10 @@
  *   device = 00:03.0 | 1af4:1000    PCI device passed through; repeatable
  *   trusted = yes                   may own a device whose DMA no IOMMU
  *                                   isolates (checked at boot)
+ *   raw = yes                       while it has the console's focus, its
+ *                                   output goes to the serial line as it is
+ *                                   (no prefix, no line cutting, no filter)
+ *                                   and the others' output is held
  *
  *   The management API of a partition with caps = control (guests/mgmt;
  *   the hypervisor hands these to it through HC_API_CONFIG/HC_API_FILE):
@@ -126,6 +130,7 @@ struct config_partition {
 	u32 caps; /* CAP_* */
 	enum fault_action on_fault;
 	bool trusted;
+	bool raw; /* raw = yes: the terminal unprefixed while it has the focus */
 	unsigned device_count;
 	struct config_device devices[CONFIG_MAX_DEVICES];
 	struct config_api api;

@@ -31,6 +31,9 @@ static const struct console_mirror *mirror;
  * only it may send until its line ends, so lines never interleave. */
 static const struct console *wire_owner;
 static bool sink_was_busy;
+/* The console with the terminal raw (console_set_raw), or NULL; read
+ * without the lock by writers on other CPUs. */
+static struct console *raw_owner;
 /* What filling the sink once (up to its room) costs, in TSC cycles: a
  * running average that rises at once to a slower fill and falls slowly.  A
  * drain starts a fill only if it should end before the deadline.  One fill
@@ -163,15 +166,41 @@ static void queue_line(struct console *c)
 	c->line_len = 0;
 }
 
-u64 console_write(struct console *c, const char *data, u64 len, u64 deadline_tsc)
+/* The raw console's bytes: as they are, while its queue has room, with the
+ * deadline checked every line's worth of bytes. */
+static u64 write_raw(struct console *c, const char *data, u64 len, u64 deadline_tsc)
 {
 	u64 i;
 
+	for (i = 0; i < len && console_room(c) > CONSOLE_LINE_WORST; i++) {
+		c->tail[c->total % CONSOLE_TAIL] = data[i];
+		c->total++;
+		queue_bytes(c, data + i, 1);
+		if (i % CONSOLE_LINE_MAX == CONSOLE_LINE_MAX - 1 && rdtsc() >= deadline_tsc)
+			return i + 1;
+	}
+	return i;
+}
+
+u64 console_write(struct console *c, const char *data, u64 len, u64 deadline_tsc)
+{
+	u64 i;
+	struct console *raw = __atomic_load_n(&raw_owner, __ATOMIC_ACQUIRE);
+
+	if (raw == c)
+		return write_raw(c, data, len, deadline_tsc);
 	for (i = 0; i < len; i++) {
 		char ch = data[i];
 		bool ends = ch == '\n' || c->line_len + 1 == CONSOLE_LINE_MAX;
-		if (ends && console_room(c) < CONSOLE_LINE_WORST)
-			break;
+		if (ends && console_room(c) < CONSOLE_LINE_WORST) {
+			if (!raw)
+				break;
+			/* Held behind a raw terminal: the writer goes on, the
+			 * line is dropped and counted (console_set_raw). */
+			c->line_len = 0;
+			c->held_dropped++;
+			continue;
+		}
 		if (ch == '\r')
 			continue; /* line ends are the serial line's business */
 		if (ch != '\n' && ch != '\t' && ((unsigned char)ch < 0x20 || ch == 0x7f))
@@ -267,6 +296,8 @@ static bool drain(struct console *c, u64 deadline_tsc)
 	sink_was_busy = false;
 	if (!sink)
 		return !console_pending(c);
+	if (raw_owner && raw_owner != c && wire_owner != c)
+		return console_pending(c) ? false : true; /* held */
 	while (console_pending(c)) {
 		if (wire_owner && wire_owner != c)
 			return false;
@@ -345,8 +376,8 @@ u64 console_read_tail(const struct console *c, char *buf, u64 len)
 
 bool console_input_put(struct console *c, u8 byte)
 {
-	if (!c->takes_input || c->input_put - __atomic_load_n(&c->input_got, __ATOMIC_ACQUIRE) >=
-					   CONSOLE_INPUT) {
+	if (!c->takes_input ||
+	    c->input_put - __atomic_load_n(&c->input_got, __ATOMIC_ACQUIRE) >= CONSOLE_INPUT) {
 		c->input_dropped++;
 		return false;
 	}
@@ -365,8 +396,7 @@ int console_input_get(struct console *c)
 	return b;
 }
 
-enum focus_event console_focus_key(struct console_focus *f, u8 byte, unsigned count,
-				   unsigned *out)
+enum focus_event console_focus_key(struct console_focus *f, u8 byte, unsigned count, unsigned *out)
 {
 	if (!f->escape) {
 		if (byte == FOCUS_ESCAPE) {
@@ -395,6 +425,26 @@ enum focus_event console_focus_key(struct console_focus *f, u8 byte, unsigned co
 	}
 	if (byte == '?' || byte == 'h')
 		return FOCUS_HELP;
+	if (byte == 'r')
+		return FOCUS_RAW;
 	*out = byte;
 	return FOCUS_UNKNOWN;
+}
+
+void console_set_raw(struct console *c)
+{
+	struct console *old = raw_owner;
+
+	if (old == c)
+		return;
+	if (old && console_room(old) >= 2)
+		queue_bytes(old, "\r\n", 2);
+	if (c)
+		console_flush(c);
+	__atomic_store_n(&raw_owner, c, __ATOMIC_RELEASE);
+}
+
+struct console *console_raw_owner(void)
+{
+	return raw_owner;
 }

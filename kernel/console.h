@@ -89,6 +89,8 @@ struct console {
 	u64 input_put, input_got;
 	u64 input_dropped;
 	bool takes_input; /* it has a receiver (an hvm partition's 16550) */
+	bool raw_default; /* raw = yes: raw whenever it has the focus */
+	u64 held_dropped; /* lines dropped while another had the terminal raw */
 	unsigned cpu;	  /* the CPU its partition runs on: the one that polls */
 };
 
@@ -207,12 +209,13 @@ int console_input_get(struct console *c);
 
 /** What console_focus_key made of a typed byte. */
 enum focus_event {
-	FOCUS_NONE,	/* swallowed (the first byte of a hot key) */
-	FOCUS_BYTE,	/* *out is for the partition with the focus */
-	FOCUS_MOVE,	/* the focus moves to partition *out */
-	FOCUS_NO_SUCH,	/* Ctrl-T digit: no partition *out; the focus stays */
-	FOCUS_HELP,	/* Ctrl-T ?: print the hot keys */
-	FOCUS_UNKNOWN,	/* Ctrl-T and a key that means nothing (*out) */
+	FOCUS_NONE,    /* swallowed (the first byte of a hot key) */
+	FOCUS_BYTE,    /* *out is for the partition with the focus */
+	FOCUS_MOVE,    /* the focus moves to partition *out */
+	FOCUS_NO_SUCH, /* Ctrl-T digit: no partition *out; the focus stays */
+	FOCUS_HELP,    /* Ctrl-T ?: print the hot keys */
+	FOCUS_RAW,     /* Ctrl-T r: raw terminal on or off for the focus */
+	FOCUS_UNKNOWN, /* Ctrl-T and a key that means nothing (*out) */
 };
 
 #define FOCUS_ESCAPE 0x14 /* Ctrl-T */
@@ -226,12 +229,29 @@ struct console_focus {
 /**
  * Reads one typed byte.  Ctrl-T starts a hot key: Ctrl-T 0-9 moves the
  * focus to partition 0-9 (config order), Ctrl-T n to the next one
- * (wrapping over count partitions), Ctrl-T ? asks for help, Ctrl-T Ctrl-T
+ * (wrapping over count partitions), Ctrl-T r toggles the raw terminal,
+ * Ctrl-T ? asks for help, Ctrl-T Ctrl-T
  * gives one literal Ctrl-T to the partition.  Any other byte is the
  * partition's.  Moves f->current on FOCUS_MOVE.
  */
-enum focus_event console_focus_key(struct console_focus *f, u8 byte, unsigned count,
-				   unsigned *out);
+enum focus_event console_focus_key(struct console_focus *f, u8 byte, unsigned count, unsigned *out);
+
+/**
+ * Gives c the terminal raw (NULL: gives it back).  While c is raw, its
+ * bytes are queued as they are (no prefix, no line cutting, no filter:
+ * escape sequences reach the terminal whole), and every other console is
+ * held: its queue is not drained (but for the end of a line already on the
+ * wire), and a line that finds its queue full is dropped and counted in
+ * held_dropped instead of stopping the writer.  c's unfinished line is
+ * queued first; when raw ends, "\r\n" is queued in c so the next prefixed
+ * line starts on its own.  The caller holds the serial line's lock and
+ * runs on the CPU of both consoles' writers (their partitions are not in
+ * an exit handler), so each queue keeps one writer.
+ */
+void console_set_raw(struct console *c);
+
+/** The console that has the terminal raw, or NULL. */
+struct console *console_raw_owner(void);
 
 /** Sends everything c has queued, waiting for the sink as long as it takes
  *  (only for the end of a run and for panics). */

@@ -58,6 +58,7 @@ static struct console *input_consoles[LOG_CONSOLES_MAX];
 static unsigned input_count;
 static struct console_focus focus;
 static bool focus_chosen;
+static bool raw_wanted; /* the focus has the terminal raw (or will, on its CPU) */
 static u64 input_overruns;
 #define INPUT_BURST 32 /* bytes taken from the UART per poll at most */
 #define BANNER_MAX 4
@@ -88,6 +89,10 @@ void log_init(void)
 {
 	console_init(&hv_console, "hv");
 	hv_console.unlimited = true;
+	input_count = 0;
+	focus = (struct console_focus){ 0 };
+	focus_chosen = false;
+	raw_wanted = false;
 	console_set_sink(&uart_sink);
 	consoles[console_count++] = &hv_console;
 }
@@ -293,8 +298,46 @@ static void focus_banner(char *buf, const struct console *from)
 	else
 		n += snprintf(buf + n, BANNER_LEN - (unsigned)n, "; Ctrl-T ? lists the hot keys");
 	if (from && from->takes_input && from->input_dropped)
-		snprintf(buf + n, BANNER_LEN - (unsigned)n, " (%llu bytes typed to %s were dropped)",
+		snprintf(buf + n, BANNER_LEN - (unsigned)n,
+			 " (%llu bytes typed to %s were dropped)",
 			 (unsigned long long)from->input_dropped, from->name);
+}
+
+/* Gives the terminal raw to the focus, or takes it back, as raw_wanted
+ * says: on the CPU of the consoles concerned (console_set_raw), so a move
+ * to a partition of another CPU makes it raw at that CPU's next poll.  The
+ * banner of giving it back goes to the hv console (buf, counted in *n);
+ * that of taking it to the raw console itself, since the hv console is
+ * held meanwhile. */
+static void raw_switch(char (*buf)[BANNER_LEN], unsigned *n)
+{
+	struct console *raw = console_raw_owner();
+	struct console *f = input_consoles[focus.current];
+
+	if (raw && (raw != f || !raw_wanted)) {
+		u64 dropped = 0;
+		for (unsigned i = 0; i < input_count; i++) {
+			dropped += input_consoles[i]->held_dropped;
+			input_consoles[i]->held_dropped = 0;
+		}
+		console_set_raw(NULL);
+		if (*n < BANNER_MAX) {
+			snprintf(*buf, BANNER_LEN,
+				 "console: %s gave the terminal back; the others' output follows (%llu lines of it dropped)",
+				 raw->name, (unsigned long long)dropped);
+			++*n;
+		}
+		raw = NULL;
+	}
+	if (raw_wanted && !raw && f->cpu == cpu_index()) {
+		char line[BANNER_LEN];
+		int len = snprintf(
+			line, sizeof(line),
+			"console: %s has the terminal raw (no prefixes; the others' output is held); Ctrl-T r gives it back",
+			f->name);
+		console_hv_line(f, LOG_KIND_LIFE, line, (u64)len);
+		console_set_raw(f);
+	}
 }
 
 unsigned log_poll_input(void)
@@ -309,14 +352,17 @@ unsigned log_poll_input(void)
 		focus_console();
 		focus_chosen = true;
 		focus_banner(banner[banners++], NULL);
+		raw_wanted = input_consoles[focus.current]->raw_default;
 	}
-	for (unsigned i = 0; i < INPUT_BURST; i++) {
+	/* A hot key may make a banner: with no room for one more, the rest
+	 * waits in the UART for the next poll. */
+	for (unsigned i = 0; i < INPUT_BURST && banners < BANNER_MAX; i++) {
 		int b = uart_rx_get(&input_overruns);
 		if (b < 0)
 			break;
 		struct console *from = input_consoles[focus.current];
 		unsigned out = 0;
-		char *line = banners < BANNER_MAX ? banner[banners] : NULL;
+		char *line = banner[banners];
 		switch (console_focus_key(&focus, (u8)b, input_count, &out)) {
 		case FOCUS_NONE:
 			continue;
@@ -324,30 +370,29 @@ unsigned log_poll_input(void)
 			delivered += console_input_put(from, (u8)out);
 			continue;
 		case FOCUS_MOVE:
-			if (line)
-				focus_banner(line, from);
+			focus_banner(line, from);
+			raw_wanted = input_consoles[focus.current]->raw_default;
 			break;
+		case FOCUS_RAW:
+			raw_wanted = !raw_wanted;
+			continue; /* raw_switch says so */
 		case FOCUS_NO_SUCH:
-			if (line)
-				snprintf(line, BANNER_LEN,
-					 "console: Ctrl-T %u: no partition %u (0-%u); focus stays on %s",
-					 out, out, input_count - 1, from->name);
+			snprintf(line, BANNER_LEN,
+				 "console: Ctrl-T %u: no partition %u (0-%u); focus stays on %s",
+				 out, out, input_count - 1, from->name);
 			break;
 		case FOCUS_HELP:
-			if (line)
-				snprintf(line, BANNER_LEN,
-					 "console: hot keys: Ctrl-T 0-9 focus on partition 0-9, Ctrl-T n the next, Ctrl-T Ctrl-T a literal Ctrl-T, Ctrl-T ? this line");
+			snprintf(line, BANNER_LEN,
+				 "console: hot keys: Ctrl-T 0-9 focus on partition 0-9, Ctrl-T n the next, Ctrl-T r raw terminal on/off, Ctrl-T Ctrl-T a literal Ctrl-T, Ctrl-T ? this line");
 			break;
 		case FOCUS_UNKNOWN:
-			if (line)
-				snprintf(line, BANNER_LEN,
-					 "console: Ctrl-T 0x%02x is no hot key (Ctrl-T ? lists them)",
-					 out);
+			snprintf(line, BANNER_LEN,
+				 "console: Ctrl-T 0x%02x is no hot key (Ctrl-T ? lists them)", out);
 			break;
 		}
-		if (line)
-			banners++;
+		banners++;
 	}
+	raw_switch(&banner[banners], &banners);
 	log_unlock(flags);
 	/* log_line takes the lock itself. */
 	for (unsigned i = 0; i < banners; i++)

@@ -24,7 +24,7 @@ struct console;
 struct vuart {
 	struct console *console; /* where THR bytes go; NULL: dropped */
 	u8 ier, lcr, mcr, scr, fcr, dll, dlm;
-	u8 rbr;		    /* the last byte read from RBR */
+	u8 rbr;			/* the last byte read from RBR */
 	u8 rx_fifo[VUART_FIFO]; /* the receiver FIFO (1 byte deep with FIFOs off) */
 	u8 rx_head, rx_count;
 	bool thre_irq;	 /* THRE interrupt pending (cleared by IIR read or a

@@ -505,7 +505,7 @@ static void uart_receives_typed_bytes(void **state)
 	/* FIFOs off: one byte moves, the other waits in the ring */
 	assert_true(in8(0, 0x3fd) & 0x01);
 	assert_int_equal(hvm_pending_vector(&h), -1); /* IER bit 0 clear */
-	out8(0, 0x3f9, 0x03);			       /* RDI and THRE */
+	out8(0, 0x3f9, 0x03);			      /* RDI and THRE */
 	assert_int_equal(hvm_pending_vector(&h), 0x34);
 	assert_int_equal(in8(0, 0x3fa) & 0x0f, 0x04); /* data before THRE */
 	assert_int_equal(in8(0, 0x3f8), 'a');
