@@ -58,7 +58,8 @@ static struct console *input_consoles[LOG_CONSOLES_MAX];
 static unsigned input_count;
 static struct console_focus focus;
 static bool focus_chosen;
-static bool raw_wanted; /* the focus has the terminal raw (or will, on its CPU) */
+static int input_known = -1; /* any_input(): -1 until asked */
+static bool raw_wanted;	     /* the focus has the terminal raw (or will, on its CPU) */
 static u64 input_overruns;
 #define INPUT_BURST 32 /* bytes taken from the UART per poll at most */
 #define BANNER_MAX 4
@@ -93,6 +94,7 @@ void log_init(void)
 	focus = (struct console_focus){ 0 };
 	focus_chosen = false;
 	raw_wanted = false;
+	input_known = -1;
 	console_set_sink(&uart_sink);
 	consoles[console_count++] = &hv_console;
 }
@@ -273,11 +275,26 @@ static struct console *focus_console(void)
 	return input_consoles[focus.current % input_count];
 }
 
+/* Whether any partition takes input: if none does, nobody polls (and the
+ * hot keys, which could only move the focus between partitions that drop
+ * what is typed, are off).  Known once the partitions are made, before the
+ * first poll. */
+static bool any_input(void)
+{
+	if (input_known < 0) {
+		input_known = 0;
+		for (unsigned i = 0; i < input_count; i++)
+			if (input_consoles[i]->takes_input)
+				input_known = 1;
+	}
+	return input_known;
+}
+
 bool log_input_here(void)
 {
 	struct console *f = focus_console();
 
-	return f && f->cpu == cpu_index() && uart_present();
+	return f && f->cpu == cpu_index() && uart_present() && any_input();
 }
 
 bool log_input_focus_is(const struct console *c)

@@ -45,6 +45,7 @@
 /* How often the CPU of the partition with the console's focus looks for
  * typed bytes: a 16550's 16-byte FIFO fills in 1.4 ms at 115,200 baud. */
 #define INPUT_POLL_NS 1000000ULL
+#define INPUT_POLL_GUARD_NS 100000ULL
 /* Emulator pacing (clock_pace_emulator): the vCPUs' turns in QEMU's
  * round robin under -icount end at least this often. */
 #define EMULATOR_PACE_NS 20000ULL
@@ -201,8 +202,10 @@ static void idle_until(u64 until, struct partition *owner)
 				       log_drain_any(deadline);
 		if (!drained && log_sink_busy())
 			wake = MIN(until, clock_now_ns() + uart_fifo_ns());
-		if (log_input_here())
-			wake = MIN(wake, clock_now_ns() + INPUT_POLL_NS);
+		/* Not just before until: a poll there could delay the window
+		 * that starts then. */
+		if (log_input_here() && clock_now_ns() + INPUT_POLL_NS + INPUT_POLL_GUARD_NS < wake)
+			wake = clock_now_ns() + INPUT_POLL_NS;
 		arm_timer(wake, clock_now_ns());
 		/* A kick taken in arm_timer's interrupt window would not wake
 		 * the halt: its flag says so (it is set before the IPI). */

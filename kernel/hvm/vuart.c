@@ -43,10 +43,17 @@ void vuart_reset(struct vuart *u, struct console *console)
 	u->lcr = 0x03;
 }
 
-/* THR is "empty" while the console can take a whole line more. */
+/* THR is "empty" while the console can take a whole line more, and while
+ * another partition has the terminal raw: then this console's lines are
+ * dropped when its queue is full, not refused (console_set_raw). */
 static bool tx_ready(const struct vuart *u)
 {
-	return !u->console || console_room(u->console) >= CONSOLE_LINE_WORST;
+	const struct console *raw;
+
+	if (!u->console || console_room(u->console) >= CONSOLE_LINE_WORST)
+		return true;
+	raw = console_raw_owner();
+	return raw && raw != u->console;
 }
 
 /* The receiver FIFO's depth: 16 with FIFOs on (FCR bit 0), else the one

@@ -64,6 +64,11 @@ u64 console_room(const struct console *c)
 	return console_room_left;
 }
 
+struct console *console_raw_owner(void)
+{
+	return NULL;
+}
+
 /* Typed input: the same ring as console.c's (console.h), filled here. */
 int console_input_get(struct console *c)
 {
