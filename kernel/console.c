@@ -34,6 +34,10 @@ static bool sink_was_busy;
 /* The console with the terminal raw (console_set_raw), or NULL; read
  * without the lock by writers on other CPUs. */
 static struct console *raw_owner;
+/* After raw ends: the others wait until release_owner has sent its queue
+ * up to release_at (its raw bytes' line end and the note). */
+static struct console *release_owner;
+static u64 release_at;
 /* What filling the sink once (up to its room) costs, in TSC cycles: a
  * running average that rises at once to a slower fill and falls slowly.  A
  * drain starts a fill only if it should end before the deadline.  One fill
@@ -296,8 +300,11 @@ static bool drain(struct console *c, u64 deadline_tsc)
 	sink_was_busy = false;
 	if (!sink)
 		return !console_pending(c);
-	if (raw_owner && raw_owner != c && wire_owner != c)
-		return console_pending(c) ? false : true; /* held */
+	if (release_owner && release_owner->sent >= release_at)
+		release_owner = NULL;
+	if (((raw_owner && raw_owner != c) || (release_owner && release_owner != c)) &&
+	    wire_owner != c)
+		return !console_pending(c); /* held */
 	while (console_pending(c)) {
 		if (wire_owner && wire_owner != c)
 			return false;
@@ -431,16 +438,28 @@ enum focus_event console_focus_key(struct console_focus *f, u8 byte, unsigned co
 	return FOCUS_UNKNOWN;
 }
 
-void console_set_raw(struct console *c)
+void console_set_raw(struct console *c, const char *note)
 {
 	struct console *old = raw_owner;
 
 	if (old == c)
 		return;
-	if (old && console_room(old) >= 2)
-		queue_bytes(old, "\r\n", 2);
-	if (c)
+	if (old) {
+		/* What old sent raw ends its line; then the note; the others
+		 * stay held until both are on the wire. */
+		if (console_room(old) >= CONSOLE_LINE_WORST + 2) {
+			queue_bytes(old, "\r\n", 2);
+			if (note && !c)
+				console_hv_line(old, LOG_KIND_LIFE, note, strlen(note));
+		}
+		release_owner = old;
+		release_at = old->queued;
+	}
+	if (c) {
+		if (note)
+			console_hv_line(c, LOG_KIND_LIFE, note, strlen(note));
 		console_flush(c);
+	}
 	__atomic_store_n(&raw_owner, c, __ATOMIC_RELEASE);
 }
 

@@ -237,18 +237,21 @@ struct console_focus {
 enum focus_event console_focus_key(struct console_focus *f, u8 byte, unsigned count, unsigned *out);
 
 /**
- * Gives c the terminal raw (NULL: gives it back).  While c is raw, its
- * bytes are queued as they are (no prefix, no line cutting, no filter:
- * escape sequences reach the terminal whole), and every other console is
- * held: its queue is not drained (but for the end of a line already on the
- * wire), and a line that finds its queue full is dropped and counted in
- * held_dropped instead of stopping the writer.  c's unfinished line is
- * queued first; when raw ends, "\r\n" is queued in c so the next prefixed
- * line starts on its own.  The caller holds the serial line's lock and
- * runs on the CPU of both consoles' writers (their partitions are not in
- * an exit handler), so each queue keeps one writer.
+ * Gives c the terminal raw (NULL: gives it back), with a note ("[hv] note"
+ * line, NULL: none) queued in c before its raw bytes, or in the old raw
+ * console after them.  While c is raw, its bytes are queued as they are
+ * (no prefix, no line cutting, no filter: escape sequences reach the
+ * terminal whole), and every other console is held: its queue is not
+ * drained (but for the end of a line already on the wire), and a line that
+ * finds its queue full is dropped and counted in held_dropped instead of
+ * stopping the writer.  c's unfinished line is queued first.  When raw
+ * ends, "\r\n" and the note are queued in the old raw console, and the
+ * others stay held until these are sent, so the held output comes after
+ * them.  The caller holds the serial line's lock and runs on the CPU of
+ * both consoles' writers (their partitions are not in an exit handler), so
+ * each queue keeps one writer.
  */
-void console_set_raw(struct console *c);
+void console_set_raw(struct console *c, const char *note);
 
 /** The console that has the terminal raw, or NULL. */
 struct console *console_raw_owner(void);

@@ -322,14 +322,14 @@ static void focus_banner(char *buf, const struct console *from)
 
 /* Gives the terminal raw to the focus, or takes it back, as raw_wanted
  * says: on the CPU of the consoles concerned (console_set_raw), so a move
- * to a partition of another CPU makes it raw at that CPU's next poll.  The
- * banner of giving it back goes to the hv console (buf, counted in *n);
- * that of taking it to the raw console itself, since the hv console is
- * held meanwhile. */
-static void raw_switch(char (*buf)[BANNER_LEN], unsigned *n)
+ * to a partition of another CPU makes it raw at that CPU's next poll.  Both
+ * banners go through the raw console's own queue (console_set_raw), since
+ * the hv console is held meanwhile. */
+static void raw_switch(void)
 {
 	struct console *raw = console_raw_owner();
 	struct console *f = input_consoles[focus.current];
+	char line[BANNER_LEN];
 
 	if (raw && (raw != f || !raw_wanted)) {
 		u64 dropped = 0;
@@ -337,23 +337,17 @@ static void raw_switch(char (*buf)[BANNER_LEN], unsigned *n)
 			dropped += input_consoles[i]->held_dropped;
 			input_consoles[i]->held_dropped = 0;
 		}
-		console_set_raw(NULL);
-		if (*n < BANNER_MAX) {
-			snprintf(*buf, BANNER_LEN,
-				 "console: %s gave the terminal back; the others' output follows (%llu lines of it dropped)",
-				 raw->name, (unsigned long long)dropped);
-			++*n;
-		}
+		snprintf(line, sizeof(line),
+			 "console: %s gave the terminal back; the others' output follows (%llu lines of it dropped)",
+			 raw->name, (unsigned long long)dropped);
+		console_set_raw(NULL, line);
 		raw = NULL;
 	}
 	if (raw_wanted && !raw && f->cpu == cpu_index()) {
-		char line[BANNER_LEN];
-		int len = snprintf(
-			line, sizeof(line),
-			"console: %s has the terminal raw (no prefixes; the others' output is held); Ctrl-T r gives it back",
-			f->name);
-		console_hv_line(f, LOG_KIND_LIFE, line, (u64)len);
-		console_set_raw(f);
+		snprintf(line, sizeof(line),
+			 "console: %s has the terminal raw (no prefixes; the others' output is held); Ctrl-T r gives it back",
+			 f->name);
+		console_set_raw(f, line);
 	}
 }
 
@@ -409,7 +403,7 @@ unsigned log_poll_input(void)
 		}
 		banners++;
 	}
-	raw_switch(&banner[banners], &banners);
+	raw_switch();
 	log_unlock(flags);
 	/* log_line takes the lock itself. */
 	for (unsigned i = 0; i < banners; i++)

@@ -45,7 +45,7 @@
 /* How often the CPU of the partition with the console's focus looks for
  * typed bytes: a 16550's 16-byte FIFO fills in 1.4 ms at 115,200 baud. */
 #define INPUT_POLL_NS 1000000ULL
-#define INPUT_POLL_GUARD_NS 100000ULL
+#define INPUT_POLL_GUARD_NS 200000ULL /* no poll this close to a window's end */
 /* Emulator pacing (clock_pace_emulator): the vCPUs' turns in QEMU's
  * round robin under -icount end at least this often. */
 #define EMULATOR_PACE_NS 20000ULL
@@ -194,16 +194,17 @@ static void idle_until(u64 until, struct partition *owner)
 			return;
 		u64 wake = until, deadline = drain_deadline(until);
 		/* Typed input (log.c): a byte for a partition of this CPU may
-		 * wake it, so the scheduler decides again. */
-		if (log_poll_input())
+		 * wake it, so the scheduler decides again.  Not just before
+		 * until: a hot key's banner costs some microseconds, which must
+		 * not delay the window that starts then. */
+		if (now + INPUT_POLL_GUARD_NS < until && log_poll_input())
 			return;
 		bool drained = owner ? log_drain_hv(deadline) &&
 					       log_drain(&owner->console, deadline) :
 				       log_drain_any(deadline);
 		if (!drained && log_sink_busy())
 			wake = MIN(until, clock_now_ns() + uart_fifo_ns());
-		/* Not just before until: a poll there could delay the window
-		 * that starts then. */
+		/* Nor a wake-up for it just before until. */
 		if (log_input_here() && clock_now_ns() + INPUT_POLL_NS + INPUT_POLL_GUARD_NS < wake)
 			wake = clock_now_ns() + INPUT_POLL_NS;
 		arm_timer(wake, clock_now_ns());
@@ -394,7 +395,8 @@ static void run(struct partition *p, u64 until, u64 run_end, u64 window_end, boo
 	if (!drained && !fresh)
 		me()->sink_ready_tsc = rdtsc() + clock_ns_to_tsc(uart_fifo_ns());
 	/* Typed input, in the own time of the partition that has the focus. */
-	if (log_input_focus_is(&p->console) && rdtsc() >= me()->input_poll_tsc) {
+	if (log_input_focus_is(&p->console) && rdtsc() >= me()->input_poll_tsc &&
+	    clock_now_ns() + INPUT_POLL_GUARD_NS < run_end) {
 		me()->input_poll_tsc = rdtsc() + clock_ns_to_tsc(INPUT_POLL_NS);
 		if (log_poll_input() && p->kind->exits->prepare)
 			p->kind->exits->prepare(p, clock_now_ns());

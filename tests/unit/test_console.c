@@ -336,7 +336,7 @@ static void raw_terminal_holds_the_others(void **state)
 {
 	(void)state;
 	assert_int_equal(console_write(&b, "before\n", 7, ~0ULL), 7);
-	console_set_raw(&a);
+	console_set_raw(&a, NULL);
 	assert_ptr_equal(console_raw_owner(), &a);
 	assert_int_equal(console_write(&a, "\x1b[2J\x1b[1mhi", 10, ~0ULL), 10);
 	assert_int_equal(console_write(&b, "held\n", 5, ~0ULL), 5);
@@ -353,12 +353,13 @@ static void raw_terminal_holds_the_others(void **state)
 		lines += console_write(&b, line, sizeof(line), ~0ULL) == sizeof(line);
 	assert_int_equal(lines, 2 * CONSOLE_QUEUE / sizeof(line));
 	assert_true(b.held_dropped > 0);
-	console_set_raw(NULL);
+	console_set_raw(NULL, "given back");
 	assert_null(console_raw_owner());
+	assert_false(console_drain(&b, ~0ULL)); /* still held: a's end is not sent */
 	assert_true(console_drain(&a, ~0ULL));
-	assert_string_equal(wire, "\x1b[2J\x1b[1mhi\r\n");
+	assert_string_equal(wire, "\x1b[2J\x1b[1mhi\r\n[hv] given back\r\n");
 	assert_true(console_drain(&b, ~0ULL));
-	assert_non_null(strstr(wire, "hi\r\n[beta] before\r\n[beta] held\r\n[beta] xxx"));
+	assert_non_null(strstr(wire, "back\r\n[beta] before\r\n[beta] held\r\n[beta] xxx"));
 	assert_int_equal(console_write(&a, "\x1b\n", 2, ~0ULL), 2); /* filtered again */
 	assert_true(console_drain(&a, ~0ULL));
 	assert_non_null(strstr(wire, "[alpha] ?\r\n"));
