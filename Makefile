@@ -614,11 +614,13 @@ DEMO_CONF := guests/demo.conf
 
 .PHONY: all esp
 all: esp
+# --remove-destination: a build folder made of hard links to another's
+# (a worktree's) must not write through them into the other's files.
 esp: $(B)/esp/EFI/BOOT/BOOTX64.EFI $(B)/esp/CHECK.EFI $(DEMO_CONF) $(B)/guests/vmlinuz $(B)/guests/initrd.gz $(B)/guests/disk.img $(TLS_FILES)
 	@mkdir -p $(B)/esp/partita
-	$(Q)cp $(DEMO_CONF) $(B)/esp/partita/partita.conf
+	$(Q)cp --remove-destination $(DEMO_CONF) $(B)/esp/partita/partita.conf
 	$(Q)for f in $(GUEST_ELFS) $(B)/guests/vmlinuz $(B)/guests/initrd.gz $(B)/guests/disk.img $(TLS_FILES); do \
-		cp $$f $(B)/esp/partita/; done
+		cp --remove-destination $$f $(B)/esp/partita/; done
 	@echo "  ESP     $(B)/esp (partita.conf from $(DEMO_CONF))"
 
 # ---------------------------------------------------------------- run/image --

@@ -4,6 +4,9 @@
  * Register layout: PC16550D datasheet, National Semiconductor (1995).
  * It never waits on the transmitter on the console's normal path
  * (kernel/console.c asks for room, then writes at most that much).
+ * The receiver is polled too (uart_rx_get, kernel/log.c's log_poll_input):
+ * its interrupt stays off, so receiving costs only the time of the CPU that
+ * polls, when it chooses to.
  */
 #include "drivers/uart16550.h"
 #include "arch/x86/cpu.h"
@@ -21,6 +24,8 @@ enum {
 	UART_SCR = 7,
 };
 
+#define LSR_DATA_READY 0x01
+#define LSR_OVERRUN 0x02
 #define LSR_THR_EMPTY 0x20
 #define LCR_DLAB 0x80
 #define LCR_8N1 0x03
@@ -80,6 +85,18 @@ unsigned uart_tx_wait_room(void)
 		cpu_relax();
 	}
 	return 1;
+}
+
+int uart_rx_get(u64 *overruns)
+{
+	if (!present)
+		return -1;
+	u8 lsr = inb(UART_COM1 + UART_LSR);
+	if (lsr & LSR_OVERRUN)
+		++*overruns; /* reading LSR cleared it */
+	if (!(lsr & LSR_DATA_READY))
+		return -1;
+	return inb(UART_COM1 + UART_THR); /* RBR, at the THR's offset */
 }
 
 u64 uart_fifo_ns(void)

@@ -35,6 +35,14 @@ void uart_tx_put(u8 byte);
  *  synchronous paths: boot before partitions run, the end of a run, panics. */
 unsigned uart_tx_wait_room(void);
 
+/**
+ * Takes one received byte if the receiver holds one (LSR.DR, datasheet
+ * "Line Status Register"): returns it, or -1 if none (or no UART).  An
+ * overrun the UART reports (LSR.OE: its receive FIFO was full when a byte
+ * arrived, so that byte was lost) is counted in *overruns.  Never waits.
+ */
+int uart_rx_get(u64 *overruns);
+
 /** Nanoseconds the transmitter needs to send a full FIFO at its baud rate:
  *  how long after a busy UART its room comes back. */
 u64 uart_fifo_ns(void);

@@ -59,6 +59,7 @@ enum key {
 	K_ON_FAULT,
 	K_DEVICE,
 	K_TRUSTED,
+	K_RAW,
 	K_API_TLS,
 	K_API_CERT,
 	K_API_KEY,
@@ -94,6 +95,7 @@ static const struct {
 	[K_ON_FAULT] = { SECT_PARTITION, "on_fault", false },
 	[K_DEVICE] = { SECT_PARTITION, "device", true },
 	[K_TRUSTED] = { SECT_PARTITION, "trusted", false },
+	[K_RAW] = { SECT_PARTITION, "raw", false },
 	[K_API_TLS] = { SECT_PARTITION, "api_tls", false },
 	[K_API_CERT] = { SECT_PARTITION, "api_cert", false },
 	[K_API_KEY] = { SECT_PARTITION, "api_key", false },
@@ -759,6 +761,8 @@ static int set_value(struct parser *p, enum key k, struct str v)
 		return value_device(p, v);
 	case K_TRUSTED:
 		return value_bool(p, k, v, &part->trusted);
+	case K_RAW:
+		return value_bool(p, k, v, &part->raw);
 	case K_API_TLS:
 		part->api.tls_line = p->line;
 		return value_bool(p, k, v, &part->api.tls);

@@ -45,6 +45,10 @@
  *                                   copy-on-write layer
  *   disk_layer = 16M                the layer's size, taken from memory
  *                                   (default a quarter of it)
+ *   raw = yes                       while it has the console's focus, its
+ *                                   output goes to the serial line as it is
+ *                                   (no prefix, no line cutting, no filter)
+ *                                   and the others' output is held
  *
  *   The management API of a partition with caps = control (guests/mgmt;
  *   the hypervisor hands these to it through HC_API_CONFIG/HC_API_FILE):
@@ -151,6 +155,7 @@ struct config_partition {
 	u32 caps; /* CAP_* */
 	enum fault_action on_fault;
 	bool trusted;
+	bool raw; /* raw = yes: the terminal unprefixed while it has the focus */
 	unsigned device_count;
 	struct config_device devices[CONFIG_MAX_DEVICES];
 	struct config_api api;

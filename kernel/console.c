@@ -31,6 +31,13 @@ static const struct console_mirror *mirror;
  * only it may send until its line ends, so lines never interleave. */
 static const struct console *wire_owner;
 static bool sink_was_busy;
+/* The console with the terminal raw (console_set_raw), or NULL; read
+ * without the lock by writers on other CPUs. */
+static struct console *raw_owner;
+/* After raw ends: the others wait until release_owner has sent its queue
+ * up to release_at (its raw bytes' line end and the note). */
+static struct console *release_owner;
+static u64 release_at;
 /* What filling the sink once (up to its room) costs, in TSC cycles: a
  * running average that rises at once to a slower fill and falls slowly.  A
  * drain starts a fill only if it should end before the deadline.  One fill
@@ -163,15 +170,41 @@ static void queue_line(struct console *c)
 	c->line_len = 0;
 }
 
-u64 console_write(struct console *c, const char *data, u64 len, u64 deadline_tsc)
+/* The raw console's bytes: as they are, while its queue has room, with the
+ * deadline checked every line's worth of bytes. */
+static u64 write_raw(struct console *c, const char *data, u64 len, u64 deadline_tsc)
 {
 	u64 i;
 
+	for (i = 0; i < len && console_room(c) > CONSOLE_LINE_WORST; i++) {
+		c->tail[c->total % CONSOLE_TAIL] = data[i];
+		c->total++;
+		queue_bytes(c, data + i, 1);
+		if (i % CONSOLE_LINE_MAX == CONSOLE_LINE_MAX - 1 && rdtsc() >= deadline_tsc)
+			return i + 1;
+	}
+	return i;
+}
+
+u64 console_write(struct console *c, const char *data, u64 len, u64 deadline_tsc)
+{
+	u64 i;
+	struct console *raw = __atomic_load_n(&raw_owner, __ATOMIC_ACQUIRE);
+
+	if (raw == c)
+		return write_raw(c, data, len, deadline_tsc);
 	for (i = 0; i < len; i++) {
 		char ch = data[i];
 		bool ends = ch == '\n' || c->line_len + 1 == CONSOLE_LINE_MAX;
-		if (ends && console_room(c) < CONSOLE_LINE_WORST)
-			break;
+		if (ends && console_room(c) < CONSOLE_LINE_WORST) {
+			if (!raw)
+				break;
+			/* Held behind a raw terminal: the writer goes on, the
+			 * line is dropped and counted (console_set_raw). */
+			c->line_len = 0;
+			c->held_dropped++;
+			continue;
+		}
 		if (ch == '\r')
 			continue; /* line ends are the serial line's business */
 		if (ch != '\n' && ch != '\t' && ((unsigned char)ch < 0x20 || ch == 0x7f))
@@ -267,6 +300,11 @@ static bool drain(struct console *c, u64 deadline_tsc)
 	sink_was_busy = false;
 	if (!sink)
 		return !console_pending(c);
+	if (release_owner && release_owner->sent >= release_at)
+		release_owner = NULL;
+	if (((raw_owner && raw_owner != c) || (release_owner && release_owner != c)) &&
+	    wire_owner != c)
+		return !console_pending(c); /* held */
 	while (console_pending(c)) {
 		if (wire_owner && wire_owner != c)
 			return false;
@@ -341,4 +379,91 @@ u64 console_read_tail(const struct console *c, char *buf, u64 len)
 	memcpy(buf, c->tail + at, first);
 	memcpy(buf + first, c->tail, n - first);
 	return n;
+}
+
+bool console_input_put(struct console *c, u8 byte)
+{
+	if (!c->takes_input ||
+	    c->input_put - __atomic_load_n(&c->input_got, __ATOMIC_ACQUIRE) >= CONSOLE_INPUT) {
+		c->input_dropped++;
+		return false;
+	}
+	c->input[c->input_put % CONSOLE_INPUT] = byte;
+	/* Published after the byte: the consumer runs on another CPU. */
+	__atomic_store_n(&c->input_put, c->input_put + 1, __ATOMIC_RELEASE);
+	return true;
+}
+
+int console_input_get(struct console *c)
+{
+	if (!console_input_pending(c))
+		return -1;
+	u8 b = c->input[c->input_got % CONSOLE_INPUT];
+	__atomic_store_n(&c->input_got, c->input_got + 1, __ATOMIC_RELEASE);
+	return b;
+}
+
+enum focus_event console_focus_key(struct console_focus *f, u8 byte, unsigned count, unsigned *out)
+{
+	if (!f->escape) {
+		if (byte == FOCUS_ESCAPE) {
+			f->escape = true;
+			return FOCUS_NONE;
+		}
+		*out = byte;
+		return FOCUS_BYTE;
+	}
+	f->escape = false;
+	if (byte == FOCUS_ESCAPE) {
+		*out = byte;
+		return FOCUS_BYTE;
+	}
+	if (byte >= '0' && byte <= '9') {
+		*out = (unsigned)(byte - '0');
+		if (*out >= count)
+			return FOCUS_NO_SUCH;
+		f->current = *out;
+		return FOCUS_MOVE;
+	}
+	if (byte == 'n' && count) {
+		f->current = (f->current + 1) % count;
+		*out = f->current;
+		return FOCUS_MOVE;
+	}
+	if (byte == '?' || byte == 'h')
+		return FOCUS_HELP;
+	if (byte == 'r')
+		return FOCUS_RAW;
+	*out = byte;
+	return FOCUS_UNKNOWN;
+}
+
+void console_set_raw(struct console *c, const char *note)
+{
+	struct console *old = raw_owner;
+
+	if (old == c)
+		return;
+	if (old) {
+		/* What old sent raw ends its line; then the note; the others
+		 * stay held until both are on the wire. */
+		if (console_room(old) >= CONSOLE_LINE_WORST + 2) {
+			queue_bytes(old, "\r\n", 2);
+			if (note && !c)
+				console_hv_line(old, LOG_KIND_LIFE, note, strlen(note));
+		}
+		release_owner = old;
+		release_at = old->queued;
+	}
+	if (c) {
+		if (note)
+			console_hv_line(c, LOG_KIND_LIFE, note, strlen(note));
+		console_flush(c);
+	}
+	__atomic_store_n(&raw_owner, c, __ATOMIC_RELEASE);
+}
+
+struct console *console_raw_owner(void)
+{
+	return raw_owner;
 }

@@ -36,6 +36,7 @@
 #define CONSOLE_LINE_MAX 200
 #define CONSOLE_TAIL 4096
 #define CONSOLE_QUEUE 16384 /* bytes of queued output lines per console */
+#define CONSOLE_INPUT 256   /* bytes of typed input waiting for the partition */
 /* The most one completed line takes in a queue: "[" name "] " or "[hv] ",
  * the text, "\r\n", and a "(N suppressed)" note. */
 #define CONSOLE_HV_LINE_MAX 256 /* the hypervisor's own lines */
@@ -79,6 +80,18 @@ struct console {
 	u64 suppressed_total; /* guest-triggered [hv] lines not printed */
 	bool unlimited;	      /* the hv console: its own lines are not limited */
 	struct log_limit limits[LOG_KIND_COUNT];
+	/* Typed input (the console's focus, log.c): a ring with one producer,
+	 * the CPU that polls the machine's UART (under the serial lock), and
+	 * one consumer, the partition's device model (its virtual 16550).
+	 * Bytes that find it full, or that are typed to a partition with no
+	 * input path, are counted in input_dropped. */
+	u8 input[CONSOLE_INPUT];
+	u64 input_put, input_got;
+	u64 input_dropped;
+	bool takes_input; /* it has a receiver (an hvm partition's 16550) */
+	bool raw_default; /* raw = yes: raw whenever it has the focus */
+	u64 held_dropped; /* lines dropped while another had the terminal raw */
+	unsigned cpu;	  /* the CPU its partition runs on: the one that polls */
 };
 
 /**
@@ -180,6 +193,68 @@ u64 console_read_tail(const struct console *c, char *buf, u64 len);
 
 /** The console whose line is on the wire (begun, not ended), or NULL. */
 const struct console *console_wire_owner(void);
+
+/** Puts one typed byte into c's input ring; false (and counted as
+ *  dropped) if the ring is full or c takes no input. */
+bool console_input_put(struct console *c, u8 byte);
+
+/** True if c's input ring holds a byte (the consumer's side). */
+static inline bool console_input_pending(const struct console *c)
+{
+	return __atomic_load_n(&c->input_put, __ATOMIC_ACQUIRE) != c->input_got;
+}
+
+/** Takes the oldest typed byte of c: the byte, or -1 if none. */
+int console_input_get(struct console *c);
+
+/** What console_focus_key made of a typed byte. */
+enum focus_event {
+	FOCUS_NONE,    /* swallowed (the first byte of a hot key) */
+	FOCUS_BYTE,    /* *out is for the partition with the focus */
+	FOCUS_MOVE,    /* the focus moves to partition *out */
+	FOCUS_NO_SUCH, /* Ctrl-T digit: no partition *out; the focus stays */
+	FOCUS_HELP,    /* Ctrl-T ?: print the hot keys */
+	FOCUS_RAW,     /* Ctrl-T r: raw terminal on or off for the focus */
+	FOCUS_UNKNOWN, /* Ctrl-T and a key that means nothing (*out) */
+};
+
+#define FOCUS_ESCAPE 0x14 /* Ctrl-T */
+
+/** The hot-key reader: where the focus is, and whether Ctrl-T came. */
+struct console_focus {
+	unsigned current; /* partition index with the focus */
+	bool escape;	  /* the last byte was the Ctrl-T that starts a hot key */
+};
+
+/**
+ * Reads one typed byte.  Ctrl-T starts a hot key: Ctrl-T 0-9 moves the
+ * focus to partition 0-9 (config order), Ctrl-T n to the next one
+ * (wrapping over count partitions), Ctrl-T r toggles the raw terminal,
+ * Ctrl-T ? asks for help, Ctrl-T Ctrl-T
+ * gives one literal Ctrl-T to the partition.  Any other byte is the
+ * partition's.  Moves f->current on FOCUS_MOVE.
+ */
+enum focus_event console_focus_key(struct console_focus *f, u8 byte, unsigned count, unsigned *out);
+
+/**
+ * Gives c the terminal raw (NULL: gives it back), with a note ("[hv] note"
+ * line, NULL: none) queued in c before its raw bytes, or in the old raw
+ * console after them.  While c is raw, its bytes are queued as they are
+ * (no prefix, no line cutting, no filter: escape sequences reach the
+ * terminal whole), and every other console is held: its queue is not
+ * drained (but for the end of a line already on the wire), and a line that
+ * finds its queue full is dropped and counted in held_dropped instead of
+ * stopping the writer.  c's unfinished line is queued first.  When raw
+ * ends, "\r\n" and the note are queued in the old raw console, and the
+ * others stay held until these are sent, so the held output comes after
+ * them.  The caller holds the serial line's lock and runs on the CPU of
+ * both consoles' writers (their partitions are not in an exit handler), so
+ * each queue keeps one writer.
+ */
+void console_set_raw(struct console *c, const char *note);
+
+/** The console that has the terminal raw, or NULL. */
+struct console *console_raw_owner(void);
 
 /** Sends everything c has queued, waiting for the sink as long as it takes
  *  (only for the end of a run and for panics). */

@@ -17,6 +17,13 @@
  *     is sent synchronously, then the last lines.
  * One lock covers the queues' readers and the serial line, so a line is
  * never interleaved with another CPU's or an interrupt's output.
+ *
+ * The serial line's input has a focus: the partition that typed bytes go
+ * to (console.h, console_focus_key; Ctrl-T hot keys move it).  Only the
+ * CPU the focused partition runs on polls the UART's receiver
+ * (log_poll_input), in idle time and in that partition's own windows, so
+ * reading input never costs another partition's time.  Bytes go into the
+ * partition's bounded input ring; what finds it full is counted.
  */
 #include "kernel/log.h"
 #include "arch/x86/clock.h"
@@ -45,6 +52,18 @@ static u64 line_tsc; /* what formatting a line costs */
 static struct console *consoles[LOG_CONSOLES_MAX];
 static unsigned console_count;
 static unsigned drain_next; /* round robin of idle draining */
+/* The partitions' consoles in config order (the hot keys' indices), the
+ * focus among them, and the receiver's overruns. */
+static struct console *input_consoles[LOG_CONSOLES_MAX];
+static unsigned input_count;
+static struct console_focus focus;
+static bool focus_chosen;
+static int input_known = -1; /* any_input(): -1 until asked */
+static bool raw_wanted;	     /* the focus has the terminal raw (or will, on its CPU) */
+static u64 input_overruns;
+#define INPUT_BURST 32 /* bytes taken from the UART per poll at most */
+#define BANNER_MAX 4
+#define BANNER_LEN 160
 
 static const struct console_sink uart_sink = { uart_tx_room, uart_tx_put };
 
@@ -71,6 +90,11 @@ void log_init(void)
 {
 	console_init(&hv_console, "hv");
 	hv_console.unlimited = true;
+	input_count = 0;
+	focus = (struct console_focus){ 0 };
+	focus_chosen = false;
+	raw_wanted = false;
+	input_known = -1;
 	console_set_sink(&uart_sink);
 	consoles[console_count++] = &hv_console;
 }
@@ -84,6 +108,8 @@ void log_register_console(struct console *c)
 			goto out;
 	if (console_count < LOG_CONSOLES_MAX)
 		consoles[console_count++] = c;
+	if (input_count < LOG_CONSOLES_MAX)
+		input_consoles[input_count++] = c;
 out:
 	log_unlock(flags);
 }
@@ -230,6 +256,159 @@ bool log_drain_any(u64 deadline_tsc)
 	console_mirror_idle(deadline_tsc);
 	log_unlock(flags);
 	return all_empty;
+}
+
+/* The console with the focus; the first one that takes input until a hot
+ * key moves it.  NULL if there are no partitions. */
+static struct console *focus_console(void)
+{
+	if (!input_count)
+		return NULL;
+	if (!focus_chosen) {
+		focus.current = 0;
+		for (unsigned i = 0; i < input_count; i++)
+			if (input_consoles[i]->takes_input) {
+				focus.current = i;
+				break;
+			}
+	}
+	return input_consoles[focus.current % input_count];
+}
+
+/* Whether any partition takes input: if none does, nobody polls (and the
+ * hot keys, which could only move the focus between partitions that drop
+ * what is typed, are off).  Known once the partitions are made, before the
+ * first poll. */
+static bool any_input(void)
+{
+	if (input_known < 0) {
+		input_known = 0;
+		for (unsigned i = 0; i < input_count; i++)
+			if (input_consoles[i]->takes_input)
+				input_known = 1;
+	}
+	return input_known;
+}
+
+bool log_input_here(void)
+{
+	struct console *f = focus_console();
+
+	return f && f->cpu == cpu_index() && uart_present() && any_input();
+}
+
+bool log_input_focus_is(const struct console *c)
+{
+	return focus_console() == c;
+}
+
+/* The one-line banner of a focus move. */
+static void focus_banner(char *buf, const struct console *from)
+{
+	const struct console *to = input_consoles[focus.current];
+	int n = snprintf(buf, BANNER_LEN, "console: focus on %s (partition %u)", to->name,
+			 focus.current);
+
+	if (!to->takes_input)
+		n += snprintf(buf + n, BANNER_LEN - (unsigned)n,
+			      ": it takes no input, typed bytes are dropped");
+	else
+		n += snprintf(buf + n, BANNER_LEN - (unsigned)n, "; Ctrl-T ? lists the hot keys");
+	if (from && from->takes_input && from->input_dropped)
+		snprintf(buf + n, BANNER_LEN - (unsigned)n,
+			 " (%llu bytes typed to %s were dropped)",
+			 (unsigned long long)from->input_dropped, from->name);
+}
+
+/* Gives the terminal raw to the focus, or takes it back, as raw_wanted
+ * says: on the CPU of the consoles concerned (console_set_raw), so a move
+ * to a partition of another CPU makes it raw at that CPU's next poll.  Both
+ * banners go through the raw console's own queue (console_set_raw), since
+ * the hv console is held meanwhile. */
+static void raw_switch(void)
+{
+	struct console *raw = console_raw_owner();
+	struct console *f = input_consoles[focus.current];
+	char line[BANNER_LEN];
+
+	if (raw && (raw != f || !raw_wanted)) {
+		u64 dropped = 0;
+		for (unsigned i = 0; i < input_count; i++) {
+			dropped += input_consoles[i]->held_dropped;
+			input_consoles[i]->held_dropped = 0;
+		}
+		snprintf(line, sizeof(line),
+			 "console: %s gave the terminal back; the others' output follows (%llu lines of it dropped)",
+			 raw->name, (unsigned long long)dropped);
+		console_set_raw(NULL, line);
+		raw = NULL;
+	}
+	if (raw_wanted && !raw && f->cpu == cpu_index()) {
+		snprintf(line, sizeof(line),
+			 "console: %s has the terminal raw (no prefixes; the others' output is held); Ctrl-T r gives it back",
+			 f->name);
+		console_set_raw(f, line);
+	}
+}
+
+unsigned log_poll_input(void)
+{
+	char banner[BANNER_MAX][BANNER_LEN];
+	unsigned banners = 0, delivered = 0;
+
+	if (!log_input_here())
+		return 0;
+	u64 flags = log_lock();
+	if (!focus_chosen) {
+		focus_console();
+		focus_chosen = true;
+		focus_banner(banner[banners++], NULL);
+		raw_wanted = input_consoles[focus.current]->raw_default;
+	}
+	/* A hot key may make a banner: with no room for one more, the rest
+	 * waits in the UART for the next poll. */
+	for (unsigned i = 0; i < INPUT_BURST && banners < BANNER_MAX; i++) {
+		int b = uart_rx_get(&input_overruns);
+		if (b < 0)
+			break;
+		struct console *from = input_consoles[focus.current];
+		unsigned out = 0;
+		char *line = banner[banners];
+		switch (console_focus_key(&focus, (u8)b, input_count, &out)) {
+		case FOCUS_NONE:
+			continue;
+		case FOCUS_BYTE:
+			delivered += console_input_put(from, (u8)out);
+			continue;
+		case FOCUS_MOVE:
+			focus_banner(line, from);
+			raw_wanted = input_consoles[focus.current]->raw_default;
+			break;
+		case FOCUS_RAW:
+			raw_wanted = !raw_wanted;
+			continue; /* raw_switch says so */
+		case FOCUS_NO_SUCH:
+			snprintf(line, BANNER_LEN,
+				 "console: Ctrl-T %u: no partition %u (0-%u); focus stays on %s",
+				 out, out, input_count - 1, from->name);
+			break;
+		case FOCUS_HELP:
+			snprintf(line, BANNER_LEN,
+				 "console: hot keys: Ctrl-T 0-9 focus on partition 0-9, Ctrl-T n the next, Ctrl-T r raw terminal on/off, Ctrl-T Ctrl-T a literal Ctrl-T, Ctrl-T ? this line");
+			break;
+		case FOCUS_UNKNOWN:
+			snprintf(line, BANNER_LEN,
+				 "console: Ctrl-T 0x%02x is no hot key (Ctrl-T ? lists them)", out);
+			break;
+		}
+		banners++;
+	}
+	raw_switch();
+	log_unlock(flags);
+	/* log_line takes the lock itself. */
+	for (unsigned i = 0; i < banners; i++)
+		log_line("%s", banner[i]);
+	return delivered;
 }
 
 bool log_sink_busy(void)

@@ -47,6 +47,22 @@ bool log_drain_hv(u64 deadline_tsc);
 /** Drains every queue, round robin (idle time); true if all are empty. */
 bool log_drain_any(u64 deadline_tsc);
 
+/**
+ * Polls the machine's UART for typed bytes, if this CPU is the one that
+ * polls (log_input_here): hot keys move the focus (with a banner line),
+ * other bytes go to the input ring of the partition with the focus.
+ * Takes at most a FIFO's worth or so of bytes; never waits.  Returns the
+ * number of bytes given to a partition.
+ */
+unsigned log_poll_input(void);
+
+/** True if this CPU polls the UART's receiver: the partition with the
+ *  console's focus runs here. */
+bool log_input_here(void);
+
+/** True if c is the console with the focus. */
+bool log_input_focus_is(const struct console *c);
+
 /** True if the last drain stopped because the UART was busy. */
 bool log_sink_busy(void);
 

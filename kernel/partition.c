@@ -571,6 +571,8 @@ unsigned partitions_create(const struct config *cfg, const struct boot_info *bi)
 		p->state = PARTITION_UNUSABLE;
 		p->exit_code = -1;
 		console_init(&p->console, p->cfg->name);
+		p->console.cpu = p->cfg->cpu; /* where its typed input is polled */
+		p->console.raw_default = p->cfg->raw;
 		log_register_console(&p->console);
 	}
 	/* Channels need both ends to exist; each end maps its channels when

@@ -29,7 +29,10 @@ port; nic_args is appended to its -device option (e.g. ",iommu_platform=on").
 A case may also compute its config before the run (prepare: called with the
 case and its work folder, returns the config's path and extra expectations).
 serial=False boots a machine without a serial port; its host_steps (with no
-host_steps_after) run as soon as the emulator has started.
+host_steps_after) run as soon as the emulator has started.  serial_socket
+(QEMU) puts the serial port on a unix socket, serial.sock in the case's
+work folder (serial_socket_path), that host_steps can connect to in order
+to type into the machine; serial.log still gets every byte sent.
 
 Each expectation of the case is reported as its own result, followed by one
 "clean end" result: the exit code is the expected one, no forbidden line
@@ -87,6 +90,7 @@ class Case:
     prepare: object = None           # fn(case, workdir) -> (config path, [(check, regex)])
     bochs_cpus: int = 1              # "bochs-bios": CPUs of the machine (cpu: count=)
     serial: bool = True              # False: no serial port at all (-serial none)
+    serial_socket: bool = False      # QEMU: the serial port on a unix socket as well (typing)
     loader: str = "EFI/BOOT/BOOTX64.EFI"  # the file of build/esp booted as BOOTX64.EFI
 
 
@@ -140,6 +144,11 @@ def read_lines(path):
     except FileNotFoundError:
         return []
     return [l.rstrip("\r") for l in data.split("\n")]
+
+
+def serial_socket_path(serial):
+    """The unix socket of a serial_socket case, from its serial log's path."""
+    return os.path.join(os.path.dirname(serial), "serial.sock")
 
 
 def free_port():
@@ -209,6 +218,17 @@ def start_qemu_kernel(case, workdir, serial):
                             start_new_session=True)
 
 
+def serial_args(case, serial):
+    if not case.serial:
+        return ["-serial", "none"]
+    if not case.serial_socket:
+        return ["-serial", f"file:{serial}"]
+    # A server that does not wait for its client: until host_steps
+    # connect, the bytes go to the log file only.
+    return ["-chardev", f"socket,id=ser0,path={serial_socket_path(serial)},server=on,wait=off,"
+            f"logfile={serial}", "-serial", "chardev:ser0"]
+
+
 def start_qemu(case, workdir, esp, serial, port=None):
     firmware = ["-bios", OVMF]
     if case.emulator == "qemu-disk":
@@ -221,7 +241,7 @@ def start_qemu(case, workdir, esp, serial, port=None):
         drive = ["-drive", f"format=raw,file=fat:rw:{esp}"]
     cmd = ["qemu-system-x86_64", "-nodefaults", "-machine", "q35", "-m", "256M",
            "-accel", "tcg", "-cpu", "qemu64,+svm,+npt"] + firmware + [
-           "-display", "none", "-serial", f"file:{serial}" if case.serial else "none",
+           "-display", "none"] + serial_args(case, serial) + [
            "-no-reboot",
            "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"] + drive
     if port is not None or case.nic:

@@ -469,6 +469,34 @@ u64 uart_fifo_ns(void)
 	return 1388889; /* 16 bytes at 115200 baud */
 }
 
+/* Typed input: what fake_serial_type queued, one byte per uart_rx_get. */
+static char typed[256];
+static size_t typed_len, typed_at;
+
+bool uart_present(void)
+{
+	return true;
+}
+
+int uart_rx_get(u64 *overruns)
+{
+	(void)overruns;
+	if (typed_at == typed_len)
+		return -1;
+	return (u8)typed[typed_at++];
+}
+
+void fake_serial_type(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (typed_at == typed_len)
+		typed_at = typed_len = 0;
+	assert_true(typed_len + n <= sizeof(typed));
+	memcpy(typed + typed_len, s, n);
+	typed_len += n;
+}
+
 const char *fake_serial(void)
 {
 	return serial ? serial : "";

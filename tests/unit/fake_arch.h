@@ -84,6 +84,8 @@ extern int fake_stop_code; /* written to the debug-exit port; -1: none */
 /** Everything written to the UART so far (terminated). */
 const char *fake_serial(void);
 void fake_serial_clear(void);
+/** Queues s as bytes typed on the serial line (uart_rx_get). */
+void fake_serial_type(const char *s);
 /** Fails the test unless the serial output holds s. */
 void fake_expect_serial(const char *s);
 /** True if the serial output holds s. */

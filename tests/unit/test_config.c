@@ -102,7 +102,20 @@ static void test_minimal_defaults(void **state)
 	assert_int_equal(p->caps, 0);
 	assert_int_equal(p->on_fault, FAULT_HALT);
 	assert_false(p->trusted);
+	assert_false(p->raw);
 	assert_int_equal(p->device_count, 0);
+}
+
+/* raw = yes|no (the console, README "The console: typing and hot keys"). */
+static void test_raw_key(void **state)
+{
+	(void)state;
+	expect_ok(MINIMAL "raw = yes\n");
+	assert_true(cfg.partitions[0].raw);
+	expect_ok(MINIMAL "raw = no\n");
+	assert_false(cfg.partitions[0].raw);
+	expect_error(MINIMAL "raw = maybe\n", 5, "raw");
+	expect_error(MINIMAL "raw = yes\nraw = yes\n", 6, "raw");
 }
 
 static void test_full_config(void **state)
@@ -1032,6 +1045,7 @@ int main(void)
 		cmocka_unit_test(test_disk_keys),
 		cmocka_unit_test(test_minimal_defaults),
 		cmocka_unit_test(test_full_config),
+		cmocka_unit_test(test_raw_key),
 		cmocka_unit_test(test_sizes),
 		cmocka_unit_test(test_size_errors),
 		cmocka_unit_test(test_times),

@@ -270,6 +270,101 @@ static void tail_keeps_the_last_bytes(void **state)
 	assert_memory_equal(out, big + sizeof(big) - 10, 10);
 }
 
+/* The input ring is bounded and counts what it drops; a console with no
+ * receiver drops everything. */
+static void input_ring_bounded_and_counted(void **state)
+{
+	(void)state;
+	assert_false(console_input_put(&a, 'x')); /* takes no input */
+	assert_int_equal(a.input_dropped, 1);
+	a.takes_input = true;
+	for (unsigned i = 0; i < CONSOLE_INPUT; i++)
+		assert_true(console_input_put(&a, (u8)i));
+	assert_false(console_input_put(&a, 'z'));
+	assert_int_equal(a.input_dropped, 2);
+	for (unsigned i = 0; i < CONSOLE_INPUT; i++)
+		assert_int_equal(console_input_get(&a), (int)(u8)i);
+	assert_int_equal(console_input_get(&a), -1);
+	assert_true(console_input_put(&a, 'y'));
+	assert_int_equal(console_input_get(&a), 'y');
+}
+
+/* Ctrl-T hot keys: a digit, n (wrapping), Ctrl-T Ctrl-T, help, a digit
+ * with no partition, an unknown key; everything else is the partition's. */
+static void focus_hot_keys(void **state)
+{
+	(void)state;
+	struct console_focus f = { .current = 1 };
+	unsigned out = 99;
+
+	assert_int_equal(console_focus_key(&f, 'l', 3, &out), FOCUS_BYTE);
+	assert_int_equal(out, 'l');
+	assert_int_equal(console_focus_key(&f, FOCUS_ESCAPE, 3, &out), FOCUS_NONE);
+	assert_int_equal(console_focus_key(&f, '0', 3, &out), FOCUS_MOVE);
+	assert_int_equal(f.current, 0);
+	assert_int_equal(console_focus_key(&f, '0', 3, &out), FOCUS_BYTE); /* no longer escaped */
+	console_focus_key(&f, FOCUS_ESCAPE, 3, &out);
+	assert_int_equal(console_focus_key(&f, 'n', 3, &out), FOCUS_MOVE);
+	assert_int_equal(out, 1);
+	console_focus_key(&f, FOCUS_ESCAPE, 3, &out);
+	console_focus_key(&f, 'n', 3, &out);
+	console_focus_key(&f, FOCUS_ESCAPE, 3, &out);
+	assert_int_equal(console_focus_key(&f, 'n', 3, &out), FOCUS_MOVE);
+	assert_int_equal(f.current, 0); /* wrapped */
+	console_focus_key(&f, FOCUS_ESCAPE, 3, &out);
+	assert_int_equal(console_focus_key(&f, FOCUS_ESCAPE, 3, &out), FOCUS_BYTE);
+	assert_int_equal(out, FOCUS_ESCAPE);
+	console_focus_key(&f, FOCUS_ESCAPE, 3, &out);
+	assert_int_equal(console_focus_key(&f, '7', 3, &out), FOCUS_NO_SUCH);
+	assert_int_equal(out, 7);
+	assert_int_equal(f.current, 0);
+	console_focus_key(&f, FOCUS_ESCAPE, 3, &out);
+	assert_int_equal(console_focus_key(&f, '?', 3, &out), FOCUS_HELP);
+	console_focus_key(&f, FOCUS_ESCAPE, 3, &out);
+	assert_int_equal(console_focus_key(&f, 'r', 3, &out), FOCUS_RAW);
+	console_focus_key(&f, FOCUS_ESCAPE, 3, &out);
+	assert_int_equal(console_focus_key(&f, 'q', 3, &out), FOCUS_UNKNOWN);
+	assert_int_equal(out, 'q');
+	assert_int_equal(f.current, 0);
+}
+
+/* A raw console's bytes reach the wire as they are (an escape sequence
+ * whole, no prefix, no line cutting); the others are held, their full
+ * queue drops lines (counted) instead of stopping the writer, and they are
+ * shown once the terminal is given back, after a line end. */
+static void raw_terminal_holds_the_others(void **state)
+{
+	(void)state;
+	assert_int_equal(console_write(&b, "before\n", 7, ~0ULL), 7);
+	console_set_raw(&a, NULL);
+	assert_ptr_equal(console_raw_owner(), &a);
+	assert_int_equal(console_write(&a, "\x1b[2J\x1b[1mhi", 10, ~0ULL), 10);
+	assert_int_equal(console_write(&b, "held\n", 5, ~0ULL), 5);
+	assert_false(console_drain(&b, ~0ULL)); /* nothing goes out... */
+	assert_true(console_pending(&b));	/* ...but it is kept */
+	assert_true(console_drain(&a, ~0ULL));
+	assert_string_equal(wire, "\x1b[2J\x1b[1mhi");
+	/* b fills its queue: the writer is not stopped, lines are counted */
+	char line[100];
+	memset(line, 'x', sizeof(line) - 1);
+	line[sizeof(line) - 1] = '\n';
+	u64 lines = 0;
+	for (unsigned i = 0; i < 2 * CONSOLE_QUEUE / sizeof(line); i++)
+		lines += console_write(&b, line, sizeof(line), ~0ULL) == sizeof(line);
+	assert_int_equal(lines, 2 * CONSOLE_QUEUE / sizeof(line));
+	assert_true(b.held_dropped > 0);
+	console_set_raw(NULL, "given back");
+	assert_null(console_raw_owner());
+	assert_false(console_drain(&b, ~0ULL)); /* still held: a's end is not sent */
+	assert_true(console_drain(&a, ~0ULL));
+	assert_string_equal(wire, "\x1b[2J\x1b[1mhi\r\n[hv] given back\r\n");
+	assert_true(console_drain(&b, ~0ULL));
+	assert_non_null(strstr(wire, "back\r\n[beta] before\r\n[beta] held\r\n[beta] xxx"));
+	assert_int_equal(console_write(&a, "\x1b\n", 2, ~0ULL), 2); /* filtered again */
+	assert_true(console_drain(&a, ~0ULL));
+	assert_non_null(strstr(wire, "[alpha] ?\r\n"));
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup(f, setup)
@@ -285,6 +380,9 @@ int main(void)
 		T(hv_lines_are_rate_limited_with_a_count),
 		T(unlimited_console_is_not_limited),
 		T(tail_keeps_the_last_bytes),
+		T(input_ring_bounded_and_counted),
+		T(focus_hot_keys),
+		T(raw_terminal_holds_the_others),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -386,6 +386,72 @@ FAKE_TEST(slow_exits_grow_the_exit_guard)
 	assert_true(ran(a->id, FRAME, FRAME + 3 * MS) < 3 * MS - 2 * US);
 }
 
+/* Typed input on the serial line (log.c, log_poll_input): the focus starts
+ * on the first partition that takes input (b here, as if it had a 16550)
+ * and says so; Ctrl-T hot keys move it with a banner each, and a typed
+ * byte for a partition without an input path is dropped and counted. */
+FAKE_TEST(typed_hot_keys_move_the_focus)
+{
+	start(three);
+	struct console *b = &fake_partition("b")->console;
+
+	b->takes_input = true;
+	fake_serial_type("x\x14n\x14n\x14"
+			 "7y\x14?\x14q");
+	run_until(3 * FRAME);
+	fake_expect_serial("[hv] console: focus on b (partition 1); Ctrl-T ? lists the hot keys");
+	assert_int_equal(console_input_get(b), 'x');
+	assert_false(console_input_pending(b));
+	fake_expect_serial(
+		"[hv] console: focus on c (partition 2): it takes no input, typed bytes are dropped");
+	fake_expect_serial(
+		"[hv] console: focus on a (partition 0): it takes no input, typed bytes are dropped");
+	fake_expect_serial("[hv] console: Ctrl-T 7: no partition 7 (0-2); focus stays on a");
+	fake_expect_serial("[hv] console: hot keys: Ctrl-T 0-9");
+	fake_expect_serial("[hv] console: Ctrl-T 0x71 is no hot key");
+	assert_int_equal(fake_partition("a")->console.input_dropped, 1);
+}
+
+/* With no partition that takes input, nobody polls: typed bytes stay in the
+ * UART and no banner is printed. */
+FAKE_TEST(no_input_partition_no_polling)
+{
+	start(three);
+	fake_serial_type("\x14?");
+	run_until(2 * FRAME);
+	assert_false(fake_serial_has("console:"));
+}
+
+/* Ctrl-T r gives the focus the terminal raw: its banner comes through its
+ * own console (the others are held), a held partition's lines wait, and
+ * Ctrl-T r again gives the terminal back with a banner and the held lines. */
+FAKE_TEST(raw_hot_key_holds_the_others)
+{
+	start(three);
+	struct partition *a = fake_partition("a");
+	struct partition *b = fake_partition("b");
+	char *buf = partition_gpa_ptr(b, 0x200000 - 0x1000);
+
+	a->console.takes_input = true;
+	run_until(FRAME);
+	fake_serial_type("\x14r");
+	run_until(2 * FRAME);
+	assert_ptr_equal(console_raw_owner(), &a->console);
+	fake_expect_serial(
+		"[hv] console: a has the terminal raw (no prefixes; the others' output is held); Ctrl-T r gives it back");
+	memcpy(buf, "held line\n", 10);
+	fake_push_hypercall(b, HC_CONSOLE_WRITE, 0x200000 - 0x1000, 10, 0, 0);
+	run_until(3 * FRAME);
+	assert_int_equal(b->vcpu.regs.rax, 10);
+	assert_false(fake_serial_has("[b] held line"));
+	fake_serial_type("\x14r");
+	run_until(5 * FRAME);
+	assert_null(console_raw_owner());
+	fake_expect_serial(
+		"[hv] console: a gave the terminal back; the others' output follows (0 lines of it dropped)");
+	fake_expect_serial("[b] held line");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -401,6 +467,9 @@ int main(void)
 		cmocka_unit_test(dma_fault_stops_the_device_owner),
 		cmocka_unit_test(console_lines_go_out),
 		cmocka_unit_test(slow_exits_grow_the_exit_guard),
+		cmocka_unit_test(typed_hot_keys_move_the_focus),
+		cmocka_unit_test(no_input_partition_no_polling),
+		cmocka_unit_test(raw_hot_key_holds_the_others),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
