@@ -31,6 +31,7 @@
 #include "drivers/iommu.h"
 #include "drivers/uart16550.h"
 #include "kernel/lateness.h"
+#include "kernel/devirq.h"
 #include "kernel/dma.h"
 #include "kernel/kind.h"
 #include "kernel/lib/format.h"
@@ -185,7 +186,8 @@ static void idle_until(u64 until, struct partition *owner)
 {
 	for (;;) {
 		u64 now = clock_now_ns();
-		if (until <= now || __atomic_load_n(&this_cpu()->kick, __ATOMIC_ACQUIRE))
+		if (until <= now || __atomic_load_n(&this_cpu()->kick, __ATOMIC_ACQUIRE) ||
+		    devirq_raised())
 			return;
 		u64 wake = until, deadline = drain_deadline(until);
 		bool drained = owner ? log_drain_hv(deadline) &&
@@ -196,7 +198,7 @@ static void idle_until(u64 until, struct partition *owner)
 		arm_timer(wake, clock_now_ns());
 		/* A kick taken in arm_timer's interrupt window would not wake
 		 * the halt: its flag says so (it is set before the IPI). */
-		if (__atomic_load_n(&this_cpu()->kick, __ATOMIC_ACQUIRE))
+		if (__atomic_load_n(&this_cpu()->kick, __ATOMIC_ACQUIRE) || devirq_raised())
 			return;
 		cpu_wait_irq(); /* sti; hlt: the timer's interrupt cannot slip in between */
 		irq_disable();
@@ -410,6 +412,11 @@ void sched_step(void)
 	}
 	if (cpu_index() == housekeeper)
 		poll_dma();
+	/* Device interrupts taken since the last step become their owners'
+	 * events (kernel/devirq.h). */
+	u32 dev_bits;
+	for (struct partition *q; (q = devirq_take(&dev_bits));)
+		partition_signal(q, dev_bits);
 	u64 now = clock_now_ns();
 	if (now < epoch_ns) {
 		idle_until(epoch_ns, NULL);
