@@ -407,6 +407,7 @@ GUEST_NAMES += bench benchpeer
 bench: all linux
 	$(Q)python3 tests/bench.py
 	$(Q)python3 tests/bench_channels.py
+	$(Q)python3 tests/bench_irq.py
 	$(Q)python3 tests/bench_linux.py
 
 # ------------------------------------------------------ Debian source packages --
