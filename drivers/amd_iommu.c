@@ -19,8 +19,10 @@
  * at the entry's permissions.  An attached device has its domain's root
  * and ID.  Every requester ID has interrupt remapping on (IV = 1) with
  * IntCtl = 00b: its MSIs are target-aborted, so a device cannot raise an
- * interrupt with a vector of its choosing (the hypervisor takes an
- * unexpected vector as fatal); partitions poll their devices.  That
+ * interrupt with a vector of its choosing.  A device whose interrupts the
+ * hypervisor routes to its owner (amd_irq_route, kernel/devirq.h) gets
+ * IntCtl = 10b and its own remapping table of 8 entries, each naming the
+ * hypervisor's vector and CPU; the MSI data it is given selects one.  That
  * includes the IOAPIC's ID (the IVHD's special entry): the hypervisor uses
  * no IOAPIC interrupts (its timer is the local APIC's), and QEMU 7.2 sends
  * a device's DMA writes without their requester ID, so its interrupt
@@ -518,7 +520,7 @@ static int amd_init(const struct acpi_info *acpi, const struct acpi_iommu *u)
 	if (err)
 		return err;
 	log_line("iommu: AMD-Vi at %#llx (IVHD type %#x, PCI %02x:%02x.%x), EFR %#llx: on, "
-		 "%u requester IDs blocked, %u-level I/O page tables, event log polled, device MSIs blocked",
+		 "%u requester IDs blocked, %u-level I/O page tables, event log polled, device MSIs blocked but those routed to their owner",
 		 (unsigned long long)u->base, u->type, u->devid >> 8, (u->devid >> 3) & 31,
 		 u->devid & 7, (unsigned long long)efr, devtab_entries, LEVELS);
 	return 0;

@@ -17,8 +17,10 @@
  * context entry has its domain's second-level table and domain ID, with
  * translation type 00b (untranslated requests only: no ATS, no pass-through).
  *
- * Interrupt remapping, where the unit has it, is on with an empty table
- * and compatibility format off: device MSIs are blocked.  QEMU 7.2 does not
+ * Interrupt remapping, where the unit has it, is on with compatibility
+ * format off and a table whose only present entries are those the
+ * hypervisor routes to a device's owner (vtd_irq_route, kernel/devirq.h),
+ * each valid for that device's requester ID only: other MSIs are blocked.  QEMU 7.2 does not
  * honour that last part: with remapping on it still delivers
  * compatibility-format MSIs (its vtd_interrupt_remap_msi() passes them
  * whatever GSTS.CFIS says), so there a device can still send one.
@@ -529,7 +531,8 @@ static int vtd_init(const struct acpi_info *acpi, const struct acpi_iommu *u)
 		 (unsigned long long)cap, (unsigned long long)ecap, levels, levels == 4 ? 48 : 39,
 		 max_did, use_qi ? "queued" : "register-based", CAP_NFR(cap),
 		 vtd_pt.flush_writes ? ", tables flushed" : "",
-		 use_ir ? ", MSIs blocked (empty remapping table)" : ", no interrupt remapping");
+		 use_ir ? ", MSIs blocked (empty remapping table: only routed ones get entries)" :
+			  ", no interrupt remapping");
 	return 0;
 }
 
