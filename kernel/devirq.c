@@ -57,10 +57,19 @@ struct source {
 	bool reported; /* its route was logged */
 	u64 count;     /* interrupts taken */
 	u32 pending;   /* event bits not yet taken (the handler ORs them) */
+	/* Temporal isolation: interrupts taken in time that is not the
+	 * owner's, and how often the source was masked for it. */
+	bool maskable; /* MSI-X, or MSI with per-vector masking */
+	bool masked;
+	u64 foreign, mask_count;
+	u64 last_report; /* count at the last report line */
 };
 
 static struct source sources[DEVIRQ_MAX];
 static volatile u32 raised[MAX_CPUS];
+/* Whose time it is on each CPU: the partition of the current window, or
+ * NULL in idle time (devirq_time_of). */
+static struct partition *owner_now[MAX_CPUS];
 
 static u16 bdf_of(const struct pci_device *d)
 {
@@ -107,6 +116,22 @@ bool devirq_page_hidden(const struct pci_device *d, u64 page)
 	       (pba && page < pba_end && page + PAGE_SIZE > pba);
 }
 
+/* MSI-X: the function mask (§6.8.2.3), one configuration write; MSI: the
+ * mask bits register (§6.8.1.7), after the data.  A masked source keeps
+ * what it would have sent pending (MSI-X's PBA, MSI's pending bits) and
+ * sends it when unmasked. */
+static void set_masked(struct source *s, bool masked)
+{
+	u32 ctl = pci_read(s->d, s->cap + 2, 2);
+
+	if (s->msix)
+		pci_write(s->d, s->cap + 2, 2,
+			  masked ? ctl | MSIX_CTL_MASKALL : ctl & ~MSIX_CTL_MASKALL);
+	else
+		pci_write(s->d, s->cap + (ctl & MSI_CTL_64BIT ? 16 : 12), 4, masked ? 1 : 0);
+	s->masked = masked;
+}
+
 static void devirq_handler(struct trap_frame *f)
 {
 	unsigned slot = (unsigned)f->vector - DEVIRQ_VECTOR_BASE;
@@ -114,6 +139,16 @@ static void devirq_handler(struct trap_frame *f)
 	if (slot < DEVIRQ_MAX && sources[slot].p) {
 		struct source *s = &sources[slot];
 		__atomic_add_fetch(&s->count, 1, __ATOMIC_RELAXED);
+		/* Outside its owner's time a maskable source is masked
+		 * (devirq_time_of); one that still arrives (sent before the
+		 * mask took, or a source that cannot be masked) costs this
+		 * handler and the running partition's exit: counted, and the
+		 * source masked now if it can be. */
+		if (owner_now[cpu_index()] != s->p) {
+			s->foreign++;
+			if (s->maskable && !s->masked)
+				set_masked(s, true);
+		}
 		__atomic_or_fetch(&s->pending, PARTITA_DEVICE_EVENT(s->k), __ATOMIC_SEQ_CST);
 		__atomic_store_n(&raised[cpu_index()], 1, __ATOMIC_RELEASE);
 	}
@@ -149,6 +184,7 @@ int devirq_partition_create(struct partition *p)
 		s->k = k;
 		s->msix = msix != 0;
 		s->cap = msix ? msix : msi;
+		s->maskable = s->msix || (pci_read(d, msi + 2, 2) & MSI_CTL_PVM);
 		if (s->msix) {
 			s->msix_entries = MSIX_CTL_SIZE(pci_read(d, msix + 2, 2));
 			s->table_hpa = msix_struct_hpa(d, pci_read(d, msix + 4, 4));
@@ -254,6 +290,7 @@ int devirq_partition_start(struct partition *p)
 		if (s->p != p)
 			continue;
 		__atomic_store_n(&s->pending, 0, __ATOMIC_SEQ_CST);
+		s->masked = false;
 		int err = s->msix ? start_msix(s) : start_msi(s);
 		if (!err && !s->reported) {
 			s->reported = true;
@@ -359,4 +396,40 @@ unsigned devirq_device_irq(const struct pci_device *d)
 			return sources[slot].msix ? PARTITA_DEVICE_IRQ_MSIX :
 						    PARTITA_DEVICE_IRQ_MSI;
 	return PARTITA_DEVICE_IRQ_NONE;
+}
+
+void devirq_time_of(struct partition *p)
+{
+	unsigned cpu = cpu_index();
+
+	if (owner_now[cpu] == p)
+		return;
+	owner_now[cpu] = p;
+	/* The owner's sources open for its window (what they held is sent
+	 * now), the others of this CPU close. */
+	for (unsigned slot = 0; slot < DEVIRQ_MAX; slot++) {
+		struct source *s = &sources[slot];
+		if (!s->p || s->p->cfg->cpu != cpu || !s->maskable || s->masked == (s->p != p))
+			continue;
+		set_masked(s, s->p != p);
+		if (s->p != p)
+			s->mask_count++;
+	}
+}
+
+void devirq_report(void)
+{
+	for (unsigned slot = 0; slot < DEVIRQ_MAX; slot++) {
+		struct source *s = &sources[slot];
+		u64 n = __atomic_load_n(&s->count, __ATOMIC_RELAXED);
+		if (!s->p || n < s->last_report + DEVIRQ_REPORT_EVERY)
+			continue;
+		s->last_report = n;
+		log_line("partition %s: device %02x:%02x.%x: %llu interrupts, %llu taken outside its "
+			 "windows (%s%llu times)",
+			 s->p->cfg->name, s->d->bus, s->d->dev, s->d->fn, (unsigned long long)n,
+			 (unsigned long long)s->foreign,
+			 s->maskable ? "masked between its windows " : "not maskable, ",
+			 (unsigned long long)s->mask_count);
+	}
 }

@@ -79,6 +79,24 @@ struct partition *devirq_take(u32 *bits);
 /** How d interrupts its owner: PARTITA_DEVICE_IRQ_NONE, _MSI or _MSIX. */
 unsigned devirq_device_irq(const struct pci_device *d);
 
+/**
+ * The scheduler says whose time it is on this CPU: p's window (NULL: idle
+ * time).  The sources of other partitions of this CPU are masked at the
+ * device (MSI-X function mask, MSI per-vector mask), p's unmasked: what a
+ * device raised meanwhile is held and sent in its owner's window, so a
+ * flooding device costs the others nothing but this switch.  A device
+ * that cannot be masked (MSI without per-vector masking) is counted.
+ */
+void devirq_time_of(struct partition *p);
+
+/* A report line for every DEVIRQ_REPORT_EVERY interrupts of a device. */
+#define DEVIRQ_REPORT_EVERY 256ULL
+
+/** Logs, for each device that took DEVIRQ_REPORT_EVERY interrupts since its
+ *  last line, how many it took and how many outside its owner's windows.
+ *  From the scheduler's loop (not the interrupt handler). */
+void devirq_report(void);
+
 /** Interrupts counted for p's device k since boot (for its tests). */
 u64 devirq_count(const struct partition *p, unsigned k);
 

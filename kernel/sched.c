@@ -417,6 +417,7 @@ void sched_step(void)
 	u32 dev_bits;
 	for (struct partition *q; (q = devirq_take(&dev_bits));)
 		partition_signal(q, dev_bits);
+	devirq_report();
 	u64 now = clock_now_ns();
 	if (now < epoch_ns) {
 		idle_until(epoch_ns, NULL);
@@ -426,6 +427,7 @@ void sched_step(void)
 	int w = schedule_lookup(sched, now - epoch_ns, &frame, &next);
 	u64 window_end = epoch_ns + next;
 	if (w < 0) {
+		devirq_time_of(NULL);
 		cs->current = ~0ULL;
 		/* The report is made in idle time well before the next window,
 		 * and only where there is more than one CPU. */
@@ -439,6 +441,7 @@ void sched_step(void)
 		return;
 	}
 	struct partition *p = &partitions[sched->windows[w].partition];
+	devirq_time_of(p);
 	u64 instance = frame * sched->window_count + (u64)w;
 	bool fresh = instance != cs->current;
 	if (fresh) {
