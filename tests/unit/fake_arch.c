@@ -967,3 +967,12 @@ u64 memory_top(void)
 {
 	return GiB(4);
 }
+
+void fake_raise_irq(unsigned vector)
+{
+	struct trap_frame f = { 0 };
+
+	f.vector = vector;
+	assert_non_null(handlers[vector]);
+	handlers[vector](&f);
+}
