@@ -66,6 +66,7 @@ struct source {
 };
 
 static struct source sources[DEVIRQ_MAX];
+static unsigned slots_used; /* every used slot is below: the scheduler's scans stop here */
 static volatile u32 raised[MAX_CPUS];
 /* Whose time it is on each CPU: the partition of the current window, or
  * NULL in idle time (devirq_time_of). */
@@ -179,6 +180,8 @@ int devirq_partition_create(struct partition *p)
 			continue;
 		}
 		struct source *s = &sources[slot];
+		if (slot + 1 > slots_used)
+			slots_used = slot + 1;
 		s->p = p;
 		s->d = d;
 		s->k = k;
@@ -365,14 +368,14 @@ struct partition *devirq_take(u32 *bits)
 	unsigned cpu = cpu_index();
 
 	__atomic_store_n(&raised[cpu], 0, __ATOMIC_SEQ_CST);
-	for (unsigned slot = 0; slot < DEVIRQ_MAX; slot++) {
+	for (unsigned slot = 0; slot < slots_used; slot++) {
 		struct source *s = &sources[slot];
 		if (!s->p || s->p->cfg->cpu != cpu ||
 		    !__atomic_load_n(&s->pending, __ATOMIC_ACQUIRE))
 			continue;
 		struct partition *p = s->p;
 		u32 b = 0;
-		for (unsigned o = slot; o < DEVIRQ_MAX; o++)
+		for (unsigned o = slot; o < slots_used; o++)
 			if (sources[o].p == p)
 				b |= __atomic_exchange_n(&sources[o].pending, 0, __ATOMIC_SEQ_CST);
 		*bits = b;
@@ -407,7 +410,7 @@ void devirq_time_of(struct partition *p)
 	owner_now[cpu] = p;
 	/* The owner's sources open for its window (what they held is sent
 	 * now), the others of this CPU close. */
-	for (unsigned slot = 0; slot < DEVIRQ_MAX; slot++) {
+	for (unsigned slot = 0; slot < slots_used; slot++) {
 		struct source *s = &sources[slot];
 		if (!s->p || s->p->cfg->cpu != cpu || !s->maskable || s->masked == (s->p != p))
 			continue;
@@ -419,7 +422,7 @@ void devirq_time_of(struct partition *p)
 
 void devirq_report(void)
 {
-	for (unsigned slot = 0; slot < DEVIRQ_MAX; slot++) {
+	for (unsigned slot = 0; slot < slots_used; slot++) {
 		struct source *s = &sources[slot];
 		u64 n = __atomic_load_n(&s->count, __ATOMIC_RELAXED);
 		if (!s->p || n < s->last_report + DEVIRQ_REPORT_EVERY)
