@@ -77,6 +77,7 @@ CORE_OBJS := \
 	drivers/amd_iommu.o \
 	drivers/intel_vtd.o \
 	kernel/dma.o \
+	kernel/devirq.o \
 	kernel/main.o \
 	kernel/virt.o \
 	kernel/partition.o \
@@ -423,6 +424,7 @@ GUEST_NAMES += bench benchpeer
 bench: all linux
 	$(Q)python3 tests/bench.py
 	$(Q)python3 tests/bench_channels.py
+	$(Q)python3 tests/bench_irq.py
 	$(Q)python3 tests/bench_linux.py
 	$(Q)python3 tests/bench_virtio.py
 
@@ -578,6 +580,8 @@ GUEST_mgmt_LIBS := $(MGMT_PAGE_OBJ) $(MGMT_LIB_OBJS) $(LWIP_PORT_OBJS) $(TLS_POR
 
 # The DMA attack (its virtio-net aimed at memory not its own) and its victim.
 GUEST_NAMES += dmaattack dmavictim
+# Device interrupt latency (QEMU's edu device; kernel/devirq.h).
+GUEST_NAMES += irqlat
 GUEST_dmaattack_LIBS := $(B)/guests/obj/guests/lib/virtio_net.o
 
 # ---------------------------------------------------------------------- TLS --
@@ -761,7 +765,7 @@ UNIT_test_console_CFLAGS := -Dvsnprintf=hv_vsnprintf -Dsnprintf=hv_snprintf
 # arch/x86/cpu.h and fpu.h declare their instructions as functions there).
 CORE_HOST_SRCS := kernel/partition.c kernel/sched.c kernel/vmexit.c kernel/hypercall.c \
 	kernel/channel.c kernel/pv.c kernel/pv_image.c kernel/cpu_policy.c kernel/kind.c \
-	kernel/virt.c kernel/dma.c kernel/log.c kernel/console.c kernel/config.c kernel/schedule.c \
+	kernel/virt.c kernel/dma.c kernel/devirq.c kernel/log.c kernel/console.c kernel/config.c kernel/schedule.c \
 	kernel/errno.c kernel/guest_mem.c kernel/palloc.c kernel/lib/elf.c kernel/lib/string.c \
 	arch/x86/pagetable.c arch/x86/tsc.c kernel/hvm/platform.c kernel/hvm/boot.c kernel/hvm/hvm.c \
 	kernel/hvm/vlapic.c kernel/hvm/vpic.c kernel/hvm/vpit.c kernel/hvm/vuart.c \

@@ -19,8 +19,10 @@
  * at the entry's permissions.  An attached device has its domain's root
  * and ID.  Every requester ID has interrupt remapping on (IV = 1) with
  * IntCtl = 00b: its MSIs are target-aborted, so a device cannot raise an
- * interrupt with a vector of its choosing (the hypervisor takes an
- * unexpected vector as fatal); partitions poll their devices.  That
+ * interrupt with a vector of its choosing.  A device whose interrupts the
+ * hypervisor routes to its owner (amd_irq_route, kernel/devirq.h) gets
+ * IntCtl = 10b and its own remapping table of 8 entries, each naming the
+ * hypervisor's vector and CPU; the MSI data it is given selects one.  That
  * includes the IOAPIC's ID (the IVHD's special entry): the hypervisor uses
  * no IOAPIC interrupts (its timer is the local APIC's), and QEMU 7.2 sends
  * a device's DMA writes without their requester ID, so its interrupt
@@ -90,7 +92,15 @@
 #define DTE_IW (1ULL << 62)
 /* third quadword: interrupt remapping (§2.2.2.1, §2.2.5) */
 #define DTE_IV (1ULL << 0)
+#define DTE_INTTABLEN(log2) ((u64)(log2) << 1)
 #define DTE_INTCTL_ABORT (0ULL << 60)
+#define DTE_INTCTL_REMAP (2ULL << 60)
+/* Interrupt remapping table entry, basic format (§2.2.5.1) */
+#define IRTE_REMAP_EN (1u << 0)
+#define IRTE_DEST(apic) ((u32)((apic)&0xff) << 8)
+#define IRTE_VECTOR(v) ((u32)(v) << 16)
+#define IRT_LOG2 3 /* 8 entries per device: MSI data 2:0 picks one */
+#define IRT_MAX 16 /* devices with remapped interrupts */
 
 /* I/O page table entries (§2.2.3) */
 #define PTE_PR (1ULL << 0)
@@ -104,6 +114,7 @@
 #define CMD_COMPLETION_WAIT 0x1ULL
 #define CMD_INV_DEVTAB_ENTRY 0x2ULL
 #define CMD_INV_IOMMU_PAGES 0x3ULL
+#define CMD_INV_INTERRUPT_TABLE 0x4ULL
 #define CMD_INV_IOMMU_ALL 0x8ULL
 #define CMD_OP(op) ((op) << 60)
 #define COMPWAIT_STORE (1ULL << 0)
@@ -138,6 +149,14 @@ static u64 empty_root;
 static volatile u64 *comp_sem;
 static u64 comp_sem_phys, comp_seq;
 static u64 efr;
+/* Devices whose interrupts are remapped (amd_irq_route): their tables. */
+static struct {
+	u16 devid;
+	bool active; /* routed now; else its MSIs abort */
+	u32 *table;
+	u64 phys;
+} irts[IRT_MAX];
+static unsigned irt_count;
 
 static u64 rd(unsigned reg)
 {
@@ -238,6 +257,26 @@ static void invalidate_domain(u16 domain)
 
 /* ---- device table ---- */
 
+static int irt_index(u16 devid)
+{
+	for (unsigned i = 0; i < irt_count; i++)
+		if (irts[i].devid == devid)
+			return (int)i;
+	return -1;
+}
+
+/* The interrupt quadword of devid's entry: its own remapping table if it
+ * has one (IntCtl 10b: fixed and arbitrated MSIs through the table), else
+ * every MSI target-aborted (IntCtl 00b). */
+static u64 dte_interrupts(u16 devid)
+{
+	int i = irt_index(devid);
+
+	if (i < 0 || !irts[i].active)
+		return DTE_IV | DTE_INTCTL_ABORT;
+	return DTE_IV | DTE_INTTABLEN(IRT_LOG2) | irts[i].phys | DTE_INTCTL_REMAP;
+}
+
 static void write_dte(u16 devid, u64 root, u16 domain)
 {
 	volatile u64 *e = (volatile u64 *)devtab + 4ULL * devid;
@@ -245,7 +284,7 @@ static void write_dte(u16 devid, u64 root, u16 domain)
 	/* §2.2.2: the IOMMU may read an entry at any time; write the
 	 * quadwords that V = 1 makes it use before the first one. */
 	e[3] = 0;
-	e[2] = DTE_IV | DTE_INTCTL_ABORT;
+	e[2] = dte_interrupts(devid);
 	e[1] = domain;
 	asm volatile("" ::: "memory");
 	e[0] = DTE_V | DTE_TV | DTE_MODE(LEVELS) | root | DTE_IR | DTE_IW;
@@ -268,6 +307,59 @@ static void amd_detach(u16 bdf, const struct iommu_domain *was)
 	invalidate_devtab_entry(bdf);
 	/* Its translations are still in the IOTLB under the old domain. */
 	invalidate_domain(was->id);
+	wait_commands();
+}
+
+/* ---- interrupt remapping (§2.2.5) ---- */
+
+static void invalidate_interrupt_table(u16 devid)
+{
+	queue_command(CMD_OP(CMD_INV_INTERRUPT_TABLE) | devid, 0);
+}
+
+/* Index `index` of bdf's table sends vector to the CPU with apic_id (fixed,
+ * physical destination, edge); the device then writes data = index to
+ * 0xfee00000 (§2.2.5: the MSI data's low bits select the entry). */
+static int amd_irq_route(u16 bdf, unsigned index, u8 vector, u32 apic_id, u64 *addr, u32 *data)
+{
+	int i = irt_index(bdf);
+
+	if (bdf >= devtab_entries || index >= (1u << IRT_LOG2) || apic_id > 0xff)
+		return -E_RANGE;
+	if (i < 0) {
+		u64 phys;
+		u32 *t;
+		if (irt_count == IRT_MAX || !(t = iommu_alloc_pages(1, &phys)))
+			return -E_NOSPC;
+		i = (int)irt_count++;
+		irts[i].devid = bdf;
+		irts[i].table = t;
+		irts[i].phys = phys;
+	}
+	irts[i].table[index] = IRTE_REMAP_EN | IRTE_DEST(apic_id) | IRTE_VECTOR(vector);
+	irts[i].active = true;
+	volatile u64 *e = (volatile u64 *)devtab + 4ULL * bdf;
+	e[2] = dte_interrupts(bdf);
+	invalidate_devtab_entry(bdf);
+	invalidate_interrupt_table(bdf);
+	*addr = 0xfee00000ULL;
+	*data = index;
+	return wait_commands();
+}
+
+static void amd_irq_unroute(u16 bdf)
+{
+	int i = irt_index(bdf);
+
+	if (i < 0)
+		return;
+	/* The table page stays with the device: a later route reuses it. */
+	irts[i].active = false;
+	volatile u64 *e = (volatile u64 *)devtab + 4ULL * bdf;
+	e[2] = dte_interrupts(bdf);
+	memset(irts[i].table, 0, PAGE_SIZE);
+	invalidate_devtab_entry(bdf);
+	invalidate_interrupt_table(bdf);
 	wait_commands();
 }
 
@@ -428,7 +520,7 @@ static int amd_init(const struct acpi_info *acpi, const struct acpi_iommu *u)
 	if (err)
 		return err;
 	log_line("iommu: AMD-Vi at %#llx (IVHD type %#x, PCI %02x:%02x.%x), EFR %#llx: on, "
-		 "%u requester IDs blocked, %u-level I/O page tables, event log polled, device MSIs blocked",
+		 "%u requester IDs blocked, %u-level I/O page tables, event log polled, device MSIs blocked but those routed to their owner",
 		 (unsigned long long)u->base, u->type, u->devid >> 8, (u->devid >> 3) & 31,
 		 u->devid & 7, (unsigned long long)efr, devtab_entries, LEVELS);
 	return 0;
@@ -443,4 +535,6 @@ const struct iommu_ops amd_iommu_ops = {
 	.attach = amd_attach,
 	.detach = amd_detach,
 	.poll_faults = amd_poll_faults,
+	.irq_route = amd_irq_route,
+	.irq_unroute = amd_irq_unroute,
 };

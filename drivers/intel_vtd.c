@@ -17,8 +17,10 @@
  * context entry has its domain's second-level table and domain ID, with
  * translation type 00b (untranslated requests only: no ATS, no pass-through).
  *
- * Interrupt remapping, where the unit has it, is on with an empty table
- * and compatibility format off: device MSIs are blocked.  QEMU 7.2 does not
+ * Interrupt remapping, where the unit has it, is on with compatibility
+ * format off and a table whose only present entries are those the
+ * hypervisor routes to a device's owner (vtd_irq_route, kernel/devirq.h),
+ * each valid for that device's requester ID only: other MSIs are blocked.  QEMU 7.2 does not
  * honour that last part: with remapping on it still delivers
  * compatibility-format MSIs (its vtd_interrupt_remap_msi() passes them
  * whatever GSTS.CFIS says), so there a device can still send one.
@@ -139,6 +141,25 @@ static u64 wait_status_phys;
 static u32 wait_seq;
 static bool use_qi;
 static bool use_ir;
+static u64 *irt; /* the interrupt remapping table (256 entries of 16 bytes) */
+#define IRT_ENTRIES 256
+/* Which entries are routed, by requester ID and MSI index. */
+static struct {
+	bool used;
+	u16 bdf;
+	unsigned index;
+} irt_owner[IRT_ENTRIES];
+
+/* Interrupt remapping table entry (§9.10), remapped format. */
+#define IRTE_P (1ULL << 0)
+#define IRTE_VECTOR(v) ((u64)(v) << 16)
+#define IRTE_DEST_XAPIC(apic) ((u64)((apic)&0xff) << 40)
+#define IRTE_SID(bdf) ((u64)(bdf))	/* high quadword */
+#define IRTE_SVT_REQUESTER (1ULL << 18) /* verify the full requester ID */
+/* Remappable-format MSI address (§5.1.2.2): handle 14:0 in bits 19:5,
+ * handle 15 in bit 2, bit 4 = 1 (remappable), SHV = 0 (data unused). */
+#define MSI_REMAPPABLE(handle) \
+	(0xfee00000ULL | ((u64)(handle)&0x7fff) << 5 | 1ULL << 4 | ((u64)(handle) >> 15 & 1) << 2)
 
 static u32 rd32(unsigned r)
 {
@@ -484,10 +505,10 @@ static int vtd_init(const struct acpi_info *acpi, const struct acpi_iommu *u)
 	 * for the interrupt entry cache (§6.5.2.7). */
 	if ((ecap & ECAP_IR) && use_qi) {
 		u64 irt_phys;
-		u64 *irt = iommu_alloc_pages(1, &irt_phys);
+		irt = iommu_alloc_pages(IRT_ENTRIES * 16 / PAGE_SIZE, &irt_phys);
 		if (!irt)
 			return -E_NOMEM;
-		for (unsigned k = 0; k < 512; k += 8)
+		for (unsigned k = 0; k < IRT_ENTRIES * 2; k += 8)
 			flush(irt + k);
 		wr64(REG_IRTA, irt_phys | IRTA_S_256); /* EIME 0: xAPIC IDs */
 		if ((err = global_command(GCMD_SIRTP, GSTS_IRTPS, "setting the interrupt table")))
@@ -510,8 +531,68 @@ static int vtd_init(const struct acpi_info *acpi, const struct acpi_iommu *u)
 		 (unsigned long long)cap, (unsigned long long)ecap, levels, levels == 4 ? 48 : 39,
 		 max_did, use_qi ? "queued" : "register-based", CAP_NFR(cap),
 		 vtd_pt.flush_writes ? ", tables flushed" : "",
-		 use_ir ? ", MSIs blocked (empty remapping table)" : ", no interrupt remapping");
+		 use_ir ? ", MSIs blocked (empty remapping table: only routed ones get entries)" :
+			  ", no interrupt remapping");
 	return 0;
+}
+
+/* ---- interrupt remapping (§5.1, §9.10) ---- */
+
+/* An entry of the remapping table sends vector to the CPU with apic_id
+ * (fixed, physical, edge) for requests from bdf only (SVT = 01b, SQ = 00b:
+ * all 16 bits of the source ID compared); the device writes the
+ * remappable-format address naming that entry. */
+static int vtd_irq_route(u16 bdf, unsigned index, u8 vector, u32 apic_id, u64 *addr, u32 *data)
+{
+	int free = -1;
+
+	if (!use_ir)
+		return -E_NOTSUP;
+	if (apic_id > 0xff)
+		return -E_RANGE;
+	for (int k = 0; k < IRT_ENTRIES; k++) {
+		if (irt_owner[k].used && irt_owner[k].bdf == bdf && irt_owner[k].index == index) {
+			free = k;
+			break;
+		}
+		if (!irt_owner[k].used && free < 0)
+			free = k;
+	}
+	if (free < 0)
+		return -E_NOSPC;
+	irt_owner[free].used = true;
+	irt_owner[free].bdf = bdf;
+	irt_owner[free].index = index;
+	volatile u64 *e = irt + 2 * free;
+	e[0] = 0; /* not present while it changes */
+	flush(e);
+	e[1] = IRTE_SID(bdf) | IRTE_SVT_REQUESTER;
+	e[0] = IRTE_P | IRTE_VECTOR(vector) | IRTE_DEST_XAPIC(apic_id);
+	flush(e);
+	queue_descriptor(QI_IEC, 0);
+	*addr = MSI_REMAPPABLE(free);
+	*data = 0;
+	return wait_queue();
+}
+
+static void vtd_irq_unroute(u16 bdf)
+{
+	bool any = false;
+
+	for (int k = 0; k < IRT_ENTRIES; k++) {
+		if (!irt_owner[k].used || irt_owner[k].bdf != bdf)
+			continue;
+		volatile u64 *e = irt + 2 * k;
+		e[0] = 0;
+		e[1] = 0;
+		flush(e);
+		irt_owner[k].used = false;
+		any = true;
+	}
+	if (any) {
+		queue_descriptor(QI_IEC, 0);
+		wait_queue();
+	}
 }
 
 const struct iommu_ops intel_vtd_ops = {
@@ -523,4 +604,6 @@ const struct iommu_ops intel_vtd_ops = {
 	.attach = vtd_attach,
 	.detach = vtd_detach,
 	.poll_faults = vtd_poll_faults,
+	.irq_route = vtd_irq_route,
+	.irq_unroute = vtd_irq_unroute,
 };

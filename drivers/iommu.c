@@ -295,3 +295,18 @@ unsigned iommu_poll_faults(struct iommu_fault *out, unsigned max)
 {
 	return ops && max ? ops->poll_faults(out, max) : 0;
 }
+
+int iommu_irq_route(u16 bdf, unsigned index, u8 vector, u32 apic_id, u64 *addr, u32 *data)
+{
+	if (!ops)
+		return -E_NOTSUP;
+	if (!iommu_covers(bdf))
+		return -E_NOENT;
+	return ops->irq_route(bdf, index, vector, apic_id, addr, data);
+}
+
+void iommu_irq_unroute(u16 bdf)
+{
+	if (ops)
+		ops->irq_unroute(bdf);
+}

@@ -113,6 +113,20 @@ void iommu_detach(u16 bdf);
 /** Takes up to max pending faults off the hardware.  Returns how many. */
 unsigned iommu_poll_faults(struct iommu_fault *out, unsigned max);
 
+/**
+ * Interrupt remapping: makes MSI number index (0..7) of bdf arrive as vector
+ * on the CPU whose APIC ID is apic_id (fixed delivery, physical
+ * destination, edge), and returns in *addr and *data what the device's MSI
+ * address and data registers must hold for it.  Every other MSI of bdf
+ * stays blocked.  Returns 0, -E_NOTSUP (the IOMMU in use does not remap
+ * interrupts, or there is none: program the message directly), -E_NOENT
+ * (bdf is not covered), -E_RANGE, -E_NOSPC.
+ */
+int iommu_irq_route(u16 bdf, unsigned index, u8 vector, u32 apic_id, u64 *addr, u32 *data);
+
+/** Blocks all of bdf's MSIs again (no-op if none is routed). */
+void iommu_irq_unroute(u16 bdf);
+
 /* ---- the vendor side ---- */
 
 /** Domain bookkeeping shared by both drivers: one I/O page table. */
@@ -151,6 +165,8 @@ struct iommu_ops {
 	int (*attach)(struct iommu_domain *d, u16 bdf);
 	void (*detach)(u16 bdf, const struct iommu_domain *was);
 	unsigned (*poll_faults)(struct iommu_fault *out, unsigned max);
+	int (*irq_route)(u16 bdf, unsigned index, u8 vector, u32 apic_id, u64 *addr, u32 *data);
+	void (*irq_unroute)(u16 bdf);
 };
 
 extern const struct iommu_ops amd_iommu_ops;

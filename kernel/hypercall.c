@@ -18,6 +18,7 @@
 #include "drivers/pci.h"
 #include "kernel/channel.h"
 #include "kernel/control_info.h"
+#include "kernel/devirq.h"
 #include "kernel/errno.h"
 #include "kernel/guest_mem.h"
 #include "kernel/lib/format.h"
@@ -139,6 +140,8 @@ static s64 pci_access(struct partition *p, u64 index, u64 offset, u64 size, u64 
 	if ((d->header_type & 0x7f) == 0 &&
 	    ((offset >= 0x10 && offset < 0x28) || (offset >= 0x30 && offset < 0x34)))
 		return -E_PERM;
+	if (!devirq_config_write_allowed(d, (unsigned)offset, (unsigned)size))
+		return -E_PERM; /* its MSI/MSI-X: the hypervisor's (kernel/devirq.h) */
 	pci_write(d, (unsigned)offset, (unsigned)size, (u32)value);
 	return 0;
 }

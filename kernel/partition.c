@@ -21,6 +21,7 @@
 #include "drivers/pci.h"
 #include "kernel/channel.h"
 #include "kernel/cpu_policy.h"
+#include "kernel/devirq.h"
 #include "kernel/dma.h"
 #include "kernel/errno.h"
 #include "kernel/kind.h"
@@ -164,6 +165,7 @@ bool partitions_all_ended(int *code)
  * line goes out. */
 static void quiesce(struct partition *p)
 {
+	devirq_partition_stop(p);
 	for (unsigned d = 0; d < p->device_count; d++)
 		pci_write(p->devices[d], 0x04, 2, pci_read(p->devices[d], 0x04, 2) & ~4u);
 	dma_partition_stop(p);
@@ -265,6 +267,10 @@ static void start_now(struct partition *p)
 			err == -E_PERM ?
 				"its devices' DMA cannot be isolated and it is not trusted" :
 				"its devices cannot be attached to its IOMMU domain");
+		return;
+	}
+	if (devirq_partition_start(p)) {
+		stop_as(p, PARTITION_FAULTED, "its devices' interrupts cannot be routed");
 		return;
 	}
 	set_state(p, PARTITION_RUNNABLE);
@@ -439,8 +445,11 @@ static int map_devices(struct partition *p)
 					 (unsigned long long)bar->base);
 				return -E_RANGE;
 			}
-			/* Two small BARs may share a page: map page by page. */
+			/* Two small BARs may share a page: map page by page.
+			 * The MSI-X table's page is the hypervisor's. */
 			for (u64 a = start; a < end; a += PAGE_SIZE) {
+				if (devirq_page_hidden(d, a))
+					continue;
 				int err = slat_map(&p->slat, gpa(a), hpa(a), PAGE_SIZE,
 						   SLAT_R | SLAT_W | SLAT_UC);
 				if (err && err != -E_EXIST)
@@ -449,8 +458,8 @@ static int map_devices(struct partition *p)
 		}
 		d->owner = p;
 		p->devices[p->device_count++] = d;
-		log_line("partition %s: owns PCI device %02x:%02x.%x %04x:%04x (polled)", c->name,
-			 d->bus, d->dev, d->fn, d->vendor_id, d->device_id);
+		log_line("partition %s: owns PCI device %02x:%02x.%x %04x:%04x", c->name, d->bus,
+			 d->dev, d->fn, d->vendor_id, d->device_id);
 	}
 	return 0;
 }
@@ -502,6 +511,7 @@ static int partition_create(struct partition *p, const struct boot_info *bi)
 	step = "isolating its devices' DMA";
 	if ((err = dma_partition_create(p)))
 		goto err_devices;
+	devirq_partition_create(p); /* a device it cannot route stays polled */
 	step = "creating its vCPU";
 	why = errno_name(err);
 	if (vcfg.hvm) {
@@ -517,6 +527,7 @@ static int partition_create(struct partition *p, const struct boot_info *bi)
 	return 0;
 
 err_dma:
+	devirq_partition_destroy(p);
 	dma_partition_destroy(p);
 err_devices:
 	release_devices(p);
@@ -545,6 +556,7 @@ void partition_destroy(struct partition *p)
 		stop_as(p, PARTITION_STOPPED, "destroyed");
 	virt->vcpu_destroy(&p->vcpu);
 	vcpu_state_forget(&p->vcpu.lazy);
+	devirq_partition_destroy(p);
 	dma_partition_destroy(p);
 	release_devices(p);
 	p->kind->image->destroy(p);

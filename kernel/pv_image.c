@@ -10,6 +10,7 @@
 #include "arch/x86/pagetable.h"
 #include "drivers/pci.h"
 #include "kernel/channel.h"
+#include "kernel/devirq.h"
 #include "kernel/errno.h"
 #include "kernel/guest_mem.h"
 #include "kernel/lib/string.h"
@@ -171,6 +172,7 @@ static void fill_start_info(struct partition *p, const struct kind_start *ks)
 		di->bus = dev->bus;
 		di->dev = dev->dev;
 		di->fn = dev->fn;
+		di->irq = (uint8_t)devirq_device_irq(dev);
 		di->vendor_id = dev->vendor_id;
 		di->device_id = dev->device_id;
 		di->class_code = dev->class_code;

@@ -31,6 +31,7 @@
 #include "drivers/iommu.h"
 #include "drivers/uart16550.h"
 #include "kernel/lateness.h"
+#include "kernel/devirq.h"
 #include "kernel/dma.h"
 #include "kernel/kind.h"
 #include "kernel/lib/format.h"
@@ -190,7 +191,8 @@ static void idle_until(u64 until, struct partition *owner)
 {
 	for (;;) {
 		u64 now = clock_now_ns();
-		if (until <= now || __atomic_load_n(&this_cpu()->kick, __ATOMIC_ACQUIRE))
+		if (until <= now || __atomic_load_n(&this_cpu()->kick, __ATOMIC_ACQUIRE) ||
+		    devirq_raised())
 			return;
 		u64 wake = until, deadline = drain_deadline(until);
 		/* Typed input (log.c): a byte for a partition of this CPU may
@@ -210,7 +212,7 @@ static void idle_until(u64 until, struct partition *owner)
 		arm_timer(wake, clock_now_ns());
 		/* A kick taken in arm_timer's interrupt window would not wake
 		 * the halt: its flag says so (it is set before the IPI). */
-		if (__atomic_load_n(&this_cpu()->kick, __ATOMIC_ACQUIRE))
+		if (__atomic_load_n(&this_cpu()->kick, __ATOMIC_ACQUIRE) || devirq_raised())
 			return;
 		cpu_wait_irq(); /* sti; hlt: the timer's interrupt cannot slip in between */
 		irq_disable();
@@ -433,6 +435,12 @@ void sched_step(void)
 	}
 	if (cpu_index() == housekeeper)
 		poll_dma();
+	/* Device interrupts taken since the last step become their owners'
+	 * events (kernel/devirq.h). */
+	u32 dev_bits;
+	for (struct partition *q; (q = devirq_take(&dev_bits));)
+		partition_signal(q, dev_bits);
+	devirq_report();
 	u64 now = clock_now_ns();
 	if (now < epoch_ns) {
 		idle_until(epoch_ns, NULL);
@@ -442,6 +450,7 @@ void sched_step(void)
 	int w = schedule_lookup(sched, now - epoch_ns, &frame, &next);
 	u64 window_end = epoch_ns + next;
 	if (w < 0) {
+		devirq_time_of(NULL);
 		cs->current = ~0ULL;
 		/* The report is made in idle time well before the next window,
 		 * and only where there is more than one CPU. */
@@ -455,6 +464,7 @@ void sched_step(void)
 		return;
 	}
 	struct partition *p = &partitions[sched->windows[w].partition];
+	devirq_time_of(p);
 	u64 instance = frame * sched->window_count + (u64)w;
 	bool fresh = instance != cs->current;
 	if (fresh) {

@@ -247,10 +247,17 @@ static int setup_queue(struct virtio_net *vn, struct virtio_queue *q, u16 index)
 	q->avail = &queue_mem[index].avail;
 	q->used = &queue_mem[index].used;
 	memset(&queue_mem[index], 0, sizeof(queue_mem[index]));
-	/* We poll: ask the device not to interrupt (§2.4.7). */
-	q->avail->flags = VIRTQ_AVAIL_F_NO_INTERRUPT;
 	wr16(c, COMMON_Q_SIZE, q->size);
-	wr16(c, COMMON_Q_MSIX, 0xffff); /* VIRTIO_MSI_NO_VECTOR */
+	/* With MSI-X (programmed by the hypervisor, every entry on this
+	 * partition's event bit) the queue signals entry 0, and the device
+	 * must confirm it (§4.1.5.1.2.1: it reads back NO_VECTOR if it cannot
+	 * map it); else we poll and ask the device not to interrupt (§2.4.7). */
+	wr16(c, COMMON_Q_MSIX, vn->irq_event ? 0 : 0xffff); /* 0xffff: VIRTIO_MSI_NO_VECTOR */
+	if (vn->irq_event && rd16(c, COMMON_Q_MSIX) != 0) {
+		wr16(c, COMMON_Q_MSIX, 0xffff);
+		vn->irq_event = 0;
+	}
+	q->avail->flags = vn->irq_event ? 0 : VIRTQ_AVAIL_F_NO_INTERRUPT;
 	wr32(c, COMMON_Q_DESCLO, (u32)dma_addr(q->desc));
 	wr32(c, COMMON_Q_DESCHI, (u32)(dma_addr(q->desc) >> 32));
 	wr32(c, COMMON_Q_AVAILLO, (u32)dma_addr(q->avail));
@@ -337,6 +344,9 @@ int virtio_net_init(struct virtio_net *vn, const struct partita_start_info *si)
 		return -PARTITA_E_NOTSUP;
 	}
 
+	vn->irq_event = si->devices[vn->dev].irq == PARTITA_DEVICE_IRQ_MSIX ?
+				PARTITA_DEVICE_EVENT(vn->dev) :
+				0;
 	if (rd16(c, COMMON_NUMQ) < 2 || setup_queue(vn, &vn->rx, 0) ||
 	    setup_queue(vn, &vn->tx, 1)) {
 		set_status(vn, STATUS_FAILED);
@@ -367,10 +377,10 @@ int virtio_net_init(struct virtio_net *vn, const struct partita_start_info *si)
 
 	const struct partita_device_info *d = &si->devices[vn->dev];
 	printf("virtio-net %02x:%02x.%x %04x:%04x: MAC %02x:%02x:%02x:%02x:%02x:%02x, features "
-	       "%#llx, queues of %u, polled\n",
+	       "%#llx, queues of %u, %s\n",
 	       d->bus, d->dev, d->fn, d->vendor_id, d->device_id, vn->mac[0], vn->mac[1],
 	       vn->mac[2], vn->mac[3], vn->mac[4], vn->mac[5], (unsigned long long)vn->features,
-	       vn->rx.size);
+	       vn->rx.size, vn->irq_event ? "interrupts (MSI-X)" : "polled");
 	return 0;
 }
 

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * A polled driver for a modern (virtio 1.0) virtio-net PCI device passed
+ * A driver for a modern (virtio 1.0) virtio-net PCI device passed
  * through to a paravirtual partition: QEMU's `-device
  * virtio-net-pci,disable-legacy=on` (1af4:1041).  References are to the
  * OASIS "Virtual I/O Device (VIRTIO) Version 1.0" specification.
@@ -11,9 +11,11 @@
  * §4.1.4) lie in a memory BAR that the hypervisor maps at its host-physical
  * address, uncached.  One receive and one transmit split virtqueue (§2.4)
  * live in the partition's RAM; the device is given their host-physical
- * addresses, gpa + start_info->dma_offset.  No interrupts: the device is
- * told not to raise any (VIRTQ_AVAIL_F_NO_INTERRUPT) and the used rings are
- * polled.  No offloads are negotiated: frames carry complete checksums and
+ * addresses, gpa + start_info->dma_offset.  Where the hypervisor routes
+ * the device's MSI-X to the partition (start_info's irq), both queues
+ * signal MSI-X entry 0, which raises vn->irq_event for HC_WAIT; the used
+ * rings are still read by virtio_net_recv and _reclaim.  Otherwise the
+ * device is told not to interrupt (VIRTQ_AVAIL_F_NO_INTERRUPT) and polled.  No offloads are negotiated: frames carry complete checksums and
  * no frame is larger than 1514 bytes.
  *
  * Use: virtio_net_init() once, then virtio_net_send() to queue a frame and
@@ -51,6 +53,9 @@ struct virtio_net {
 	volatile u8 *notify_base;
 	u32 notify_mul;
 	u64 features; /* negotiated */
+	/* The HC_WAIT event bit of its interrupts (PARTITA_DEVICE_EVENT), or 0:
+	 * polled (the device has no MSI-X, or the hypervisor routes none). */
+	u32 irq_event;
 	u8 mac[6];
 	struct virtio_queue rx, tx;
 	u64 rx_frames, tx_frames, rx_bytes, tx_bytes, tx_full, rx_bad;

@@ -15,11 +15,12 @@
  * fall back to guessable numbers.  Any refusal is one "FAIL ..." line and
  * the partition's end.
  *
- * The NIC raises no interrupts: the main loop polls it, runs lwIP's timers,
- * takes the history's samples (history.c), and when nothing arrived sleeps
- * in HC_WAIT for POLL_NS (or until lwIP's next timer or the next sample),
- * which bounds the added latency while leaving the rest of its windows
- * idle.
+ * The main loop takes what the NIC received, runs lwIP's timers, takes the
+ * history's samples (history.c), and when nothing arrived sleeps in HC_WAIT
+ * until lwIP's next timer or the next sample.  Where the hypervisor routes
+ * the NIC's MSI-X to this partition (kernel/devirq.h) a frame's interrupt
+ * wakes it at once; a NIC without interrupts is polled every POLL_NS, which
+ * bounds the added latency while leaving the rest of its windows idle.
  */
 #include "guests/lib/lwip/netif_virtio.h"
 #include "guests/lib/lwip/port.h"
@@ -220,7 +221,8 @@ int guest_main(const struct partita_start_info *si)
 		sys_check_timeouts();
 		u64 now = hc_time(), sample = history_tick(now);
 		if (n == 0) {
-			u64 until = now + POLL_NS, timer = lwip_port_sleep_deadline();
+			u64 until = nic.nic.irq_event ? sample : now + POLL_NS,
+			    timer = lwip_port_sleep_deadline();
 			if (timer && timer < until)
 				until = timer;
 			hc_wait(MIN(until, sample));

@@ -74,10 +74,20 @@ enum partita_hypercall {
 #define PARTITA_CMDLINE_MAX 256
 
 /** A PCI device passed through to this partition.  Its memory BARs are
- *  mapped at guest-physical == host-physical addresses (gpa below); I/O BARs
- *  are listed but not accessible.  The device is polled: no interrupts. */
+ *  mapped at guest-physical == host-physical addresses (gpa below), but for
+ *  the page of an MSI-X table; I/O BARs are listed but not accessible.  A
+ *  device with MSI or MSI-X (irq != 0) interrupts its partition: the
+ *  hypervisor programs and enables its MSI (every MSI-X entry, up to 8), and
+ *  each interrupt raises the event bit PARTITA_DEVICE_EVENT(k) for devices[k]
+ *  (HC_WAIT returns it).  Writes to its MSI and MSI-X capabilities are
+ *  refused.  Without either it is polled. */
+#define PARTITA_DEVICE_EVENT(k) (1u << (16 + (k)))
+#define PARTITA_DEVICE_IRQ_NONE 0
+#define PARTITA_DEVICE_IRQ_MSI 1
+#define PARTITA_DEVICE_IRQ_MSIX 2
 struct partita_device_info {
-	uint8_t bus, dev, fn, reserved;
+	uint8_t bus, dev, fn;
+	uint8_t irq; /* PARTITA_DEVICE_IRQ_*: how it interrupts */
 	uint16_t vendor_id, device_id;
 	uint32_t class_code;
 	struct {

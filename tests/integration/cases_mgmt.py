@@ -573,7 +573,7 @@ REFUSED_FORBID = DEFAULT_FORBID + [r"^\[mgmt\] (https?|TLS) server on"]
 CASES = [
     Case("mgmt-https", CONF + "mgmt.conf",
          [("virtio-net up", r"^\[mgmt\] virtio-net 00:\d\d\.\d 1af4:1041: MAC 52:54:00:12:34:56, "
-                            r"features 0x1\d*, queues of \d+, polled$"),
+                            r"features 0x1\d*, queues of \d+, interrupts \(MSI-X\)$"),
           ("certificate checked", r"^\[mgmt\] certificate: CN=partita-mgmt, EC key of 256 bits$"),
           ("token from the file", r"^\[mgmt\] api token: from the config's api_token file$"),
           ("listening", READY_TLS),

@@ -120,6 +120,14 @@ int irq_register(unsigned vector, irq_handler_t h)
 	return 0;
 }
 
+int irq_unregister(unsigned vector)
+{
+	if (vector >= 256)
+		return -E_INVAL;
+	handlers[vector] = NULL;
+	return 0;
+}
+
 void irq_disable(void)
 {
 	irq_if = false;
@@ -807,6 +815,22 @@ void iommu_detach(u16 bdf)
 	(void)bdf;
 }
 
+int iommu_irq_route(u16 bdf, unsigned index, u8 vector, u32 apic_id, u64 *addr, u32 *data)
+{
+	(void)bdf;
+	(void)index;
+	(void)vector;
+	(void)apic_id;
+	(void)addr;
+	(void)data;
+	return -E_NOTSUP;
+}
+
+void iommu_irq_unroute(u16 bdf)
+{
+	(void)bdf;
+}
+
 void fake_iommu_fault(u16 bdf, u64 addr, bool write)
 {
 	assert_true(fault_count < ARRAY_SIZE(faults));
@@ -964,4 +988,19 @@ bool clock_pace_emulator(u64 period_ns)
 void lapic_timer_stop(void)
 {
 	fake_timer_deadline = 0;
+}
+
+/* The direct map's end, for kernel/devirq.c's MSI-X table check. */
+u64 memory_top(void)
+{
+	return GiB(4);
+}
+
+void fake_raise_irq(unsigned vector)
+{
+	struct trap_frame f = { 0 };
+
+	f.vector = vector;
+	assert_non_null(handlers[vector]);
+	handlers[vector](&f);
 }

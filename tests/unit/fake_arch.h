@@ -166,6 +166,9 @@ void fake_machine_reset(void);
  *  the calling test if the child fails. */
 void fake_isolated(void (*body)(void), const char *name);
 
+/** Runs the handler registered for vector as if it arrived (it must have one). */
+void fake_raise_irq(unsigned vector);
+
 #define FAKE_TEST(name)                            \
 	static void name##_body(void);             \
 	static void name(void **state)             \

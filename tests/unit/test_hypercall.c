@@ -18,6 +18,7 @@
 #include "kernel/hypercall.h"
 #include "kernel/log.h"
 #include "kernel/mm.h"
+#include "kernel/devirq.h"
 #include "kernel/partition.h"
 #include "kernel/pv_image.h"
 #include "kernel/vmexit.h"
@@ -327,6 +328,55 @@ FAKE_TEST(hc_pci_config_access)
 	assert_int_equal(call(p, HC_PCI_WRITE, 0, 0x28, 4, 0xdead), 0);
 }
 
+/* A device with an MSI capability (64-bit, per-vector masking) at 0x40:
+ * the hypervisor programs it, the partition may not write it, its
+ * interrupt becomes the owner's event bit, and it is masked outside the
+ * owner's windows (kernel/devirq.h). */
+FAKE_TEST(device_msi_routed_to_owner)
+{
+	dev = fake_pci_add(0, 3, 0, 0x1234, 0x11e8);
+	u8 *cfg = fake_pci_config(dev);
+	cfg[0x06] = 0x10; /* capability list */
+	cfg[0x34] = 0x40;
+	cfg[0x40] = 0x05;	 /* MSI, last capability */
+	cfg[0x42] = 0x80 | 0x02; /* 64-bit, 2 vectors capable ... */
+	cfg[0x43] = 0x01;	 /* ... per-vector masking */
+	fake_create(conf);
+	p = fake_partition("p");
+	q = fake_partition("q");
+	p->run_until_tsc = q->run_until_tsc = ~0ULL / 2;
+	assert_int_equal(p->state, PARTITION_RUNNABLE);
+	/* One vector, enabled, a message to the owner's CPU (0, no IOMMU). */
+	assert_int_equal(pci_read(dev, 0x42, 2) & 0x71, 0x01);
+	assert_int_equal(pci_read(dev, 0x44, 4), 0xfee00000);
+	assert_int_equal(pci_read(dev, 0x48, 4), 0);
+	unsigned vector = pci_read(dev, 0x4c, 2);
+	assert_true(vector >= DEVIRQ_VECTOR_BASE && vector < DEVIRQ_VECTOR_BASE + DEVIRQ_MAX);
+	assert_int_equal(devirq_device_irq(dev), PARTITA_DEVICE_IRQ_MSI);
+	/* The capability is the hypervisor's, the rest of the space is not. */
+	for (u64 off = 0x40; off < 0x58; off++)
+		refused(p, HC_PCI_WRITE, 0, off, 1, 0, -E_PERM);
+	assert_int_equal(call(p, HC_PCI_WRITE, 0, 0x58, 4, 0x1234), 0);
+	/* Its interrupt: recorded by the handler, raised by the scheduler. */
+	u32 bits = 0;
+	devirq_time_of(p);
+	assert_false(devirq_raised());
+	fake_raise_irq(vector);
+	assert_true(devirq_raised());
+	assert_ptr_equal(devirq_take(&bits), p);
+	assert_int_equal(bits, PARTITA_DEVICE_EVENT(0));
+	assert_null(devirq_take(&bits));
+	assert_int_equal(devirq_count(p, 0), 1);
+	/* Another partition's time: masked at the device; p's: unmasked. */
+	devirq_time_of(q);
+	assert_int_equal(pci_read(dev, 0x50, 4), 1);
+	devirq_time_of(p);
+	assert_int_equal(pci_read(dev, 0x50, 4), 0);
+	/* Stopped: MSI disabled. */
+	partition_stop(p, "test");
+	assert_int_equal(pci_read(dev, 0x42, 2) & 1, 0);
+}
+
 FAKE_TEST(hc_partition_list)
 {
 	u64 bad_ptrs[16];
@@ -483,6 +533,7 @@ int main(void)
 		cmocka_unit_test(hc_partition_stats),
 		cmocka_unit_test(hc_console_read),
 		cmocka_unit_test(hc_partition_ctl),
+		cmocka_unit_test(device_msi_routed_to_owner),
 		cmocka_unit_test(hc_user_mode_hypercall_is_ud),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
