@@ -34,6 +34,22 @@
  *   trusted = yes                   may own a device whose DMA no IOMMU
  *                                   isolates (checked at boot)
  *
+ *   Images and instances (pv only; kernel/image.h):
+ *   instances = 8                   N partitions NAME-0 .. NAME-(N-1) from
+ *                                   this section, sharing one copy of its
+ *                                   image; instance i has the section's
+ *                                   windows moved later by i times their
+ *                                   span (first start to last end)
+ *   from = NAME                     one more instance of the image of the
+ *                                   earlier section NAME (its kind, memory,
+ *                                   image; cmdline, on_fault and cow_budget
+ *                                   unless given here); needs its own
+ *                                   windows and takes its own cpu
+ *   cow_budget = 16K                what the private copies of shared image
+ *                                   pages may take, reserved at creation;
+ *                                   default: the pages of the image's
+ *                                   writable segments; may be 0
+ *
  *   The management API of a partition with caps = control (guests/mgmt;
  *   the hypervisor hands these to it through HC_API_CONFIG/HC_API_FILE):
  *   api_tls = yes | no              HTTPS (default yes); `no` serves plain
@@ -129,6 +145,16 @@ struct config_partition {
 	unsigned device_count;
 	struct config_device devices[CONFIG_MAX_DEVICES];
 	struct config_api api;
+	/* Images and instances: group is the section's name (NAME of
+	 * NAME-0 .. NAME-(N-1)); shared_image: this partition maps its image
+	 * from the one shared copy (instances, from, or the target of a from). */
+	char group[CONFIG_NAME_MAX];
+	unsigned instances; /* `instances =` of its section, 0 if not given */
+	unsigned instance;  /* its index among them */
+	bool shared_image;
+	bool cow_budget_set;
+	u64 cow_budget;	    /* bytes, when cow_budget_set */
+	unsigned from_line; /* of `from =`, 0 if absent */
 };
 
 struct config_channel {

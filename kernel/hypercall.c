@@ -20,6 +20,7 @@
 #include "kernel/control_info.h"
 #include "kernel/errno.h"
 #include "kernel/guest_mem.h"
+#include "kernel/image.h"
 #include "kernel/lib/format.h"
 #include "kernel/lib/string.h"
 #include "kernel/partition.h"
@@ -34,7 +35,15 @@ static void *guest_buffer(struct partition *p, u64 gpa, u64 len)
 {
 	if (guest_range_check(gpa, len, PV_RAM_START, p->ram_size))
 		return NULL;
-	return partition_gpa_ptr(p, gpa);
+	return partition_gpa_range(p, gpa, len, true);
+}
+
+/* The same, for a buffer the call only reads. */
+static const void *guest_input(struct partition *p, u64 gpa, u64 len)
+{
+	if (guest_range_check(gpa, len, PV_RAM_START, p->ram_size))
+		return NULL;
+	return partition_gpa_range(p, gpa, len, false);
 }
 
 struct hc_args {
@@ -58,7 +67,7 @@ static s64 hc_version(struct partition *p, const struct hc_args *a)
 static s64 hc_console_write(struct partition *p, const struct hc_args *a)
 {
 	u64 n = MIN(a->a1, (u64)CONSOLE_WRITE_MAX);
-	const char *data = guest_buffer(p, a->a0, n);
+	const char *data = guest_input(p, a->a0, n);
 
 	if (!data)
 		return -E_FAULT;
@@ -285,6 +294,35 @@ static s64 hc_api_file(struct partition *p, const struct hc_args *a)
 	return control_info_api_file(p, a->a0, a->a1, a->a2);
 }
 
+/* ABI 1.2: a partition's memory by layer (kernel/image.h).  The layer's
+ * counts change only on the partition's own CPU; read from another, they
+ * may be one copy behind. */
+static s64 hc_partition_memory(struct partition *p, const struct hc_args *a)
+{
+	struct partition *t = a->a0 < partition_count ? &partitions[a->a0] : NULL;
+	struct partita_memory_info *out;
+	u64 shared, priv, budget;
+
+	if (!t)
+		return -E_NOENT;
+	if (t != p && !(p->cfg->caps & CAP_CONTROL))
+		return -E_PERM;
+	out = guest_buffer(p, a->a1, sizeof(*out));
+	if (!out)
+		return -E_FAULT;
+	image_counts(t, &shared, &priv, &budget);
+	memset(out, 0, sizeof(*out));
+	out->mem_size = t->ram_size;
+	out->shared_pages = shared;
+	out->private_pages = priv;
+	out->budget_pages = budget;
+	out->copy_pages = t->layer.used;
+	out->cow_faults = t->layer.cow_faults;
+	out->image_hash = t->layer.image ? t->layer.image->hash : 0;
+	out->instance = t->layer.image != NULL;
+	return 0;
+}
+
 /* The calls, by number.  caps: what the caller must hold (CAP_*); costly:
  * 1 + its slot in partition.hc_cost_tsc for a call that copies kilobytes
  * (see costly_call), 0 for the others. */
@@ -310,6 +348,7 @@ static const struct {
 	[HC_SCHEDULE_INFO] = { hc_schedule_info, CAP_CONTROL, 3 },
 	[HC_API_CONFIG] = { hc_api_config, CAP_CONTROL, 0 },
 	[HC_API_FILE] = { hc_api_file, CAP_CONTROL, 4 },
+	[HC_PARTITION_MEMORY] = { hc_partition_memory, 0, 0 },
 };
 
 bool hypercall_needs(u64 nr, u32 *caps)

@@ -22,6 +22,7 @@
 #include "kernel/channel.h"
 #include "kernel/cpu_policy.h"
 #include "kernel/dma.h"
+#include "kernel/image.h"
 #include "kernel/errno.h"
 #include "kernel/kind.h"
 #include "kernel/lib/format.h"
@@ -87,6 +88,15 @@ static bool in(const struct partition *p, u32 states)
 
 void *partition_gpa_ptr(struct partition *p, u64 gpa)
 {
+	if (p->layer.image)
+		return image_gpa_range(p, gpa, 1, false);
+	return phys_to_virt(hpa(p->ram.v + gpa));
+}
+
+void *partition_gpa_range(struct partition *p, u64 gpa, u64 len, bool write)
+{
+	if (p->layer.image)
+		return image_gpa_range(p, gpa, len, write);
 	return phys_to_virt(hpa(p->ram.v + gpa));
 }
 
@@ -177,6 +187,7 @@ static void stop_as(struct partition *p, enum partition_state to, const char *re
 	p->yielded = false;
 	strlcpy(p->stop_reason, reason, sizeof(p->stop_reason));
 	log_guest(LOG_KIND_LIFE, "partition %s stopped: %s", p->cfg->name, reason);
+	image_instance_stopped(p);
 }
 
 void partition_stop(struct partition *p, const char *reason)
@@ -243,8 +254,8 @@ static void start_now(struct partition *p)
 	const char *why = "error";
 	int err;
 
-	if (p->cleared < p->ram_size)
-		memset(phys_to_virt(p->ram), 0, p->ram_size);
+	if (p->cleared < p->ram_host)
+		memset(phys_to_virt(p->ram), 0, p->ram_host);
 	p->cleared = 0;
 	p->boot_count++;
 	p->pending_events = 0;
@@ -280,13 +291,13 @@ bool partition_start_step(struct partition *p, u64 deadline)
 
 	if (p->state != PARTITION_STARTING)
 		return true;
-	while (p->cleared < p->ram_size) {
+	while (p->cleared < p->ram_host) {
 		u64 t0 = clock_now_ns();
 		u64 slice = p->slice_ns ? p->slice_ns : SLICE_GUESS_NS;
 		/* Stop while one more slice surely fits before the deadline. */
 		if (t0 + 2 * slice >= deadline)
 			return false;
-		u64 n = MIN(CLEAR_SLICE, p->ram_size - p->cleared);
+		u64 n = MIN(CLEAR_SLICE, p->ram_host - p->cleared);
 		memset(ram + p->cleared, 0, n);
 		p->cleared += n;
 		/* A running average: one slice stretched by the host (an
@@ -475,10 +486,12 @@ static int partition_create(struct partition *p, const struct boot_info *bi)
 	step = "checking its image";
 	if ((err = p->kind->image->check(p, bi, &vcfg, &why)))
 		goto fail;
+	if (!p->ram_host)
+		p->ram_host = p->ram_size; /* the kind shares nothing */
 	step = "allocating its memory";
 	why = "not enough contiguous memory left";
-	if ((err = page_alloc(pages_of(p->ram_size), LARGE_PAGE_SIZE >> PAGE_SHIFT, &p->ram)) &&
-	    (err = page_alloc(pages_of(p->ram_size), 1, &p->ram)))
+	if ((err = page_alloc(pages_of(p->ram_host), LARGE_PAGE_SIZE >> PAGE_SHIFT, &p->ram)) &&
+	    (err = page_alloc(pages_of(p->ram_host), 1, &p->ram)))
 		goto fail;
 	step = "allocating its FPU state";
 	why = "no memory left";
@@ -528,7 +541,7 @@ err_fpu:
 	page_free(fpu, pages_of(sizeof(struct fpu_state)));
 	p->vcpu.lazy.fpu = NULL;
 err_ram:
-	page_free(p->ram, pages_of(p->ram_size));
+	page_free(p->ram, pages_of(p->ram_host));
 	p->ram.v = 0;
 fail:
 	log_line("partition %s: %s failed: %s (%s)", c->name, step, why ? why : "error",
@@ -551,7 +564,7 @@ void partition_destroy(struct partition *p)
 	slat_destroy(&p->slat);
 	page_free(virt_to_phys(p->vcpu.lazy.fpu), pages_of(sizeof(struct fpu_state)));
 	p->vcpu.lazy.fpu = NULL;
-	page_free(p->ram, pages_of(p->ram_size));
+	page_free(p->ram, pages_of(p->ram_host));
 	p->ram.v = 0;
 	set_state(p, PARTITION_UNUSABLE);
 }
@@ -591,5 +604,6 @@ unsigned partitions_create(const struct config *cfg, const struct boot_info *bi)
 			 (unsigned long long)p->ram.v, (unsigned long long)p->entry,
 			 (unsigned long long)p->slat.pt.table_count);
 	}
+	images_report();
 	return started;
 }

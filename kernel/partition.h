@@ -34,6 +34,7 @@
 #include "kernel/config.h"
 #include "kernel/console.h"
 #include "kernel/cpu_policy.h"
+#include "kernel/image.h"
 #include "kernel/virt.h"
 
 struct pci_device;
@@ -83,7 +84,9 @@ struct partition {
 	/* Memory and translation. */
 	hpa_t ram; /* host base of its RAM */
 	u64 ram_size;
-	u64 map_end; /* end of RAM and channels: what the guest maps */
+	u64 ram_host;		  /* bytes of that block: ram_size, less an instance's image */
+	struct image_layer layer; /* an instance's private layer (kernel/image.h) */
+	u64 map_end;		  /* end of RAM and channels: what the guest maps */
 	struct slat slat;
 	struct vcpu vcpu;
 
@@ -225,6 +228,14 @@ void partitions_publish_epoch(u64 epoch_ns);
 
 /** Translates a checked guest-physical address of p's RAM to a pointer. */
 void *partition_gpa_ptr(struct partition *p, u64 gpa);
+
+/**
+ * The hypervisor's pointer to a checked range [gpa, gpa + len) of p's RAM,
+ * to read, or with write to write (an instance's shared image pages in it
+ * are copied first: kernel/image.h).  NULL if the range is not contiguous
+ * in host memory or its copies do not fit the instance's budget.
+ */
+void *partition_gpa_range(struct partition *p, u64 gpa, u64 len, bool write);
 
 struct partition *partition_by_id(u32 id);
 

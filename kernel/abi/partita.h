@@ -25,7 +25,9 @@
 #include "kernel/abi/errno.h"
 
 #define PARTITA_ABI_MAJOR 1
-#define PARTITA_ABI_MINOR 1 /* 1: HC_SCHEDULE_INFO, HC_API_CONFIG, HC_API_FILE */
+#define PARTITA_ABI_MINOR \
+	2 /* 1: HC_SCHEDULE_INFO, HC_API_CONFIG, HC_API_FILE;
+                             * 2: HC_PARTITION_MEMORY */
 #define PARTITA_ABI_VERSION ((PARTITA_ABI_MAJOR << 16) | PARTITA_ABI_MINOR)
 
 #define PARTITA_CPUID_BASE 0x40000000u
@@ -201,6 +203,27 @@ _Static_assert(sizeof(struct partita_partition_stats) == 96, "ABI");
  *  sizes), -E_NOTSUP for a file larger than PARTITA_API_FILE_MAX. */
 #define HC_API_FILE 22
 #define PARTITA_API_FILE_MAX 65536
+
+/**
+ * ABI 1.2: HC_PARTITION_MEMORY(id, gpa struct partita_memory_info) -> 0: a
+ * partition's memory by layer (images and instances, README).  A partition
+ * may ask about itself; about another only with `control` (else -E_PERM);
+ * -E_NOENT for no such id.
+ */
+#define HC_PARTITION_MEMORY 23
+
+struct partita_memory_info {
+	uint64_t mem_size;	/* bytes the partition sees as its RAM */
+	uint64_t shared_pages;	/* of them, still the image's shared pages */
+	uint64_t private_pages; /* its own (shared + private = mem_size) */
+	uint64_t budget_pages;	/* reserved for private copies (cow_budget) */
+	uint64_t copy_pages;	/* copies made since its start (of the private) */
+	uint64_t cow_faults;	/* copies its writes took, over all its boots */
+	uint64_t image_hash;	/* FNV-1a 64 of its image's shared pages at load */
+	uint32_t instance;	/* 1 if it is an instance of a shared image */
+	uint32_t reserved;
+};
+_Static_assert(sizeof(struct partita_memory_info) == 64, "ABI");
 
 #define PARTITA_SCHEDULE_MAX_WINDOWS 128 /* CONFIG_MAX_PARTITIONS * CONFIG_MAX_WINDOWS */
 #define PARTITA_SCHEDULE_MAX_PARTITIONS 16

@@ -138,7 +138,7 @@ static unsigned hostile_pointers(u64 ram, u64 size, u64 out[16])
 FAKE_TEST(hc_unknown_numbers_are_nosys)
 {
 	static const u64 nrs[] = {
-		10,	    11,	  12, 13,  14,	15,	    HC_API_FILE + 1,
+		10,	    11,	  12, 13,  14,	15,	    HC_PARTITION_MEMORY + 2,
 		24,	    63,	  64, 255, 256, 1ULL << 32, (1ULL << 32) + HC_VERSION,
 		1ULL << 63, ~0ULL
 	};
