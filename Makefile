@@ -410,6 +410,7 @@ bench: all linux
 	$(Q)python3 tests/bench.py
 	$(Q)python3 tests/bench_channels.py
 	$(Q)python3 tests/bench_linux.py
+	$(Q)python3 tests/bench_images.py
 
 # ------------------------------------------------------ Debian source packages --
 # lwIP and mbedTLS are not in the repository: their sources come from

@@ -27,8 +27,8 @@
  * Shared pages are never written: not by an instance (its tables map them
  * read-only), not by the hypervisor (a hypercall that writes guest memory
  * asks image_gpa_range for the range with write set, which makes the copies
- * first).  Each image keeps an FNV-1a hash of its pages from its load, and
- * the pages are hashed again when its last live instance stops.
+ * first).  Each image keeps a hash of its pages from its load, and the
+ * pages are hashed again at the end of the run (images_check).
  *
  * Locking: an image is built at boot and then only read (its user count
  * changes at creation and destruction, on the boot CPU); a layer belongs to
@@ -121,9 +121,11 @@ void image_counts(const struct partition *p, u64 *shared, u64 *private_pages, u6
  *  instances' private pages and budgets, against separate loads. */
 void images_report(void);
 
-/** p, an instance, stopped: if no instance of its image is live any more,
- *  its pages are hashed again and the result logged. */
-void image_instance_stopped(struct partition *p);
+/** At the end of the run (no partition can run any more): hashes each
+ *  image's pages again and logs whether they are unchanged since load.
+ *  Not done earlier: hashing an image takes longer than a short window
+ *  in an emulator, and nothing may cost a partition's time outside it. */
+void images_check(void);
 
 /** The images' hash: FNV-1a 64 over the n / 8 little-endian 64-bit words
  *  at data (n a multiple of 8; pure, for the host tests). */

@@ -164,6 +164,7 @@ bool partitions_all_ended(int *code)
 		else if (p->state == PARTITION_EXITED && p->exit_code && *code == HV_EXIT_OK)
 			*code = (int)(p->exit_code & 0x7f);
 	}
+	images_check(); /* the run is over: outside every window */
 	return true;
 }
 
@@ -187,7 +188,6 @@ static void stop_as(struct partition *p, enum partition_state to, const char *re
 	p->yielded = false;
 	strlcpy(p->stop_reason, reason, sizeof(p->stop_reason));
 	log_guest(LOG_KIND_LIFE, "partition %s stopped: %s", p->cfg->name, reason);
-	image_instance_stopped(p);
 }
 
 void partition_stop(struct partition *p, const char *reason)

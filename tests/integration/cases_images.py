@@ -6,11 +6,13 @@ The checks recompute from build/guests/instance.elf what the hypervisor
 must have shared (the pages of every segment's file bytes) and its hash,
 and compare the hypervisor's own page counts with what separate loads take.
 """
+import json
 import os
 import re
 import struct
 
 from harness import Case
+import cases_mgmt
 
 CONF = "tests/integration/configs/"
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -81,7 +83,7 @@ def instances_check(count, extra_budgets):
                   saved == (n - 1) * shared - budget)
         res.append(("hypervisor's page counts: the image once, private layers, budgets",
                     ok, r.group(0) if r else "no report line"))
-        e = re.findall(r"^\[hv\] image instance\.elf: no instance live; shared pages' hash "
+        e = re.findall(r"^\[hv\] image instance\.elf: shared pages' hash at the end "
                        r"(0x[0-9a-f]+), (.*)$", text, re.M)
         res.append(("shared pages' hash unchanged at the end", len(e) == 1 and
                     int(e[0][0], 16) == want_hash and e[0][1] == "unchanged since load",
@@ -119,13 +121,47 @@ def inst_checks(prefix, count):
     ]
 
 
+def api_memory_steps(port, serial):
+    """GET /api/partitions (public read): each instance's pages by layer."""
+    t = cases_mgmt.Target(port, tls=False)
+    results = cases_mgmt.server_answers(t)
+    if not results[-1][1]:
+        return results
+    shared = (image_pages()[1] - image_pages()[0]) // PAGE
+
+    def layers():
+        code, status, body, _ = cases_mgmt.curl(t, "/api/partitions", tok=False)
+        ps = {p["name"]: p for p in json.loads(body)["partitions"]}
+        bad = []
+        for n in ("web-0", "web-1"):
+            m = ps[n]["memory"]
+            if not (m["instance"] and m["copy_pages"] == 4 and m["budget_pages"] == 4 and
+                    m["shared_pages"] == shared - 4 and
+                    m["shared_pages"] + m["private_pages"] == MEM_PAGES and m["cow_faults"] == 4):
+                bad.append(f"{n}: {m}")
+        m = ps["mgmt"]["memory"]
+        if m["instance"] or m["shared_pages"] or m["private_pages"] != 8 * 256:
+            bad.append(f"mgmt: {m}")
+        return not bad and status == 200, "; ".join(bad) or body[:200]
+    cases_mgmt.step(results, "API: instances' shared and private pages", layers)
+    return results
+
+
 FORBID = [r"PANIC", r"\[hv\] exception", r"\[hv\] CPU exception", r"FAIL",
           r"CHANGED since load", r"page 3$"]
 
 CASES = [
     Case("instances-8", CONF + "instances.conf", inst_checks("", 8), timeout=120,
          forbid=FORBID, log_check=instances_check(8, [32, 2])),
+    # The management API's view of the layers (plain HTTP, public read).
+    Case("mgmt-instances", CONF + "mgmt-instances.conf",
+         [("listening", cases_mgmt.READY),
+          ("web-0 idle", r"^\[web-0\] idle with its data written$"),
+          ("web-1 idle", r"^\[web-1\] idle with its data written$")],
+         exit_code=None, nic_port=0, host_steps=api_memory_steps,
+         host_steps_after=r"^\[web-1\] idle with its data written$", timeout=300,
+         forbid=cases_mgmt.FORBID),
     # The same on Intel VMX: EPT violations instead of nested page faults.
-    Case("vmx-instances-8", CONF + "instances.conf", inst_checks("", 8), emulator="bochs",
+    Case("vmx-instances-8", CONF + "vmx-instances.conf", inst_checks("", 8), emulator="bochs",
          timeout=600, forbid=FORBID, log_check=instances_check(8, [32, 2])),
 ]
