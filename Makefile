@@ -292,7 +292,7 @@ GUEST_NAMES += pingpong chanbench
 # conflood and logflood (time: console and log floods), tprattack (CR8).
 GUEST_NAMES += isostate conflood logflood tprattack insnfuzz hcfuzz
 # Images and instances (issue 15): many partitions from one shared image.
-GUEST_NAMES += instance
+GUEST_NAMES += instance creator
 GUEST_ELFS = $(foreach g,$(GUEST_NAMES),$(B)/guests/$(g).elf)
 
 $(B)/guests/obj/%.o: %.c | deps

@@ -829,7 +829,7 @@ static int finish_from(struct parser *p)
 				       key_name(own[i]), p->label, p->from, part->from_line);
 	}
 	for (unsigned i = 0; i + 1 < cfg->partition_count; i++) {
-		if (!strcmp(cfg->partitions[i].group, p->from)) {
+		if (!strcmp(cfg->partitions[i].group, p->from) && !cfg->partitions[i].slot) {
 			src = &cfg->partitions[i];
 			break;
 		}
@@ -926,6 +926,27 @@ static int finish_section(struct parser *p)
 {
 	struct config_partition *part = p->part;
 
+	if (p->sect == SECT_PARTITION && part->slot) {
+		/* A slot: a CPU, windows and memory for a partition made at run
+		 * time (kernel/image.h); pv, sharing the image it is given. */
+		static const enum key slot_keys[] = { K_MEMORY, K_CPU, K_WINDOW, K_COW_BUDGET,
+						      K_IMAGE };
+		for (unsigned k = 0; k < KEY_COUNT; k++) {
+			bool ok = false;
+			for (size_t i = 0; i < ARRAY_SIZE(slot_keys); i++)
+				ok |= slot_keys[i] == (enum key)k;
+			if (p->key_line[k] && !ok)
+				return fail_at(p->err, p->key_line[k],
+					       "'%s' is not for %s (a slot has memory, cpu, window, "
+					       "cow_budget and image; the rest comes with what is "
+					       "created in it)",
+					       key_name((enum key)k), p->label);
+		}
+		if (!p->key_line[K_MEMORY])
+			return fail_at(p->err, p->sect_line, "missing 'memory' in %s", p->label);
+		part->kind = PARTITION_PV;
+		return 0;
+	}
 	if (p->sect == SECT_PARTITION) {
 		static const enum key required[] = { K_KIND, K_MEMORY, K_IMAGE };
 		int rc;
@@ -1047,9 +1068,16 @@ static int parse_header(struct parser *p, struct str s)
 		return start_partition(p, rest);
 	if (eq(word, "channel"))
 		return start_channel(p, rest);
+	if (eq(word, "slot")) {
+		if ((rc = start_partition(p, rest)))
+			return rc;
+		p->part->slot = true;
+		snprintf(p->label, sizeof(p->label), "[slot %s]", p->part->name);
+		return 0;
+	}
 	return fail(p,
-		    "unknown section '[%s]' (expected hypervisor, partition or "
-		    "channel)",
+		    "unknown section '[%s]' (expected hypervisor, partition, "
+		    "slot or channel)",
 		    quote(q, inner));
 }
 

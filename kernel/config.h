@@ -63,6 +63,15 @@
  *   api_public_read = yes           GET of the status data without a token
  *                                   (default no)
  *
+ *   [slot NAME]                     a CPU, windows and memory that hold no
+ *   memory = 2M                     partition at boot: one is created in it
+ *   cpu = 0                         at run time (HC_PARTITION_CREATE) and
+ *   window = 5ms 1ms                destroyed again; also cow_budget, and
+ *   image = a.elf                   image: a file loaded at boot for that
+ *                                   (any loaded image may be created in any
+ *                                   slot); names share the partitions'
+ *                                   namespace
+ *
  *   [channel NAME]
  *   between = NAME NAME             the two partitions it connects
  *   size = 64K                      shared memory, multiple of 4K
@@ -155,6 +164,7 @@ struct config_partition {
 	bool cow_budget_set;
 	u64 cow_budget;	    /* bytes, when cow_budget_set */
 	unsigned from_line; /* of `from =`, 0 if absent */
+	bool slot;	    /* a [slot NAME]: no image, nothing runs until one is created */
 };
 
 struct config_channel {

@@ -569,28 +569,108 @@ void partition_destroy(struct partition *p)
 	set_state(p, PARTITION_UNUSABLE);
 }
 
+/* ----------------------------------------------------- run-time slots -- */
+
+static const struct boot_info *boot; /* the modules: loaded images */
+/* What a slot's partition is made of while it holds one (its config
+ * entry is the free slot's). */
+static struct config_partition slot_cfg[CONFIG_MAX_PARTITIONS];
+
+bool partition_is_slot(const struct partition *p)
+{
+	return config && p->id < config->partition_count && config->partitions[p->id].slot;
+}
+
+const char *partition_slot_name(const struct partition *p)
+{
+	return config->partitions[p->id].name;
+}
+
+/* p as partitions_create leaves it before its creation, with cfg c.  A
+ * slot keeps its console (keep_console): what its last partition printed
+ * is still queued, each line with its own name, and may be on the wire. */
+static void partition_reset(struct partition *p, u32 id, const struct config_partition *c,
+			    bool keep_console)
+{
+	_Static_assert(offsetof(struct partition, console) + sizeof(struct console) ==
+			       sizeof(struct partition),
+		       "the console is the last field of struct partition");
+	memset(p, 0, offsetof(struct partition, console));
+	p->id = id;
+	p->cfg = c;
+	p->kind = kind_of(c->kind);
+	p->state = PARTITION_UNUSABLE;
+	p->exit_code = -1;
+	if (keep_console) {
+		p->console.name = c->name;
+		return;
+	}
+	console_init(&p->console, c->name);
+	log_register_console(&p->console);
+}
+
+int partition_create_in_slot(struct partition *p, const char *name, const char *image,
+			     const char *cmdline, const char *by)
+{
+	const struct config_partition *free_slot = &config->partitions[p->id];
+	struct config_partition *c = &slot_cfg[p->id];
+	int err;
+
+	if (p->state != PARTITION_UNUSABLE)
+		return -E_BUSY;
+	if (!boot_find_module(boot, image))
+		return -E_NOENT;
+	*c = *free_slot;
+	strlcpy(c->name, name, sizeof(c->name));
+	strlcpy(c->group, name, sizeof(c->group));
+	strlcpy(c->image, image, sizeof(c->image));
+	strlcpy(c->cmdline, cmdline, sizeof(c->cmdline));
+	c->kind = PARTITION_PV;
+	c->shared_image = true;
+	partition_reset(p, p->id, c, true);
+	if ((err = partition_create(p, boot))) {
+		partition_reset(p, p->id, free_slot, true);
+		return err;
+	}
+	partition_request_start(p, by);
+	log_guest(LOG_KIND_LIFE, "partition %s created in slot %s from %s by partition %s", name,
+		  free_slot->name, image, by);
+	return 0;
+}
+
+int partition_destroy_in_slot(struct partition *p, const char *by)
+{
+	const struct config_partition *free_slot = &config->partitions[p->id];
+
+	if (p->state == PARTITION_UNUSABLE)
+		return -E_NOENT;
+	log_guest(LOG_KIND_LIFE, "partition %s destroyed by partition %s, slot %s free",
+		  p->cfg->name, by, free_slot->name);
+	partition_destroy(p);
+	partition_reset(p, p->id, free_slot, true);
+	return 0;
+}
+
 unsigned partitions_create(const struct config *cfg, const struct boot_info *bi)
 {
 	unsigned started = 0;
 
 	config = cfg;
+	boot = bi;
 	partition_count = cfg->partition_count;
-	for (unsigned i = 0; i < cfg->partition_count; i++) {
-		struct partition *p = &partitions[i];
-		memset(p, 0, sizeof(*p));
-		p->id = i;
-		p->cfg = &cfg->partitions[i];
-		p->kind = kind_of(p->cfg->kind);
-		p->state = PARTITION_UNUSABLE;
-		p->exit_code = -1;
-		console_init(&p->console, p->cfg->name);
-		log_register_console(&p->console);
-	}
+	for (unsigned i = 0; i < cfg->partition_count; i++)
+		partition_reset(&partitions[i], i, &cfg->partitions[i], false);
 	/* Channels need both ends to exist; each end maps its channels when
 	 * it is created, so its page tables cover them. */
 	channels_create(cfg);
 	for (unsigned i = 0; i < cfg->partition_count; i++) {
 		struct partition *p = &partitions[i];
+		if (p->cfg->slot) {
+			log_line("slot %s: free, cpu %u, %llu MiB, for partitions made at run time",
+				 p->cfg->name, p->cfg->cpu,
+				 (unsigned long long)(p->cfg->memory >> 20));
+			continue;
+		}
 		if (partition_create(p, bi))
 			continue;
 		/* The first start: nothing runs yet, so it is done now. */

@@ -143,6 +143,28 @@ unsigned partitions_create(const struct config *cfg, const struct boot_info *bi)
  */
 void partition_destroy(struct partition *p);
 
+/** True if p is a config [slot]: free (UNUSABLE) or holding a partition
+ *  made at run time. */
+bool partition_is_slot(const struct partition *p);
+
+/** The name of slot p in the config (p's own name while it is free). */
+const char *partition_slot_name(const struct partition *p);
+
+/**
+ * Creates a pv partition named name from the loaded image image, with
+ * cmdline, in the free slot p (on p's CPU), and asks for its start (done
+ * in the slot's windows).  by names the caller for the log.  Returns 0,
+ * -E_BUSY (p holds one), -E_NOENT (no such image), or the creation's
+ * error (-E_INVAL for an image that does not fit, -E_NOMEM): then the
+ * slot is free again and nothing of the attempt remains.
+ */
+int partition_create_in_slot(struct partition *p, const char *name, const char *image,
+			     const char *cmdline, const char *by);
+
+/** Destroys the partition slot p holds (on p's CPU) and frees the slot.
+ *  Returns 0, or -E_NOENT if the slot is free. */
+int partition_destroy_in_slot(struct partition *p, const char *by);
+
 /* --------------------------------------------------------- transitions -- */
 
 /**

@@ -17,6 +17,7 @@
  *                then ends it with 0);
  *   mode=idle    writes its data as mode=data does, then yields forever (for
  *                the management API's view of its layers);
+ *   mode=hello   prints one line and exits (a partition created at run time);
  *   mode=bench   times its first writes to eight pages of its big table
  *                (each a copy-on-write fault) against second writes to the
  *                same pages (`make bench`, tests/bench_images.py).
@@ -184,6 +185,11 @@ static int mode_bench(const struct partita_start_info *si)
 
 int guest_main(const struct partita_start_info *si)
 {
+	if (!strcmp(si->cmdline, "mode=hello")) {
+		printf("hello from %s, made at run time (boot %llu)\n", si->name,
+		       (unsigned long long)si->boot_count);
+		return 0;
+	}
 	if (!strcmp(si->cmdline, "mode=bench"))
 		return mode_bench(si);
 	if (!strcmp(si->cmdline, "mode=idle"))

@@ -165,3 +165,17 @@ CASES = [
     Case("vmx-instances-8", CONF + "vmx-instances.conf", inst_checks("", 8), emulator="bochs",
          timeout=600, forbid=FORBID, log_check=instances_check(8, [32, 2])),
 ]
+
+# Run-time partitions in slots (HC_PARTITION_CREATE / HC_PARTITION_DESTROY).
+CASES += [
+    Case("slots-create-destroy", CONF + "creator.conf",
+         [("slots free at boot", r"^\[hv\] slot s0: free, cpu 0, 2 MiB, for partitions made at run time$"),
+          ("error answers", r"^\[creator\] error answers ok, free pages unchanged$"),
+          ("created", r"^\[hv\] partition child created in slot s0 from instance\.elf by partition creator$"),
+          ("it runs", r"^\[child\] hello from child, made at run time \(boot 1\)$"),
+          ("destroyed", r"^\[hv\] partition child destroyed by partition creator, slot s0 free$"),
+          ("memory back after one", r"^\[creator\] created, ran, destroyed: free pages back at \d+$"),
+          ("1000 cycles at the baseline",
+           r"^\[creator\] 1000 create/destroy cycles: free pages back at the start's \d+$")],
+         timeout=300, forbid=FORBID),
+]

@@ -981,6 +981,31 @@ static void test_instances(void **state)
 	assert_int_equal(cfg.partitions[1].cow_budget, 0);
 }
 
+static void test_slots(void **state)
+{
+	(void)state;
+	expect_ok(MINIMAL "window = 0ms 1ms\n[slot s]\nmemory = 4M\ncpu = 1\nwindow = 2ms 1ms\n"
+			  "image = w.elf\ncow_budget = 8K\n");
+	assert_int_equal(cfg.partition_count, 2);
+	const struct config_partition *s = &cfg.partitions[1];
+	assert_true(s->slot);
+	assert_string_equal(s->name, "s");
+	assert_int_equal(s->kind, PARTITION_PV);
+	assert_int_equal(s->memory, 4ULL << 20);
+	assert_int_equal(s->cpu, 1);
+	assert_int_equal(s->window_count, 1);
+	assert_string_equal(s->image, "w.elf");
+	assert_false(cfg.partitions[0].slot);
+	expect_ok("[slot s]\nmemory = 2M\n"); /* no image, no window */
+	/* Slot windows are checked with the partitions'. */
+	expect_error(MINIMAL "window = 0ms 2ms\n[slot s]\nmemory = 2M\nwindow = 1ms 1ms\n", 8,
+		     "overlap");
+	expect_error(MINIMAL "[slot s]\nmemory = 2M\ncaps = control\n", 7, "not for [slot s]");
+	expect_error(MINIMAL "[slot s]\nwindow = 0ms 1ms\n", 5, "missing 'memory' in [slot s]");
+	expect_error(MINIMAL "[slot a]\nmemory = 2M\n", 5, "duplicate partition name");
+	expect_error("[slot s]\nmemory = 2M\n[partition b]\nfrom = s\n", 4, "no earlier");
+}
+
 static void test_instance_errors(void **state)
 {
 	(void)state;
@@ -1037,6 +1062,7 @@ int main(void)
 		cmocka_unit_test(test_no_final_newline),
 		cmocka_unit_test(test_instances),
 		cmocka_unit_test(test_instance_errors),
+		cmocka_unit_test(test_slots),
 		cmocka_unit_test(test_cmdline),
 		cmocka_unit_test(test_required_keys),
 		cmocka_unit_test(test_too_many_partitions),

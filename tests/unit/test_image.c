@@ -224,6 +224,71 @@ FAKE_TEST(destroying_every_instance_returns_every_page)
 	assert_int_equal(fake_free_pages(), before);
 }
 
+static const char *const slot_conf =
+	"[hypervisor]\nframe = 10ms\n"
+	"[partition ctl]\nkind = pv\nmemory = 2M\nimage = c.elf\nwindow = 0ms 2ms\n"
+	"caps = control\n"
+	"[partition plain]\nkind = pv\nmemory = 2M\nimage = p.elf\nwindow = 2ms 1ms\n"
+	"[slot s0]\nmemory = 2M\nwindow = 4ms 1ms\nimage = w.elf\n"
+	"[slot huge]\nmemory = 8G\n";
+
+static s64 create(struct partition *by, const char *name, const char *image, const char *slot)
+{
+	struct partita_create *req = partition_gpa_ptr(by, 0x180000);
+
+	memset(req, 0, sizeof(*req));
+	strcpy(req->name, name);
+	strcpy(req->image, image);
+	strcpy(req->slot, slot);
+	strcpy(req->cmdline, "x=1");
+	return hypercall_dispatch(by, HC_PARTITION_CREATE, 0x180000, 0, 0, 0);
+}
+
+FAKE_TEST(slots_create_and_destroy)
+{
+	fake_parse(slot_conf, &fake_cfg);
+	fake_add_pv_image("c.elf");
+	fake_add_pv_image("p.elf");
+	fake_add_pv_image("w.elf");
+	assert_int_equal(partitions_create(&fake_cfg, &fake_bi), 2);
+	struct partition *ctl = fake_partition("ctl"), *plain = fake_partition("plain");
+	struct partition *s0 = fake_partition("s0");
+	assert_int_equal(s0->state, PARTITION_UNUSABLE);
+	assert_true(partition_is_slot(s0));
+	u64 base = fake_free_pages();
+	/* Every refusal, each leaving nothing made. */
+	assert_int_equal(create(plain, "a", "w.elf", "s0"), -E_PERM);
+	assert_int_equal(create(ctl, "A", "w.elf", "s0"), -E_INVAL);
+	assert_int_equal(create(ctl, "a", "none.elf", "s0"), -E_NOENT);
+	assert_int_equal(create(ctl, "a", "w.elf", "s9"), -E_NOENT);
+	assert_int_equal(create(ctl, "plain", "w.elf", "s0"), -E_EXIST);
+	assert_int_equal(create(ctl, "huge", "w.elf", "s0"), -E_EXIST);
+	assert_int_equal(create(ctl, "a", "w.elf", "huge"), -E_NOMEM);
+	assert_int_equal(hypercall_dispatch(ctl, HC_PARTITION_DESTROY, s0->id, 0, 0, 0), -E_NOENT);
+	assert_int_equal(hypercall_dispatch(ctl, HC_PARTITION_DESTROY, plain->id, 0, 0, 0),
+			 -E_INVAL);
+	assert_int_equal(fake_free_pages(), base);
+	/* Made, an instance of its image, started in the slot's windows. */
+	assert_int_equal(create(ctl, "web", "w.elf", "s0"), s0->id);
+	assert_string_equal(s0->cfg->name, "web");
+	assert_string_equal(s0->cfg->cmdline, "x=1");
+	assert_int_equal(s0->state, PARTITION_STARTING);
+	assert_non_null(s0->layer.image);
+	assert_int_equal(create(ctl, "web2", "w.elf", "s0"), -E_BUSY);
+	assert_int_equal(create(ctl, "web", "w.elf", "huge"), -E_EXIST);
+	assert_true(partition_start_step(s0, ~0ULL));
+	assert_int_equal(s0->state, PARTITION_RUNNABLE);
+	assert_int_equal(hypercall_dispatch(ctl, HC_PARTITION_DESTROY, s0->id, 0, 0, 0), 0);
+	assert_int_equal(s0->state, PARTITION_UNUSABLE);
+	assert_string_equal(s0->cfg->name, "s0");
+	assert_int_equal(fake_free_pages(), base);
+	for (unsigned i = 0; i < 100; i++) {
+		assert_int_equal(create(ctl, "cycle", "w.elf", "s0"), s0->id);
+		assert_int_equal(hypercall_dispatch(ctl, HC_PARTITION_DESTROY, s0->id, 0, 0, 0), 0);
+	}
+	assert_int_equal(fake_free_pages(), base);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -233,6 +298,7 @@ int main(void)
 		cmocka_unit_test(hypervisor_writes_copy_first),
 		cmocka_unit_test(a_restart_drops_the_layer),
 		cmocka_unit_test(destroying_every_instance_returns_every_page),
+		cmocka_unit_test(slots_create_and_destroy),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
