@@ -84,6 +84,7 @@ CORE_OBJS := \
 	kernel/kind.o \
 	kernel/pv.o \
 	kernel/pv_image.o \
+	kernel/image.o \
 	kernel/cpu_policy.o \
 	kernel/guest_mem.o \
 	kernel/schedule.o \
@@ -296,6 +297,8 @@ GUEST_NAMES += pingpong chanbench
 # Isolation and fuzzing (issue 10): isostate (CPU state across a switch),
 # conflood and logflood (time: console and log floods), tprattack (CR8).
 GUEST_NAMES += isostate conflood logflood tprattack insnfuzz hcfuzz
+# Images and instances (issue 15): many partitions from one shared image.
+GUEST_NAMES += instance creator
 GUEST_ELFS = $(foreach g,$(GUEST_NAMES),$(B)/guests/$(g).elf)
 
 $(B)/guests/obj/%.o: %.c | deps
@@ -427,6 +430,7 @@ bench: all linux
 	$(Q)python3 tests/bench_irq.py
 	$(Q)python3 tests/bench_linux.py
 	$(Q)python3 tests/bench_virtio.py
+	$(Q)python3 tests/bench_images.py
 
 # ------------------------------------------------------ Debian source packages --
 # lwIP and mbedTLS are not in the repository: their sources come from
@@ -764,7 +768,7 @@ UNIT_test_console_CFLAGS := -Dvsnprintf=hv_vsnprintf -Dsnprintf=hv_snprintf
 # back end (tests/unit/fake_arch.c, fake_virt.c; -DPARTITA_FAKE_ARCH makes
 # arch/x86/cpu.h and fpu.h declare their instructions as functions there).
 CORE_HOST_SRCS := kernel/partition.c kernel/sched.c kernel/vmexit.c kernel/hypercall.c \
-	kernel/channel.c kernel/pv.c kernel/pv_image.c kernel/cpu_policy.c kernel/kind.c \
+	kernel/channel.c kernel/pv.c kernel/pv_image.c kernel/image.c kernel/cpu_policy.c kernel/kind.c \
 	kernel/virt.c kernel/dma.c kernel/devirq.c kernel/log.c kernel/console.c kernel/config.c kernel/schedule.c \
 	kernel/errno.c kernel/guest_mem.c kernel/palloc.c kernel/lib/elf.c kernel/lib/string.c \
 	arch/x86/pagetable.c arch/x86/tsc.c kernel/hvm/platform.c kernel/hvm/boot.c kernel/hvm/hvm.c \
@@ -775,7 +779,7 @@ CORE_HOST_SRCS := kernel/partition.c kernel/sched.c kernel/vmexit.c kernel/hyper
 	kernel/control_info.c tests/unit/fake_arch.c \
 	tests/unit/fake_virt.c
 CORE_HOST_HDRS := tests/unit/fake_arch.h tests/unit/fake_virt.h
-CORE_UNIT_TESTS := test_lifecycle test_sched test_hypercall test_vmexit test_cpu_policy
+CORE_UNIT_TESTS := test_lifecycle test_sched test_hypercall test_vmexit test_cpu_policy test_image
 UNIT_TESTS += $(CORE_UNIT_TESTS)
 $(foreach t,$(CORE_UNIT_TESTS),$(eval UNIT_$(t)_SRCS ?= $(CORE_HOST_SRCS)) \
 	$(eval UNIT_$(t)_CFLAGS := -DPARTITA_FAKE_ARCH))

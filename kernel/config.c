@@ -65,6 +65,9 @@ enum key {
 	K_API_KEY,
 	K_API_TOKEN,
 	K_API_PUBLIC_READ,
+	K_INSTANCES,
+	K_FROM,
+	K_COW_BUDGET,
 	K_BETWEEN,
 	K_SIZE,
 	K_MODULE,
@@ -101,6 +104,9 @@ static const struct {
 	[K_API_KEY] = { SECT_PARTITION, "api_key", false },
 	[K_API_TOKEN] = { SECT_PARTITION, "api_token", false },
 	[K_API_PUBLIC_READ] = { SECT_PARTITION, "api_public_read", false },
+	[K_INSTANCES] = { SECT_PARTITION, "instances", false },
+	[K_FROM] = { SECT_PARTITION, "from", false },
+	[K_COW_BUDGET] = { SECT_PARTITION, "cow_budget", false },
 	[K_BETWEEN] = { SECT_CHANNEL, "between", false },
 	[K_SIZE] = { SECT_CHANNEL, "size", false },
 	[K_MODULE] = { SECT_PARTITION, "module", true },
@@ -125,6 +131,7 @@ struct parser {
 	struct config_channel *chan;
 	unsigned key_line[KEY_COUNT]; /* 0: not yet given in this section */
 	bool size_given;
+	char from[CONFIG_NAME_MAX]; /* `from =` of the current section */
 };
 
 /* ------------------------------------------------------------ messages -- */
@@ -778,6 +785,27 @@ static int set_value(struct parser *p, enum key k, struct str v)
 	case K_API_PUBLIC_READ:
 		part->api.public_read_line = p->line;
 		return value_bool(p, k, v, &part->api.public_read);
+	case K_INSTANCES:
+		if (parse_uint(v, &x) != SCAN_OK || x < 1 || x > CONFIG_MAX_PARTITIONS)
+			return fail(p, "instances '%s': expected a count from 1 to %d", quote(q, v),
+				    CONFIG_MAX_PARTITIONS);
+		part->instances = (unsigned)x;
+		return 0;
+	case K_FROM:
+		if ((rc = check_name(p, "from partition", v)))
+			return rc;
+		copy_str(p->from, CONFIG_NAME_MAX, v);
+		part->from_line = p->line;
+		return 0;
+	case K_COW_BUDGET:
+		if (eq(v, "0")) {
+			x = 0;
+		} else if ((rc = value_size(p, k, v, &x))) {
+			return rc;
+		}
+		part->cow_budget = x;
+		part->cow_budget_set = true;
+		return 0;
 	case K_BETWEEN:
 		return value_between(p, v);
 	case K_SIZE:
@@ -864,16 +892,150 @@ static int finish_disk(struct parser *p)
 	return 0;
 }
 
+static u64 window_end(const struct config_window *w);
+
+/* `from = NAME`: this section is one more instance of the image of the
+ * earlier section NAME, whose kind, memory and image it takes. */
+static int finish_from(struct parser *p)
+{
+	static const enum key own[] = { K_KIND, K_MEMORY, K_IMAGE, K_INITRD, K_DEVICE };
+	struct config *cfg = p->cfg;
+	struct config_partition *part = p->part;
+	const struct config_partition *src = NULL;
+
+	for (size_t i = 0; i < ARRAY_SIZE(own); i++) {
+		if (p->key_line[own[i]])
+			return fail_at(p->err, p->key_line[own[i]],
+				       "'%s' is not given in %s: it comes from '%s' (from = on "
+				       "line %u)",
+				       key_name(own[i]), p->label, p->from, part->from_line);
+	}
+	for (unsigned i = 0; i + 1 < cfg->partition_count; i++) {
+		if (!strcmp(cfg->partitions[i].group, p->from) && !cfg->partitions[i].slot) {
+			src = &cfg->partitions[i];
+			break;
+		}
+	}
+	if (!src)
+		return fail_at(p->err, part->from_line,
+			       "from = %s: no earlier [partition %s] section", p->from, p->from);
+	if (src->kind != PARTITION_PV)
+		return fail_at(p->err, part->from_line,
+			       "from = %s: '%s' is an hvm partition (instances are pv only)",
+			       p->from, src->name);
+	part->kind = src->kind;
+	part->memory = src->memory;
+	strlcpy(part->image, src->image, sizeof(part->image));
+	part->image_line = part->from_line;
+	if (!p->key_line[K_CMDLINE])
+		strlcpy(part->cmdline, src->cmdline, sizeof(part->cmdline));
+	if (!p->key_line[K_ON_FAULT])
+		part->on_fault = src->on_fault;
+	if (!p->key_line[K_COW_BUDGET]) {
+		part->cow_budget = src->cow_budget;
+		part->cow_budget_set = src->cow_budget_set;
+	}
+	part->shared_image = true;
+	for (unsigned i = 0; i + 1 < cfg->partition_count; i++) {
+		if (!strcmp(cfg->partitions[i].group, p->from))
+			cfg->partitions[i].shared_image = true;
+	}
+	return 0;
+}
+
+/* `instances = N`: the section becomes NAME-0 and N-1 copies follow it,
+ * instance i with every window moved later by i times their span. */
+static int expand_instances(struct parser *p)
+{
+	struct config *cfg = p->cfg;
+	struct config_partition *part = p->part;
+	unsigned n = part->instances, line = p->key_line[K_INSTANCES];
+	char name[CONFIG_NAME_MAX + 16];
+	u64 first = UINT64_MAX, last = 0, span;
+
+	if (part->kind != PARTITION_PV)
+		return fail_at(p->err, line, "instances are for pv partitions, and '%s' is hvm",
+			       part->name);
+	if (part->device_count)
+		return fail_at(p->err, line,
+			       "instances of '%s' cannot share its devices (line %u): one "
+			       "device belongs to one partition",
+			       part->name, part->devices[0].line);
+	if (cfg->partition_count - 1 + n > CONFIG_MAX_PARTITIONS)
+		return fail_at(p->err, line,
+			       "%u instances of '%s' make too many partitions (at "
+			       "most %d)",
+			       n, part->name, CONFIG_MAX_PARTITIONS);
+	if (strlen(part->name) + 1 + (n > 10 ? 2 : 1) > CONFIG_NAME_MAX - 1)
+		return fail_at(p->err, line,
+			       "instance names '%s-N' would be too long (at most %d characters)",
+			       part->name, CONFIG_NAME_MAX - 1);
+	for (unsigned w = 0; w < part->window_count; w++) {
+		first = MIN(first, part->windows[w].offset_ns);
+		last = MAX(last, window_end(&part->windows[w]));
+	}
+	span = part->window_count ? last - first : 0;
+	for (unsigned i = 0; i < n; i++) {
+		snprintf(name, sizeof(name), "%s-%u", part->group, i % 100);
+		for (unsigned j = 0; j + 1 < cfg->partition_count; j++) {
+			if (!strcmp(cfg->partitions[j].name, name))
+				return fail_at(p->err, line,
+					       "instance name '%s' is taken (line %u)", name,
+					       cfg->partitions[j].line);
+		}
+	}
+	part->shared_image = true;
+	for (unsigned i = n; i-- > 1;)
+		cfg->partitions[cfg->partition_count - 1 + i] = *part;
+	cfg->partition_count += n - 1;
+	for (unsigned i = 0; i < n; i++) {
+		struct config_partition *inst = part + i;
+		snprintf(name, sizeof(name), "%s-%u", part->group, i % 100);
+		strlcpy(inst->name, name, sizeof(inst->name));
+		inst->instance = i;
+		for (unsigned w = 0; w < inst->window_count; w++) {
+			if (i && span > (UINT64_MAX - inst->windows[w].offset_ns) / i)
+				return fail_at(p->err, inst->windows[w].line,
+					       "window of instance %s: too large", name);
+			inst->windows[w].offset_ns += i * span;
+		}
+	}
+	return 0;
+}
+
 /* Checks what a finished section must contain; errors name its header. */
 static int finish_section(struct parser *p)
 {
 	struct config_partition *part = p->part;
-	int rc;
 
+	if (p->sect == SECT_PARTITION && part->slot) {
+		/* A slot: a CPU, windows and memory for a partition made at run
+		 * time (kernel/image.h); pv, sharing the image it is given. */
+		static const enum key slot_keys[] = { K_MEMORY, K_CPU, K_WINDOW, K_COW_BUDGET,
+						      K_IMAGE };
+		for (unsigned k = 0; k < KEY_COUNT; k++) {
+			bool ok = false;
+			for (size_t i = 0; i < ARRAY_SIZE(slot_keys); i++)
+				ok |= slot_keys[i] == (enum key)k;
+			if (p->key_line[k] && !ok)
+				return fail_at(p->err, p->key_line[k],
+					       "'%s' is not for %s (a slot has memory, cpu, window, "
+					       "cow_budget and image; the rest comes with what is "
+					       "created in it)",
+					       key_name((enum key)k), p->label);
+		}
+		if (!p->key_line[K_MEMORY])
+			return fail_at(p->err, p->sect_line, "missing 'memory' in %s", p->label);
+		part->kind = PARTITION_PV;
+		return 0;
+	}
 	if (p->sect == SECT_PARTITION) {
 		static const enum key required[] = { K_KIND, K_MEMORY, K_IMAGE };
+		int rc;
 
-		for (size_t i = 0; i < ARRAY_SIZE(required); i++) {
+		if (p->from[0] && (rc = finish_from(p)))
+			return rc;
+		for (size_t i = 0; i < ARRAY_SIZE(required) && !p->from[0]; i++) {
 			if (!p->key_line[required[i]])
 				return fail_at(p->err, p->sect_line, "missing '%s' in %s",
 					       key_name(required[i]), p->label);
@@ -889,7 +1051,9 @@ static int finish_section(struct parser *p)
 				       part->name);
 		if ((rc = finish_disk(p)))
 			return rc;
-		return finish_api(p);
+		if ((rc = finish_api(p)))
+			return rc;
+		return part->instances ? expand_instances(p) : 0;
 	} else if (p->sect == SECT_CHANNEL) {
 		if (!p->key_line[K_BETWEEN])
 			return fail_at(p->err, p->sect_line, "missing 'between' in %s", p->label);
@@ -909,7 +1073,7 @@ static int start_partition(struct parser *p, struct str name)
 	if ((rc = check_name(p, "partition", name)))
 		return rc;
 	for (unsigned i = 0; i < cfg->partition_count; i++) {
-		if (eq(name, cfg->partitions[i].name))
+		if (eq(name, cfg->partitions[i].name) || eq(name, cfg->partitions[i].group))
 			return fail(p, "duplicate partition name '%s' (first on line %u)",
 				    quote(q, name), cfg->partitions[i].line);
 	}
@@ -917,6 +1081,7 @@ static int start_partition(struct parser *p, struct str name)
 		return fail(p, "too many partitions (at most %d)", CONFIG_MAX_PARTITIONS);
 	part = &cfg->partitions[cfg->partition_count++];
 	copy_str(part->name, sizeof(part->name), name);
+	copy_str(part->group, sizeof(part->group), name);
 	part->line = p->line;
 	part->on_fault = FAULT_HALT;
 	part->api.tls = true;
@@ -970,6 +1135,7 @@ static int parse_header(struct parser *p, struct str s)
 	p->part = NULL;
 	p->chan = NULL;
 	p->size_given = false;
+	p->from[0] = '\0';
 	p->sect_line = p->line;
 	memset(p->key_line, 0, sizeof(p->key_line));
 
@@ -991,9 +1157,16 @@ static int parse_header(struct parser *p, struct str s)
 		return start_partition(p, rest);
 	if (eq(word, "channel"))
 		return start_channel(p, rest);
+	if (eq(word, "slot")) {
+		if ((rc = start_partition(p, rest)))
+			return rc;
+		p->part->slot = true;
+		snprintf(p->label, sizeof(p->label), "[slot %s]", p->part->name);
+		return 0;
+	}
 	return fail(p,
-		    "unknown section '[%s]' (expected hypervisor, partition or "
-		    "channel)",
+		    "unknown section '[%s]' (expected hypervisor, partition, "
+		    "slot or channel)",
 		    quote(q, inner));
 }
 

@@ -50,6 +50,22 @@
  *                                   (no prefix, no line cutting, no filter)
  *                                   and the others' output is held
  *
+ *   Images and instances (pv only; kernel/image.h):
+ *   instances = 8                   N partitions NAME-0 .. NAME-(N-1) from
+ *                                   this section, sharing one copy of its
+ *                                   image; instance i has the section's
+ *                                   windows moved later by i times their
+ *                                   span (first start to last end)
+ *   from = NAME                     one more instance of the image of the
+ *                                   earlier section NAME (its kind, memory,
+ *                                   image; cmdline, on_fault and cow_budget
+ *                                   unless given here); needs its own
+ *                                   windows and takes its own cpu
+ *   cow_budget = 16K                what the private copies of shared image
+ *                                   pages may take, reserved at creation;
+ *                                   default: the pages of the image's
+ *                                   writable segments; may be 0
+ *
  *   The management API of a partition with caps = control (guests/mgmt;
  *   the hypervisor hands these to it through HC_API_CONFIG/HC_API_FILE):
  *   api_tls = yes | no              HTTPS (default yes); `no` serves plain
@@ -62,6 +78,15 @@
  *                                   boot and prints it once
  *   api_public_read = yes           GET of the status data without a token
  *                                   (default no)
+ *
+ *   [slot NAME]                     a CPU, windows and memory that hold no
+ *   memory = 2M                     partition at boot: one is created in it
+ *   cpu = 0                         at run time (HC_PARTITION_CREATE) and
+ *   window = 5ms 1ms                destroyed again; also cow_budget, and
+ *   image = a.elf                   image: a file loaded at boot for that
+ *                                   (any loaded image may be created in any
+ *                                   slot); names share the partitions'
+ *                                   namespace
  *
  *   [channel NAME]
  *   between = NAME NAME             the two partitions it connects
@@ -166,6 +191,17 @@ struct config_partition {
 	bool disk_layer_on;
 	u64 disk_layer; /* bytes of the layer, inside memory */
 	unsigned disk_line, disk_writes_line, disk_layer_line;
+	/* Images and instances: group is the section's name (NAME of
+	 * NAME-0 .. NAME-(N-1)); shared_image: this partition maps its image
+	 * from the one shared copy (instances, from, or the target of a from). */
+	char group[CONFIG_NAME_MAX];
+	unsigned instances; /* `instances =` of its section, 0 if not given */
+	unsigned instance;  /* its index among them */
+	bool shared_image;
+	bool cow_budget_set;
+	u64 cow_budget;	    /* bytes, when cow_budget_set */
+	unsigned from_line; /* of `from =`, 0 if absent */
+	bool slot;	    /* a [slot NAME]: no image, nothing runs until one is created */
 };
 
 struct config_channel {

@@ -86,7 +86,7 @@ static void *guest_buffer(struct partition *p, u64 gpa, u64 len)
 {
 	if (guest_range_check(gpa, len, PV_RAM_START, p->ram_size))
 		return NULL;
-	return partition_gpa_ptr(p, gpa);
+	return partition_gpa_range(p, gpa, len, true);
 }
 
 static bool has_control(const struct partition *p)

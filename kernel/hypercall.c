@@ -21,8 +21,10 @@
 #include "kernel/devirq.h"
 #include "kernel/errno.h"
 #include "kernel/guest_mem.h"
+#include "kernel/image.h"
 #include "kernel/lib/format.h"
 #include "kernel/lib/string.h"
+#include "kernel/mm.h"
 #include "kernel/partition.h"
 #include "kernel/pv_image.h"
 #include "kernel/virt.h"
@@ -35,7 +37,15 @@ static void *guest_buffer(struct partition *p, u64 gpa, u64 len)
 {
 	if (guest_range_check(gpa, len, PV_RAM_START, p->ram_size))
 		return NULL;
-	return partition_gpa_ptr(p, gpa);
+	return partition_gpa_range(p, gpa, len, true);
+}
+
+/* The same, for a buffer the call only reads. */
+static const void *guest_input(struct partition *p, u64 gpa, u64 len)
+{
+	if (guest_range_check(gpa, len, PV_RAM_START, p->ram_size))
+		return NULL;
+	return partition_gpa_range(p, gpa, len, false);
 }
 
 struct hc_args {
@@ -59,7 +69,7 @@ static s64 hc_version(struct partition *p, const struct hc_args *a)
 static s64 hc_console_write(struct partition *p, const struct hc_args *a)
 {
 	u64 n = MIN(a->a1, (u64)CONSOLE_WRITE_MAX);
-	const char *data = guest_buffer(p, a->a0, n);
+	const char *data = guest_input(p, a->a0, n);
 
 	if (!data)
 		return -E_FAULT;
@@ -288,6 +298,131 @@ static s64 hc_api_file(struct partition *p, const struct hc_args *a)
 	return control_info_api_file(p, a->a0, a->a1, a->a2);
 }
 
+/* ABI 1.2: a partition's memory by layer (kernel/image.h).  The layer's
+ * counts change only on the partition's own CPU; read from another, they
+ * may be one copy behind. */
+static s64 hc_partition_memory(struct partition *p, const struct hc_args *a)
+{
+	struct partition *t = a->a0 < partition_count ? &partitions[a->a0] : NULL;
+	struct partita_memory_info *out;
+	u64 shared, priv, budget;
+
+	if (!t)
+		return -E_NOENT;
+	if (t != p && !(p->cfg->caps & CAP_CONTROL))
+		return -E_PERM;
+	out = guest_buffer(p, a->a1, sizeof(*out));
+	if (!out)
+		return -E_FAULT;
+	image_counts(t, &shared, &priv, &budget);
+	memset(out, 0, sizeof(*out));
+	out->mem_size = t->ram_size;
+	out->shared_pages = shared;
+	out->private_pages = priv;
+	out->budget_pages = budget;
+	out->copy_pages = t->layer.used;
+	out->cow_faults = t->layer.cow_faults;
+	out->image_hash = t->layer.image ? t->layer.image->hash : 0;
+	out->instance = t->layer.image != NULL;
+	struct memory_stats ms;
+	memory_get_stats(&ms);
+	out->hv_free_pages = ms.free_bytes >> PAGE_SHIFT;
+	return 0;
+}
+
+/* A name as the config allows: [a-z0-9_-], 1..31 characters, terminated. */
+static bool good_name(const char *s, size_t size)
+{
+	size_t n = strnlen(s, size);
+
+	if (n == 0 || n >= size || n > CONFIG_NAME_MAX - 1)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '_' ||
+		      s[i] == '-'))
+			return false;
+	return true;
+}
+
+/* A partition's name or a slot's: one namespace. */
+static bool name_taken(const char *name)
+{
+	for (unsigned i = 0; i < partition_count; i++)
+		if (!strcmp(partitions[i].cfg->name, name) ||
+		    (partition_is_slot(&partitions[i]) &&
+		     !strcmp(partition_slot_name(&partitions[i]), name)))
+			return true;
+	return false;
+}
+
+struct create_request {
+	struct partition *p, *slot;
+	const struct partita_create *req;
+	s64 result;
+};
+
+/* Runs on the slot's CPU (smp_call): its state belongs to that CPU. */
+static void create_apply(void *arg)
+{
+	struct create_request *r = arg;
+	int err = partition_create_in_slot(r->slot, r->req->name, r->req->image, r->req->cmdline,
+					   r->p->cfg->name);
+
+	r->result = err ? (s64)err : (s64)r->slot->id;
+}
+
+/* ABI 1.2: a partition from a loaded image into a free slot. */
+static s64 hc_partition_create(struct partition *p, const struct hc_args *a)
+{
+	const struct partita_create *in = guest_input(p, a->a0, sizeof(*in));
+	struct partita_create req;
+
+	if (!in)
+		return -E_FAULT;
+	req = *in; /* the guest cannot change it under the checks */
+	if (!good_name(req.name, sizeof(req.name)) || !good_name(req.slot, sizeof(req.slot)) ||
+	    strnlen(req.image, sizeof(req.image)) >= sizeof(req.image) ||
+	    strnlen(req.cmdline, sizeof(req.cmdline)) >= sizeof(req.cmdline))
+		return -E_INVAL;
+	struct partition *slot = NULL;
+	for (unsigned i = 0; i < partition_count && !slot; i++)
+		if (partition_is_slot(&partitions[i]) &&
+		    !strcmp(partition_slot_name(&partitions[i]), req.slot))
+			slot = &partitions[i];
+	if (!slot)
+		return -E_NOENT;
+	if (name_taken(req.name))
+		return -E_EXIST;
+	struct create_request r = { p, slot, &req, 0 };
+	int err = smp_call(slot->cfg->cpu, create_apply, &r, CTL_TIMEOUT_NS);
+	return err ? err : r.result;
+}
+
+struct destroy_request {
+	struct partition *p, *t;
+	s64 result;
+};
+
+static void destroy_apply(void *arg)
+{
+	struct destroy_request *r = arg;
+
+	r->result = partition_destroy_in_slot(r->t, r->p->cfg->name);
+}
+
+static s64 hc_partition_destroy(struct partition *p, const struct hc_args *a)
+{
+	struct partition *t = a->a0 < partition_count ? &partitions[a->a0] : NULL;
+
+	if (!t)
+		return -E_NOENT;
+	if (!partition_is_slot(t) || t == p)
+		return -E_INVAL;
+	struct destroy_request r = { p, t, 0 };
+	int err = smp_call(t->cfg->cpu, destroy_apply, &r, CTL_TIMEOUT_NS);
+	return err ? err : r.result;
+}
+
 /* The calls, by number.  caps: what the caller must hold (CAP_*); costly:
  * 1 + its slot in partition.hc_cost_tsc for a call that copies kilobytes
  * (see costly_call), 0 for the others. */
@@ -313,6 +448,9 @@ static const struct {
 	[HC_SCHEDULE_INFO] = { hc_schedule_info, CAP_CONTROL, 3 },
 	[HC_API_CONFIG] = { hc_api_config, CAP_CONTROL, 0 },
 	[HC_API_FILE] = { hc_api_file, CAP_CONTROL, 4 },
+	[HC_PARTITION_MEMORY] = { hc_partition_memory, 0, 0 },
+	[HC_PARTITION_CREATE] = { hc_partition_create, CAP_CONTROL, 0 },
+	[HC_PARTITION_DESTROY] = { hc_partition_destroy, CAP_CONTROL, 0 },
 };
 
 bool hypercall_needs(u64 nr, u32 *caps)

@@ -264,7 +264,8 @@ static void load_config(const struct boot_info *bi)
 	log_line("config: %s, %u partitions, %u channels, frame %s", path, config.partition_count,
 		 config.channel_count, t);
 	for (unsigned i = 0; i < config.partition_count; i++)
-		report_partition(bi, &config.partitions[i]);
+		if (!config.partitions[i].slot) /* slots: partitions_create */
+			report_partition(bi, &config.partitions[i]);
 }
 
 void core_main(u64 boot_info_phys)

@@ -23,6 +23,7 @@
 #include "kernel/cpu_policy.h"
 #include "kernel/devirq.h"
 #include "kernel/dma.h"
+#include "kernel/image.h"
 #include "kernel/errno.h"
 #include "kernel/kind.h"
 #include "kernel/lib/format.h"
@@ -88,6 +89,15 @@ static bool in(const struct partition *p, u32 states)
 
 void *partition_gpa_ptr(struct partition *p, u64 gpa)
 {
+	if (p->layer.image)
+		return image_gpa_range(p, gpa, 1, false);
+	return phys_to_virt(hpa(p->ram.v + gpa));
+}
+
+void *partition_gpa_range(struct partition *p, u64 gpa, u64 len, bool write)
+{
+	if (p->layer.image)
+		return image_gpa_range(p, gpa, len, write);
 	return phys_to_virt(hpa(p->ram.v + gpa));
 }
 
@@ -155,6 +165,7 @@ bool partitions_all_ended(int *code)
 		else if (p->state == PARTITION_EXITED && p->exit_code && *code == HV_EXIT_OK)
 			*code = (int)(p->exit_code & 0x7f);
 	}
+	images_check(); /* the run is over: outside every window */
 	return true;
 }
 
@@ -245,8 +256,8 @@ static void start_now(struct partition *p)
 	const char *why = "error";
 	int err;
 
-	if (p->cleared < p->ram_size)
-		memset(phys_to_virt(p->ram), 0, p->ram_size);
+	if (p->cleared < p->ram_host)
+		memset(phys_to_virt(p->ram), 0, p->ram_host);
 	p->cleared = 0;
 	p->boot_count++;
 	p->pending_events = 0;
@@ -286,13 +297,13 @@ bool partition_start_step(struct partition *p, u64 deadline)
 
 	if (p->state != PARTITION_STARTING)
 		return true;
-	while (p->cleared < p->ram_size) {
+	while (p->cleared < p->ram_host) {
 		u64 t0 = clock_now_ns();
 		u64 slice = p->slice_ns ? p->slice_ns : SLICE_GUESS_NS;
 		/* Stop while one more slice surely fits before the deadline. */
 		if (t0 + 2 * slice >= deadline)
 			return false;
-		u64 n = MIN(CLEAR_SLICE, p->ram_size - p->cleared);
+		u64 n = MIN(CLEAR_SLICE, p->ram_host - p->cleared);
 		memset(ram + p->cleared, 0, n);
 		p->cleared += n;
 		/* A running average: one slice stretched by the host (an
@@ -484,10 +495,12 @@ static int partition_create(struct partition *p, const struct boot_info *bi)
 	step = "checking its image";
 	if ((err = p->kind->image->check(p, bi, &vcfg, &why)))
 		goto fail;
+	if (!p->ram_host)
+		p->ram_host = p->ram_size; /* the kind shares nothing */
 	step = "allocating its memory";
 	why = "not enough contiguous memory left";
-	if ((err = page_alloc(pages_of(p->ram_size), LARGE_PAGE_SIZE >> PAGE_SHIFT, &p->ram)) &&
-	    (err = page_alloc(pages_of(p->ram_size), 1, &p->ram)))
+	if ((err = page_alloc(pages_of(p->ram_host), LARGE_PAGE_SIZE >> PAGE_SHIFT, &p->ram)) &&
+	    (err = page_alloc(pages_of(p->ram_host), 1, &p->ram)))
 		goto fail;
 	step = "allocating its FPU state";
 	why = "no memory left";
@@ -539,7 +552,7 @@ err_fpu:
 	page_free(fpu, pages_of(sizeof(struct fpu_state)));
 	p->vcpu.lazy.fpu = NULL;
 err_ram:
-	page_free(p->ram, pages_of(p->ram_size));
+	page_free(p->ram, pages_of(p->ram_host));
 	p->ram.v = 0;
 fail:
 	log_line("partition %s: %s failed: %s (%s)", c->name, step, why ? why : "error",
@@ -563,9 +576,93 @@ void partition_destroy(struct partition *p)
 	slat_destroy(&p->slat);
 	page_free(virt_to_phys(p->vcpu.lazy.fpu), pages_of(sizeof(struct fpu_state)));
 	p->vcpu.lazy.fpu = NULL;
-	page_free(p->ram, pages_of(p->ram_size));
+	page_free(p->ram, pages_of(p->ram_host));
 	p->ram.v = 0;
 	set_state(p, PARTITION_UNUSABLE);
+}
+
+/* ----------------------------------------------------- run-time slots -- */
+
+static const struct boot_info *boot; /* the modules: loaded images */
+/* What a slot's partition is made of while it holds one (its config
+ * entry is the free slot's). */
+static struct config_partition slot_cfg[CONFIG_MAX_PARTITIONS];
+
+bool partition_is_slot(const struct partition *p)
+{
+	return config && p->id < config->partition_count && config->partitions[p->id].slot;
+}
+
+const char *partition_slot_name(const struct partition *p)
+{
+	return config->partitions[p->id].name;
+}
+
+/* p as partitions_create leaves it before its creation, with cfg c.  A
+ * slot keeps its console (keep_console): what its last partition printed
+ * is still queued, each line with its own name, and may be on the wire. */
+static void partition_reset(struct partition *p, u32 id, const struct config_partition *c,
+			    bool keep_console)
+{
+	_Static_assert(offsetof(struct partition, console) + sizeof(struct console) ==
+			       sizeof(struct partition),
+		       "the console is the last field of struct partition");
+	memset(p, 0, offsetof(struct partition, console));
+	p->id = id;
+	p->cfg = c;
+	p->kind = kind_of(c->kind);
+	p->state = PARTITION_UNUSABLE;
+	p->exit_code = -1;
+	if (keep_console) {
+		p->console.name = c->name;
+		return;
+	}
+	console_init(&p->console, c->name);
+	p->console.cpu = c->cpu; /* where its typed input is polled */
+	p->console.raw_default = c->raw;
+	log_register_console(&p->console);
+}
+
+int partition_create_in_slot(struct partition *p, const char *name, const char *image,
+			     const char *cmdline, const char *by)
+{
+	const struct config_partition *free_slot = &config->partitions[p->id];
+	struct config_partition *c = &slot_cfg[p->id];
+	int err;
+
+	if (p->state != PARTITION_UNUSABLE)
+		return -E_BUSY;
+	if (!boot_find_module(boot, image))
+		return -E_NOENT;
+	*c = *free_slot;
+	strlcpy(c->name, name, sizeof(c->name));
+	strlcpy(c->group, name, sizeof(c->group));
+	strlcpy(c->image, image, sizeof(c->image));
+	strlcpy(c->cmdline, cmdline, sizeof(c->cmdline));
+	c->kind = PARTITION_PV;
+	c->shared_image = true;
+	partition_reset(p, p->id, c, true);
+	if ((err = partition_create(p, boot))) {
+		partition_reset(p, p->id, free_slot, true);
+		return err;
+	}
+	partition_request_start(p, by);
+	log_guest(LOG_KIND_LIFE, "partition %s created in slot %s from %s by partition %s", name,
+		  free_slot->name, image, by);
+	return 0;
+}
+
+int partition_destroy_in_slot(struct partition *p, const char *by)
+{
+	const struct config_partition *free_slot = &config->partitions[p->id];
+
+	if (p->state == PARTITION_UNUSABLE)
+		return -E_NOENT;
+	log_guest(LOG_KIND_LIFE, "partition %s destroyed by partition %s, slot %s free",
+		  p->cfg->name, by, free_slot->name);
+	partition_destroy(p);
+	partition_reset(p, p->id, free_slot, true);
+	return 0;
 }
 
 unsigned partitions_create(const struct config *cfg, const struct boot_info *bi)
@@ -573,25 +670,21 @@ unsigned partitions_create(const struct config *cfg, const struct boot_info *bi)
 	unsigned started = 0;
 
 	config = cfg;
+	boot = bi;
 	partition_count = cfg->partition_count;
-	for (unsigned i = 0; i < cfg->partition_count; i++) {
-		struct partition *p = &partitions[i];
-		memset(p, 0, sizeof(*p));
-		p->id = i;
-		p->cfg = &cfg->partitions[i];
-		p->kind = kind_of(p->cfg->kind);
-		p->state = PARTITION_UNUSABLE;
-		p->exit_code = -1;
-		console_init(&p->console, p->cfg->name);
-		p->console.cpu = p->cfg->cpu; /* where its typed input is polled */
-		p->console.raw_default = p->cfg->raw;
-		log_register_console(&p->console);
-	}
+	for (unsigned i = 0; i < cfg->partition_count; i++)
+		partition_reset(&partitions[i], i, &cfg->partitions[i], false);
 	/* Channels need both ends to exist; each end maps its channels when
 	 * it is created, so its page tables cover them. */
 	channels_create(cfg);
 	for (unsigned i = 0; i < cfg->partition_count; i++) {
 		struct partition *p = &partitions[i];
+		if (p->cfg->slot) {
+			log_line("slot %s: free, cpu %u, %llu MiB, for partitions made at run time",
+				 p->cfg->name, p->cfg->cpu,
+				 (unsigned long long)(p->cfg->memory >> 20));
+			continue;
+		}
 		if (partition_create(p, bi))
 			continue;
 		/* The first start: nothing runs yet, so it is done now. */
@@ -605,5 +698,6 @@ unsigned partitions_create(const struct config *cfg, const struct boot_info *bi)
 			 (unsigned long long)p->ram.v, (unsigned long long)p->entry,
 			 (unsigned long long)p->slat.pt.table_count);
 	}
+	images_report();
 	return started;
 }

@@ -34,6 +34,7 @@
 #include "kernel/config.h"
 #include "kernel/console.h"
 #include "kernel/cpu_policy.h"
+#include "kernel/image.h"
 #include "kernel/virt.h"
 
 struct pci_device;
@@ -83,7 +84,9 @@ struct partition {
 	/* Memory and translation. */
 	hpa_t ram; /* host base of its RAM */
 	u64 ram_size;
-	u64 map_end; /* end of RAM and channels: what the guest maps */
+	u64 ram_host;		  /* bytes of that block: ram_size, less an instance's image */
+	struct image_layer layer; /* an instance's private layer (kernel/image.h) */
+	u64 map_end;		  /* end of RAM and channels: what the guest maps */
 	struct slat slat;
 	struct vcpu vcpu;
 
@@ -143,6 +146,28 @@ unsigned partitions_create(const struct config *cfg, const struct boot_info *bi)
  * creation.
  */
 void partition_destroy(struct partition *p);
+
+/** True if p is a config [slot]: free (UNUSABLE) or holding a partition
+ *  made at run time. */
+bool partition_is_slot(const struct partition *p);
+
+/** The name of slot p in the config (p's own name while it is free). */
+const char *partition_slot_name(const struct partition *p);
+
+/**
+ * Creates a pv partition named name from the loaded image image, with
+ * cmdline, in the free slot p (on p's CPU), and asks for its start (done
+ * in the slot's windows).  by names the caller for the log.  Returns 0,
+ * -E_BUSY (p holds one), -E_NOENT (no such image), or the creation's
+ * error (-E_INVAL for an image that does not fit, -E_NOMEM): then the
+ * slot is free again and nothing of the attempt remains.
+ */
+int partition_create_in_slot(struct partition *p, const char *name, const char *image,
+			     const char *cmdline, const char *by);
+
+/** Destroys the partition slot p holds (on p's CPU) and frees the slot.
+ *  Returns 0, or -E_NOENT if the slot is free. */
+int partition_destroy_in_slot(struct partition *p, const char *by);
 
 /* --------------------------------------------------------- transitions -- */
 
@@ -229,6 +254,14 @@ void partitions_publish_epoch(u64 epoch_ns);
 
 /** Translates a checked guest-physical address of p's RAM to a pointer. */
 void *partition_gpa_ptr(struct partition *p, u64 gpa);
+
+/**
+ * The hypervisor's pointer to a checked range [gpa, gpa + len) of p's RAM,
+ * to read, or with write to write (an instance's shared image pages in it
+ * are copied first: kernel/image.h).  NULL if the range is not contiguous
+ * in host memory or its copies do not fit the instance's budget.
+ */
+void *partition_gpa_range(struct partition *p, u64 gpa, u64 len, bool write);
 
 struct partition *partition_by_id(u32 id);
 

@@ -8,6 +8,7 @@
  */
 #include "arch/x86/cpu.h"
 #include "kernel/hypercall.h"
+#include "kernel/image.h"
 #include "kernel/kind.h"
 #include "kernel/log.h"
 #include "kernel/partition.h"
@@ -42,6 +43,18 @@ static void pv_msr(struct partition *p, const struct vm_exit *e)
 static void pv_npf(struct partition *p, const struct vm_exit *e)
 {
 	const char *access = e->npf.fetch ? "execute" : e->npf.write ? "write" : "read";
+	char why[96];
+
+	/* An instance's first write to a page of its shared image. */
+	switch (image_npf(p, e, why, sizeof(why))) {
+	case 1:
+		return;
+	case 0:
+		break;
+	default:
+		partition_fault(p, "%s", why);
+		return;
+	}
 
 	if (e->npf.gpa >= PV_START_INFO_GPA && e->npf.gpa < PV_START_INFO_GPA + PAGE_SIZE)
 		partition_fault(p, "%s of its read-only start-info page at %#llx (rip %#llx)",

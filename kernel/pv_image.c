@@ -13,6 +13,7 @@
 #include "kernel/devirq.h"
 #include "kernel/errno.h"
 #include "kernel/guest_mem.h"
+#include "kernel/image.h"
 #include "kernel/lib/string.h"
 #include "kernel/mm.h"
 #include "kernel/partition.h"
@@ -37,6 +38,9 @@ static int pv_check(struct partition *p, const struct boot_info *bi, struct vcpu
 				  p->ram_size - PV_STACK_SIZE, &p->entry, &p->image_end, why);
 	if (err)
 		return err;
+	/* An instance: its image's pages come from the shared copy. */
+	if ((err = image_plan(p, p->image, why)))
+		return err;
 	vcfg->mode = VCPU_MODE_LONG;
 	vcfg->hvm = false;
 	return 0;
@@ -51,11 +55,14 @@ static int pv_create(struct partition *p, const char **why)
 		return err;
 	}
 	if ((err = slat_map(&p->slat, gpa(PV_START_INFO_GPA), p->start_info, PAGE_SIZE, SLAT_R)) ||
-	    (err = slat_map(&p->slat, gpa(PV_RAM_START), hpa(p->ram.v + PV_RAM_START),
-			    p->ram_size - PV_RAM_START, SLAT_RWX))) {
+	    (p->cfg->shared_image ?
+		     (err = image_attach(p, why)) :
+		     (err = slat_map(&p->slat, gpa(PV_RAM_START), hpa(p->ram.v + PV_RAM_START),
+				     p->ram_size - PV_RAM_START, SLAT_RWX)))) {
+		if (!p->cfg->shared_image)
+			*why = "cannot map its memory";
 		page_free(p->start_info, 1);
 		p->start_info.v = 0;
-		*why = "cannot map its memory";
 		return err;
 	}
 	return 0;
@@ -63,6 +70,7 @@ static int pv_create(struct partition *p, const char **why)
 
 static void pv_destroy(struct partition *p)
 {
+	image_detach(p);
 	if (p->start_info.v)
 		page_free(p->start_info, 1);
 	p->start_info.v = 0;
@@ -191,7 +199,12 @@ static void fill_start_info(struct partition *p, const struct kind_start *ks)
 
 static int pv_start(struct partition *p, const struct kind_start *ks, const char **why)
 {
-	guest_elf_segments(phys_to_virt(hpa(p->image->phys)), copy_segment, p);
+	/* An instance's image is the shared copy; a restart drops the copies
+	 * its last boot made (its private RAM was cleared like any RAM). */
+	if (p->layer.image)
+		image_layer_drop(p);
+	else
+		guest_elf_segments(phys_to_virt(hpa(p->image->phys)), copy_segment, p);
 	if (build_guest_page_tables(p)) {
 		*why = "its page tables do not fit below its image (too many devices or too much memory)";
 		return -E_NOMEM;
@@ -207,6 +220,8 @@ static int pv_start(struct partition *p, const struct kind_start *ks, const char
 
 static u64 pv_start_bytes(const struct partition *p)
 {
+	if (p->layer.image)
+		return p->layer.used * PAGE_SIZE; /* the copies it drops */
 	return p->image ? p->image->size : 0;
 }
 

@@ -38,7 +38,7 @@ LAYERS = [
       "kernel/config"]),
     ("virtualization back ends", ["kernel/virt", "arch/x86/svm/*", "arch/x86/vmx/*"]),
     ("partition resources and device models",
-     ["kernel/cpu_policy", "kernel/guest_mem", "kernel/channel", "kernel/dma", "kernel/devirq",
+     ["kernel/cpu_policy", "kernel/guest_mem", "kernel/image", "kernel/channel", "kernel/dma", "kernel/devirq",
       "kernel/schedule", "kernel/lateness", "kernel/hvm/hvm", "kernel/hvm/v*", "kernel/hvm/decode",
       "kernel/hvm/acpi_tables", "kernel/hvm/linux_boot", "kernel/hvm/multiboot"]),
     ("life cycle", ["kernel/partition", "kernel/kind"]),

@@ -113,7 +113,16 @@ static void partition_json(struct http_out *o, const struct partita_partition_in
 	for (unsigned e = 0; e < PARTITA_EXIT_KINDS; e++)
 		out_printf(o, "%s\"%s\":%llu", e ? "," : "", exit_names[e],
 			   (unsigned long long)st.exits[e]);
-	out_puts(o, "}}");
+	/* Its pages by layer (ABI 1.2; images and instances in the README). */
+	struct partita_memory_info m;
+	if (hc_call(HC_PARTITION_MEMORY, p->id, (long)&m, 0, 0, 0))
+		memset(&m, 0, sizeof(m));
+	out_printf(o,
+		   "},\"memory\":{\"instance\":%s,\"shared_pages\":%llu,\"private_pages\":%llu,"
+		   "\"budget_pages\":%llu,\"copy_pages\":%llu,\"cow_faults\":%llu}}",
+		   m.instance ? "true" : "false", (unsigned long long)m.shared_pages,
+		   (unsigned long long)m.private_pages, (unsigned long long)m.budget_pages,
+		   (unsigned long long)m.copy_pages, (unsigned long long)m.cow_faults);
 }
 
 static void list_json(struct http_out *o, long n)

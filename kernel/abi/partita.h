@@ -25,7 +25,9 @@
 #include "kernel/abi/errno.h"
 
 #define PARTITA_ABI_MAJOR 1
-#define PARTITA_ABI_MINOR 1 /* 1: HC_SCHEDULE_INFO, HC_API_CONFIG, HC_API_FILE */
+#define PARTITA_ABI_MINOR \
+	2 /* 1: HC_SCHEDULE_INFO, HC_API_CONFIG, HC_API_FILE;
+                             * 2: HC_PARTITION_MEMORY */
 #define PARTITA_ABI_VERSION ((PARTITA_ABI_MAJOR << 16) | PARTITA_ABI_MINOR)
 
 #define PARTITA_CPUID_BASE 0x40000000u
@@ -211,6 +213,52 @@ _Static_assert(sizeof(struct partita_partition_stats) == 96, "ABI");
  *  sizes), -E_NOTSUP for a file larger than PARTITA_API_FILE_MAX. */
 #define HC_API_FILE 22
 #define PARTITA_API_FILE_MAX 65536
+
+/**
+ * ABI 1.2: HC_PARTITION_MEMORY(id, gpa struct partita_memory_info) -> 0: a
+ * partition's memory by layer (images and instances, README).  A partition
+ * may ask about itself; about another only with `control` (else -E_PERM);
+ * -E_NOENT for no such id.
+ */
+#define HC_PARTITION_MEMORY 23
+
+struct partita_memory_info {
+	uint64_t mem_size;	/* bytes the partition sees as its RAM */
+	uint64_t shared_pages;	/* of them, still the image's shared pages */
+	uint64_t private_pages; /* its own (shared + private = mem_size) */
+	uint64_t budget_pages;	/* reserved for private copies (cow_budget) */
+	uint64_t copy_pages;	/* copies made since its start (of the private) */
+	uint64_t cow_faults;	/* copies its writes took, over all its boots */
+	uint64_t image_hash;	/* FNV-1a 64 of its image's shared pages at load */
+	uint32_t instance;	/* 1 if it is an instance of a shared image */
+	uint32_t reserved;
+	uint64_t hv_free_pages; /* the hypervisor's free pages now (all CPUs) */
+};
+_Static_assert(sizeof(struct partita_memory_info) == 72, "ABI");
+
+/**
+ * ABI 1.2, with `control` only: run-time partitions in the config's
+ * [slot NAME] sections.  HC_PARTITION_CREATE(gpa struct partita_create) ->
+ * the new partition's id (the slot's): a pv partition from a loaded image,
+ * sharing its pages with every other instance of it, named and with a
+ * cmdline, started in the slot's windows.  -E_NOENT: no such slot or
+ * image; -E_BUSY: the slot holds a partition; -E_EXIST: the name is taken;
+ * -E_INVAL: a bad name, or the image is not a pv ELF that fits the slot;
+ * -E_NOMEM: no memory.  A failed call leaves nothing made.
+ * HC_PARTITION_DESTROY(id) -> 0: stops a partition created in a slot and
+ * returns all its memory; the slot is free again.  -E_NOENT: no such
+ * partition (or an empty slot); -E_INVAL: not made in a slot, or the caller.
+ */
+#define HC_PARTITION_CREATE 24
+#define HC_PARTITION_DESTROY 25
+
+struct partita_create {
+	char name[PARTITA_NAME_MAX]; /* [a-z0-9_-], 1..31 characters */
+	char image[64];		     /* a loaded image's file name */
+	char slot[PARTITA_NAME_MAX];
+	char cmdline[256];
+};
+_Static_assert(sizeof(struct partita_create) == 384, "ABI");
 
 #define PARTITA_SCHEDULE_MAX_WINDOWS 128 /* CONFIG_MAX_PARTITIONS * CONFIG_MAX_WINDOWS */
 #define PARTITA_SCHEDULE_MAX_PARTITIONS 16

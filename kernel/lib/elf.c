@@ -29,6 +29,7 @@ _Static_assert(sizeof(struct elf64_phdr) == 56, "ELF64 program header");
 #define ET_EXEC 2
 #define EM_X86_64 62
 #define PT_LOAD 1
+#define PF_W 2 /* p_flags: writable */
 #define ELF_MAX_PHDRS 64
 
 static void phdr_at(const void *image, const struct elf64_ehdr *eh, unsigned i,
@@ -106,4 +107,20 @@ void elf64_segments(const void *image, enum elf_addr by,
 			fn(ctx, by == ELF_PADDR ? ph.paddr : ph.vaddr,
 			   (const u8 *)image + ph.offset, ph.filesz, ph.memsz);
 	}
+}
+
+bool elf64_writable_at(const void *image, enum elf_addr by, u64 lo, u64 hi)
+{
+	struct elf64_ehdr eh;
+
+	memcpy(&eh, image, sizeof(eh));
+	for (unsigned i = 0; i < eh.phnum; i++) {
+		struct elf64_phdr ph;
+		phdr_at(image, &eh, i, &ph);
+		u64 a = by == ELF_PADDR ? ph.paddr : ph.vaddr;
+		if (ph.type == PT_LOAD && ph.memsz && (ph.flags & PF_W) && a < hi &&
+		    a + ph.memsz > lo)
+			return true;
+	}
+	return false;
 }

@@ -39,4 +39,8 @@ void elf64_segments(const void *image, enum elf_addr by,
 		    void (*fn)(void *ctx, u64 addr, const void *data, u64 filesz, u64 memsz),
 		    void *ctx);
 
+/** True if a writable (PF_W) PT_LOAD segment of an image elf64_check
+ *  accepted overlaps [lo, hi). */
+bool elf64_writable_at(const void *image, enum elf_addr by, u64 lo, u64 hi);
+
 #endif

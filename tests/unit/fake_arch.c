@@ -572,6 +572,12 @@ u64 fake_free_pages(void)
 	return allocator.free_count;
 }
 
+void memory_get_stats(struct memory_stats *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->free_bytes = allocator.free_count << PAGE_SHIFT;
+}
+
 int page_alloc(u64 count, u64 align, hpa_t *out)
 {
 	u64 first;

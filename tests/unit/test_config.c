@@ -1039,6 +1039,110 @@ static void test_disk_keys(void **state)
 	expect_error(HVM "disk = r\ndisk = s\n", 6, "disk");
 }
 
+/* ------------------------------------------------- images and instances -- */
+
+static void test_instances(void **state)
+{
+	(void)state;
+	expect_ok("[hypervisor]\nframe = 20ms\n"
+		  "[partition web]\nkind = pv\nmemory = 2M\nimage = w.elf\ncmdline = x=1\n"
+		  "window = 1ms 1ms\nwindow = 4ms 1ms\ninstances = 3\n"
+		  "[partition extra]\nfrom = web\nwindow = 14ms 1ms\ncpu = 1\ncow_budget = 8K\n"
+		  "[partition other]\nkind = pv\nmemory = 2M\nimage = w.elf\n");
+	assert_int_equal(cfg.partition_count, 5);
+	/* web-0 keeps the section's windows; the span is 1ms..5ms = 4ms. */
+	assert_string_equal(cfg.partitions[0].name, "web-0");
+	assert_string_equal(cfg.partitions[1].name, "web-1");
+	assert_string_equal(cfg.partitions[2].name, "web-2");
+	for (unsigned i = 0; i < 3; i++) {
+		const struct config_partition *p = &cfg.partitions[i];
+		assert_string_equal(p->group, "web");
+		assert_int_equal(p->instance, i);
+		assert_true(p->shared_image);
+		assert_false(p->cow_budget_set);
+		assert_string_equal(p->image, "w.elf");
+		assert_string_equal(p->cmdline, "x=1");
+		assert_int_equal(p->window_count, 2);
+		assert_int_equal(p->windows[0].offset_ns, 1000000ULL + i * 4000000ULL);
+		assert_int_equal(p->windows[1].offset_ns, 4000000ULL + i * 4000000ULL);
+	}
+	const struct config_partition *x = &cfg.partitions[3];
+	assert_string_equal(x->name, "extra");
+	assert_true(x->shared_image);
+	assert_int_equal(x->kind, PARTITION_PV);
+	assert_int_equal(x->memory, 2ULL << 20);
+	assert_string_equal(x->image, "w.elf");
+	assert_string_equal(x->cmdline, "x=1");
+	assert_int_equal(x->cpu, 1);
+	assert_true(x->cow_budget_set);
+	assert_int_equal(x->cow_budget, 8192);
+	/* The same file named by a section of its own is a separate load. */
+	assert_false(cfg.partitions[4].shared_image);
+	/* from = a plain section makes both share. */
+	expect_ok(MINIMAL "window = 0ms 1ms\n[partition b]\nfrom = a\nwindow = 1ms 1ms\n"
+			  "cow_budget = 0\n");
+	assert_true(cfg.partitions[0].shared_image);
+	assert_true(cfg.partitions[1].shared_image);
+	assert_true(cfg.partitions[1].cow_budget_set);
+	assert_int_equal(cfg.partitions[1].cow_budget, 0);
+}
+
+static void test_slots(void **state)
+{
+	(void)state;
+	expect_ok(MINIMAL "window = 0ms 1ms\n[slot s]\nmemory = 4M\ncpu = 1\nwindow = 2ms 1ms\n"
+			  "image = w.elf\ncow_budget = 8K\n");
+	assert_int_equal(cfg.partition_count, 2);
+	const struct config_partition *s = &cfg.partitions[1];
+	assert_true(s->slot);
+	assert_string_equal(s->name, "s");
+	assert_int_equal(s->kind, PARTITION_PV);
+	assert_int_equal(s->memory, 4ULL << 20);
+	assert_int_equal(s->cpu, 1);
+	assert_int_equal(s->window_count, 1);
+	assert_string_equal(s->image, "w.elf");
+	assert_false(cfg.partitions[0].slot);
+	expect_ok("[slot s]\nmemory = 2M\n"); /* no image, no window */
+	/* Slot windows are checked with the partitions'. */
+	expect_error(MINIMAL "window = 0ms 2ms\n[slot s]\nmemory = 2M\nwindow = 1ms 1ms\n", 8,
+		     "overlap");
+	expect_error(MINIMAL "[slot s]\nmemory = 2M\ncaps = control\n", 7, "not for [slot s]");
+	expect_error(MINIMAL "[slot s]\nwindow = 0ms 1ms\n", 5, "missing 'memory' in [slot s]");
+	expect_error(MINIMAL "[slot a]\nmemory = 2M\n", 5, "duplicate partition name");
+	expect_error("[slot s]\nmemory = 2M\n[partition b]\nfrom = s\n", 4, "no earlier");
+}
+
+static void test_instance_errors(void **state)
+{
+	(void)state;
+	expect_error(MINIMAL "instances = 0\n", 5, "expected a count from 1 to 16");
+	expect_error(MINIMAL "instances = 17\n", 5, "expected a count from 1 to 16");
+	expect_error(MINIMAL "instances = 9\n[partition b]\nkind = pv\nmemory = 2M\nimage = "
+			     "b.elf\ninstances = 8\n",
+		     10, "too many partitions");
+	expect_error("[partition a]\nkind = hvm\nmemory = 16M\nimage = a.elf\ninstances = 2\n", 5,
+		     "pv partitions");
+	expect_error(MINIMAL "device = 00:03.0\ninstances = 2\n", 6, "cannot share its devices");
+	expect_error(MINIMAL "instances = 2\n[partition a-1]\nkind = pv\nmemory = 2M\nimage = "
+			     "b.elf\n",
+		     6, "duplicate partition name");
+	expect_error(MINIMAL
+		     "instances = 2\n[partition a]\nkind = pv\nmemory = 2M\nimage = b.elf\n",
+		     6, "duplicate partition name");
+	expect_error("[partition a-1]\nkind = pv\nmemory = 2M\nimage = b.elf\n"
+		     "[partition a]\nkind = pv\nmemory = 2M\nimage = b.elf\ninstances = 2\n",
+		     9, "is taken");
+	expect_error(MINIMAL "[partition b]\nfrom = c\n", 6, "no earlier [partition c]");
+	expect_error(MINIMAL "[partition b]\nfrom = a\nmemory = 4M\n", 7, "comes from 'a'");
+	expect_error("[partition a]\nkind = hvm\nmemory = 16M\nimage = a.elf\n"
+		     "[partition b]\nfrom = a\n",
+		     6, "hvm partition");
+	expect_error(MINIMAL "cow_budget = 5K\n", 5, "not a multiple of 4K");
+	/* Shifted windows that no longer fit are refused by the check. */
+	expect_error("[hypervisor]\nframe = 4ms\n" MINIMAL "window = 0ms 2ms\ninstances = 3\n", 7,
+		     "ends after the frame");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1064,6 +1168,9 @@ int main(void)
 		cmocka_unit_test(test_line_too_long),
 		cmocka_unit_test(test_crlf_and_comments),
 		cmocka_unit_test(test_no_final_newline),
+		cmocka_unit_test(test_instances),
+		cmocka_unit_test(test_instance_errors),
+		cmocka_unit_test(test_slots),
 		cmocka_unit_test(test_cmdline),
 		cmocka_unit_test(test_required_keys),
 		cmocka_unit_test(test_too_many_partitions),

@@ -139,8 +139,8 @@ static unsigned hostile_pointers(u64 ram, u64 size, u64 out[16])
 FAKE_TEST(hc_unknown_numbers_are_nosys)
 {
 	static const u64 nrs[] = {
-		10,	    11,	  12, 13,  14,	15,	    HC_API_FILE + 1,
-		24,	    63,	  64, 255, 256, 1ULL << 32, (1ULL << 32) + HC_VERSION,
+		10,	    11,	  12, 13,  14,	15,	    HC_PARTITION_DESTROY + 1,
+		26,	    63,	  64, 255, 256, 1ULL << 32, (1ULL << 32) + HC_VERSION,
 		1ULL << 63, ~0ULL
 	};
 	u32 caps;
@@ -160,10 +160,14 @@ FAKE_TEST(hc_control_calls_need_the_capability)
 		u32 caps = 0;
 		if (!hypercall_needs(nr, &caps))
 			continue;
-		/* Exactly the calls 16-22 need `control` (ABI 1.1 added
-		 * 20-22: schedule, API config and files). */
-		assert_int_equal(caps,
-				 nr >= HC_PARTITION_LIST && nr <= HC_API_FILE ? CAP_CONTROL : 0);
+		/* Exactly the calls 16-22, 24 and 25 need `control` (ABI 1.1
+		 * added 20-22: schedule, API config and files; 1.2 added 24
+		 * and 25: create and destroy in a slot). */
+		assert_int_equal(caps, (nr >= HC_PARTITION_LIST && nr <= HC_API_FILE) ||
+						       nr == HC_PARTITION_CREATE ||
+						       nr == HC_PARTITION_DESTROY ?
+					       CAP_CONTROL :
+					       0);
 		if (!caps)
 			continue;
 		/* Refused before any argument is looked at, however good. */
