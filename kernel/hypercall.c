@@ -307,10 +307,12 @@ static s64 hc_partition_memory(struct partition *p, const struct hc_args *a)
 	struct partita_memory_info *out;
 	u64 shared, priv, budget;
 
-	if (!t)
-		return -E_NOENT;
+	/* Without `control`, another id is refused before it is looked up:
+	 * the answer must not tell which ids exist. */
 	if (t != p && !(p->cfg->caps & CAP_CONTROL))
 		return -E_PERM;
+	if (!t)
+		return -E_NOENT;
 	out = guest_buffer(p, a->a1, sizeof(*out));
 	if (!out)
 		return -E_FAULT;

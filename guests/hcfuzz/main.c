@@ -274,11 +274,15 @@ static bool one_call(bool control, u32 self, u32 partitions)
 	by_nr[nr < 20 ? nr : 20]++;
 
 	/* The ABI's promises. */
-	/* ABI 1.1: the control calls are 16-22. */
-	bool known = nr <= HC_PCI_WRITE || (nr >= HC_PARTITION_LIST && nr <= HC_API_FILE);
+	/* ABI 1.1: the control calls are 16-22; ABI 1.2 adds 23-25, of which
+	 * HC_PARTITION_MEMORY answers a partition about itself without
+	 * `control`. */
+	bool own_memory = nr == HC_PARTITION_MEMORY && a[0] == self;
+	bool known = nr <= HC_PCI_WRITE || (nr >= HC_PARTITION_LIST && nr <= HC_PARTITION_DESTROY);
 	if (!known && r != -PARTITA_E_NOSYS)
 		violation(nr, a, r, "-E_NOSYS (unknown number)");
-	else if (known && nr >= HC_PARTITION_LIST && !control && r != -PARTITA_E_PERM)
+	else if (known && nr >= HC_PARTITION_LIST && !control && !own_memory &&
+		 r != -PARTITA_E_PERM)
 		violation(nr, a, r, "-E_PERM (no control capability)");
 	else if (out_arg >= 0 && out_checked && (control || nr < HC_PARTITION_LIST) && out_len &&
 		 !in_ram(a[out_arg], out_len) && r >= 0)
@@ -288,7 +292,6 @@ static bool one_call(bool control, u32 self, u32 partitions)
 		violation(nr, a, r, "-E_FAULT (output into the start-info page)");
 	else if (nr == HC_CONSOLE_WRITE && a[1] && !in_ram(a[0], a[1]) && r >= 0)
 		violation(nr, a, r, "-E_FAULT (console write from outside its RAM)");
-	(void)self;
 	return true;
 }
 

@@ -426,9 +426,9 @@ static void check_x2apic_ir(void)
 {
 	const volatile uint8_t *dmar = acpi_table("DMAR");
 	/* DMAR (VT-d 8.1): INTR_REMAP, not X2APIC_OPT_OUT; one DRHD (8.3)
-	 * without INCLUDE_PCI_ALL, its scope the I/O APIC (type 3, ID 1) */
+	 * with INCLUDE_PCI_ALL, its scope the I/O APIC (type 3, ID 1) */
 	bool table = dmar && (dmar[37] & 3) == 1 && dmar[48] == 0 && dmar[49] == 0 &&
-		     !(dmar[52] & 1) && dmar[64] == 3 && dmar[68] == 1 && dmar[70] == 0x1f &&
+		     (dmar[52] & 1) && dmar[64] == 3 && dmar[68] == 1 && dmar[70] == 0x1f &&
 		     dmar[71] == 0;
 	if (!table) {
 		CHECK(CHECK_X2APIC_IR, "x2apic-ir", false);

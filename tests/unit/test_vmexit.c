@@ -347,6 +347,41 @@ FAKE_TEST(hvm_string_io)
 		handle(h, e);
 	assert_int_equal(r->rdi, 0x200000 + 1000);
 	assert_int_equal(r->rip, 0x100042);
+	/* Where each access is slow, a piece ends on time, not on count
+	 * (here 15 us pass with every read of the TSC). */
+	r->rip = 0x100040;
+	r->rdi = 0x200000;
+	r->rcx = 1000;
+	fake_rdtsc_step = 3 * 15000;
+	handle(h, e);
+	fake_rdtsc_step = 0;
+	assert_true(r->rcx < 1000 && r->rcx > 1000 - 8);
+	assert_int_equal(r->rip, 0x100040);
+	r->rcx = 0;
+	/* Through the guest's page tables, page by page: virtual 0x5000 and
+	 * 0x6000 are 0x300000 and 0x280000, so a string across their border
+	 * goes on in the second one's frame. */
+	u32 *pd = partition_gpa_ptr(h, 0x10000), *pt = partition_gpa_ptr(h, 0x11000);
+	memset(pd, 0, 4096);
+	memset(pt, 0, 4096);
+	pd[0] = 0x11000 | 7;
+	pt[0x100] = 0x100000 | 7; /* the code, where it is */
+	pt[5] = 0x300000 | 7;
+	pt[6] = 0x280000 | 7;
+	memset(partition_gpa_ptr(h, 0x300ff0), 0, 32);
+	memset(partition_gpa_ptr(h, 0x280000), 0, 16);
+	r->cr3 = 0x10000;
+	r->cr0 |= CR0_PG;
+	r->rip = 0x100040;
+	r->rdi = 0x5ff8;
+	r->rcx = 16;
+	handle(h, e);
+	assert_int_equal(r->rcx, 0);
+	assert_int_equal(*(u8 *)partition_gpa_ptr(h, 0x300fff), 0xff);
+	assert_int_equal(*(u8 *)partition_gpa_ptr(h, 0x301000), 0);
+	assert_int_equal(*(u8 *)partition_gpa_ptr(h, 0x280007), 0xff);
+	assert_int_equal(*(u8 *)partition_gpa_ptr(h, 0x280008), 0);
+	r->cr0 &= ~CR0_PG;
 	/* A 32-bit address size wraps RDI; a destination beyond RAM stops it. */
 	r->rdi = 0xfffffff0;
 	r->rcx = 1;
