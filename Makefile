@@ -728,9 +728,11 @@ UNIT_TESTS += test_mb2 test_policy_table
 UNIT_TESTS += test_control_info
 UNIT_TESTS += test_fbcon
 UNIT_TESTS += test_virtio
+UNIT_TESTS += test_clock
 
 UNIT_test_config_SRCS := kernel/config.c kernel/lib/string.c kernel/errno.c
 UNIT_test_format_SRCS := kernel/lib/format.c
+UNIT_test_clock_SRCS := arch/x86/tsc.c
 UNIT_test_palloc_SRCS := kernel/palloc.c
 UNIT_test_pagetable_SRCS := arch/x86/pagetable.c
 UNIT_test_schedule_SRCS := kernel/schedule.c kernel/config.c kernel/lib/string.c

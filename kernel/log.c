@@ -292,14 +292,16 @@ static bool any_input(void)
 
 bool log_input_here(void)
 {
+	/* Cheapest first: the scheduler asks at every window start. */
+	if (!any_input() || !uart_present())
+		return false;
 	struct console *f = focus_console();
-
-	return f && f->cpu == cpu_index() && uart_present() && any_input();
+	return f && f->cpu == cpu_index();
 }
 
 bool log_input_focus_is(const struct console *c)
 {
-	return focus_console() == c;
+	return any_input() && focus_console() == c;
 }
 
 /* The one-line banner of a focus move. */

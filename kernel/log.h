@@ -60,7 +60,8 @@ unsigned log_poll_input(void);
  *  console's focus runs here. */
 bool log_input_here(void);
 
-/** True if c is the console with the focus. */
+/** True if c is the console with the focus, and some partition takes
+ *  input (if none does, nobody polls). */
 bool log_input_focus_is(const struct console *c);
 
 /** True if the last drain stopped because the UART was busy. */

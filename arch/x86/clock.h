@@ -69,6 +69,25 @@ void clock_set_tsc_base(u64 hz, u64 tsc_at_zero);
 /** a * b / c without overflow as long as c * b and the result fit 64 bits. */
 u64 clock_mul_div(u64 a, u64 b, u64 c);
 
+/**
+ * a * b / c as a multiplication, for a ratio b / c fixed at boot (the
+ * scheduler converts between TSC cycles and nanoseconds a dozen times per
+ * window start, and each division took ~10 instructions there).  The
+ * fraction is rounded up, so an exact quotient comes out exact and any
+ * other is at most 1 too large until a * 2^-64 reaches 1 / c.
+ */
+struct clock_scale {
+	u64 whole; /* floor(b / c) */
+	u64 frac;  /* ceil((b mod c) * 2^64 / c) */
+};
+
+void clock_scale_init(struct clock_scale *s, u64 b, u64 c);
+
+static inline u64 clock_scale_apply(const struct clock_scale *s, u64 a)
+{
+	return a * s->whole + (u64)(((unsigned __int128)a * s->frac) >> 64);
+}
+
 /** Converts TSC cycles to nanoseconds and back, without overflow for any
  *  result that fits 64 bits. */
 u64 clock_tsc_to_ns(u64 cycles);

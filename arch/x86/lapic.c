@@ -67,6 +67,7 @@ static bool initialized;
 static bool x2apic;
 static volatile u8 *mmio; /* xAPIC registers through the direct map */
 static u64 timer_hz;
+static struct clock_scale ns_to_count; /* timer_hz / 1e9 */
 static u32 timer_divide = DIVIDE_BY_1;
 static bool tsc_deadline;
 /* Per CPU (percpu.h): deadline_armed, the LVT is in TSC-deadline mode. */
@@ -297,6 +298,7 @@ int lapic_timer_calibrate(void)
 		}
 	}
 	timer_hz = hz;
+	clock_scale_init(&ns_to_count, timer_hz, NSEC_PER_SEC);
 	log_line("lapic: %s mode, id %u, timer %s MHz%s%s", x2apic ? "x2APIC" : "xAPIC", lapic_id(),
 		 clock_format_mhz(text, sizeof(text), timer_hz),
 		 timer_divide == DIVIDE_BY_16 ? " (divide by 16)" : "",
@@ -336,8 +338,7 @@ void lapic_timer_oneshot_ns(u64 ns, u8 vector)
 {
 	if (!timer_hz)
 		return;
-	/* ns * hz / 1e9, split so neither product overflows. */
-	u64 count = (ns / NSEC_PER_SEC) * timer_hz + (ns % NSEC_PER_SEC) * timer_hz / NSEC_PER_SEC;
+	u64 count = clock_scale_apply(&ns_to_count, ns); /* ns * timer_hz / 1e9 */
 	if (count == 0)
 		count = 1;
 	if (count > 0xffffffffULL)

@@ -11,16 +11,45 @@
 
 static u64 tsc_hz;
 static u64 tsc_at_boot;
+/* TSC cycles to ns and back, for tsc_hz (or the guess before it is known). */
+static struct clock_scale to_ns, to_tsc;
+static bool scaled;
+
+static void set_scales(u64 hz)
+{
+	clock_scale_init(&to_ns, NSEC_PER_SEC, hz);
+	clock_scale_init(&to_tsc, hz, NSEC_PER_SEC);
+	scaled = true;
+}
 
 void clock_set_tsc_base(u64 hz, u64 tsc_at_zero)
 {
 	tsc_hz = hz;
 	tsc_at_boot = tsc_at_zero;
+	set_scales(clock_tsc_hz());
 }
 
 u64 clock_mul_div(u64 a, u64 b, u64 c)
 {
 	return (a / c) * b + (a % c) * b / c;
+}
+
+void clock_scale_init(struct clock_scale *s, u64 b, u64 c)
+{
+	u64 rem = b % c, q = 0;
+
+	/* Long division of rem * 2^64 by c, a bit at a time (no 128-bit
+	 * division in a freestanding core); rem < c < 2^63 never overflows. */
+	for (int i = 0; i < 64; i++) {
+		rem <<= 1;
+		q <<= 1;
+		if (rem >= c) {
+			rem -= c;
+			q |= 1;
+		}
+	}
+	s->whole = b / c;
+	s->frac = q + (rem != 0);
 }
 
 u64 clock_tsc_hz(void)
@@ -30,12 +59,16 @@ u64 clock_tsc_hz(void)
 
 u64 clock_tsc_to_ns(u64 cycles)
 {
-	return clock_mul_div(cycles, NSEC_PER_SEC, clock_tsc_hz());
+	if (!scaled)
+		set_scales(clock_tsc_hz());
+	return clock_scale_apply(&to_ns, cycles);
 }
 
 u64 clock_ns_to_tsc(u64 ns)
 {
-	return clock_mul_div(ns, clock_tsc_hz(), NSEC_PER_SEC);
+	if (!scaled)
+		set_scales(clock_tsc_hz());
+	return clock_scale_apply(&to_tsc, ns);
 }
 
 void clock_delay_us(u64 us)

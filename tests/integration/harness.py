@@ -385,7 +385,10 @@ def run_case(case):
         tail = "\n".join("    | " + l for l in lines[-25:])
         failed[-1][2] += f"\n    serial log kept: {serial}\n{tail}"
     else:
-        shutil.rmtree(os.path.join(workdir, "esp"), ignore_errors=True)
+        # PARTITA_KEEP_ESP=1 keeps a passing case's ESP too (to boot it again by hand,
+        # with its command file, e.g. under a trace).
+        if not os.environ.get("PARTITA_KEEP_ESP"):
+            shutil.rmtree(os.path.join(workdir, "esp"), ignore_errors=True)
         shutil.rmtree(os.path.join(workdir, "partita.iso.d"), ignore_errors=True)
         if case.emulator in ISO_EMULATORS:
             os.remove(esp)

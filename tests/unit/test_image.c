@@ -271,8 +271,10 @@ FAKE_TEST(slots_create_and_destroy)
 			 -E_INVAL);
 	assert_int_equal(fake_free_pages(), base);
 	/* With control, an id that names no partition is -E_NOENT. */
-	assert_int_equal(hypercall_dispatch(ctl, HC_PARTITION_MEMORY, 99, 0x150000, 0, 0), -E_NOENT);
-	assert_int_equal(hypercall_dispatch(plain, HC_PARTITION_MEMORY, 99, 0x150000, 0, 0), -E_PERM);
+	assert_int_equal(hypercall_dispatch(ctl, HC_PARTITION_MEMORY, 99, 0x150000, 0, 0),
+			 -E_NOENT);
+	assert_int_equal(hypercall_dispatch(plain, HC_PARTITION_MEMORY, 99, 0x150000, 0, 0),
+			 -E_PERM);
 	/* Made, an instance of its image, started in the slot's windows. */
 	assert_int_equal(create(ctl, "web", "w.elf", "s0"), s0->id);
 	assert_string_equal(s0->cfg->name, "web");
