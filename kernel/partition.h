@@ -75,6 +75,7 @@ struct partition {
 	u64 wait_deadline;	     /* ns; 0: none */
 	u64 cleared;		     /* bytes of RAM cleared for the start under way */
 	u64 slice_ns;		     /* what clearing one slice takes, on average */
+	u64 start_ns;		     /* what the last start took after its clearing */
 	const char *start_requester; /* the partition that asked, or NULL */
 	u64 boot_count;
 	u32 restarts;
