@@ -107,9 +107,10 @@ CASES = [
     # 32-bit protected mode with paging off (unrestricted guest), takes
     # LAPIC timer interrupts through interrupt-window exits, and reaches the
     # platform's devices through port exits and EPT violations (MMIO).
-    # KNOWN FAILURE (issue 12 stays open): since the console merge (2238bf1)
-    # mbtest in Bochs/VMX hangs at ioapic-pit-edge (no PIT interrupt through
-    # the IO-APIC arrives); QEMU/SVM passes.  In make test-full until fixed.
+    # KNOWN FAILURE (issue 12 stays open): since the x2APIC merge (2f7f995)
+    # mbtest in Bochs/VMX hangs at ioapic-pit-edge: the PIT's vector is
+    # acknowledged as injected again and again, the guest's count does not
+    # move; QEMU/SVM passes.  In make test-full until fixed.
     Case("vmx-mbtest", CONF + "mbtest.conf",
          [VMX_ON]
          + mbtest_ok()
