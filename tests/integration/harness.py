@@ -158,6 +158,11 @@ def free_port():
         return s.getsockname()[1]
 
 
+# After host steps: how long the serial log may take to show the lines the
+# case expects (queued console output) before the emulator is stopped.
+EXPECT_SETTLE_S = 15
+
+
 def wait_run(proc, serial, case, port=None, steps=None):
     """Waits for the run to end.  Returns (how, emulator status, seconds);
     host-side step results are appended to steps."""
@@ -182,6 +187,15 @@ def wait_run(proc, serial, case, port=None, steps=None):
                 steps += case.host_steps(port, serial)
             except Exception as e:  # a broken step is a failure, not a crash
                 steps.append(("host steps", False, f"{type(e).__name__}: {e}"))
+            # The guest's lines about the last steps may still be queued
+            # (a console drains in its owner's windows at the UART's rate):
+            # wait for what the case expects before the emulator stops.
+            settle_until = time.time() + EXPECT_SETTLE_S
+            while time.time() < settle_until and proc.poll() is None:
+                lines = read_lines(serial)
+                if all(any(re.search(rx, l) for l in lines) for _, rx in case.expect):
+                    break
+                time.sleep(0.2)
             stop(proc)
             return "marker", None, time.time() - start
         if time.time() - start > case.timeout:
