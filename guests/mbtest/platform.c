@@ -40,6 +40,16 @@
 #define LEVEL_VECTOR 0x42
 #define X2APIC_IPI_VECTOR 0x43
 #define X2APIC_IOAPIC_VECTOR 0x44
+
+/* The PIT's channel 0 in mode 2 (rate generator) at about 100 Hz: 11932
+ * ticks of its 1.193182 MHz clock.  Not faster: Bochs runs 4 instructions
+ * per emulated microsecond, and on VMX each PIT interrupt costs three exits
+ * (the interrupt window, the VMX-preemption timer at the tick, the EOI
+ * emulated from an EPT violation: counted in vmx_run), more than the 4,000
+ * instructions that a 1 kHz tick leaves.  The next interrupt was then
+ * always pending at the handler's IRET, and the loop that waits for the
+ * count never ran again, as on a PC whose CPU is too slow for its timer. */
+#define PIT_DIVISOR 11932u
 #define SPIN_LIMIT 200000000u
 
 enum {
@@ -119,6 +129,13 @@ static void ioapic_write(uint32_t index, uint32_t v)
 {
 	mmio32_write(IOAPIC, index);
 	mmio32_write(IOAPIC + 0x10, v);
+}
+
+static void pit_start_periodic(void)
+{
+	outb(0x43, 0x34);
+	outb(0x40, PIT_DIVISOR & 0xff);
+	outb(0x40, PIT_DIVISOR >> 8);
 }
 
 /* ---- ACPI: the RSDP in 0xe0000-0xfffff, the RSDT's tables. */
@@ -214,13 +231,11 @@ static void check_ioapic_registers(void)
 static void check_ioapic_pit(void)
 {
 	/* Pin 2 (IRQ0 by the override): fixed, physical to APIC 0, edge,
-	 * active high.  The PIT's channel 0 in mode 2 at about 1 kHz. */
+	 * active high.  The PIT at about 100 Hz. */
 	ioapic_write(0x15, 0);
 	ioapic_write(0x14, EDGE_VECTOR);
 	ioapic_edge_count = 0;
-	outb(0x43, 0x34);
-	outb(0x40, 1193 & 0xff);
-	outb(0x40, 1193 >> 8);
+	pit_start_periodic();
 	__asm__ volatile("sti");
 	for (uint32_t i = 0; i < SPIN_LIMIT && ioapic_edge_count < 3; i++)
 		__asm__ volatile("pause");
@@ -354,9 +369,7 @@ static void check_x2apic(void)
 	/* the PIT through pin 2, physical destination x2APIC ID 0 */
 	ioapic_write(0x15, 0);
 	ioapic_write(0x14, X2APIC_IOAPIC_VECTOR);
-	outb(0x43, 0x34);
-	outb(0x40, 1193 & 0xff);
-	outb(0x40, 1193 >> 8);
+	pit_start_periodic();
 	for (uint32_t i = 0; i < SPIN_LIMIT && x2apic_count < 4; i++)
 		__asm__ volatile("pause");
 	__asm__ volatile("cli");
@@ -406,14 +419,12 @@ static volatile uint64_t ir_table[512] __attribute__((aligned(4096)));
 static volatile uint64_t ir_queue[512] __attribute__((aligned(4096)));
 static volatile uint32_t ir_status;
 
-/* The PIT at 1 kHz until count interrupts came or the unit recorded a
+/* The PIT at 100 Hz until count interrupts came or the unit recorded a
  * fault (FSTS.PPF), bounded. */
 static void pit_run(uint32_t base, uint32_t count)
 {
 	__asm__ volatile("sti");
-	outb(0x43, 0x34);
-	outb(0x40, 1193 & 0xff);
-	outb(0x40, 1193 >> 8);
+	pit_start_periodic();
 	for (uint32_t i = 0;
 	     i < SPIN_LIMIT && x2apic_count < count && !(mmio32(base + VTD_FSTS) & 2); i++)
 		__asm__ volatile("pause");

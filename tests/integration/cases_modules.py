@@ -102,14 +102,10 @@ CASES = [
          qemu_args=ICOUNT, forbid=FORBID, prepare=prepare_modules("mbmod.conf")),
     Case("hvm-mbtest2-modules", CONF + "mbmod2.conf", module_checks(2), exit_code=0, timeout=90,
          qemu_args=ICOUNT, forbid=FORBID, prepare=prepare_modules("mbmod2.conf")),
-    # KNOWN FAILURE (issue 12 stays open): since the x2APIC merge (2f7f995)
-    # mbtest in Bochs/VMX hangs at ioapic-pit-edge: the PIT's vector is
-    # acknowledged as injected again and again, the guest's count does not
-    # move; QEMU/SVM passes.  In make test-full until fixed.
     Case("vmx-mbtest-modules", CONF + "mbmod.conf", module_checks(1), exit_code=0, emulator="bochs",
-         timeout=240, forbid=FORBID, prepare=prepare_modules("mbmod.conf"), slow=True),
+         timeout=240, forbid=FORBID, prepare=prepare_modules("mbmod.conf")),
     Case("vmx-mbtest2-modules", CONF + "mbmod2.conf", module_checks(2), exit_code=0, emulator="bochs",
-         timeout=240, forbid=FORBID, prepare=prepare_modules("mbmod2.conf"), slow=True),
+         timeout=240, forbid=FORBID, prepare=prepare_modules("mbmod2.conf")),
     # Through BIOS, GRUB and the Multiboot2 loader (QEMU with SeaBIOS).
     Case("mb2-qemu-mbtest2-modules", CONF + "mbmod-grub.conf",
          [("two modules", r"^\[mbtest\] mbtest: 2 modules \(expected 2\)$"),

@@ -107,16 +107,12 @@ CASES = [
     # 32-bit protected mode with paging off (unrestricted guest), takes
     # LAPIC timer interrupts through interrupt-window exits, and reaches the
     # platform's devices through port exits and EPT violations (MMIO).
-    # KNOWN FAILURE (issue 12 stays open): since the x2APIC merge (2f7f995)
-    # mbtest in Bochs/VMX hangs at ioapic-pit-edge: the PIT's vector is
-    # acknowledged as injected again and again, the guest's count does not
-    # move; QEMU/SVM passes.  In make test-full until fixed.
     Case("vmx-mbtest", CONF + "mbtest.conf",
          [VMX_ON]
          + mbtest_ok()
          + [("unknown port logged once", r"^\[hv\] hvm: partition mbtest: unknown port 0x3a0 \(read\), answered as absent$"),
             ("debug exit ends the partition", r"^\[hv\] partition mbtest stopped: debug exit with code 0$")],
-         exit_code=0, emulator="bochs", timeout=240, slow=True,
+         exit_code=0, emulator="bochs", timeout=240,
          forbid=DEFAULT_FORBID + [r"mbtest: FAIL", r"\[hv\] vmx: .*failed"]),
     # Debian's stock kernel to its /init and ACPI power-off: 348 s (quiet
     # host) to 519 s (loaded host) of wall time in Bochs, every instruction
