@@ -289,6 +289,7 @@ static int svm_vcpu_create(struct vcpu *v, const struct vcpu_config *cfg, struct
 	c->int_ctl = SVM_V_INTR_MASKING;
 	c->np_enable = 1;
 	c->n_cr3 = slat->pt.root_phys;
+	c->clean = 0; /* nothing is cached across runs (§15.15): never set */
 	init_save_area(v, mode);
 	v->cr_dirty = true;
 	v->tlb_flush = true;
@@ -405,6 +406,14 @@ static void complete_events(struct vmcb *vmcb, struct vm_exit *e, bool offered)
 	u64 info = c->exit_int_info;
 	bool cut_short = false;
 
+	c->event_inj = 0;
+	/* Most exits: nothing was offered and no delivery was under way.
+	 * V_IRQ is clear then (the CPU only clears it, §15.21.4). */
+	if (!offered && !(info & SVM_EVTINJ_VALID)) {
+		e->irq_taken = false;
+		e->irq_vector = 0;
+		return;
+	}
 	/* §15.7.2: an event whose delivery the exit interrupted is in
 	 * EXITINTINFO, and the guest's state is as before its delivery.  An
 	 * exception or NMI is injected again.  An external interrupt can only
@@ -412,7 +421,6 @@ static void complete_events(struct vmcb *vmcb, struct vm_exit *e, bool offered)
 	 * taken, is still pending in the platform and is offered again.
 	 * QEMU records an interrupted virtual interrupt as an exception with
 	 * its vector, 32 or above, which no exception has. */
-	c->event_inj = 0;
 	if (info & SVM_EVTINJ_VALID) {
 		u64 type = info & SVM_EVTINJ_TYPE_MASK;
 		if (type == SVM_EVTINJ_TYPE_INTR ||
@@ -529,8 +537,14 @@ static void decode_exit(struct vmcb *vmcb, struct vm_exit *e)
 	 * are not read): this runs on every exit. */
 	e->raw = code;
 	e->qualification = c->exit_info1;
-	e->insn_len = 0;
 	e->insn_len_unprefixed = false;
+	/* The exit paravirtual guests make most, tested before the others. */
+	if (code == SVM_EXIT_VMMCALL) {
+		e->reason = VMEXIT_HYPERCALL;
+		e->insn_len = insn_len(vmcb, e, 3);
+		return;
+	}
+	e->insn_len = 0;
 
 	if (code >= SVM_EXIT_EXCP_BASE && code < SVM_EXIT_EXCP_BASE + 32) {
 		e->reason = VMEXIT_EXCEPTION;
@@ -588,10 +602,6 @@ static void decode_exit(struct vmcb *vmcb, struct vm_exit *e)
 	case SVM_EXIT_SHUTDOWN:
 		e->reason = VMEXIT_SHUTDOWN;
 		break;
-	case SVM_EXIT_VMMCALL:
-		e->reason = VMEXIT_HYPERCALL;
-		e->insn_len = insn_len(vmcb, e, 3);
-		break;
 	case SVM_EXIT_VMRUN:
 	case SVM_EXIT_VMLOAD:
 	case SVM_EXIT_VMSAVE:
@@ -621,14 +631,15 @@ static void decode_exit(struct vmcb *vmcb, struct vm_exit *e)
 static void svm_run(struct vcpu *v, struct vm_exit *exit)
 {
 	struct vmcb *vmcb = vmcb_of(v);
+	struct vmcb_control *c = &vmcb->control;
 	struct vmcb_save *s = &vmcb->save;
-	bool offered = vmcb->control.int_ctl & SVM_V_IRQ;
+	bool offered = c->int_ctl & SVM_V_IRQ;
 
 	/* An instruction the generic code completed (it moved RIP: HLT after
 	 * STI, say) ends the interrupt shadow it ran under (§15.21.5), so an
 	 * offered interrupt is taken before the next one, as on a PC. */
 	if (v->regs.rip != s->rip)
-		vmcb->control.int_state &= ~1ULL;
+		c->int_state &= ~1ULL;
 	s->rip = v->regs.rip;
 	s->rsp = v->regs.rsp;
 	s->rax = v->regs.rax;
@@ -643,13 +654,14 @@ static void svm_run(struct vcpu *v, struct vm_exit *exit)
 		s->efer = v->regs.efer | EFER_SVME;
 		v->cr_dirty = false;
 	}
-	if (svm.asid_shared)
-		v->tlb_flush = true;
-	vmcb->control.tlb_control = v->tlb_flush ? (svm.flush_by_asid ? 3 : 1) : 0;
-	v->tlb_flush = false;
-	vmcb->control.clean = 0; /* nothing is cached across runs */
+	/* TLB_CONTROL is 0 but for the one run after a flush was asked
+	 * (§15.16.2); it is cleared again after that run. */
+	if (v->tlb_flush || svm.asid_shared) {
+		c->tlb_control = svm.flush_by_asid ? 3 : 1;
+		v->tlb_flush = false;
+	}
 	/* §15.30.1: the guest reads the host TSC plus this offset. */
-	vmcb->control.tsc_offset = (u64)v->tsc_offset;
+	c->tsc_offset = (u64)v->tsc_offset;
 
 	/* GIF=0 holds host interrupts off from here to STGI, while the saved
 	 * host IF=1 lets them end the guest's run (§15.17, §15.21.1). */
@@ -661,10 +673,10 @@ static void svm_run(struct vcpu *v, struct vm_exit *exit)
 	irq_disable();
 	svm_vmload(host_state);
 	svm_stgi();
+	c->tlb_control = 0;
 
-	bool refused = vmcb->control.exit_code == SVM_EXIT_INVALID ||
-		       vmcb->control.exit_code == (u32)SVM_EXIT_INVALID;
-	if (refused) {
+	decode_exit(vmcb, exit);
+	if (exit->reason == VMEXIT_INVALID) {
 		/* The guest's registers stay as they went in. */
 		report_invalid_state(vmcb, &v->regs);
 	} else {
@@ -673,19 +685,18 @@ static void svm_run(struct vcpu *v, struct vm_exit *exit)
 		v->regs.rax = s->rax;
 		v->regs.rflags = s->rflags;
 		v->regs.cpl = s->cpl;
+		if (v->hvm) {
+			v->regs.cr0 = s->cr0;
+			v->regs.cr2 = s->cr2;
+			v->regs.cr3 = s->cr3;
+			v->regs.cr4 = s->cr4;
+			v->regs.efer = s->efer & ~EFER_SVME;
+			v->regs.cs_base = s->cs.base;
+			v->regs.cs_bits = (s->cs.attrib & (1u << 9)) && (s->efer & EFER_LMA) ? 64 :
+					  (s->cs.attrib & (1u << 10))			     ? 32 :
+											       16;
+		}
 	}
-	if (v->hvm && !refused) {
-		v->regs.cr0 = s->cr0;
-		v->regs.cr2 = s->cr2;
-		v->regs.cr3 = s->cr3;
-		v->regs.cr4 = s->cr4;
-		v->regs.efer = s->efer & ~EFER_SVME;
-		v->regs.cs_base = s->cs.base;
-		v->regs.cs_bits = (s->cs.attrib & (1u << 9)) && (s->efer & EFER_LMA) ? 64 :
-				  (s->cs.attrib & (1u << 10))			     ? 32 :
-										       16;
-	}
-	decode_exit(vmcb, exit);
 	complete_events(vmcb, exit, offered);
 }
 
