@@ -63,8 +63,7 @@ svm_enter:
 	movq %r13, REG_R13(%rdi)
 	movq %r14, REG_R14(%rdi)
 	movq %r15, REG_R15(%rdi)
-	popq %rax
-	movq %rax, REG_RDI(%rdi)
+	popq REG_RDI(%rdi)          /* the guest's RDI */
 
 	addq $8, %rsp               /* regs */
 	popq %r15
