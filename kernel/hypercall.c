@@ -48,11 +48,29 @@ static const void *guest_input(struct partition *p, u64 gpa, u64 len)
 	return partition_gpa_range(p, gpa, len, false);
 }
 
-struct hc_args {
-	u64 a0, a1, a2, a3;
-};
+/* A call's arguments are the caller's RDI, RSI, RDX and R10 (partita.h),
+ * read where the exit left them: nothing is copied on the way in. */
+static inline u64 arg0(const struct guest_regs *a)
+{
+	return a->rdi;
+}
 
-static s64 hc_version(struct partition *p, const struct hc_args *a)
+static inline u64 arg1(const struct guest_regs *a)
+{
+	return a->rsi;
+}
+
+static inline u64 arg2(const struct guest_regs *a)
+{
+	return a->rdx;
+}
+
+static inline u64 arg3(const struct guest_regs *a)
+{
+	return a->r10;
+}
+
+static s64 hc_version(struct partition *p, const struct guest_regs *a)
 {
 	(void)p;
 	(void)a;
@@ -66,10 +84,10 @@ static s64 hc_version(struct partition *p, const struct hc_args *a)
  * in idle time, never in another's.  A full queue takes nothing: -E_AGAIN,
  * and the partition gives up the rest of its window.
  */
-static s64 hc_console_write(struct partition *p, const struct hc_args *a)
+static s64 hc_console_write(struct partition *p, const struct guest_regs *a)
 {
-	u64 n = MIN(a->a1, (u64)CONSOLE_WRITE_MAX);
-	const char *data = guest_input(p, a->a0, n);
+	u64 n = MIN(arg1(a), (u64)CONSOLE_WRITE_MAX);
+	const char *data = guest_input(p, arg0(a), n);
 
 	if (!data)
 		return -E_FAULT;
@@ -84,29 +102,29 @@ static s64 hc_console_write(struct partition *p, const struct hc_args *a)
 	return (s64)taken;
 }
 
-static s64 hc_time(struct partition *p, const struct hc_args *a)
+static s64 hc_time(struct partition *p, const struct guest_regs *a)
 {
 	(void)p;
 	(void)a;
 	return (s64)clock_now_ns();
 }
 
-static s64 hc_yield(struct partition *p, const struct hc_args *a)
+static s64 hc_yield(struct partition *p, const struct guest_regs *a)
 {
 	(void)a;
 	partition_yield(p);
 	return 0;
 }
 
-static s64 hc_wait(struct partition *p, const struct hc_args *a)
+static s64 hc_wait(struct partition *p, const struct guest_regs *a)
 {
-	return partition_wait(p, a->a0);
+	return partition_wait(p, arg0(a));
 }
 
-static s64 hc_event_signal(struct partition *p, const struct hc_args *a)
+static s64 hc_event_signal(struct partition *p, const struct guest_regs *a)
 {
 	u32 bit;
-	struct partition *peer = channel_peer_event(p, a->a0, &bit);
+	struct partition *peer = channel_peer_event(p, arg0(a), &bit);
 
 	if (!peer)
 		return -E_NOENT;
@@ -114,9 +132,9 @@ static s64 hc_event_signal(struct partition *p, const struct hc_args *a)
 	return 0;
 }
 
-static s64 hc_partition_info(struct partition *p, const struct hc_args *a)
+static s64 hc_partition_info(struct partition *p, const struct guest_regs *a)
 {
-	struct partita_partition_info *out = guest_buffer(p, a->a0, sizeof(*out));
+	struct partita_partition_info *out = guest_buffer(p, arg0(a), sizeof(*out));
 
 	if (!out)
 		return -E_FAULT;
@@ -124,12 +142,12 @@ static s64 hc_partition_info(struct partition *p, const struct hc_args *a)
 	return 0;
 }
 
-static s64 hc_shutdown(struct partition *p, const struct hc_args *a)
+static s64 hc_shutdown(struct partition *p, const struct guest_regs *a)
 {
 	char why[48];
 
-	snprintf(why, sizeof(why), "exited with code %lld", (long long)(s64)a->a0);
-	partition_exit(p, (s64)a->a0, why);
+	snprintf(why, sizeof(why), "exited with code %lld", (long long)(s64)arg0(a));
+	partition_exit(p, (s64)arg0(a), why);
 	return 0; /* not seen: the partition has ended */
 }
 
@@ -156,24 +174,24 @@ static s64 pci_access(struct partition *p, u64 index, u64 offset, u64 size, u64 
 	return 0;
 }
 
-static s64 hc_pci_read(struct partition *p, const struct hc_args *a)
+static s64 hc_pci_read(struct partition *p, const struct guest_regs *a)
 {
-	return pci_access(p, a->a0, a->a1, a->a2, 0, false);
+	return pci_access(p, arg0(a), arg1(a), arg2(a), 0, false);
 }
 
-static s64 hc_pci_write(struct partition *p, const struct hc_args *a)
+static s64 hc_pci_write(struct partition *p, const struct guest_regs *a)
 {
-	return pci_access(p, a->a0, a->a1, a->a2, a->a3, true);
+	return pci_access(p, arg0(a), arg1(a), arg2(a), arg3(a), true);
 }
 
-static s64 hc_partition_list(struct partition *p, const struct hc_args *a)
+static s64 hc_partition_list(struct partition *p, const struct guest_regs *a)
 {
-	u64 count = a->a1;
+	u64 count = arg1(a);
 
 	if (count == 0)
 		return partition_count;
 	count = MIN(count, (u64)partition_count);
-	struct partita_partition_info *out = guest_buffer(p, a->a0, count * sizeof(*out));
+	struct partita_partition_info *out = guest_buffer(p, arg0(a), count * sizeof(*out));
 	if (!out)
 		return -E_FAULT;
 	for (u64 i = 0; i < count; i++)
@@ -197,14 +215,14 @@ static void stats_snapshot(void *arg)
 	r->stats.cpu_time_ns = clock_tsc_to_ns(r->t->cpu_tsc);
 }
 
-static s64 hc_partition_stats(struct partition *p, const struct hc_args *a)
+static s64 hc_partition_stats(struct partition *p, const struct guest_regs *a)
 {
-	struct partition *t = a->a0 < partition_count ? &partitions[a->a0] : NULL;
+	struct partition *t = arg0(a) < partition_count ? &partitions[arg0(a)] : NULL;
 	struct partita_partition_stats *out;
 
 	if (!t)
 		return -E_NOENT;
-	out = guest_buffer(p, a->a1, sizeof(*out));
+	out = guest_buffer(p, arg1(a), sizeof(*out));
 	if (!out)
 		return -E_FAULT;
 	/* A consistent snapshot: taken by t's CPU, between two of its
@@ -217,15 +235,15 @@ static s64 hc_partition_stats(struct partition *p, const struct hc_args *a)
 	return 0;
 }
 
-static s64 hc_console_read(struct partition *p, const struct hc_args *a)
+static s64 hc_console_read(struct partition *p, const struct guest_regs *a)
 {
-	struct partition *t = a->a0 < partition_count ? &partitions[a->a0] : NULL;
-	u64 len = MIN(a->a2, (u64)CONSOLE_TAIL);
+	struct partition *t = arg0(a) < partition_count ? &partitions[arg0(a)] : NULL;
+	u64 len = MIN(arg2(a), (u64)CONSOLE_TAIL);
 	char *out;
 
 	if (!t)
 		return -E_NOENT;
-	out = guest_buffer(p, a->a1, len);
+	out = guest_buffer(p, arg1(a), len);
 	if (!out)
 		return -E_FAULT;
 	return (s64)console_read_tail(&t->console, out, len);
@@ -262,10 +280,10 @@ static void ctl_apply(void *arg)
 		partition_request_start(t, p->cfg->name);
 }
 
-static s64 hc_partition_ctl(struct partition *p, const struct hc_args *a)
+static s64 hc_partition_ctl(struct partition *p, const struct guest_regs *a)
 {
-	struct partition *t = a->a0 < partition_count ? &partitions[a->a0] : NULL;
-	u64 op = a->a1;
+	struct partition *t = arg0(a) < partition_count ? &partitions[arg0(a)] : NULL;
+	u64 op = arg1(a);
 
 	if (!t)
 		return -E_NOENT;
@@ -283,27 +301,27 @@ static s64 hc_partition_ctl(struct partition *p, const struct hc_args *a)
 }
 
 /* The three calls of ABI 1.1 are kernel/control_info.c's. */
-static s64 hc_schedule_info(struct partition *p, const struct hc_args *a)
+static s64 hc_schedule_info(struct partition *p, const struct guest_regs *a)
 {
-	return control_info_schedule(p, a->a0);
+	return control_info_schedule(p, arg0(a));
 }
 
-static s64 hc_api_config(struct partition *p, const struct hc_args *a)
+static s64 hc_api_config(struct partition *p, const struct guest_regs *a)
 {
-	return control_info_api_config(p, a->a0);
+	return control_info_api_config(p, arg0(a));
 }
 
-static s64 hc_api_file(struct partition *p, const struct hc_args *a)
+static s64 hc_api_file(struct partition *p, const struct guest_regs *a)
 {
-	return control_info_api_file(p, a->a0, a->a1, a->a2);
+	return control_info_api_file(p, arg0(a), arg1(a), arg2(a));
 }
 
 /* ABI 1.2: a partition's memory by layer (kernel/image.h).  The layer's
  * counts change only on the partition's own CPU; read from another, they
  * may be one copy behind. */
-static s64 hc_partition_memory(struct partition *p, const struct hc_args *a)
+static s64 hc_partition_memory(struct partition *p, const struct guest_regs *a)
 {
-	struct partition *t = a->a0 < partition_count ? &partitions[a->a0] : NULL;
+	struct partition *t = arg0(a) < partition_count ? &partitions[arg0(a)] : NULL;
 	struct partita_memory_info *out;
 	u64 shared, priv, budget;
 
@@ -313,7 +331,7 @@ static s64 hc_partition_memory(struct partition *p, const struct hc_args *a)
 		return -E_PERM;
 	if (!t)
 		return -E_NOENT;
-	out = guest_buffer(p, a->a1, sizeof(*out));
+	out = guest_buffer(p, arg1(a), sizeof(*out));
 	if (!out)
 		return -E_FAULT;
 	image_counts(t, &shared, &priv, &budget);
@@ -374,9 +392,9 @@ static void create_apply(void *arg)
 }
 
 /* ABI 1.2: a partition from a loaded image into a free slot. */
-static s64 hc_partition_create(struct partition *p, const struct hc_args *a)
+static s64 hc_partition_create(struct partition *p, const struct guest_regs *a)
 {
-	const struct partita_create *in = guest_input(p, a->a0, sizeof(*in));
+	const struct partita_create *in = guest_input(p, arg0(a), sizeof(*in));
 	struct partita_create req;
 
 	if (!in)
@@ -412,9 +430,9 @@ static void destroy_apply(void *arg)
 	r->result = partition_destroy_in_slot(r->t, r->p->cfg->name);
 }
 
-static s64 hc_partition_destroy(struct partition *p, const struct hc_args *a)
+static s64 hc_partition_destroy(struct partition *p, const struct guest_regs *a)
 {
-	struct partition *t = a->a0 < partition_count ? &partitions[a->a0] : NULL;
+	struct partition *t = arg0(a) < partition_count ? &partitions[arg0(a)] : NULL;
 
 	if (!t)
 		return -E_NOENT;
@@ -429,7 +447,7 @@ static s64 hc_partition_destroy(struct partition *p, const struct hc_args *a)
  * 1 + its slot in partition.hc_cost_tsc for a call that copies kilobytes
  * (see costly_call), 0 for the others. */
 static const struct {
-	s64 (*fn)(struct partition *p, const struct hc_args *a);
+	s64 (*fn)(struct partition *p, const struct guest_regs *a);
 	u32 caps;
 	u8 costly;
 } calls[] = {
@@ -474,7 +492,7 @@ _Static_assert(HC_COSTLY_CALLS == 4, "partition.hc_cost_tsc has a slot per costl
  * at the next try whatever the time, so it always completes.  What it took
  * is learnt per partition and call, and forgotten slowly.
  */
-static s64 costly_call(struct partition *p, u64 nr, const struct hc_args *args)
+static s64 costly_call(struct partition *p, u64 nr, const struct guest_regs *args)
 {
 	u64 *cost = &p->hc_cost_tsc[calls[nr].costly - 1];
 	u64 start = rdtsc();
@@ -491,21 +509,23 @@ static s64 costly_call(struct partition *p, u64 nr, const struct hc_args *args)
 }
 
 /* The table lookup, inlined into both entry points below. */
-static inline s64 dispatch(struct partition *p, u64 nr, const struct hc_args *args)
+static inline s64 dispatch(struct partition *p, u64 nr, const struct guest_regs *args)
 {
 	if (nr >= ARRAY_SIZE(calls) || !calls[nr].fn)
 		return -E_NOSYS;
-	/* Most calls need no capability: the caller's are not looked at. */
-	if (calls[nr].caps && (calls[nr].caps & p->cfg->caps) != calls[nr].caps)
-		return -E_PERM;
-	if (calls[nr].costly)
-		return costly_call(p, nr, args);
+	/* Most calls need no capability and copy little: one test. */
+	if (calls[nr].caps | calls[nr].costly) {
+		if ((calls[nr].caps & p->cfg->caps) != calls[nr].caps)
+			return -E_PERM;
+		if (calls[nr].costly)
+			return costly_call(p, nr, args);
+	}
 	return calls[nr].fn(p, args);
 }
 
 s64 hypercall_dispatch(struct partition *p, u64 nr, u64 a0, u64 a1, u64 a2, u64 a3)
 {
-	const struct hc_args args = { a0, a1, a2, a3 };
+	const struct guest_regs args = { .rdi = a0, .rsi = a1, .rdx = a2, .r10 = a3 };
 
 	return dispatch(p, nr, &args);
 }
@@ -519,7 +539,8 @@ void hypercall_exit(struct partition *p, const struct vm_exit *e)
 		virt->inject(&p->vcpu, EVENT_EXCEPTION, VECTOR_UD, false, 0);
 		return;
 	}
-	const struct hc_args args = { r->rdi, r->rsi, r->rdx, r->r10 };
-	r->rax = (u64)dispatch(p, r->rax, &args);
+	/* RIP past the instruction before the call, which does not read it:
+	 * e is then not needed after the call. */
 	r->rip += e->insn_len;
+	r->rax = (u64)dispatch(p, r->rax, r);
 }
