@@ -442,8 +442,10 @@ static void complete_events(struct vmcb *vmcb, struct vm_exit *e, bool offered)
  * d1. */
 static inline u32 insn_len(const struct vmcb *vmcb, struct vm_exit *e, u32 encoding_len)
 {
-	if (svm.nrip_save && vmcb->control.next_rip > vmcb->save.rip)
+	if (svm.nrip_save && vmcb->control.next_rip > vmcb->save.rip) {
+		e->insn_len_unprefixed = false;
 		return (u32)(vmcb->control.next_rip - vmcb->save.rip);
+	}
 	e->insn_len_unprefixed = true;
 	return encoding_len;
 }
@@ -483,7 +485,8 @@ static u64 cr4_reserved(void)
  * VMX back end does for its entry checks.  The hypervisor's own fields
  * (intercepts, ASID, permission maps) are right by construction.
  */
-static void report_invalid_state(const struct vmcb *vmcb, const struct guest_regs *in)
+static __attribute__((noinline, cold)) void report_invalid_state(const struct vmcb *vmcb,
+								 const struct guest_regs *in)
 {
 	/* The control registers as they went in: QEMU's TCG overwrites the
 	 * VMCB's with its own on a refused VMRUN. */
@@ -537,7 +540,6 @@ static void decode_exit(struct vmcb *vmcb, struct vm_exit *e)
 	 * are not read): this runs on every exit. */
 	e->raw = code;
 	e->qualification = c->exit_info1;
-	e->insn_len_unprefixed = false;
 	/* The exit paravirtual guests make most, tested before the others. */
 	if (code == SVM_EXIT_VMMCALL) {
 		e->reason = VMEXIT_HYPERCALL;
@@ -545,6 +547,7 @@ static void decode_exit(struct vmcb *vmcb, struct vm_exit *e)
 		return;
 	}
 	e->insn_len = 0;
+	e->insn_len_unprefixed = false;
 
 	if (code >= SVM_EXIT_EXCP_BASE && code < SVM_EXIT_EXCP_BASE + 32) {
 		e->reason = VMEXIT_EXCEPTION;
@@ -644,7 +647,10 @@ static void svm_run(struct vcpu *v, struct vm_exit *exit)
 	s->rsp = v->regs.rsp;
 	s->rax = v->regs.rax;
 	s->rflags = v->regs.rflags;
-	if (v->hvm || v->cr_dirty) {
+	/* cr_dirty: a caller changed regs.cr* (virt.h); for an unmodified
+	 * guest it is set after every run (below), as its handlers change
+	 * them without saying so. */
+	if (v->cr_dirty) {
 		s->cr0 = v->regs.cr0;
 		s->cr2 = v->regs.cr2;
 		s->cr3 = v->regs.cr3;
@@ -677,8 +683,10 @@ static void svm_run(struct vcpu *v, struct vm_exit *exit)
 
 	decode_exit(vmcb, exit);
 	if (exit->reason == VMEXIT_INVALID) {
-		/* The guest's registers stay as they went in. */
+		/* The guest's registers stay as they went in, and are the
+		 * VMCB's again at the next run (QEMU's TCG overwrote them). */
 		report_invalid_state(vmcb, &v->regs);
+		v->cr_dirty = true;
 	} else {
 		v->regs.rip = s->rip;
 		v->regs.rsp = s->rsp;
@@ -695,6 +703,7 @@ static void svm_run(struct vcpu *v, struct vm_exit *exit)
 			v->regs.cs_bits = (s->cs.attrib & (1u << 9)) && (s->efer & EFER_LMA) ? 64 :
 					  (s->cs.attrib & (1u << 10))			     ? 32 :
 											       16;
+			v->cr_dirty = true; /* copied in again before the next run */
 		}
 	}
 	complete_events(vmcb, exit, offered);
