@@ -669,16 +669,9 @@ static void svm_run(struct vcpu *v, struct vm_exit *exit)
 	/* §15.30.1: the guest reads the host TSC plus this offset. */
 	c->tsc_offset = (u64)v->tsc_offset;
 
-	/* GIF=0 holds host interrupts off from here to STGI, while the saved
-	 * host IF=1 lets them end the guest's run (§15.17, §15.21.1). */
-	/* Read before the run: until VMLOAD, GS is the guest's (percpu.h). */
-	u64 host_state = this_cpu()->virt_host_state;
-	svm_clgi();
-	irq_enable();
-	svm_enter(&v->regs, v->arch_page.v);
-	irq_disable();
-	svm_vmload(host_state);
-	svm_stgi();
+	/* The host's state is found before the run: until svm_enter loads
+	 * it again, GS is the guest's (percpu.h). */
+	svm_enter(&v->regs, v->arch_page.v, this_cpu()->virt_host_state);
 	c->tlb_control = 0;
 
 	decode_exit(vmcb, exit);

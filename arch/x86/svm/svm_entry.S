@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * svm_enter(struct guest_regs *regs, u64 vmcb_pa): one trip into an SVM
- * guest.  VMRUN saves and restores only part of the host state (AMD APM Vol.
+ * svm_enter(struct guest_regs *regs, u64 vmcb_pa, u64 host_state_pa): one
+ * trip into an SVM guest.  VMRUN saves and restores only part of the host state (AMD APM Vol.
  * 2 §15.5.1: RAX, RSP, RIP, RFLAGS, segment selectors, CRs, EFER, GDTR/IDTR),
  * so the general registers are swapped here, by hand, with the guest's in
  * struct guest_regs (kernel/virt.h: rax, rbx, rcx, rdx, rsi, rdi, rbp, r8 ..
@@ -9,7 +9,10 @@
  *
  * VMLOAD/VMSAVE move the state VMRUN leaves alone (FS, GS, TR, LDTR, the
  * SYSCALL and SYSENTER MSRs, KernelGSBase) between the CPU and the VMCB; the
- * caller saved the host's copy of that state before and reloads it after.
+ * host's copy of that state, saved once per CPU at host_state_pa, is loaded
+ * again right after the exit.  GIF=0 holds host interrupts off from the CLGI
+ * to the STGI, while the host IF=1 that VMRUN saves lets them end the guest's
+ * run (§15.17, §15.21.1); they are taken once the caller enables interrupts.
  */
 #include "arch/x86/guest_regs.h"
 
@@ -24,8 +27,11 @@ svm_enter:
 	pushq %r13
 	pushq %r14
 	pushq %r15
+	pushq %rdx                  /* host state, loaded after the exit */
 	pushq %rdi                  /* regs, needed after the exit */
 
+	clgi
+	sti
 	movq %rsi, %rax             /* VMCB physical address */
 	vmload %rax
 
@@ -48,8 +54,8 @@ svm_enter:
 	/* #VMEXIT: RAX, RSP and RIP are the host's again (RAX = VMCB). */
 	vmsave %rax
 
-	pushq %rdi
-	movq 8(%rsp), %rdi          /* regs */
+	movq %rdi, %rax             /* the guest's RDI, while RDI is regs */
+	popq %rdi                   /* regs */
 	movq %rbx, REG_RBX(%rdi)
 	movq %rcx, REG_RCX(%rdi)
 	movq %rdx, REG_RDX(%rdi)
@@ -63,9 +69,13 @@ svm_enter:
 	movq %r13, REG_R13(%rdi)
 	movq %r14, REG_R14(%rdi)
 	movq %r15, REG_R15(%rdi)
-	popq REG_RDI(%rdi)          /* the guest's RDI */
+	movq %rax, REG_RDI(%rdi)
 
-	addq $8, %rsp               /* regs */
+	cli
+	popq %rax                   /* host state: GS is the host's again */
+	vmload %rax
+	stgi
+
 	popq %r15
 	popq %r14
 	popq %r13
