@@ -107,6 +107,8 @@ enum vm_exit_reason {
 	VMEXIT_XSETBV,	    /* ECX = XCR index, EDX:EAX = value */
 	VMEXIT_RDPMC,	    /* ECX = counter index */
 	VMEXIT_OTHER,	    /* anything else: exit.raw names it */
+	VMEXIT_REASON_COUNT /* not a reason: how many there are (new ones go
+	                    * before VMEXIT_OTHER) */
 };
 
 struct vm_exit {

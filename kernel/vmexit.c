@@ -23,7 +23,7 @@
 
 /* The statistics' kind of each exit (PARTITA_EXIT_*), as a table: it is
  * counted on every exit. */
-static const u8 exit_kinds[VMEXIT_OTHER + 1] = {
+static const u8 exit_kinds[VMEXIT_REASON_COUNT] = {
 	[VMEXIT_HYPERCALL] = PARTITA_EXIT_HYPERCALL,
 	[VMEXIT_CPUID] = PARTITA_EXIT_CPUID,
 	[VMEXIT_IO] = PARTITA_EXIT_IO,
@@ -43,9 +43,10 @@ static const u8 exit_kinds[VMEXIT_OTHER + 1] = {
 	[VMEXIT_OTHER] = PARTITA_EXIT_OTHER,
 };
 
-/* Back ends set only the reasons of enum vm_exit_reason, all of which the
- * table lists: no bounds check on this path. */
-_Static_assert(ARRAY_SIZE(exit_kinds) == VMEXIT_OTHER + 1, "exit_kinds lists every reason");
+/* Back ends set only the reasons of enum vm_exit_reason, and the table has
+ * a row for each: no bounds check on this path.  Its last row is
+ * VMEXIT_OTHER's, so a reason added after that one would have none. */
+_Static_assert(VMEXIT_OTHER + 1 == VMEXIT_REASON_COUNT, "VMEXIT_OTHER is the last reason");
 
 /* Measures XSAVE sizes for an XCR0 (CPUID leaf 0xD's EBX values depend on
  * the XCR0 in force): briefly loads it, then the host's again. */
