@@ -539,8 +539,8 @@ void hypercall_exit(struct partition *p, const struct vm_exit *e)
 		virt->inject(&p->vcpu, EVENT_EXCEPTION, VECTOR_UD, false, 0);
 		return;
 	}
-	/* RIP past the instruction before the call, which does not read it:
-	 * e is then not needed after the call. */
+	/* RIP moves past VMCALL/VMMCALL before the call (no handler reads
+	 * it), so nothing of e is needed once the handler has run. */
 	r->rip += e->insn_len;
 	r->rax = (u64)dispatch(p, r->rax, r);
 }

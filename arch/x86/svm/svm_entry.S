@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * svm_enter(struct guest_regs *regs, u64 vmcb_pa, u64 host_state_pa): one
- * trip into an SVM guest.  VMRUN saves and restores only part of the host state (AMD APM Vol.
- * 2 §15.5.1: RAX, RSP, RIP, RFLAGS, segment selectors, CRs, EFER, GDTR/IDTR),
- * so the general registers are swapped here, by hand, with the guest's in
- * struct guest_regs (kernel/virt.h: rax, rbx, rcx, rdx, rsi, rdi, rbp, r8 ..
- * r15, 8 bytes each).  The guest's RAX and RSP live in the VMCB.
+ * trip into an SVM guest.  VMRUN saves and restores only part of the host
+ * state (AMD APM Vol. 2 §15.5.1: RAX, RSP, RIP, RFLAGS, segment selectors,
+ * CRs, EFER, GDTR/IDTR), so the general registers are swapped here, by hand,
+ * with the guest's in struct guest_regs (kernel/virt.h: rax, rbx, rcx, rdx,
+ * rsi, rdi, rbp, r8 .. r15, 8 bytes each).  The guest's RAX and RSP live in
+ * the VMCB.
  *
  * VMLOAD/VMSAVE move the state VMRUN leaves alone (FS, GS, TR, LDTR, the
  * SYSCALL and SYSENTER MSRs, KernelGSBase) between the CPU and the VMCB; the
