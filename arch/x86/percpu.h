@@ -78,10 +78,11 @@ struct percpu {
 extern struct percpu percpu[MAX_CPUS];
 
 #ifdef PARTITA_FAKE_ARCH
-/* Host tests (tests/unit/fake_arch.c): one CPU, percpu[0]. */
+/* Host tests (tests/unit/fake_arch.c): the CPU the test steps now. */
+extern unsigned fake_cpu;
 static inline struct percpu *this_cpu(void)
 {
-	return &percpu[0];
+	return &percpu[fake_cpu];
 }
 #else
 /** The calling CPU's entry.  Valid once percpu_init_cpu() ran on it. */

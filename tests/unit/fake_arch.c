@@ -900,6 +900,12 @@ void fake_machine_reset(void)
 	clock_set_tsc_base(FAKE_TSC_HZ, 0); /* the real time base, arch/x86/tsc.c */
 	fake_timer_deadline = 0;
 	irq_if = irq_pending = false;
+	fake_cpus = 1;
+	fake_cpu = 0;
+	for (unsigned c = 0; c < MAX_CPUS; c++) {
+		percpu[c].self = &percpu[c];
+		percpu[c].index = c;
+	}
 	fake_memory_init(MiB(64));
 	fake_cpu_set(FAKE_CPU_AMD);
 	fpu_has_xsave = false;
@@ -938,23 +944,25 @@ void fake_isolated(void (*body)(void), const char *name)
 		fail_msg("%s: the test's process exited with status %d", name, WEXITSTATUS(status));
 }
 
-/* ------------------------------------------------- one CPU (arch/x86/smp.h) -- */
+/* ------------------------------------------ the CPUs (arch/x86/smp.h) -- */
 
 struct percpu percpu[MAX_CPUS];
+unsigned fake_cpus = 1;
+unsigned fake_cpu;
 
 unsigned smp_cpu_count(void)
 {
-	return 1;
+	return fake_cpus;
 }
 
 bool smp_cpu_up(unsigned cpu)
 {
-	return cpu == 0;
+	return cpu < fake_cpus;
 }
 
 bool smp_cpu_virt(unsigned cpu)
 {
-	return cpu == 0;
+	return cpu < fake_cpus;
 }
 
 u32 smp_apic_id(unsigned cpu)
@@ -967,12 +975,17 @@ void smp_kick(unsigned cpu)
 	(void)cpu;
 }
 
+/* The call runs at once, as the target CPU. */
 int smp_call(unsigned cpu, void (*fn)(void *arg), void *arg, u64 timeout_ns)
 {
+	unsigned caller = fake_cpu;
+
 	(void)timeout_ns;
-	if (cpu != 0)
+	if (cpu >= fake_cpus)
 		return -E_INVAL;
+	fake_cpu = cpu;
 	fn(arg);
+	fake_cpu = caller;
 	return 0;
 }
 

@@ -57,6 +57,15 @@ extern unsigned fake_irq_count;
 /** Halts so far (cpu_wait_irq). */
 extern unsigned fake_halt_count;
 
+/* ---------------------------------------------------------- the CPUs -- */
+
+/** How many CPUs are up (1 unless a test says otherwise, before it creates
+ *  its partitions) and which one runs now: this_cpu() is percpu[fake_cpu].
+ *  The CPUs share the one clock and the one timer above; a test steps each
+ *  in turn. */
+extern unsigned fake_cpus;
+extern unsigned fake_cpu;
+
 /* ---------------------------------------------------- the end of a run -- */
 
 extern jmp_buf fake_stop_env;
