@@ -820,8 +820,9 @@ FUZZ_SECONDS ?= 60
 # Whole-tree checks that open `make test`: the sources against .clang-format,
 # an SPDX line in every source file, the layering of the core's calls
 # and the guests' includes, that only kernel/partition.c writes a
-# partition's life-cycle fields, the core built with clang as well as gcc, and
-# the fuzz targets for FUZZ_SECONDS each.
+# partition's life-cycle fields, the core built with clang as well as gcc,
+# the fuzz targets for FUZZ_SECONDS each, and the line coverage of the
+# core's glue (COVERAGE_FILES) under the host tests.
 TEST_CHECKS := \
 	--check 'format=$(MAKE) --no-print-directory format-check' \
 	--check 'spdx=python3 tests/spdx.py' \
@@ -829,7 +830,8 @@ TEST_CHECKS := \
 	--check 'lifecycle=python3 tests/check_lifecycle_owner.py' \
 	--check 'clang-core=$(MAKE) --no-print-directory core-clang' \
 	--check 'fuzz-config=$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=$(FUZZ_SECONDS)' \
-	--check 'fuzz-hypercall=$(MAKE) --no-print-directory fuzz-hypercall FUZZ_SECONDS=$(FUZZ_SECONDS)'
+	--check 'fuzz-hypercall=$(MAKE) --no-print-directory fuzz-hypercall FUZZ_SECONDS=$(FUZZ_SECONDS)' \
+	--check 'coverage=$(MAKE) --no-print-directory coverage'
 
 test: all linux mbtest mb2 conformance $(B)/partita.img $(addprefix $(B)/unit/,$(UNIT_TESTS))
 	$(Q)python3 tests/run.py $(TEST_CHECKS) --unit $(addprefix $(B)/unit/,$(UNIT_TESTS)) $(PY_UNIT_TESTS) --integration
