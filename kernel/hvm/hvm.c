@@ -254,6 +254,11 @@ int hvm_pending_vector(struct hvm *h)
 	return -1;
 }
 
+bool hvm_take_nmi(struct hvm *h)
+{
+	return vlapic_take_nmi(&h->lapic);
+}
+
 void hvm_ack_vector(struct hvm *h, int vector)
 {
 	if (vector < 0)

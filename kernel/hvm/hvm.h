@@ -120,6 +120,10 @@ int hvm_msr(struct hvm *h, u64 now, u32 index, bool write, u64 *value);
  *  effects. */
 int hvm_pending_vector(struct hvm *h);
 
+/** Whether an NMI reached the vCPU since the last call (the local APIC
+ *  accepted one, vlapic_take_nmi); the caller hands it to the CPU. */
+bool hvm_take_nmi(struct hvm *h);
+
 /** The guest took vector (it was injected): move it from pending to in
  *  service (APIC IRR -> ISR, or the 8259's INTA).  Call it once, when the
  *  vector returned by hvm_pending_vector is handed to virt->inject; a

@@ -4,8 +4,8 @@
  * Vol. 3A, chapter 11 "Advanced Programmable Interrupt Controller (APIC)".
  *
  * One vCPU: the only IPIs that can be delivered are those that reach the
- * sender itself (fixed or lowest-priority delivery); anything for other
- * CPUs, and INIT/SIPI/SMI/NMI, is ignored and reported once.
+ * sender itself (fixed, lowest-priority or NMI delivery); anything for
+ * other CPUs, and INIT/SIPI/SMI, is ignored and reported once.
  */
 #include "kernel/hvm/vlapic.h"
 #include "kernel/cpu_policy.h"
@@ -342,6 +342,14 @@ static bool ipi_reaches_self(const struct vlapic *a, u32 lo, u32 dest)
 	return (dest >> 4) == (ldr >> 4) && (dest & ldr & 0xf);
 }
 
+bool vlapic_take_nmi(struct vlapic *a)
+{
+	bool nmi = a->nmi_pending;
+
+	a->nmi_pending = false;
+	return nmi;
+}
+
 static void send_ipi(struct vlapic *a, u32 lo, u32 dest)
 {
 	u32 mode = (lo >> 8) & 7;
@@ -353,6 +361,12 @@ static void send_ipi(struct vlapic *a, u32 lo, u32 dest)
 	}
 	if ((mode == 0 || mode == 1) && self)
 		vlapic_set_irq(a, (u8)lo, false);
+	/* NMI (100b): the vector is ignored, and even a software-disabled
+	 * APIC accepts it (§11.6.1, §11.4.7.2). */
+	if (mode == VLAPIC_DM_NMI && self) {
+		a->nmi_pending = true;
+		return;
+	}
 	if (((mode != 0 && mode != 1) || !self) && !a->ipi_logged) {
 		a->ipi_logged = true;
 		log_line("hvm: partition %s: IPI 0x%x to 0x%x ignored (one vCPU; logged once)",
@@ -694,6 +708,12 @@ bool vlapic_deliver(struct vlapic *a, u8 dest, bool logical, unsigned mode, u8 v
 			return false;
 		vlapic_set_irq(a, vector, level);
 		return vector >= 16;
+	}
+	if (mode == VLAPIC_DM_NMI) {
+		/* §11.11.2: the vector is ignored, and the trigger mode: it
+		 * sets no IRR bit, so no remote IRR waits for an EOI */
+		a->nmi_pending = true;
+		return false;
 	}
 	if (!a->msg_logged) {
 		a->msg_logged = true;

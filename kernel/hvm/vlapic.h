@@ -3,8 +3,8 @@
  * The virtual local APIC of an hvm partition's single vCPU (Intel SDM Vol. 3A
  * ch. 11): xAPIC registers through MMIO, x2APIC through MSRs 0x800-0x8ff,
  * IA32_APIC_BASE, the timer (one-shot, periodic, TSC-deadline), priority
- * (TPR/PPR), IRR/ISR/TMR, EOI, self-IPIs, and LINT0 in ExtINT mode as the
- * path of the 8259's interrupts.
+ * (TPR/PPR), IRR/ISR/TMR, EOI, self-IPIs (NMIs among them), and LINT0 in
+ * ExtINT mode as the path of the 8259's interrupts.
  *
  * Time: the timer counts at VLAPIC_BUS_HZ (1 GHz, so one tick is one ns
  * before the divider); the guest calibrates it against the PIT or reads it
@@ -100,6 +100,11 @@ struct vlapic {
 	void (*eoi_hook)(void *ctx, u8 vector);
 	void *eoi_ctx;
 
+	/* An NMI this APIC accepted and the vCPU has not taken yet: one, as
+	 * the CPU latches one (SDM Vol. 3A §6.7.1, §11.6.1); vlapic_take_nmi
+	 * hands it over. */
+	bool nmi_pending;
+
 	bool ipi_logged;  /* an IPI we cannot deliver was reported */
 	bool msg_logged;  /* a message (IOAPIC/MSI) we cannot deliver was reported */
 	bool base_logged; /* a relocation of the APIC page was reported */
@@ -143,6 +148,12 @@ int vlapic_pending(const struct vlapic *a);
  *  not pending. */
 void vlapic_ack(struct vlapic *a, int vector);
 
+/** Whether an NMI reached the APIC since the last call (an IPI with
+ *  delivery mode NMI to itself, §11.6.1, or an interrupt message with
+ *  it, §11.11.2), which clears it: the vCPU takes it.  NMIs that arrive
+ *  before then are one, as the CPU latches one. */
+bool vlapic_take_nmi(struct vlapic *a);
+
 /** Processor priority (SDM §11.8.3.1). */
 u32 vlapic_ppr(const struct vlapic *a);
 
@@ -175,9 +186,10 @@ bool vlapic_message_matches(const struct vlapic *a, u8 dest, bool logical);
 /**
  * An interrupt message from the I/O APIC or an MSI (SDM §11.11): delivers
  * vector to this APIC if dest matches (vlapic_message_matches).  Fixed and
- * lowest priority set IRR (and TMR if level); SMI, NMI, INIT, ExtINT and the
- * reserved modes are not delivered by this platform and are reported once.
- * Returns true if the APIC accepted the interrupt (IRR set).
+ * lowest priority set IRR (and TMR if level); NMI latches the APIC's NMI
+ * (vlapic_take_nmi); SMI, INIT, ExtINT and the reserved modes are not
+ * delivered by this platform and are reported once.  Returns true if the
+ * APIC accepted the interrupt into IRR (an NMI sets no IRR bit: false).
  */
 bool vlapic_deliver(struct vlapic *a, u8 dest, bool logical, unsigned mode, u8 vector, bool level);
 

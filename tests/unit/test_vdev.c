@@ -641,6 +641,29 @@ static void msr_routing(void **state)
 	assert_int_equal(v, 0xfee00900ULL);
 }
 
+/* An NMI IPI the guest sends itself, through the APIC page or the x2APIC
+ * ICR, reaches the CPU once (hvm_take_nmi) and is no vector. */
+static void nmi_ipi_reaches_the_cpu(void **state)
+{
+	(void)state;
+	u64 v = 0x1ff;
+	hvm_mmio(&h, 0, HVM_LAPIC_BASE + APIC_SVR, 4, true, &v);
+	assert_false(hvm_take_nmi(&h));
+	v = 0;
+	hvm_mmio(&h, 0, HVM_LAPIC_BASE + APIC_ICR_HI, 4, true, &v);
+	v = 0x400; /* NMI, physical, to APIC ID 0: itself */
+	hvm_mmio(&h, 0, HVM_LAPIC_BASE + APIC_ICR_LO, 4, true, &v);
+	assert_int_equal(hvm_pending_vector(&h), -1);
+	assert_true(hvm_take_nmi(&h));
+	assert_false(hvm_take_nmi(&h));
+	v = 0xfee00000ULL | APIC_BASE_EN | APIC_BASE_EXTD;
+	assert_int_equal(hvm_msr(&h, 0, MSR_IA32_APIC_BASE, true, &v), 0);
+	v = 0x400; /* x2APIC ID 0 in 63:32 */
+	assert_int_equal(hvm_msr(&h, 0, 0x830, true, &v), 0);
+	assert_true(hvm_take_nmi(&h));
+	assert_int_equal(log_count, 0);
+}
+
 static void apic_before_pic_and_lint0_gate(void **state)
 {
 	(void)state;
@@ -818,6 +841,7 @@ int main(void)
 		T(debug_exit_port),
 		T(mmio_lapic_page_and_unknown_pages),
 		T(msr_routing),
+		T(nmi_ipi_reaches_the_cpu),
 		T(apic_before_pic_and_lint0_gate),
 		T(timers_return_earliest_deadline),
 		T(isa_lines_through_the_ioapic),

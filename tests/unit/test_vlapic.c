@@ -187,6 +187,49 @@ static void self_ipi_by_icr_and_shorthand(void **state)
 	assert_int_equal(log_count, 0);
 }
 
+/* An NMI IPI to itself (delivery mode 100b) is latched, once however many
+ * arrive before the vCPU takes it; it sets no IRR bit and needs no valid
+ * vector; one to the others only is not delivered. */
+static void nmi_ipi_to_self_latches_one(void **state)
+{
+	(void)state;
+	enable();
+	assert_false(vlapic_take_nmi(&a));
+	wr(APIC_ICR_HI, 0);
+	wr(APIC_ICR_LO, 0x00000400); /* NMI to physical 0, our id */
+	wr(APIC_ICR_LO, 0x00080400); /* NMI all including self */
+	assert_int_equal(vlapic_pending(&a), -1);
+	wr(APIC_ESR, 0);
+	assert_int_equal(rd(APIC_ESR), 0);
+	assert_true(vlapic_take_nmi(&a));
+	assert_false(vlapic_take_nmi(&a));
+	wr(APIC_ICR_LO, 0x000c0400); /* NMI all excluding self */
+	wr(APIC_ICR_HI, 0x03000000);
+	wr(APIC_ICR_LO, 0x00000400); /* NMI to APIC 3 */
+	assert_false(vlapic_take_nmi(&a));
+	/* the x2APIC ICR, to its own x2APIC ID */
+	to_x2apic();
+	assert_int_equal(vlapic_msr_write(&a, 0, 0x830, 0x0000000000000400ULL), 0);
+	assert_true(vlapic_take_nmi(&a));
+	assert_int_equal(vlapic_msr_write(&a, 0, 0x830, 0x0000000500000400ULL), 0);
+	assert_false(vlapic_take_nmi(&a));
+}
+
+/* An interrupt message with delivery mode NMI (I/O APIC, MSI) latches the
+ * NMI whatever its vector and trigger mode, sets no IRR bit (false: no
+ * remote IRR waits), and is not reported as undelivered. */
+static void nmi_message_latches_nmi(void **state)
+{
+	(void)state;
+	enable();
+	assert_false(vlapic_deliver(&a, 0, false, VLAPIC_DM_NMI, 0, true));
+	assert_int_equal(vlapic_pending(&a), -1);
+	assert_true(vlapic_take_nmi(&a));
+	assert_false(vlapic_deliver(&a, 7, false, VLAPIC_DM_NMI, 0x30, false)); /* not us */
+	assert_false(vlapic_take_nmi(&a));
+	assert_int_equal(log_count, 0);
+}
+
 static void init_sipi_to_others_ignored_and_logged_once(void **state)
 {
 	(void)state;
@@ -397,6 +440,8 @@ int main(void)
 		T(disabled_apic_drops_interrupts),
 		T(reserved_register_sets_esr_on_read_and_write),
 		T(self_ipi_by_icr_and_shorthand),
+		T(nmi_ipi_to_self_latches_one),
+		T(nmi_message_latches_nmi),
 		T(init_sipi_to_others_ignored_and_logged_once),
 		T(apic_base_transitions),
 		T(x2apic_msrs),
