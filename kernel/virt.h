@@ -97,6 +97,8 @@ enum vm_exit_reason {
 	VMEXIT_HYPERCALL,   /* vmmcall / vmcall */
 	VMEXIT_INTR_WINDOW, /* the guest can take an interrupt now (VMX's
 	                    * interrupt window; the next irq_offer delivers) */
+	VMEXIT_NMI_WINDOW,  /* the back end's own step towards delivering a
+	                    * latched NMI (virt_ops.nmi_raise): nothing to do */
 	VMEXIT_EXTINT,	    /* a host interrupt arrived (e.g. the window timer) */
 	VMEXIT_TIMER,	    /* the back end's own preemption timer expired */
 	VMEXIT_SHUTDOWN,    /* triple fault */
@@ -199,6 +201,19 @@ struct vcpu {
 	 * caller that changes regs.cr* sets it), as no exit handler of theirs
 	 * reads them: it keeps the hypercall path short. */
 	bool cr_dirty;
+	/* An NMI latched for the guest (virt_ops.nmi_raise) and not yet
+	 * delivered: one, as the CPU latches one (SDM Vol. 3A §6.7.1). */
+	bool nmi_pending;
+	/* The back end's account of the guest's NMI blocking where the CPU
+	 * keeps none (SVM without vNMI): generic code leaves it alone. */
+	struct {
+		bool blocked;	/* an NMI was delivered, its IRET not yet done */
+		bool iret_seen; /* its IRET is at iret_rip, not completed yet */
+		bool stepping;	/* one instruction single-stepped to pass it */
+		bool guest_tf;	/* the guest's own RFLAGS.TF when stepping began */
+		u64 iret_rip;
+		u64 dr6; /* the guest's DR6 when stepping began */
+	} nmi;
 };
 
 /** A partition's second-level address translation (NPT or EPT). */
@@ -255,6 +270,18 @@ struct virt_ops {
 	 * not take lapses at the exit: offer again before every run.
 	 */
 	void (*irq_offer)(struct vcpu *v, int vector);
+
+	/**
+	 * Latches an NMI for the guest (vcpu.nmi_pending; more before its
+	 * delivery are one, SDM Vol. 3A §6.7.1).  The back end delivers it
+	 * through the guest's IDT (vector 2) at an entry where the guest does
+	 * not block NMIs: not while the handler of the last one runs (until its
+	 * IRET completes), not under an interrupt shadow (STI, MOV SS), nor
+	 * alongside another injected event; until then it arranges an exit
+	 * for the moment it can (VMEXIT_NMI_WINDOW).  It comes before an
+	 * offered external interrupt, which waits.
+	 */
+	void (*nmi_raise)(struct vcpu *v);
 
 	/**
 	 * The instruction an exit handler just completed ran with RFLAGS.TF

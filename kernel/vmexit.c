@@ -33,6 +33,7 @@ static const u8 exit_kinds[VMEXIT_REASON_COUNT] = {
 	[VMEXIT_EXTINT] = PARTITA_EXIT_INTR,
 	[VMEXIT_TIMER] = PARTITA_EXIT_INTR,
 	[VMEXIT_INTR_WINDOW] = PARTITA_EXIT_INTR,
+	[VMEXIT_NMI_WINDOW] = PARTITA_EXIT_INTR,
 	[VMEXIT_NONE] = PARTITA_EXIT_OTHER,
 	[VMEXIT_SHUTDOWN] = PARTITA_EXIT_OTHER,
 	[VMEXIT_VIRT_INSN] = PARTITA_EXIT_OTHER,
@@ -140,6 +141,7 @@ handle_exit(struct partition *p, const struct kind_exits *k, struct vm_exit *e)
 	case VMEXIT_EXTINT:
 	case VMEXIT_TIMER:
 	case VMEXIT_INTR_WINDOW: /* the kind's next offer delivers */
+	case VMEXIT_NMI_WINDOW:	 /* the back end's, done */
 		break;
 	case VMEXIT_CPUID:
 		handle_cpuid(p, e);

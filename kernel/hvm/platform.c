@@ -451,6 +451,13 @@ static u64 hvm_prepare(struct partition *p, u64 now)
 		next = now;
 	int vector = hvm_pending_vector(p->hvm);
 
+	/* An NMI the APIC accepted goes to the CPU's latch, and wakes it from
+	 * HLT whatever its RFLAGS.IF (SDM Vol. 2 "HLT"). */
+	if (hvm_take_nmi(p->hvm)) {
+		virt->nmi_raise(&p->vcpu);
+		if (p->state == PARTITION_WAITING)
+			partition_wake(p);
+	}
 	if (vector >= 0 && p->state == PARTITION_WAITING && (p->vcpu.regs.rflags & RFLAGS_IF))
 		partition_wake(p);
 	virt->irq_offer(&p->vcpu, p->state == PARTITION_RUNNABLE ? vector : -1);

@@ -184,6 +184,14 @@ static u64 fake_segment_base(struct vcpu *v, unsigned seg)
 	return 0;
 }
 
+static void fake_nmi_raise(struct vcpu *v)
+{
+	struct fake_vcpu *f = v->arch;
+
+	v->nmi_pending = true;
+	f->nmis++;
+}
+
 static void fake_irq_offer(struct vcpu *v, int vector)
 {
 	struct fake_vcpu *f = v->arch;
@@ -207,6 +215,7 @@ const struct virt_ops svm_ops = {
 	.run = fake_run,
 	.inject = fake_inject,
 	.irq_offer = fake_irq_offer,
+	.nmi_raise = fake_nmi_raise,
 	.single_step = fake_single_step,
 	.segment_base = fake_segment_base,
 	.slat_format = &pt_format_x86,

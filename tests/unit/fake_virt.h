@@ -53,6 +53,7 @@ struct fake_vcpu {
 	/* The last irq_offer (-1: withdrawn), and how many so far. */
 	int offered;
 	unsigned offers;
+	unsigned nmis; /* nmi_raise calls */
 };
 
 /** Every run of a vCPU, in order: when it began (ns) and whose it was. */

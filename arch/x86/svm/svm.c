@@ -305,6 +305,10 @@ static void svm_vcpu_reset(struct vcpu *v, enum vcpu_mode mode)
 	c->event_inj = 0;
 	c->int_ctl = SVM_V_INTR_MASKING;
 	c->int_state = 0;
+	c->intercept_misc1 &= ~SVM_INTERCEPT_IRET;
+	c->intercept_exceptions &= ~(1u << VECTOR_DB);
+	v->nmi_pending = false;
+	memset(&v->nmi, 0, sizeof(v->nmi));
 	v->tlb_flush = true;
 }
 
@@ -375,6 +379,97 @@ static void svm_inject(struct vcpu *v, enum event_kind kind, u8 vector, bool has
 }
 
 #define DR6_BS (1ULL << 14) /* single step (APM Vol. 2 §13.1.1.3) */
+
+/*
+ * NMIs, without vNMI (QEMU 7.2 has none): the CPU keeps no account of the
+ * guest's NMI blocking, so the back end does, in vcpu.nmi.  An NMI is
+ * injected by EVENTINJ type NMI (§15.20); from then the guest blocks NMIs
+ * until its handler's IRET completes (SDM Vol. 3A §6.7.1), which the IRET
+ * intercept shows.  The intercept comes before the IRET runs (§15.9; RIP is
+ * the IRET's), so an NMI latched by then is delivered after it: the IRET is
+ * single-stepped (RFLAGS.TF set, #DB intercepted: the trap comes after the
+ * IRET whatever flags it pops) and the NMI injected at that exit.  Without
+ * a latched NMI the next exit at another RIP ends the blocking.  An
+ * interrupt shadow (§15.21.5) blocks NMIs too, and is stepped over alike.
+ */
+static void svm_nmi_raise(struct vcpu *v)
+{
+	v->nmi_pending = true;
+}
+
+static void nmi_step(struct vcpu *v, struct vmcb *vmcb)
+{
+	v->nmi.stepping = true;
+	v->nmi.guest_tf = vmcb->save.rflags & RFLAGS_TF;
+	v->nmi.dr6 = vmcb->save.dr6;
+	vmcb->save.rflags |= RFLAGS_TF;
+	vmcb->control.intercept_exceptions |= 1u << VECTOR_DB;
+}
+
+/* Before a run (after the registers are in the VMCB). */
+static void nmi_before_run(struct vcpu *v, struct vmcb *vmcb)
+{
+	struct vmcb_control *c = &vmcb->control;
+
+	if (!v->nmi_pending)
+		return;
+	if (v->nmi.blocked) {
+		if (v->nmi.iret_seen)
+			nmi_step(v, vmcb); /* over the IRET */
+		return;			   /* else the IRET intercept is set */
+	}
+	if (c->event_inj & SVM_EVTINJ_VALID)
+		return; /* another event first; the next exit injects */
+	if (c->int_state & 1) {
+		nmi_step(v, vmcb); /* out of the shadow */
+		return;
+	}
+	c->event_inj = SVM_EVTINJ_VALID | SVM_EVTINJ_TYPE_NMI | VECTOR_NMI;
+	c->intercept_misc1 |= SVM_INTERCEPT_IRET;
+	v->nmi_pending = false;
+	v->nmi.blocked = true;
+	v->nmi.iret_seen = false;
+}
+
+/* After a run (registers back in vcpu.regs, the exit decoded). */
+static void nmi_after_run(struct vcpu *v, struct vmcb *vmcb, struct vm_exit *e)
+{
+	struct vmcb_control *c = &vmcb->control;
+	bool step_trap = false;
+	/* a step over the IRET: the flags after it are the ones it popped */
+	bool over_iret = v->nmi.blocked && v->nmi.iret_seen;
+
+	if (v->nmi.stepping) {
+		v->nmi.stepping = false;
+		c->intercept_exceptions &= ~(1u << VECTOR_DB);
+		step_trap = e->reason == VMEXIT_EXCEPTION && e->exception.vector == VECTOR_DB;
+		if (step_trap && !v->nmi.guest_tf) {
+			/* ours alone: the guest sees no trap, and its DR6 as it was */
+			vmcb->save.dr6 = v->nmi.dr6;
+			if (!over_iret)
+				v->regs.rflags &= ~RFLAGS_TF;
+			e->reason = VMEXIT_NMI_WINDOW;
+		} else if (step_trap) {
+			/* the guest's own single step as well: its #DB */
+			c->event_inj = SVM_EVTINJ_VALID | SVM_EVTINJ_TYPE_EXCEPTION | VECTOR_DB;
+			e->reason = VMEXIT_NMI_WINDOW;
+		} else if (!v->nmi.guest_tf) {
+			/* the stepped instruction did not complete: TF is ours */
+			v->regs.rflags &= ~RFLAGS_TF;
+		}
+	}
+	if (v->nmi.blocked && v->nmi.iret_seen && v->regs.rip != v->nmi.iret_rip) {
+		v->nmi.blocked = false; /* the IRET completed */
+		v->nmi.iret_seen = false;
+	}
+	if (e->raw == SVM_EXIT_IRET) {
+		/* §15.9: before the IRET; it runs at the next entry */
+		c->intercept_misc1 &= ~SVM_INTERCEPT_IRET;
+		v->nmi.iret_seen = true;
+		v->nmi.iret_rip = v->regs.rip;
+		e->reason = VMEXIT_NMI_WINDOW;
+	}
+}
 
 static void svm_single_step(struct vcpu *v)
 {
@@ -565,6 +660,9 @@ static void decode_exit(struct vmcb *vmcb, struct vm_exit *e)
 	case SVM_EXIT_VINTR:
 		e->reason = VMEXIT_INTR_WINDOW;
 		break;
+	case SVM_EXIT_IRET:
+		e->reason = VMEXIT_NMI_WINDOW; /* nmi_after_run's */
+		break;
 	case SVM_EXIT_CPUID:
 		e->reason = VMEXIT_CPUID;
 		e->insn_len = insn_len(vmcb, e, 2);
@@ -668,6 +766,8 @@ static void svm_run(struct vcpu *v, struct vm_exit *exit)
 	}
 	/* §15.30.1: the guest reads the host TSC plus this offset. */
 	c->tsc_offset = (u64)v->tsc_offset;
+	if (v->hvm)
+		nmi_before_run(v, vmcb);
 
 	/* The host's state is found before the run: until svm_enter loads
 	 * it again, GS is the guest's (percpu.h). */
@@ -700,6 +800,8 @@ static void svm_run(struct vcpu *v, struct vm_exit *exit)
 		}
 	}
 	complete_events(vmcb, exit, offered);
+	if (v->hvm && !refused)
+		nmi_after_run(v, vmcb, exit);
 }
 
 /* NPT entries are ordinary long-mode page-table entries (pagetable.h). */
@@ -717,6 +819,7 @@ const struct virt_ops svm_ops = {
 	.run = svm_run,
 	.inject = svm_inject,
 	.irq_offer = svm_irq_offer,
+	.nmi_raise = svm_nmi_raise,
 	.single_step = svm_single_step,
 	.segment_base = svm_segment_base,
 	.slat_format = &pt_format_x86,

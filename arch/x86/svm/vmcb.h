@@ -104,6 +104,7 @@ _Static_assert(offsetof(struct vmcb, save.g_pat) == 0x668, "VMCB layout");
 #define SVM_INTERCEPT_VINTR (1u << 4)
 #define SVM_INTERCEPT_RDPMC (1u << 15)
 #define SVM_INTERCEPT_CPUID (1u << 18)
+#define SVM_INTERCEPT_IRET (1u << 20)
 #define SVM_INTERCEPT_INVD (1u << 22)
 #define SVM_INTERCEPT_HLT (1u << 24)
 #define SVM_INTERCEPT_INVLPGA (1u << 26)
@@ -151,6 +152,7 @@ _Static_assert(offsetof(struct vmcb, save.g_pat) == 0x668, "VMCB layout");
 #define SVM_EXIT_VINTR 0x64
 #define SVM_EXIT_RDPMC 0x6f
 #define SVM_EXIT_CPUID 0x72
+#define SVM_EXIT_IRET 0x74
 #define SVM_EXIT_HLT 0x78
 #define SVM_EXIT_INVLPGA 0x7a
 #define SVM_EXIT_IOIO 0x7b

@@ -83,6 +83,7 @@
 #define CPU_CR3_STORE_EXITING (1u << 16)
 #define CPU_CR8_LOAD_EXITING (1u << 19)
 #define CPU_CR8_STORE_EXITING (1u << 20)
+#define CPU_NMI_WINDOW_EXITING (1u << 22)
 #define CPU_MOV_DR_EXITING (1u << 23)
 #define CPU_UNCOND_IO_EXITING (1u << 24)
 #define CPU_USE_IO_BITMAPS (1u << 25)
@@ -121,6 +122,9 @@
 #define INTR_INFO_TYPE(x) (((x) >> 8) & 7u)
 #define INTR_INFO_DELIVER_CODE (1u << 11)
 #define INTR_INFO_VALID (1u << 31)
+/* exit interruption information and EPT-violation qualification: the
+ * exit came in an IRET that had ended NMI blocking */
+#define NMI_UNBLOCKED_BY_IRET (1u << 12)
 #define INTR_TYPE_EXT_INTR 0u
 #define INTR_TYPE_NMI 2u
 #define INTR_TYPE_HW_EXCEPTION 3u
@@ -275,6 +279,7 @@ enum vmcs_field {
 #define EXIT_REASON_INIT 3
 #define EXIT_REASON_SIPI 4
 #define EXIT_REASON_INTERRUPT_WINDOW 7
+#define EXIT_REASON_NMI_WINDOW 8
 #define EXIT_REASON_TASK_SWITCH 9
 #define EXIT_REASON_CPUID 10
 #define EXIT_REASON_GETSEC 11
@@ -336,6 +341,7 @@ enum vmcs_field {
 /* Guest interruptibility state (§26.4.2) */
 #define INTR_BLOCK_STI (1u << 0)
 #define INTR_BLOCK_MOV_SS (1u << 1)
+#define INTR_BLOCK_NMI (1u << 3) /* virtual-NMI blocking, with virtual NMIs */
 
 /* EPT entries (SDM Vol. 3C §29.3.2) */
 #define EPT_R (1ULL << 0)

@@ -64,7 +64,7 @@
 
 /* Controls Partita cannot do without. */
 #define PIN_REQUIRED (PIN_EXTINT_EXITING | PIN_NMI_EXITING)
-#define PIN_OPTIONAL (PIN_PREEMPT_TIMER)
+#define PIN_OPTIONAL (PIN_PREEMPT_TIMER | PIN_VIRTUAL_NMIS)
 /* RDPMC exits: the counters count for the whole machine, across
  * partitions; the platform answers for them (kernel/vmexit.c). */
 /* MONITOR and MWAIT exit: the CPU policy hides them, so they raise #UD as
@@ -112,6 +112,9 @@ static struct {
 	bool vpid;			 /* VPIDs in use (else every entry flushes) */
 	bool unrestricted;		 /* unrestricted guest available (hvm vCPUs use it) */
 	bool preempt_timer;		 /* VMX-preemption timer in use (vmx_run) */
+	bool nmi_window;		 /* virtual NMIs and NMI-window exiting: NMIs
+	                                  * for hvm guests (vmx_nmi_raise) */
+	bool nmi_logged;		 /* their absence was reported */
 	bool pat;			 /* IA32_PAT switched by the VMCS (load and save) */
 	u16 next_vpid;
 	bool ready; /* the shared part is set up (first vmx_cpu_enable) */
@@ -292,6 +295,10 @@ static int setup_controls(void)
 	vmx.vpid = vmx.cpu2 & CPU2_ENABLE_VPID;
 	vmx.unrestricted = allowed2 & CPU2_UNRESTRICTED_GUEST;
 	vmx.preempt_timer = vmx.pin & PIN_PREEMPT_TIMER;
+	/* NMI-window exiting needs virtual NMIs ("Processor-Based
+	 * VM-Execution Controls"). */
+	vmx.nmi_window = (vmx.pin & PIN_VIRTUAL_NMIS) &&
+			 (vmx.cpu_allowed1 & CPU_NMI_WINDOW_EXITING);
 	/* PAT is switched only with all three controls (§26.7.1, §26.8.1);
 	 * without them the guest's PAT accesses exit to the platform. */
 	vmx.pat = (vmx.exit & EXIT_SAVE_IA32_PAT) && (vmx.exit & EXIT_LOAD_IA32_PAT) &&
@@ -636,6 +643,7 @@ static void init_guest_state(struct vcpu *v, enum vcpu_mode mode)
 	vmcs_write(GUEST_ACTIVITY_STATE, 0); /* active */
 	vmcs_write(VM_ENTRY_INTR_INFO, 0);
 	vmcs_write(CPU_BASED_VM_EXEC_CONTROL, vmx.cpu); /* no interrupt window */
+	v->nmi_pending = false;
 	if (vmx.pat)
 		vmcs_write(GUEST_IA32_PAT, PAT_RESET);
 	/* The syscall MSRs start at their reset value 0; the CPU's copies
@@ -974,6 +982,63 @@ static void vmx_irq_offer(struct vcpu *v, int vector)
 		}
 	}
 	vmx_irq_window(window);
+}
+
+/*
+ * NMIs (vcpu.nmi_pending, latched by vmx_nmi_raise).  With virtual NMIs the
+ * CPU keeps the guest's NMI blocking itself: an injected NMI sets
+ * blocking by NMI in the interruptibility state and the handler's IRET
+ * clears it (SDM Vol. 3C "Virtual NMIs", "Event Injection");
+ * NMI-window exiting exits at the first instruction boundary where that
+ * blocking and blocking by MOV SS are gone.
+ */
+static void vmx_nmi_raise(struct vcpu *v)
+{
+	v->nmi_pending = true;
+}
+
+static void vmx_nmi_window(bool enable)
+{
+	u32 cpu = (u32)vmcs_read(CPU_BASED_VM_EXEC_CONTROL);
+
+	if (enable)
+		cpu |= CPU_NMI_WINDOW_EXITING;
+	else
+		cpu &= ~CPU_NMI_WINDOW_EXITING | vmx.cpu_allowed0;
+	vmcs_write(CPU_BASED_VM_EXEC_CONTROL, cpu);
+}
+
+/* Before an entry: the latched NMI is injected (type 2, vector 2) when
+ * nothing blocks it, blocking by STI included (the entry checks may refuse
+ * an NMI under it), and no other event is queued, else the NMI window is
+ * opened.  It displaces an offered external interrupt, which is offered
+ * again after it (the interrupt window).  Returns whether it displaced
+ * one. */
+static bool nmi_before_entry(struct vcpu *v, bool offered)
+{
+	if (!v->nmi_pending)
+		return false;
+	if (!vmx.nmi_window) {
+		if (!vmx.nmi_logged)
+			log_line("vmx: no virtual NMIs or NMI-window exiting: NMIs for hvm guests "
+				 "are dropped");
+		vmx.nmi_logged = true;
+		v->nmi_pending = false;
+		return false;
+	}
+	u64 intr = vmcs_read(GUEST_INTERRUPTIBILITY);
+	bool other = (vmcs_read(VM_ENTRY_INTR_INFO) & INTR_INFO_VALID) && !offered;
+
+	if (other || (intr & (INTR_BLOCK_STI | INTR_BLOCK_MOV_SS | INTR_BLOCK_NMI))) {
+		vmx_nmi_window(true);
+		return false;
+	}
+	vmcs_write(VM_ENTRY_INTR_INFO, INTR_INFO_VALID | INTR_TYPE_NMI << 8 | VECTOR_NMI);
+	v->nmi_pending = false;
+	vmx_nmi_window(false);
+	if (offered)
+		vmx_irq_window(true);
+	return offered;
 }
 
 /* ---- Diagnosis of failed entries ----------------------------------------- */
@@ -1373,6 +1438,9 @@ static void decode_exit(struct vm_exit *e)
 	case EXIT_REASON_TRIPLE_FAULT:
 		e->reason = VMEXIT_SHUTDOWN;
 		break;
+	case EXIT_REASON_NMI_WINDOW:
+		e->reason = VMEXIT_NMI_WINDOW;
+		break;
 	case EXIT_REASON_INTERRUPT_WINDOW:
 		e->reason = VMEXIT_INTR_WINDOW;
 		break;
@@ -1603,6 +1671,8 @@ static void vmx_run(struct vcpu *v, struct vm_exit *exit)
 	guest_msrs_load(v);
 again:
 	write_guest_state(v);
+	if (v->hvm && nmi_before_entry(v, offered))
+		offered = false; /* the NMI took the offered interrupt's place */
 	/* §25.3: with TSC offsetting, RDTSC, RDTSCP and RDMSR of the TSC
 	 * return the host TSC plus this offset. */
 	vmcs_write(TSC_OFFSET, (u64)v->tsc_offset);
@@ -1631,6 +1701,25 @@ again:
 
 	read_guest_state(v);
 	decode_exit(exit);
+	if (EXIT_REASON_BASIC(reason) == EXIT_REASON_NMI_WINDOW) {
+		/* The CPU can take the NMI now: blocking by STI, which it
+		 * does not count, does not hold it back at the next entry. */
+		vmcs_write(GUEST_INTERRUPTIBILITY,
+			   vmcs_read(GUEST_INTERRUPTIBILITY) & ~(u64)INTR_BLOCK_STI);
+		vmx_nmi_window(false);
+	}
+	/* An exit inside an IRET that had ended NMI blocking, which runs
+	 * again: the blocking is restored ("NMI unblocking due to IRET" in
+	 * the exit qualification of an EPT violation and in the exit
+	 * interruption information, SDM Vol. 3C). */
+	if (vmx.nmi_window &&
+	    ((EXIT_REASON_BASIC(reason) == EXIT_REASON_EPT_VIOLATION &&
+	      (exit->qualification & NMI_UNBLOCKED_BY_IRET)) ||
+	     (EXIT_REASON_BASIC(reason) == EXIT_REASON_EXCEPTION_NMI &&
+	      (vmcs_read(VM_EXIT_INTR_INFO) & NMI_UNBLOCKED_BY_IRET))) &&
+	    !(vmcs_read(IDT_VECTORING_INFO) & INTR_INFO_VALID))
+		vmcs_write(GUEST_INTERRUPTIBILITY,
+			   vmcs_read(GUEST_INTERRUPTIBILITY) | INTR_BLOCK_NMI);
 	exit->irq_taken = taken;
 	exit->irq_vector = taken ? st->irq_vector : 0;
 	/* CR accesses are this back end's business (virt.h has no such exit):
@@ -1692,6 +1781,7 @@ const struct virt_ops vmx_ops = {
 	.run = vmx_run,
 	.inject = vmx_inject,
 	.irq_offer = vmx_irq_offer,
+	.nmi_raise = vmx_nmi_raise,
 	.single_step = vmx_single_step,
 	.segment_base = vmx_segment_base,
 	.slat_format = &pt_format_ept,
