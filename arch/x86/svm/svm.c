@@ -800,7 +800,7 @@ static void svm_run(struct vcpu *v, struct vm_exit *exit)
 		}
 	}
 	complete_events(vmcb, exit, offered);
-	if (v->hvm && !refused)
+	if (v->hvm && exit->reason != VMEXIT_INVALID)
 		nmi_after_run(v, vmcb, exit);
 }
 
