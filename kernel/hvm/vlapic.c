@@ -251,6 +251,16 @@ u32 vlapic_ppr(const struct vlapic *a)
 	return isr_class;
 }
 
+u64 vlapic_cr8(const struct vlapic *a)
+{
+	return (a->tpr >> 4) & 0xf;
+}
+
+void vlapic_set_cr8(struct vlapic *a, u64 cr8)
+{
+	a->tpr = (u32)(cr8 & 0xf) << 4;
+}
+
 int vlapic_pending(const struct vlapic *a)
 {
 	if (!vlapic_hw_enabled(a))

@@ -157,6 +157,12 @@ bool vlapic_take_nmi(struct vlapic *a);
 /** Processor priority (SDM §11.8.3.1). */
 u32 vlapic_ppr(const struct vlapic *a);
 
+/** CR8 in 64-bit mode is the TPR's priority class (SDM Vol. 3A §11.8.6):
+ *  a read gives TPR[7:4]; a write of cr8 (bits 3:0, the caller refuses
+ *  the reserved 63:4) sets TPR[7:4] and clears TPR[3:0]. */
+u64 vlapic_cr8(const struct vlapic *a);
+void vlapic_set_cr8(struct vlapic *a, u64 cr8);
+
 /** Whether the 8259's INTR reaches the vCPU: APIC globally disabled, or
  *  software-disabled, or LINT0 unmasked in ExtINT mode. */
 bool vlapic_accepts_pic(const struct vlapic *a);

@@ -131,6 +131,44 @@ static void pending_respects_ppr_and_eoi_clears_highest_isr(void **state)
 	assert_int_equal(vlapic_pending(&a), 0x31);
 }
 
+/* SDM Vol. 3A §11.8.6: CR8[3:0] is TPR[7:4] both ways; a CR8 write clears
+ * TPR[3:0]; the x2APIC TPR MSR is the same register; PPR and the pending
+ * vector follow at once. */
+static void cr8_is_the_tpr_priority_class(void **state)
+{
+	(void)state;
+	enable();
+	vlapic_set_cr8(&a, 5);
+	assert_int_equal(rd(APIC_TPR), 0x50);
+	assert_int_equal(rd(APIC_PPR), 0x50);
+	wr(APIC_TPR, 0x7c);
+	assert_int_equal(vlapic_cr8(&a), 7);
+	vlapic_set_cr8(&a, 7);
+	assert_int_equal(rd(APIC_TPR), 0x70); /* TPR[3:0] cleared */
+	vlapic_set_cr8(&a, 5);
+	vlapic_set_irq(&a, 0x45, false);
+	vlapic_set_irq(&a, 0x65, false);
+	assert_int_equal(vlapic_pending(&a), 0x65);
+	vlapic_ack(&a, 0x65);
+	wr(APIC_EOI, 0);
+	assert_int_equal(vlapic_pending(&a), -1); /* 0x45 held by CR8 5 */
+	vlapic_set_cr8(&a, 3);
+	assert_int_equal(vlapic_pending(&a), 0x45);
+	vlapic_set_cr8(&a, 0);
+	assert_int_equal(rd(APIC_TPR), 0);
+
+	to_x2apic();
+	u64 v;
+	assert_int_equal(vlapic_msr_write(&a, 0, 0x808, 0x40), 0);
+	assert_int_equal(vlapic_cr8(&a), 4);
+	vlapic_set_cr8(&a, 2);
+	assert_int_equal(vlapic_msr_read(&a, 0, 0x808, &v), 0);
+	assert_int_equal(v, 0x20);
+	vlapic_set_cr8(&a, 0);
+	assert_int_equal(vlapic_msr_read(&a, 0, 0x80a, &v), 0);
+	assert_int_equal(v, 0);
+}
+
 static void nested_eoi_pops_in_priority_order(void **state)
 {
 	(void)state;
@@ -436,6 +474,7 @@ int main(void)
 		T(registers_read_back_with_writable_bits_only),
 		T(software_disable_masks_lvts),
 		T(pending_respects_ppr_and_eoi_clears_highest_isr),
+		T(cr8_is_the_tpr_priority_class),
 		T(nested_eoi_pops_in_priority_order),
 		T(disabled_apic_drops_interrupts),
 		T(reserved_register_sets_esr_on_read_and_write),
