@@ -402,3 +402,44 @@ void decode_emulate(const struct decoded_insn *d, struct guest_regs *regs,
 	}
 	regs->rip += d->len;
 }
+
+int decode_mov_cr(const u8 *bytes, unsigned len, enum decode_mode mode, struct decoded_mov_cr *out)
+{
+	unsigned n = 0, avail = MIN(len, (unsigned)DECODE_MAX_LEN);
+	bool lock = false;
+	u8 rex = 0;
+
+	/* Legacy prefixes and REX, which only counts right before the
+	 * opcode (SDM Vol. 2A §2.2.1). */
+	for (;; n++) {
+		if (n >= avail)
+			return len >= DECODE_MAX_LEN ? -E_NOTSUP : -E_RANGE;
+		u8 b = bytes[n];
+		if (b == 0xf0) {
+			lock = true;
+			rex = 0;
+		} else if (b == 0x66 || b == 0x67 || b == 0xf2 || b == 0xf3 || b == 0x26 ||
+			   b == 0x2e || b == 0x36 || b == 0x3e || b == 0x64 || b == 0x65) {
+			rex = 0;
+		} else if (mode == DECODE_MODE_64 && (b & 0xf0) == 0x40) {
+			rex = b;
+		} else {
+			break;
+		}
+	}
+	for (unsigned i = n; i < n + 3; i++) {
+		if (i >= avail)
+			return len >= DECODE_MAX_LEN ? -E_NOTSUP : -E_RANGE;
+		if ((i == n && bytes[i] != 0x0f) ||
+		    (i == n + 1 && bytes[i] != 0x20 && bytes[i] != 0x22))
+			return -E_NOTSUP;
+	}
+	u8 modrm = bytes[n + 2];
+	out->len = (u8)(n + 3);
+	out->write = bytes[n + 1] == 0x22;
+	out->cr = (u8)(((modrm >> 3) & 7) | (rex & 4 ? 8 : 0));
+	if (lock && out->cr == 0)
+		out->cr = 8;
+	out->gpr = (u8)((modrm & 7) | (rex & 1 ? 8 : 0));
+	return 0;
+}

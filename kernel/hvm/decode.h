@@ -93,4 +93,22 @@ u64 decode_reg_get(const struct guest_regs *regs, unsigned reg, unsigned size, b
 /** Writes a size-byte value into register reg with the x86 rules above. */
 void decode_reg_set(struct guest_regs *regs, unsigned reg, unsigned size, bool high8, u64 value);
 
+/** A MOV to or from a control register. */
+struct decoded_mov_cr {
+	u8 len;	    /* bytes, prefixes included */
+	bool write; /* MOV to CRn (0F 22), else from (0F 20) */
+	u8 cr;	    /* ModRM.reg with REX.R; 8 for AMD's LOCK MOV CR0 */
+	u8 gpr;	    /* ModRM.rm with REX.B (0-15, RAX=0) */
+};
+
+/**
+ * Decodes MOV CRn, r / MOV r, CRn (0F 20 /r, 0F 22 /r: SDM Vol. 2B "MOV -
+ * Move to/from Control Registers"; AMD APM Vol. 3 "MOV CRn" for LOCK as
+ * CR8 in other modes), for an intercepted CR access whose register the
+ * CPU did not report (SVM without decode assists).  ModRM.mod is ignored
+ * (the operand is always a register).  0, -E_RANGE if the bytes end
+ * first, -E_NOTSUP for any other instruction.
+ */
+int decode_mov_cr(const u8 *bytes, unsigned len, enum decode_mode mode, struct decoded_mov_cr *out);
+
 #endif

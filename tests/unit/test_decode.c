@@ -320,6 +320,38 @@ static void emulated_xchg_swaps(void **state)
 	assert_int_equal(c.value, 0x11);
 }
 
+/* MOV to/from CR8 as an SVM guest without decode assists runs it. */
+static void mov_cr8_register_and_length(void **state)
+{
+	(void)state;
+	struct decoded_mov_cr d;
+	const u8 to_rax[] = { 0x44, 0x0f, 0x22, 0xc0 };	  /* mov %rax,%cr8 */
+	const u8 from_r13[] = { 0x45, 0x0f, 0x20, 0xc5 }; /* mov %cr8,%r13 */
+	const u8 lock_cr0[] = { 0xf0, 0x0f, 0x22, 0xc1 }; /* lock mov %ecx,%cr0 */
+	const u8 to_cr4[] = { 0x0f, 0x22, 0xe3 };	  /* mov %rbx,%cr4 */
+	const u8 mov[] = { 0x89, 0xc0 };
+
+	assert_int_equal(decode_mov_cr(to_rax, sizeof(to_rax), M64, &d), 0);
+	assert_int_equal(d.len, 4);
+	assert_true(d.write);
+	assert_int_equal(d.cr, 8);
+	assert_int_equal(d.gpr, 0);
+	assert_int_equal(decode_mov_cr(from_r13, sizeof(from_r13), M64, &d), 0);
+	assert_int_equal(d.len, 4);
+	assert_false(d.write);
+	assert_int_equal(d.cr, 8);
+	assert_int_equal(d.gpr, 13);
+	assert_int_equal(decode_mov_cr(lock_cr0, sizeof(lock_cr0), M32, &d), 0);
+	assert_int_equal(d.cr, 8);
+	assert_int_equal(d.gpr, 1);
+	assert_int_equal(decode_mov_cr(to_cr4, sizeof(to_cr4), M64, &d), 0);
+	assert_int_equal(d.len, 3);
+	assert_int_equal(d.cr, 4);
+	assert_int_equal(d.gpr, 3);
+	assert_int_equal(decode_mov_cr(to_rax, 3, M64, &d), -E_RANGE);
+	assert_int_equal(decode_mov_cr(mov, sizeof(mov), M64, &d), -E_NOTSUP);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -336,6 +368,7 @@ int main(void)
 		cmocka_unit_test(emulated_stores_take_register_or_immediate),
 		cmocka_unit_test(emulated_or_and_test_set_flags),
 		cmocka_unit_test(emulated_xchg_swaps),
+		cmocka_unit_test(mov_cr8_register_and_length),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
