@@ -54,6 +54,9 @@ struct kind_exits {
 	void (*hlt)(struct partition *p, const struct vm_exit *e);
 	void (*hypercall)(struct partition *p, const struct vm_exit *e);
 	void (*xsetbv)(struct partition *p, const struct vm_exit *e);
+	/** MOV to/from CR8 (VMEXIT_CR8, virt.h); NULL: the exit stops the
+	 *  partition (only hvm vCPUs have it). */
+	void (*cr8)(struct partition *p, const struct vm_exit *e);
 	/** The number of prefix bytes before the opcode at the guest's RIP,
 	 *  for an exit whose insn_len is unprefixed (virt.h); NULL: none
 	 *  (a paravirtual guest uses the plain encodings). */

@@ -108,6 +108,8 @@ enum vm_exit_reason {
 	VMEXIT_INVALID,	    /* entry failed or the guest state is invalid */
 	VMEXIT_XSETBV,	    /* ECX = XCR index, EDX:EAX = value */
 	VMEXIT_RDPMC,	    /* ECX = counter index */
+	VMEXIT_CR8,	    /* MOV to/from CR8 (exit.cr8), hvm guests only:
+	                    * the kind answers with its local APIC's TPR */
 	VMEXIT_OTHER,	    /* anything else: exit.raw names it */
 	VMEXIT_REASON_COUNT /* not a reason: how many there are (new ones go
 	                    * before VMEXIT_OTHER) */
@@ -143,6 +145,14 @@ struct vm_exit {
 			u8 vector;
 			u32 error_code;
 		} exception;
+		struct {
+			bool write; /* MOV to CR8 */
+			/* The general register (guest_reg's numbering), or -1
+			 * if the CPU did not say (SVM without decode assists):
+			 * then insn_len is 0 too, and the kind decodes the
+			 * instruction at RIP. */
+			s8 gpr;
+		} cr8;
 	};
 	/* The external interrupt offered by irq_offer that the guest took
 	 * during this run (its delivery through the guest's IDT began and

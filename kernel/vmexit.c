@@ -41,6 +41,7 @@ static const u8 exit_kinds[VMEXIT_REASON_COUNT] = {
 	[VMEXIT_INVALID] = PARTITA_EXIT_OTHER,
 	[VMEXIT_XSETBV] = PARTITA_EXIT_OTHER,
 	[VMEXIT_RDPMC] = PARTITA_EXIT_OTHER,
+	[VMEXIT_CR8] = PARTITA_EXIT_OTHER,
 	[VMEXIT_OTHER] = PARTITA_EXIT_OTHER,
 };
 
@@ -164,6 +165,11 @@ handle_exit(struct partition *p, const struct kind_exits *k, struct vm_exit *e)
 	case VMEXIT_XSETBV:
 		k->xsetbv(p, e);
 		break;
+	case VMEXIT_CR8:
+		if (!k->cr8)
+			goto unexpected;
+		k->cr8(p, e);
+		break;
 	case VMEXIT_VIRT_INSN:
 		/* The guest sees no SVM/VMX: the instruction is undefined. */
 		log_guest(LOG_KIND_UD,
@@ -184,6 +190,7 @@ handle_exit(struct partition *p, const struct kind_exits *k, struct vm_exit *e)
 				(unsigned long long)r->rip);
 		break;
 	default:
+unexpected:
 		partition_fault(p, "unexpected exit %#llx (%#llx) at rip %#llx",
 				(unsigned long long)e->raw, (unsigned long long)e->qualification,
 				(unsigned long long)r->rip);

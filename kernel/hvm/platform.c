@@ -412,6 +412,54 @@ static void handle_xsetbv(struct partition *p, const struct vm_exit *e)
 	r->rip += e->insn_len;
 }
 
+/*
+ * MOV to/from CR8: in 64-bit mode CR8 is the local APIC's TPR, bits 3:0
+ * its priority class (SDM Vol. 3A §11.8.6; AMD APM Vol. 2 §16.6.4), and
+ * bits 63:4 are reserved (#GP, §2.5).  A lower priority lets a held
+ * interrupt in at once: every hvm exit goes back to hvm_prepare, whose
+ * offer follows the new PPR.  Outside 64-bit mode CR8 does not exist (AMD's
+ * LOCK MOV CR0 alias needs CR8_LEGACY, which the CPU policy hides): #UD.
+ */
+static void handle_cr8(struct partition *p, const struct vm_exit *e)
+{
+	struct guest_regs *r = &p->vcpu.regs;
+	int gpr = e->cr8.gpr;
+	u32 len = e->insn_len;
+
+	if (r->cs_bits != 64) {
+		virt->inject(&p->vcpu, EVENT_EXCEPTION, VECTOR_UD, false, 0);
+		return;
+	}
+	if (gpr < 0) {
+		struct decoded_mov_cr d;
+		u8 bytes[DECODE_MAX_LEN];
+		unsigned n = 0;
+		while (n < sizeof(bytes) &&
+		       guest_read_byte(p, r->cs_base + r->rip + n, &bytes[n]) == 0)
+			n++;
+		if (decode_mov_cr(bytes, n, DECODE_MODE_64, &d) || d.cr != 8 ||
+		    d.write != e->cr8.write) {
+			partition_fault(p,
+					"CR8 access by an instruction it cannot decode at rip %#llx",
+					(unsigned long long)r->rip);
+			return;
+		}
+		gpr = d.gpr;
+		len = d.len;
+	}
+	u64 *reg = guest_reg(r, (unsigned)gpr);
+	if (e->cr8.write) {
+		if (*reg >> 4) {
+			inject_gp(p);
+			return;
+		}
+		vlapic_set_cr8(&p->hvm->lapic, *reg);
+	} else {
+		*reg = vlapic_cr8(&p->hvm->lapic);
+	}
+	r->rip += len;
+}
+
 /* VMCALL/VMMCALL from an unmodified guest: CPUID.1:ECX[31] told it a
  * hypervisor is there, and a guest that probes with the instruction gets an
  * answer instead of #UD: no call is offered to hvm partitions, so every
@@ -471,6 +519,7 @@ const struct kind_exits hvm_exits = {
 	.hlt = handle_hlt,
 	.hypercall = handle_hypercall,
 	.xsetbv = handle_xsetbv,
+	.cr8 = handle_cr8,
 	.insn_prefixes = hvm_insn_prefixes,
 	.irq_taken = hvm_irq_taken,
 	.cpu_view = hvm_cpu_view,

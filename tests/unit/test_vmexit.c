@@ -554,6 +554,68 @@ FAKE_TEST(hvm_hlt_xsetbv_window_hypercall)
 	assert_int_equal(r->rip, rip + 3 + 4);
 }
 
+/* MOV CR8 of an unmodified guest is its local APIC's TPR (SDM Vol. 3A
+ * §11.8.6), with the register the back end names or, if it names none
+ * (SVM without decode assists), the one decoded at RIP. */
+static struct vm_exit cr8_exit(bool write, int gpr, u32 len)
+{
+	struct vm_exit e = make(VMEXIT_CR8, len);
+
+	e.cr8.write = write;
+	e.cr8.gpr = (s8)gpr;
+	return e;
+}
+
+FAKE_TEST(hvm_cr8_is_the_tpr)
+{
+	struct guest_regs *r;
+
+	setup();
+	r = &h->vcpu.regs;
+	/* Outside 64-bit mode there is no CR8. */
+	u64 rip = r->rip;
+	handle(h, cr8_exit(true, 0, 4));
+	assert_int_equal(fake_vcpu(h)->inject_vector, VECTOR_UD);
+	assert_int_equal(r->rip, rip);
+	r->cs_bits = 64;
+	/* The register named by the exit. */
+	r->rax = 5;
+	handle(h, cr8_exit(true, 0, 4));
+	assert_int_equal(h->hvm->lapic.tpr, 0x50);
+	assert_int_equal(r->rip, rip + 4);
+	h->hvm->lapic.tpr = 0x7c;
+	r->r9 = ~0ULL;
+	handle(h, cr8_exit(false, 9, 4));
+	assert_int_equal(r->r9, 7);
+	assert_int_equal(r->rip, rip + 8);
+	/* Reserved bits 63:4: #GP, nothing changes. */
+	unsigned injects = fake_vcpu(h)->injects;
+	r->rax = 0x10;
+	handle(h, cr8_exit(true, 0, 4));
+	assert_int_equal(fake_vcpu(h)->injects, injects + 1);
+	assert_int_equal(fake_vcpu(h)->inject_vector, VECTOR_GP);
+	assert_int_equal(h->hvm->lapic.tpr, 0x7c);
+	assert_int_equal(r->rip, rip + 8);
+	/* No register named: decoded at RIP, length included. */
+	u8 *code = partition_gpa_ptr(h, 0x100080);
+	memcpy(code, "\x45\x0f\x22\xc1", 4);	 /* mov cr8, r9 */
+	memcpy(code + 4, "\x44\x0f\x20\xc3", 4); /* mov rbx, cr8 */
+	r->rip = 0x100080;
+	r->r9 = 2;
+	handle(h, cr8_exit(true, -1, 0));
+	assert_int_equal(h->hvm->lapic.tpr, 0x20);
+	assert_int_equal(r->rip, 0x100084);
+	r->rbx = ~0ULL;
+	handle(h, cr8_exit(false, -1, 0));
+	assert_int_equal(r->rbx, 2);
+	assert_int_equal(r->rip, 0x100088);
+	/* A write exit at a read, or no MOV CR8 at all: the partition stops. */
+	r->rip = 0x100084;
+	faults(h, cr8_exit(true, -1, 0), "CR8 access by an instruction it cannot decode");
+	/* A pv guest's CR8 is its back end's: such an exit is a bug. */
+	faults(p, cr8_exit(true, 0, 4), "unexpected exit");
+}
+
 /* The PIT's interrupt, through the 8259 and the LAPIC's virtual wire,
  * wakes a halted guest and is injected (hvm's prepare hook). */
 FAKE_TEST(hvm_interrupt_wakes_and_is_injected)
@@ -737,6 +799,7 @@ int main(void)
 		cmocka_unit_test(hvm_msrs),
 		cmocka_unit_test(hvm_mmio_decoded),
 		cmocka_unit_test(hvm_hlt_xsetbv_window_hypercall),
+		cmocka_unit_test(hvm_cr8_is_the_tpr),
 		cmocka_unit_test(hvm_interrupt_wakes_and_is_injected),
 		cmocka_unit_test(run_loop_ends_for_the_right_reasons),
 		cmocka_unit_test(xcr0_changed_without_an_exit),

@@ -22,9 +22,10 @@
 #define MSRPM_PAGES 2 /* 8 KiB: two bits per MSR in three ranges */
 
 static struct {
-	bool nrip_save;	    /* CPUID 8000_000A EDX[3] */
-	bool flush_by_asid; /* CPUID 8000_000A EDX[6] */
-	u32 asid_count;	    /* CPUID 8000_000A EBX */
+	bool nrip_save;	     /* CPUID 8000_000A EDX[3] */
+	bool flush_by_asid;  /* CPUID 8000_000A EDX[6] */
+	bool decode_assists; /* CPUID 8000_000A EDX[7] */
+	u32 asid_count;	     /* CPUID 8000_000A EBX */
 	u32 next_asid;
 	bool asid_shared; /* more vCPUs than ASIDs: flush at every entry */
 	bool ready;	  /* the shared part below is set up */
@@ -73,6 +74,7 @@ static int svm_cpu_enable(void)
 	if (!svm.ready) {
 		svm.nrip_save = r.edx & (1u << 3);
 		svm.flush_by_asid = r.edx & (1u << 6);
+		svm.decode_assists = r.edx & (1u << 7);
 		svm.asid_count = r.ebx;
 		svm.next_asid = 1; /* ASID 0 is the host's (§15.16) */
 		if ((err = page_alloc(IOPM_PAGES, 1, &svm.iopm)) ||
@@ -260,6 +262,11 @@ static int svm_vcpu_create(struct vcpu *v, const struct vcpu_config *cfg, struct
 			     /* hidden by the CPU policy: #UD, as on a CPU
 			      * without them (issue 10) */
 			     SVM_INTERCEPT_MONITOR | SVM_INTERCEPT_MWAIT | SVM_INTERCEPT_MWAIT_COND;
+	/* An unmodified guest's CR8 is its local APIC's TPR (kernel/hvm):
+	 * MOV CR8 exits (VMEXIT_CR8), and V_TPR stays unused (V_IGN_TPR).
+	 * It also keeps QEMU 7.2's TCG from handling a CR8 write itself,
+	 * which aborts (tcg_handle_interrupt) with an interrupt pending. */
+	c->intercept_cr = cfg->hvm ? SVM_INTERCEPT_CR8_READ | SVM_INTERCEPT_CR8_WRITE : 0;
 	c->iopm_base_pa = svm.iopm.v;
 	c->msrpm_base_pa = svm.msrpm.v;
 	if (cfg->direct_msr_count) {
@@ -702,6 +709,18 @@ static void decode_exit(struct vmcb *vmcb, struct vm_exit *e)
 		break;
 	case SVM_EXIT_SHUTDOWN:
 		e->reason = VMEXIT_SHUTDOWN;
+		break;
+	case SVM_EXIT_READ_CR8:
+	case SVM_EXIT_WRITE_CR8:
+		/* §15.33.1: with decode assists, EXITINFO1 bit 63 set says
+		 * bits 3:0 name the MOV's register; else the kind decodes. */
+		e->reason = VMEXIT_CR8;
+		e->cr8.write = code == SVM_EXIT_WRITE_CR8;
+		e->cr8.gpr = -1;
+		if (svm.decode_assists && (c->exit_info1 >> 63)) {
+			e->cr8.gpr = (s8)(c->exit_info1 & 0xf);
+			e->insn_len = insn_len(vmcb, e, 3); /* 0f 20/22 /r */
+		}
 		break;
 	case SVM_EXIT_VMRUN:
 	case SVM_EXIT_VMLOAD:

@@ -96,6 +96,9 @@ _Static_assert(offsetof(struct vmcb, save.rax) == 0x5f8, "VMCB layout");
 _Static_assert(offsetof(struct vmcb, save.cr2) == 0x640, "VMCB layout");
 _Static_assert(offsetof(struct vmcb, save.g_pat) == 0x668, "VMCB layout");
 
+/* intercept_cr (offset 0x000): reads in bits 0-15, writes in 16-31 */
+#define SVM_INTERCEPT_CR8_READ (1u << 8)
+#define SVM_INTERCEPT_CR8_WRITE (1u << 24)
 /* intercept_misc1 (APM Vol. 2 Appendix B, offset 0x00c) */
 #define SVM_INTERCEPT_INTR (1u << 0)
 #define SVM_INTERCEPT_NMI (1u << 1)
@@ -144,6 +147,8 @@ _Static_assert(offsetof(struct vmcb, save.g_pat) == 0x668, "VMCB layout");
 #define SVM_EVTINJ_VECTOR_MASK 0xffULL
 
 /* Exit codes (APM Vol. 2 Appendix C) */
+#define SVM_EXIT_READ_CR8 0x08
+#define SVM_EXIT_WRITE_CR8 0x18
 #define SVM_EXIT_EXCP_BASE 0x40
 #define SVM_EXIT_INTR 0x60
 #define SVM_EXIT_NMI 0x61

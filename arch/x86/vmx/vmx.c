@@ -73,7 +73,8 @@
  * real local APIC's TPR (SDM Vol. 3A §11.8.6), which the VM exit does not
  * switch back: the next partition would read it, and a priority of 15
  * would block the hypervisor's own timer (issue 10, tprattack, isostate).
- * Each vCPU keeps its own CR8 (struct vmx_vcpu.cr8). */
+ * A pv vCPU keeps its own CR8 (struct vmx_vcpu.cr8); an hvm one's is its
+ * local APIC's TPR, which the kind answers (VMEXIT_CR8, virt.h). */
 #define CPU_REQUIRED                                                                               \
 	(CPU_HLT_EXITING | CPU_USE_MSR_BITMAPS | CPU_SECONDARY_CONTROLS | CPU_RDPMC_EXITING |      \
 	 CPU_USE_TSC_OFFSETTING | CPU_MONITOR_EXITING | CPU_MWAIT_EXITING | CPU_CR8_LOAD_EXITING | \
@@ -1520,6 +1521,18 @@ static void decode_exit(struct vm_exit *e)
 		e->reason = VMEXIT_XSETBV;
 		e->insn_len = insn_len;
 		break;
+	case EXIT_REASON_CR_ACCESS:
+		/* MOV CR8 of an hvm guest (handle_cr_access emulates the
+		 * rest, and a pv guest's CR8, in place). */
+		if (CR_QUAL_CR(q) == 8 && CR_QUAL_TYPE(q) <= CR_ACCESS_MOV_FROM) {
+			e->reason = VMEXIT_CR8;
+			e->cr8.write = CR_QUAL_TYPE(q) == CR_ACCESS_MOV_TO;
+			e->cr8.gpr = (s8)CR_QUAL_GPR(q);
+			e->insn_len = insn_len;
+		} else {
+			e->reason = VMEXIT_OTHER;
+		}
+		break;
 	case EXIT_REASON_INVALID_STATE:
 		/* §27.8: the entry failed while checking or loading the guest
 		 * state; the qualification narrows it down (0: a check of
@@ -1610,6 +1623,8 @@ static bool handle_cr_access(struct vcpu *v, u64 q, u32 insn_len)
 	bool ok = true;
 	u64 val;
 
+	if (cr == 8 && v->hvm)
+		return false; /* the kind's: the local APIC's TPR (VMEXIT_CR8) */
 	switch (CR_QUAL_TYPE(q)) {
 	case CR_ACCESS_MOV_TO:
 		val = *guest_reg(r, CR_QUAL_GPR(q));
@@ -1722,8 +1737,9 @@ again:
 			   vmcs_read(GUEST_INTERRUPTIBILITY) | INTR_BLOCK_NMI);
 	exit->irq_taken = taken;
 	exit->irq_vector = taken ? st->irq_vector : 0;
-	/* CR accesses are this back end's business (virt.h has no such exit):
-	 * emulate and go on, unless an event was being delivered. */
+	/* CR accesses but an hvm guest's CR8 are this back end's business
+	 * (virt.h has no such exit): emulate and go on, unless an event was
+	 * being delivered. */
 	if (EXIT_REASON_BASIC(reason) == EXIT_REASON_CR_ACCESS &&
 	    !(vmcs_read(IDT_VECTORING_INFO) & INTR_INFO_VALID) &&
 	    handle_cr_access(v, exit->qualification, (u32)vmcs_read(VM_EXIT_INSTRUCTION_LEN)))
