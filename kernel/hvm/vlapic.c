@@ -637,6 +637,44 @@ int vlapic_msr_read(struct vlapic *a, u64 now, u32 index, u64 *value)
 	}
 }
 
+/* The bits of the ICR's low half in x2APIC mode: vector, delivery and
+ * destination mode, level, trigger mode and shorthand (SDM Vol. 3A Table
+ * 11-6 and §11.12.9). */
+#define X2APIC_ICR_LO_BITS 0x000ccfffu
+
+/*
+ * The bits a WRMSR may set in a 32-bit x2APIC register (Table 11-6); a
+ * read-only bit (delivery status, remote IRR) may be written, and stays
+ * what it is.  0 for a register without writable bits: only a write of 0
+ * passes this check (EOI and ESR, which must be written with 0).
+ */
+static u32 x2apic_writable_bits(u32 reg)
+{
+	switch (reg) {
+	case APIC_TPR:
+	case APIC_SELF_IPI:
+		return 0xff;
+	case APIC_SVR:
+		return 0x3ff; /* vector, APIC enable, focus checking */
+	case APIC_TIMER_ICR:
+		return 0xffffffff;
+	case APIC_TIMER_DCR:
+		return 0xb;
+	case APIC_LVT_TIMER:
+		return 0x710ff; /* vector, status, mask, timer mode */
+	case APIC_LVT_THERMAL:
+	case APIC_LVT_PERF:
+		return 0x117ff; /* vector, delivery mode, status, mask */
+	case APIC_LVT_LINT0:
+	case APIC_LVT_LINT1:
+		return 0x1f7ff; /* and polarity, remote IRR, trigger mode */
+	case APIC_LVT_ERROR:
+		return 0x110ff;
+	default:
+		return 0;
+	}
+}
+
 int vlapic_msr_write(struct vlapic *a, u64 now, u32 index, u64 value)
 {
 	if (index == MSR_IA32_APIC_BASE)
@@ -655,14 +693,18 @@ int vlapic_msr_write(struct vlapic *a, u64 now, u32 index, u64 value)
 		return -E_INVAL;
 	u32 reg = (index - MSR_X2APIC_FIRST) << 4;
 	if (reg == APIC_ICR_LO) {
-		/* One 64-bit ICR; writing it sends (§11.12.9). */
-		a->icr_lo = (u32)value & 0x000ccfff;
+		/* One 64-bit ICR; writing it sends (§11.12.9).  Its low half
+		 * has no delivery status in x2APIC mode: bit 12 is reserved. */
+		if ((u32)value & ~X2APIC_ICR_LO_BITS)
+			return -E_INVAL;
+		a->icr_lo = (u32)value;
 		a->icr_hi = (u32)(value >> 32);
 		send_ipi(a, a->icr_lo, a->icr_hi);
 		return 0;
 	}
-	if (value >> 32)
-		return -E_INVAL; /* reserved bits (§11.12.1.3) */
+	/* §11.12.1.3: a non-zero write to a reserved bit is a #GP. */
+	if (value & ~(u64)x2apic_writable_bits(reg))
+		return -E_INVAL;
 	switch (reg) {
 	case APIC_SELF_IPI:
 		/* §11.12.11: a self-IPI with the vector in bits 7:0 */

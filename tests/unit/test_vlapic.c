@@ -344,6 +344,46 @@ static void x2apic_msrs(void **state)
 	assert_int_equal(vlapic_msr_read(&a, 0, 0x10, &v), -E_NOENT);
 }
 
+/* SDM Vol. 3A §11.12.1.3: in x2APIC mode a WRMSR that sets a reserved bit
+ * is a #GP and changes nothing; read-only bits may be written. */
+static void x2apic_reserved_bits_fault(void **state)
+{
+	(void)state;
+	u64 v;
+	to_x2apic();
+	assert_int_equal(vlapic_msr_write(&a, 0, 0x80f, 0x1ff), 0); /* SVR */
+	assert_int_equal(vlapic_msr_write(&a, 0, 0x808, 0x30), 0);
+	assert_int_equal(vlapic_msr_write(&a, 0, 0x808, 0x130), -E_INVAL); /* TPR bit 8 */
+	assert_int_equal(vlapic_msr_read(&a, 0, 0x808, &v), 0);
+	assert_int_equal(v, 0x30);
+	assert_int_equal(vlapic_msr_write(&a, 0, 0x808, 0), 0);
+	assert_int_equal(vlapic_msr_write(&a, 0, 0x83f, 0x141), -E_INVAL); /* SELF_IPI bit 8 */
+	assert_int_equal(vlapic_msr_write(&a, 0, 0x83f, 0xffff0041), -E_INVAL);
+	assert_int_equal(vlapic_pending(&a), -1);
+	/* ICR: delivery status (12), 13, 16-17 and 20-31 are reserved */
+	static const u32 icr_reserved[] = { 1u << 12, 1u << 13, 1u << 16,
+					    1u << 17, 1u << 20, 1u << 31 };
+	for (unsigned i = 0; i < ARRAY_SIZE(icr_reserved); i++)
+		assert_int_equal(vlapic_msr_write(&a, 0, 0x830, icr_reserved[i] | 0x41), -E_INVAL);
+	assert_int_equal(vlapic_pending(&a), -1);
+	assert_int_equal(vlapic_msr_write(&a, 0, 0x830, 0x41), 0);
+	assert_int_equal(vlapic_pending(&a), 0x41);
+	assert_int_equal(vlapic_msr_write(&a, 0, 0x80f, 0x11ff), -E_INVAL); /* SVR bit 12 */
+	assert_int_equal(vlapic_msr_write(&a, 0, 0x83e, 0x4), -E_INVAL);    /* DCR bit 2 */
+	assert_int_equal(vlapic_msr_write(&a, 0, 0x83e, 0xb), 0);
+	/* LVT timer: bit 19 is reserved; the delivery status bit is
+	 * read-only, and writing it is allowed */
+	assert_int_equal(vlapic_msr_write(&a, 0, 0x832, (1u << 19) | 0xec), -E_INVAL);
+	assert_int_equal(vlapic_msr_write(&a, 0, 0x832, (1u << 12) | (1u << 16) | 0xec), 0);
+	assert_int_equal(vlapic_msr_read(&a, 0, 0x832, &v), 0);
+	assert_int_equal(v & 0x1ffff, (1u << 16) | 0xec);
+	/* LINT0: polarity and trigger mode are writable, bit 17 is not */
+	assert_int_equal(vlapic_msr_write(&a, 0, 0x835, 0x1a700), 0);
+	assert_int_equal(vlapic_msr_write(&a, 0, 0x835, 0x30700), -E_INVAL);
+	assert_int_equal(vlapic_msr_write(&a, 0, 0x837, (1u << 13) | 0xfe),
+			 -E_INVAL); /* LVT error */
+}
+
 static void one_shot_timer_counts_down_and_fires_once(void **state)
 {
 	(void)state;
@@ -484,6 +524,7 @@ int main(void)
 		T(init_sipi_to_others_ignored_and_logged_once),
 		T(apic_base_transitions),
 		T(x2apic_msrs),
+		T(x2apic_reserved_bits_fault),
 		T(one_shot_timer_counts_down_and_fires_once),
 		T(masked_timer_does_not_interrupt),
 		T(periodic_timer_rearms_and_coalesces),
